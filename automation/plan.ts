@@ -1,0 +1,143 @@
+/**
+ * The offline plan: runs the real stack program under Pulumi's runtime mocks and records what
+ * the engine would receive for every resource (type, name, parent, inputs, dependencies,
+ * protect), with secrets replaced by "[secret]". One plan per process: Pulumi's runtime state is
+ * global.
+ */
+import { readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import { parse } from "yaml";
+import { requiredSecretKeys } from "../stacks/config";
+import { planMocks } from "./mocks";
+
+export const PROJECT = "enclii-infra";
+export const SECRET = "[secret]";
+/** Marks a value the engine would not know until the update runs. */
+export const UNKNOWN = "[unknown]";
+
+// Pulumi's wire encoding (sdk/nodejs/runtime/rpc.ts).
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e";
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export interface PlanResource {
+  urn: string;
+  type: string;
+  name: string;
+  parent?: string;
+  provider?: string;
+  inputs: Record<string, unknown>;
+  dependencies: string[];
+  protect: boolean;
+}
+
+export interface PlanResult {
+  stack: string;
+  resources: PlanResource[];
+  outputs: Record<string, unknown>;
+}
+
+export interface StackConfig {
+  /** Pulumi's config map: `enclii:domain` → text, objects as JSON text. */
+  config: Record<string, string>;
+  secretKeys: string[];
+  /** Secrets a real `pulumi up` still needs: absent from the file or held only as ciphertext. */
+  placeholders: string[];
+}
+
+/** Reads `Pulumi.<stack>.yaml`; ciphertext and missing secrets become placeholders. */
+export function loadStackConfig(file: string): StackConfig {
+  const doc = (parse(readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  const placeholders: string[] = [];
+  for (const [key, value] of Object.entries(doc.config ?? {})) {
+    const secure = value !== null && typeof value === "object" && "secure" in value;
+    if (secure) {
+      secretKeys.push(key);
+      placeholders.push(key);
+      config[key] = `placeholder-for-${key}`;
+    } else {
+      config[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  for (const key of requiredSecretKeys(config)) {
+    if (config[key] !== undefined) continue;
+    secretKeys.push(key);
+    placeholders.push(key);
+    config[key] = `placeholder-for-${key}`;
+  }
+  return { config, secretKeys: secretKeys.sort(), placeholders: placeholders.sort() };
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** Decodes Pulumi's wire values into plain JSON with secrets redacted and keys sorted. */
+export function redact(value: Json): unknown {
+  if (value === UNKNOWN_VALUE) return UNKNOWN;
+  if (Array.isArray(value)) return value.map(redact);
+  if (value === null || typeof value !== "object") return value;
+  if (value[SIG_KEY] === SIG_SECRET) return SECRET;
+  if (value[SIG_KEY] === SIG_RESOURCE) return value.urn;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value).sort()) out[key] = redact(value[key]);
+  return out;
+}
+
+interface WireRequest {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getProvider(): string;
+  getProtect(): boolean;
+  getDependenciesList(): string[];
+  getObject(): { toJavaScript(): Json } | undefined;
+}
+interface WireMonitor {
+  registerResource(req: WireRequest, cb: (err: unknown, resp?: { getUrn(): string }) => void): Promise<void>;
+  registerResourceOutputs(req: { getUrn(): string; getOutputs(): { toJavaScript(): Json } | undefined }, cb: (err: unknown) => void): void;
+}
+
+const providerUrn = (ref: string) => (ref ? ref.slice(0, ref.lastIndexOf("::")) : undefined);
+
+export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "secretKeys">): Promise<PlanResult> {
+  pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);
+  await pulumi.runtime.setMocks(planMocks(), PROJECT, stack, false);
+  const monitor = settings.getMonitor() as unknown as WireMonitor;
+  const resources: PlanResource[] = [];
+  let outputs: Record<string, unknown> = {};
+
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req, cb) =>
+    register(req, (err, resp) => {
+      if (!err && resp) {
+        resources.push({
+          urn: resp.getUrn(),
+          type: req.getType(),
+          name: req.getName(),
+          parent: req.getParent() || undefined,
+          provider: providerUrn(req.getProvider()),
+          inputs: redact(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
+          dependencies: [...new Set(req.getDependenciesList())].sort(),
+          protect: req.getProtect(),
+        });
+      }
+      cb(err, resp);
+    });
+  const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+  monitor.registerResourceOutputs = (req, cb) => {
+    if (req.getUrn().endsWith(`::pulumi:pulumi:Stack::${PROJECT}-${stack}`)) {
+      outputs = redact(req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+    }
+    registerOutputs(req, cb);
+  };
+
+  const { program } = await import("../stacks/program");
+  await pulumi.runtime.runInPulumiStack(program);
+  // Registrations started by apply callbacks can still be in flight when the program returns.
+  await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+  return { stack, resources, outputs };
+}

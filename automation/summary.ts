@@ -1,0 +1,59 @@
+/** The plan's human summary: what would be built, where, for how much. */
+import { estimateCost } from "../components/platform/cost";
+import { PRICES_AS_OF } from "../stacks/catalog";
+import type { Environment } from "../stacks/config";
+import { isKubernetesObject } from "./files";
+import type { PlanResource, PlanResult } from "./plan";
+
+const COMPONENT = /^enclii:/;
+
+function byComponent(resources: PlanResource[]): string[] {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const owner = (r: PlanResource): PlanResource | undefined => {
+    let p = r.parent ? byUrn.get(r.parent) : undefined;
+    while (p && !COMPONENT.test(p.type)) p = p.parent ? byUrn.get(p.parent) : undefined;
+    return p;
+  };
+  const groups = new Map<string, Map<string, number>>();
+  for (const r of resources) {
+    if (COMPONENT.test(r.type) || r.type === "pulumi:pulumi:Stack") continue;
+    const o = owner(r);
+    const key = o ? `${o.name} (${o.type})` : "(stack)";
+    const types = groups.get(key) ?? new Map<string, number>();
+    types.set(r.type, (types.get(r.type) ?? 0) + 1);
+    groups.set(key, types);
+  }
+  return [...groups]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .flatMap(([key, types]) => [`  ${key}`, ...[...types].sort().map(([t, n]) => `    ${String(n).padStart(3)} × ${t}`)]);
+}
+
+export function summarize(result: PlanResult, env: Environment, placeholders: string[]): string {
+  const cost = estimateCost(env);
+  const usd = (n: number) => `$${n.toFixed(2)}`;
+  const custom = result.resources.filter((r) => !COMPONENT.test(r.type) && r.type !== "pulumi:pulumi:Stack");
+  const lines = [
+    `Offline plan for stack "${result.stack}" (${env.domain}) — nothing was created`,
+    "",
+    `Resources: ${custom.length} (${result.resources.filter((r) => r.protect).length} protected), by component:`,
+    ...byComponent(result.resources),
+    "",
+    "Nodes:",
+    ...env.nodes.map((n) =>
+      n.kind === "cloud"
+        ? `  ${n.name.padEnd(12)} ${n.role.padEnd(7)} cloud ${n.serverType} in ${n.location}, private ${n.privateIp}${n.publicIpv4 ? ", public IPv4" : ", no public IPv4"}`
+        : `  ${n.name.padEnd(12)} ${n.role.padEnd(7)} dedicated ${n.model} at ${n.host}`,
+    ),
+    `  k3s ${env.k3s.version}; Kubernetes objects: ${result.resources.filter(isKubernetesObject).length}`,
+    "",
+    `Cost per month (prices as of ${PRICES_AS_OF}; override with enclii:prices):`,
+    ...cost.lines.map((l) => `  ${`${l.item} × ${l.count}`.padEnd(24)} ${l.unpriced ? "unpriced" : usd(l.monthlyUsd)}`),
+    `  ${"total".padEnd(24)} ${usd(cost.monthlyUsd)}${cost.budgetUsd !== undefined ? ` of ${usd(cost.budgetUsd)} budget${cost.overBudget ? " — OVER BUDGET" : ""}` : ""}`,
+    `Capacity: ${cost.capacity.vcpu} vCPU, ${cost.capacity.memoryGi} GiB memory, ${cost.capacity.diskGi} GiB disk`,
+    "",
+    placeholders.length > 0
+      ? `Secrets a real \`pulumi up\` still needs (placeholders here): ${placeholders.join(", ")}`
+      : "Secrets: all set in the stack file",
+  ];
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,116 @@
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import { MAX_SERVERS_PER_PLACEMENT_GROUP, type CloudNode, type Environment } from "../../stacks/config";
+import type { ClusterNode } from "./node";
+
+/** The only inbound traffic Hetzner lets through; everything public arrives through the tunnel. */
+export const ADMIN_PORTS = { ssh: "22", kubernetesApi: "6443" } as const;
+const SSH_USER = "root";
+
+export interface CloudPoolArgs {
+  stack: string;
+  nodes: CloudNode[];
+  network: Environment["network"];
+  adminCidrs: string[];
+  sshPublicKey: string;
+  sshPrivateKey: pulumi.Input<string>;
+  /** Production: Pulumi `protect` plus Hetzner delete/rebuild protection on servers and the network. */
+  protect: boolean;
+  provider: hcloud.Provider;
+}
+
+/** Firewall rules as data, so the policy (and its tests) read the same list the resource gets. */
+export function firewallRules(adminCidrs: string[]): hcloud.types.input.FirewallRule[] {
+  return Object.entries(ADMIN_PORTS).map(([what, port]) => ({
+    description: `${what} from admin CIDRs`,
+    direction: "in",
+    protocol: "tcp",
+    port,
+    sourceIps: adminCidrs,
+  }));
+}
+
+/**
+ * Hetzner Cloud servers on one private network: a spread placement group per ten servers,
+ * one firewall, one SSH key. Nodes without public IPv4 are reached through the first node
+ * (SSH proxy) and reach the internet through it (NAT plus a 0.0.0.0/0 network route).
+ */
+export class CloudPool extends pulumi.ComponentResource {
+  public readonly nodes: ClusterNode[];
+  public readonly networkId: pulumi.Output<string>;
+  public readonly servers: Record<string, hcloud.Server>;
+
+  constructor(name: string, args: CloudPoolArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("enclii:hetzner:CloudPool", name, {}, opts);
+    const { stack, nodes, network, protect } = args;
+    const child = { parent: this, provider: args.provider };
+    const labels = { "enclii.io/stack": stack, "enclii.io/managed-by": "pulumi" };
+    const gateway = nodes[0];
+    const needsNat = nodes.some((n) => !n.publicIpv4);
+
+    const net = new hcloud.Network(
+      `${name}-network`,
+      { name: `enclii-${stack}`, ipRange: network.ipRange, labels, deleteProtection: protect },
+      { ...child, protect },
+    );
+    const networkId = net.id.apply(Number);
+    const subnet = new hcloud.NetworkSubnet(
+      `${name}-subnet`,
+      { networkId, type: "cloud", networkZone: network.zone!, ipRange: network.subnet },
+      { ...child, protect },
+    );
+    const firewall = new hcloud.Firewall(`${name}-firewall`, { name: `enclii-${stack}`, labels, rules: firewallRules(args.adminCidrs) }, child);
+    const sshKey = new hcloud.SshKey(`${name}-ssh-key`, { name: `enclii-${stack}`, publicKey: args.sshPublicKey, labels }, child);
+    const groupCount = Math.ceil(nodes.length / MAX_SERVERS_PER_PLACEMENT_GROUP);
+    const groups = Array.from(
+      { length: groupCount },
+      (_, i) => new hcloud.PlacementGroup(`${name}-spread-${i}`, { name: `enclii-${stack}-spread-${i}`, type: "spread", labels }, child),
+    );
+    const route = needsNat
+      ? new hcloud.NetworkRoute(`${name}-nat-route`, { networkId, destination: "0.0.0.0/0", gateway: gateway.privateIp }, { ...child, dependsOn: [subnet] })
+      : undefined;
+
+    this.servers = {};
+    let gatewayServer: hcloud.Server | undefined;
+    this.nodes = nodes.map((n, i) => {
+      const server = new hcloud.Server(
+        `${name}-${n.name}`,
+        {
+          name: `${stack}-${n.name}`,
+          serverType: n.serverType,
+          image: n.image,
+          location: n.location,
+          sshKeys: [sshKey.id],
+          firewallIds: [firewall.id.apply(Number)],
+          placementGroupId: groups[Math.floor(i / MAX_SERVERS_PER_PLACEMENT_GROUP)].id.apply(Number),
+          networks: [{ networkId, ip: n.privateIp }],
+          publicNets: [{ ipv4Enabled: n.publicIpv4, ipv6Enabled: n.publicIpv4 }],
+          labels: { ...labels, "enclii.io/pool": n.pool, "enclii.io/role": n.role },
+          deleteProtection: protect,
+          rebuildProtection: protect,
+        },
+        { ...child, dependsOn: [subnet], protect },
+      );
+      this.servers[n.name] = server;
+      gatewayServer ??= server;
+      const publicIp = n.publicIpv4 ? server.ipv4Address : undefined;
+      const jump = gatewayServer.ipv4Address;
+      return {
+        name: n.name,
+        role: n.role,
+        nodeIp: n.privateIp,
+        publicIp,
+        connection: publicIp
+          ? { host: publicIp, user: SSH_USER, privateKey: args.sshPrivateKey }
+          : { host: n.privateIp, user: SSH_USER, privateKey: args.sshPrivateKey, proxy: { host: jump, user: SSH_USER, privateKey: args.sshPrivateKey } },
+        network: "private",
+        hostFirewall: false,
+        egressGateway: n.publicIpv4 ? undefined : network.gateway,
+        natFor: needsNat && n === gateway ? network.ipRange : undefined,
+        ready: route && !n.publicIpv4 ? [server, route] : [server],
+      };
+    });
+    this.networkId = net.id;
+    this.registerOutputs({ networkId: this.networkId, nodes: this.nodes.map((n) => ({ name: n.name, publicIp: n.publicIp, nodeIp: n.nodeIp })) });
+  }
+}

@@ -1,0 +1,85 @@
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { ClusterNode } from "../hetzner/node";
+import { renderBootstrapScript } from "./bootstrap";
+
+export const API_PORT = 6443;
+/** The plan runner writes each `<cluster>-<node>-bootstrap` command's script to `bootstrap/<node>.sh`. */
+export const BOOTSTRAP_SUFFIX = "-bootstrap";
+const TOKEN_LENGTH = 48;
+const KUBECONFIG_PATH = "/etc/rancher/k3s/k3s.yaml";
+
+export interface K3sClusterArgs {
+  nodes: ClusterNode[];
+  version: string;
+  adminCidrs: string[];
+}
+
+/**
+ * k3s over SSH. Nodes are bootstrapped one after another (each command depends on the previous
+ * node's), so joins never race and a version change rolls through the cluster one node at a
+ * time: Pulumi updates a resource only after everything it depends on is updated.
+ */
+export class K3sCluster extends pulumi.ComponentResource {
+  public readonly kubeconfig: pulumi.Output<string>;
+  public readonly apiEndpoint: pulumi.Output<string>;
+  public readonly provider: k8s.Provider;
+  public readonly bootstraps: command.remote.Command[];
+
+  constructor(name: string, args: K3sClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("enclii:k3s:K3sCluster", name, {}, opts);
+    const { nodes } = args;
+    const first = nodes[0];
+    if (!first?.publicIp) throw new Error(`${name}: the first node must have a public address for the Kubernetes API`);
+    const publicIp = first.publicIp;
+
+    const token = new random.RandomPassword(`${name}-token`, { length: TOKEN_LENGTH, special: false }, { parent: this });
+    const serverUrl = pulumi.interpolate`https://${first.nodeIp}:${API_PORT}`;
+    const peersOf = (node: ClusterNode) => pulumi.all(nodes.filter((n) => n !== node).map((n) => n.nodeIp));
+    const multiNode = nodes.length > 1;
+
+    this.bootstraps = [];
+    for (const node of nodes) {
+      const script = pulumi
+        .all([node.nodeIp, serverUrl, publicIp, peersOf(node)])
+        .apply(([nodeIp, url, apiIp, peerIps]) =>
+          renderBootstrapScript({
+            nodeName: node.name,
+            role: node.role,
+            k3sVersion: args.version,
+            nodeIp,
+            clusterInit: node === first,
+            serverUrl: node === first ? undefined : url,
+            tlsSans: [apiIp],
+            privateNetwork: node.network === "private",
+            encryptPodTraffic: multiNode && node.network === "public",
+            hostFirewall: node.hostFirewall ? { adminCidrs: args.adminCidrs, peerIps } : undefined,
+            egressGateway: node.egressGateway,
+            natFor: node.natFor,
+          }),
+        );
+      const previous = this.bootstraps.at(-1);
+      this.bootstraps.push(
+        new command.remote.Command(
+          `${name}-${node.name}${BOOTSTRAP_SUFFIX}`,
+          { connection: node.connection, create: script, stdin: pulumi.secret(token.result), logging: "stdoutAndStderr" },
+          { parent: this, dependsOn: [...node.ready, ...(previous ? [previous] : [])] },
+        ),
+      );
+    }
+
+    const read = new command.remote.Command(
+      `${name}-kubeconfig`,
+      { connection: first.connection, create: `cat ${KUBECONFIG_PATH}`, logging: "none" },
+      { parent: this, dependsOn: this.bootstraps, additionalSecretOutputs: ["stdout"] },
+    );
+    this.apiEndpoint = pulumi.interpolate`https://${publicIp}:${API_PORT}`;
+    this.kubeconfig = pulumi.secret(
+      pulumi.all([read.stdout, this.apiEndpoint]).apply(([text, endpoint]) => text.replace(`https://127.0.0.1:${API_PORT}`, endpoint)),
+    );
+    this.provider = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this });
+    this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
+  }
+}

@@ -1,0 +1,77 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+export const LONGHORN_CHART = { name: "longhorn", repo: "https://charts.longhorn.io", version: "1.11.0" } as const;
+export const LONGHORN_NAMESPACE = "longhorn-system";
+const MAX_REPLICAS = 3;
+
+export interface LonghornArgs {
+  nodeCount: number;
+  provider: k8s.Provider;
+  /**
+   * Production: volumes outlive their claims (reclaim policy Retain) and the release and its
+   * namespace are `protect`ed, since deleting them deletes every volume.
+   */
+  protect: boolean;
+}
+
+/** min(3, nodes): Longhorn will not schedule more replicas than there are nodes. */
+export function longhornReplicas(nodeCount: number): number {
+  return Math.max(1, Math.min(MAX_REPLICAS, nodeCount));
+}
+
+export function longhornValues(nodeCount: number, protect: boolean): Record<string, unknown> {
+  const replicas = longhornReplicas(nodeCount);
+  return {
+    persistence: { defaultClass: true, defaultClassReplicaCount: replicas, reclaimPolicy: protect ? "Retain" : "Delete" },
+    defaultSettings: { defaultReplicaCount: replicas },
+    csi: { attacherReplicaCount: replicas, provisionerReplicaCount: replicas, resizerReplicaCount: replicas, snapshotterReplicaCount: replicas },
+    longhornUI: { replicas: Math.min(2, replicas) },
+  };
+}
+
+/** Replicated block storage and the cluster's default StorageClass (k3s's local-path is disabled). */
+export class Longhorn extends pulumi.ComponentResource {
+  public readonly namespace: pulumi.Output<string>;
+  public readonly storageClass: pulumi.Output<string>;
+  public readonly replicas: number;
+
+  constructor(name: string, args: LonghornArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("enclii:k3s:Longhorn", name, {}, opts);
+    const child = { parent: this, provider: args.provider, protect: args.protect };
+    this.replicas = longhornReplicas(args.nodeCount);
+
+    // Longhorn's manager and CSI pods need host access, so this namespace is privileged by design.
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      {
+        metadata: {
+          name: LONGHORN_NAMESPACE,
+          labels: {
+            "pod-security.kubernetes.io/enforce": "privileged",
+            "pod-security.kubernetes.io/audit": "privileged",
+            "pod-security.kubernetes.io/warn": "privileged",
+          },
+        },
+      },
+      child,
+    );
+    const release = new k8s.helm.v3.Release(
+      `${name}-release`,
+      {
+        name: LONGHORN_CHART.name,
+        chart: LONGHORN_CHART.name,
+        version: LONGHORN_CHART.version,
+        repositoryOpts: { repo: LONGHORN_CHART.repo },
+        namespace: ns.metadata.name,
+        values: longhornValues(args.nodeCount, args.protect),
+        atomic: true,
+        timeout: 900,
+      },
+      child,
+    );
+    this.namespace = pulumi.all([ns.metadata.name, release.id]).apply(([n]) => n);
+    this.storageClass = pulumi.output("longhorn");
+    this.registerOutputs({ namespace: this.namespace, storageClass: this.storageClass, replicas: this.replicas });
+  }
+}

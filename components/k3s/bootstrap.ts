@@ -1,0 +1,266 @@
+/**
+ * Renders the per-node bootstrap: a bash script run over SSH that converges a fresh Ubuntu host
+ * to a k3s node. Idempotent (re-running with the same inputs changes nothing; a new version or
+ * config reinstalls in place). Holds no secret: the join token arrives on standard input.
+ */
+import { stringify } from "yaml";
+import { K3S_CIDRS } from "../../stacks/config";
+
+/** Hetzner's recursive resolvers; private-only servers get no DNS from DHCP. */
+export const HETZNER_RESOLVERS = ["185.12.64.1", "185.12.64.2"] as const;
+export const READY_TIMEOUT_S = 300;
+/** The k3s CIS hardening guide's kernel settings, required by `protect-kernel-defaults`. */
+export const KUBELET_SYSCTLS: Record<string, string> = {
+  "vm.panic_on_oom": "0",
+  "vm.overcommit_memory": "1",
+  "kernel.panic": "10",
+  "kernel.panic_on_oops": "1",
+};
+const PACKAGES = ["curl", "open-iscsi", "nfs-common", "nftables"];
+export const TOKEN_FILE = "/etc/rancher/k3s/enclii-token";
+const STATE_DIR = "/var/lib/enclii";
+
+export interface BootstrapOptions {
+  nodeName: string;
+  role: "server" | "agent";
+  k3sVersion: string;
+  nodeIp: string;
+  /** First server of the cluster: starts embedded etcd (`cluster-init`). */
+  clusterInit: boolean;
+  /** Join URL for every node but the first. */
+  serverUrl?: string;
+  /** Extra API certificate names (the public address operators use). */
+  tlsSans: string[];
+  /** Bind flannel to the interface holding `nodeIp` (the private network). */
+  privateNetwork: boolean;
+  /** Nodes talking over the internet encrypt pod traffic with WireGuard. */
+  encryptPodTraffic: boolean;
+  hostFirewall?: { adminCidrs: string[]; peerIps: string[] };
+  egressGateway?: string;
+  natFor?: string;
+}
+
+/** `/etc/rancher/k3s/config.yaml`: every k3s flag in one reviewable file. */
+export function renderK3sConfig(o: BootstrapOptions): string {
+  const config: Record<string, unknown> = {
+    "node-name": o.nodeName,
+    "node-ip": o.nodeIp,
+    "token-file": TOKEN_FILE,
+    "protect-kernel-defaults": true,
+  };
+  if (o.serverUrl) config.server = o.serverUrl;
+  if (o.role === "server") {
+    Object.assign(config, {
+      "advertise-address": o.nodeIp,
+      "cluster-cidr": K3S_CIDRS.pod,
+      "service-cidr": K3S_CIDRS.service,
+      disable: ["traefik", "servicelb", "local-storage"],
+      "secrets-encryption": true,
+      "write-kubeconfig-mode": "0600",
+      "tls-san": [...new Set([o.nodeIp, ...o.tlsSans])],
+    });
+    if (o.clusterInit) config["cluster-init"] = true;
+    if (o.encryptPodTraffic) config["flannel-backend"] = "wireguard-native";
+  }
+  return stringify(config, { sortMapEntries: true });
+}
+
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+function nftRules(fw: NonNullable<BootstrapOptions["hostFirewall"]>): string {
+  const peers = fw.peerIps.length > 0 ? `    ip saddr { ${fw.peerIps.join(", ")} } accept comment "cluster peers"\n` : "";
+  return `table inet enclii_host
+delete table inet enclii_host
+table inet enclii_host {
+  chain input {
+    type filter hook input priority filter + 10; policy drop;
+    ct state established,related accept
+    ct state invalid drop
+    iifname "lo" accept
+    iifname { "cni0", "flannel.1", "flannel-wg" } accept comment "pods to host"
+    ip saddr ${K3S_CIDRS.pod} accept
+    meta l4proto { icmp, ipv6-icmp } accept
+    tcp dport { 22, 6443 } ip saddr { ${fw.adminCidrs.join(", ")} } accept comment "admin CIDRs"
+${peers}  }
+}
+`;
+}
+
+function section(title: string, body: string): string {
+  return `\n# --- ${title}\n${body.trim()}\n`;
+}
+
+function persistentUnit(unit: string, description: string, execStart: string): string {
+  return `cat > /etc/systemd/system/${unit}.service <<'UNIT'
+[Unit]
+Description=${description}
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=${execStart}
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload
+systemctl enable ${unit}.service
+systemctl restart ${unit}.service`;
+}
+
+export function renderBootstrapScript(o: BootstrapOptions): string {
+  const parts: string[] = [];
+  parts.push(`#!/usr/bin/env bash
+# Enclii k3s bootstrap for node ${o.nodeName} (${o.role}), rendered by components/k3s/bootstrap.ts.
+# Idempotent; reads the cluster join token on standard input.
+set -euo pipefail
+
+NODE_NAME=${q(o.nodeName)}
+NODE_IP=${q(o.nodeIp)}
+K3S_VERSION=${q(o.k3sVersion)}
+export DEBIAN_FRONTEND=noninteractive
+
+log() { printf '[enclii %s] %s\\n' "$NODE_NAME" "$*" >&2; }
+
+IFS= read -r K3S_TOKEN || true
+if [ -z "$K3S_TOKEN" ]; then
+  log "no join token on standard input"
+  exit 1
+fi
+mkdir -p /etc/rancher/k3s ${STATE_DIR}
+`);
+
+  if (o.egressGateway) {
+    const resolved = `[Resolve]\nDNS=${HETZNER_RESOLVERS.join(" ")}\n`;
+    parts.push(
+      section(
+        "egress through the NAT gateway (this node has no public IPv4)",
+        `mkdir -p /etc/systemd/resolved.conf.d
+printf '%s' ${q(resolved)} > /etc/systemd/resolved.conf.d/enclii.conf
+systemctl restart systemd-resolved
+${persistentUnit("enclii-default-route", "Default route through the Enclii NAT gateway", `/usr/sbin/ip route replace default via ${o.egressGateway}`)}`,
+      ),
+    );
+  }
+  if (o.natFor) {
+    parts.push(
+      section(
+        `NAT gateway for ${o.natFor}`,
+        `cat > /usr/local/sbin/enclii-nat <<'NAT'
+#!/bin/sh
+set -eu
+sysctl -q -w net.ipv4.ip_forward=1
+iface=$(ip -o -4 route show to default | awk '{print $5; exit}')
+iptables -t nat -C POSTROUTING -s ${o.natFor} -o "$iface" -j MASQUERADE 2>/dev/null ||
+  iptables -t nat -A POSTROUTING -s ${o.natFor} -o "$iface" -j MASQUERADE
+NAT
+chmod 0755 /usr/local/sbin/enclii-nat
+${persistentUnit("enclii-nat", "Masquerade the Enclii private network", "/usr/local/sbin/enclii-nat")}`,
+      ),
+    );
+  }
+
+  const sysctls = Object.entries(KUBELET_SYSCTLS).map(([k, v]) => `${k}=${v}`).join("\n");
+  parts.push(
+    section(
+      "prerequisites: packages for Longhorn, kernel settings for protect-kernel-defaults",
+      `missing=()
+for pkg in ${PACKAGES.join(" ")}; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ "\${#missing[@]}" -gt 0 ]; then
+  log "installing \${missing[*]}"
+  apt-get update -q
+  apt-get install -y -q "\${missing[@]}"
+fi
+systemctl enable --now iscsid
+echo iscsi_tcp > /etc/modules-load.d/enclii-longhorn.conf
+modprobe iscsi_tcp
+cat > /etc/sysctl.d/90-enclii-kubelet.conf <<'SYSCTL'
+${sysctls}
+SYSCTL
+sysctl -q -p /etc/sysctl.d/90-enclii-kubelet.conf`,
+    ),
+  );
+
+  if (o.hostFirewall) {
+    parts.push(
+      section(
+        "host firewall: inbound SSH and 6443 from admin CIDRs only (Hetzner Cloud firewalls do not cover this host)",
+        `mkdir -p /etc/enclii
+cat > /etc/enclii/firewall.nft <<'NFT'
+${nftRules(o.hostFirewall).trimEnd()}
+NFT
+nft -c -f /etc/enclii/firewall.nft
+ip_to_int() {
+  local IFS=. a b c d
+  read -r a b c d <<< "$1"
+  echo $(( (a << 24) | (b << 16) | (c << 8) | d ))
+}
+admin_cidrs=(${o.hostFirewall.adminCidrs.join(" ")})
+from_admin_cidr() {
+  local ip cidr bits mask
+  ip=$(ip_to_int "$1")
+  for cidr in "\${admin_cidrs[@]}"; do
+    bits=\${cidr#*/}
+    mask=$(( bits == 0 ? 0 : (0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF ))
+    if (( (ip & mask) == ($(ip_to_int "\${cidr%/*}") & mask) )); then return 0; fi
+  done
+  return 1
+}
+ssh_from=\${SSH_CLIENT:-}
+ssh_from=\${ssh_from%% *}
+if [ -n "$ssh_from" ] && { [[ $ssh_from == *:* ]] || ! from_admin_cidr "$ssh_from"; }; then
+  log "this SSH session comes from $ssh_from, outside enclii:adminCidrs (IPv4); the firewall would lock it out"
+  exit 1
+fi
+${persistentUnit("enclii-firewall", "Enclii host firewall", "/usr/sbin/nft -f /etc/enclii/firewall.nft")}`,
+      ),
+    );
+  }
+
+  const installExec = o.role === "server" ? "server" : "agent";
+  const service = o.role === "server" ? "k3s" : "k3s-agent";
+  const flannel = o.privateNetwork
+    ? `iface=$(ip -o -4 addr show | awk -v ip="$NODE_IP" '{split($4, a, "/")} a[1] == ip {print $2; exit}')
+if [ -z "$iface" ]; then
+  log "no interface holds $NODE_IP"
+  exit 1
+fi
+printf 'flannel-iface: %s\\n' "$iface" >> /etc/rancher/k3s/config.yaml.new`
+    : "";
+  const wait =
+    o.role === "server"
+      ? `until k3s kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null | grep -q True; do`
+      : `until systemctl is-active --quiet ${service}; do`;
+  parts.push(
+    section(
+      `k3s ${o.k3sVersion} (${o.role})`,
+      `(umask 077 && printf '%s\\n' "$K3S_TOKEN" > ${TOKEN_FILE})
+cat > /etc/rancher/k3s/config.yaml.new <<'K3S'
+${renderK3sConfig(o).trimEnd()}
+K3S
+${flannel}
+mv /etc/rancher/k3s/config.yaml.new /etc/rancher/k3s/config.yaml
+wanted="$K3S_VERSION $(sha256sum /etc/rancher/k3s/config.yaml | cut -d' ' -f1)"
+if [ "$(cat ${STATE_DIR}/k3s-installed 2>/dev/null || true)" != "$wanted" ]; then
+  log "installing k3s $K3S_VERSION"
+  curl -sfL "https://raw.githubusercontent.com/k3s-io/k3s/\${K3S_VERSION/+/%2B}/install.sh" -o ${STATE_DIR}/k3s-install.sh
+  INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC=${installExec} sh ${STATE_DIR}/k3s-install.sh
+  echo "$wanted" > ${STATE_DIR}/k3s-installed
+fi
+deadline=$(( $(date +%s) + ${READY_TIMEOUT_S} ))
+${wait}
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    log "k3s not ready after ${READY_TIMEOUT_S}s"
+    exit 1
+  fi
+  sleep 5
+done
+log "ready: k3s $K3S_VERSION on $NODE_IP"`,
+    ),
+  );
+  return parts.join("");
+}

@@ -1,0 +1,35 @@
+import * as hcloud from "@pulumi/hcloud";
+import * as pulumi from "@pulumi/pulumi";
+import { estimateCost } from "../components/platform/cost";
+import { Platform } from "../components/platform/Platform";
+import { parseEnvironment } from "./config";
+
+/**
+ * Which config keys were set as secrets. The SDK answers this (`isConfigSecret`, the same check
+ * `Config.getSecret` relies on) but leaves it out of its typings.
+ */
+function secretConfigKeys(config: Record<string, string>): Set<string> {
+  const runtime = pulumi.runtime as unknown as { isConfigSecret(key: string): boolean };
+  return new Set(Object.keys(config).filter((k) => runtime.isConfigSecret(k)));
+}
+
+/** The stack program: config is parsed and validated before any resource is registered. */
+export async function program(): Promise<Record<string, unknown>> {
+  const config = pulumi.runtime.allConfig();
+  const env = parseEnvironment(pulumi.getStack(), config, secretConfigKeys(config));
+  const sshPrivateKey = pulumi.secret(config["enclii:sshPrivateKey"]);
+  const hcloudProvider = env.nodes.some((n) => n.kind === "cloud")
+    ? new hcloud.Provider("hcloud", { token: pulumi.secret(config["hcloud:token"]) })
+    : undefined;
+
+  const platform = new Platform("enclii", { env, sshPrivateKey, hcloudProvider });
+  const cost = estimateCost(env);
+  return {
+    nodes: platform.nodes,
+    apiEndpoint: platform.apiEndpoint,
+    kubeconfig: platform.kubeconfig,
+    storageClass: platform.storageClass,
+    k3sVersion: env.k3s.version,
+    monthlyCostUsd: cost.monthlyUsd,
+  };
+}
