@@ -169,7 +169,7 @@ export function parseEnvironment(stack: string, raw: Record<string, string>, sec
     if (raw[key] === undefined) problems.push(`${key}: is required (pulumi config set --secret ${key} …)`);
     else if (!secretKeys.has(key)) problems.push(`${key}: must be set as a secret (pulumi config set --secret ${key} …)`);
   }
-  problems.push(...checkNetwork(network), ...(parsed.nodes ? checkNodes(parsed.nodes, nodes, network.subnet, parsed.sshPublicKey) : []));
+  problems.push(...checkNetwork(network), ...(parsed.nodes ? checkNodes(parsed.nodes, nodes, network.subnet, raw[`${NAMESPACE}:sshPublicKey`] !== undefined) : []));
   if (parsed.adminCidrs?.some((c) => parseCidr(c)?.prefix === 0)) {
     problems.push(`${NAMESPACE}:adminCidrs: 0.0.0.0/0 would open SSH and the Kubernetes API to the whole internet`);
   }
@@ -228,7 +228,7 @@ function checkNetwork(network: { ipRange: string; subnet: string }): string[] {
   return problems;
 }
 
-function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: string, sshPublicKey?: string): string[] {
+function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: string, hasSshPublicKey: boolean): string[] {
   const problems: string[] = [];
   const at = (i: number, field?: string) => keyPath(field ? ["nodes", i, field] : ["nodes", i]);
   entries.forEach((e, i) => {
@@ -264,15 +264,16 @@ function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: string, ssh
   if (cloud.length > MAX_NODES_PER_NETWORK) problems.push(`${NAMESPACE}:nodes: ${cloud.length} cloud servers exceed Hetzner's ${MAX_NODES_PER_NETWORK} per private network`);
   const zones = new Set(cloud.map((n) => LOCATIONS[n.location]).filter(Boolean));
   if (zones.size > 1) problems.push(`${NAMESPACE}:nodes: locations span network zones ${[...zones].join(", ")}; one private network covers one zone`);
-  const last = cloud.at(-1);
-  if (last && !cidrContains(subnet, `${last.privateIp}/32`)) {
+  // Addresses follow config order, so the highest is FIRST_NODE_HOST + count - 1; the subnet's last address is its broadcast.
+  const size = parseCidr(subnet) ? 2 ** (32 - parseCidr(subnet)!.prefix) : Infinity;
+  if (cloud.length > 0 && FIRST_NODE_HOST + cloud.length - 1 > size - 2) {
     problems.push(`${NAMESPACE}:network.subnet: ${subnet} has no room for ${cloud.length} nodes (addresses start at .${FIRST_NODE_HOST})`);
   }
   const first = nodes[0];
   if (first?.kind === "cloud" && !first.publicIpv4) {
     problems.push(`${NAMESPACE}:nodes: the first server (${first.name}) needs publicIpv4: it is the API endpoint, SSH jump host and NAT gateway`);
   }
-  if (cloud.length > 0 && !sshPublicKey) problems.push(`${NAMESPACE}:sshPublicKey: is required when cloud nodes are created (their root login key)`);
+  if (cloud.length > 0 && !hasSshPublicKey) problems.push(`${NAMESPACE}:sshPublicKey: is required when cloud nodes are created (their root login key)`);
   return problems;
 }
 

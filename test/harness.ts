@@ -1,0 +1,106 @@
+/** Shared test plumbing: recording mocks, output resolution, schema validation, Debian tools. */
+import { execFileSync, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import Ajv from "ajv";
+import { parse } from "yaml";
+import { planMocks } from "../automation/mocks";
+
+export const ROOT = join(__dirname, "..");
+export const SHARED = join(ROOT, "..", "shared");
+
+export interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+}
+
+/** `setMocks` with the plan's fake outputs, recording every registration. */
+export async function recordResources(stack = "test"): Promise<Registered[]> {
+  const registered: Registered[] = [];
+  const base = planMocks();
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        return base.newResource(args);
+      },
+      call: base.call,
+    },
+    "enclii-infra",
+    stack,
+    false,
+  );
+  return registered;
+}
+
+/** Waits until every registration in flight has reached the mocks. */
+export function settled(): Promise<void> {
+  return (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+}
+
+export function resolve<T>(o: pulumi.Input<T>): Promise<T> {
+  return new Promise((done) => pulumi.output(o).apply((v) => done(v as T)));
+}
+
+export function isSecret(o: pulumi.Output<unknown>): Promise<boolean> {
+  return (o as unknown as { isSecret: Promise<boolean> }).isSecret;
+}
+
+export function find(all: Registered[], type: string, name?: string): Registered[] {
+  return all.filter((r) => r.type === type && (name === undefined || r.name === name));
+}
+
+export function one(all: Registered[], type: string, name: string): Registered {
+  const found = find(all, type, name);
+  if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}`);
+  return found[0];
+}
+
+/** A Debian binary a test needs: skipped with a reason locally, a failure in CI. */
+export function requireTool(tool: string): boolean {
+  const present = spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+  if (!present && process.env.CI) throw new Error(`${tool} is missing; .ci/run must install it`);
+  if (!present) console.warn(`skipping: ${tool} is not installed (apt-get install ${tool})`);
+  return present;
+}
+
+export function shellcheck(script: string): string {
+  const result = spawnSync("shellcheck", ["--shell=bash", "-"], { input: script, encoding: "utf8" });
+  return result.status === 0 ? "" : result.stdout + result.stderr;
+}
+
+/** Validates a core Kubernetes object against the OpenAPI schema shipped in kubernetes-models. */
+export async function validateKubernetesObject(obj: { apiVersion: string; kind: string }): Promise<void> {
+  const path = obj.apiVersion.includes("/") ? obj.apiVersion : `v1`;
+  const mod = await import(/* @vite-ignore */ `kubernetes-models/${path}/${obj.kind}`);
+  new mod[obj.kind](obj).validate();
+}
+
+const ajv = new Ajv({ strict: false, allErrors: true });
+const crdIndex = new Map<string, object>();
+
+/** Loads every CRD under shared/schemas/crds, keyed by `group/version/Kind`. */
+export function loadCrds(): Map<string, object> {
+  if (crdIndex.size > 0) return crdIndex;
+  const list = execFileSync("find", [join(SHARED, "schemas", "crds"), "-name", "*.yaml"], { encoding: "utf8" }).trim().split("\n");
+  for (const file of list) {
+    const crd = parse(readFileSync(file, "utf8"));
+    for (const v of crd.spec.versions) crdIndex.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, v.schema.openAPIV3Schema);
+  }
+  return crdIndex;
+}
+
+/** Core objects are checked against Kubernetes' schema; anything else must have an upstream CRD. */
+export async function validateObject(obj: { apiVersion: string; kind: string }): Promise<void> {
+  const [group, version] = obj.apiVersion.includes("/") ? obj.apiVersion.split("/") : ["", obj.apiVersion];
+  const custom = group.includes(".") && !group.endsWith(".k8s.io");
+  if (!custom) return validateKubernetesObject(obj);
+  const schema = loadCrds().get(`${group}/${version}/${obj.kind}`);
+  if (!schema) throw new Error(`no CRD schema for ${obj.apiVersion} ${obj.kind} under shared/schemas/crds`);
+  const validate = ajv.compile(schema);
+  const valid: boolean = validate(obj);
+  if (!valid) throw new Error(`${obj.kind}: ${ajv.errorsText(validate.errors)}`);
+}

@@ -1,0 +1,181 @@
+import { spawnSync } from "node:child_process";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { renderBootstrapScript, renderK3sConfig, type BootstrapOptions } from "../components/k3s/bootstrap";
+import { longhornReplicas, longhornValues } from "../components/k3s/Longhorn";
+import { find, isSecret, one, recordResources, requireTool, resolve, settled, shellcheck, type Registered } from "./harness";
+
+const server: BootstrapOptions = {
+  nodeName: "ax41-1",
+  role: "server",
+  k3sVersion: "v1.33.4+k3s1",
+  nodeIp: "203.0.113.10",
+  clusterInit: true,
+  tlsSans: ["203.0.113.10"],
+  privateNetwork: false,
+  encryptPodTraffic: false,
+};
+const variants: Record<string, BootstrapOptions> = {
+  dedicated: { ...server, hostFirewall: { adminCidrs: ["198.51.100.7/32", "192.0.2.0/24"], peerIps: [] } },
+  "dedicated peer": { ...server, clusterInit: false, serverUrl: "https://203.0.113.11:6443", encryptPodTraffic: true, hostFirewall: { adminCidrs: ["198.51.100.7/32"], peerIps: ["203.0.113.11"] } },
+  "cloud gateway": { ...server, nodeIp: "10.0.1.10", privateNetwork: true, natFor: "10.0.0.0/16" },
+  "cloud private server": { ...server, nodeIp: "10.0.1.11", clusterInit: false, serverUrl: "https://10.0.1.10:6443", privateNetwork: true, egressGateway: "10.0.0.1" },
+  "cloud private agent": { ...server, role: "agent", nodeIp: "10.0.1.12", clusterInit: false, serverUrl: "https://10.0.1.10:6443", privateNetwork: true, egressGateway: "10.0.0.1" },
+};
+
+describe("k3s config", () => {
+  it("hardens the first server and disables what the tunnel and Longhorn replace", () => {
+    expect(parse(renderK3sConfig(server))).toEqual({
+      "advertise-address": "203.0.113.10",
+      "cluster-cidr": "10.42.0.0/16",
+      "cluster-init": true,
+      disable: ["traefik", "servicelb", "local-storage"],
+      "node-ip": "203.0.113.10",
+      "node-name": "ax41-1",
+      "protect-kernel-defaults": true,
+      "secrets-encryption": true,
+      "service-cidr": "10.43.0.0/16",
+      "tls-san": ["203.0.113.10"],
+      "token-file": "/etc/rancher/k3s/enclii-token",
+      "write-kubeconfig-mode": "0600",
+    });
+  });
+
+  it("joins later servers and agents to the first server; agents get no server flags", () => {
+    const agent = parse(renderK3sConfig(variants["cloud private agent"]));
+    expect(agent).toEqual({ "node-ip": "10.0.1.12", "node-name": "ax41-1", "protect-kernel-defaults": true, server: "https://10.0.1.10:6443", "token-file": "/etc/rancher/k3s/enclii-token" });
+    const joiner = parse(renderK3sConfig(variants["cloud private server"]));
+    expect(joiner.server).toBe("https://10.0.1.10:6443");
+    expect(joiner["cluster-init"]).toBeUndefined();
+  });
+
+  it("encrypts pod traffic with WireGuard when nodes talk over the internet", () => {
+    expect(parse(renderK3sConfig(variants["dedicated peer"]))["flannel-backend"]).toBe("wireguard-native");
+    expect(parse(renderK3sConfig(server))["flannel-backend"]).toBeUndefined();
+  });
+});
+
+describe("bootstrap script", () => {
+  it.each(Object.entries(variants))("%s is shellcheck-clean", (_, o) => {
+    if (!requireTool("shellcheck")) return;
+    expect(shellcheck(renderBootstrapScript(o))).toBe("");
+  });
+
+  it("pins the k3s version and its install script to the same tag, and reads the token from stdin", () => {
+    const s = renderBootstrapScript(server);
+    expect(s).toContain("K3S_VERSION='v1.33.4+k3s1'");
+    expect(s).toContain('https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION/+/%2B}/install.sh');
+    expect(s).toContain("IFS= read -r K3S_TOKEN");
+    expect(s).not.toMatch(/get\.k3s\.io/);
+  });
+
+  it("only reinstalls when the version or the config changed (idempotent re-runs)", () => {
+    const s = renderBootstrapScript(server);
+    expect(s).toContain('wanted="$K3S_VERSION $(sha256sum /etc/rancher/k3s/config.yaml');
+    expect(s).toMatch(/if \[ "\$\(cat \/var\/lib\/enclii\/k3s-installed[^\n]*" != "\$wanted" \]; then/);
+  });
+
+  it("sets egress and NAT only where needed", () => {
+    expect(renderBootstrapScript(variants["cloud private agent"])).toContain("ip route replace default via 10.0.0.1");
+    expect(renderBootstrapScript(variants["cloud gateway"])).toContain("-s 10.0.0.0/16");
+    expect(renderBootstrapScript(server)).not.toMatch(/MASQUERADE|route replace default/);
+    expect(renderBootstrapScript(variants["cloud gateway"])).not.toContain("enclii-firewall");
+  });
+
+  it("writes a host firewall that admits only admin CIDRs to 22 and 6443, plus cluster peers", () => {
+    const s = renderBootstrapScript(variants["dedicated peer"]);
+    expect(s).toContain("type filter hook input priority filter + 10; policy drop;");
+    expect(s).toContain('tcp dport { 22, 6443 } ip saddr { 198.51.100.7/32 } accept comment "admin CIDRs"');
+    expect(s).toContain('ip saddr { 203.0.113.11 } accept comment "cluster peers"');
+    // Only our own table is replaced: flushing the ruleset would wipe k3s's rules.
+    expect(s).not.toContain("flush ruleset");
+  });
+});
+
+describe("host firewall lockout guard (run by bash)", () => {
+  const script = renderBootstrapScript(variants.dedicated);
+  const guard = script.slice(script.indexOf("ip_to_int() {"), script.indexOf("cat > /etc/systemd/system/enclii-firewall.service"));
+  const run = (sshClient: string) =>
+    spawnSync("bash", ["-c", `set -euo pipefail\nlog() { echo "$*"; }\n${guard}\necho applied`], { env: { SSH_CLIENT: sshClient, PATH: process.env.PATH }, encoding: "utf8" });
+
+  it.each([
+    ["198.51.100.7 50000 22", true],
+    ["192.0.2.77 50000 22", true],
+    ["198.51.100.8 50000 22", false],
+    ["2001:db8::1 50000 22", false],
+    ["", true],
+  ])("SSH from %j → applied %s", (client, applied) => {
+    const r = run(client);
+    expect(r.stdout.includes("applied")).toBe(applied);
+    expect(r.status).toBe(applied ? 0 : 1);
+    if (!applied) expect(r.stdout).toContain("would lock it out");
+  });
+});
+
+describe("Longhorn values", () => {
+  it.each([
+    [1, 1],
+    [2, 2],
+    [3, 3],
+    [7, 3],
+  ])("%i nodes → %i replicas", (nodes, replicas) => {
+    expect(longhornReplicas(nodes)).toBe(replicas);
+    const v = longhornValues(nodes, true) as any;
+    expect(v.persistence).toEqual({ defaultClass: true, defaultClassReplicaCount: replicas, reclaimPolicy: "Retain" });
+    expect(v.defaultSettings.defaultReplicaCount).toBe(replicas);
+  });
+
+  it("lets volumes go with their claims when unprotected", () => {
+    expect((longhornValues(1, false) as any).persistence.reclaimPolicy).toBe("Delete");
+  });
+});
+
+describe("K3sCluster and Longhorn components", () => {
+  let all: Registered[];
+  let cluster: InstanceType<typeof import("../components/k3s/K3sCluster").K3sCluster>;
+  beforeAll(async () => {
+    all = await recordResources();
+    const pulumi = await import("@pulumi/pulumi");
+    const { K3sCluster } = await import("../components/k3s/K3sCluster");
+    const { Longhorn } = await import("../components/k3s/Longhorn");
+    const node = (name: string, ip: string, publicIp?: string) => ({
+      name,
+      role: "server" as const,
+      nodeIp: ip,
+      publicIp: publicIp ? pulumi.output(publicIp) : undefined,
+      connection: { host: publicIp ?? ip, user: "root", privateKey: pulumi.secret("key") },
+      network: "private" as const,
+      hostFirewall: false,
+      ready: [],
+    });
+    cluster = new K3sCluster("c", { nodes: [node("a", "10.0.1.10", "203.0.113.5"), node("b", "10.0.1.11"), node("c", "10.0.1.12")], version: "v1.33.4+k3s1", adminCidrs: ["198.51.100.7/32"] });
+    new Longhorn("lh", { nodeCount: 3, provider: cluster.provider, protect: true });
+    await settled();
+  });
+
+  it("bootstraps one command per node, the first with cluster-init and the rest joining it", () => {
+    const cmds = find(all, "command:remote:Command").filter((c) => c.name.endsWith("-bootstrap"));
+    expect(cmds.map((c) => c.name)).toEqual(["c-a-bootstrap", "c-b-bootstrap", "c-c-bootstrap"]);
+    expect(cmds[0].inputs.create).toContain("cluster-init: true");
+    expect(cmds[1].inputs.create).toContain("server: https://10.0.1.10:6443");
+    expect(cmds[0].inputs.create).toContain("  - 203.0.113.5");
+  });
+
+  it("joins with a random 48-character token", () => {
+    expect(one(all, "random:index/randomPassword:RandomPassword", "c-token").inputs).toMatchObject({ length: 48, special: false });
+  });
+
+  it("reads the kubeconfig without logging it and points it at the public endpoint", async () => {
+    expect(one(all, "command:remote:Command", "c-kubeconfig").inputs).toMatchObject({ create: "cat /etc/rancher/k3s/k3s.yaml", logging: "none" });
+    expect(await isSecret(cluster.kubeconfig)).toBe(true);
+    expect(await resolve(cluster.kubeconfig)).toContain("server: https://203.0.113.5:6443");
+    expect(await resolve(cluster.apiEndpoint)).toBe("https://203.0.113.5:6443");
+  });
+
+  it("installs a pinned Longhorn chart into a privileged namespace", () => {
+    const release = one(all, "kubernetes:helm.sh/v3:Release", "lh-release");
+    expect(release.inputs).toMatchObject({ chart: "longhorn", version: "1.11.0", repositoryOpts: { repo: "https://charts.longhorn.io" }, namespace: "longhorn-system" });
+    expect(release.inputs.values.persistence.defaultClassReplicaCount).toBe(3);
+    expect(one(all, "kubernetes:core/v1:Namespace", "lh-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
+  });
+});

@@ -1,0 +1,94 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ROOT } from "./harness";
+
+const tmp = mkdtempSync(join(tmpdir(), "enclii-plan-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function plan(...args: string[]) {
+  return spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), ["automation/cli.ts", "plan", ...args], { cwd: ROOT, encoding: "utf8" });
+}
+
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = readFileSync(p, "utf8");
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+describe("npm run plan", () => {
+  it("writes resources.json, manifests and bootstrap scripts, byte-identical across runs", () => {
+    const [a, b] = [join(tmp, "a"), join(tmp, "b")];
+    const first = plan("production", "--out", a);
+    const second = plan("production", "--out", b);
+    expect(first.status, first.stderr).toBe(0);
+    expect(second.status).toBe(0);
+    expect(Object.keys(tree(a)).sort()).toEqual(["bootstrap/ax41-1.sh", "manifests/_cluster/namespace-longhorn-system.yaml", "resources.json"]);
+    expect(tree(a)).toEqual(tree(b));
+    expect(first.stdout.replace(a, "DIR")).toBe(second.stdout.replace(b, "DIR"));
+    const doc = JSON.parse(readFileSync(join(a, "resources.json"), "utf8"));
+    expect(Object.keys(doc)).toEqual(["stack", "resources", "outputs"]);
+    expect(Object.keys(doc.resources[0]).sort()).toEqual(["dependencies", "inputs", "name", "parent", "protect", "provider", "type", "urn"].filter((k) => k in doc.resources[0]).sort());
+  });
+
+  it("prints a summary with nodes, cost and the secrets a real update still needs", () => {
+    const r = plan("staging", "--out", join(tmp, "staging"));
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Offline plan for stack "staging" (enclii.dev)');
+    expect(r.stdout).toContain("staging      server  cloud cx33 in fsn1, private 10.0.1.10, public IPv4");
+    expect(r.stdout).toMatch(/total\s+\$10\.32 of \$50\.00 budget/);
+    expect(r.stdout).toContain("Secrets a real `pulumi up` still needs (placeholders here): enclii:sshPrivateKey, hcloud:token");
+  });
+
+  it("removes files a previous plan wrote that this plan no longer produces", () => {
+    const dir = join(tmp, "stale");
+    plan("ha", "--config", "examples/Pulumi.ha.yaml", "--out", dir);
+    expect(Object.keys(tree(dir))).toContain("bootstrap/node-2.sh");
+    writeFileSync(join(dir, "notes.txt"), "mine");
+    plan("ha", "--config", "Pulumi.staging.yaml", "--out", dir);
+    expect(Object.keys(tree(dir))).not.toContain("bootstrap/node-2.sh");
+    expect(Object.keys(tree(dir))).toContain("notes.txt");
+  });
+
+  it("exits 2 naming every bad key of a broken stack file, and writes nothing", () => {
+    const file = join(tmp, "Pulumi.broken.yaml");
+    writeFileSync(
+      file,
+      [
+        "config:",
+        "  enclii:domain: Enclii",
+        "  enclii:adminCidrs: [0.0.0.0/0]",
+        "  enclii:nodes:",
+        "    - { name: a, kind: cloud, serverType: cpx99, location: fsn1, role: server, count: 2 }",
+        "  enclii:k3s: { version: latest }",
+        "  enclii:colour: blue",
+        "",
+      ].join("\n"),
+    );
+    const out = join(tmp, "broken");
+    const r = plan("broken", "--config", file, "--out", out);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("enclii:colour: unknown config key");
+    expect(r.stderr).toContain("enclii:domain: must be a lowercase fully qualified domain name");
+    expect(r.stderr).toContain('enclii:nodes[0].serverType: unknown server type "cpx99"');
+    expect(r.stderr).toContain("enclii:nodes: 2 servers cannot keep etcd quorum");
+    expect(r.stderr).toContain('enclii:k3s.version: must be a pinned k3s release such as "v1.33.4+k3s1"');
+    expect(r.stderr).toContain("enclii:adminCidrs: 0.0.0.0/0 would open SSH");
+    expect(r.stderr).toContain("enclii:sshPublicKey: is required when cloud nodes are created");
+    expect(() => statSync(out)).toThrow();
+  });
+
+  it("exits 1 for a missing stack file or no stack", () => {
+    expect(plan("nosuch").status).toBe(1);
+    expect(plan().status).toBe(1);
+  });
+});

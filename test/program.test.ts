@@ -1,0 +1,47 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import Ajv2020 from "ajv/dist/2020";
+import { parse } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ROOT, SHARED, recordResources, settled, type Registered } from "./harness";
+
+describe("Pulumi.yaml", () => {
+  it("validates against Pulumi's project schema", () => {
+    const schema = JSON.parse(readFileSync(join(SHARED, "schemas", "pulumi-project.schema.json"), "utf8"));
+    const validate = new Ajv2020({ strict: false, allErrors: true }).compile(schema);
+    const project = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8"));
+    expect(validate(project), JSON.stringify(validate.errors)).toBe(true);
+    expect(project).toMatchObject({ name: "enclii-infra", runtime: { name: "nodejs" }, main: "stacks/index.ts" });
+  });
+});
+
+describe("program with invalid config", () => {
+  let all: Registered[];
+  let error: unknown;
+  beforeAll(async () => {
+    all = await recordResources("broken");
+    const pulumi = await import("@pulumi/pulumi");
+    pulumi.runtime.setAllConfig({ "enclii:domain": "enclii.io", "enclii:nodes": "[]", "enclii:sshPrivateKey": "k" }, []);
+    const { program } = await import("../stacks/program");
+    error = await program().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await settled();
+  });
+
+  it("fails with every problem at once", async () => {
+    const { ConfigError } = await import("../stacks/config");
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as InstanceType<typeof ConfigError>).problems).toEqual([
+      "enclii:adminCidrs: is required",
+      "enclii:nodes: needs at least one node",
+      "enclii:k3s: is required",
+      "enclii:sshPrivateKey: must be set as a secret (pulumi config set --secret enclii:sshPrivateKey …)",
+    ]);
+  });
+
+  it("registers nothing", () => {
+    expect(all).toEqual([]);
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * Whole-stack checks every environment must pass, run on the real program through the plan
+ * runner. Secrets are set to canary strings that must never surface in anything the plan writes.
+ */
+import { join } from "node:path";
+import { beforeAll, expect, it } from "vitest";
+import { planFiles } from "../automation/files";
+import { loadStackConfig, runPlan, type PlanResource, type PlanResult } from "../automation/plan";
+import { fakeKubeconfig } from "../automation/mocks";
+import { ROOT, requireTool, shellcheck, validateObject } from "./harness";
+
+export interface StackPlan {
+  result: PlanResult;
+  files: Map<string, string>;
+  byName(type: string, name: string): PlanResource;
+  ofType(type: string): PlanResource[];
+}
+
+export function stackSuite(stack: string, file: string): () => StackPlan {
+  let plan: StackPlan | undefined;
+  const canaries: string[] = [];
+
+  beforeAll(async () => {
+    const cfg = loadStackConfig(join(ROOT, file));
+    for (const key of cfg.secretKeys) {
+      cfg.config[key] = `CANARY-${key}-d41d8cd98f00b204`;
+      canaries.push(cfg.config[key]);
+    }
+    const result = await runPlan(stack, cfg);
+    const ofType = (type: string) => result.resources.filter((r) => r.type === type);
+    plan = {
+      result,
+      files: planFiles(result),
+      ofType,
+      byName(type, name) {
+        const found = ofType(type).filter((r) => r.name === name);
+        if (found.length !== 1) throw new Error(`expected one ${type} ${name}, found ${found.length}`);
+        return found[0];
+      },
+    };
+  });
+  const get = () => plan!;
+
+  it("validates every Kubernetes object against the Kubernetes schema or its upstream CRD", async () => {
+    const objects = [...get().files].filter(([path]) => path.startsWith("manifests/"));
+    expect(objects.length).toBeGreaterThan(0);
+    for (const [path] of objects) {
+      const r = get().result.resources.find((x) => x.type.startsWith("kubernetes:") && path.endsWith(`-${(x.inputs.metadata as { name?: string })?.name}.yaml`));
+      await expect(validateObject(r!.inputs as { apiVersion: string; kind: string }), path).resolves.toBeUndefined();
+    }
+  });
+
+  it("renders a shellcheck-clean bootstrap script per node", () => {
+    const scripts = [...get().files].filter(([path]) => path.startsWith("bootstrap/"));
+    expect(scripts.length).toBe(get().result.resources.filter((r) => r.name.endsWith("-bootstrap")).length);
+    if (!requireTool("shellcheck")) return;
+    for (const [path, text] of scripts) expect(shellcheck(text), path).toBe("");
+  });
+
+  it("never writes a secret: not in resources.json, manifests, bootstrap scripts or outputs", () => {
+    const written = [...get().files.values()].join("\n") + JSON.stringify(get().result.outputs);
+    for (const canary of canaries) expect(written).not.toContain(canary);
+    const token = get().ofType("command:remote:Command").find((c) => c.name.endsWith("-bootstrap"))!.inputs.stdin;
+    expect(token).toBe("[secret]");
+    expect(written).not.toContain(fakeKubeconfig().split("\n")[4].trim());
+    expect(get().result.outputs.kubeconfig).toBe("[secret]");
+  });
+
+  it("bootstraps nodes one after another, so joins never race and upgrades roll one node at a time", () => {
+    const boots = get().ofType("command:remote:Command").filter((c) => c.name.endsWith("-bootstrap"));
+    const chained = boots.filter((b) => boots.some((prev) => prev !== b && b.dependencies.includes(prev.urn)));
+    expect(chained.length).toBe(boots.length - 1);
+    for (const b of boots) expect(String(b.inputs.create)).toContain("K3S_VERSION='v1.33.4+k3s1'");
+  });
+
+  it("points the Kubernetes provider at the cluster's kubeconfig and every object at that provider", () => {
+    const [provider] = get().ofType("pulumi:providers:kubernetes");
+    expect(provider.inputs.kubeconfig).toBe("[secret]");
+    for (const r of get().result.resources.filter((x) => x.type.startsWith("kubernetes:") && !x.type.startsWith("pulumi:"))) {
+      expect(r.provider, r.urn).toBe(provider.urn);
+    }
+  });
+
+  return get;
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { stackSuite } from "./stack-suite";
+
+describe("staging stack (one Hetzner Cloud server)", () => {
+  const plan = stackSuite("staging", "Pulumi.staging.yaml");
+
+  it("creates one public cx33 in fsn1 behind the admin-only firewall", () => {
+    const [server] = plan().ofType("hcloud:index/server:Server");
+    expect(plan().ofType("hcloud:index/server:Server")).toHaveLength(1);
+    expect(server.inputs).toMatchObject({ name: "staging-staging", serverType: "cx33", location: "fsn1", publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }] });
+    const [fw] = plan().ofType("hcloud:index/firewall:Firewall");
+    expect((fw.inputs.rules as { port: string }[]).map((r) => r.port)).toEqual(["22", "6443"]);
+  });
+
+  it("protects nothing and needs no NAT", () => {
+    expect(plan().result.resources.filter((r) => r.protect)).toEqual([]);
+    expect(plan().ofType("hcloud:index/networkRoute:NetworkRoute")).toEqual([]);
+    expect(plan().ofType("hcloud:index/server:Server")[0].inputs).toMatchObject({ deleteProtection: false, rebuildProtection: false });
+  });
+
+  it("uses an explicit hcloud provider whose token is secret", () => {
+    const [provider] = plan().ofType("pulumi:providers:hcloud");
+    expect(provider.inputs.token).toBe("[secret]");
+    for (const r of plan().result.resources.filter((x) => x.type.startsWith("hcloud:"))) expect(r.provider).toBe(provider.urn);
+  });
+});
