@@ -102,7 +102,10 @@ interface WireMonitor {
 
 const providerUrn = (ref: string) => (ref ? ref.slice(0, ref.lastIndexOf("::")) : undefined);
 
-export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "secretKeys">): Promise<PlanResult> {
+export type Program = () => Promise<Record<string, unknown>>;
+
+/** Plans the stack program, or `program` (the benchmark's bare baseline uses the same harness). */
+export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "secretKeys">, program?: Program): Promise<PlanResult> {
   pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);
   await pulumi.runtime.setMocks(planMocks(), PROJECT, stack, false);
   const monitor = settings.getMonitor() as unknown as WireMonitor;
@@ -134,8 +137,7 @@ export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "
     registerOutputs(req, cb);
   };
 
-  const { program } = await import("../stacks/program");
-  await pulumi.runtime.runInPulumiStack(program);
+  await pulumi.runtime.runInPulumiStack(program ?? (await import("../stacks/program")).program);
   // Registrations started by apply callbacks can still be in flight when the program returns.
   await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
   resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
