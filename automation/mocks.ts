@@ -33,6 +33,27 @@ export function fakeKubeconfig(): string {
   ].join("\n");
 }
 
+/** A UUID-shaped id (version 4 layout) derived from `seed`. */
+export function fakeUuid(seed: string): string {
+  const h = hash(`uuid:${seed}`).toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** Cloudflare tunnel tokens are base64 JSON: account tag, tunnel id, tunnel secret. */
+export function fakeTunnelToken(accountId: string, tunnelId: string): string {
+  const s = hash(`tunnel-secret:${tunnelId}`).toString("base64");
+  return Buffer.from(JSON.stringify({ a: accountId, t: tunnelId, s })).toString("base64");
+}
+
+/** The value of a created Cloudflare API token (shown once by Cloudflare, kept in state as a secret). */
+export function fakeTokenValue(name: string): string {
+  return hash(`token:${name}`).toString("base64url").slice(0, 40);
+}
+
+const CLOUDFLARE_TOKEN_TYPES = ["cloudflare:index/apiToken:ApiToken", "cloudflare:index/accountToken:AccountToken"];
+const TUNNEL_TYPE = "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared";
+const CUSTOM_HOSTNAME_TYPE = "cloudflare:index/customHostname:CustomHostname";
+
 function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
     case "hcloud:index/server:Server":
@@ -43,20 +64,75 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>
       return { stdout: String(inputs.create ?? "").includes("/etc/rancher/k3s/k3s.yaml") ? fakeKubeconfig() : "", stderr: "" };
     case "kubernetes:helm.sh/v3:Release":
       return { status: { namespace: inputs.namespace, status: "deployed", version: inputs.version } };
+    case "random:index/randomBytes:RandomBytes": {
+      const bytes = Buffer.alloc(Number(inputs.length ?? 32), hash(`bytes:${name}`));
+      return { base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+    }
+    case TUNNEL_TYPE:
+      return { status: "inactive", tunType: "cfd_tunnel", remoteConfig: inputs.configSrc === "cloudflare" };
+    case "cloudflare:index/apiToken:ApiToken":
+    case "cloudflare:index/accountToken:AccountToken":
+      return { status: "active", value: fakeTokenValue(name) };
+    case CUSTOM_HOSTNAME_TYPE: {
+      const hostname = String(inputs.hostname);
+      return {
+        status: "pending",
+        ownershipVerification: { type: "txt", name: `_cf-custom-hostname.${hostname}`, value: fakeUuid(`ownership:${hostname}`) },
+        ownershipVerificationHttp: {
+          httpUrl: `http://${hostname}/.well-known/cf-custom-hostname-challenge/${fakeUuid(name)}`,
+          httpBody: fakeUuid(`ownership:${hostname}`),
+        },
+      };
+    }
+    case "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin":
+      return { status: "pending_deployment", errors: [] };
     default:
       return {};
   }
 }
 
+function fakeId(type: string, name: string): string {
+  // Hetzner ids are integers, and the program converts them with Number().
+  if (type.startsWith("hcloud:")) return String(hash(name).readUInt32BE(0) % 90_000_000 + 10_000_000);
+  if (type === TUNNEL_TYPE || type === CUSTOM_HOSTNAME_TYPE) return fakeUuid(name);
+  if (CLOUDFLARE_TOKEN_TYPES.includes(type)) return hash(`token-id:${name}`).toString("hex").slice(0, 32);
+  return `${name}-id`;
+}
+
 export function planMocks(): pulumi.runtime.Mocks {
+  // What the zone's custom-hostname list returns: every CustomHostname registered so far.
+  const customHostnames = new Map<string, Record<string, unknown>[]>();
   return {
     newResource(args) {
-      // Hetzner ids are integers, and the program converts them with Number().
-      const id = args.type.startsWith("hcloud:") ? String(hash(args.name).readUInt32BE(0) % 90_000_000 + 10_000_000) : `${args.name}-id`;
-      return { id, state: { ...args.inputs, ...fakeOutputs(args.type, args.name, args.inputs) } };
+      const id = fakeId(args.type, args.name);
+      const state = { ...args.inputs, ...fakeOutputs(args.type, args.name, args.inputs) };
+      if (args.type === CUSTOM_HOSTNAME_TYPE) {
+        const zone = String(args.inputs.zoneId);
+        const listed = customHostnames.get(zone) ?? [];
+        listed.push({ id, ...state });
+        customHostnames.set(zone, listed);
+      }
+      return { id, state };
     },
     call(args) {
-      return args.inputs;
+      switch (args.token) {
+        case "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken":
+          return { ...args.inputs, token: fakeTunnelToken(String(args.inputs.accountId), String(args.inputs.tunnelId)) };
+        case "cloudflare:index/getCustomHostnames:getCustomHostnames": {
+          const listed = [...(customHostnames.get(String(args.inputs.zoneId)) ?? [])].sort((a, b) => (String(a.hostname) < String(b.hostname) ? -1 : 1));
+          const results = listed.map((h) => ({
+            ...h,
+            ssl: {
+              ...(h.ssl as object),
+              status: "pending_validation",
+              validationRecords: [{ status: "pending", txtName: `_acme-challenge.${h.hostname}`, txtValue: hash(`dcv:${h.hostname}`).toString("base64url").slice(0, 43) }],
+            },
+          }));
+          return { ...args.inputs, results };
+        }
+        default:
+          return args.inputs;
+      }
     },
   };
 }

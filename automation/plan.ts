@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { parse } from "yaml";
-import { requiredSecretKeys } from "../stacks/config";
+import { requiredSecretKeys, secretPlaceholder } from "../stacks/config";
 import { planMocks } from "./mocks";
 
 export const PROJECT = "enclii-infra";
@@ -58,7 +58,7 @@ export function loadStackConfig(file: string): StackConfig {
     if (secure) {
       secretKeys.push(key);
       placeholders.push(key);
-      config[key] = `placeholder-for-${key}`;
+      config[key] = secretPlaceholder(key);
     } else {
       config[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
@@ -67,19 +67,32 @@ export function loadStackConfig(file: string): StackConfig {
     if (config[key] !== undefined) continue;
     secretKeys.push(key);
     placeholders.push(key);
-    config[key] = `placeholder-for-${key}`;
+    config[key] = secretPlaceholder(key);
   }
   return { config, secretKeys: secretKeys.sort(), placeholders: placeholders.sort() };
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
+/**
+ * A secret's shape stays visible (a Secret's keys such as DATABASE_URL are not secret, and the
+ * manifest stays schema-valid); every value in it becomes "[secret]".
+ */
+function mask(value: Json): unknown {
+  if (Array.isArray(value)) return value.map(mask);
+  if (value !== null && typeof value === "object") {
+    if (value[SIG_KEY] === SIG_SECRET) return mask(value.value);
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, mask(value[k])]));
+  }
+  return SECRET;
+}
+
 /** Decodes Pulumi's wire values into plain JSON with secrets redacted and keys sorted. */
 export function redact(value: Json): unknown {
   if (value === UNKNOWN_VALUE) return UNKNOWN;
   if (Array.isArray(value)) return value.map(redact);
   if (value === null || typeof value !== "object") return value;
-  if (value[SIG_KEY] === SIG_SECRET) return SECRET;
+  if (value[SIG_KEY] === SIG_SECRET) return mask(value.value);
   if (value[SIG_KEY] === SIG_RESOURCE) return value.urn;
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value).sort()) out[key] = redact(value[key]);
@@ -137,9 +150,20 @@ export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "
     registerOutputs(req, cb);
   };
 
-  await pulumi.runtime.runInPulumiStack(program ?? (await import("../stacks/program")).program);
-  // Registrations started by apply callbacks can still be in flight when the program returns.
-  await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+  // An error thrown inside an apply surfaces only as an unhandled rejection. Pulumi's language
+  // host fails the update on it; the plan must fail too, not quietly drop the resource.
+  const failures: unknown[] = [];
+  const onRejection = (err: unknown) => failures.push(err);
+  process.on("unhandledRejection", onRejection);
+  try {
+    await pulumi.runtime.runInPulumiStack(program ?? (await import("../stacks/program")).program);
+    // Registrations started by apply callbacks can still be in flight when the program returns.
+    await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    await new Promise((done) => setImmediate(done));
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+  if (failures.length > 0) throw failures[0];
   resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
   return { stack, resources, outputs };
 }

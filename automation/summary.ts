@@ -6,6 +6,12 @@ import { isKubernetesObject } from "./files";
 import type { PlanResource, PlanResult } from "./plan";
 
 const COMPONENT = /^enclii:/;
+const TUNNEL_CONFIG = "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig";
+
+function tunnelIngress(result: PlanResult): { hostname?: string; service: string }[] {
+  const config = result.resources.find((r) => r.type === TUNNEL_CONFIG)?.inputs.config as { ingresses?: { hostname?: string; service: string }[] } | undefined;
+  return config?.ingresses ?? [];
+}
 
 function byComponent(resources: PlanResource[]): string[] {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
@@ -45,6 +51,11 @@ export function summarize(result: PlanResult, env: Environment, placeholders: st
         : `  ${n.name.padEnd(12)} ${n.role.padEnd(7)} dedicated ${n.model} at ${n.host}`,
     ),
     `  k3s ${env.k3s.version}; Kubernetes objects: ${result.resources.filter(isKubernetesObject).length}`,
+    "",
+    "Hostnames → services (tunnel ingress, in order):",
+    ...tunnelIngress(result).map((i) => `  ${(i.hostname ?? "(anything else)").padEnd(32)} → ${i.service}`),
+    "",
+    `Data: PostgreSQL ${env.postgres.mode === "in-cluster" ? `in-cluster (CloudNativePG, ${env.postgres.instances} instance(s), ${env.postgres.storageGi} GiB, backups kept ${env.postgres.backupRetentionDays} days)` : `external at ${env.postgres.host}:${env.postgres.port}`} behind PgBouncer; Redis ${env.redis.mode}`,
     "",
     `Cost per month (prices as of ${PRICES_AS_OF}; override with enclii:prices):`,
     ...cost.lines.map((l) => `  ${`${l.item} × ${l.count}`.padEnd(24)} ${l.unpriced ? "unpriced" : usd(l.monthlyUsd)}`),

@@ -3,7 +3,8 @@
  *  1. wall time and peak memory of the real plan CLI (`tsx automation/cli.ts plan <stack>`), each
  *     run in its own child process, plus the plan's resource count;
  *  2. the program's evaluation time against Pulumi's bare registration of as many resources,
- *     each measurement in its own child process (bench/bare.ts).
+ *     each measurement in its own child process (bench/bare.ts);
+ *  3. then the data layer's figures with real servers (bench/data.ts, `.bench/data.json`).
  * Prints a table and writes `.bench/results.json`. Exits 1 if any plan or measurement fails.
  *
  * Peak memory: every node process started for a plan preloads (via NODE_OPTIONS) a tiny module
@@ -18,6 +19,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { EvalSample } from "./bare";
+import { benchData } from "./data";
 
 const ROOT = join(__dirname, "..");
 const TSX = join(ROOT, "node_modules", ".bin", "tsx");
@@ -273,7 +275,7 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  async (code) => process.exit(Math.max(code, await benchData())),
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

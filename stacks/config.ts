@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { DEDICATED_MODELS, DEFAULT_PRICES, LOCATIONS, SERVER_TYPES, type NetworkZone, type Prices } from "./catalog";
+import { tenantRoutes, validateRoutes, type Tenant } from "../components/edge/routes";
 import { cidrContains, cidrsOverlap, hostAddress, isIpv4, parseCidr } from "./net";
 
 export const NAMESPACE = "enclii";
@@ -73,13 +74,55 @@ const keySchemas = {
     primaryIpv4Eur: z.number().nonnegative().optional(),
     eurToUsd: z.number().positive().optional(),
   }),
+  postgres: z.discriminatedUnion("mode", [
+    z.strictObject({
+      mode: z.literal("in-cluster"),
+      instances: z.number().int().min(1).max(5).default(1),
+      storageGi: z.number().int().min(1).default(20),
+      backupRetentionDays: z.number().int().min(1).max(365).default(7),
+      clusterName: dnsLabel.default("enclii-pg"),
+      /** Bootstrap this (new) cluster from another cluster's backups, optionally to a point in time. */
+      restore: z
+        .strictObject({
+          fromCluster: dnsLabel,
+          targetTime: z.iso.datetime({ offset: true, error: "must be an RFC 3339 time such as 2026-11-20T09:59:00Z" }).optional(),
+        })
+        .optional(),
+    }),
+    z.strictObject({
+      mode: z.literal("external"),
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).default(5432),
+      sslmode: z.enum(["require", "verify-full"]).default("require"),
+    }),
+  ]),
+  r2: z.strictObject({
+    jurisdiction: z.enum(["default", "eu", "fedramp"]).default("default"),
+    /** Location hint for new buckets (weur, eeur, enam, wnam, apac, oc). */
+    location: z.enum(["weur", "eeur", "enam", "wnam", "apac", "oc"]).optional(),
+  }),
+  tunnel: z.strictObject({ replicas: z.number().int().min(1).max(10) }),
+  tenants: z.array(
+    z.strictObject({
+      name: dnsLabel,
+      hostnames: z.array(fqdn).min(1, "needs at least one hostname"),
+      service: z.strictObject({ name: z.string(), port: z.number().int() }),
+    }),
+  ),
+  redis: z.strictObject({ mode: z.enum(["standalone", "sentinel"]).default("standalone"), storageGi: z.number().int().min(1).default(5) }),
   sshPublicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line"),
 };
 type Parsed = { [K in keyof typeof keySchemas]?: z.infer<(typeof keySchemas)[K]> };
 
-const REQUIRED: (keyof typeof keySchemas)[] = ["domain", "adminCidrs", "nodes", "k3s"];
+const REQUIRED: (keyof typeof keySchemas)[] = ["domain", "cloudflare", "adminCidrs", "nodes", "k3s"];
 /** Keys set only with `pulumi config set --secret`; a plain value is an error, not a warning. */
 export const SECRET_KEYS = ["sshPrivateKey"] as const;
+/** cloudflared replicas unless `enclii:tunnel.replicas` says otherwise (production sets 3). */
+export const DEFAULT_TUNNEL_REPLICAS = 2;
+/** With `postgres.mode: external`: a secret JSON map, database → postgres:// URL. */
+export const EXTERNAL_URLS_KEY = `${NAMESPACE}:externalDatabaseUrls`;
+/** The databases the platform needs, whichever PostgreSQL serves them. */
+export const DATABASES = ["enclii", "janua"] as const;
 
 export type Role = z.infer<typeof role>;
 export interface CloudNode {
@@ -106,7 +149,10 @@ export type NodeSpec = CloudNode | DedicatedNode;
 export interface Environment {
   stack: string;
   domain: string;
-  cloudflare?: { accountId: string; zoneId: string };
+  cloudflare: { accountId: string; zoneId: string };
+  r2: { jurisdiction: "default" | "eu" | "fedramp"; location?: string };
+  tunnel: { replicas: number };
+  tenants: Tenant[];
   adminCidrs: string[];
   network: { ipRange: string; subnet: string; zone?: NetworkZone; gateway: string };
   /** Expanded: one entry per machine, servers first in config order. */
@@ -117,7 +163,10 @@ export interface Environment {
   budget?: { monthlyUsd: number };
   prices: Prices;
   sshPublicKey?: string;
+  postgres: PostgresConfig;
+  redis: { mode: "standalone" | "sentinel"; storageGi: number };
 }
+export type PostgresConfig = z.infer<(typeof keySchemas)["postgres"]>;
 
 /** Where a config key's problem is reported: `enclii:nodes[1].serverType`. */
 export function keyPath(path: readonly PropertyKey[]): string {
@@ -147,7 +196,7 @@ function decode(raw: string): unknown {
 export function parseEnvironment(stack: string, raw: Record<string, string>, secretKeys: ReadonlySet<string>): Environment {
   const problems: string[] = [];
   const parsed: Parsed = {};
-  const known = new Set<string>([...Object.keys(keySchemas), ...SECRET_KEYS]);
+  const known = new Set<string>([...Object.keys(keySchemas), ...SECRET_KEYS, EXTERNAL_URLS_KEY.slice(NAMESPACE.length + 1)]);
 
   for (const key of Object.keys(raw).sort()) {
     const [ns, name] = key.split(":");
@@ -165,10 +214,11 @@ export function parseEnvironment(stack: string, raw: Record<string, string>, sec
   }
   const network = { ipRange: parsed.network?.ipRange ?? "10.0.0.0/16", subnet: parsed.network?.subnet ?? "10.0.1.0/24" };
   const nodes = parsed.nodes ? expandNodes(parsed.nodes, network.subnet) : [];
-  for (const key of secretKeysFor(nodes)) {
+  for (const key of secretKeysFor(nodes, parsed.postgres?.mode)) {
     if (raw[key] === undefined) problems.push(`${key}: is required (pulumi config set --secret ${key} …)`);
     else if (!secretKeys.has(key)) problems.push(`${key}: must be set as a secret (pulumi config set --secret ${key} …)`);
   }
+  problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkTenants(parsed));
   problems.push(...checkNetwork(network), ...(parsed.nodes ? checkNodes(parsed.nodes, nodes, network.subnet, raw[`${NAMESPACE}:sshPublicKey`] !== undefined) : []));
   if (parsed.adminCidrs?.some((c) => parseCidr(c)?.prefix === 0)) {
     problems.push(`${NAMESPACE}:adminCidrs: 0.0.0.0/0 would open SSH and the Kubernetes API to the whole internet`);
@@ -179,7 +229,10 @@ export function parseEnvironment(stack: string, raw: Record<string, string>, sec
   return {
     stack,
     domain: parsed.domain!,
-    cloudflare: parsed.cloudflare,
+    cloudflare: parsed.cloudflare!,
+    r2: parsed.r2 ?? { jurisdiction: "default" },
+    tunnel: parsed.tunnel ?? { replicas: DEFAULT_TUNNEL_REPLICAS },
+    tenants: parsed.tenants ?? [],
     adminCidrs: parsed.adminCidrs!,
     network: { ...network, zone: zones[0], gateway: hostAddress(network.ipRange, 1) },
     nodes,
@@ -192,6 +245,8 @@ export function parseEnvironment(stack: string, raw: Record<string, string>, sec
       eurToUsd: parsed.prices?.eurToUsd ?? DEFAULT_PRICES.eurToUsd,
     },
     sshPublicKey: parsed.sshPublicKey,
+    postgres: parsed.postgres ?? { mode: "in-cluster", instances: 1, storageGi: 20, backupRetentionDays: 7, clusterName: "enclii-pg" },
+    redis: parsed.redis ?? { mode: "standalone", storageGi: 5 },
   };
 }
 
@@ -277,17 +332,78 @@ function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: string, has
   return problems;
 }
 
+/** What the offline plan uses for a secret it cannot read: the right shape, an obviously fake value. */
+export function secretPlaceholder(key: string): string {
+  if (key === EXTERNAL_URLS_KEY) {
+    return JSON.stringify(Object.fromEntries(DATABASES.map((db) => [db, `postgres://placeholder_${db}:placeholder@placeholder.invalid:5432/${db}`])));
+  }
+  return `placeholder-for-${key}`;
+}
+
 /**
  * Secrets a real `pulumi up` of this config reads. Looks only at node kinds, so the offline plan
  * can fill placeholders before the full validation runs.
  */
 export function requiredSecretKeys(raw: Record<string, string>): string[] {
   const nodes = decode(raw[`${NAMESPACE}:nodes`] ?? "[]");
-  return secretKeysFor(Array.isArray(nodes) ? nodes : []);
+  const postgres = decode(raw[`${NAMESPACE}:postgres`] ?? "{}") as { mode?: unknown } | null;
+  return secretKeysFor(Array.isArray(nodes) ? nodes : [], postgres?.mode);
 }
 
-function secretKeysFor(nodes: readonly unknown[]): string[] {
-  const keys: string[] = SECRET_KEYS.map((k) => `${NAMESPACE}:${k}`);
+function secretKeysFor(nodes: readonly unknown[], postgresMode?: unknown): string[] {
+  const keys: string[] = [...SECRET_KEYS.map((k) => `${NAMESPACE}:${k}`), "cloudflare:apiToken"];
   if (nodes.some((n) => (n as { kind?: unknown } | null)?.kind === "cloud")) keys.push("hcloud:token");
+  if (postgresMode === "external") keys.push(EXTERNAL_URLS_KEY);
   return keys.sort();
+}
+
+/** Data-layer rules: what must fit the node count, and external URLs checked without echoing them. */
+function checkData(parsed: Parsed, nodeCount: number, externalUrls: string | undefined): string[] {
+  const problems: string[] = [];
+  const pg = parsed.postgres;
+  if (pg?.mode === "in-cluster" && nodeCount > 0 && pg.instances > nodeCount) {
+    problems.push(`${NAMESPACE}:postgres.instances: ${pg.instances} instances need as many nodes (have ${nodeCount})`);
+  }
+  if (pg?.mode === "in-cluster" && pg.restore?.fromCluster === pg.clusterName) {
+    problems.push(`${NAMESPACE}:postgres.restore.fromCluster: restore into a new clusterName, not over "${pg.clusterName}" itself`);
+  }
+  if (parsed.redis?.mode === "sentinel" && nodeCount > 0 && nodeCount < 3) {
+    problems.push(`${NAMESPACE}:redis.mode: sentinel needs 3 schedulable nodes for 3 Redis and 3 Sentinels (have ${nodeCount})`);
+  }
+  if (pg?.mode === "external" && externalUrls !== undefined) {
+    const urls = decode(externalUrls) as Record<string, unknown> | null;
+    const passwords = new Map<string, string>();
+    for (const db of DATABASES) {
+      const url = urls && typeof urls === "object" ? urls[db] : undefined;
+      if (typeof url !== "string") problems.push(`${EXTERNAL_URLS_KEY}.${db}: is required (a postgres:// URL)`);
+      else if (!isPostgresUrl(url)) problems.push(`${EXTERNAL_URLS_KEY}.${db}: must be postgres://user:password@host:port/database`);
+      else {
+        const { username, password } = new URL(url);
+        if (passwords.has(username) && passwords.get(username) !== password) {
+          problems.push(`${EXTERNAL_URLS_KEY}.${db}: user "${decodeURIComponent(username)}" has a different password in another URL`);
+        }
+        passwords.set(username, password);
+      }
+    }
+  }
+  return problems;
+}
+
+export function isPostgresUrl(text: string): boolean {
+  try {
+    const u = new URL(text);
+    return (u.protocol === "postgres:" || u.protocol === "postgresql:") && u.username !== "" && u.password !== "" && u.hostname !== "" && u.pathname.length > 1;
+  } catch {
+    return false;
+  }
+}
+
+/** Tenant names unique; hostnames unique, valid and outside our own zone (routes.ts has the rules). */
+function checkTenants(parsed: Parsed): string[] {
+  const tenants = parsed.tenants ?? [];
+  const problems: string[] = [];
+  const names = tenants.map((t) => t.name);
+  for (const n of new Set(names)) if (names.filter((x) => x === n).length > 1) problems.push(`${NAMESPACE}:tenants: tenant name "${n}" is used more than once`);
+  if (parsed.domain) problems.push(...validateRoutes([], parsed.domain, tenantRoutes(tenants)).map((p) => `${NAMESPACE}:tenants: ${p}`));
+  return problems;
 }

@@ -1,8 +1,9 @@
+import * as cloudflare from "@pulumi/cloudflare";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { estimateCost } from "../components/platform/cost";
 import { Platform } from "../components/platform/Platform";
-import { parseEnvironment } from "./config";
+import { EXTERNAL_URLS_KEY, parseEnvironment } from "./config";
 
 /**
  * Which config keys were set as secrets. The SDK answers this (`isConfigSecret`, the same check
@@ -22,13 +23,21 @@ export async function program(): Promise<Record<string, unknown>> {
     ? new hcloud.Provider("hcloud", { token: pulumi.secret(config["hcloud:token"]) })
     : undefined;
 
-  const platform = new Platform("enclii", { env, sshPrivateKey, hcloudProvider });
+  const cloudflareProvider = new cloudflare.Provider("cloudflare", { apiToken: pulumi.secret(config["cloudflare:apiToken"]) });
+  const externalDatabaseUrls =
+    env.postgres.mode === "external" ? pulumi.secret(JSON.parse(config[EXTERNAL_URLS_KEY]) as Record<string, string>) : undefined;
+
+  const platform = new Platform("enclii", { env, sshPrivateKey, hcloudProvider, cloudflareProvider, externalDatabaseUrls });
   const cost = estimateCost(env);
   return {
     nodes: platform.nodes,
     apiEndpoint: platform.apiEndpoint,
     kubeconfig: platform.kubeconfig,
     storageClass: platform.storageClass,
+    tunnelId: platform.tunnelId,
+    buckets: platform.buckets,
+    tenantHostnames: platform.tenantHostnames,
+    databaseSecrets: platform.databaseSecrets,
     k3sVersion: env.k3s.version,
     monthlyCostUsd: cost.monthlyUsd,
   };

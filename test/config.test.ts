@@ -5,7 +5,7 @@ import { cidrContains, cidrsOverlap, hostAddress, isIpv4, parseCidr } from "../s
 
 const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEncliiTestKey ops@enclii";
 /** Secrets that `pulumi config set --secret` would mark; anything else in raw is plain text. */
-const SECRETS = ["enclii:sshPrivateKey", "hcloud:token"];
+const SECRETS = ["enclii:sshPrivateKey", "hcloud:token", "cloudflare:apiToken", "enclii:externalDatabaseUrls"];
 
 const dedicated = (fields: Record<string, unknown> = {}) => ({ name: "ax41-1", kind: "dedicated", host: "203.0.113.10", role: "server", ...fields });
 const cloud = (fields: Record<string, unknown> = {}) => ({ name: "cp", kind: "cloud", serverType: "cx33", location: "fsn1", role: "server", ...fields });
@@ -25,7 +25,9 @@ function stackConfig(overrides: Overrides = {}, plain: string[] = []): { raw: Re
     "enclii:adminCidrs": ["198.51.100.7/32"],
     "enclii:nodes": [dedicated({ model: "AX41-NVMe" })],
     "enclii:k3s": { version: "v1.33.4+k3s1" },
+    "enclii:cloudflare": { accountId: "0123456789abcdef0123456789abcdef", zoneId: "fedcba9876543210fedcba9876543210" },
     "enclii:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----",
+    "cloudflare:apiToken": "cf-token",
     ...overrides,
   };
   const raw: Record<string, string> = {};
@@ -70,6 +72,11 @@ describe("parseEnvironment: valid configs", () => {
       budget: { monthlyUsd: 100 },
       prices: { monthlyEur: { cx33: 8.99, cpx22: 19.99, cpx32: 35.99, "AX41-NVMe": 46 }, primaryIpv4Eur: 0.5, eurToUsd: 1.088 },
       sshPublicKey: undefined,
+      postgres: { mode: "in-cluster", instances: 1, storageGi: 20, backupRetentionDays: 7, clusterName: "enclii-pg" },
+      redis: { mode: "standalone", storageGi: 5 },
+      r2: { jurisdiction: "default" },
+      tunnel: { replicas: 2 },
+      tenants: [],
     });
   });
 
@@ -294,6 +301,65 @@ const invalid: InvalidCase[] = [
     problems: ["enclii:domain: is required", "enclii:adminCidrs: is required", "enclii:nodes: is required", "enclii:k3s: is required"],
   },
   {
+    name: "Redis Sentinel on one node",
+    overrides: { "enclii:redis": { mode: "sentinel" } },
+    problems: ["enclii:redis.mode: sentinel needs 3 schedulable nodes for 3 Redis and 3 Sentinels (have 1)"],
+  },
+  {
+    name: "more PostgreSQL instances than nodes",
+    overrides: { "enclii:postgres": { mode: "in-cluster", instances: 3 } },
+    problems: ["enclii:postgres.instances: 3 instances need as many nodes (have 1)"],
+  },
+  {
+    name: "restore over the cluster itself",
+    overrides: { "enclii:postgres": { mode: "in-cluster", restore: { fromCluster: "enclii-pg", targetTime: "2026-11-20T09:59:00Z" } } },
+    problems: ['enclii:postgres.restore.fromCluster: restore into a new clusterName, not over "enclii-pg" itself'],
+  },
+  {
+    name: "restore to a time that is not RFC 3339",
+    overrides: { "enclii:postgres": { mode: "in-cluster", clusterName: "enclii-pg-2", restore: { fromCluster: "enclii-pg", targetTime: "yesterday" } } },
+    problems: ["enclii:postgres.restore.targetTime: must be an RFC 3339 time such as 2026-11-20T09:59:00Z"],
+  },
+  {
+    name: "external database URLs missing or malformed, without echoing them",
+    overrides: { "enclii:postgres": { mode: "external", host: "db.example.net" }, "enclii:externalDatabaseUrls": JSON.stringify({ enclii: "mysql://secret-user:secret-pw@h/e" }) },
+    problems: ["enclii:externalDatabaseUrls.enclii: must be postgres://user:password@host:port/database", "enclii:externalDatabaseUrls.janua: is required (a postgres:// URL)"],
+  },
+  {
+    name: "one external user with two passwords",
+    overrides: {
+      "enclii:postgres": { mode: "external", host: "db.example.net" },
+      "enclii:externalDatabaseUrls": JSON.stringify({ enclii: "postgres://u:a@h:5432/e", janua: "postgres://u:b@h:5432/j" }),
+    },
+    problems: ['enclii:externalDatabaseUrls.janua: user "u" has a different password in another URL'],
+  },
+  {
+    name: "external mode without its URLs",
+    overrides: { "enclii:postgres": { mode: "external", host: "db.example.net" } },
+    problems: ["enclii:externalDatabaseUrls: is required (pulumi config set --secret enclii:externalDatabaseUrls …)"],
+  },
+  {
+    name: "tenants: duplicate name, hostname in our zone or shared, bad service",
+    overrides: {
+      "enclii:tenants": [
+        { name: "acme", hostnames: ["app.enclii.io", "shop.acme.com"], service: { name: "web", port: 8080 } },
+        { name: "acme", hostnames: ["shop.acme.com"], service: { name: "Web", port: 70000 } },
+      ],
+    },
+    problems: [
+      'enclii:tenants: tenant name "acme" is used more than once',
+      "enclii:tenants: app.enclii.io: tenant hostname must not be under our zone enclii.io",
+      "enclii:tenants: shop.acme.com: hostname is used by more than one route",
+      'enclii:tenants: shop.acme.com: service name "Web" must be a DNS-1035 label',
+      "enclii:tenants: shop.acme.com: service port 70000 must be an integer from 1 to 65535",
+    ],
+  },
+  {
+    name: "no Cloudflare account",
+    overrides: { "enclii:cloudflare": undefined, "cloudflare:apiToken": undefined },
+    problems: ["enclii:cloudflare: is required", "cloudflare:apiToken: is required (pulumi config set --secret cloudflare:apiToken …)"],
+  },
+  {
     name: "empty node list",
     overrides: { "enclii:nodes": [] },
     problems: ["enclii:nodes: needs at least one node"],
@@ -401,12 +467,20 @@ describe("parseEnvironment: invalid configs", () => {
 });
 
 describe("requiredSecretKeys", () => {
-  it("needs only the SSH key for dedicated hosts", () => {
-    expect(requiredSecretKeys(stackConfig().raw)).toEqual(["enclii:sshPrivateKey"]);
+  it("needs the SSH key and the Cloudflare token for dedicated hosts", () => {
+    expect(requiredSecretKeys(stackConfig().raw)).toEqual(["cloudflare:apiToken", "enclii:sshPrivateKey"]);
   });
 
   it("adds the Hetzner token as soon as one node is cloud", () => {
-    expect(requiredSecretKeys(stackConfig({ "enclii:nodes": [dedicated(), cloud()] }).raw)).toEqual(["enclii:sshPrivateKey", "hcloud:token"]);
+    expect(requiredSecretKeys(stackConfig({ "enclii:nodes": [dedicated(), cloud()] }).raw)).toEqual(["cloudflare:apiToken", "enclii:sshPrivateKey", "hcloud:token"]);
+  });
+
+  it("adds the external database URLs in external mode", () => {
+    expect(requiredSecretKeys(stackConfig({ "enclii:postgres": { mode: "external", host: "db.example.net" } }).raw)).toEqual([
+      "cloudflare:apiToken",
+      "enclii:externalDatabaseUrls",
+      "enclii:sshPrivateKey",
+    ]);
   });
 
   // The offline plan calls it before validation, so it must not throw on a config that is wrong.
@@ -415,11 +489,11 @@ describe("requiredSecretKeys", () => {
     ["an object instead of a list", JSON.stringify({ kind: "cloud" })],
     ["a list of non-objects", JSON.stringify([null, 5, "cloud"])],
   ])("tolerates nodes that are %s", (_, nodes) => {
-    expect(requiredSecretKeys({ "enclii:nodes": nodes })).toEqual(["enclii:sshPrivateKey"]);
+    expect(requiredSecretKeys({ "enclii:nodes": nodes })).toEqual(["cloudflare:apiToken", "enclii:sshPrivateKey"]);
   });
 
   it("tolerates a missing nodes key", () => {
-    expect(requiredSecretKeys({})).toEqual(["enclii:sshPrivateKey"]);
+    expect(requiredSecretKeys({})).toEqual(["cloudflare:apiToken", "enclii:sshPrivateKey"]);
   });
 });
 

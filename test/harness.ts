@@ -17,14 +17,24 @@ export interface Registered {
   inputs: Record<string, any>;
 }
 
-/** `setMocks` with the plan's fake outputs, recording every registration. */
+/** Pulumi's wire marker for a secret value; tests assert on the value inside. */
+const SECRET_SIG = { key: "4dabf18193072939515e22adb298388d", secret: "1b47061264138c4ac30d75fd1eb44270" };
+
+function unwrapSecrets(v: any): any {
+  if (Array.isArray(v)) return v.map(unwrapSecrets);
+  if (v === null || typeof v !== "object") return v;
+  if (v[SECRET_SIG.key] === SECRET_SIG.secret) return unwrapSecrets(v.value);
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+}
+
+/** `setMocks` with the plan's fake outputs, recording every registration (secrets unwrapped). */
 export async function recordResources(stack = "test"): Promise<Registered[]> {
   const registered: Registered[] = [];
   const base = planMocks();
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
-        registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+        registered.push({ type: args.type, name: args.name, inputs: unwrapSecrets(args.inputs) });
         return base.newResource(args);
       },
       call: base.call,
@@ -60,10 +70,10 @@ export function one(all: Registered[], type: string, name: string): Registered {
 }
 
 /** A Debian binary a test needs: skipped with a reason locally, a failure in CI. */
-export function requireTool(tool: string): boolean {
+export function requireTool(tool: string, debianPackage = tool): boolean {
   const present = spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
   if (!present && process.env.CI) throw new Error(`${tool} is missing; .ci/run must install it`);
-  if (!present) console.warn(`skipping: ${tool} is not installed (apt-get install ${tool})`);
+  if (!present) console.warn(`skipping: ${tool} is not installed (apt-get install ${debianPackage})`);
   return present;
 }
 

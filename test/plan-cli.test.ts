@@ -32,7 +32,18 @@ describe("npm run plan", () => {
     const second = plan("production", "--out", b);
     expect(first.status, first.stderr).toBe(0);
     expect(second.status).toBe(0);
-    expect(Object.keys(tree(a)).sort()).toEqual(["bootstrap/ax41-1.sh", "manifests/_cluster/namespace-longhorn-system.yaml", "resources.json"]);
+    const files = Object.keys(tree(a));
+    expect(files.filter((f) => !/^(resources\.json|manifests\/[^/]+\/[a-z]+-[a-z0-9.-]+\.yaml|bootstrap\/[a-z0-9-]+\.sh)$/.test(f))).toEqual([]);
+    expect(files).toEqual(
+      expect.arrayContaining([
+        "bootstrap/ax41-1.sh",
+        "manifests/_cluster/namespace-longhorn-system.yaml",
+        "manifests/enclii-data/cluster-enclii-pg.yaml",
+        "manifests/enclii-data/pooler-postgres.yaml",
+        "manifests/cloudflared/deployment-cloudflared.yaml",
+        "manifests/enclii-platform/secret-database-enclii.yaml",
+      ]),
+    );
     expect(tree(a)).toEqual(tree(b));
     expect(first.stdout.replace(a, "DIR")).toBe(second.stdout.replace(b, "DIR"));
     const doc = JSON.parse(readFileSync(join(a, "resources.json"), "utf8"));
@@ -46,7 +57,8 @@ describe("npm run plan", () => {
     expect(r.stdout).toContain('Offline plan for stack "staging" (enclii.dev)');
     expect(r.stdout).toContain("staging      server  cloud cx33 in fsn1, private 10.0.1.10, public IPv4");
     expect(r.stdout).toMatch(/total\s+\$10\.32 of \$50\.00 budget/);
-    expect(r.stdout).toContain("Secrets a real `pulumi up` still needs (placeholders here): enclii:sshPrivateKey, hcloud:token");
+    expect(r.stdout).toContain("Secrets a real `pulumi up` still needs (placeholders here): cloudflare:apiToken, enclii:sshPrivateKey, hcloud:token");
+    expect(r.stdout).toContain("(anything else)                  → http_status:404");
   });
 
   it("removes files a previous plan wrote that this plan no longer produces", () => {

@@ -34,9 +34,11 @@ describe("program with invalid config", () => {
     const { ConfigError } = await import("../stacks/config");
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as InstanceType<typeof ConfigError>).problems).toEqual([
+      "enclii:cloudflare: is required",
       "enclii:adminCidrs: is required",
       "enclii:nodes: needs at least one node",
       "enclii:k3s: is required",
+      "cloudflare:apiToken: is required (pulumi config set --secret cloudflare:apiToken …)",
       "enclii:sshPrivateKey: must be set as a secret (pulumi config set --secret enclii:sshPrivateKey …)",
     ]);
   });

@@ -23,18 +23,32 @@ describe("HA stack (three cloud servers, two without public IPv4)", () => {
     expect(plan().files.get("bootstrap/node-1.sh")).toContain("ip route replace default via 10.0.0.1");
   });
 
-  it("protects servers, network and storage in production-like stacks", () => {
-    const protectedTypes = plan().result.resources.filter((r) => r.protect).map((r) => r.type).sort();
-    expect(protectedTypes).toEqual([
-      "hcloud:index/network:Network",
-      "hcloud:index/networkSubnet:NetworkSubnet",
-      "hcloud:index/server:Server",
-      "hcloud:index/server:Server",
-      "hcloud:index/server:Server",
-      "kubernetes:core/v1:Namespace",
-      "kubernetes:helm.sh/v3:Release",
+  it("protects servers, network, storage, the database, Redis data and the backups bucket", () => {
+    const protectedNames = plan().result.resources.filter((r) => r.protect).map((r) => r.name).sort();
+    expect(protectedNames).toEqual([
+      "enclii-cloud-gateway",
+      "enclii-cloud-network",
+      "enclii-cloud-node-1",
+      "enclii-cloud-node-2",
+      "enclii-cloud-subnet",
+      "enclii-data-namespace",
+      "enclii-data-postgres-enclii-pg",
+      "enclii-data-postgres-r2-backups",
+      "enclii-data-redis-redis",
+      "enclii-longhorn-namespace",
+      "enclii-longhorn-release",
+      "enclii-r2-backups",
     ]);
     for (const s of servers()) expect(s.inputs).toMatchObject({ deleteProtection: true, rebuildProtection: true });
+  });
+
+  it("runs Redis with Sentinel and three PostgreSQL instances behind two poolers", () => {
+    expect(plan().ofType("kubernetes:apps/v1:StatefulSet").map((s) => [s.name, (s.inputs.spec as { replicas: number }).replicas])).toEqual([
+      ["enclii-data-redis-redis", 3],
+      ["enclii-data-redis-redis-sentinel", 3],
+    ]);
+    expect((plan().byName("kubernetes:postgresql.cnpg.io/v1:Cluster", "enclii-data-postgres-enclii-pg").inputs.spec as { instances: number }).instances).toBe(3);
+    expect((plan().byName("kubernetes:postgresql.cnpg.io/v1:Pooler", "enclii-data-postgres-pooler").inputs.spec as { instances: number }).instances).toBe(2);
   });
 
   it("replicates Longhorn volumes three ways", () => {

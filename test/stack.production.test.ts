@@ -22,6 +22,34 @@ describe("production stack (one dedicated AX41-NVMe)", () => {
     expect(values.persistence).toMatchObject({ defaultClassReplicaCount: 1, reclaimPolicy: "Retain" });
   });
 
+  it("protects the database cluster, its object store, Redis data and the backups bucket", () => {
+    const protectedNames = plan().result.resources.filter((r) => r.protect).map((r) => r.name).sort();
+    expect(protectedNames).toEqual([
+      "enclii-data-namespace",
+      "enclii-data-postgres-enclii-pg",
+      "enclii-data-postgres-r2-backups",
+      "enclii-data-redis-redis",
+      "enclii-longhorn-namespace",
+      "enclii-longhorn-release",
+      "enclii-r2-backups",
+    ]);
+  });
+
+  it("backs PostgreSQL up daily to the R2 backups bucket, keeping 7 days", () => {
+    const store = plan().byName("kubernetes:barmancloud.cnpg.io/v1:ObjectStore", "enclii-data-postgres-r2-backups").inputs.spec as any;
+    expect(store.retentionPolicy).toBe("7d");
+    expect(store.configuration.destinationPath).toBe("s3://enclii-production-backups/postgres/");
+    expect(store.configuration.endpointURL).toBe("https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com");
+    const lifecycle = plan().ofType("cloudflare:index/r2BucketLifecycle:R2BucketLifecycle");
+    expect(lifecycle).toHaveLength(2);
+  });
+
+  it("runs cloudflared with 3 replicas and keeps its token in a Secret", () => {
+    const deployment = plan().byName("kubernetes:apps/v1:Deployment", "enclii-tunnel-deployment");
+    expect((deployment.inputs.spec as { replicas: number }).replicas).toBe(3);
+    expect(plan().files.get("manifests/cloudflared/secret-cloudflared-token.yaml")).toMatch(/\[secret\]/);
+  });
+
   it("exports the nodes, the API endpoint and the cost", () => {
     expect(plan().result.outputs).toMatchObject({
       apiEndpoint: "https://203.0.113.10:6443",

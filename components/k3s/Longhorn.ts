@@ -5,8 +5,18 @@ export const LONGHORN_CHART = { name: "longhorn", repo: "https://charts.longhorn
 export const LONGHORN_NAMESPACE = "longhorn-system";
 const MAX_REPLICAS = 3;
 
+/** S3-compatible target for volume backups (R2), with the credentials Longhorn reads. */
+export interface LonghornBackupTarget {
+  /** s3://bucket@region/prefix/ */
+  url: pulumi.Input<string>;
+  accessKeyId: pulumi.Input<string>;
+  secretAccessKey: pulumi.Input<string>;
+  endpoint: pulumi.Input<string>;
+}
+
 export interface LonghornArgs {
   nodeCount: number;
+  backup?: LonghornBackupTarget;
   provider: k8s.Provider;
   /**
    * Production: volumes outlive their claims (reclaim policy Retain) and the release and its
@@ -20,9 +30,12 @@ export function longhornReplicas(nodeCount: number): number {
   return Math.max(1, Math.min(MAX_REPLICAS, nodeCount));
 }
 
-export function longhornValues(nodeCount: number, protect: boolean): Record<string, unknown> {
+const BACKUP_SECRET = "longhorn-backup-target";
+
+export function longhornValues(nodeCount: number, protect: boolean, backupUrl?: pulumi.Input<string>): Record<string, unknown> {
   const replicas = longhornReplicas(nodeCount);
   return {
+    ...(backupUrl ? { defaultBackupStore: { backupTarget: backupUrl, backupTargetCredentialSecret: BACKUP_SECRET } } : {}),
     persistence: { defaultClass: true, defaultClassReplicaCount: replicas, reclaimPolicy: protect ? "Retain" : "Delete" },
     defaultSettings: { defaultReplicaCount: replicas },
     csi: { attacherReplicaCount: replicas, provisionerReplicaCount: replicas, resizerReplicaCount: replicas, snapshotterReplicaCount: replicas },
@@ -56,6 +69,20 @@ export class Longhorn extends pulumi.ComponentResource {
       },
       child,
     );
+    const backupSecret = args.backup
+      ? new k8s.core.v1.Secret(
+          `${name}-backup-credentials`,
+          {
+            metadata: { name: BACKUP_SECRET, namespace: ns.metadata.name },
+            stringData: {
+              AWS_ACCESS_KEY_ID: pulumi.secret(args.backup.accessKeyId),
+              AWS_SECRET_ACCESS_KEY: pulumi.secret(args.backup.secretAccessKey),
+              AWS_ENDPOINTS: args.backup.endpoint,
+            },
+          },
+          { parent: this, provider: args.provider },
+        )
+      : undefined;
     const release = new k8s.helm.v3.Release(
       `${name}-release`,
       {
@@ -64,11 +91,11 @@ export class Longhorn extends pulumi.ComponentResource {
         version: LONGHORN_CHART.version,
         repositoryOpts: { repo: LONGHORN_CHART.repo },
         namespace: ns.metadata.name,
-        values: longhornValues(args.nodeCount, args.protect),
+        values: longhornValues(args.nodeCount, args.protect, args.backup?.url),
         atomic: true,
         timeout: 900,
       },
-      child,
+      { ...child, dependsOn: backupSecret ? [backupSecret] : [] },
     );
     this.namespace = pulumi.all([ns.metadata.name, release.id]).apply(([n]) => n);
     this.storageClass = pulumi.output("longhorn");

@@ -1,17 +1,34 @@
+import type * as cloudflare from "@pulumi/cloudflare";
 import type * as hcloud from "@pulumi/hcloud";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudNode, DedicatedNode as DedicatedNodeSpec, Environment } from "../../stacks/config";
+import { RESTRICTED_NAMESPACE_LABELS } from "../baseline";
+import { DataLayer } from "../data/DataLayer";
+import { BACKUP_PREFIXES, R2Storage } from "../edge/R2Storage";
+import { tenantRoutes } from "../edge/routes";
+import { SaasHostnames } from "../edge/SaasHostnames";
+import { TenantNamespace } from "../edge/TenantNamespace";
+import { Tunnel } from "../edge/Tunnel";
 import { CloudPool } from "../hetzner/CloudPool";
 import { DedicatedNode } from "../hetzner/DedicatedNode";
 import type { ClusterNode } from "../hetzner/node";
 import { K3sCluster } from "../k3s/K3sCluster";
 import { Longhorn } from "../k3s/Longhorn";
 
+/** Where Enclii's own services run (the apps layer deploys into it). */
+export const APPS_NAMESPACE = "enclii-platform";
+/** Backups kept when the database is external (Longhorn and etcd still back up to R2). */
+const DEFAULT_RETENTION_DAYS = 7;
+
 export interface PlatformArgs {
   env: Environment;
   sshPrivateKey: pulumi.Output<string>;
+  cloudflareProvider: cloudflare.Provider;
   /** Required when the environment has cloud nodes. */
   hcloudProvider?: hcloud.Provider;
+  /** Required with `postgres.mode: external`. */
+  externalDatabaseUrls?: pulumi.Output<Record<string, string>>;
 }
 
 export interface NodeSummary {
@@ -21,12 +38,16 @@ export interface NodeSummary {
   publicIp?: pulumi.Output<string>;
 }
 
-/** One environment: nodes → k3s → storage. Later layers (edge, data, auth, apps) plug in here. */
+/** One environment: nodes → k3s → storage → edge → data. Later layers (auth, apps) plug in here. */
 export class Platform extends pulumi.ComponentResource {
   public readonly nodes: NodeSummary[];
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly apiEndpoint: pulumi.Output<string>;
   public readonly storageClass: pulumi.Output<string>;
+  public readonly tunnelId: pulumi.Output<string>;
+  public readonly buckets: { assets: pulumi.Output<string>; backups: pulumi.Output<string> };
+  public readonly tenantHostnames: pulumi.Output<Record<string, unknown>>;
+  public readonly databaseSecrets: pulumi.Output<string>[];
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("enclii:platform:Platform", name, {}, opts);
@@ -58,16 +79,79 @@ export class Platform extends pulumi.ComponentResource {
     }
 
     const cluster = new K3sCluster(`${name}-k3s`, { nodes, version: env.k3s.version, adminCidrs: env.adminCidrs }, { parent: this });
+    const k8sProvider = cluster.provider;
+    const cf = args.cloudflareProvider;
+    const { accountId, zoneId } = env.cloudflare;
+    const retention = env.postgres.mode === "in-cluster" ? env.postgres.backupRetentionDays : DEFAULT_RETENTION_DAYS;
+
+    const r2 = new R2Storage(
+      `${name}-r2`,
+      { stack: env.stack, accountId, jurisdiction: env.r2.jurisdiction, location: env.r2.location, backupRetentionDays: retention, protect: env.protect, provider: cf },
+      { parent: this },
+    );
     const longhorn = new Longhorn(
       `${name}-longhorn`,
-      { nodeCount: nodes.length, provider: cluster.provider, protect: env.protect },
+      {
+        nodeCount: nodes.length,
+        provider: k8sProvider,
+        protect: env.protect,
+        // R2 ignores the region; Longhorn's URL format requires one.
+        backup: { url: pulumi.interpolate`s3://${r2.backupsBucket}@auto/${BACKUP_PREFIXES.longhorn}`, ...r2.credentials },
+      },
       { parent: this, dependsOn: cluster.bootstraps },
     );
+
+    const apps = new k8s.core.v1.Namespace(`${name}-apps-namespace`, { metadata: { name: APPS_NAMESPACE, labels: RESTRICTED_NAMESPACE_LABELS } }, { parent: this, provider: k8sProvider });
+    const data = new DataLayer(
+      `${name}-data`,
+      {
+        postgres: env.postgres,
+        redis: env.redis,
+        nodeCount: nodes.length,
+        appsNamespace: apps.metadata.name,
+        protect: env.protect,
+        provider: k8sProvider,
+        backup: { destinationPath: pulumi.interpolate`s3://${r2.backupsBucket}/${BACKUP_PREFIXES.postgres}`, credentials: r2.credentials },
+        externalDatabaseUrls: args.externalDatabaseUrls,
+      },
+      { parent: this, dependsOn: [longhorn] },
+    );
+
+    const tunnel = new Tunnel(
+      `${name}-tunnel`,
+      {
+        stack: env.stack,
+        accountId,
+        zoneId,
+        domain: env.domain,
+        routes: [],
+        tenantRoutes: tenantRoutes(env.tenants),
+        replicas: env.tunnel.replicas,
+        cloudflareProvider: cf,
+        k8sProvider,
+      },
+      { parent: this },
+    );
+    const saas = new SaasHostnames(`${name}-saas`, { zoneId, domain: env.domain, tunnelCname: tunnel.cnameTarget, tenants: env.tenants, provider: cf }, { parent: this });
+    for (const tenant of env.tenants) new TenantNamespace(`${name}-tenant-${tenant.name}`, { tenant, provider: k8sProvider }, { parent: this });
 
     this.nodes = nodes.map((n) => ({ name: n.name, role: n.role, nodeIp: n.nodeIp, publicIp: n.publicIp }));
     this.kubeconfig = cluster.kubeconfig;
     this.apiEndpoint = cluster.apiEndpoint;
     this.storageClass = longhorn.storageClass;
-    this.registerOutputs({ nodes: this.nodes, kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, storageClass: this.storageClass });
+    this.tunnelId = tunnel.tunnelId;
+    this.buckets = { assets: r2.assetsBucket, backups: r2.backupsBucket };
+    this.tenantHostnames = saas.hostnames;
+    this.databaseSecrets = data.databaseSecrets;
+    this.registerOutputs({
+      nodes: this.nodes,
+      kubeconfig: this.kubeconfig,
+      apiEndpoint: this.apiEndpoint,
+      storageClass: this.storageClass,
+      tunnelId: this.tunnelId,
+      buckets: this.buckets,
+      tenantHostnames: this.tenantHostnames,
+      databaseSecrets: this.databaseSecrets,
+    });
   }
 }

@@ -1,0 +1,69 @@
+/**
+ * The workload baseline (DESIGN §6) as values and small builders, so every component applies
+ * the same rules and the policy pack and tests can read them.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+
+import Input = k8s.types.input.core.v1;
+
+export const RESTRICTED_NAMESPACE_LABELS = {
+  "pod-security.kubernetes.io/enforce": "restricted",
+  "pod-security.kubernetes.io/audit": "restricted",
+  "pod-security.kubernetes.io/warn": "restricted",
+} as const;
+
+export function restrictedPod(uid: number): Input.PodSecurityContext {
+  return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: "RuntimeDefault" } };
+}
+
+export const RESTRICTED_CONTAINER: Input.SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** Spread replicas over nodes when there are several; never block scheduling on one node. */
+export function spreadAcrossNodes(labels: Record<string, string>): Input.TopologySpreadConstraint[] {
+  return [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } }];
+}
+
+export interface NamespaceBaselineArgs {
+  namespace: pulumi.Input<string>;
+  provider: k8s.Provider;
+  parent: pulumi.Resource;
+}
+
+/** Default-deny for every pod in the namespace, plus DNS egress to kube-system. */
+export function denyAllButDns(name: string, args: NamespaceBaselineArgs): k8s.networking.v1.NetworkPolicy[] {
+  const opts = { parent: args.parent, provider: args.provider };
+  return [
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-default-deny`,
+      { metadata: { name: "default-deny", namespace: args.namespace }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
+      opts,
+    ),
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-allow-dns`,
+      {
+        metadata: { name: "allow-dns", namespace: args.namespace },
+        spec: {
+          podSelector: {},
+          policyTypes: ["Egress"],
+          egress: [
+            {
+              to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+              ports: [
+                { protocol: "UDP", port: 53 },
+                { protocol: "TCP", port: 53 },
+              ],
+            },
+          ],
+        },
+      },
+      opts,
+    ),
+  ];
+}

@@ -1,0 +1,110 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { Environment } from "../../stacks/config";
+import { denyAllButDns, RESTRICTED_NAMESPACE_LABELS } from "../baseline";
+import { DATA_NAMESPACE, POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT } from "./contract";
+import { ExternalPostgres } from "./ExternalPostgres";
+import { Operators, CHARTS } from "./Operators";
+import { R2_SECRET_NAME, s3CredentialsSecret, type S3Credentials } from "../edge/R2Storage";
+import { Postgres } from "./Postgres";
+import { Redis } from "./Redis";
+
+/** Egress the data pods need beyond their namespace: the API server (443/6443) and R2 (443). */
+const API_AND_OBJECT_STORAGE_PORTS = [443, 6443];
+
+export interface DataLayerArgs {
+  postgres: Environment["postgres"];
+  redis: Environment["redis"];
+  nodeCount: number;
+  appsNamespace: pulumi.Input<string>;
+  protect: boolean;
+  provider: k8s.Provider;
+  /** In-cluster mode: where WAL and base backups go (s3://bucket/prefix on R2) and the credentials. */
+  backup?: { destinationPath: pulumi.Input<string>; credentials: S3Credentials };
+  /** External mode: the secret `enclii:externalDatabaseUrls`. */
+  externalDatabaseUrls?: pulumi.Output<Record<string, string>>;
+}
+
+/** PostgreSQL (in-cluster or external) behind a pooler, and Redis, in the `enclii-data` namespace. */
+export class DataLayer extends pulumi.ComponentResource {
+  public readonly namespace: pulumi.Output<string>;
+  public readonly pooledService: pulumi.Output<string>;
+  public readonly databaseSecrets: pulumi.Output<string>[];
+  public readonly redisSecret: pulumi.Output<string>;
+
+  constructor(name: string, args: DataLayerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("enclii:data:DataLayer", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: DATA_NAMESPACE, labels: RESTRICTED_NAMESPACE_LABELS } }, { ...child, protect: args.protect });
+    const namespace = ns.metadata.name;
+
+    denyAllButDns(name, { namespace, provider: args.provider, parent: this });
+    const policy = (role: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
+      new k8s.networking.v1.NetworkPolicy(`${name}-${role}`, { metadata: { name: role, namespace }, spec }, child);
+    const fromNamespace = (n: pulumi.Input<string>) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": n } } });
+    policy("allow-same-namespace", { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{ from: [{ podSelector: {} }] }], egress: [{ to: [{ podSelector: {} }] }] });
+    policy("allow-from-apps", {
+      podSelector: {},
+      policyTypes: ["Ingress"],
+      ingress: [{ from: [fromNamespace(args.appsNamespace)], ports: [POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT].map((port) => ({ protocol: "TCP", port })) }],
+    });
+    const externalPort = args.postgres.mode === "external" ? [args.postgres.port] : [];
+    policy("allow-egress-api-storage", {
+      podSelector: {},
+      policyTypes: ["Egress"],
+      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [...API_AND_OBJECT_STORAGE_PORTS, ...externalPort].map((port) => ({ protocol: "TCP", port })) }],
+    });
+
+    let postgres: Postgres | ExternalPostgres;
+    if (args.postgres.mode === "in-cluster") {
+      if (!args.backup) throw new Error(`${name}: in-cluster PostgreSQL needs a backup target`);
+      policy("allow-from-operator", { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [fromNamespace(CHARTS.cnpg.namespace)] }] });
+      const operators = new Operators(`${name}-operators`, { provider: args.provider }, { parent: this });
+      const credentials = s3CredentialsSecret(`${name}-r2-credentials`, namespace, args.backup.credentials, child);
+      postgres = new Postgres(
+        `${name}-postgres`,
+        {
+          namespace,
+          appsNamespace: args.appsNamespace,
+          instances: args.postgres.instances,
+          storageGi: args.postgres.storageGi,
+          backupRetentionDays: args.postgres.backupRetentionDays,
+          clusterName: args.postgres.clusterName,
+          restore: args.postgres.restore,
+          poolerInstances: args.nodeCount > 1 ? 2 : 1,
+          backup: { destinationPath: args.backup.destinationPath, endpoint: args.backup.credentials.endpoint, credentialsSecret: R2_SECRET_NAME },
+          protect: args.protect,
+          provider: args.provider,
+          operators: [...operators.ready, credentials],
+        },
+        { parent: this },
+      );
+    } else {
+      if (!args.externalDatabaseUrls) throw new Error(`${name}: external PostgreSQL needs enclii:externalDatabaseUrls`);
+      postgres = new ExternalPostgres(
+        `${name}-postgres`,
+        {
+          namespace,
+          appsNamespace: args.appsNamespace,
+          host: args.postgres.host,
+          port: args.postgres.port,
+          sslmode: args.postgres.sslmode,
+          databaseUrls: args.externalDatabaseUrls,
+          provider: args.provider,
+        },
+        { parent: this },
+      );
+    }
+    const redis = new Redis(
+      `${name}-redis`,
+      { namespace, appsNamespace: args.appsNamespace, mode: args.redis.mode, storageGi: args.redis.storageGi, protect: args.protect, provider: args.provider },
+      { parent: this },
+    );
+
+    this.namespace = namespace;
+    this.pooledService = postgres.pooledService;
+    this.databaseSecrets = postgres.databaseSecrets;
+    this.redisSecret = redis.appSecret;
+    this.registerOutputs({ namespace, pooledService: this.pooledService, databaseSecrets: this.databaseSecrets, redisSecret: this.redisSecret });
+  }
+}

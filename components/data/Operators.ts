@@ -1,0 +1,54 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/** Pinned charts. The CNPG chart's operator (1.30.0) matches the CRDs in shared/schemas/crds/cnpg. */
+export const CHARTS = {
+  certManager: { chart: "cert-manager", repo: "https://charts.jetstack.io", version: "v1.19.1", namespace: "cert-manager" },
+  cnpg: { chart: "cloudnative-pg", repo: "https://cloudnative-pg.github.io/charts", version: "0.29.0", namespace: "cnpg-system" },
+  barmanCloud: { chart: "plugin-barman-cloud", repo: "https://cloudnative-pg.github.io/charts", version: "0.7.0", namespace: "cnpg-system" },
+} as const;
+
+/** Chart-managed namespaces: the charts' pods meet "baseline"; "restricted" is audited and warned. */
+const OPERATOR_NAMESPACE_LABELS = {
+  "pod-security.kubernetes.io/enforce": "baseline",
+  "pod-security.kubernetes.io/audit": "restricted",
+  "pod-security.kubernetes.io/warn": "restricted",
+};
+
+export interface OperatorsArgs {
+  provider: k8s.Provider;
+}
+
+/**
+ * What in-cluster PostgreSQL needs before any custom resource: cert-manager (the barman-cloud
+ * plugin's certificates), the CloudNativePG operator, and the barman-cloud plugin that archives
+ * WAL and base backups to R2. Installed in that order.
+ */
+export class Operators extends pulumi.ComponentResource {
+  /** Depend on this before creating CloudNativePG custom resources. */
+  public readonly ready: pulumi.Resource[];
+
+  constructor(name: string, args: OperatorsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("enclii:data:Operators", name, {}, opts);
+    const child = { parent: this, provider: args.provider };
+    const namespaces = new Map<string, k8s.core.v1.Namespace>();
+    const namespace = (ns: string) => {
+      if (!namespaces.has(ns)) {
+        namespaces.set(ns, new k8s.core.v1.Namespace(`${name}-${ns}`, { metadata: { name: ns, labels: OPERATOR_NAMESPACE_LABELS } }, child));
+      }
+      return namespaces.get(ns)!;
+    };
+    const release = (role: string, c: (typeof CHARTS)[keyof typeof CHARTS], values: Record<string, unknown>, dependsOn: pulumi.Resource[]) =>
+      new k8s.helm.v3.Release(
+        `${name}-${role}`,
+        { name: c.chart, chart: c.chart, version: c.version, repositoryOpts: { repo: c.repo }, namespace: namespace(c.namespace).metadata.name, values, atomic: true, timeout: 600 },
+        { ...child, dependsOn },
+      );
+
+    const certManager = release("cert-manager", CHARTS.certManager, { crds: { enabled: true } }, []);
+    const cnpg = release("cnpg", CHARTS.cnpg, { crds: { create: true } }, []);
+    const barman = release("barman-cloud", CHARTS.barmanCloud, { crds: { create: true } }, [certManager, cnpg]);
+    this.ready = [certManager, cnpg, barman];
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,155 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { DATABASES } from "../../stacks/config";
+import { databaseUrlSecret, POOLED_SERVICE } from "./contract";
+import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "./pgbouncer";
+
+export const POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6";
+export const OBJECT_STORE_NAME = "r2-backups";
+export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
+/** Daily at 03:00 UTC (CloudNativePG cron has a seconds field). */
+export const BACKUP_SCHEDULE = "0 0 3 * * *";
+const MAX_CONNECTIONS = 100;
+const PASSWORD_LENGTH = 32;
+
+export interface PostgresBackupTarget {
+  /** s3://bucket/prefix on R2. */
+  destinationPath: pulumi.Input<string>;
+  endpoint: pulumi.Input<string>;
+  /** Secret in the data namespace with ACCESS_KEY_ID and ACCESS_SECRET_KEY. */
+  credentialsSecret: pulumi.Input<string>;
+}
+
+export interface PostgresArgs {
+  namespace: pulumi.Input<string>;
+  appsNamespace: pulumi.Input<string>;
+  instances: number;
+  storageGi: number;
+  clusterName: string;
+  /** Recover a new cluster from `fromCluster`'s archive (to `targetTime`, else the latest WAL). */
+  restore?: { fromCluster: string; targetTime?: string };
+  backupRetentionDays: number;
+  /** PgBouncer replicas: 2 when there is more than one node. */
+  poolerInstances: number;
+  backup: PostgresBackupTarget;
+  /** Production: the Cluster and its object store are protected and retained on delete. */
+  protect: boolean;
+  provider: k8s.Provider;
+  /** The operators and plugin that define these custom resources. */
+  operators: pulumi.Resource[];
+}
+
+/**
+ * In-cluster PostgreSQL with CloudNativePG: one Cluster on Longhorn, managed roles and
+ * databases for Enclii and Janua, WAL archiving and daily base backups to R2 through the
+ * barman-cloud plugin (point-in-time recovery within the retention window), and a
+ * transaction-mode PgBouncer Pooler as the `postgres` Service.
+ */
+export class Postgres extends pulumi.ComponentResource {
+  public readonly pooledService: pulumi.Output<string>;
+  public readonly databaseSecrets: pulumi.Output<string>[];
+
+  constructor(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("enclii:data:Postgres", name, {}, opts);
+    const { namespace } = args;
+    const child = { parent: this, provider: args.provider };
+    const stateful = { ...child, protect: args.protect, retainOnDelete: args.protect };
+    const clusterName = args.clusterName;
+    const cr = (role: string, kind: string, apiVersion: string, spec: Record<string, unknown>, o: pulumi.CustomResourceOptions) =>
+      new k8s.apiextensions.CustomResource(`${name}-${role}`, { apiVersion, kind, metadata: { name: role, namespace }, spec }, o);
+    const recovery = args.restore
+      ? {
+          bootstrap: { recovery: { source: "origin", ...(args.restore.targetTime ? { recoveryTarget: { targetTime: args.restore.targetTime } } : {}) } },
+          externalClusters: [{ name: "origin", plugin: { name: BARMAN_PLUGIN, parameters: { barmanObjectName: OBJECT_STORE_NAME, serverName: args.restore.fromCluster } } }],
+        }
+      : {};
+
+    const roles = DATABASES.map((db) => {
+      const password = new random.RandomPassword(`${name}-${db}-password`, { length: PASSWORD_LENGTH, special: false }, { parent: this });
+      const secret = new k8s.core.v1.Secret(
+        `${name}-${db}-role`,
+        { metadata: { name: `pg-role-${db}`, namespace }, type: "kubernetes.io/basic-auth", stringData: { username: db, password: pulumi.secret(password.result) } },
+        child,
+      );
+      return { db, password, secret };
+    });
+
+    const store = cr(
+      OBJECT_STORE_NAME,
+      "ObjectStore",
+      "barmancloud.cnpg.io/v1",
+      {
+        configuration: {
+          destinationPath: args.backup.destinationPath,
+          endpointURL: args.backup.endpoint,
+          s3Credentials: {
+            accessKeyId: { name: args.backup.credentialsSecret, key: "ACCESS_KEY_ID" },
+            secretAccessKey: { name: args.backup.credentialsSecret, key: "ACCESS_SECRET_KEY" },
+          },
+          wal: { compression: "gzip", maxParallel: 2 },
+          data: { compression: "gzip" },
+        },
+        retentionPolicy: `${args.backupRetentionDays}d`,
+      },
+      { ...stateful, dependsOn: args.operators },
+    );
+
+    // The cluster's name is in its resource name: a restore creates a new Cluster beside the old one.
+    const cluster = cr(
+      clusterName,
+      "Cluster",
+      "postgresql.cnpg.io/v1",
+      {
+        instances: args.instances,
+        imageName: POSTGRES_IMAGE,
+        storage: { size: `${args.storageGi}Gi`, storageClass: "longhorn" },
+        postgresql: { parameters: { max_connections: String(MAX_CONNECTIONS) } },
+        enableSuperuserAccess: false,
+        managed: {
+          roles: roles.map((r) => ({ name: r.db, ensure: "present", login: true, inherit: true, passwordSecret: { name: r.secret.metadata.name } })),
+        },
+        plugins: [{ name: BARMAN_PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: OBJECT_STORE_NAME } }],
+        ...recovery,
+      },
+      { ...stateful, dependsOn: [...args.operators, store, ...roles.map((r) => r.secret)] },
+    );
+
+    for (const { db } of roles) {
+      cr(`db-${db}`, "Database", "postgresql.cnpg.io/v1", { cluster: { name: clusterName }, name: db, owner: db, ensure: "present", databaseReclaimPolicy: "retain" }, { ...child, dependsOn: [cluster] });
+    }
+    cr(
+      "daily-backup",
+      "ScheduledBackup",
+      "postgresql.cnpg.io/v1",
+      { cluster: { name: clusterName }, schedule: BACKUP_SCHEDULE, method: "plugin", pluginConfiguration: { name: BARMAN_PLUGIN }, backupOwnerReference: "self", immediate: true },
+      { ...child, dependsOn: [cluster] },
+    );
+    const pooler = new k8s.apiextensions.CustomResource(
+      `${name}-pooler`,
+      {
+        apiVersion: "postgresql.cnpg.io/v1",
+        kind: "Pooler",
+        metadata: { name: POOLED_SERVICE, namespace },
+        spec: {
+          cluster: { name: clusterName },
+          instances: args.poolerInstances,
+          type: "rw",
+          pgbouncer: { poolMode: "transaction", parameters: { max_client_conn: String(MAX_CLIENT_CONN), default_pool_size: String(DEFAULT_POOL_SIZE) } },
+        },
+      },
+      { ...child, dependsOn: [cluster] },
+    );
+
+    this.databaseSecrets = roles.map(
+      (r) =>
+        databaseUrlSecret(
+          `${name}-${r.db}-url`,
+          { appsNamespace: args.appsNamespace, database: r.db, user: r.db, password: r.password.result, sslmode: "require" },
+          { ...child, dependsOn: [pooler] },
+        ).metadata.name,
+    );
+    this.pooledService = pooler.metadata.name;
+    this.registerOutputs({ pooledService: this.pooledService, databaseSecrets: this.databaseSecrets });
+  }
+}

@@ -1,0 +1,183 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
+import { DATA_NAMESPACE, REDIS_PORT, SENTINEL_PORT } from "./contract";
+import { MASTER_NAME, renderRedisConf, renderSentinelConf } from "./redisConfig";
+
+export const REDIS_IMAGE = "redis:7.4.2-alpine";
+/** The official image's redis user. */
+const UID = 999;
+const PASSWORD_LENGTH = 32;
+const SENTINEL_REPLICAS = 3;
+/**
+ * Replaced per pod by the init container: each Redis and Sentinel announces its stable DNS name.
+ * A valid host name under the reserved `.invalid` TLD, so the renderers accept it.
+ */
+const POD_FQDN = "pod-fqdn.enclii.invalid";
+
+export interface RedisArgs {
+  namespace: pulumi.Input<string>;
+  appsNamespace: pulumi.Input<string>;
+  mode: "standalone" | "sentinel";
+  storageGi: number;
+  /** Production: the Redis StatefulSet is protected; its volumes are retained in every mode. */
+  protect: boolean;
+  provider: k8s.Provider;
+}
+
+const headless = (service: string) => `${service}-headless`;
+const fqdn = (pod: string, service: string) => `${pod}.${headless(service)}.${DATA_NAMESPACE}.svc.cluster.local`;
+
+/** Init script: fill in this pod's name and, on every Redis but the first, follow the first. */
+function initScript(file: string, service: string, follow: boolean): string {
+  const me = `$(hostname).${headless(service)}.${DATA_NAMESPACE}.svc.cluster.local`;
+  const replicaof = follow ? `\n[ "$(hostname)" = "${service}-0" ] || echo "replicaof ${fqdn(`${service}-0`, service)} ${REDIS_PORT}" >> /work/${file}` : "";
+  return `set -eu\nsed "s/${POD_FQDN.replace(/\./g, "\\.")}/${me}/g" /config/${file} > /work/${file}${replicaof}`;
+}
+
+/**
+ * Redis on Longhorn, AOF + RDB. Standalone: one instance. Sentinel: three Redis (the first
+ * starts as master, `min-replicas-to-write 1`) and three Sentinels (quorum 2) that find each
+ * other by stable hostnames through headless Services. Apps get a `redis` Secret.
+ */
+export class Redis extends pulumi.ComponentResource {
+  public readonly appSecret: pulumi.Output<string>;
+
+  constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("enclii:data:Redis", name, {}, opts);
+    const { namespace } = args;
+    const child = { parent: this, provider: args.provider };
+    const stateful = { ...child, protect: args.protect };
+    const sentinel = args.mode === "sentinel";
+    const replicas = sentinel ? SENTINEL_REPLICAS : 1;
+    const password = new random.RandomPassword(`${name}-password`, { length: PASSWORD_LENGTH, special: false }, { parent: this });
+    const master = { host: fqdn("redis-0", "redis"), port: REDIS_PORT };
+
+    const config = new k8s.core.v1.Secret(
+      `${name}-config`,
+      {
+        metadata: { name: "redis-config", namespace },
+        stringData: {
+          password: pulumi.secret(password.result),
+          "redis.conf": pulumi.secret(
+            password.result.apply((p) =>
+              renderRedisConf({
+                port: REDIS_PORT,
+                bind: "0.0.0.0",
+                password: p,
+                dir: "/data",
+                appendonly: true,
+                ...(sentinel ? { minReplicasToWrite: 1, minReplicasMaxLagS: 10, announceHostname: POD_FQDN } : {}),
+              }),
+            ),
+          ),
+          ...(sentinel
+            ? {
+                "sentinel.conf": pulumi.secret(
+                  password.result.apply((p) =>
+                    renderSentinelConf({ port: SENTINEL_PORT, bind: "0.0.0.0", master, password: p, announceHostname: POD_FQDN, resolveHostnames: true }),
+                  ),
+                ),
+              }
+            : {}),
+        },
+      },
+      child,
+    );
+
+    const workload = (service: string, file: string, port: number, count: number, data: boolean) => {
+      const labels = { app: service };
+      new k8s.core.v1.Service(
+        `${name}-${service}-headless`,
+        { metadata: { name: headless(service), namespace }, spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: labels, ports: [{ name: service, port }] } },
+        child,
+      );
+      const probe = { exec: { command: ["redis-cli", "-p", String(port), "ping"] }, periodSeconds: 10, timeoutSeconds: 3 };
+      const set = new k8s.apps.v1.StatefulSet(
+        `${name}-${service}`,
+        {
+          metadata: { name: service, namespace, labels },
+          spec: {
+            serviceName: headless(service),
+            replicas: count,
+            selector: { matchLabels: labels },
+            podManagementPolicy: "OrderedReady",
+            persistentVolumeClaimRetentionPolicy: { whenDeleted: "Retain", whenScaled: "Retain" },
+            template: {
+              metadata: { labels },
+              spec: {
+                automountServiceAccountToken: false,
+                securityContext: restrictedPod(UID),
+                topologySpreadConstraints: spreadAcrossNodes(labels),
+                initContainers: [
+                  {
+                    name: "config",
+                    image: REDIS_IMAGE,
+                    command: ["sh", "-c", initScript(file, service, file === "redis.conf" && sentinel)],
+                    securityContext: RESTRICTED_CONTAINER,
+                    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+                    volumeMounts: [
+                      { name: "config", mountPath: "/config", readOnly: true },
+                      { name: "work", mountPath: "/work" },
+                    ],
+                  },
+                ],
+                containers: [
+                  {
+                    name: service,
+                    image: REDIS_IMAGE,
+                    command: [file === "sentinel.conf" ? "redis-sentinel" : "redis-server", `/work/${file}`],
+                    ports: [{ name: service, containerPort: port }],
+                    env: [{ name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: config.metadata.name, key: "password" } } }],
+                    securityContext: RESTRICTED_CONTAINER,
+                    resources: data ? { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } } : { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                    readinessProbe: probe,
+                    livenessProbe: { ...probe, failureThreshold: 6 },
+                    volumeMounts: [{ name: "work", mountPath: "/work" }, ...(data ? [{ name: "data", mountPath: "/data" }] : [])],
+                  },
+                ],
+                volumes: [
+                  { name: "config", secret: { secretName: config.metadata.name } },
+                  { name: "work", emptyDir: {} },
+                ],
+              },
+            },
+            volumeClaimTemplates: data
+              ? [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "longhorn", resources: { requests: { storage: `${args.storageGi}Gi` } } } }]
+              : [],
+          },
+        },
+        data ? stateful : child,
+      );
+      if (count > 1) {
+        new k8s.policy.v1.PodDisruptionBudget(`${name}-${service}-pdb`, { metadata: { name: service, namespace }, spec: { minAvailable: count - 1, selector: { matchLabels: labels } } }, child);
+      }
+      return set;
+    };
+
+    workload("redis", "redis.conf", REDIS_PORT, replicas, true);
+    // With Sentinel, clients ask the Sentinels for the master; a Service over all three would hit replicas.
+    if (!sentinel) new k8s.core.v1.Service(`${name}-service`, { metadata: { name: "redis", namespace }, spec: { selector: { app: "redis" }, ports: [{ name: "redis", port: REDIS_PORT }] } }, child);
+    const sentinels = Array.from({ length: SENTINEL_REPLICAS }, (_, i) => `${fqdn(`redis-sentinel-${i}`, "redis-sentinel")}:${SENTINEL_PORT}`).join(",");
+    if (sentinel) workload("redis-sentinel", "sentinel.conf", SENTINEL_PORT, SENTINEL_REPLICAS, false);
+
+    const url = sentinel
+      ? pulumi.interpolate`redis+sentinel://:${password.result}@${sentinels}/${MASTER_NAME}/0`
+      : pulumi.interpolate`redis://:${password.result}@redis.${DATA_NAMESPACE}.svc.cluster.local:${REDIS_PORT}/0`;
+    const secret = new k8s.core.v1.Secret(
+      `${name}-app-secret`,
+      {
+        metadata: { name: "redis", namespace: args.appsNamespace },
+        stringData: {
+          REDIS_URL: pulumi.secret(url),
+          REDIS_PASSWORD: pulumi.secret(password.result),
+          ...(sentinel ? { REDIS_SENTINELS: sentinels, REDIS_MASTER_NAME: MASTER_NAME } : {}),
+        },
+      },
+      child,
+    );
+    this.appSecret = secret.metadata.name;
+    this.registerOutputs({ appSecret: this.appSecret });
+  }
+}

@@ -1,0 +1,162 @@
+import { createHash } from "node:crypto";
+import * as cloudflare from "@pulumi/cloudflare";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+export type R2Jurisdiction = "default" | "eu" | "fedramp";
+
+/**
+ * Cloudflare's global permission-group ids ("Workers R2 Storage Bucket Item Read" / "... Write",
+ * listed in the R2 authentication docs). Fixed ids rather than the permission-groups data source:
+ * that lookup would need "Account API Tokens Read" and an API call on every preview.
+ */
+export const R2_BUCKET_ITEM_READ = "6a018a9f2fc74eb6b293b0c548f38b39";
+export const R2_BUCKET_ITEM_WRITE = "2efd5506f9c8494dacb1fa10a3e7d5b6";
+/**
+ * Backup consumers write under these prefixes of the backups bucket. Only `postgres/` and `etcd/`
+ * expire by age: Longhorn's backup store deduplicates blocks across backups, so an old block can
+ * still belong to today's backup, and Longhorn prunes it itself (RecurringJob `retain`).
+ */
+export const BACKUP_PREFIXES = { postgres: "postgres/", etcd: "etcd/", longhorn: "longhorn/" } as const;
+const EXPIRING_PREFIXES = [BACKUP_PREFIXES.postgres, BACKUP_PREFIXES.etcd];
+/**
+ * Age-based expiry is a backstop behind each tool's own retention: restoring to the oldest point
+ * in the window needs the base backup taken before it, so objects live a week past the window.
+ */
+export const EXPIRY_GRACE_DAYS = 7;
+export const ABORT_MULTIPART_AFTER_DAYS = 7;
+/** The Kubernetes Secret name that every consumer namespace gets from `s3CredentialsSecret`. */
+export const R2_SECRET_NAME = "r2-credentials";
+const DAY_SECONDS = 86_400;
+
+export interface R2StorageArgs {
+  stack: string;
+  accountId: string;
+  /** Where objects are guaranteed to be stored; "eu" and "fedramp" also change the endpoint. */
+  jurisdiction?: R2Jurisdiction;
+  /** Best-effort placement hint ("weur", "eeur", "enam", "wnam", "apac", "oc"); only honoured at creation. */
+  location?: string;
+  backupRetentionDays: number;
+  /** Production: the backups bucket is `protect`ed and retained if removed from the program. */
+  protect: boolean;
+  provider: cloudflare.Provider;
+}
+
+export interface S3Credentials {
+  accessKeyId: pulumi.Output<string>;
+  secretAccessKey: pulumi.Output<string>;
+  endpoint: string;
+}
+
+export function r2Endpoint(accountId: string, jurisdiction: R2Jurisdiction = "default"): string {
+  return `https://${accountId}${jurisdiction === "default" ? "" : `.${jurisdiction}`}.r2.cloudflarestorage.com`;
+}
+
+function lifecycleRules(expireAfterDays?: number): cloudflare.types.input.R2BucketLifecycleRule[] {
+  const abort = {
+    id: "abort-incomplete-multipart-uploads",
+    enabled: true,
+    conditions: { prefix: "" },
+    abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: ABORT_MULTIPART_AFTER_DAYS * DAY_SECONDS } },
+  };
+  if (expireAfterDays === undefined) return [abort];
+  return [
+    abort,
+    ...EXPIRING_PREFIXES.map((prefix) => ({
+      id: `expire-${prefix.replace(/\/$/, "")}-after-${expireAfterDays}-days`,
+      enabled: true,
+      conditions: { prefix },
+      deleteObjectsTransition: { condition: { type: "Age", maxAge: expireAfterDays * DAY_SECONDS } },
+    })),
+  ];
+}
+
+/**
+ * The platform's object storage: an assets/artifacts bucket and a backups bucket, and one token
+ * scoped to exactly those buckets, turned into S3 credentials (R2's rule: access key = token
+ * id, secret key = SHA-256 of the token value).
+ */
+export class R2Storage extends pulumi.ComponentResource {
+  public readonly assetsBucket: pulumi.Output<string>;
+  public readonly backupsBucket: pulumi.Output<string>;
+  public readonly endpoint: string;
+  public readonly jurisdiction: R2Jurisdiction;
+  public readonly credentials: S3Credentials;
+
+  constructor(name: string, args: R2StorageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("enclii:edge:R2Storage", name, {}, opts);
+    const cf = { parent: this, provider: args.provider };
+    const { accountId } = args;
+    const jurisdiction = args.jurisdiction ?? "default";
+    const bucket = (role: string, expireAfterDays: number | undefined, protect: boolean) => {
+      const b = new cloudflare.R2Bucket(
+        `${name}-${role}`,
+        { accountId, name: `enclii-${args.stack}-${role}`, jurisdiction, location: args.location },
+        { ...cf, protect, retainOnDelete: protect },
+      );
+      new cloudflare.R2BucketLifecycle(
+        `${name}-${role}-lifecycle`,
+        { accountId, bucketName: b.name, jurisdiction, rules: lifecycleRules(expireAfterDays) },
+        cf,
+      );
+      return b.name;
+    };
+    this.assetsBucket = bucket("assets", undefined, false);
+    this.backupsBucket = bucket("backups", args.backupRetentionDays + EXPIRY_GRACE_DAYS, args.protect);
+
+    // Account-owned rather than user-owned: it keeps working when the person who ran `pulumi up` leaves.
+    const token = new cloudflare.AccountToken(
+      `${name}-token`,
+      {
+        accountId,
+        name: `enclii-${args.stack}-r2`,
+        policies: [
+          {
+            effect: "allow",
+            permissionGroups: [{ id: R2_BUCKET_ITEM_READ }, { id: R2_BUCKET_ITEM_WRITE }],
+            resources: pulumi
+              .all([this.assetsBucket, this.backupsBucket])
+              .apply((buckets) => JSON.stringify(Object.fromEntries(buckets.map((b) => [`com.cloudflare.edge.r2.bucket.${accountId}_${jurisdiction}_${b}`, "*"])))),
+          },
+        ],
+      },
+      cf,
+    );
+    this.endpoint = r2Endpoint(accountId, jurisdiction);
+    this.jurisdiction = jurisdiction;
+    this.credentials = {
+      accessKeyId: token.id,
+      secretAccessKey: pulumi.secret(token.value.apply((v) => createHash("sha256").update(v).digest("hex"))),
+      endpoint: this.endpoint,
+    };
+    this.registerOutputs({
+      assetsBucket: this.assetsBucket,
+      backupsBucket: this.backupsBucket,
+      endpoint: this.endpoint,
+      jurisdiction: this.jurisdiction,
+      credentials: this.credentials,
+    });
+  }
+}
+
+/**
+ * The credentials as a Secret in a consumer's namespace: CloudNativePG's ObjectStore reads
+ * ACCESS_KEY_ID/ACCESS_SECRET_KEY, Longhorn's backup target the AWS_* keys and AWS_ENDPOINTS.
+ */
+export function s3CredentialsSecret(name: string, namespace: pulumi.Input<string>, creds: S3Credentials, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+  return new k8s.core.v1.Secret(
+    name,
+    {
+      metadata: { name: R2_SECRET_NAME, namespace },
+      type: "Opaque",
+      stringData: {
+        ACCESS_KEY_ID: creds.accessKeyId,
+        ACCESS_SECRET_KEY: creds.secretAccessKey,
+        AWS_ACCESS_KEY_ID: creds.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: creds.secretAccessKey,
+        AWS_ENDPOINTS: creds.endpoint,
+      },
+    },
+    opts,
+  );
+}

@@ -1,0 +1,193 @@
+import * as cloudflare from "@pulumi/cloudflare";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { CLOUDFLARED, tunnelIngress, validateRoutes, type Route } from "./routes";
+
+/** Pinned: cloudflared must stay within a year of Cloudflare's supported releases, so bump it deliberately. */
+export const CLOUDFLARED_IMAGE = "cloudflare/cloudflared:2026.8.2";
+export const METRICS_PORT = 2000;
+export const TUNNEL_CNAME_SUFFIX = "cfargotunnel.com";
+/** Cloudflare requires at least 32 bytes for a tunnel secret. */
+const SECRET_BYTES = 32;
+const TOKEN_KEY = "token";
+const AUTOMATIC_TTL = 1;
+/** The image's `nonroot` user is a name, which the kubelet cannot check against runAsNonRoot. */
+const NONROOT_UID = 65532;
+/** cloudflared reaches Cloudflare's edge on 7844 (QUIC over UDP, HTTP/2 over TCP) and its API on 443. */
+const EDGE_PORTS = [
+  { protocol: "UDP", port: 7844 },
+  { protocol: "TCP", port: 7844 },
+  { protocol: "TCP", port: 443 },
+];
+/** Private and link-local ranges: 10/8 covers the Hetzner network and k3s's 10.42/16 and 10.43/16. */
+const NOT_INTERNET = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
+const RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } };
+export const RESTRICTED_LABELS = {
+  "pod-security.kubernetes.io/enforce": "restricted",
+  "pod-security.kubernetes.io/audit": "restricted",
+  "pod-security.kubernetes.io/warn": "restricted",
+};
+
+export interface TunnelArgs {
+  stack: string;
+  accountId: string;
+  zoneId: string;
+  /** Our zone: every route's hostname is it or under it. */
+  domain: string;
+  routes: Route[];
+  /** Customers' custom hostnames (outside our zone): ingress rules but no DNS records of ours. */
+  tenantRoutes: Route[];
+  replicas: number;
+  cloudflareProvider: cloudflare.Provider;
+  k8sProvider: k8s.Provider;
+}
+
+/** Pods in the cluster DNS service, for NetworkPolicy egress rules. */
+export const DNS_EGRESS: k8s.types.input.networking.v1.NetworkPolicyEgressRule = {
+  to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+  ports: [
+    { protocol: "UDP", port: 53 },
+    { protocol: "TCP", port: 53 },
+  ],
+};
+
+/**
+ * One egress rule per routed namespace, limited to its routed ports. NetworkPolicy applies after
+ * the Service's DNAT, so these ports must be the pods' ports: routed Services keep port = targetPort.
+ */
+export function routeEgress(routes: Route[]): k8s.types.input.networking.v1.NetworkPolicyEgressRule[] {
+  const ports = new Map<string, Set<number>>();
+  for (const r of routes) ports.set(r.service.namespace, (ports.get(r.service.namespace) ?? new Set()).add(r.service.port));
+  return [...ports.keys()].sort().map((ns) => ({
+    to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } }],
+    ports: [...ports.get(ns)!].sort((a, b) => a - b).map((port) => ({ protocol: "TCP", port })),
+  }));
+}
+
+/**
+ * A remotely-managed Cloudflare Tunnel and the cloudflared Deployment that runs it: the only
+ * way public traffic reaches the cluster. Ingress rules come from the routes; each hostname in
+ * our zone gets a proxied CNAME to the tunnel.
+ */
+export class Tunnel extends pulumi.ComponentResource {
+  public readonly tunnelId: pulumi.Output<string>;
+  /** `<tunnel-id>.cfargotunnel.com`: what public hostnames (and the SaaS fallback origin) CNAME to. */
+  public readonly cnameTarget: pulumi.Output<string>;
+  /** Hostnames in our zone that got a DNS record, sorted. */
+  public readonly hostnames: string[];
+  public readonly namespace: pulumi.Output<string>;
+
+  constructor(name: string, args: TunnelArgs, opts?: pulumi.ComponentResourceOptions) {
+    const problems = validateRoutes(args.routes, args.domain, args.tenantRoutes);
+    if (problems.length > 0) throw new Error(`${name}: invalid routes:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new Error(`${name}: replicas must be a positive integer`);
+    super("enclii:edge:Tunnel", name, {}, opts);
+    const cf = { parent: this, provider: args.cloudflareProvider };
+    const kube = { parent: this, provider: args.k8sProvider };
+    const allRoutes = [...args.routes, ...args.tenantRoutes];
+
+    const secret = new random.RandomBytes(`${name}-secret`, { length: SECRET_BYTES }, { parent: this });
+    const tunnel = new cloudflare.ZeroTrustTunnelCloudflared(
+      `${name}-tunnel`,
+      { accountId: args.accountId, name: `enclii-${args.stack}`, configSrc: "cloudflare", tunnelSecret: secret.base64 },
+      cf,
+    );
+    new cloudflare.ZeroTrustTunnelCloudflaredConfig(
+      `${name}-config`,
+      { accountId: args.accountId, tunnelId: tunnel.id, source: "cloudflare", config: { ingresses: tunnelIngress(allRoutes) } },
+      cf,
+    );
+    this.tunnelId = tunnel.id;
+    this.cnameTarget = pulumi.interpolate`${tunnel.id}.${TUNNEL_CNAME_SUFFIX}`;
+    this.hostnames = args.routes.map((r) => r.hostname).sort();
+    for (const hostname of this.hostnames) {
+      new cloudflare.DnsRecord(
+        `${name}-${hostname}`,
+        { zoneId: args.zoneId, name: hostname, type: "CNAME", content: this.cnameTarget, proxied: true, ttl: AUTOMATIC_TTL, comment: `enclii-${args.stack} tunnel` },
+        cf,
+      );
+    }
+
+    const token = cloudflare.getZeroTrustTunnelCloudflaredTokenOutput({ accountId: args.accountId, tunnelId: tunnel.id }, cf);
+    const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: CLOUDFLARED.namespace, labels: RESTRICTED_LABELS } }, kube);
+    const namespace = ns.metadata.name;
+    const tokenSecret = new k8s.core.v1.Secret(
+      `${name}-token`,
+      { metadata: { name: "cloudflared-token", namespace }, type: "Opaque", stringData: { [TOKEN_KEY]: pulumi.secret(token.token) } },
+      kube,
+    );
+
+    const labels = { ...CLOUDFLARED.labels };
+    const probe = { httpGet: { path: "/ready", port: METRICS_PORT }, periodSeconds: 10, failureThreshold: 3 };
+    new k8s.apps.v1.Deployment(
+      `${name}-deployment`,
+      {
+        metadata: { name: "cloudflared", namespace, labels },
+        spec: {
+          replicas: args.replicas,
+          selector: { matchLabels: labels },
+          template: {
+            // A new tunnel means a new token in the same Secret: roll the pods onto it.
+            metadata: { labels, annotations: { "enclii.io/tunnel-id": tunnel.id } },
+            spec: {
+              automountServiceAccountToken: false,
+              securityContext: { runAsNonRoot: true, runAsUser: NONROOT_UID, runAsGroup: NONROOT_UID, seccompProfile: { type: "RuntimeDefault" } },
+              // ScheduleAnyway: production runs all replicas on its single node.
+              topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } }],
+              containers: [
+                {
+                  name: "cloudflared",
+                  image: CLOUDFLARED_IMAGE,
+                  args: ["tunnel", "--no-autoupdate", "--metrics", `0.0.0.0:${METRICS_PORT}`, "run"],
+                  env: [{ name: "TUNNEL_TOKEN", valueFrom: { secretKeyRef: { name: tokenSecret.metadata.name, key: TOKEN_KEY } } }],
+                  ports: [{ name: "metrics", containerPort: METRICS_PORT }],
+                  livenessProbe: { ...probe, initialDelaySeconds: 10 },
+                  readinessProbe: probe,
+                  resources: RESOURCES,
+                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                },
+              ],
+            },
+          },
+        },
+      },
+      kube,
+    );
+    if (args.replicas > 1) {
+      new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-pdb`,
+        { metadata: { name: "cloudflared", namespace }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+        kube,
+      );
+    }
+
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-default-deny`,
+      { metadata: { name: "default-deny", namespace }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
+      kube,
+    );
+    new k8s.networking.v1.NetworkPolicy(
+      `${name}-egress-edge`,
+      {
+        metadata: { name: "egress-edge", namespace },
+        spec: {
+          podSelector: { matchLabels: labels },
+          policyTypes: ["Egress"],
+          egress: [DNS_EGRESS, { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NOT_INTERNET } }], ports: EDGE_PORTS }],
+        },
+      },
+      kube,
+    );
+    if (allRoutes.length > 0) {
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-egress-routes`,
+        { metadata: { name: "egress-routes", namespace }, spec: { podSelector: { matchLabels: labels }, policyTypes: ["Egress"], egress: routeEgress(allRoutes) } },
+        kube,
+      );
+    }
+
+    this.namespace = namespace;
+    this.registerOutputs({ tunnelId: this.tunnelId, cnameTarget: this.cnameTarget, hostnames: this.hostnames, namespace: this.namespace });
+  }
+}

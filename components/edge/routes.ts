@@ -1,0 +1,89 @@
+/**
+ * Public routes as plain data: the apps layer and the tenants produce them, the edge consumes
+ * them (tunnel ingress, DNS, NetworkPolicies). Pure, so the rules are tested without mocks.
+ */
+
+export interface Route {
+  hostname: string;
+  service: { namespace: string; name: string; port: number };
+}
+
+export interface Tenant {
+  name: string;
+  hostnames: string[];
+  service: { name: string; port: number };
+}
+
+/** cloudflared's namespace and pod labels, which tenant and app NetworkPolicies admit. */
+export const CLOUDFLARED = { namespace: "cloudflared", labels: { "app.kubernetes.io/name": "cloudflared" } } as const;
+/** `proxy.<domain>` is the Cloudflare for SaaS fallback origin, so no route may claim it. */
+export const FALLBACK_ORIGIN_LABEL = "proxy";
+export const CATCH_ALL = { service: "http_status:404" } as const;
+const TENANT_NAMESPACE_PREFIX = "tenant-";
+const MAX_PORT = 65535;
+
+const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+// Kubernetes validates Service names as DNS-1035 labels: unlike namespaces they must start with a letter.
+const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export function tenantNamespace(tenant: string): string {
+  return `${TENANT_NAMESPACE_PREFIX}${tenant}`;
+}
+
+export function tenantRoutes(tenants: Tenant[]): Route[] {
+  return tenants.flatMap((t) => t.hostnames.map((hostname) => ({ hostname, service: { namespace: tenantNamespace(t.name), ...t.service } })));
+}
+
+export function inZone(hostname: string, zone: string): boolean {
+  return hostname === zone || hostname.endsWith(`.${zone}`);
+}
+
+function serviceProblems(r: Route): string[] {
+  const { namespace, name, port } = r.service;
+  const problems: string[] = [];
+  if (!DNS_1123_LABEL.test(namespace)) problems.push(`${r.hostname}: service namespace "${namespace}" must be a DNS-1123 label`);
+  if (!DNS_1035_LABEL.test(name)) problems.push(`${r.hostname}: service name "${name}" must be a DNS-1035 label`);
+  if (!Number.isInteger(port) || port < 1 || port > MAX_PORT) problems.push(`${r.hostname}: service port ${port} must be an integer from 1 to ${MAX_PORT}`);
+  return problems;
+}
+
+/**
+ * Every problem, each naming its hostname. `routes` are ours and must be the zone or under it;
+ * `tenant` routes are customers' custom hostnames and must be outside it.
+ */
+export function validateRoutes(routes: Route[], zone: string, tenant: Route[] = []): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const reported = new Set<string>();
+  const fallback = `${FALLBACK_ORIGIN_LABEL}.${zone}`;
+  const check = (r: Route, ours: boolean) => {
+    const h = r.hostname;
+    if (seen.has(h) && !reported.has(h)) {
+      problems.push(`${h}: hostname is used by more than one route`);
+      reported.add(h);
+    }
+    seen.add(h);
+    if (!DNS_NAME.test(h)) problems.push(`${h}: hostname must be a lowercase fully qualified domain name`);
+    else if (ours && !inZone(h, zone)) problems.push(`${h}: hostname must be ${zone} or under it`);
+    else if (!ours && inZone(h, zone)) problems.push(`${h}: tenant hostname must not be under our zone ${zone}`);
+    else if (h === fallback) problems.push(`${h}: hostname is reserved for the Cloudflare for SaaS fallback origin`);
+    problems.push(...serviceProblems(r));
+  };
+  for (const r of routes) check(r, true);
+  for (const r of tenant) check(r, false);
+  return problems;
+}
+
+export function serviceUrl(s: Route["service"]): string {
+  return `http://${s.name}.${s.namespace}.svc.cluster.local:${s.port}`;
+}
+
+/**
+ * cloudflared's ingress rules: sorted by hostname so the config (and its diff) does not depend
+ * on the order routes were declared, with the mandatory catch-all last.
+ */
+export function tunnelIngress(routes: Route[]): { hostname?: string; service: string }[] {
+  const sorted = [...routes].sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
+  return [...sorted.map((r) => ({ hostname: r.hostname, service: serviceUrl(r.service) })), { ...CATCH_ALL }];
+}

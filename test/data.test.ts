@@ -1,0 +1,187 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { find, one, recordResources, settled, validateObject, type Registered } from "./harness";
+
+let all: Registered[];
+const byPrefix = (prefix: string) => all.filter((r) => r.name.startsWith(prefix));
+const kinds = (prefix: string) =>
+  byPrefix(prefix)
+    .filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh"))
+    .map((r) => `${r.inputs.kind}/${r.inputs.metadata.name}`)
+    .sort();
+
+beforeAll(async () => {
+  all = await recordResources();
+  const pulumi = await import("@pulumi/pulumi");
+  const k8s = await import("@pulumi/kubernetes");
+  const { DataLayer } = await import("../components/data/DataLayer");
+  const provider = new k8s.Provider("k8s", { kubeconfig: "fake" });
+  const backup = {
+    destinationPath: "s3://enclii-test-backups/postgres",
+    credentials: {
+      accessKeyId: pulumi.output("0123456789abcdef0123456789abcdef"),
+      secretAccessKey: pulumi.secret("r2-secret"),
+      endpoint: "https://0123456789abcdef0123456789abcdef.r2.cloudflarestorage.com",
+    },
+  };
+  new DataLayer("in", {
+    postgres: { mode: "in-cluster", instances: 3, storageGi: 80, backupRetentionDays: 7, clusterName: "enclii-pg" },
+    redis: { mode: "sentinel", storageGi: 5 },
+    nodeCount: 3,
+    appsNamespace: "enclii-platform",
+    protect: true,
+    provider,
+    backup,
+  });
+  new DataLayer("ext", {
+    postgres: { mode: "external", host: "db.example.net", port: 5432, sslmode: "verify-full" },
+    redis: { mode: "standalone", storageGi: 5 },
+    nodeCount: 1,
+    appsNamespace: "enclii-platform",
+    protect: false,
+    provider,
+    externalDatabaseUrls: pulumi.secret<Record<string, string>>({
+      enclii: "postgres://enclii_user:p%40ss@db.example.net:5432/enclii_prod",
+      janua: "postgres://janua_user:s3cret@db.example.net:5432/janua_prod",
+    }),
+  });
+  await settled();
+});
+
+describe("in-cluster PostgreSQL (CloudNativePG)", () => {
+  it("installs cert-manager, the operator and the barman-cloud plugin from pinned charts", () => {
+    const releases = find(all, "kubernetes:helm.sh/v3:Release").filter((r) => r.name.startsWith("in-"));
+    expect(releases.map((r) => `${r.inputs.chart}@${r.inputs.version}`).sort()).toEqual(["cert-manager@v1.19.1", "cloudnative-pg@0.29.0", "plugin-barman-cloud@0.7.0"]);
+    expect(find(all, "kubernetes:helm.sh/v3:Release").filter((r) => r.name.startsWith("ext-"))).toEqual([]);
+  });
+
+  it("runs one Cluster with managed roles for enclii and janua, archiving WAL through the plugin", () => {
+    const { spec } = one(all, "kubernetes:postgresql.cnpg.io/v1:Cluster", "in-postgres-enclii-pg").inputs;
+    expect(spec).toMatchObject({
+      instances: 3,
+      imageName: "ghcr.io/cloudnative-pg/postgresql:17.6",
+      storage: { size: "80Gi", storageClass: "longhorn" },
+      postgresql: { parameters: { max_connections: "100" } },
+      plugins: [{ name: "barman-cloud.cloudnative-pg.io", isWALArchiver: true, parameters: { barmanObjectName: "r2-backups" } }],
+    });
+    expect(spec.managed.roles.map((r: { name: string; passwordSecret: { name: string } }) => [r.name, r.passwordSecret.name])).toEqual([
+      ["enclii", "pg-role-enclii"],
+      ["janua", "pg-role-janua"],
+    ]);
+    expect(find(all, "kubernetes:postgresql.cnpg.io/v1:Database").map((d) => [d.inputs.spec.name, d.inputs.spec.owner])).toEqual([
+      ["enclii", "enclii"],
+      ["janua", "janua"],
+    ]);
+  });
+
+  it("backs up to R2 daily with the configured retention", () => {
+    const store = one(all, "kubernetes:barmancloud.cnpg.io/v1:ObjectStore", "in-postgres-r2-backups").inputs.spec;
+    expect(store).toMatchObject({
+      retentionPolicy: "7d",
+      configuration: {
+        destinationPath: "s3://enclii-test-backups/postgres",
+        s3Credentials: { accessKeyId: { name: "r2-credentials", key: "ACCESS_KEY_ID" }, secretAccessKey: { name: "r2-credentials", key: "ACCESS_SECRET_KEY" } },
+      },
+    });
+    const scheduled = one(all, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "in-postgres-daily-backup").inputs.spec;
+    expect(scheduled).toMatchObject({ schedule: "0 0 3 * * *", method: "plugin", pluginConfiguration: { name: "barman-cloud.cloudnative-pg.io" } });
+  });
+
+  it("pools in transaction mode, 1000 clients onto 25 server connections, two poolers on several nodes", () => {
+    const pooler = one(all, "kubernetes:postgresql.cnpg.io/v1:Pooler", "in-postgres-pooler").inputs;
+    expect(pooler.metadata.name).toBe("postgres");
+    expect(pooler.spec).toMatchObject({ instances: 2, type: "rw", pgbouncer: { poolMode: "transaction", parameters: { max_client_conn: "1000", default_pool_size: "25" } } });
+  });
+
+  it("validates every custom resource against the upstream CRDs", async () => {
+    const crs = byPrefix("in-").filter((r) => /cnpg\.io/.test(r.type));
+    expect(crs).toHaveLength(6);
+    for (const cr of crs) await expect(validateObject(cr.inputs as never), cr.name).resolves.toBeUndefined();
+  });
+});
+
+describe("the app contract is the same in both modes", () => {
+  it.each(["in", "ext"])("%s: a database-<db> Secret with DATABASE_URL per database, in the apps namespace", async (prefix) => {
+    const secrets = find(all, "kubernetes:core/v1:Secret").filter((s) => s.name.startsWith(`${prefix}-postgres-`) && s.name.endsWith("-url"));
+    expect(secrets.map((s) => [s.inputs.metadata.namespace, s.inputs.metadata.name])).toEqual([
+      ["enclii-platform", "database-enclii"],
+      ["enclii-platform", "database-janua"],
+    ]);
+    expect(secrets[0].inputs.stringData.DATABASE_URL).toMatch(/^postgres:\/\/[^:]+:[^@]+@postgres\.enclii-data\.svc\.cluster\.local:5432\//);
+  });
+
+  it("external mode points apps at its own PgBouncer with the external credentials", () => {
+    const [enclii] = find(all, "kubernetes:core/v1:Secret", "ext-postgres-enclii-url");
+    expect(enclii.inputs.stringData.DATABASE_URL).toBe("postgres://enclii_user:p%40ss@postgres.enclii-data.svc.cluster.local:5432/enclii?sslmode=disable");
+  });
+});
+
+describe("external PostgreSQL behind our PgBouncer", () => {
+  it("renders pgbouncer.ini from the URLs' database names without their credentials", () => {
+    const ini = one(all, "kubernetes:core/v1:ConfigMap", "ext-postgres-config").inputs.data["pgbouncer.ini"] as string;
+    expect(ini).toMatch(/enclii\s*=.*host=db\.example\.net.*dbname=enclii_prod/);
+    expect(ini).toMatch(/pool_mode\s*=\s*transaction/);
+    expect(ini).toMatch(/server_tls_sslmode\s*=\s*verify-full/);
+    expect(ini).not.toContain("s3cret");
+  });
+
+  it("keeps the userlist in a Secret and runs two PgBouncers with a PDB behind the postgres Service", () => {
+    expect(one(all, "kubernetes:core/v1:Secret", "ext-postgres-userlist").inputs.stringData["userlist.txt"]).toContain('"janua_user" "s3cret"');
+    expect(one(all, "kubernetes:apps/v1:Deployment", "ext-postgres-pgbouncer").inputs.spec.replicas).toBe(2);
+    expect(one(all, "kubernetes:policy/v1:PodDisruptionBudget", "ext-postgres-pdb").inputs.spec.minAvailable).toBe(1);
+    expect(one(all, "kubernetes:core/v1:Service", "ext-postgres-service").inputs.metadata.name).toBe("postgres");
+  });
+});
+
+describe("Redis", () => {
+  it("standalone: one instance with a volume and a redis Service", () => {
+    expect(kinds("ext-redis")).toEqual(["Secret/redis", "Secret/redis-config", "Service/redis", "Service/redis-headless", "StatefulSet/redis"]);
+    const set = one(all, "kubernetes:apps/v1:StatefulSet", "ext-redis-redis").inputs.spec;
+    expect(set.replicas).toBe(1);
+    expect(set.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("5Gi");
+  });
+
+  it("sentinel: three Redis and three Sentinels with stable names and PDBs, no plain Service over replicas", () => {
+    expect(kinds("in-redis")).toEqual([
+      "PodDisruptionBudget/redis",
+      "PodDisruptionBudget/redis-sentinel",
+      "Secret/redis",
+      "Secret/redis-config",
+      "Service/redis-headless",
+      "Service/redis-sentinel-headless",
+      "StatefulSet/redis",
+      "StatefulSet/redis-sentinel",
+    ]);
+    const conf = one(all, "kubernetes:core/v1:Secret", "in-redis-config").inputs.stringData["sentinel.conf"] as string;
+    expect(conf).toMatch(/sentinel monitor enclii redis-0\.redis-headless\.enclii-data\.svc\.cluster\.local 6379 2/);
+    const app = one(all, "kubernetes:core/v1:Secret", "in-redis-app-secret").inputs.stringData;
+    expect(app.REDIS_MASTER_NAME).toBe("enclii");
+    expect(app.REDIS_SENTINELS.split(",")).toHaveLength(3);
+  });
+
+  it("keeps the password in Secrets, out of the StatefulSets", () => {
+    const sets = find(all, "kubernetes:apps/v1:StatefulSet");
+    expect(sets.length).toBeGreaterThan(0);
+    for (const d of sets) expect(JSON.stringify(d.inputs)).not.toMatch(/requirepass/);
+  });
+});
+
+describe("data namespace", () => {
+  it("is restricted and default-deny, open only to apps on the data ports", () => {
+    expect(one(all, "kubernetes:core/v1:Namespace", "in-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    expect(kinds("in-").filter((k) => k.startsWith("NetworkPolicy/"))).toEqual([
+      "NetworkPolicy/allow-dns",
+      "NetworkPolicy/allow-egress-api-storage",
+      "NetworkPolicy/allow-from-apps",
+      "NetworkPolicy/allow-from-operator",
+      "NetworkPolicy/allow-same-namespace",
+      "NetworkPolicy/default-deny",
+    ]);
+    const apps = one(all, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "in-allow-from-apps").inputs.spec.ingress[0];
+    expect(apps.ports.map((p: { port: number }) => p.port)).toEqual([5432, 6379, 26379]);
+  });
+
+  it("every Kubernetes object validates against the Kubernetes schema", async () => {
+    const objects = all.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh") && !/cnpg\.io/.test(r.type));
+    for (const o of objects) await expect(validateObject(o.inputs as never), o.name).resolves.toBeUndefined();
+  });
+});

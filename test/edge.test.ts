@@ -1,0 +1,381 @@
+import { createHash } from "node:crypto";
+import type * as cloudflareNs from "@pulumi/cloudflare";
+import type * as k8sNs from "@pulumi/kubernetes";
+import { beforeAll, describe, expect, it } from "vitest";
+import { fakeTokenValue, fakeTunnelToken, fakeUuid } from "../automation/mocks";
+import { CATCH_ALL, tenantRoutes, tunnelIngress, validateRoutes, type Route, type Tenant } from "../components/edge/routes";
+import { find, isSecret, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
+
+const ACCOUNT = "0123456789abcdef0123456789abcdef";
+const ZONE_ID = "fedcba9876543210fedcba9876543210";
+const route = (hostname: string, name: string, namespace: string, port: number): Route => ({ hostname, service: { namespace, name, port } });
+const routes = [route("enclii.io", "web", "enclii", 3000), route("api.enclii.io", "switchyard-api", "enclii", 8080), route("auth.enclii.io", "janua", "janua", 8080)];
+const tenants: Tenant[] = [
+  { name: "acme", hostnames: ["app.acme.com", "www.acme.com"], service: { name: "web", port: 8080 } },
+  { name: "globex", hostnames: ["globex.example"], service: { name: "site", port: 3000 } },
+];
+const T = {
+  tunnel: "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
+  config: "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig",
+  dns: "cloudflare:index/dnsRecord:DnsRecord",
+  bucket: "cloudflare:index/r2Bucket:R2Bucket",
+  lifecycle: "cloudflare:index/r2BucketLifecycle:R2BucketLifecycle",
+  token: "cloudflare:index/accountToken:AccountToken",
+  customHostname: "cloudflare:index/customHostname:CustomHostname",
+  fallback: "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin",
+  namespace: "kubernetes:core/v1:Namespace",
+  secret: "kubernetes:core/v1:Secret",
+  deployment: "kubernetes:apps/v1:Deployment",
+  pdb: "kubernetes:policy/v1:PodDisruptionBudget",
+  netpol: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+};
+const under = (all: Registered[], type: string, prefix: string) => find(all, type).filter((r) => r.name.startsWith(`${prefix}-`));
+
+describe("routes", () => {
+  it("sorts ingress rules by hostname, points them at cluster DNS names and ends with the catch-all", () => {
+    const rules = tunnelIngress([...routes, ...tenantRoutes(tenants)]);
+    expect(rules).toEqual([
+      { hostname: "api.enclii.io", service: "http://switchyard-api.enclii.svc.cluster.local:8080" },
+      { hostname: "app.acme.com", service: "http://web.tenant-acme.svc.cluster.local:8080" },
+      { hostname: "auth.enclii.io", service: "http://janua.janua.svc.cluster.local:8080" },
+      { hostname: "enclii.io", service: "http://web.enclii.svc.cluster.local:3000" },
+      { hostname: "globex.example", service: "http://site.tenant-globex.svc.cluster.local:3000" },
+      { hostname: "www.acme.com", service: "http://web.tenant-acme.svc.cluster.local:8080" },
+      { service: "http_status:404" },
+    ]);
+    expect(tunnelIngress([...routes].reverse())).toEqual(tunnelIngress(routes));
+    expect(tunnelIngress([])).toEqual([CATCH_ALL]);
+  });
+
+  it("accepts our routes in the zone and tenant routes outside it", () => {
+    expect(validateRoutes(routes, "enclii.io", tenantRoutes(tenants))).toEqual([]);
+  });
+
+  it("reports every problem, each naming its hostname", () => {
+    const bad = [
+      route("api.enclii.io", "api", "enclii", 8080),
+      route("api.enclii.io", "api2", "enclii", 8080),
+      route("api.enclii.io", "api3", "enclii", 8080),
+      route("www.example.com", "web", "enclii", 80),
+      route("Bad_Host.enclii.io", "web", "enclii", 80),
+      route("proxy.enclii.io", "web", "enclii", 80),
+      route("x.enclii.io", "1web", "Enclii", 0),
+      route("y.enclii.io", "web", "enclii", 70000),
+    ];
+    const tenant = [route("shop.enclii.io", "web", "tenant-a", 80), route("api.enclii.io", "web", "tenant-b", 80)];
+    expect(validateRoutes(bad, "enclii.io", tenant)).toEqual([
+      "api.enclii.io: hostname is used by more than one route",
+      "www.example.com: hostname must be enclii.io or under it",
+      "Bad_Host.enclii.io: hostname must be a lowercase fully qualified domain name",
+      "proxy.enclii.io: hostname is reserved for the Cloudflare for SaaS fallback origin",
+      'x.enclii.io: service namespace "Enclii" must be a DNS-1123 label',
+      'x.enclii.io: service name "1web" must be a DNS-1035 label',
+      "x.enclii.io: service port 0 must be an integer from 1 to 65535",
+      "y.enclii.io: service port 70000 must be an integer from 1 to 65535",
+      "shop.enclii.io: tenant hostname must not be under our zone enclii.io",
+      "api.enclii.io: tenant hostname must not be under our zone enclii.io",
+    ]);
+  });
+
+  it("maps tenants to routes in their own namespaces", () => {
+    expect(tenantRoutes(tenants)[0]).toEqual(route("app.acme.com", "web", "tenant-acme", 8080));
+  });
+});
+
+let all: Registered[];
+let cloudflare: typeof cloudflareNs;
+let k8s: typeof k8sNs;
+let edge: typeof import("../components/edge/Tunnel") &
+  typeof import("../components/edge/R2Storage") &
+  typeof import("../components/edge/SaasHostnames") &
+  typeof import("../components/edge/TenantNamespace");
+let cfProvider: cloudflareNs.Provider;
+let k8sProvider: k8sNs.Provider;
+
+beforeAll(async () => {
+  all = await recordResources();
+  cloudflare = await import("@pulumi/cloudflare");
+  k8s = await import("@pulumi/kubernetes");
+  edge = { ...(await import("../components/edge/Tunnel")), ...(await import("../components/edge/R2Storage")), ...(await import("../components/edge/SaasHostnames")), ...(await import("../components/edge/TenantNamespace")) };
+  cfProvider = new cloudflare.Provider("cf", { apiToken: "t" });
+  k8sProvider = new k8s.Provider("k8s", { kubeconfig: "k" });
+});
+
+const tunnelArgs = (extra: Partial<ConstructorParameters<typeof edge.Tunnel>[1]> = {}) => ({
+  ...{ stack: "staging", accountId: ACCOUNT, zoneId: ZONE_ID, domain: "enclii.io", routes, tenantRoutes: tenantRoutes(tenants), replicas: 2 },
+  ...{ cloudflareProvider: cfProvider, k8sProvider, ...extra },
+});
+
+describe("Tunnel", () => {
+  let tunnel: InstanceType<typeof edge.Tunnel>;
+  beforeAll(async () => {
+    tunnel = new edge.Tunnel("edge", tunnelArgs());
+    new edge.Tunnel("prod", tunnelArgs({ stack: "production", replicas: 3, tenantRoutes: [] }));
+    await settled();
+  });
+
+  it("creates a remotely-managed tunnel with a random 32-byte secret", async () => {
+    expect(one(all, T.tunnel, "edge-tunnel").inputs).toMatchObject({ accountId: ACCOUNT, name: "enclii-staging", configSrc: "cloudflare" });
+    expect(one(all, "random:index/randomBytes:RandomBytes", "edge-secret").inputs).toEqual({ length: 32 });
+    expect(await resolve(tunnel.tunnelId)).toBe(fakeUuid("edge-tunnel"));
+  });
+
+  it("configures ingress from every route, tenants included, with the catch-all last", async () => {
+    const config = one(all, T.config, "edge-config").inputs;
+    expect(config).toMatchObject({ accountId: ACCOUNT, tunnelId: fakeUuid("edge-tunnel"), source: "cloudflare" });
+    expect(config.config.ingresses).toEqual(tunnelIngress([...routes, ...tenantRoutes(tenants)]));
+    expect(config.config.ingresses.at(-1)).toEqual({ service: "http_status:404" });
+  });
+
+  it("gives each hostname in our zone a proxied CNAME to the tunnel, and tenants' hostnames none", async () => {
+    const records = under(all, T.dns, "edge");
+    expect(records.map((r) => r.inputs.name)).toEqual(["api.enclii.io", "auth.enclii.io", "enclii.io"]);
+    for (const r of records) {
+      expect(r.inputs).toEqual({ zoneId: ZONE_ID, name: r.inputs.name, type: "CNAME", content: `${fakeUuid("edge-tunnel")}.cfargotunnel.com`, proxied: true, ttl: 1, comment: "enclii-staging tunnel" });
+    }
+    expect(await resolve(tunnel.cnameTarget)).toBe(`${fakeUuid("edge-tunnel")}.cfargotunnel.com`);
+    expect(tunnel.hostnames).toEqual(["api.enclii.io", "auth.enclii.io", "enclii.io"]);
+  });
+
+  it("runs cloudflared hardened, pinned, probed on /ready and spread across nodes", () => {
+    expect(one(all, T.namespace, "edge-namespace").inputs.metadata).toEqual({
+      name: "cloudflared",
+      labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted" },
+    });
+    const d = one(all, T.deployment, "edge-deployment").inputs;
+    expect(d.spec.replicas).toBe(2);
+    const pod = d.spec.template.spec;
+    expect(pod).toMatchObject({ automountServiceAccountToken: false, securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } } });
+    expect(pod.topologySpreadConstraints).toEqual([{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } } }]);
+    const [c] = pod.containers;
+    expect(c.image).toMatch(/^cloudflare\/cloudflared:20\d\d\.\d+\.\d+$/);
+    expect(c.args).toEqual(["tunnel", "--no-autoupdate", "--metrics", "0.0.0.0:2000", "run"]);
+    expect(c.env).toEqual([{ name: "TUNNEL_TOKEN", valueFrom: { secretKeyRef: { name: "cloudflared-token", key: "token" } } }]);
+    expect(c.livenessProbe.httpGet).toEqual({ path: "/ready", port: 2000 });
+    expect(c.readinessProbe.httpGet).toEqual({ path: "/ready", port: 2000 });
+    expect(c.resources).toEqual({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } });
+    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    expect(d.spec.template.metadata.annotations).toEqual({ "enclii.io/tunnel-id": fakeUuid("edge-tunnel") });
+  });
+
+  it("keeps the token from the tunnel-token function in a Secret (kept secret: see the plan below)", () => {
+    const s = one(all, T.secret, "edge-token").inputs;
+    expect(s.metadata).toEqual({ name: "cloudflared-token", namespace: "cloudflared" });
+    expect(s.stringData).toEqual({ token: fakeTunnelToken(ACCOUNT, fakeUuid("edge-tunnel")) });
+  });
+
+  it("has replicas from args and a PDB", () => {
+    expect(one(all, T.deployment, "prod-deployment").inputs.spec.replicas).toBe(3);
+    for (const n of ["edge-pdb", "prod-pdb"]) expect(one(all, T.pdb, n).inputs.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } } });
+  });
+
+  it("denies by default and lets cloudflared reach only DNS, Cloudflare's edge and the routed Services", () => {
+    expect(one(all, T.netpol, "edge-default-deny").inputs.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    const [dns, internet] = one(all, T.netpol, "edge-egress-edge").inputs.spec.egress;
+    expect(dns.ports).toEqual([{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }]);
+    expect(dns.to[0].namespaceSelector.matchLabels).toEqual({ "kubernetes.io/metadata.name": "kube-system" });
+    expect(internet.to).toEqual([{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }]);
+    expect(internet.ports).toEqual([{ protocol: "UDP", port: 7844 }, { protocol: "TCP", port: 7844 }, { protocol: "TCP", port: 443 }]);
+    const ns = (name: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } } });
+    expect(one(all, T.netpol, "edge-egress-routes").inputs.spec.egress).toEqual([
+      { to: [ns("enclii")], ports: [{ protocol: "TCP", port: 3000 }, { protocol: "TCP", port: 8080 }] },
+      { to: [ns("janua")], ports: [{ protocol: "TCP", port: 8080 }] },
+      { to: [ns("tenant-acme")], ports: [{ protocol: "TCP", port: 8080 }] },
+      { to: [ns("tenant-globex")], ports: [{ protocol: "TCP", port: 3000 }] },
+    ]);
+  });
+
+  it("refuses invalid routes before registering anything", () => {
+    expect(() => new edge.Tunnel("bad", tunnelArgs({ routes: [route("www.example.com", "web", "enclii", 80)] }))).toThrow(
+      "bad: invalid routes:\n  - www.example.com: hostname must be enclii.io or under it",
+    );
+    expect(all.filter((r) => r.name.startsWith("bad"))).toEqual([]);
+  });
+});
+
+describe("R2Storage", () => {
+  let r2: InstanceType<typeof edge.R2Storage>;
+  let eu: InstanceType<typeof edge.R2Storage>;
+  beforeAll(async () => {
+    r2 = new edge.R2Storage("r2", { stack: "production", accountId: ACCOUNT, location: "weur", backupRetentionDays: 7, protect: true, provider: cfProvider });
+    eu = new edge.R2Storage("r2eu", { stack: "staging", accountId: ACCOUNT, jurisdiction: "eu", backupRetentionDays: 14, protect: false, provider: cfProvider });
+    edge.s3CredentialsSecret("r2-creds", "longhorn-system", r2.credentials, { provider: k8sProvider });
+    await settled();
+  });
+
+  it("makes per-environment assets and backups buckets in the jurisdiction, with the location hint", async () => {
+    expect(one(all, T.bucket, "r2-assets").inputs).toEqual({ accountId: ACCOUNT, name: "enclii-production-assets", jurisdiction: "default", location: "weur" });
+    expect(one(all, T.bucket, "r2-backups").inputs).toMatchObject({ name: "enclii-production-backups", jurisdiction: "default" });
+    expect(one(all, T.bucket, "r2eu-backups").inputs).toEqual({ accountId: ACCOUNT, name: "enclii-staging-backups", jurisdiction: "eu" });
+    expect(await resolve(r2.backupsBucket)).toBe("enclii-production-backups");
+    expect(r2.endpoint).toBe(`https://${ACCOUNT}.r2.cloudflarestorage.com`);
+    expect(eu.endpoint).toBe(`https://${ACCOUNT}.eu.r2.cloudflarestorage.com`);
+  });
+
+  it("aborts abandoned multipart uploads everywhere and expires postgres and etcd backups after retention plus a week", () => {
+    const abort = { id: "abort-incomplete-multipart-uploads", enabled: true, conditions: { prefix: "" }, abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: 604_800 } } };
+    expect(one(all, T.lifecycle, "r2-assets-lifecycle").inputs).toEqual({ accountId: ACCOUNT, bucketName: "enclii-production-assets", jurisdiction: "default", rules: [abort] });
+    const expire = (prefix: string) => ({
+      id: `expire-${prefix}-after-14-days`,
+      enabled: true,
+      conditions: { prefix: `${prefix}/` },
+      deleteObjectsTransition: { condition: { type: "Age", maxAge: 14 * 86_400 } },
+    });
+    expect(one(all, T.lifecycle, "r2-backups-lifecycle").inputs.rules).toEqual([abort, expire("postgres"), expire("etcd")]);
+    // Longhorn's deduplicated blocks must never expire by age.
+    expect(JSON.stringify(one(all, T.lifecycle, "r2-backups-lifecycle").inputs)).not.toContain("longhorn");
+    expect(one(all, T.lifecycle, "r2eu-backups-lifecycle").inputs.rules[1].deleteObjectsTransition.condition.maxAge).toBe(21 * 86_400);
+  });
+
+  it("scopes one account token to exactly the two buckets with object read and write", () => {
+    const token = one(all, T.token, "r2-token").inputs;
+    expect(token).toMatchObject({ accountId: ACCOUNT, name: "enclii-production-r2" });
+    expect(token.policies).toHaveLength(1);
+    const [policy] = token.policies;
+    expect(policy.permissionGroups).toEqual([{ id: "6a018a9f2fc74eb6b293b0c548f38b39" }, { id: "2efd5506f9c8494dacb1fa10a3e7d5b6" }]);
+    expect(JSON.parse(policy.resources)).toEqual({
+      [`com.cloudflare.edge.r2.bucket.${ACCOUNT}_default_enclii-production-assets`]: "*",
+      [`com.cloudflare.edge.r2.bucket.${ACCOUNT}_default_enclii-production-backups`]: "*",
+    });
+    expect(Object.keys(JSON.parse(one(all, T.token, "r2eu-token").inputs.policies[0].resources))[0]).toBe(`com.cloudflare.edge.r2.bucket.${ACCOUNT}_eu_enclii-staging-assets`);
+  });
+
+  it("derives S3 credentials: access key = token id, secret = SHA-256 of the token value, kept secret", async () => {
+    expect(await resolve(r2.credentials.accessKeyId)).toMatch(/^[0-9a-f]{32}$/);
+    expect(await resolve(r2.credentials.secretAccessKey)).toBe(createHash("sha256").update(fakeTokenValue("r2-token")).digest("hex"));
+    expect(await isSecret(r2.credentials.secretAccessKey)).toBe(true);
+  });
+
+  it("hands the credentials to a consumer namespace under every key its tools read", () => {
+    const s = one(all, T.secret, "r2-creds").inputs;
+    expect(s.metadata).toEqual({ name: "r2-credentials", namespace: "longhorn-system" });
+    expect(Object.keys(s.stringData).sort()).toEqual(["ACCESS_KEY_ID", "ACCESS_SECRET_KEY", "AWS_ACCESS_KEY_ID", "AWS_ENDPOINTS", "AWS_SECRET_ACCESS_KEY"]);
+    expect(s.stringData.AWS_SECRET_ACCESS_KEY).toBe(s.stringData.ACCESS_SECRET_KEY);
+    expect(s.stringData.AWS_ENDPOINTS).toBe(`https://${ACCOUNT}.r2.cloudflarestorage.com`);
+  });
+});
+
+describe("SaasHostnames and TenantNamespace", () => {
+  let saas: InstanceType<typeof edge.SaasHostnames>;
+  let none: InstanceType<typeof edge.SaasHostnames>;
+  beforeAll(async () => {
+    const base = { zoneId: ZONE_ID, domain: "enclii.io", tunnelCname: "tunnel-uuid.cfargotunnel.com", provider: cfProvider };
+    saas = new edge.SaasHostnames("saas", { ...base, tenants });
+    none = new edge.SaasHostnames("nosaas", { ...base, tenants: [] });
+    new edge.TenantNamespace("acme", { tenant: tenants[0], quota: { pods: "50" }, provider: k8sProvider });
+    await settled();
+  });
+
+  it("points the fallback origin proxy.<domain> at the tunnel", () => {
+    expect(one(all, T.dns, "saas-fallback-cname").inputs).toMatchObject({ zoneId: ZONE_ID, name: "proxy.enclii.io", type: "CNAME", content: "tunnel-uuid.cfargotunnel.com", proxied: true });
+    expect(one(all, T.fallback, "saas-fallback").inputs).toEqual({ zoneId: ZONE_ID, origin: "proxy.enclii.io" });
+  });
+
+  it("asks for a DV certificate per tenant hostname, validated by TXT, TLS 1.2 minimum and TLS 1.3 on", () => {
+    const hosts = under(all, T.customHostname, "saas");
+    expect(hosts.map((h) => h.inputs.hostname)).toEqual(["app.acme.com", "globex.example", "www.acme.com"]);
+    for (const h of hosts) expect(h.inputs.ssl).toEqual({ method: "txt", type: "dv", settings: { minTlsVersion: "1.2", tls13: "on" } });
+  });
+
+  it("outputs, per hostname, its status and the records the customer must add", async () => {
+    const out = await resolve(saas.hostnames);
+    expect(Object.keys(out)).toEqual(["app.acme.com", "globex.example", "www.acme.com"]);
+    expect(out["app.acme.com"]).toEqual({
+      tenant: "acme",
+      status: "pending",
+      sslStatus: "pending_validation",
+      cnameTarget: "proxy.enclii.io",
+      ownershipVerification: { type: "TXT", name: "_cf-custom-hostname.app.acme.com", value: fakeUuid("ownership:app.acme.com") },
+      sslValidation: [{ type: "TXT", name: "_acme-challenge.app.acme.com", value: expect.any(String) }],
+    });
+  });
+
+  it("registers nothing without tenants", async () => {
+    expect(all.filter((r) => r.name.startsWith("nosaas-"))).toEqual([]);
+    expect(await resolve(none.hostnames)).toEqual({});
+  });
+
+  it("gives a tenant a restricted namespace with quota, limits, default-deny and only cloudflared and DNS let through", () => {
+    expect(one(all, T.namespace, "acme-namespace").inputs.metadata).toMatchObject({ name: "tenant-acme", labels: { "pod-security.kubernetes.io/enforce": "restricted", "enclii.io/tenant": "acme" } });
+    expect(one(all, "kubernetes:core/v1:ResourceQuota", "acme-quota").inputs.spec.hard).toMatchObject({ pods: "50", "requests.cpu": "2", "services.loadbalancers": "0", "services.nodeports": "0" });
+    expect(one(all, "kubernetes:core/v1:LimitRange", "acme-limits").inputs.spec.limits[0]).toMatchObject({ type: "Container", defaultRequest: { cpu: "100m", memory: "128Mi" }, default: { memory: "256Mi" } });
+    expect(one(all, T.netpol, "acme-default-deny").inputs.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+    const allow = one(all, T.netpol, "acme-allow").inputs.spec;
+    expect(allow.ingress).toEqual([
+      {
+        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "cloudflared" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } } }],
+        ports: [{ protocol: "TCP", port: 8080 }],
+      },
+    ]);
+    expect(allow.egress[0].ports).toEqual([{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }]);
+    expect(under(all, "enclii:edge:TenantNamespace", "acme")).toEqual([]);
+    expect(all.filter((r) => r.name.startsWith("acme-") && r.type.startsWith("kubernetes:"))).toHaveLength(5);
+  });
+});
+
+describe("every Kubernetes object registered so far", () => {
+  it("validates against the Kubernetes schema", async () => {
+    const objects = all.filter((r) => r.type.startsWith("kubernetes:") && typeof r.inputs.kind === "string");
+    expect(new Set(objects.map((o) => o.inputs.kind))).toEqual(new Set(["Namespace", "Secret", "Deployment", "PodDisruptionBudget", "NetworkPolicy", "ResourceQuota", "LimitRange"]));
+    for (const o of objects) await expect(validateObject(o.inputs as { apiVersion: string; kind: string }), o.name).resolves.toBeUndefined();
+  });
+});
+
+describe("a stack with 1000 tenants", () => {
+  const many: Tenant[] = Array.from({ length: 1000 }, (_, i) => ({ name: `t${i}`, hostnames: [`shop.customer${i}.com`], service: { name: "web", port: 8080 } }));
+  let saas: InstanceType<typeof edge.SaasHostnames>;
+  beforeAll(async () => {
+    const tunnel = new edge.Tunnel("big", tunnelArgs({ stack: "big", tenantRoutes: tenantRoutes(many) }));
+    saas = new edge.SaasHostnames("bigsaas", { zoneId: "big-zone", domain: "enclii.io", tunnelCname: tunnel.cnameTarget, tenants: many, provider: cfProvider });
+    for (const t of many) new edge.TenantNamespace(`big-${t.name}`, { tenant: t, provider: k8sProvider });
+    await settled();
+  });
+
+  it("plans one ingress rule, custom hostname and tenant namespace per tenant", async () => {
+    expect(one(all, T.config, "big-config").inputs.config.ingresses).toHaveLength(routes.length + 1000 + 1);
+    expect(under(all, T.customHostname, "bigsaas")).toHaveLength(1000);
+    expect(find(all, T.namespace).filter((n) => /^big-t\d+-namespace$/.test(n.name))).toHaveLength(1000);
+    expect(one(all, T.netpol, "big-egress-routes").inputs.spec.egress).toHaveLength(2 + 1000);
+    expect(Object.keys(await resolve(saas.hostnames))).toHaveLength(1000);
+  });
+});
+
+describe("secrets in the offline plan", () => {
+  let written: string;
+  let plan: import("../automation/plan").PlanResult;
+  const byName = (name: string) => plan.resources.find((r) => r.name === name)!;
+  beforeAll(async () => {
+    const { runPlan } = await import("../automation/plan");
+    const { planFiles } = await import("../automation/files");
+    plan = await runPlan("edge-secrets", { config: {}, secretKeys: [] }, async () => {
+      const cf = new cloudflare.Provider("cf", { apiToken: "t" });
+      const kube = new k8s.Provider("k8s", { kubeconfig: "k" });
+      const tunnel = new edge.Tunnel("edge", tunnelArgs({ cloudflareProvider: cf, k8sProvider: kube }));
+      const r2 = new edge.R2Storage("r2", { stack: "production", accountId: ACCOUNT, backupRetentionDays: 7, protect: true, provider: cf });
+      edge.s3CredentialsSecret("r2-creds", "cnpg-system", r2.credentials, { provider: kube });
+      const saas = new edge.SaasHostnames("saas", { zoneId: ZONE_ID, domain: "enclii.io", tunnelCname: tunnel.cnameTarget, tenants, provider: cf });
+      return { tunnelId: tunnel.tunnelId, r2: r2.credentials, hostnames: saas.hostnames };
+    });
+    written = [...planFiles(plan).values()].join("\n") + JSON.stringify(plan.outputs);
+  });
+
+  it("writes the tunnel token and the R2 secret key nowhere, not even hashed", () => {
+    const tunnelId = fakeUuid("edge-tunnel");
+    const token = fakeTokenValue("r2-token");
+    for (const leaked of [fakeTunnelToken(ACCOUNT, tunnelId), token, createHash("sha256").update(token).digest("hex")]) expect(written).not.toContain(leaked);
+    expect(byName("edge-token").inputs.stringData).toEqual({ token: "[secret]" });
+    expect(Object.values(byName("r2-creds").inputs.stringData as object).every((v) => v === "[secret]")).toBe(true);
+    expect(byName("edge-tunnel").inputs.tunnelSecret).toBe("[secret]");
+    expect(plan.outputs.r2).toMatchObject({ secretAccessKey: "[secret]" });
+    expect(plan.outputs.tunnelId).toBe(tunnelId);
+  });
+
+  it("protects the backups bucket, not the assets bucket", () => {
+    expect(byName("r2-backups").protect).toBe(true);
+    expect(byName("r2-assets").protect).toBe(false);
+  });
+
+  it("puts every child on an explicit provider", () => {
+    for (const r of plan.resources.filter((x) => /^(cloudflare|kubernetes):/.test(x.type))) expect(r.provider, r.name).toMatch(/[$:]pulumi:providers:(cloudflare|kubernetes)::(cf|k8s)$/);
+  });
+});
