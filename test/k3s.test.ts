@@ -49,6 +49,12 @@ describe("k3s config", () => {
     expect(joiner["cluster-init"]).toBeUndefined();
   });
 
+  it("snapshots etcd to S3 from a kube-system Secret, so no credential is in the config", () => {
+    const config = parse(renderK3sConfig({ ...server, etcdS3ConfigSecret: "k3s-etcd-snapshot-s3-config" }));
+    expect(config).toMatchObject({ "etcd-s3": true, "etcd-s3-config-secret": "k3s-etcd-snapshot-s3-config" });
+    expect(parse(renderK3sConfig(server))["etcd-s3"]).toBeUndefined();
+  });
+
   it("encrypts pod traffic with WireGuard when nodes talk over the internet", () => {
     expect(parse(renderK3sConfig(variants["dedicated peer"]))["flannel-backend"]).toBe("wireguard-native");
     expect(parse(renderK3sConfig(server))["flannel-backend"]).toBeUndefined();

@@ -7,6 +7,7 @@ import { beforeAll, expect, it } from "vitest";
 import { planFiles } from "../automation/files";
 import { loadStackConfig, runPlan, type PlanResource, type PlanResult } from "../automation/plan";
 import { fakeKubeconfig } from "../automation/mocks";
+import { DATABASES, EXTERNAL_URLS_KEY } from "../stacks/config";
 import { ROOT, requireTool, shellcheck, validateObject } from "./harness";
 
 export interface StackPlan {
@@ -23,6 +24,12 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
   beforeAll(async () => {
     const cfg = loadStackConfig(join(ROOT, file));
     for (const key of cfg.secretKeys) {
+      if (key === EXTERNAL_URLS_KEY) {
+        const urls = Object.fromEntries(DATABASES.map((db) => [db, `postgres://user_${db}:CANARY-password-${db}@db.example.net:5432/${db}`]));
+        cfg.config[key] = JSON.stringify(urls);
+        canaries.push(...DATABASES.map((db) => `CANARY-password-${db}`));
+        continue;
+      }
       cfg.config[key] = `CANARY-${key}-d41d8cd98f00b204`;
       canaries.push(cfg.config[key]);
     }
@@ -71,6 +78,14 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
     const chained = boots.filter((b) => boots.some((prev) => prev !== b && b.dependencies.includes(prev.urn)));
     expect(chained.length).toBe(boots.length - 1);
     for (const b of boots) expect(String(b.inputs.create)).toContain("K3S_VERSION='v1.33.4+k3s1'");
+  });
+
+  it("snapshots etcd to R2 on every server through the kube-system Secret", () => {
+    const secret = get().files.get("manifests/kube-system/secret-k3s-etcd-snapshot-s3-config.yaml");
+    expect(secret).toContain("etcd-s3-secret-key");
+    const servers = get().ofType("command:remote:Command").filter((c) => c.name.endsWith("-bootstrap") && String(c.inputs.create).includes("INSTALL_K3S_EXEC=server"));
+    expect(servers.length).toBeGreaterThan(0);
+    for (const s of servers) expect(String(s.inputs.create)).toContain("etcd-s3-config-secret: k3s-etcd-snapshot-s3-config");
   });
 
   it("points the Kubernetes provider at the cluster's kubeconfig and every object at that provider", () => {

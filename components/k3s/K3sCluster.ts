@@ -11,10 +11,24 @@ export const BOOTSTRAP_SUFFIX = "-bootstrap";
 const TOKEN_LENGTH = 48;
 const KUBECONFIG_PATH = "/etc/rancher/k3s/k3s.yaml";
 
+/** k3s looks this Secret up in kube-system when it takes a snapshot. */
+export const ETCD_S3_CONFIG_SECRET = "k3s-etcd-snapshot-s3-config";
+
+/** Where etcd snapshots go (R2): plain values, so the cluster layer needs nothing from the edge. */
+export interface EtcdSnapshotTarget {
+  bucket: pulumi.Input<string>;
+  folder: string;
+  /** https://… endpoint; k3s wants the host alone. */
+  endpoint: pulumi.Input<string>;
+  accessKeyId: pulumi.Input<string>;
+  secretAccessKey: pulumi.Input<string>;
+}
+
 export interface K3sClusterArgs {
   nodes: ClusterNode[];
   version: string;
   adminCidrs: string[];
+  etcdSnapshots?: EtcdSnapshotTarget;
 }
 
 /**
@@ -58,6 +72,7 @@ export class K3sCluster extends pulumi.ComponentResource {
             hostFirewall: node.hostFirewall ? { adminCidrs: args.adminCidrs, peerIps } : undefined,
             egressGateway: node.egressGateway,
             natFor: node.natFor,
+            etcdS3ConfigSecret: args.etcdSnapshots && node.role === "server" ? ETCD_S3_CONFIG_SECRET : undefined,
           }),
         );
       const previous = this.bootstraps.at(-1);
@@ -80,6 +95,25 @@ export class K3sCluster extends pulumi.ComponentResource {
       pulumi.all([read.stdout, this.apiEndpoint]).apply(([text, endpoint]) => text.replace(`https://127.0.0.1:${API_PORT}`, endpoint)),
     );
     this.provider = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this });
+    const snap = args.etcdSnapshots;
+    if (snap) {
+      new k8s.core.v1.Secret(
+        `${name}-etcd-s3`,
+        {
+          metadata: { name: ETCD_S3_CONFIG_SECRET, namespace: "kube-system" },
+          stringData: {
+            "etcd-s3-endpoint": pulumi.output(snap.endpoint).apply((e) => e.replace(/^https:\/\//, "")),
+            "etcd-s3-bucket": snap.bucket,
+            "etcd-s3-folder": snap.folder,
+            // R2 ignores the region, but the S3 client insists on one.
+            "etcd-s3-region": "auto",
+            "etcd-s3-access-key": pulumi.secret(snap.accessKeyId),
+            "etcd-s3-secret-key": pulumi.secret(snap.secretAccessKey),
+          },
+        },
+        { parent: this, provider: this.provider },
+      );
+    }
     this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
   }
 }

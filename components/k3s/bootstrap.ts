@@ -36,6 +36,8 @@ export interface BootstrapOptions {
   /** Nodes talking over the internet encrypt pod traffic with WireGuard. */
   encryptPodTraffic: boolean;
   hostFirewall?: { adminCidrs: string[]; peerIps: string[] };
+  /** Name of the kube-system Secret holding the S3 settings for etcd snapshots (k3s reads it at snapshot time). */
+  etcdS3ConfigSecret?: string;
   egressGateway?: string;
   natFor?: string;
 }
@@ -60,6 +62,7 @@ export function renderK3sConfig(o: BootstrapOptions): string {
       "tls-san": [...new Set([o.nodeIp, ...o.tlsSans])],
     });
     if (o.clusterInit) config["cluster-init"] = true;
+    if (o.etcdS3ConfigSecret) Object.assign(config, { "etcd-s3": true, "etcd-s3-config-secret": o.etcdS3ConfigSecret });
     if (o.encryptPodTraffic) config["flannel-backend"] = "wireguard-native";
   }
   return stringify(config, { sortMapEntries: true });

@@ -78,17 +78,26 @@ export class Platform extends pulumi.ComponentResource {
       nodes.push(new DedicatedNode(`${name}-${spec.name}`, { spec, sshPrivateKey: args.sshPrivateKey }, { parent: this }).node);
     }
 
-    const cluster = new K3sCluster(`${name}-k3s`, { nodes, version: env.k3s.version, adminCidrs: env.adminCidrs }, { parent: this });
-    const k8sProvider = cluster.provider;
     const cf = args.cloudflareProvider;
     const { accountId, zoneId } = env.cloudflare;
     const retention = env.postgres.mode === "in-cluster" ? env.postgres.backupRetentionDays : DEFAULT_RETENTION_DAYS;
-
     const r2 = new R2Storage(
       `${name}-r2`,
       { stack: env.stack, accountId, jurisdiction: env.r2.jurisdiction, location: env.r2.location, backupRetentionDays: retention, protect: env.protect, provider: cf },
       { parent: this },
     );
+
+    const cluster = new K3sCluster(
+      `${name}-k3s`,
+      {
+        nodes,
+        version: env.k3s.version,
+        adminCidrs: env.adminCidrs,
+        etcdSnapshots: { bucket: r2.backupsBucket, folder: BACKUP_PREFIXES.etcd.replace(/\/$/, ""), ...r2.credentials },
+      },
+      { parent: this },
+    );
+    const k8sProvider = cluster.provider;
     const longhorn = new Longhorn(
       `${name}-longhorn`,
       {
