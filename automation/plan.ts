@@ -164,6 +164,29 @@ export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "
     process.off("unhandledRejection", onRejection);
   }
   if (failures.length > 0) throw failures[0];
-  resources.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
-  return { stack, resources, outputs };
+  const real = engineUrns(stack, resources);
+  const rename = (urn: string) => real.get(urn) ?? urn;
+  const renamed = resources.map((r) => ({
+    ...r,
+    urn: rename(r.urn),
+    parent: r.parent && rename(r.parent),
+    provider: r.provider && rename(r.provider),
+    dependencies: r.dependencies.map(rename).sort(),
+  }));
+  renamed.sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+  return { stack, resources: renamed, outputs };
+}
+
+/**
+ * The mock monitor qualifies a URN's type with its parent's last type only; the engine uses the
+ * whole chain of ancestors' types (the stack's own excepted). Plans use the engine's URNs, so
+ * they match `pulumi stack --show-urns` and can be used in `pulumi state` commands.
+ */
+function engineUrns(stack: string, resources: PlanResource[]): Map<string, string> {
+  const byUrn = new Map(resources.map((r) => [r.urn, r]));
+  const qualified = (r: PlanResource): string => {
+    const parent = r.parent ? byUrn.get(r.parent) : undefined;
+    return parent && parent.type !== "pulumi:pulumi:Stack" ? `${qualified(parent)}$${r.type}` : r.type;
+  };
+  return new Map(resources.map((r) => [r.urn, `urn:pulumi:${stack}::${PROJECT}::${qualified(r)}::${r.name}`]));
 }

@@ -50,6 +50,14 @@ describe("production stack (one dedicated AX41-NVMe)", () => {
     expect(plan().files.get("manifests/cloudflared/secret-cloudflared-token.yaml")).toMatch(/\[secret\]/);
   });
 
+  it("names resources by the engine's URNs (the whole ancestor chain), as `pulumi state` commands need", () => {
+    const cluster = plan().byName("kubernetes:postgresql.cnpg.io/v1:Cluster", "enclii-data-postgres-enclii-pg");
+    expect(cluster.urn).toBe(
+      "urn:pulumi:production::enclii-infra::enclii:platform:Platform$enclii:data:DataLayer$enclii:data:Postgres$kubernetes:postgresql.cnpg.io/v1:Cluster::enclii-data-postgres-enclii-pg",
+    );
+    expect(cluster.parent).toBe("urn:pulumi:production::enclii-infra::enclii:platform:Platform$enclii:data:DataLayer$enclii:data:Postgres::enclii-data-postgres");
+  });
+
   it("exports the nodes, the API endpoint and the cost", () => {
     expect(plan().result.outputs).toMatchObject({
       apiEndpoint: "https://203.0.113.10:6443",
