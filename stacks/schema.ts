@@ -1,0 +1,178 @@
+/**
+ * The shape of the `enclii:*` config: per-key schemas, the typed result and shared constants.
+ * `config.ts` parses with these; `rules.ts` checks what spans keys.
+ */
+import { z } from "zod";
+import type { Prices, NetworkZone } from "./catalog";
+import type { Tenant } from "../components/edge/routes";
+import { isIpv4, parseCidr } from "./net";
+
+export const NAMESPACE = "enclii";
+
+/** Hetzner limits (docs.hetzner.com/cloud/…/limits) and etcd's quorum rule. */
+export const MAX_NODES_PER_NETWORK = 100;
+export const MAX_SERVERS_PER_PLACEMENT_GROUP = 10;
+/** Private IPs are assigned from the subnet starting here; .1 is Hetzner's network gateway. */
+export const FIRST_NODE_HOST = 10;
+/** k3s defaults, kept: the private network must not overlap them. */
+export const K3S_CIDRS = { pod: "10.42.0.0/16", service: "10.43.0.0/16" } as const;
+
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and '-', at most 52 characters");
+const fqdn = z
+  .string()
+  .regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase fully qualified domain name");
+const cidr = z.string().refine((s) => parseCidr(s) !== undefined, "must be an IPv4 CIDR such as 198.51.100.7/32");
+const ipv4 = z.string().refine(isIpv4, "must be an IPv4 address");
+const role = z.enum(["server", "agent"]);
+
+const cloudPool = z.strictObject({
+  name: dnsLabel,
+  kind: z.literal("cloud"),
+  serverType: z.string(),
+  location: z.string(),
+  count: z.number().int().min(1).default(1),
+  role,
+  image: z.string().default("ubuntu-24.04"),
+  publicIpv4: z.boolean().default(true),
+});
+const dedicatedHost = z.strictObject({
+  name: dnsLabel,
+  kind: z.literal("dedicated"),
+  host: ipv4,
+  role,
+  user: z.string().default("root"),
+  model: z.string().default("AX41-NVMe"),
+});
+
+export const keySchemas = {
+  domain: fqdn,
+  cloudflare: z.strictObject({
+    accountId: z.string().regex(/^[0-9a-f]{32}$/, "must be a 32-character hex Cloudflare id"),
+    zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be a 32-character hex Cloudflare id"),
+  }),
+  adminCidrs: z.array(cidr).min(1, "needs at least one CIDR"),
+  network: z.strictObject({ ipRange: cidr.default("10.0.0.0/16"), subnet: cidr.default("10.0.1.0/24") }),
+  nodes: z.array(z.discriminatedUnion("kind", [cloudPool, dedicatedHost])).min(1, "needs at least one node"),
+  k3s: z.strictObject({
+    version: z.string().regex(/^v1\.\d+\.\d+\+k3s\d+$/, 'must be a pinned k3s release such as "v1.33.4+k3s1"'),
+  }),
+  protect: z.boolean(),
+  budget: z.strictObject({ monthlyUsd: z.number().positive() }),
+  prices: z.strictObject({
+    monthlyEur: z.record(z.string(), z.number().nonnegative()).optional(),
+    primaryIpv4Eur: z.number().nonnegative().optional(),
+    eurToUsd: z.number().positive().optional(),
+  }),
+  postgres: z.discriminatedUnion("mode", [
+    z.strictObject({
+      mode: z.literal("in-cluster"),
+      instances: z.number().int().min(1).max(5).default(1),
+      storageGi: z.number().int().min(1).default(20),
+      backupRetentionDays: z.number().int().min(1).max(365).default(7),
+      clusterName: dnsLabel.default("enclii-pg"),
+      /** Bootstrap this (new) cluster from another cluster's backups, optionally to a point in time. */
+      restore: z
+        .strictObject({
+          fromCluster: dnsLabel,
+          targetTime: z.iso.datetime({ offset: true, error: "must be an RFC 3339 time such as 2026-11-20T09:59:00Z" }).optional(),
+        })
+        .optional(),
+    }),
+    z.strictObject({
+      mode: z.literal("external"),
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).default(5432),
+      sslmode: z.enum(["require", "verify-full"]).default("require"),
+    }),
+  ]),
+  r2: z.strictObject({
+    jurisdiction: z.enum(["default", "eu", "fedramp"]).default("default"),
+    /** Location hint for new buckets (weur, eeur, enam, wnam, apac, oc). */
+    location: z.enum(["weur", "eeur", "enam", "wnam", "apac", "oc"]).optional(),
+  }),
+  tunnel: z.strictObject({ replicas: z.number().int().min(1).max(10) }),
+  tenants: z.array(
+    z.strictObject({
+      name: dnsLabel,
+      hostnames: z.array(fqdn).min(1, "needs at least one hostname"),
+      service: z.strictObject({ name: z.string(), port: z.number().int() }),
+    }),
+  ),
+  redis: z.strictObject({ mode: z.enum(["standalone", "sentinel"]).default("standalone"), storageGi: z.number().int().min(1).default(5) }),
+  sshPublicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line"),
+};
+export type Parsed = { [K in keyof typeof keySchemas]?: z.infer<(typeof keySchemas)[K]> };
+
+export const REQUIRED: (keyof typeof keySchemas)[] = ["domain", "cloudflare", "adminCidrs", "nodes", "k3s"];
+/** Keys set only with `pulumi config set --secret`; a plain value is an error, not a warning. */
+export const SECRET_KEYS = ["sshPrivateKey"] as const;
+/** cloudflared replicas unless `enclii:tunnel.replicas` says otherwise (production sets 3). */
+export const DEFAULT_TUNNEL_REPLICAS = 2;
+/** With `postgres.mode: external`: a secret JSON map, database → postgres:// URL. */
+export const EXTERNAL_URLS_KEY = `${NAMESPACE}:externalDatabaseUrls`;
+/** The databases the platform needs, whichever PostgreSQL serves them. */
+export const DATABASES = ["enclii", "janua"] as const;
+
+export type NodeEntry = NonNullable<Parsed["nodes"]>[number];
+
+
+export type Role = z.infer<typeof role>;
+export interface CloudNode {
+  kind: "cloud";
+  name: string;
+  pool: string;
+  role: Role;
+  serverType: string;
+  location: string;
+  image: string;
+  publicIpv4: boolean;
+  privateIp: string;
+}
+export interface DedicatedNode {
+  kind: "dedicated";
+  name: string;
+  role: Role;
+  host: string;
+  user: string;
+  model: string;
+}
+export type NodeSpec = CloudNode | DedicatedNode;
+
+export interface Environment {
+  stack: string;
+  domain: string;
+  cloudflare: { accountId: string; zoneId: string };
+  r2: { jurisdiction: "default" | "eu" | "fedramp"; location?: string };
+  tunnel: { replicas: number };
+  tenants: Tenant[];
+  adminCidrs: string[];
+  network: { ipRange: string; subnet: string; zone?: NetworkZone; gateway: string };
+  /** Expanded: one entry per machine, servers first in config order. */
+  nodes: NodeSpec[];
+  k3s: { version: string };
+  /** Stateful resources get `protect` and Hetzner delete/rebuild protection. */
+  protect: boolean;
+  budget?: { monthlyUsd: number };
+  prices: Prices;
+  sshPublicKey?: string;
+  postgres: PostgresConfig;
+  redis: { mode: "standalone" | "sentinel"; storageGi: number };
+}
+export type PostgresConfig = z.infer<(typeof keySchemas)["postgres"]>;
+
+/** Where a config key's problem is reported: `enclii:nodes[1].serverType`. */
+export function keyPath(path: readonly PropertyKey[]): string {
+  const [head, ...rest] = path;
+  return `${NAMESPACE}:${String(head)}` + rest.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+}
+
+export function decode(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
