@@ -9,6 +9,7 @@
  *     median of FAILOVER_RUNS runs, each on a fresh set.
  * Prints a table and writes `.bench/data.json`. Skips (exit 0) when the Debian tools are missing.
  */
+import { stats, type Stats } from "./stats";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -23,19 +24,6 @@ const FAILOVER_RUNS = 5;
 /** Keeps the whole bench under 2 minutes: no new failover run starts after this. */
 const FAILOVER_BUDGET_MS = 80_000;
 const FAILOVER_TIMEOUT_MS = 20_000;
-
-interface Stats {
-  median: number;
-  min: number;
-  max: number;
-  samples: number[];
-}
-
-function stats(samples: number[]): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return { median: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, min: s[0], max: s[s.length - 1], samples };
-}
 
 async function withServers<T>(run: (servers: Servers) => Promise<T>): Promise<T> {
   const servers = new Servers();

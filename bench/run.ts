@@ -20,6 +20,8 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { EvalSample } from "./bare";
 import { benchData } from "./data";
+import { stats, type Stats } from "./stats";
+import { tenantGrowth, tenantStacks } from "./tenants";
 
 const ROOT = join(__dirname, "..");
 const TSX = join(ROOT, "node_modules", ".bin", "tsx");
@@ -27,6 +29,9 @@ const RESULTS = join(ROOT, ".bench", "results.json");
 const CHILD_TIMEOUT_MS = 60_000;
 /** bare.ts's result line prefix (not imported: that would load the Pulumi SDK here). */
 const RESULT_PREFIX = "BENCH ";
+/** 1000 tenants plan for tens of seconds; fewer runs keep the whole bench within minutes. */
+const MAX_TENANT_RUNS = { small: 3, large: 1 };
+const LARGE_TENANT_COUNT = 1000;
 
 interface StackSpec {
   stack: string;
@@ -46,20 +51,6 @@ const RSS_HOOK = `data:text/javascript,${encodeURIComponent(
   'import{appendFileSync}from"node:fs";process.on("exit",()=>{const f=process.env.BENCH_RSS_FILE;' +
     'if(f)appendFileSync(f,JSON.stringify({pid:process.pid,maxRSS:process.resourceUsage().maxRSS})+"\\n")});',
 )}`;
-
-interface Stats {
-  median: number;
-  min: number;
-  max: number;
-  samples: number[];
-}
-
-function stats(samples: number[]): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  return { median, min: s[0], max: s[s.length - 1], samples };
-}
 
 interface ChildResult {
   code: number | null;
@@ -211,6 +202,7 @@ async function main(): Promise<number> {
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const started = performance.now();
   const results: StackResult[] = [];
+  const tenantResults: { tenants: number; result: StackResult }[] = [];
   try {
     // Untimed: fills tsx's transform cache and the page cache so run 1 is not an outlier.
     log("warm-up plan (untimed)");
@@ -218,6 +210,11 @@ async function main(): Promise<number> {
     for (const spec of STACKS) {
       log(`${spec.stack}:`);
       results.push(await benchStack(spec, runs, work, log));
+    }
+    for (const spec of tenantStacks(ROOT, work)) {
+      log(`${spec.stack}:`);
+      const n = Math.min(runs, spec.tenants >= LARGE_TENANT_COUNT ? MAX_TENANT_RUNS.large : MAX_TENANT_RUNS.small);
+      tenantResults.push({ tenants: spec.tenants, result: await benchStack(spec, n, work, log) });
     }
   } finally {
     cleanup();
@@ -238,7 +235,32 @@ async function main(): Promise<number> {
       r.eval ? r.eval.ratio.toFixed(2) : r.error ? "FAILED" : "-",
     ]),
   ];
+  const all = [...results, ...tenantResults.map((t) => t.result)];
   process.stdout.write(`\n${table(rows)}\n\n`);
+  const growth = tenantGrowth(
+    tenantResults.map(({ tenants, result: r }) => ({ tenants, resources: r.resources, wallMs: r.wallMs, maxRssMiB: r.maxRssMiB, evalMs: r.eval?.programMs, bareMs: r.eval?.bareMs })),
+  );
+  process.stdout.write(
+    `${table([
+      ["tenants", "resources", "runs", "plan wall ms", "plan peak RSS MiB", "eval ms", "bare ms", "ratio"],
+      ...tenantResults.map(({ tenants, result: r }) => [
+        String(tenants),
+        r.resources === undefined ? "-" : String(r.resources),
+        String(r.wallMs?.samples.length ?? 0),
+        range(r.wallMs),
+        range(r.maxRssMiB),
+        range(r.eval?.programMs),
+        range(r.eval?.bareMs),
+        r.eval ? r.eval.ratio.toFixed(2) : r.error ? "FAILED" : "-",
+      ]),
+    ])}\n`,
+  );
+  if (growth) {
+    process.stdout.write(
+      `per tenant (100 → 1000): ${growth.resourcesPerTenant.toFixed(1)} resources, ${growth.wallMsPerTenant.toFixed(1)} ms plan wall, ` +
+        `${growth.rssMiBPerTenant.toFixed(2)} MiB; per added resource: eval ${growth.evalMsPerResource.toFixed(2)} ms vs bare SDK ${growth.bareMsPerResource.toFixed(2)} ms\n\n`,
+    );
+  }
   process.stdout.write(
     [
       `${runs} runs each, median (min-max).`,
@@ -247,7 +269,7 @@ async function main(): Promise<number> {
       "eval: runPlan() of the real program with its modules preloaded; (lazy loads) = provider resource modules the",
       "  SDKs still load inside it, included in eval. bare: the same harness registering as many plain CustomResources.",
       "ratio = median eval / median bare.",
-      ...(results.some((r) => r.deterministic === false) ? ["* resources.json differed between runs."] : []),
+      ...(all.some((r) => r.deterministic === false) ? ["* resources.json differed between runs."] : []),
       `Total ${totalS.toFixed(0)} s on ${cpus().length} CPUs, node ${process.version}.`,
     ].join("\n") + "\n",
   );
@@ -266,10 +288,11 @@ async function main(): Promise<number> {
     },
     totalSeconds: totalS,
     stacks: results,
+    tenants: { stacks: tenantResults, growth },
   };
   writeFileSync(RESULTS, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`Wrote ${RESULTS}\n`);
-  const failed = results.filter((r) => r.error);
+  const failed = all.filter((r) => r.error);
   for (const r of failed) process.stderr.write(`\n${r.stack} FAILED: ${r.error}\n`);
   return failed.length ? 1 : 0;
 }
