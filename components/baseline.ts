@@ -5,7 +5,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 
-import Input = k8s.types.input.core.v1;
+import Core = k8s.types.input.core.v1;
+import Input = k8s.types.input.networking.v1;
 
 export const RESTRICTED_NAMESPACE_LABELS = {
   "pod-security.kubernetes.io/enforce": "restricted",
@@ -13,11 +14,11 @@ export const RESTRICTED_NAMESPACE_LABELS = {
   "pod-security.kubernetes.io/warn": "restricted",
 } as const;
 
-export function restrictedPod(uid: number): Input.PodSecurityContext {
+export function restrictedPod(uid: number): Core.PodSecurityContext {
   return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: "RuntimeDefault" } };
 }
 
-export const RESTRICTED_CONTAINER: Input.SecurityContext = {
+export const RESTRICTED_CONTAINER: Core.SecurityContext = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
   runAsNonRoot: true,
@@ -25,8 +26,17 @@ export const RESTRICTED_CONTAINER: Input.SecurityContext = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
+/** Pods in the cluster DNS service, for NetworkPolicy egress rules. */
+export const DNS_EGRESS: Input.NetworkPolicyEgressRule = {
+  to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+  ports: [
+    { protocol: "UDP", port: 53 },
+    { protocol: "TCP", port: 53 },
+  ],
+};
+
 /** Spread replicas over nodes when there are several; never block scheduling on one node. */
-export function spreadAcrossNodes(labels: Record<string, string>): Input.TopologySpreadConstraint[] {
+export function spreadAcrossNodes(labels: Record<string, string>): Core.TopologySpreadConstraint[] {
   return [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } }];
 }
 
@@ -53,13 +63,7 @@ export function denyAllButDns(name: string, args: NamespaceBaselineArgs): k8s.ne
           podSelector: {},
           policyTypes: ["Egress"],
           egress: [
-            {
-              to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-              ports: [
-                { protocol: "UDP", port: 53 },
-                { protocol: "TCP", port: 53 },
-              ],
-            },
+            DNS_EGRESS,
           ],
         },
       },

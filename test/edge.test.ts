@@ -154,7 +154,13 @@ describe("Tunnel", () => {
     expect(c.livenessProbe.httpGet).toEqual({ path: "/ready", port: 2000 });
     expect(c.readinessProbe.httpGet).toEqual({ path: "/ready", port: 2000 });
     expect(c.resources).toEqual({ requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } });
-    expect(c.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    expect(c.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
     expect(d.spec.template.metadata.annotations).toEqual({ "enclii.io/tunnel-id": fakeUuid("edge-tunnel") });
   });
 

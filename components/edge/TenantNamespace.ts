@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CLOUDFLARED, tenantNamespace, type Tenant } from "./routes";
-import { DNS_EGRESS, RESTRICTED_LABELS } from "./Tunnel";
+import { DNS_EGRESS, RESTRICTED_NAMESPACE_LABELS } from "../baseline";
 
 /** ResourceQuota `hard` for one tenant; no LoadBalancers or NodePorts: traffic arrives through the tunnel. */
 export const DEFAULT_TENANT_QUOTA: Record<string, string> = {
@@ -44,7 +44,7 @@ export class TenantNamespace extends pulumi.ComponentResource {
 
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
-      { metadata: { name: tenantNamespace(tenant.name), labels: { ...RESTRICTED_LABELS, "enclii.io/tenant": tenant.name } } },
+      { metadata: { name: tenantNamespace(tenant.name), labels: { ...RESTRICTED_NAMESPACE_LABELS, "enclii.io/tenant": tenant.name } } },
       kube,
     );
     const namespace = ns.metadata.name;

@@ -2,6 +2,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { DNS_EGRESS, RESTRICTED_CONTAINER, RESTRICTED_NAMESPACE_LABELS, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { CLOUDFLARED, tunnelIngress, validateRoutes, type Route } from "./routes";
 
 /** Pinned: cloudflared must stay within a year of Cloudflare's supported releases, so bump it deliberately. */
@@ -23,11 +24,6 @@ const EDGE_PORTS = [
 /** Private and link-local ranges: 10/8 covers the Hetzner network and k3s's 10.42/16 and 10.43/16. */
 const NOT_INTERNET = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
 const RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } };
-export const RESTRICTED_LABELS = {
-  "pod-security.kubernetes.io/enforce": "restricted",
-  "pod-security.kubernetes.io/audit": "restricted",
-  "pod-security.kubernetes.io/warn": "restricted",
-};
 
 export interface TunnelArgs {
   stack: string;
@@ -42,15 +38,6 @@ export interface TunnelArgs {
   cloudflareProvider: cloudflare.Provider;
   k8sProvider: k8s.Provider;
 }
-
-/** Pods in the cluster DNS service, for NetworkPolicy egress rules. */
-export const DNS_EGRESS: k8s.types.input.networking.v1.NetworkPolicyEgressRule = {
-  to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
-  ports: [
-    { protocol: "UDP", port: 53 },
-    { protocol: "TCP", port: 53 },
-  ],
-};
 
 /**
  * One egress rule per routed namespace, limited to its routed ports. NetworkPolicy applies after
@@ -110,7 +97,7 @@ export class Tunnel extends pulumi.ComponentResource {
     }
 
     const token = cloudflare.getZeroTrustTunnelCloudflaredTokenOutput({ accountId: args.accountId, tunnelId: tunnel.id }, cf);
-    const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: CLOUDFLARED.namespace, labels: RESTRICTED_LABELS } }, kube);
+    const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: CLOUDFLARED.namespace, labels: RESTRICTED_NAMESPACE_LABELS } }, kube);
     const namespace = ns.metadata.name;
     const tokenSecret = new k8s.core.v1.Secret(
       `${name}-token`,
@@ -132,9 +119,9 @@ export class Tunnel extends pulumi.ComponentResource {
             metadata: { labels, annotations: { "enclii.io/tunnel-id": tunnel.id } },
             spec: {
               automountServiceAccountToken: false,
-              securityContext: { runAsNonRoot: true, runAsUser: NONROOT_UID, runAsGroup: NONROOT_UID, seccompProfile: { type: "RuntimeDefault" } },
+              securityContext: restrictedPod(NONROOT_UID),
               // ScheduleAnyway: production runs all replicas on its single node.
-              topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } }],
+              topologySpreadConstraints: spreadAcrossNodes(labels),
               containers: [
                 {
                   name: "cloudflared",
@@ -145,7 +132,7 @@ export class Tunnel extends pulumi.ComponentResource {
                   livenessProbe: { ...probe, initialDelaySeconds: 10 },
                   readinessProbe: probe,
                   resources: RESOURCES,
-                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                  securityContext: RESTRICTED_CONTAINER,
                 },
               ],
             },
