@@ -17,8 +17,9 @@ export const SECRET = "[secret]";
 export const UNKNOWN = "[unknown]";
 
 // Pulumi's wire encoding (sdk/nodejs/runtime/rpc.ts).
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
+export const SECRET_WIRE = { key: "4dabf18193072939515e22adb298388d", secret: "1b47061264138c4ac30d75fd1eb44270" } as const;
+const SIG_KEY = SECRET_WIRE.key;
+const SIG_SECRET = SECRET_WIRE.secret;
 const SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e";
 const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
@@ -117,6 +118,11 @@ const providerUrn = (ref: string) => (ref ? ref.slice(0, ref.lastIndexOf("::")) 
 
 export type Program = () => Promise<Record<string, unknown>>;
 
+/** Resolves once every registration in flight has reached the monitor (the SDK's own RPC queue, untyped). */
+export function waitForRegistrations(): Promise<void> {
+  return (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+}
+
 /** Plans the stack program, or `program` (the benchmark's bare baseline uses the same harness). */
 export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "secretKeys">, program?: Program): Promise<PlanResult> {
   pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);
@@ -158,7 +164,7 @@ export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "
   try {
     await pulumi.runtime.runInPulumiStack(program ?? (await import("../stacks/program")).program);
     // Registrations started by apply callbacks can still be in flight when the program returns.
-    await (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
+    await waitForRegistrations();
     await new Promise((done) => setImmediate(done));
   } finally {
     process.off("unhandledRejection", onRejection);

@@ -8,7 +8,7 @@ import type { PlanResource, PlanResult } from "./plan";
 const COMPONENT = /^enclii:/;
 const TUNNEL_CONFIG = "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig";
 
-function tunnelIngress(result: PlanResult): { hostname?: string; service: string }[] {
+function plannedIngress(result: PlanResult): { hostname?: string; service: string }[] {
   const config = result.resources.find((r) => r.type === TUNNEL_CONFIG)?.inputs.config as { ingresses?: { hostname?: string; service: string }[] } | undefined;
   return config?.ingresses ?? [];
 }
@@ -53,7 +53,7 @@ export function summarize(result: PlanResult, env: Environment, placeholders: st
     `  k3s ${env.k3s.version}; Kubernetes objects: ${result.resources.filter(isKubernetesObject).length}`,
     "",
     "Hostnames → services (tunnel ingress, in order):",
-    ...tunnelIngress(result).map((i) => `  ${(i.hostname ?? "(anything else)").padEnd(32)} → ${i.service}`),
+    ...plannedIngress(result).map((i) => `  ${(i.hostname ?? "(anything else)").padEnd(32)} → ${i.service}`),
     "",
     `Data: PostgreSQL ${env.postgres.mode === "in-cluster" ? `in-cluster (CloudNativePG, ${env.postgres.instances} instance(s), ${env.postgres.storageGi} GiB, backups kept ${env.postgres.backupRetentionDays} days)` : `external at ${env.postgres.host}:${env.postgres.port}`} behind PgBouncer; Redis ${env.redis.mode}`,
     "",

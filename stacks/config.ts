@@ -121,12 +121,16 @@ function expandNodes(entries: NodeEntry[], subnet: string): NodeSpec[] {
   return [...expanded.filter((n) => n.role === "server"), ...expanded.filter((n) => n.role === "agent")];
 }
 
-/** What the offline plan uses for a secret it cannot read: the right shape, an obviously fake value. */
-export function secretPlaceholder(key: string): string {
+/**
+ * A stand-in for a secret the offline plan cannot read: the secret's shape, with `fill` as the
+ * secret value (the password, for the database URL map).
+ */
+export function secretPlaceholder(key: string, fill = `placeholder-for-${key}`): string {
   if (key === EXTERNAL_URLS_KEY) {
-    return JSON.stringify(Object.fromEntries(DATABASES.map((db) => [db, `postgres://placeholder_${db}:placeholder@placeholder.invalid:5432/${db}`])));
+    const password = encodeURIComponent(fill);
+    return JSON.stringify(Object.fromEntries(DATABASES.map((db) => [db, `postgres://placeholder_${db}:${password}@placeholder.invalid:5432/${db}`])));
   }
-  return `placeholder-for-${key}`;
+  return fill;
 }
 
 /**

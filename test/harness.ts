@@ -3,10 +3,10 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import * as settings from "@pulumi/pulumi/runtime/settings";
 import Ajv from "ajv";
 import { parse } from "yaml";
 import { planMocks } from "../automation/mocks";
+import { SECRET_WIRE, waitForRegistrations } from "../automation/plan";
 
 export const ROOT = join(__dirname, "..");
 export const SHARED = join(ROOT, "..", "shared");
@@ -17,13 +17,12 @@ export interface Registered {
   inputs: Record<string, any>;
 }
 
-/** Pulumi's wire marker for a secret value; tests assert on the value inside. */
-const SECRET_SIG = { key: "4dabf18193072939515e22adb298388d", secret: "1b47061264138c4ac30d75fd1eb44270" };
 
 function unwrapSecrets(v: any): any {
   if (Array.isArray(v)) return v.map(unwrapSecrets);
   if (v === null || typeof v !== "object") return v;
-  if (v[SECRET_SIG.key] === SECRET_SIG.secret) return unwrapSecrets(v.value);
+  // Tests assert on the value inside a secret.
+  if (v[SECRET_WIRE.key] === SECRET_WIRE.secret) return unwrapSecrets(v.value);
   return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
 }
 
@@ -47,9 +46,7 @@ export async function recordResources(stack = "test"): Promise<Registered[]> {
 }
 
 /** Waits until every registration in flight has reached the mocks. */
-export function settled(): Promise<void> {
-  return (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
-}
+export const settled = waitForRegistrations;
 
 export function resolve<T>(o: pulumi.Input<T>): Promise<T> {
   return new Promise((done) => pulumi.output(o).apply((v) => done(v as T)));

@@ -7,7 +7,7 @@ import { beforeAll, expect, it } from "vitest";
 import { planFiles } from "../automation/files";
 import { loadStackConfig, runPlan, type PlanResource, type PlanResult } from "../automation/plan";
 import { fakeKubeconfig } from "../automation/mocks";
-import { DATABASES, EXTERNAL_URLS_KEY } from "../stacks/config";
+import { secretPlaceholder } from "../stacks/config";
 import { ROOT, requireTool, shellcheck, validateObject } from "./harness";
 
 export interface StackPlan {
@@ -15,6 +15,8 @@ export interface StackPlan {
   files: Map<string, string>;
   byName(type: string, name: string): PlanResource;
   ofType(type: string): PlanResource[];
+  /** Names of the resources registered with `protect`, sorted. */
+  protectedNames(): string[];
 }
 
 export function stackSuite(stack: string, file: string): () => StackPlan {
@@ -24,14 +26,10 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
   beforeAll(async () => {
     const cfg = loadStackConfig(join(ROOT, file));
     for (const key of cfg.secretKeys) {
-      if (key === EXTERNAL_URLS_KEY) {
-        const urls = Object.fromEntries(DATABASES.map((db) => [db, `postgres://user_${db}:CANARY-password-${db}@db.example.net:5432/${db}`]));
-        cfg.config[key] = JSON.stringify(urls);
-        canaries.push(...DATABASES.map((db) => `CANARY-password-${db}`));
-        continue;
-      }
-      cfg.config[key] = `CANARY-${key}-d41d8cd98f00b204`;
-      canaries.push(cfg.config[key]);
+      // Word characters only, so a leak is found verbatim even inside a URL.
+      const canary = `CANARY_${key.replace(/\W/g, "_")}_d41d8cd98f00b204`;
+      cfg.config[key] = secretPlaceholder(key, canary);
+      canaries.push(canary);
     }
     const result = await runPlan(stack, cfg);
     const ofType = (type: string) => result.resources.filter((r) => r.type === type);
@@ -39,6 +37,7 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
       result,
       files: planFiles(result),
       ofType,
+      protectedNames: () => result.resources.filter((r) => r.protect).map((r) => r.name).sort(),
       byName(type, name) {
         const found = ofType(type).filter((r) => r.name === name);
         if (found.length !== 1) throw new Error(`expected one ${type} ${name}, found ${found.length}`);

@@ -24,8 +24,7 @@ describe("HA stack (three cloud servers, two without public IPv4)", () => {
   });
 
   it("protects servers, network, storage, the database, Redis data and the backups bucket", () => {
-    const protectedNames = plan().result.resources.filter((r) => r.protect).map((r) => r.name).sort();
-    expect(protectedNames).toEqual([
+    expect(plan().protectedNames()).toEqual([
       "enclii-cloud-gateway",
       "enclii-cloud-network",
       "enclii-cloud-node-1",

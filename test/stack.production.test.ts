@@ -23,8 +23,7 @@ describe("production stack (one dedicated AX41-NVMe)", () => {
   });
 
   it("protects the database cluster, its object store, Redis data and the backups bucket", () => {
-    const protectedNames = plan().result.resources.filter((r) => r.protect).map((r) => r.name).sort();
-    expect(protectedNames).toEqual([
+    expect(plan().protectedNames()).toEqual([
       "enclii-data-namespace",
       "enclii-data-postgres-enclii-pg",
       "enclii-data-postgres-r2-backups",

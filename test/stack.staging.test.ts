@@ -13,7 +13,7 @@ describe("staging stack (one Hetzner Cloud server)", () => {
   });
 
   it("protects nothing and needs no NAT", () => {
-    expect(plan().result.resources.filter((r) => r.protect)).toEqual([]);
+    expect(plan().protectedNames()).toEqual([]);
     expect(plan().ofType("hcloud:index/networkRoute:NetworkRoute")).toEqual([]);
     expect(plan().ofType("hcloud:index/server:Server")[0].inputs).toMatchObject({ deleteProtection: false, rebuildProtection: false });
   });
