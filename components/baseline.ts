@@ -14,6 +14,9 @@ export const RESTRICTED_NAMESPACE_LABELS = {
   "pod-security.kubernetes.io/warn": "restricted",
 } as const;
 
+/** A pod that really needs the Kubernetes API says why in this annotation (non-empty); the policy pack checks it. */
+export const NEEDS_TOKEN_ANNOTATION = "enclii.dev/needs-service-account-token";
+
 export function restrictedPod(uid: number): Core.PodSecurityContext {
   return { runAsNonRoot: true, runAsUser: uid, runAsGroup: uid, fsGroup: uid, seccompProfile: { type: "RuntimeDefault" } };
 }
@@ -34,6 +37,18 @@ export const DNS_EGRESS: Input.NetworkPolicyEgressRule = {
     { protocol: "TCP", port: 53 },
   ],
 };
+
+/** Private and link-local ranges: 10/8 covers the Hetzner network and k3s's 10.42/16 and 10.43/16. */
+export const NOT_INTERNET = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
+
+/** Egress to public addresses only (never into the cluster or the private network), on these TCP ports. */
+export function internetEgress(ports: number[]): Input.NetworkPolicyEgressRule {
+  return { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NOT_INTERNET } }], ports: ports.map((port) => ({ protocol: "TCP", port })) };
+}
+
+export function inNamespace(namespace: pulumi.Input<string>): Input.NetworkPolicyPeer {
+  return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } };
+}
 
 /** Spread replicas over nodes when there are several; never block scheduling on one node. */
 export function spreadAcrossNodes(labels: Record<string, string>): Core.TopologySpreadConstraint[] {

@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { NEEDS_TOKEN_ANNOTATION } from "../baseline";
 import { DATABASES } from "../../stacks/config";
-import { databaseUrlSecret, POOLED_SERVICE } from "./contract";
+import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL, databaseUrlSecret, POOLED_SERVICE, POSTGRES_PORT } from "./contract";
 import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "./pgbouncer";
 
 export const POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6";
@@ -12,6 +13,19 @@ export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
 export const BACKUP_SCHEDULE = "0 0 3 * * *";
 const MAX_CONNECTIONS = 100;
 const PASSWORD_LENGTH = 32;
+/**
+ * The operator gives its bootstrap init container the same. The limit leaves room above
+ * shared_buffers and 100 connections; the page cache counts against it but is reclaimed, not OOM-killed.
+ */
+const POSTGRES_RESOURCES = { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "4Gi" } };
+/** The barman-cloud sidecar in every instance pod: WAL archiving, and base backups streamed to R2. */
+const BACKUP_SIDECAR_RESOURCES = { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "1Gi" } };
+/** The image CloudNativePG 1.30 uses by default, pinned here so an operator upgrade does not swap it unseen. */
+const POOLER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.25.1";
+const POOLER_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } };
+/** The operator adds a readiness probe only. */
+const POOLER_LIVENESS = { tcpSocket: { port: POSTGRES_PORT }, periodSeconds: 10, failureThreshold: 6 };
+const POOLER_TOKEN_REASON = "CloudNativePG's PgBouncer instance manager watches its Pooler and reads the auth and TLS Secrets through the API";
 
 export interface PostgresBackupTarget {
   /** s3://bucket/prefix on R2. */
@@ -91,6 +105,7 @@ export class Postgres extends pulumi.ComponentResource {
           data: { compression: "gzip" },
         },
         retentionPolicy: `${args.backupRetentionDays}d`,
+        instanceSidecarConfiguration: { resources: BACKUP_SIDECAR_RESOURCES },
       },
       { ...stateful, dependsOn: args.operators },
     );
@@ -103,6 +118,7 @@ export class Postgres extends pulumi.ComponentResource {
       {
         instances: args.instances,
         imageName: POSTGRES_IMAGE,
+        resources: POSTGRES_RESOURCES,
         storage: { size: `${args.storageGi}Gi`, storageClass: "longhorn" },
         postgresql: { parameters: { max_connections: String(MAX_CONNECTIONS) } },
         enableSuperuserAccess: false,
@@ -136,10 +152,23 @@ export class Postgres extends pulumi.ComponentResource {
           instances: args.poolerInstances,
           type: "rw",
           pgbouncer: { poolMode: "transaction", parameters: { max_client_conn: String(MAX_CLIENT_CONN), default_pool_size: String(DEFAULT_POOL_SIZE) } },
+          // Merged by the operator into the pods it renders; it sets the security contexts itself.
+          template: {
+            metadata: { annotations: { [NEEDS_TOKEN_ANNOTATION]: POOLER_TOKEN_REASON } },
+            spec: { containers: [{ name: CNPG_PGBOUNCER_CONTAINER, image: POOLER_IMAGE, resources: POOLER_RESOURCES, livenessProbe: POOLER_LIVENESS }] },
+          },
         },
       },
       { ...child, dependsOn: [cluster] },
     );
+    // The operator keeps PDBs for the Cluster but none for the Pooler. With one instance a PDB would only block drains.
+    if (args.poolerInstances > 1) {
+      new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-pooler-pdb`,
+        { metadata: { name: POOLED_SERVICE, namespace }, spec: { minAvailable: 1, selector: { matchLabels: { [CNPG_POOLER_LABEL]: POOLED_SERVICE } } } },
+        child,
+      );
+    }
 
     this.databaseSecrets = roles.map(
       (r) =>

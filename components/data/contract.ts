@@ -7,7 +7,12 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 export const DATA_NAMESPACE = "enclii-data";
+/** The databases the platform needs, whichever PostgreSQL serves them. */
+export const DATABASES = ["enclii", "janua"] as const;
 export const POOLED_SERVICE = "postgres";
+/** What CloudNativePG names and labels in the Pooler's pods (the policy pack models them too). */
+export const CNPG_POOLER_LABEL = "cnpg.io/poolerName";
+export const CNPG_PGBOUNCER_CONTAINER = "pgbouncer";
 export const POSTGRES_PORT = 5432;
 export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
