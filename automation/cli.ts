@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, parseEnvironment } from "../stacks/config";
+import { DOGFOODING_DIR, readSpecFiles } from "../stacks/services";
 import { planFiles } from "./files";
 import { loadStackConfig, runPlan } from "./plan";
 import { summarize } from "./summary";
@@ -28,7 +29,7 @@ async function plan(argv: string[]): Promise<number> {
     return 1;
   }
   const cfg = loadStackConfig(file);
-  const env = parseEnvironment(stack, cfg.config, new Set(cfg.secretKeys));
+  const env = parseEnvironment(stack, cfg.config, new Set(cfg.secretKeys), readSpecFiles(DOGFOODING_DIR));
   const result = await runPlan(stack, cfg);
 
   const out = values.out ?? join("plan", stack);

@@ -2,6 +2,7 @@
 import { estimateCost } from "../components/platform/cost";
 import { PRICES_AS_OF } from "../stacks/catalog";
 import type { Environment } from "../stacks/config";
+import { SPEC_DIR } from "../stacks/services";
 import { isKubernetesObject } from "./files";
 import type { PlanResource, PlanResult } from "./plan";
 
@@ -51,6 +52,12 @@ export function summarize(result: PlanResult, env: Environment, placeholders: st
         : `  ${n.name.padEnd(12)} ${n.role.padEnd(7)} dedicated ${n.model} at ${n.host}`,
     ),
     `  k3s ${env.k3s.version}; Kubernetes objects: ${result.resources.filter(isKubernetesObject).length}`,
+    "",
+    `Services (${SPEC_DIR}/, with enclii:services overrides):`,
+    ...env.services.map(
+      (s) =>
+        `  ${s.name.padEnd(16)} ${`×${s.replicas}${s.autoscaling ? `–${s.autoscaling.maxReplicas}` : ""}`.padEnd(6)} ${(s.hostnames.join(", ") || "(no route)").padEnd(28)} ${s.image}`,
+    ),
     "",
     "Hostnames → services (tunnel ingress, in order):",
     ...plannedIngress(result).map((i) => `  ${(i.hostname ?? "(anything else)").padEnd(32)} → ${i.service}`),

@@ -5,6 +5,11 @@
  * reports every problem; each message starts with the key path it is about.
  */
 import type { z } from "zod";
+import placeholderSigningKeys from "../automation/placeholders/janua-signing-keys.json";
+import { bindingEnvNames } from "../components/apps/env";
+import { APPS_NAMESPACE } from "../components/apps/contract";
+import { DEFAULT_ROTATION_DAYS, parseSigningKeys } from "../components/auth/keys";
+import { validateRoutes } from "../components/edge/routes";
 import { DEFAULT_PRICES, LOCATIONS } from "./catalog";
 import { hostAddress } from "./net";
 import { checkAdminCidrs, checkData, checkNetwork, checkNodes, checkTenants } from "./rules";
@@ -13,7 +18,10 @@ import {
   EXTERNAL_URLS_KEY,
   FIRST_NODE_HOST,
   NAMESPACE,
+  PRODUCTION_STACK,
   REQUIRED,
+  SIGNING_KEYS_KEY,
+  SMTP_PASSWORD_KEY,
   SECRET_KEYS,
   DATABASES,
   decode,
@@ -24,6 +32,7 @@ import {
   type NodeSpec,
   type Parsed,
 } from "./schema";
+import { resolveServices, type AppService, type SpecFile } from "./services";
 
 export * from "./schema";
 export { isPostgresUrl } from "./rules";
@@ -44,12 +53,12 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 
 /**
  * `raw` is Pulumi's config map (`enclii:domain` → text, objects as JSON text); `secretKeys`
- * names the keys that were set as secrets.
+ * names the keys that were set as secrets; `specs` are the `dogfooding/` files.
  */
-export function parseEnvironment(stack: string, raw: Record<string, string>, secretKeys: ReadonlySet<string>): Environment {
+export function parseEnvironment(stack: string, raw: Record<string, string>, secretKeys: ReadonlySet<string>, specs: SpecFile[]): Environment {
   const problems: string[] = [];
   const parsed: Parsed = {};
-  const known = new Set<string>([...Object.keys(keySchemas), ...SECRET_KEYS, EXTERNAL_URLS_KEY.slice(NAMESPACE.length + 1)]);
+  const known = new Set<string>([...Object.keys(keySchemas), ...SECRET_KEYS, ...[EXTERNAL_URLS_KEY, SMTP_PASSWORD_KEY].map((k) => k.slice(NAMESPACE.length + 1))]);
 
   for (const key of Object.keys(raw).sort()) {
     const [ns, name] = key.split(":");
@@ -67,10 +76,18 @@ export function parseEnvironment(stack: string, raw: Record<string, string>, sec
   }
   const network = { ipRange: parsed.network?.ipRange ?? "10.0.0.0/16", subnet: parsed.network?.subnet ?? "10.0.1.0/24" };
   const nodes = parsed.nodes ? expandNodes(parsed.nodes, network.subnet) : [];
-  for (const key of secretKeysFor(nodes, parsed.postgres?.mode)) {
+  for (const key of secretKeysFor(nodes, parsed.postgres?.mode, raw[`${NAMESPACE}:smtp`] !== undefined)) {
     if (raw[key] === undefined) problems.push(`${key}: is required (pulumi config set --secret ${key} …)`);
     else if (!secretKeys.has(key)) problems.push(`${key}: must be set as a secret (pulumi config set --secret ${key} …)`);
   }
+  // Messages name fields and sizes, never key material.
+  if (raw[SIGNING_KEYS_KEY] !== undefined) problems.push(...parseSigningKeys(raw[SIGNING_KEYS_KEY], SIGNING_KEYS_KEY).problems);
+  const localhostRedirects = parsed.janua?.localhostRedirects ?? stack !== PRODUCTION_STACK;
+  if (localhostRedirects && stack === PRODUCTION_STACK) problems.push(`${NAMESPACE}:janua.localhostRedirects: localhost redirect URIs are not allowed in the ${PRODUCTION_STACK} stack`);
+  const domain = parsed.domain ?? "domain.invalid";
+  const resolved = resolveServices(specs, { domain, overrides: parsed.services ?? {}, bindingEnvNames });
+  problems.push(...resolved.problems);
+  if (parsed.domain) problems.push(...checkServiceRoutes(resolved.services, parsed.domain));
   problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkTenants(parsed));
   problems.push(...checkNetwork(network), ...(parsed.nodes ? checkNodes(parsed.nodes, nodes, network.subnet, raw[`${NAMESPACE}:sshPublicKey`] !== undefined) : []));
   problems.push(...checkAdminCidrs(parsed));
@@ -98,7 +115,20 @@ export function parseEnvironment(stack: string, raw: Record<string, string>, sec
     sshPublicKey: parsed.sshPublicKey,
     postgres: parsed.postgres ?? { mode: "in-cluster", instances: 1, storageGi: 20, backupRetentionDays: 7, clusterName: "enclii-pg" },
     redis: parsed.redis ?? { mode: "standalone", storageGi: 5 },
+    services: resolved.services,
+    janua: { signingKeyRotationDays: parsed.janua?.signingKeyRotationDays ?? DEFAULT_ROTATION_DAYS, localhostRedirects },
+    smtp: parsed.smtp,
   };
+}
+
+/** Routes of our services against the zone (and the reserved fallback origin), each problem naming its spec. */
+function checkServiceRoutes(services: AppService[], domain: string): string[] {
+  return services.flatMap((s) =>
+    validateRoutes(
+      s.hostnames.map((hostname) => ({ hostname, service: { namespace: APPS_NAMESPACE, name: s.name, port: s.port } })),
+      domain,
+    ).map((p) => `${s.file}: spec.routes: ${p}`),
+  );
 }
 
 /** Servers come first so the first server (etcd's `--cluster-init`) is stable. */
@@ -130,6 +160,8 @@ export function secretPlaceholder(key: string, fill = `placeholder-for-${key}`):
     const password = encodeURIComponent(fill);
     return JSON.stringify(Object.fromEntries(DATABASES.map((db) => [db, `postgres://placeholder_${db}:${password}@placeholder.invalid:5432/${db}`])));
   }
+  // A fixed key keeps offline plans byte-identical; a real stack must set its own (`npm run keys -- rotate`).
+  if (key === SIGNING_KEYS_KEY) return JSON.stringify(placeholderSigningKeys);
   return fill;
 }
 
@@ -140,13 +172,14 @@ export function secretPlaceholder(key: string, fill = `placeholder-for-${key}`):
 export function requiredSecretKeys(raw: Record<string, string>): string[] {
   const nodes = decode(raw[`${NAMESPACE}:nodes`] ?? "[]");
   const postgres = decode(raw[`${NAMESPACE}:postgres`] ?? "{}") as { mode?: unknown } | null;
-  return secretKeysFor(Array.isArray(nodes) ? nodes : [], postgres?.mode);
+  return secretKeysFor(Array.isArray(nodes) ? nodes : [], postgres?.mode, raw[`${NAMESPACE}:smtp`] !== undefined);
 }
 
-function secretKeysFor(nodes: readonly unknown[], postgresMode?: unknown): string[] {
+function secretKeysFor(nodes: readonly unknown[], postgresMode: unknown, smtp: boolean): string[] {
   const keys: string[] = [...SECRET_KEYS.map((k) => `${NAMESPACE}:${k}`), "cloudflare:apiToken"];
   if (nodes.some((n) => (n as { kind?: unknown } | null)?.kind === "cloud")) keys.push("hcloud:token");
   if (postgresMode === "external") keys.push(EXTERNAL_URLS_KEY);
+  if (smtp) keys.push(SMTP_PASSWORD_KEY);
   return keys.sort();
 }
 

@@ -3,7 +3,8 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { estimateCost } from "../components/platform/cost";
 import { Platform } from "../components/platform/Platform";
-import { EXTERNAL_URLS_KEY, parseEnvironment } from "./config";
+import { EXTERNAL_URLS_KEY, SIGNING_KEYS_KEY, SMTP_PASSWORD_KEY, parseEnvironment } from "./config";
+import { DOGFOODING_DIR, readSpecFiles } from "./services";
 
 /**
  * Which config keys were set as secrets. The SDK answers this (`isConfigSecret`, the same check
@@ -17,7 +18,7 @@ function secretConfigKeys(config: Record<string, string>): Set<string> {
 /** The stack program: config is parsed and validated before any resource is registered. */
 export async function program(): Promise<Record<string, unknown>> {
   const config = pulumi.runtime.allConfig();
-  const env = parseEnvironment(pulumi.getStack(), config, secretConfigKeys(config));
+  const env = parseEnvironment(pulumi.getStack(), config, secretConfigKeys(config), readSpecFiles(DOGFOODING_DIR));
   const sshPrivateKey = pulumi.secret(config["enclii:sshPrivateKey"]);
   const hcloudProvider = env.nodes.some((n) => n.kind === "cloud")
     ? new hcloud.Provider("hcloud", { token: pulumi.secret(config["hcloud:token"]) })
@@ -27,7 +28,15 @@ export async function program(): Promise<Record<string, unknown>> {
   const externalDatabaseUrls =
     env.postgres.mode === "external" ? pulumi.secret(JSON.parse(config[EXTERNAL_URLS_KEY]) as Record<string, string>) : undefined;
 
-  const platform = new Platform("enclii", { env, sshPrivateKey, hcloudProvider, cloudflareProvider, externalDatabaseUrls });
+  const platform = new Platform("enclii", {
+    env,
+    sshPrivateKey,
+    hcloudProvider,
+    cloudflareProvider,
+    externalDatabaseUrls,
+    januaSigningKeys: pulumi.secret(config[SIGNING_KEYS_KEY]),
+    smtpPassword: env.smtp ? pulumi.secret(config[SMTP_PASSWORD_KEY]) : undefined,
+  });
   const cost = estimateCost(env);
   return {
     nodes: platform.nodes,
@@ -38,6 +47,10 @@ export async function program(): Promise<Record<string, unknown>> {
     buckets: platform.buckets,
     tenantHostnames: platform.tenantHostnames,
     databaseSecrets: platform.databaseSecrets,
+    services: platform.services,
+    oidcIssuer: platform.oidc.issuer,
+    jwksUri: platform.oidc.jwksUri,
+    jwks: platform.oidc.jwks,
     k3sVersion: env.k3s.version,
     monthlyCostUsd: cost.monthlyUsd,
   };

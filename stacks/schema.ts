@@ -5,7 +5,10 @@
 import { z } from "zod";
 import type { Prices, NetworkZone } from "./catalog";
 import type { Tenant } from "../components/edge/routes";
+import { DEFAULT_ROTATION_DAYS } from "../components/auth/keys";
 import { isIpv4, parseCidr } from "./net";
+import { serviceOverrides, type AppService } from "./services";
+import type { SmtpSettings } from "../components/apps/env";
 
 export const NAMESPACE = "enclii";
 
@@ -101,19 +104,36 @@ export const keySchemas = {
     }),
   ),
   redis: z.strictObject({ mode: z.enum(["standalone", "sentinel"]).default("standalone"), storageGi: z.number().int().min(1).default(5) }),
+  /** Per-environment overrides of `dogfooding/` specs: a deploy is a config change. */
+  services: serviceOverrides,
+  janua: z.strictObject({
+    signingKeyRotationDays: z.number().int().min(1).max(365).default(DEFAULT_ROTATION_DAYS),
+    /** Only outside production: lets a developer's `next dev` on localhost:3000 sign in. */
+    localhostRedirects: z.boolean().optional(),
+  }),
+  smtp: z.strictObject({
+    host: fqdn,
+    port: z.number().int().min(1).max(65535).default(587),
+    username: z.string().min(1),
+    from: z.email({ error: "must be an email address" }),
+  }),
   sshPublicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line"),
 };
 export type Parsed = { [K in keyof typeof keySchemas]?: z.infer<(typeof keySchemas)[K]> };
 
 export const REQUIRED: (keyof typeof keySchemas)[] = ["domain", "cloudflare", "adminCidrs", "nodes", "k3s"];
 /** Keys set only with `pulumi config set --secret`; a plain value is an error, not a warning. */
-export const SECRET_KEYS = ["sshPrivateKey"] as const;
+export const SECRET_KEYS = ["sshPrivateKey", "januaSigningKeys"] as const;
+/** Required once `enclii:smtp` is set. */
+export const SMTP_PASSWORD_KEY = `${NAMESPACE}:smtpPassword`;
+export const SIGNING_KEYS_KEY = `${NAMESPACE}:januaSigningKeys`;
+/** Localhost redirect URIs are refused in this stack whatever the config says. */
+export const PRODUCTION_STACK = "production";
 /** cloudflared replicas unless `enclii:tunnel.replicas` says otherwise (production sets 3). */
 export const DEFAULT_TUNNEL_REPLICAS = 2;
 /** With `postgres.mode: external`: a secret JSON map, database → postgres:// URL. */
 export const EXTERNAL_URLS_KEY = `${NAMESPACE}:externalDatabaseUrls`;
-/** The databases the platform needs, whichever PostgreSQL serves them. */
-export const DATABASES = ["enclii", "janua"] as const;
+export { DATABASES } from "../components/data/contract";
 
 export type NodeEntry = NonNullable<Parsed["nodes"]>[number];
 
@@ -159,6 +179,10 @@ export interface Environment {
   sshPublicKey?: string;
   postgres: PostgresConfig;
   redis: { mode: "standalone" | "sentinel"; storageGi: number };
+  /** `dogfooding/` specs with this environment's overrides, sorted by name. */
+  services: AppService[];
+  janua: { signingKeyRotationDays: number; localhostRedirects: boolean };
+  smtp?: SmtpSettings;
 }
 export type PostgresConfig = z.infer<(typeof keySchemas)["postgres"]>;
 

@@ -1,11 +1,13 @@
 /** The environment contract: what a stack file may say, and exactly what it is told when it is wrong. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseEnvironment, requiredSecretKeys, type Environment } from "../stacks/config";
+import { ConfigError, SIGNING_KEYS_KEY, parseEnvironment, requiredSecretKeys, secretPlaceholder, type Environment } from "../stacks/config";
+import { DOGFOODING_DIR, readSpecFiles } from "../stacks/services";
 import { cidrContains, cidrsOverlap, hostAddress, isIpv4, parseCidr } from "../stacks/net";
 
 const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEncliiTestKey ops@enclii";
 /** Secrets that `pulumi config set --secret` would mark; anything else in raw is plain text. */
-const SECRETS = ["enclii:sshPrivateKey", "hcloud:token", "cloudflare:apiToken", "enclii:externalDatabaseUrls"];
+const SECRETS = ["enclii:sshPrivateKey", "hcloud:token", "cloudflare:apiToken", "enclii:externalDatabaseUrls", SIGNING_KEYS_KEY, "enclii:smtpPassword"];
+const SPECS = readSpecFiles(DOGFOODING_DIR);
 
 const dedicated = (fields: Record<string, unknown> = {}) => ({ name: "ax41-1", kind: "dedicated", host: "203.0.113.10", role: "server", ...fields });
 const cloud = (fields: Record<string, unknown> = {}) => ({ name: "cp", kind: "cloud", serverType: "cx33", location: "fsn1", role: "server", ...fields });
@@ -28,6 +30,7 @@ function stackConfig(overrides: Overrides = {}, plain: string[] = []): { raw: Re
     "enclii:cloudflare": { accountId: "0123456789abcdef0123456789abcdef", zoneId: "fedcba9876543210fedcba9876543210" },
     "enclii:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----",
     "cloudflare:apiToken": "cf-token",
+    [SIGNING_KEYS_KEY]: secretPlaceholder(SIGNING_KEYS_KEY),
     ...overrides,
   };
   const raw: Record<string, string> = {};
@@ -40,7 +43,7 @@ function stackConfig(overrides: Overrides = {}, plain: string[] = []): { raw: Re
 
 function parse(overrides: Overrides = {}, plain: string[] = []): Environment {
   const { raw, secretKeys } = stackConfig(overrides, plain);
-  return parseEnvironment("test", raw, secretKeys);
+  return parseEnvironment("test", raw, secretKeys, SPECS);
 }
 
 function problemsOf(overrides: Overrides, plain: string[] = []): string[] {
@@ -59,7 +62,10 @@ describe("parseEnvironment: valid configs", () => {
       "enclii:cloudflare": { accountId: "0123456789abcdef0123456789abcdef", zoneId: "fedcba9876543210fedcba9876543210" },
       "enclii:budget": { monthlyUsd: 100 },
     });
-    expect(env).toEqual({
+    const { services, ...rest } = env;
+    // The specs themselves are covered in services.test.ts.
+    expect(services.map((x) => x.name)).toEqual(["docs-site", "janua", "landing-page", "status-page", "switchyard-api", "switchyard-ui"]);
+    expect(rest).toEqual({
       stack: "test",
       domain: "enclii.io",
       cloudflare: { accountId: "0123456789abcdef0123456789abcdef", zoneId: "fedcba9876543210fedcba9876543210" },
@@ -77,6 +83,8 @@ describe("parseEnvironment: valid configs", () => {
       r2: { jurisdiction: "default" },
       tunnel: { replicas: 2 },
       tenants: [],
+      janua: { signingKeyRotationDays: 90, localhostRedirects: true },
+      smtp: undefined,
     });
   });
 
@@ -355,6 +363,42 @@ const invalid: InvalidCase[] = [
     ],
   },
   {
+    name: "service overrides: unpinned images and an unknown field",
+    overrides: {
+      "enclii:services": {
+        "switchyard-api": { image: "ghcr.io/madfam-io/switchyard-api:latest" },
+        janua: { image: "ghcr.io/madfam-io/janua", tag: "0.9.4" },
+      },
+    },
+    problems: [
+      'enclii:services.switchyard-api.image: "ghcr.io/madfam-io/switchyard-api:latest" uses "latest"; pin a version (name:1.2.3) or a digest (name@sha256:…)',
+      'enclii:services.janua.image: "ghcr.io/madfam-io/janua" has no tag; pin a version (name:1.2.3) or a digest (name@sha256:…)',
+      'enclii:services.janua: unknown field "tag"',
+    ],
+  },
+  {
+    name: "service override naming no spec; replicas above the autoscaling maximum",
+    overrides: { "enclii:services": { "switchyard-uii": { replicas: 2 }, "switchyard-api": { replicas: 9 } } },
+    problems: [
+      'enclii:services.switchyard-uii: no service spec named "switchyard-uii" in dogfooding/ (known: docs-site, janua, landing-page, status-page, switchyard-api, switchyard-ui)',
+      "enclii:services.switchyard-api.replicas: 9 exceeds spec.autoscaling.maxReplicas 6 in dogfooding/switchyard-api.yaml",
+    ],
+  },
+  {
+    name: "signing keys missing, SMTP without its password",
+    overrides: { [SIGNING_KEYS_KEY]: undefined, "enclii:smtp": { host: "smtp.sendgrid.net", username: "apikey", from: "no-reply@enclii.io" } },
+    problems: [
+      "enclii:januaSigningKeys: is required (pulumi config set --secret enclii:januaSigningKeys …)",
+      "enclii:smtpPassword: is required (pulumi config set --secret enclii:smtpPassword …)",
+    ],
+  },
+  {
+    name: "signing keys set as plain text, SMTP sender that is not an address",
+    overrides: { "enclii:smtp": { host: "smtp.sendgrid.net", username: "apikey", from: "Enclii" }, "enclii:smtpPassword": "SG.x" },
+    plain: [SIGNING_KEYS_KEY],
+    problems: ["enclii:smtp.from: must be an email address", "enclii:januaSigningKeys: must be set as a secret (pulumi config set --secret enclii:januaSigningKeys …)"],
+  },
+  {
     name: "no Cloudflare account",
     overrides: { "enclii:cloudflare": undefined, "cloudflare:apiToken": undefined },
     problems: ["enclii:cloudflare: is required", "cloudflare:apiToken: is required (pulumi config set --secret cloudflare:apiToken …)"],
@@ -468,17 +512,18 @@ describe("parseEnvironment: invalid configs", () => {
 
 describe("requiredSecretKeys", () => {
   it("needs the SSH key and the Cloudflare token for dedicated hosts", () => {
-    expect(requiredSecretKeys(stackConfig().raw)).toEqual(["cloudflare:apiToken", "enclii:sshPrivateKey"]);
+    expect(requiredSecretKeys(stackConfig().raw)).toEqual(["cloudflare:apiToken", "enclii:januaSigningKeys", "enclii:sshPrivateKey"]);
   });
 
   it("adds the Hetzner token as soon as one node is cloud", () => {
-    expect(requiredSecretKeys(stackConfig({ "enclii:nodes": [dedicated(), cloud()] }).raw)).toEqual(["cloudflare:apiToken", "enclii:sshPrivateKey", "hcloud:token"]);
+    expect(requiredSecretKeys(stackConfig({ "enclii:nodes": [dedicated(), cloud()] }).raw)).toEqual(["cloudflare:apiToken", "enclii:januaSigningKeys", "enclii:sshPrivateKey", "hcloud:token"]);
   });
 
   it("adds the external database URLs in external mode", () => {
     expect(requiredSecretKeys(stackConfig({ "enclii:postgres": { mode: "external", host: "db.example.net" } }).raw)).toEqual([
       "cloudflare:apiToken",
       "enclii:externalDatabaseUrls",
+      "enclii:januaSigningKeys",
       "enclii:sshPrivateKey",
     ]);
   });
@@ -489,11 +534,11 @@ describe("requiredSecretKeys", () => {
     ["an object instead of a list", JSON.stringify({ kind: "cloud" })],
     ["a list of non-objects", JSON.stringify([null, 5, "cloud"])],
   ])("tolerates nodes that are %s", (_, nodes) => {
-    expect(requiredSecretKeys({ "enclii:nodes": nodes })).toEqual(["cloudflare:apiToken", "enclii:sshPrivateKey"]);
+    expect(requiredSecretKeys({ "enclii:nodes": nodes })).toEqual(["cloudflare:apiToken", "enclii:januaSigningKeys", "enclii:sshPrivateKey"]);
   });
 
   it("tolerates a missing nodes key", () => {
-    expect(requiredSecretKeys({})).toEqual(["cloudflare:apiToken", "enclii:sshPrivateKey"]);
+    expect(requiredSecretKeys({})).toEqual(["cloudflare:apiToken", "enclii:januaSigningKeys", "enclii:sshPrivateKey"]);
   });
 });
 

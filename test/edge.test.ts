@@ -233,23 +233,28 @@ describe("R2Storage", () => {
     expect(one(all, T.lifecycle, "r2eu-backups-lifecycle").inputs.rules[1].deleteObjectsTransition.condition.maxAge).toBe(21 * 86_400);
   });
 
-  it("scopes one account token to exactly the two buckets with object read and write", () => {
-    const token = one(all, T.token, "r2-token").inputs;
-    expect(token).toMatchObject({ accountId: ACCOUNT, name: "enclii-production-r2" });
-    expect(token.policies).toHaveLength(1);
-    const [policy] = token.policies;
-    expect(policy.permissionGroups).toEqual([{ id: "6a018a9f2fc74eb6b293b0c548f38b39" }, { id: "2efd5506f9c8494dacb1fa10a3e7d5b6" }]);
-    expect(JSON.parse(policy.resources)).toEqual({
-      [`com.cloudflare.edge.r2.bucket.${ACCOUNT}_default_enclii-production-assets`]: "*",
-      [`com.cloudflare.edge.r2.bucket.${ACCOUNT}_default_enclii-production-backups`]: "*",
-    });
-    expect(Object.keys(JSON.parse(one(all, T.token, "r2eu-token").inputs.policies[0].resources))[0]).toBe(`com.cloudflare.edge.r2.bucket.${ACCOUNT}_eu_enclii-staging-assets`);
+  it("scopes one account token to each bucket with object read and write, so apps never hold backup credentials", () => {
+    const resources = (name: string) => JSON.parse(one(all, T.token, name).inputs.policies[0].resources);
+    for (const role of ["backups", "assets"]) {
+      const token = one(all, T.token, `r2-${role}-token`).inputs;
+      expect(token).toMatchObject({ accountId: ACCOUNT, name: `enclii-production-r2-${role}` });
+      expect(token.policies).toHaveLength(1);
+      expect(token.policies[0].permissionGroups).toEqual([{ id: "6a018a9f2fc74eb6b293b0c548f38b39" }, { id: "2efd5506f9c8494dacb1fa10a3e7d5b6" }]);
+      expect(resources(`r2-${role}-token`)).toEqual({ [`com.cloudflare.edge.r2.bucket.${ACCOUNT}_default_enclii-production-${role}`]: "*" });
+    }
+    expect(Object.keys(resources("r2eu-assets-token"))).toEqual([`com.cloudflare.edge.r2.bucket.${ACCOUNT}_eu_enclii-staging-assets`]);
   });
 
   it("derives S3 credentials: access key = token id, secret = SHA-256 of the token value, kept secret", async () => {
-    expect(await resolve(r2.credentials.accessKeyId)).toMatch(/^[0-9a-f]{32}$/);
-    expect(await resolve(r2.credentials.secretAccessKey)).toBe(createHash("sha256").update(fakeTokenValue("r2-token")).digest("hex"));
-    expect(await isSecret(r2.credentials.secretAccessKey)).toBe(true);
+    for (const [creds, token] of [
+      [r2.credentials, "r2-backups-token"],
+      [r2.assetsCredentials, "r2-assets-token"],
+    ] as const) {
+      expect(await resolve(creds.accessKeyId)).toMatch(/^[0-9a-f]{32}$/);
+      expect(await resolve(creds.secretAccessKey)).toBe(createHash("sha256").update(fakeTokenValue(token)).digest("hex"));
+      expect(await isSecret(creds.secretAccessKey)).toBe(true);
+    }
+    expect(await resolve(r2.assetsCredentials.accessKeyId)).not.toBe(await resolve(r2.credentials.accessKeyId));
   });
 
   it("hands the credentials to a consumer namespace under every key its tools read", () => {

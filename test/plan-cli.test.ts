@@ -57,7 +57,9 @@ describe("npm run plan", () => {
     expect(r.stdout).toContain('Offline plan for stack "staging" (enclii.dev)');
     expect(r.stdout).toContain("staging      server  cloud cx33 in fsn1, private 10.0.1.10, public IPv4");
     expect(r.stdout).toMatch(/total\s+\$10\.32 of \$50\.00 budget/);
-    expect(r.stdout).toContain("Secrets a real `pulumi up` still needs (placeholders here): cloudflare:apiToken, enclii:sshPrivateKey, hcloud:token");
+    expect(r.stdout).toContain(
+      "Secrets a real `pulumi up` still needs (placeholders here): cloudflare:apiToken, enclii:januaSigningKeys, enclii:smtpPassword, enclii:sshPrivateKey, hcloud:token",
+    );
     expect(r.stdout).toContain("(anything else)                  → http_status:404");
   });
 

@@ -39,6 +39,7 @@ describe("program with invalid config", () => {
       "enclii:nodes: needs at least one node",
       "enclii:k3s: is required",
       "cloudflare:apiToken: is required (pulumi config set --secret cloudflare:apiToken …)",
+      "enclii:januaSigningKeys: is required (pulumi config set --secret enclii:januaSigningKeys …)",
       "enclii:sshPrivateKey: must be set as a secret (pulumi config set --secret enclii:sshPrivateKey …)",
     ]);
   });

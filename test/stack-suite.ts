@@ -7,7 +7,8 @@ import { beforeAll, expect, it } from "vitest";
 import { planFiles } from "../automation/files";
 import { loadStackConfig, runPlan, type PlanResource, type PlanResult } from "../automation/plan";
 import { fakeKubeconfig } from "../automation/mocks";
-import { secretPlaceholder } from "../stacks/config";
+import type { SigningKeySet } from "../components/auth/keys";
+import { SIGNING_KEYS_KEY, secretPlaceholder } from "../stacks/config";
 import { ROOT, requireTool, shellcheck, validateObject } from "./harness";
 
 export interface StackPlan {
@@ -29,7 +30,9 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
       // Word characters only, so a leak is found verbatim even inside a URL.
       const canary = `CANARY_${key.replace(/\W/g, "_")}_d41d8cd98f00b204`;
       cfg.config[key] = secretPlaceholder(key, canary);
-      canaries.push(canary);
+      // The signing-key placeholder is a real key set, not a fill-in: its private exponents are the canaries.
+      if (key === SIGNING_KEYS_KEY) canaries.push(...(JSON.parse(cfg.config[key]) as SigningKeySet).keys.map((k) => k.privateJwk.d));
+      else canaries.push(canary);
     }
     const result = await runPlan(stack, cfg);
     const ofType = (type: string) => result.resources.filter((r) => r.type === type);

@@ -66,4 +66,30 @@ describe("production stack (one dedicated AX41-NVMe)", () => {
     });
     expect(plan().result.outputs.monthlyCostUsd).toBeCloseTo(50.05, 2);
   });
+
+  it("runs the six dogfooded services, each routed through the tunnel with a proxied CNAME", () => {
+    expect(plan().result.outputs.services).toEqual([
+      { name: "docs-site", image: "ghcr.io/madfam-io/docs-site:1.4.0", replicas: 2, hostnames: ["docs.enclii.io"] },
+      { name: "janua", image: "ghcr.io/madfam-io/janua:0.9.3", replicas: 3, hostnames: ["auth.enclii.io"] },
+      { name: "landing-page", image: "ghcr.io/madfam-io/landing-page:1.2.0", replicas: 2, hostnames: ["enclii.io"] },
+      { name: "status-page", image: "ghcr.io/madfam-io/status-page:1.0.4", replicas: 2, hostnames: ["status.enclii.io"] },
+      { name: "switchyard-api", image: "ghcr.io/madfam-io/switchyard-api:1.4.2", replicas: 3, maxReplicas: 6, hostnames: ["api.enclii.io"] },
+      { name: "switchyard-ui", image: "ghcr.io/madfam-io/switchyard-ui:1.4.2", replicas: 2, hostnames: ["app.enclii.io"] },
+    ]);
+    const config = plan().ofType("cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig")[0].inputs.config as any;
+    expect(config.ingresses.map((i: any) => i.hostname)).toEqual(["api.enclii.io", "app.enclii.io", "auth.enclii.io", "docs.enclii.io", "enclii.io", "status.enclii.io", undefined]);
+    const cnames = plan().ofType("cloudflare:index/dnsRecord:DnsRecord").map((r) => [r.inputs.name, r.inputs.proxied]);
+    expect(cnames).toEqual(expect.arrayContaining([["enclii.io", true], ["api.enclii.io", true], ["auth.enclii.io", true]]));
+    for (const n of ["docs-site", "janua", "landing-page", "status-page", "switchyard-api", "switchyard-ui"]) {
+      expect(plan().files.has(`manifests/enclii-platform/deployment-${n}.yaml`), n).toBe(true);
+    }
+  });
+
+  it("keeps Janua's key material, session and client secrets in Secrets whose values the plan never shows", () => {
+    for (const name of ["janua-signing-keys", "janua-internal", "janua-session", "janua-clients", "oidc-client-enclii-api"]) {
+      const text = plan().files.get(`manifests/enclii-platform/secret-${name}.yaml`)!;
+      expect(text, name).toMatch(/\[secret\]/);
+    }
+    expect(plan().result.outputs.oidcIssuer).toBe("https://auth.enclii.io");
+  });
 });

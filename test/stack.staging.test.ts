@@ -23,4 +23,20 @@ describe("staging stack (one Hetzner Cloud server)", () => {
     expect(provider.inputs.token).toBe("[secret]");
     for (const r of plan().result.resources.filter((x) => x.type.startsWith("hcloud:"))) expect(r.provider).toBe(provider.urn);
   });
+
+  it("runs every service with one replica through enclii:services overrides, keeping switchyard-api's autoscaling", () => {
+    const services = plan().result.outputs.services as { name: string; replicas: number; hostnames: string[] }[];
+    expect(services.map((s) => [s.name, s.replicas, s.hostnames[0]])).toEqual([
+      ["docs-site", 1, "docs.enclii.dev"],
+      ["janua", 1, "auth.enclii.dev"],
+      ["landing-page", 1, "enclii.dev"],
+      ["status-page", 1, "status.enclii.dev"],
+      ["switchyard-api", 1, "api.enclii.dev"],
+      ["switchyard-ui", 1, "app.enclii.dev"],
+    ]);
+    // One replica needs no disruption budget, unless an HPA may add more.
+    expect(plan().ofType("kubernetes:policy/v1:PodDisruptionBudget").filter((p) => (p.inputs.metadata as any).namespace === "enclii-platform").map((p) => p.name)).toEqual([
+      "enclii-apps-switchyard-api-pdb",
+    ]);
+  });
 });

@@ -72,8 +72,8 @@ function lifecycleRules(expireAfterDays?: number): cloudflare.types.input.R2Buck
 }
 
 /**
- * The platform's object storage: an assets/artifacts bucket and a backups bucket, and one token
- * scoped to exactly those buckets, turned into S3 credentials (R2's rule: access key = token
+ * The platform's object storage: an assets/artifacts bucket and a backups bucket, and a token
+ * scoped to each bucket, turned into S3 credentials (R2's rule: access key = token
  * id, secret key = SHA-256 of the token value).
  */
 export class R2Storage extends pulumi.ComponentResource {
@@ -81,7 +81,10 @@ export class R2Storage extends pulumi.ComponentResource {
   public readonly backupsBucket: pulumi.Output<string>;
   public readonly endpoint: string;
   public readonly jurisdiction: R2Jurisdiction;
+  /** Scoped to the backups bucket: for the data layer, Longhorn and etcd snapshots. */
   public readonly credentials: S3Credentials;
+  /** Scoped to the assets bucket: for apps with an r2 binding. */
+  public readonly assetsCredentials: S3Credentials;
 
   constructor(name: string, args: R2StorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("enclii:edge:R2Storage", name, {}, opts);
@@ -104,37 +107,41 @@ export class R2Storage extends pulumi.ComponentResource {
     this.assetsBucket = bucket("assets", undefined, false);
     this.backupsBucket = bucket("backups", args.backupRetentionDays + EXPIRY_GRACE_DAYS, args.protect);
 
-    // Account-owned rather than user-owned: it keeps working when the person who ran `pulumi up` leaves.
-    const token = new cloudflare.AccountToken(
-      `${name}-token`,
-      {
-        accountId,
-        name: `enclii-${args.stack}-r2`,
-        policies: [
-          {
-            effect: "allow",
-            permissionGroups: [{ id: R2_BUCKET_ITEM_READ }, { id: R2_BUCKET_ITEM_WRITE }],
-            resources: pulumi
-              .all([this.assetsBucket, this.backupsBucket])
-              .apply((buckets) => JSON.stringify(Object.fromEntries(buckets.map((b) => [`com.cloudflare.edge.r2.bucket.${accountId}_${jurisdiction}_${b}`, "*"])))),
-          },
-        ],
-      },
-      cf,
-    );
     this.endpoint = r2Endpoint(accountId, jurisdiction);
     this.jurisdiction = jurisdiction;
-    this.credentials = {
-      accessKeyId: token.id,
-      secretAccessKey: pulumi.secret(token.value.apply((v) => createHash("sha256").update(v).digest("hex"))),
-      endpoint: this.endpoint,
+    // Account-owned rather than user-owned: it keeps working when the person who ran `pulumi up` leaves.
+    const scopedCredentials = (role: string, bucketName: pulumi.Output<string>): S3Credentials => {
+      const token = new cloudflare.AccountToken(
+        `${name}-${role}-token`,
+        {
+          accountId,
+          name: `enclii-${args.stack}-r2-${role}`,
+          policies: [
+            {
+              effect: "allow",
+              permissionGroups: [{ id: R2_BUCKET_ITEM_READ }, { id: R2_BUCKET_ITEM_WRITE }],
+              resources: bucketName.apply((b) => JSON.stringify({ [`com.cloudflare.edge.r2.bucket.${accountId}_${jurisdiction}_${b}`]: "*" })),
+            },
+          ],
+        },
+        cf,
+      );
+      return {
+        accessKeyId: token.id,
+        secretAccessKey: pulumi.secret(token.value.apply((v) => createHash("sha256").update(v).digest("hex"))),
+        endpoint: this.endpoint,
+      };
     };
+    // One token per bucket: an app that leaks its credentials cannot touch the backups.
+    this.credentials = scopedCredentials("backups", this.backupsBucket);
+    this.assetsCredentials = scopedCredentials("assets", this.assetsBucket);
     this.registerOutputs({
       assetsBucket: this.assetsBucket,
       backupsBucket: this.backupsBucket,
       endpoint: this.endpoint,
       jurisdiction: this.jurisdiction,
       credentials: this.credentials,
+      assetsCredentials: this.assetsCredentials,
     });
   }
 }

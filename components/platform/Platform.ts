@@ -3,6 +3,9 @@ import type * as hcloud from "@pulumi/hcloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CloudNode, DedicatedNode as DedicatedNodeSpec, Environment } from "../../stacks/config";
+import { Apps, type ServiceSummary } from "../apps/Apps";
+import { APPS_NAMESPACE } from "../apps/contract";
+import type { Jwks } from "../auth/keys";
 import { RESTRICTED_NAMESPACE_LABELS } from "../baseline";
 import { DataLayer } from "../data/DataLayer";
 import { BACKUP_PREFIXES, R2Storage } from "../edge/R2Storage";
@@ -16,8 +19,7 @@ import type { ClusterNode } from "../hetzner/node";
 import { K3sCluster } from "../k3s/K3sCluster";
 import { Longhorn } from "../k3s/Longhorn";
 
-/** Where Enclii's own services run (the apps layer deploys into it). */
-export const APPS_NAMESPACE = "enclii-platform";
+export { APPS_NAMESPACE };
 /** Backups kept when the database is external (Longhorn and etcd still back up to R2). */
 const DEFAULT_RETENTION_DAYS = 7;
 
@@ -29,6 +31,10 @@ export interface PlatformArgs {
   hcloudProvider?: hcloud.Provider;
   /** Required with `postgres.mode: external`. */
   externalDatabaseUrls?: pulumi.Output<Record<string, string>>;
+  /** `enclii:januaSigningKeys` (validated with the rest of the config). */
+  januaSigningKeys: pulumi.Output<string>;
+  /** Required when `enclii:smtp` is set. */
+  smtpPassword?: pulumi.Output<string>;
 }
 
 export interface NodeSummary {
@@ -38,7 +44,7 @@ export interface NodeSummary {
   publicIp?: pulumi.Output<string>;
 }
 
-/** One environment: nodes → k3s → storage → edge → data. Later layers (auth, apps) plug in here. */
+/** One environment: nodes → k3s → storage → data → auth and apps → edge. */
 export class Platform extends pulumi.ComponentResource {
   public readonly nodes: NodeSummary[];
   public readonly kubeconfig: pulumi.Output<string>;
@@ -48,6 +54,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly buckets: { assets: pulumi.Output<string>; backups: pulumi.Output<string> };
   public readonly tenantHostnames: pulumi.Output<Record<string, unknown>>;
   public readonly databaseSecrets: pulumi.Output<string>[];
+  public readonly services: ServiceSummary[];
+  public readonly oidc: { issuer?: string; jwksUri?: string; jwks?: pulumi.Output<Jwks> };
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("enclii:platform:Platform", name, {}, opts);
@@ -110,20 +118,38 @@ export class Platform extends pulumi.ComponentResource {
       { parent: this, dependsOn: cluster.bootstraps },
     );
 
-    const apps = new k8s.core.v1.Namespace(`${name}-apps-namespace`, { metadata: { name: APPS_NAMESPACE, labels: RESTRICTED_NAMESPACE_LABELS } }, { parent: this, provider: k8sProvider });
+    const appsNamespace = new k8s.core.v1.Namespace(`${name}-apps-namespace`, { metadata: { name: APPS_NAMESPACE, labels: RESTRICTED_NAMESPACE_LABELS } }, { parent: this, provider: k8sProvider });
     const data = new DataLayer(
       `${name}-data`,
       {
         postgres: env.postgres,
         redis: env.redis,
         nodeCount: nodes.length,
-        appsNamespace: apps.metadata.name,
+        appsNamespace: appsNamespace.metadata.name,
         protect: env.protect,
         provider: k8sProvider,
         backup: { destinationPath: pulumi.interpolate`s3://${r2.backupsBucket}/${BACKUP_PREFIXES.postgres}`, credentials: r2.credentials },
         externalDatabaseUrls: args.externalDatabaseUrls,
       },
       { parent: this, dependsOn: [longhorn] },
+    );
+
+    const apps = new Apps(
+      `${name}-apps`,
+      {
+        services: env.services,
+        redisMode: env.redis.mode,
+        r2: { bucket: r2.assetsBucket, credentials: r2.assetsCredentials },
+        janua: {
+          signingKeys: args.januaSigningKeys,
+          rotationDays: env.janua.signingKeyRotationDays,
+          localhostRedirects: env.janua.localhostRedirects,
+          smtp: env.smtp,
+          smtpPassword: args.smtpPassword,
+        },
+        provider: k8sProvider,
+      },
+      { parent: this, dependsOn: [appsNamespace, data] },
     );
 
     const tunnel = new Tunnel(
@@ -133,7 +159,7 @@ export class Platform extends pulumi.ComponentResource {
         accountId,
         zoneId,
         domain: env.domain,
-        routes: [],
+        routes: apps.routes,
         tenantRoutes: tenantRoutes(env.tenants),
         replicas: env.tunnel.replicas,
         cloudflareProvider: cf,
@@ -152,7 +178,11 @@ export class Platform extends pulumi.ComponentResource {
     this.buckets = { assets: r2.assetsBucket, backups: r2.backupsBucket };
     this.tenantHostnames = saas.hostnames;
     this.databaseSecrets = data.databaseSecrets;
+    this.services = apps.services;
+    this.oidc = { issuer: apps.issuer, jwksUri: apps.jwksUri, jwks: apps.jwks };
     this.registerOutputs({
+      services: this.services,
+      oidc: this.oidc,
       nodes: this.nodes,
       kubeconfig: this.kubeconfig,
       apiEndpoint: this.apiEndpoint,

@@ -1,0 +1,99 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { denyAllButDns } from "../baseline";
+import type { S3Credentials } from "../edge/R2Storage";
+import type { Route } from "../edge/routes";
+import { Janua, SIGNING_KIDS_ANNOTATION } from "../auth/Janua";
+import type { Jwks } from "../auth/keys";
+import type { AppService } from "../../stacks/services";
+import { APPS_NAMESPACE, R2_APP_SECRET } from "./contract";
+import { SECRET_KEYS, serviceEnv, type BindingContext, type SmtpSettings } from "./env";
+import { servicePolicy } from "./network";
+import { Service } from "./Service";
+
+export interface AppsArgs {
+  services: AppService[];
+  redisMode: "standalone" | "sentinel";
+  /** Credentials scoped to the assets bucket only. */
+  r2: { bucket: pulumi.Output<string>; credentials: S3Credentials };
+  janua: {
+    signingKeys: pulumi.Output<string>;
+    rotationDays: number;
+    localhostRedirects: boolean;
+    smtp?: SmtpSettings;
+    smtpPassword?: pulumi.Output<string>;
+  };
+  provider: k8s.Provider;
+}
+
+export interface ServiceSummary {
+  name: string;
+  image: string;
+  replicas: number;
+  maxReplicas?: number;
+  hostnames: string[];
+}
+
+/**
+ * Enclii's own services from their `dogfooding/` specs, in the apps namespace: default-deny
+ * underneath, Janua's key material and clients, one Service component per spec.
+ */
+export class Apps extends pulumi.ComponentResource {
+  /** Public routes for the edge (tunnel ingress and DNS). */
+  public readonly routes: Route[];
+  public readonly services: ServiceSummary[];
+  public readonly issuer?: string;
+  public readonly jwksUri?: string;
+  public readonly jwks?: pulumi.Output<Jwks>;
+
+  constructor(name: string, args: AppsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("enclii:apps:Apps", name, {}, opts);
+    const kube = { parent: this, provider: args.provider };
+    denyAllButDns(name, { namespace: APPS_NAMESPACE, provider: args.provider, parent: this });
+
+    if (args.services.some((s) => s.bindings.r2)) {
+      const { credentials, bucket } = args.r2;
+      const r2 = SECRET_KEYS.r2;
+      new k8s.core.v1.Secret(
+        `${name}-r2-assets`,
+        {
+          metadata: { name: R2_APP_SECRET, namespace: APPS_NAMESPACE },
+          type: "Opaque",
+          stringData: { [r2.endpoint]: credentials.endpoint, [r2.bucket]: bucket, [r2.accessKeyId]: credentials.accessKeyId, [r2.secretAccessKey]: credentials.secretAccessKey },
+        },
+        kube,
+      );
+    }
+
+    const providerSpec = args.services.find((s) => s.bindings.oidc?.role === "provider");
+    const janua = providerSpec
+      ? new Janua(`${name}-janua`, { provider: providerSpec, services: args.services, ...args.janua, k8sProvider: args.provider }, { parent: this })
+      : undefined;
+    const ctx: BindingContext = {
+      provider: providerSpec && { name: providerSpec.name, port: providerSpec.port, hostname: providerSpec.hostnames[0] },
+      smtp: args.janua.smtp,
+    };
+
+    const components = args.services.map(
+      (svc) =>
+        new Service(
+          `${name}-${svc.name}`,
+          {
+            service: svc,
+            env: serviceEnv(svc, ctx),
+            networkPolicy: servicePolicy(svc, args.services, { redisMode: args.redisMode, smtpPort: args.janua.smtp?.port }),
+            podAnnotations: svc === providerSpec && janua ? { [SIGNING_KIDS_ANNOTATION]: janua.signingKeyIds } : undefined,
+            provider: args.provider,
+          },
+          { parent: this, dependsOn: janua ? [janua] : [] },
+        ),
+    );
+
+    this.routes = components.flatMap((c) => c.routes);
+    this.services = args.services.map((s) => ({ name: s.name, image: s.image, replicas: s.replicas, maxReplicas: s.autoscaling?.maxReplicas, hostnames: s.hostnames }));
+    this.issuer = janua?.issuer;
+    this.jwksUri = janua?.jwksUri;
+    this.jwks = janua?.jwks;
+    this.registerOutputs({ routes: this.routes, services: this.services, issuer: this.issuer, jwksUri: this.jwksUri, jwks: this.jwks });
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Each service's NetworkPolicy, derived from the specs: ingress only from cloudflared (when it
+ * has routes) and from the services that call it; egress only to what it binds and calls. The
+ * apps namespace's default-deny and DNS allow (components/baseline.ts) sit underneath.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import { CLOUDFLARED } from "../edge/routes";
+import { DATA_NAMESPACE, POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT } from "../data/contract";
+import { inNamespace, internetEgress } from "../baseline";
+import type { AppService } from "../../stacks/services";
+import { selectorLabels } from "./contract";
+
+type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
+type Ingress = k8s.types.input.networking.v1.NetworkPolicyIngressRule;
+type Egress = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
+
+/** R2's S3 endpoint and Cloudflare's APIs are HTTPS on the public internet. */
+const HTTPS_PORT = 443;
+
+export interface PolicyContext {
+  redisMode: "standalone" | "sentinel";
+  /** Janua sends mail through this port (587 for submission); no SMTP settings, no egress. */
+  smtpPort?: number;
+}
+
+const tcp = (port: number) => ({ protocol: "TCP", port });
+const pods = (service: string) => ({ podSelector: { matchLabels: selectorLabels(service) } });
+
+/** Who calls `target` directly: its declared callers, and every OIDC consumer when it is the provider. */
+export function callersOf(target: AppService, all: AppService[]): string[] {
+  const callers = new Set(target.callers);
+  if (target.bindings.oidc?.role === "provider") {
+    for (const s of all) if (s.bindings.oidc && s.bindings.oidc.role !== "provider") callers.add(s.name);
+  }
+  return [...callers].sort();
+}
+
+export function servicePolicy(svc: AppService, all: AppService[], ctx: PolicyContext): Spec {
+  const ingress: Ingress[] = [];
+  if (svc.hostnames.length > 0) {
+    ingress.push({ from: [{ ...inNamespace(CLOUDFLARED.namespace), podSelector: { matchLabels: { ...CLOUDFLARED.labels } } }], ports: [tcp(svc.port)] });
+  }
+  const callers = callersOf(svc, all);
+  if (callers.length > 0) ingress.push({ from: callers.map(pods), ports: [tcp(svc.port)] });
+
+  const egress: Egress[] = [];
+  const b = svc.bindings;
+  if (b.postgres) egress.push({ to: [inNamespace(DATA_NAMESPACE)], ports: [tcp(POSTGRES_PORT)] });
+  if (b.redis) egress.push({ to: [inNamespace(DATA_NAMESPACE)], ports: (ctx.redisMode === "sentinel" ? [REDIS_PORT, SENTINEL_PORT] : [REDIS_PORT]).map(tcp) });
+  const internet = [...(b.r2 ? [HTTPS_PORT] : []), ...(b.oidc?.role === "provider" && ctx.smtpPort !== undefined ? [ctx.smtpPort] : [])];
+  if (internet.length > 0) egress.push(internetEgress([...new Set(internet)].sort((x, y) => x - y)));
+  for (const callee of all) {
+    if (callee.name !== svc.name && callersOf(callee, all).includes(svc.name)) egress.push({ to: [pods(callee.name)], ports: [tcp(callee.port)] });
+  }
+
+  return { podSelector: { matchLabels: selectorLabels(svc.name) }, policyTypes: ["Ingress", "Egress"], ingress, egress };
+}

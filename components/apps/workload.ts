@@ -1,0 +1,69 @@
+/**
+ * A service's Deployment as plain data: rolling updates that never drop below the desired
+ * count, three probes, the restricted security context, requests and a memory limit.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
+import type { AppService } from "../../stacks/services";
+import { PART_OF, selectorLabels } from "./contract";
+
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;
+
+const PORT_NAME = "http";
+const STARTUP_PERIOD_SECONDS = 5;
+const READINESS_PERIOD_SECONDS = 10;
+/** Slower than readiness: a pod that is merely busy drops out of the Service long before it is killed. */
+const LIVENESS_PERIOD_SECONDS = 20;
+const PROBE_TIMEOUT_SECONDS = 2;
+const FAILURES_BEFORE_ACTION = 3;
+const REVISIONS_KEPT = 5;
+/** Source annotations let `kubectl describe` answer "what is this and where does it come from". */
+export const SOURCE_ANNOTATIONS = { repository: "enclii.dev/source-repository", branch: "enclii.dev/source-branch", path: "enclii.dev/source-path" } as const;
+
+function probe(path: string, periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe {
+  return { httpGet: { path, port: PORT_NAME }, periodSeconds, timeoutSeconds: PROBE_TIMEOUT_SECONDS, failureThreshold };
+}
+
+export function deploymentSpec(svc: AppService, env: EnvVar[], podAnnotations: Record<string, pulumi.Input<string>> = {}): DeploymentSpec {
+  const labels = selectorLabels(svc.name);
+  const volumes = svc.writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath }));
+  return {
+    // With autoscaling the HPA owns the count; a fixed value here would fight it on every update.
+    ...(svc.autoscaling ? {} : { replicas: svc.replicas }),
+    revisionHistoryLimit: REVISIONS_KEPT,
+    selector: { matchLabels: labels },
+    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
+    template: {
+      metadata: { labels: { ...labels, ...PART_OF }, ...(Object.keys(podAnnotations).length > 0 ? { annotations: podAnnotations } : {}) },
+      spec: {
+        serviceAccountName: svc.name,
+        automountServiceAccountToken: false,
+        // Service links would inject every Service's address into the env: noise, and a leak of the namespace's layout.
+        enableServiceLinks: false,
+        securityContext: restrictedPod(svc.runAsUser),
+        topologySpreadConstraints: spreadAcrossNodes(labels),
+        containers: [
+          {
+            name: svc.name,
+            image: svc.image,
+            ports: [{ name: PORT_NAME, containerPort: svc.port, protocol: "TCP" }],
+            env,
+            resources: svc.resources,
+            securityContext: RESTRICTED_CONTAINER,
+            startupProbe: probe(svc.healthCheck.path, STARTUP_PERIOD_SECONDS, Math.ceil(svc.healthCheck.startupTimeoutSeconds / STARTUP_PERIOD_SECONDS)),
+            readinessProbe: probe(svc.healthCheck.path, READINESS_PERIOD_SECONDS, FAILURES_BEFORE_ACTION),
+            livenessProbe: probe(svc.healthCheck.livenessPath, LIVENESS_PERIOD_SECONDS, FAILURES_BEFORE_ACTION),
+            volumeMounts: volumes.map(({ name, mountPath }) => ({ name, mountPath })),
+          },
+        ],
+        volumes: volumes.map(({ name }) => ({ name, emptyDir: {} })),
+      },
+    },
+  };
+}
+
+export function sourceAnnotations(svc: AppService): Record<string, string> {
+  return { [SOURCE_ANNOTATIONS.repository]: svc.source.repository, [SOURCE_ANNOTATIONS.branch]: svc.source.branch, [SOURCE_ANNOTATIONS.path]: svc.source.path };
+}

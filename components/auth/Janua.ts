@@ -1,0 +1,91 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { AppService } from "../../stacks/services";
+import { APPS_NAMESPACE, JANUA_SECRETS, JWKS_PATH, oidcClientSecretName } from "../apps/contract";
+import { SECRET_KEYS, issuerUrl, type SmtpSettings } from "../apps/env";
+import { oidcClients, type OidcClient } from "./clients";
+import { parseSigningKeys, publicJwks, rotationDue, type Jwks } from "./keys";
+
+/** RFC 7518 §3.2: an HS256 key must be at least 256 bits; 48 bytes leaves margin. */
+export const HS256_SECRET_BYTES = 48;
+const SESSION_SECRET_LENGTH = 64;
+const CLIENT_SECRET_LENGTH = 48;
+export const SIGNING_KIDS_ANNOTATION = "enclii.dev/signing-key-ids";
+
+export interface JanuaArgs {
+  /** The spec with `bindings.oidc.role: provider`. */
+  provider: AppService;
+  /** All specs: their oidc bindings become Janua's clients. */
+  services: AppService[];
+  /** `enclii:januaSigningKeys`, already validated: a Pulumi secret. */
+  signingKeys: pulumi.Output<string>;
+  rotationDays: number;
+  /** Outside production the web client may also redirect to a local dev server. */
+  localhostRedirects: boolean;
+  smtp?: SmtpSettings;
+  smtpPassword?: pulumi.Output<string>;
+  k8sProvider: k8s.Provider;
+}
+
+/**
+ * Janua's key material and client registry as Kubernetes Secrets in the apps namespace. The
+ * signing keys come from secret stack config (rotated by `npm run keys -- rotate`), so every
+ * evaluation with the same config signs with the same key; the JWKS is their public half.
+ */
+export class Janua extends pulumi.ComponentResource {
+  public readonly issuer: string;
+  public readonly jwksUri: string;
+  public readonly jwks: pulumi.Output<Jwks>;
+  public readonly clients: OidcClient[];
+  /** Key ids in publication order; a pod annotation, so rotating keys rolls Janua's pods. */
+  public readonly signingKeyIds: pulumi.Output<string>;
+
+  constructor(name: string, args: JanuaArgs, opts?: pulumi.ComponentResourceOptions) {
+    if (args.smtp && !args.smtpPassword) throw new Error(`${name}: SMTP settings need an SMTP password`);
+    super("enclii:auth:Janua", name, {}, opts);
+    const kube = { parent: this, provider: args.k8sProvider };
+    const secret = (role: string, secretName: string, stringData: Record<string, pulumi.Input<string>>) =>
+      new k8s.core.v1.Secret(`${name}-${role}`, { metadata: { name: secretName, namespace: APPS_NAMESPACE }, type: "Opaque", stringData }, kube);
+
+    const keySet = args.signingKeys.apply((text) => {
+      const { value, problems } = parseSigningKeys(text);
+      if (!value) throw new Error(`${name}: ${problems.join("; ")}`);
+      return value;
+    });
+    keySet.apply((set) => {
+      if (rotationDue(set, new Date(), args.rotationDays)) {
+        pulumi.log.warn(`Janua's signing key ${set.keys[0].kid} is older than ${args.rotationDays} days; rotate it (README: "Rotating Janua's signing key")`, this);
+      }
+    });
+    // The public half of a secret is not secret: unwrap it so the JWKS can be a readable stack output.
+    this.jwks = pulumi.unsecret(keySet.apply(publicJwks));
+    this.signingKeyIds = pulumi.unsecret(keySet.apply((set) => set.keys.map((k) => k.kid).join(",")));
+    secret("signing-keys", JANUA_SECRETS.signingKeys, { [SECRET_KEYS.signingKeys]: pulumi.secret(args.signingKeys) });
+
+    const hs256 = new random.RandomBytes(`${name}-hs256`, { length: HS256_SECRET_BYTES }, { parent: this });
+    secret("internal", JANUA_SECRETS.internal, { [SECRET_KEYS.hs256]: pulumi.secret(hs256.base64) });
+    const session = new random.RandomPassword(`${name}-session`, { length: SESSION_SECRET_LENGTH, special: false }, { parent: this });
+    secret("session", JANUA_SECRETS.session, {
+      [SECRET_KEYS.session]: pulumi.secret(session.result),
+      ...(args.smtpPassword ? { [SECRET_KEYS.smtpPassword]: pulumi.secret(args.smtpPassword) } : {}),
+    });
+
+    this.clients = oidcClients(args.services, args.localhostRedirects);
+    const clientSecrets: Record<string, pulumi.Output<string>> = {};
+    for (const c of this.clients.filter((x) => x.token_endpoint_auth_method !== "none")) {
+      const password = new random.RandomPassword(`${name}-client-${c.client_id}`, { length: CLIENT_SECRET_LENGTH, special: false }, { parent: this });
+      clientSecrets[c.client_id] = password.result;
+      secret(`client-${c.client_id}`, oidcClientSecretName(c.client_id), { [SECRET_KEYS.clientSecret]: pulumi.secret(password.result) });
+    }
+    const registry = pulumi
+      .all(clientSecrets)
+      .apply((secrets) => JSON.stringify({ clients: this.clients.map((c) => (secrets[c.client_id] ? { ...c, client_secret: secrets[c.client_id] } : c)) }));
+    secret("clients", JANUA_SECRETS.clients, { [SECRET_KEYS.clients]: pulumi.secret(registry) });
+
+    const hostname = args.provider.hostnames[0];
+    this.issuer = issuerUrl(hostname);
+    this.jwksUri = `${this.issuer}${JWKS_PATH}`;
+    this.registerOutputs({ issuer: this.issuer, jwksUri: this.jwksUri, jwks: this.jwks, clients: this.clients, signingKeyIds: this.signingKeyIds });
+  }
+}

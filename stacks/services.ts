@@ -1,0 +1,274 @@
+/**
+ * Service specs (`dogfooding/*.yaml`): the schema, and the rules that span specs. The program
+ * reads the files (`readSpecFiles`); `parseEnvironment` checks them with the rest of the config
+ * so every problem, config or spec, is reported in one go, each naming its file and field.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { R2_APP_BUCKETS } from "../components/apps/contract";
+import { DATABASES } from "../components/data/contract";
+
+export const SPEC_API_VERSION = "enclii.dev/v1";
+export const SPEC_DIR = "dogfooding";
+export const DOGFOODING_DIR = join(__dirname, "..", SPEC_DIR);
+/** The apex of the environment's domain in `routes[].host`, as in DNS zone files. */
+export const APEX = "@";
+const DEFAULT_STARTUP_TIMEOUT_SECONDS = 60;
+/** The distroless `nonroot` user: images that run as a name need a number for runAsNonRoot. */
+const DEFAULT_UID = 65532;
+
+const dnsLabel = z.string().regex(/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/, "must be a DNS label starting with a letter (lowercase letters, digits, '-')");
+const quantity = z.string().regex(/^\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, 'must be a Kubernetes quantity such as "250m" or "256Mi"');
+const glob = z.string().min(1);
+const utcTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d UTC$/, 'must be a time such as "22:00 UTC"');
+
+const DIGEST = /@sha256:[0-9a-f]{64}$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Why an image reference is not pinned, or undefined when it is. */
+export function imageProblem(image: string): string | undefined {
+  if (DIGEST.test(image)) return undefined;
+  const last = image.slice(image.lastIndexOf("/") + 1);
+  const colon = last.lastIndexOf(":");
+  if (colon < 0) return `"${image}" has no tag; pin a version (name:1.2.3) or a digest (name@sha256:…)`;
+  const tag = last.slice(colon + 1);
+  if (tag === "latest") return `"${image}" uses "latest"; pin a version (name:1.2.3) or a digest (name@sha256:…)`;
+  if (!TAG.test(tag)) return `"${image}" has an invalid tag "${tag}"`;
+  return undefined;
+}
+export const pinnedImage = z.string().superRefine((image, ctx) => {
+  const problem = imageProblem(image);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+const oidcBinding = z.discriminatedUnion("role", [
+  /** The identity provider itself (Janua): gets the signing keys, secrets, SMTP and the client registry. */
+  z.strictObject({ role: z.literal("provider") }),
+  /** A browser app: a public client (authorization code + PKCE) redirected back to its own routes. */
+  z.strictObject({ role: z.literal("client"), clientId: dnsLabel, scope: z.string().default("openid profile email") }),
+  /** An API: validates tokens against the JWKS and holds a confidential client for client credentials. */
+  z.strictObject({ role: z.literal("resource-server"), clientId: dnsLabel, scope: z.string().default("api:read api:write") }),
+]);
+
+export const serviceSpecSchema = z.strictObject({
+  apiVersion: z.literal(SPEC_API_VERSION),
+  kind: z.literal("Service"),
+  metadata: z.strictObject({ name: dnsLabel, project: dnsLabel.optional(), description: z.string().optional() }),
+  spec: z.strictObject({
+    build: z.strictObject({
+      source: z.strictObject({
+        git: z.strictObject({
+          repository: z.url({ protocol: /^https$/, error: "must be an https:// repository URL" }),
+          branch: z.string().min(1).default("main"),
+          /** Directory inside the repository that holds the service (its Dockerfile). */
+          path: z.string().default("."),
+          autoDeploy: z.boolean().default(false),
+          deployFilter: z.strictObject({ paths: z.array(glob).default([]), excludePaths: z.array(glob).default([]) }).optional(),
+          deploySchedule: z.strictObject({ onlyAfter: utcTime, onlyBefore: utcTime }).optional(),
+        }),
+      }),
+    }),
+    runtime: z.strictObject({
+      image: pinnedImage,
+      port: z.number().int().min(1024, "must be 1024 or above: containers run without privileges").max(65535),
+      replicas: z.number().int().min(1).max(50),
+      runAsUser: z.number().int().min(1, "must not be 0 (root)").default(DEFAULT_UID),
+      healthCheck: z.strictObject({
+        path: z.string().startsWith("/", "must start with /"),
+        livenessPath: z.string().startsWith("/", "must start with /").optional(),
+        startupTimeoutSeconds: z.number().int().min(5).max(600).default(DEFAULT_STARTUP_TIMEOUT_SECONDS),
+      }),
+      resources: z.strictObject({
+        requests: z.strictObject({ cpu: quantity, memory: quantity }),
+        limits: z.strictObject({ memory: quantity, cpu: quantity.optional() }),
+      }),
+      env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an upper-case environment variable name"), z.string()).default({}),
+      /** The root filesystem is read-only; these paths get an emptyDir each. */
+      writablePaths: z.array(z.string().startsWith("/", "must be an absolute path")).default(["/tmp"]),
+    }),
+    bindings: z
+      .strictObject({
+        postgres: z.strictObject({ database: z.enum(DATABASES, { error: `must be one of ${DATABASES.join(", ")}` }) }).optional(),
+        redis: z.strictObject({}).optional(),
+        r2: z.strictObject({ bucket: z.enum(R2_APP_BUCKETS, { error: `must be ${R2_APP_BUCKETS.join(" or ")}: backups are reachable by the data layer alone` }) }).optional(),
+        oidc: oidcBinding.optional(),
+      })
+      .default({}),
+    /** Services in this namespace that call this one directly (NetworkPolicy ingress). */
+    callers: z.array(dnsLabel).default([]),
+    routes: z.array(z.strictObject({ host: z.string().regex(/^(@|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/, 'must be "@" (the apex) or one DNS label') })).default([]),
+    autoscaling: z.strictObject({ maxReplicas: z.number().int().min(1).max(50), targetCpuPercent: z.number().int().min(10).max(95).default(70) }).optional(),
+  }),
+});
+export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
+export type OidcBinding = z.infer<typeof oidcBinding>;
+export type Bindings = ServiceSpec["spec"]["bindings"];
+
+/** A spec resolved for one environment: overrides applied, hostnames under its domain. */
+export interface AppService {
+  name: string;
+  file: string;
+  description?: string;
+  source: ServiceSpec["spec"]["build"]["source"]["git"];
+  image: string;
+  port: number;
+  replicas: number;
+  runAsUser: number;
+  healthCheck: { path: string; livenessPath: string; startupTimeoutSeconds: number };
+  resources: ServiceSpec["spec"]["runtime"]["resources"];
+  env: Record<string, string>;
+  writablePaths: string[];
+  bindings: Bindings;
+  callers: string[];
+  hostnames: string[];
+  autoscaling?: { maxReplicas: number; targetCpuPercent: number };
+}
+
+export interface SpecFile {
+  /** Relative to the project root, as errors name it: `dogfooding/janua.yaml`. */
+  file: string;
+  text: string;
+}
+
+export const serviceOverrides = z.record(dnsLabel, z.strictObject({ image: pinnedImage.optional(), replicas: z.number().int().min(1).max(50).optional() }));
+export type ServiceOverrides = z.infer<typeof serviceOverrides>;
+
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) return "is required";
+  if (issue.code === "unrecognized_keys") return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  return issue.message;
+}
+
+export function hostname(host: string, domain: string): string {
+  return host === APEX ? domain : `${host}.${domain}`;
+}
+
+const BYTES: Record<string, number> = { "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, m: 1e-3 };
+export function quantityValue(q: string): number {
+  const [, num, unit = ""] = /^(\d+(?:\.\d+)?)(\D*)$/.exec(q)!;
+  return Number(num) * BYTES[unit];
+}
+
+/** One spec file's problems, each `file: field: message`. */
+export function parseServiceSpec(f: SpecFile): { spec?: ServiceSpec; problems: string[] } {
+  const doc = parseDocument(f.text);
+  if (doc.errors.length > 0) return { problems: doc.errors.map((e) => `${f.file}: invalid YAML at line ${e.linePos?.[0].line ?? "?"}: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`) };
+  const result = serviceSpecSchema.safeParse(doc.toJS());
+  if (!result.success) return { problems: result.error.issues.map((i) => `${f.file}: ${fieldPath(i.path) || "(document)"}: ${issueMessage(i)}`) };
+  const spec = result.data;
+  const problems: string[] = [];
+  const at = (field: string, message: string) => problems.push(`${f.file}: ${field}: ${message}`);
+  const expected = f.file.replace(/^.*\//, "").replace(/\.ya?ml$/, "");
+  if (spec.metadata.name !== expected) at("metadata.name", `"${spec.metadata.name}" must match the file name "${expected}"`);
+  const { requests, limits } = spec.spec.runtime.resources;
+  if (quantityValue(limits.memory) < quantityValue(requests.memory)) at("spec.runtime.resources.limits.memory", `${limits.memory} is below the request ${requests.memory}`);
+  if (limits.cpu && quantityValue(limits.cpu) < quantityValue(requests.cpu)) at("spec.runtime.resources.limits.cpu", `${limits.cpu} is below the request ${requests.cpu}`);
+  const hosts = spec.spec.routes.map((r) => r.host);
+  hosts.forEach((h, i) => {
+    if (hosts.indexOf(h) !== i) at(`spec.routes[${i}].host`, `"${h}" is listed more than once`);
+  });
+  const oidc = spec.spec.bindings.oidc;
+  if ((oidc?.role === "provider" || oidc?.role === "client") && hosts.length === 0) at("spec.bindings.oidc", `role "${oidc.role}" needs a route (its public URL)`);
+  return { spec, problems };
+}
+
+export interface ResolveArgs {
+  domain: string;
+  overrides: ServiceOverrides;
+  /** Env names the bindings set, which a spec's own env must not shadow. */
+  bindingEnvNames(bindings: Bindings): string[];
+}
+
+/** Every spec parsed, overrides applied and cross-spec rules checked; problems from all files at once. */
+export function resolveServices(files: SpecFile[], a: ResolveArgs): { services: AppService[]; problems: string[] } {
+  const problems: string[] = [];
+  if (files.length === 0) problems.push(`${SPEC_DIR}/: no service specs (*.yaml) found`);
+  const parsed: { file: string; spec: ServiceSpec }[] = [];
+  for (const f of files) {
+    const r = parseServiceSpec(f);
+    problems.push(...r.problems);
+    if (r.spec) parsed.push({ file: f.file, spec: r.spec });
+  }
+  const byName = new Map(parsed.map((p) => [p.spec.metadata.name, p]));
+  // Checks that need every spec are skipped while one does not parse: they would only echo that problem.
+  const complete = parsed.length === files.length;
+  const routedBy = new Map<string, string>();
+  const clientIds = new Map<string, string>();
+  for (const { file, spec } of parsed) {
+    const at = (field: string, message: string) => problems.push(`${file}: ${field}: ${message}`);
+    spec.spec.routes.forEach((r, i) => {
+      const h = hostname(r.host, a.domain);
+      const other = routedBy.get(h);
+      if (other && other !== file) at(`spec.routes[${i}].host`, `${h} is already routed by ${other}`);
+      else routedBy.set(h, file);
+    });
+    spec.spec.callers.forEach((c, i) => {
+      if (!byName.has(c) && complete) at(`spec.callers[${i}]`, `no service spec named "${c}" in ${SPEC_DIR}/`);
+      else if (c === spec.metadata.name) at(`spec.callers[${i}]`, "a service does not need to list itself");
+    });
+    const oidc = spec.spec.bindings.oidc;
+    if (oidc && oidc.role !== "provider") {
+      const other = clientIds.get(oidc.clientId);
+      if (other) at("spec.bindings.oidc.clientId", `"${oidc.clientId}" is already used by ${other}`);
+      else clientIds.set(oidc.clientId, file);
+    }
+    const reserved = new Set(a.bindingEnvNames(spec.spec.bindings));
+    for (const name of Object.keys(spec.spec.runtime.env).sort()) {
+      if (reserved.has(name)) at(`spec.runtime.env.${name}`, "is set by the service's bindings");
+    }
+  }
+  const providers = parsed.filter((p) => p.spec.spec.bindings.oidc?.role === "provider");
+  if (providers.length > 1) problems.push(`${SPEC_DIR}/: only one service may have bindings.oidc.role "provider" (found ${providers.map((p) => p.file).join(", ")})`);
+  if (providers.length === 0 && clientIds.size > 0 && complete) problems.push(`${SPEC_DIR}/: services bind oidc clients but no spec has bindings.oidc.role "provider"`);
+
+  for (const name of Object.keys(a.overrides).sort()) {
+    if (!byName.has(name) && complete) {
+      problems.push(`enclii:services.${name}: no service spec named "${name}" in ${SPEC_DIR}/ (known: ${[...byName.keys()].sort().join(", ")})`);
+    }
+  }
+  const services = parsed.map(({ file, spec }) => resolve(file, spec, a));
+  for (const s of services) {
+    if (s.autoscaling && s.replicas > s.autoscaling.maxReplicas) {
+      const where = a.overrides[s.name]?.replicas !== undefined ? `enclii:services.${s.name}.replicas` : `${s.file}: spec.runtime.replicas`;
+      problems.push(`${where}: ${s.replicas} exceeds spec.autoscaling.maxReplicas ${s.autoscaling.maxReplicas} in ${s.file}`);
+    }
+  }
+  return { services: services.sort((x, y) => (x.name < y.name ? -1 : 1)), problems };
+}
+
+function resolve(file: string, spec: ServiceSpec, a: ResolveArgs): AppService {
+  const { runtime } = spec.spec;
+  const override = a.overrides[spec.metadata.name] ?? {};
+  return {
+    name: spec.metadata.name,
+    file,
+    description: spec.metadata.description,
+    source: spec.spec.build.source.git,
+    image: override.image ?? runtime.image,
+    port: runtime.port,
+    replicas: override.replicas ?? runtime.replicas,
+    runAsUser: runtime.runAsUser,
+    healthCheck: { ...runtime.healthCheck, livenessPath: runtime.healthCheck.livenessPath ?? runtime.healthCheck.path },
+    resources: runtime.resources,
+    env: runtime.env,
+    writablePaths: runtime.writablePaths,
+    bindings: spec.spec.bindings,
+    callers: spec.spec.callers,
+    hostnames: spec.spec.routes.map((r) => hostname(r.host, a.domain)),
+    autoscaling: spec.spec.autoscaling,
+  };
+}
+
+/** The spec files in `dir`, sorted, named as errors should name them. */
+export function readSpecFiles(dir: string): SpecFile[] {
+  return readdirSync(dir)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort()
+    .map((f) => ({ file: `${SPEC_DIR}/${f}`, text: readFileSync(join(dir, f), "utf8") }));
+}
