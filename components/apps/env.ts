@@ -3,7 +3,7 @@
  * come only by reference to a Kubernetes Secret; plain values are public facts (URLs, ids).
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { databaseSecretName } from "../data/contract";
+import { REDIS_SECRET, databaseSecretName } from "../data/contract";
 import type { AppService, Bindings } from "../../stacks/services";
 import { JANUA_SECRETS, JWKS_PATH, OIDC_CALLBACK_PATH, R2_APP_SECRET, clusterUrl, oidcClientSecretName } from "./contract";
 
@@ -87,7 +87,7 @@ export function bindingEnv(svc: Pick<AppService, "bindings" | "hostnames">, ctx:
   const r2 = SECRET_KEYS.r2;
   return [
     ...(b.postgres ? [fromSecret("DATABASE_URL", databaseSecretName(b.postgres.database), SECRET_KEYS.databaseUrl)] : []),
-    ...(b.redis ? [fromSecret("REDIS_URL", "redis", SECRET_KEYS.redisUrl)] : []),
+    ...(b.redis ? [fromSecret("REDIS_URL", REDIS_SECRET, SECRET_KEYS.redisUrl)] : []),
     ...(b.r2 ? Object.values(r2).map((key) => fromSecret(key, R2_APP_SECRET, key)) : []),
     ...(b.oidc ? oidcEnv(svc, b.oidc, ctx) : []),
   ];

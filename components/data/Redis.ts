@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
-import { DATA_NAMESPACE, REDIS_PORT, SENTINEL_PORT } from "./contract";
+import { DATA_NAMESPACE, REDIS_PORT, REDIS_SECRET, SENTINEL_PORT } from "./contract";
 import { MASTER_NAME, renderRedisConf, renderSentinelConf } from "./redisConfig";
 
 export const REDIS_IMAGE = "redis:7.4.2-alpine";
@@ -168,7 +168,7 @@ export class Redis extends pulumi.ComponentResource {
     const secret = new k8s.core.v1.Secret(
       `${name}-app-secret`,
       {
-        metadata: { name: "redis", namespace: args.appsNamespace },
+        metadata: { name: REDIS_SECRET, namespace: args.appsNamespace },
         stringData: {
           REDIS_URL: pulumi.secret(url),
           REDIS_PASSWORD: pulumi.secret(password.result),

@@ -17,6 +17,8 @@ export const POSTGRES_PORT = 5432;
 export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
 
+/** The apps-namespace Secret with REDIS_URL. */
+export const REDIS_SECRET = "redis";
 export const databaseSecretName = (db: string) => `database-${db}`;
 export const serviceHost = (service: string) => `${service}.${DATA_NAMESPACE}.svc.cluster.local`;
 

@@ -2,7 +2,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { DNS_EGRESS, RESTRICTED_CONTAINER, RESTRICTED_NAMESPACE_LABELS, restrictedPod, spreadAcrossNodes } from "../baseline";
+import { DNS_EGRESS, NOT_INTERNET, RESTRICTED_CONTAINER, RESTRICTED_NAMESPACE_LABELS, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { CLOUDFLARED, tunnelIngress, validateRoutes, type Route } from "./routes";
 
 /** Pinned: cloudflared must stay within a year of Cloudflare's supported releases, so bump it deliberately. */
@@ -21,8 +21,6 @@ const EDGE_PORTS = [
   { protocol: "TCP", port: 7844 },
   { protocol: "TCP", port: 443 },
 ];
-/** Private and link-local ranges: 10/8 covers the Hetzner network and k3s's 10.42/16 and 10.43/16. */
-const NOT_INTERNET = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"];
 const RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } };
 
 export interface TunnelArgs {
