@@ -266,6 +266,13 @@ describe("routes and Janua", () => {
     expect(spec("janua").template.metadata.annotations).toEqual({ "enclii.dev/signing-key-ids": kid });
   });
 
+  it("generates an HS256 secret of at least 32 bytes and a session secret, kept in Pulumi state", () => {
+    expect(one(all, "random:index/randomBytes:RandomBytes", "apps-janua-hs256").inputs.length).toBeGreaterThanOrEqual(32);
+    expect(one(all, T.secret, "apps-janua-internal").inputs.stringData.HS256_SECRET).toBeTypeOf("string");
+    expect(Buffer.from(one(all, T.secret, "apps-janua-internal").inputs.stringData.HS256_SECRET, "base64").length).toBeGreaterThanOrEqual(32);
+    expect(one(all, "random:index/randomPassword:RandomPassword", "apps-janua-session").inputs).toMatchObject({ length: 64 });
+  });
+
   it("registers the OIDC clients from the specs: a public web client and a confidential API client with a generated secret", () => {
     const registry = JSON.parse(one(all, T.secret, "apps-janua-clients").inputs.stringData["clients.json"]);
     expect(registry.clients.map((c: any) => [c.client_id, c.token_endpoint_auth_method, c.grant_types, c.redirect_uris])).toEqual([

@@ -510,6 +510,22 @@ describe("parseEnvironment: invalid configs", () => {
   });
 });
 
+describe("Janua's redirect rule", () => {
+  const inStack = (stack: string, janua?: object) => {
+    const { raw, secretKeys } = stackConfig(janua ? { "enclii:janua": janua } : {});
+    return parseEnvironment(stack, raw, secretKeys, SPECS);
+  };
+
+  it("allows localhost redirect URIs by default outside production and never in it", () => {
+    expect(inStack("staging").janua.localhostRedirects).toBe(true);
+    expect(inStack("production").janua.localhostRedirects).toBe(false);
+    expect(inStack("staging", { localhostRedirects: false }).janua.localhostRedirects).toBe(false);
+    expect(() => inStack("production", { localhostRedirects: true })).toThrow(
+      "enclii:janua.localhostRedirects: localhost redirect URIs are not allowed in the production stack",
+    );
+  });
+});
+
 describe("requiredSecretKeys", () => {
   it("needs the SSH key and the Cloudflare token for dedicated hosts", () => {
     expect(requiredSecretKeys(stackConfig().raw)).toEqual(["cloudflare:apiToken", "enclii:januaSigningKeys", "enclii:sshPrivateKey"]);
