@@ -14,6 +14,20 @@ export const RESTRICTED_NAMESPACE_LABELS = {
   "pod-security.kubernetes.io/warn": "restricted",
 } as const;
 
+const DIGEST = /@sha256:[0-9a-f]{64}$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/** Why an image reference is not pinned (no tag, `latest`, a bad tag), or undefined when it is: a version tag or a sha256 digest. */
+export function imageProblem(image: string): string | undefined {
+  if (DIGEST.test(image)) return undefined;
+  const last = image.slice(image.lastIndexOf("/") + 1);
+  const colon = last.lastIndexOf(":");
+  if (colon < 0) return `"${image}" has no tag; pin a version (name:1.2.3) or a digest (name@sha256:…)`;
+  const tag = last.slice(colon + 1);
+  if (tag === "latest") return `"${image}" uses "latest"; pin a version (name:1.2.3) or a digest (name@sha256:…)`;
+  if (!TAG.test(tag)) return `"${image}" has an invalid tag "${tag}"`;
+  return undefined;
+}
 /** A pod that really needs the Kubernetes API says why in this annotation (non-empty); the policy pack checks it. */
 export const NEEDS_TOKEN_ANNOTATION = "enclii.dev/needs-service-account-token";
 

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { R2_APP_BUCKETS } from "../components/apps/contract";
+import { imageProblem } from "../components/baseline";
 import { DATABASES } from "../components/data/contract";
 
 export const SPEC_API_VERSION = "enclii.dev/v1";
@@ -24,20 +25,6 @@ const quantity = z.string().regex(/^\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, 'must
 const glob = z.string().min(1);
 const utcTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d UTC$/, 'must be a time such as "22:00 UTC"');
 
-const DIGEST = /@sha256:[0-9a-f]{64}$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-
-/** Why an image reference is not pinned, or undefined when it is. */
-export function imageProblem(image: string): string | undefined {
-  if (DIGEST.test(image)) return undefined;
-  const last = image.slice(image.lastIndexOf("/") + 1);
-  const colon = last.lastIndexOf(":");
-  if (colon < 0) return `"${image}" has no tag; pin a version (name:1.2.3) or a digest (name@sha256:…)`;
-  const tag = last.slice(colon + 1);
-  if (tag === "latest") return `"${image}" uses "latest"; pin a version (name:1.2.3) or a digest (name@sha256:…)`;
-  if (!TAG.test(tag)) return `"${image}" has an invalid tag "${tag}"`;
-  return undefined;
-}
 export const pinnedImage = z.string().superRefine((image, ctx) => {
   const problem = imageProblem(image);
   if (problem) ctx.addIssue({ code: "custom", message: problem });

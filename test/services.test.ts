@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { bindingEnvNames } from "../components/apps/env";
-import { DOGFOODING_DIR, imageProblem, readSpecFiles, resolveServices, type ServiceOverrides, type SpecFile } from "../stacks/services";
+import { imageProblem } from "../components/baseline";
+import { DOGFOODING_DIR, readSpecFiles, resolveServices, type ServiceOverrides, type SpecFile } from "../stacks/services";
 
 const DOMAIN = "enclii.io";
 const SPECS = readSpecFiles(DOGFOODING_DIR);
