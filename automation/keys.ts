@@ -7,7 +7,8 @@
  *     | pulumi config set --secret enclii:januaSigningKeys --stack production
  *
  * `rotate` reads the current set (empty input: a new set), puts a new key first and keeps retired
- * keys for the overlap window. `jwks` prints the public set. A one-line summary goes to stderr.
+ * keys for the overlap window (`--overlap-days 0` after a leak: retired keys go at once). It
+ * refuses to write to a terminal. `jwks` prints the public set. A one-line summary goes to stderr.
  * Exit status: 0 ok, 2 bad input or usage, 1 anything else.
  */
 import { parseArgs } from "node:util";
@@ -43,7 +44,12 @@ function readSet(stdin: string, required: boolean): { set?: SigningKeySet; error
   return value ? { set: value } : { error: { code: 2, stdout: "", stderr: `${problems.join("\n")}\n` } };
 }
 
-export async function main(argv: string[], stdin: string, now = new Date()): Promise<Result> {
+export interface Context {
+  now?: Date;
+  stdoutIsTerminal?: boolean;
+}
+
+export async function main(argv: string[], stdin: string, { now = new Date(), stdoutIsTerminal = false }: Context = {}): Promise<Result> {
   let parsed;
   try {
     parsed = parseArgs({ args: argv, allowPositionals: true, options: { "overlap-days": { type: "string" }, "if-older-than-days": { type: "string" } } });
@@ -58,6 +64,7 @@ export async function main(argv: string[], stdin: string, now = new Date()): Pro
     return error ?? { code: 0, stdout: `${JSON.stringify(publicJwks(set!), null, 2)}\n`, stderr: "" };
   }
   if (command !== "rotate") return usage(command ? `unknown command ${command}` : "no command");
+  if (stdoutIsTerminal) return usage("refusing to print private keys to a terminal; pipe them into pulumi config set --secret");
 
   const overlap = days(parsed.values["overlap-days"], "overlap-days") ?? DEFAULT_OVERLAP_DAYS;
   const ifOlder = days(parsed.values["if-older-than-days"], "if-older-than-days");
@@ -68,10 +75,18 @@ export async function main(argv: string[], stdin: string, now = new Date()): Pro
   if (set && ifOlder !== undefined && keyAgeDays(set, now) < ifOlder) {
     return { code: 0, stdout: stdin, stderr: `unchanged: signing key ${set.keys[0].kid} is ${Math.floor(keyAgeDays(set, now))} days old (rotating at ${ifOlder})\n` };
   }
-  const next = await rotateSigningKeys(set, now, overlap);
+  let next: SigningKeySet;
+  try {
+    next = await rotateSigningKeys(set, now, overlap);
+  } catch (err) {
+    return { code: 1, stdout: "", stderr: `${(err as Error).message}\n` };
+  }
   const kept = new Set(next.keys.map((k) => k.kid));
   const dropped = (set?.keys ?? []).filter((k) => !kept.has(k.kid)).map((k) => k.kid);
-  const summary = `new signing key ${next.keys[0].kid}; still published: ${next.keys.slice(1).map((k) => k.kid).join(", ") || "none"}; dropped: ${dropped.join(", ") || "none"}`;
+  // Said out loud because `pulumi config get … 2>/dev/null` also yields nothing when it fails.
+  const summary = set
+    ? `new signing key ${next.keys[0].kid}; still published: ${next.keys.slice(1).map((k) => k.kid).join(", ") || "none"}; dropped: ${dropped.join(", ") || "none"}`
+    : `stdin was empty: new key set with signing key ${next.keys[0].kid}`;
   return { code: 0, stdout: `${serializeSigningKeys(next)}\n`, stderr: `${summary}\n` };
 }
 
@@ -84,7 +99,7 @@ async function readStdin(): Promise<string> {
 
 if (require.main === module) {
   readStdin()
-    .then((stdin) => main(process.argv.slice(2), stdin))
+    .then((stdin) => main(process.argv.slice(2), stdin, { stdoutIsTerminal: process.stdout.isTTY === true }))
     .then((r) => {
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);

@@ -1,6 +1,6 @@
 /** Janua's signing keys with jose: what verifies, what is rejected, rotation, the set's checks and the CLI. */
 import { spawnSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SignJWT, createLocalJWKSet, importJWK, jwtVerify } from "jose";
@@ -25,6 +25,9 @@ async function sign(set: SigningKeySet, index: number, opts: { aud?: string; exp
     .setExpirationTime(opts.exp ?? "10m")
     .sign(await importJWK({ ...key.privateJwk, alg }, alg));
 }
+
+/** RFC 7638 by hand (required members in lexical order, SHA-256, base64url), independent of jose. */
+const thumbprint = (jwk: { e: string; n: string }) => createHash("sha256").update(JSON.stringify({ e: jwk.e, kty: "RSA", n: jwk.n })).digest("base64url");
 
 const verify = (set: SigningKeySet, jwt: string) => jwtVerify(jwt, createLocalJWKSet(publicJwks(set)), { issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"] });
 
@@ -62,12 +65,16 @@ describe("tokens against the published JWKS", () => {
 });
 
 describe("rotation", () => {
-  it("signs with a new key and keeps the previous one published during the overlap, then drops it", async () => {
+  it("signs with a new key and keeps the previous one published for the 7-day overlap, then drops it", async () => {
     const rotated = await rotateSigningKeys(first, at(90));
     expect(rotated.keys.map((k) => k.kid)).toEqual([expect.not.stringMatching(first.keys[0].kid), first.keys[0].kid]);
     const before = await sign(first, 0);
     await expect(verify(rotated, before)).resolves.toBeDefined();
     await expect(verify(rotated, await sign(rotated, 0))).resolves.toBeDefined();
+
+    const within = await rotateSigningKeys(rotated, at(90 + 6));
+    expect(within.keys.map((k) => k.kid)).toEqual([within.keys[0].kid, rotated.keys[0].kid, first.keys[0].kid]);
+    await expect(verify(within, before)).resolves.toBeDefined();
 
     const again = await rotateSigningKeys(rotated, at(90 + 7 + 1));
     expect(again.keys.map((k) => k.kid)).toEqual([again.keys[0].kid, rotated.keys[0].kid]);
@@ -82,7 +89,12 @@ describe("rotation", () => {
   it("makes the kid the key's RFC 7638 thumbprint and stamps createdAt to the second", async () => {
     const key = await generateSigningKey(new Date("2026-11-22T10:11:12.345Z"));
     expect(key.createdAt).toBe("2026-11-22T10:11:12Z");
-    expect(key.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(key.kid).toBe(thumbprint(key.privateJwk));
+    expect(Object.keys(key.privateJwk)).toEqual(["kty", "n", "e", "d", "p", "q", "dp", "dq", "qi"]);
+  });
+
+  it("refuses to put a new key behind one created later, which would no longer parse", async () => {
+    await expect(rotateSigningKeys(first, at(-1))).rejects.toThrow(`signing key ${first.keys[0].kid} was created at 2026-11-22T00:00:00Z, after now (2026-11-21T00:00:00Z); check the clock`);
   });
 });
 
@@ -93,8 +105,17 @@ describe("parseSigningKeys", () => {
     return { kid: "weak", createdAt: "2026-01-01T00:00:00Z", privateJwk: jwk };
   };
 
-  it("accepts a serialized set unchanged", () => {
+  it("accepts a serialized set unchanged, and serializes members in one order whatever the input's", () => {
     expect(parseSigningKeys(serializeSigningKeys(first))).toEqual({ value: first, problems: [] });
+    const { qi, kty, ...rest } = first.keys[0].privateJwk;
+    expect(serializeSigningKeys({ keys: [{ ...first.keys[0], privateJwk: { qi, ...rest, kty } }] })).toBe(serializeSigningKeys(first));
+  });
+
+  it("refuses a key whose members belong to different keys, which node:crypto accepts", () => {
+    const mixed = { ...first.keys[0], privateJwk: { ...first.keys[0].privateJwk, n: other.keys[0].privateJwk.n } };
+    expect(parseSigningKeys(text({ keys: [mixed] })).problems).toEqual([
+      "enclii:januaSigningKeys.keys[0].privateJwk: RSA key members do not belong together (n, e, d, p, q, dp, dq, qi)",
+    ]);
   });
 
   it("reports every problem at once, naming the path and never key material", () => {
@@ -108,6 +129,19 @@ describe("parseSigningKeys", () => {
     expect(problems.join("\n")).not.toContain(first.keys[0].privateJwk.d);
   });
 
+  it("reports shape problems together with the checks across keys", () => {
+    const extra = { ...first.keys[0], extra: true };
+    const newerDuplicate = { ...other.keys[0], kid: first.keys[0].kid, createdAt: "2026-12-01T00:00:00Z" };
+    expect(parseSigningKeys(text({ keys: [extra, newerDuplicate, weak(), { ...weak(), kid: "late", createdAt: "soon" }] })).problems).toEqual([
+      'enclii:januaSigningKeys.keys[0]: unknown field "extra"',
+      "enclii:januaSigningKeys.keys[3].createdAt: must be an RFC 3339 time such as 2026-11-22T00:00:00Z",
+      `enclii:januaSigningKeys.keys[1].kid: "${first.keys[0].kid}" is used by more than one key`,
+      "enclii:januaSigningKeys.keys[1].createdAt: keys must be ordered newest first",
+      "enclii:januaSigningKeys.keys[2].privateJwk: RSA key has 1024 bits; at least 2048 are required",
+      "enclii:januaSigningKeys.keys[3].privateJwk: RSA key has 1024 bits; at least 2048 are required",
+    ]);
+  });
+
   it("names unknown fields, a bad time, an empty set and text that is not JSON", () => {
     expect(parseSigningKeys(text({ keys: [{ ...first.keys[0], extra: 1 }] })).problems).toEqual(['enclii:januaSigningKeys.keys[0]: unknown field "extra"']);
     expect(parseSigningKeys(text({ keys: [{ ...first.keys[0], createdAt: "yesterday" }] })).problems).toEqual([
@@ -119,40 +153,56 @@ describe("parseSigningKeys", () => {
     ]);
   });
 
-  it("accepts the offline plan's placeholder: one 2048-bit key", () => {
+  it("accepts the offline plan's placeholder: one 2048-bit key of 2026-01-01, as rotate writes it", () => {
     const placeholder = readFileSync(join(__dirname, "..", "automation", "placeholders", "janua-signing-keys.json"), "utf8");
     const { value, problems } = parseSigningKeys(placeholder);
     expect(problems).toEqual([]);
     expect(value!.keys).toHaveLength(1);
-    expect(Buffer.from(value!.keys[0].privateJwk.n, "base64url").length * 8).toBe(2048);
+    const [key] = value!.keys;
+    expect([key.createdAt, key.kid]).toEqual(["2026-01-01T00:00:00Z", thumbprint(key.privateJwk)]);
+    expect(Buffer.from(key.privateJwk.n, "base64url").length * 8).toBe(2048);
+    expect(placeholder).toBe(`${serializeSigningKeys(value!)}\n`);
   });
 });
 
 describe("npm run keys", () => {
-  it("rotate on empty input makes a new set; stderr names kids, never key material", async () => {
-    const r = await main(["rotate"], "", NOW);
+  it("rotate on empty input makes a new set and says so; stderr names kids, never key material", async () => {
+    const r = await main(["rotate"], "", { now: NOW });
     expect(r.code).toBe(0);
     const set = parseSigningKeys(r.stdout).value!;
     expect(set.keys).toHaveLength(1);
-    expect(r.stderr).toBe(`new signing key ${set.keys[0].kid}; still published: none; dropped: none\n`);
+    expect(r.stderr).toBe(`stdin was empty: new key set with signing key ${set.keys[0].kid}\n`);
     expect(r.stderr).not.toContain(set.keys[0].privateJwk.d);
   });
 
   it("rotate --if-older-than-days leaves a younger set byte for byte, and rotates an older one", async () => {
     const input = `${serializeSigningKeys(first)}\n`;
-    const young = await main(["rotate", "--if-older-than-days", "90"], input, at(30));
+    const young = await main(["rotate", "--if-older-than-days", "90"], input, { now: at(30) });
     expect([young.code, young.stdout]).toEqual([0, input]);
-    const old = await main(["rotate", "--if-older-than-days", "90"], input, at(91));
-    expect(parseSigningKeys(old.stdout).value!.keys.map((k) => k.kid)[1]).toBe(first.keys[0].kid);
+    const old = await main(["rotate", "--if-older-than-days", "90"], input, { now: at(91) });
+    const next = parseSigningKeys(old.stdout).value!;
+    expect(next.keys.map((k) => k.kid)[1]).toBe(first.keys[0].kid);
+    expect(old.stderr).toBe(`new signing key ${next.keys[0].kid}; still published: ${first.keys[0].kid}; dropped: none\n`);
+    for (const k of next.keys) for (const member of ["d", "p", "q", "dp", "dq", "qi"] as const) expect(old.stderr).not.toContain(k.privateJwk[member]);
   });
 
-  it("refuses an invalid set with exit 2 and the problem on stderr", async () => {
-    const r = await main(["rotate"], '{"keys":[]}', NOW);
-    expect(r).toEqual({ code: 2, stdout: "", stderr: "stdin.keys: needs at least one key\n" });
+  it("rotate --overlap-days 0 drops every retired key at once (after a leak)", async () => {
+    const r = await main(["rotate", "--overlap-days", "0"], serializeSigningKeys(first), { now: at(1) });
+    const next = parseSigningKeys(r.stdout).value!;
+    expect(r.stderr).toBe(`new signing key ${next.keys[0].kid}; still published: none; dropped: ${first.keys[0].kid}\n`);
+  });
+
+  it("refuses an invalid set with exit 2 and the problem on stderr, and a clock behind the set with exit 1", async () => {
+    expect(await main(["rotate"], '{"keys":[]}', { now: NOW })).toEqual({ code: 2, stdout: "", stderr: "stdin.keys: needs at least one key\n" });
+    expect(await main(["rotate"], serializeSigningKeys(first), { now: at(-1) })).toEqual({ code: 1, stdout: "", stderr: expect.stringMatching(/check the clock\n$/) });
+  });
+
+  it("refuses to write private keys to a terminal", async () => {
+    expect(await main(["rotate"], "", { now: NOW, stdoutIsTerminal: true })).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/^refusing to print private keys to a terminal/) });
   });
 
   it("jwks prints the public set only", async () => {
-    const r = await main(["jwks"], serializeSigningKeys(first), NOW);
+    const r = await main(["jwks"], serializeSigningKeys(first), { now: NOW });
     expect(JSON.parse(r.stdout)).toEqual(publicJwks(first));
     expect(r.stdout).not.toContain(first.keys[0].privateJwk.d);
   });
@@ -167,8 +217,10 @@ describe("npm run keys", () => {
   });
 
   it("answers unknown commands and bad flags with usage and exit 2", async () => {
-    expect((await main(["rotat"], "", NOW)).stderr).toMatch(/^unknown command rotat\nusage: npm run --silent keys/);
-    expect((await main(["rotate", "--overlap-days", "-1"], "", NOW)).code).toBe(2);
-    expect((await main([], "", NOW)).code).toBe(2);
+    expect(await main(["rotat"], "")).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/^unknown command rotat\nusage: npm run --silent keys/) });
+    expect(await main(["rotate", "--overlap-days=-1"], "")).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/^--overlap-days must be a whole number of days\n/) });
+    expect(await main(["rotate", "--if-older-than-days", "ninety"], "")).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/^--if-older-than-days must be a whole number of days\n/) });
+    expect(await main(["rotate", "--overlap-days", "-1"], "")).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/argument is ambiguous/) });
+    expect((await main([], "")).code).toBe(2);
   });
 });

@@ -17,38 +17,20 @@ export const DEFAULT_ROTATION_DAYS = 90;
 export const DEFAULT_OVERLAP_DAYS = 7;
 const DAY_MS = 86_400_000;
 const ROTATE_HINT = "create one with: npm run --silent keys -- rotate | pulumi config set --secret enclii:januaSigningKeys";
+/** The members of an RSA private JWK, in the order the set is written (stable text, stable diffs). */
+const RSA_MEMBERS = ["kty", "n", "e", "d", "p", "q", "dp", "dq", "qi"] as const;
 
 const b64url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url");
-const rsaPrivateJwk = z.strictObject({
-  kty: z.literal("RSA"),
-  n: b64url,
-  e: b64url,
-  d: b64url,
-  p: b64url,
-  q: b64url,
-  dp: b64url,
-  dq: b64url,
-  qi: b64url,
-  alg: z.literal(SIGNING_ALG).optional(),
-  use: z.literal("sig").optional(),
-  kid: z.string().optional(),
-  ext: z.boolean().optional(),
-  key_ops: z.array(z.string()).optional(),
+const rsaPrivateJwk = z.strictObject({ kty: z.literal("RSA"), n: b64url, e: b64url, d: b64url, p: b64url, q: b64url, dp: b64url, dq: b64url, qi: b64url });
+const signingKey = z.strictObject({
+  kid: z.string().min(1),
+  createdAt: z.iso.datetime({ offset: true, error: "must be an RFC 3339 time such as 2026-11-22T00:00:00Z" }),
+  privateJwk: rsaPrivateJwk,
 });
-const keySetSchema = z.strictObject({
-  keys: z
-    .array(
-      z.strictObject({
-        kid: z.string().min(1),
-        createdAt: z.iso.datetime({ offset: true, error: "must be an RFC 3339 time such as 2026-11-22T00:00:00Z" }),
-        privateJwk: rsaPrivateJwk,
-      }),
-    )
-    .min(1, "needs at least one key"),
-});
+const keySetSchema = z.strictObject({ keys: z.array(signingKey).min(1, "needs at least one key") });
 
 export type RsaPrivateJwk = z.infer<typeof rsaPrivateJwk>;
-export type SigningKey = z.infer<typeof keySetSchema>["keys"][number];
+export type SigningKey = z.infer<typeof signingKey>;
 export interface SigningKeySet {
   keys: SigningKey[];
 }
@@ -68,6 +50,24 @@ function pathOf(where: string, path: readonly PropertyKey[]): string {
   return where + path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
 }
 
+const int = (b64: string) => BigInt(`0x${Buffer.from(b64, "base64url").toString("hex") || "0"}`);
+
+function rsaKeyProblem(jwk: RsaPrivateJwk): string | undefined {
+  let bits: number;
+  try {
+    bits = createPrivateKey({ key: jwk, format: "jwk" }).asymmetricKeyDetails?.modulusLength ?? 0;
+  } catch {
+    return "is not a valid RSA private key";
+  }
+  if (bits < MIN_RSA_BITS) return `RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`;
+  // node:crypto accepts members of different keys (say another key's n): Janua would sign with
+  // p and q while the JWKS publishes an n that no signature verifies against.
+  const [n, e, d, p, q, dp, dq, qi] = RSA_MEMBERS.slice(1).map((m) => int(jwk[m]));
+  const consistent =
+    p > 1n && q > 1n && p * q === n && (e * d) % (p - 1n) === 1n && (e * d) % (q - 1n) === 1n && dp === d % (p - 1n) && dq === d % (q - 1n) && (qi * q) % p === 1n;
+  return consistent ? undefined : "RSA key members do not belong together (n, e, d, p, q, dp, dq, qi)";
+}
+
 /** Every problem with the set, each starting with its path; messages never contain key material. */
 export function parseSigningKeys(text: string, where = "enclii:januaSigningKeys"): { value?: SigningKeySet; problems: string[] } {
   let raw: unknown;
@@ -77,28 +77,28 @@ export function parseSigningKeys(text: string, where = "enclii:januaSigningKeys"
     return { problems: [`${where}: must be JSON (a key set); ${ROTATE_HINT}`] };
   }
   const result = keySetSchema.safeParse(raw);
-  if (!result.success) {
-    return {
-      problems: result.error.issues.map((i) => {
-        const message = i.code === "unrecognized_keys" ? `unknown field${i.keys.length > 1 ? "s" : ""} ${i.keys.map((k) => `"${k}"`).join(", ")}` : i.message;
-        return `${pathOf(where, i.path)}: ${message}`;
-      }),
-    };
-  }
-  const set = result.data;
-  const problems: string[] = [];
-  set.keys.forEach((k, i) => {
-    const at = pathOf(where, ["keys", i]);
-    if (set.keys.findIndex((x) => x.kid === k.kid) !== i) problems.push(`${at}.kid: "${k.kid}" is used by more than one key`);
-    try {
-      const bits = createPrivateKey({ key: k.privateJwk, format: "jwk" }).asymmetricKeyDetails?.modulusLength ?? 0;
-      if (bits < MIN_RSA_BITS) problems.push(`${at}.privateJwk: RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`);
-    } catch {
-      problems.push(`${at}.privateJwk: is not a valid RSA private key`);
-    }
-    if (i > 0 && Date.parse(k.createdAt) > Date.parse(set.keys[i - 1].createdAt)) problems.push(`${at}.createdAt: keys must be ordered newest first`);
+  const problems = (result.error?.issues ?? []).map((i) => {
+    const message = i.code === "unrecognized_keys" ? `unknown field${i.keys.length > 1 ? "s" : ""} ${i.keys.map((k) => `"${k}"`).join(", ")}` : i.message;
+    return `${pathOf(where, i.path)}: ${message}`;
   });
-  return problems.length > 0 ? { problems } : { value: set, problems };
+
+  // The checks across fields and keys also run on keys whose other fields are malformed, so
+  // one pass reports everything; each looks only at fields that passed their own shape check.
+  const entries: unknown[] = Array.isArray((raw as { keys?: unknown } | null)?.keys) ? (raw as { keys: unknown[] }).keys : [];
+  const keys = entries.map((entry) => {
+    const o = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
+    const { kid, createdAt, privateJwk } = signingKey.shape;
+    return { kid: kid.safeParse(o.kid).data, createdAt: createdAt.safeParse(o.createdAt).data, privateJwk: privateJwk.safeParse(o.privateJwk).data };
+  });
+  keys.forEach((k, i) => {
+    const at = pathOf(where, ["keys", i]);
+    if (k.kid !== undefined && keys.findIndex((x) => x.kid === k.kid) !== i) problems.push(`${at}.kid: "${k.kid}" is used by more than one key`);
+    const newer = keys[i - 1]?.createdAt;
+    if (k.createdAt && newer && Date.parse(k.createdAt) > Date.parse(newer)) problems.push(`${at}.createdAt: keys must be ordered newest first`);
+    const keyProblem = k.privateJwk && rsaKeyProblem(k.privateJwk);
+    if (keyProblem) problems.push(`${at}.privateJwk: ${keyProblem}`);
+  });
+  return result.success && problems.length === 0 ? { value: result.data, problems } : { problems };
 }
 
 export function publicJwks(set: SigningKeySet): Jwks {
@@ -113,12 +113,15 @@ export function rotationDue(set: SigningKeySet, now: Date, rotationDays = DEFAUL
   return keyAgeDays(set, now) >= rotationDays;
 }
 
+function onlyRsaMembers(jwk: RsaPrivateJwk): RsaPrivateJwk {
+  return Object.fromEntries(RSA_MEMBERS.map((m) => [m, jwk[m]])) as RsaPrivateJwk;
+}
+
 export async function generateSigningKey(now: Date): Promise<SigningKey> {
   const { privateKey } = await generateKeyPair(SIGNING_ALG, { modulusLength: MIN_RSA_BITS, extractable: true });
-  const jwk = await exportJWK(privateKey);
+  const jwk = (await exportJWK(privateKey)) as RsaPrivateJwk;
   const kid = await calculateJwkThumbprint({ kty: jwk.kty, n: jwk.n, e: jwk.e }, "sha256");
-  const { kty, n, e, d, p, q, dp, dq, qi } = jwk as RsaPrivateJwk;
-  return { kid, createdAt: now.toISOString().replace(/\.\d{3}Z$/, "Z"), privateJwk: { kty, n, e, d, p, q, dp, dq, qi } };
+  return { kid, createdAt: now.toISOString().replace(/\.\d{3}Z$/, "Z"), privateJwk: onlyRsaMembers(jwk) };
 }
 
 /**
@@ -127,11 +130,16 @@ export async function generateSigningKey(now: Date): Promise<SigningKey> {
  */
 export async function rotateSigningKeys(current: SigningKeySet | undefined, now: Date, overlapDays = DEFAULT_OVERLAP_DAYS): Promise<SigningKeySet> {
   const fresh = await generateSigningKey(now);
+  const newest = current?.keys[0];
+  // Otherwise the new key would sort after the current one and the set would no longer parse.
+  if (newest && Date.parse(newest.createdAt) > Date.parse(fresh.createdAt)) {
+    throw new Error(`signing key ${newest.kid} was created at ${newest.createdAt}, after now (${fresh.createdAt}); check the clock`);
+  }
   const chain = [fresh, ...(current?.keys ?? [])];
   const kept = chain.filter((_, i) => i === 0 || Date.parse(chain[i - 1].createdAt) + overlapDays * DAY_MS > now.getTime());
   return { keys: kept };
 }
 
 export function serializeSigningKeys(set: SigningKeySet): string {
-  return JSON.stringify({ keys: set.keys.map((k) => ({ kid: k.kid, createdAt: k.createdAt, privateJwk: k.privateJwk })) });
+  return JSON.stringify({ keys: set.keys.map((k) => ({ kid: k.kid, createdAt: k.createdAt, privateJwk: onlyRsaMembers(k.privateJwk) })) });
 }
