@@ -43,7 +43,7 @@ export const EXEMPT_NAMESPACES: Readonly<Record<string, string>> = {
   "cnpg-system": "filled by the upstream CloudNativePG and barman-cloud Helm charts in the cluster; the program renders none of their objects",
 };
 
-export const DEFAULT_NAMESPACE = "default";
+const DEFAULT_NAMESPACE = "default";
 export const DROP_ALL = "ALL";
 
 export type Labels = Record<string, string>;
@@ -161,6 +161,7 @@ export function isExempt(obj: KubeObject): boolean {
 export const replicasOf = (n: unknown) => (typeof n === "number" ? n : 1);
 
 export type Report = (rule: string, message: string) => void;
+
 export interface Named {
   kind: "container" | "init container" | "ephemeral container";
   container: Container;
