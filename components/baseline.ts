@@ -4,6 +4,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { CLOUDFLARED } from "./edge/routes";
 
 import Core = k8s.types.input.core.v1;
 import Input = k8s.types.input.networking.v1;
@@ -63,6 +64,9 @@ export function internetEgress(ports: number[]): Input.NetworkPolicyEgressRule {
 export function inNamespace(namespace: pulumi.Input<string>): Input.NetworkPolicyPeer {
   return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } };
 }
+
+/** The cloudflared pods: what routed workloads (ours and tenants') admit. */
+export const FROM_CLOUDFLARED: Input.NetworkPolicyPeer = { ...inNamespace(CLOUDFLARED.namespace), podSelector: { matchLabels: { ...CLOUDFLARED.labels } } };
 
 /** Spread replicas over nodes when there are several; never block scheduling on one node. */
 export function spreadAcrossNodes(labels: Record<string, string>): Core.TopologySpreadConstraint[] {

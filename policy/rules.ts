@@ -11,7 +11,7 @@
  * them before anything is deployed, and cover what admission does not (read-only root, resources,
  * probes, pinned images, the token, PDBs, default-deny).
  */
-import { NEEDS_TOKEN_ANNOTATION, imageProblem } from "../components/baseline";
+import { NEEDS_TOKEN_ANNOTATION, RESTRICTED_NAMESPACE_LABELS, imageProblem } from "../components/baseline";
 import { BARMAN_OBJECT_STORE, CNPG_GROUP, cnpgClusterPods, cnpgPoolerPods } from "./cnpg";
 import {
   EXEMPT_NAMESPACES,
@@ -37,7 +37,7 @@ import { podSecurity } from "./pss";
 export { EXEMPT_NAMESPACES, NEEDS_TOKEN_ANNOTATION, RULES, objectRef, type KubeObject, type Violation };
 
 const POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
-const RESTRICTED = "restricted";
+const RESTRICTED = RESTRICTED_NAMESPACE_LABELS[POD_SECURITY_ENFORCE_LABEL];
 const UNPINNED_TAG = "latest";
 
 function podsOf(obj: KubeObject): Pods | undefined {

@@ -11,6 +11,7 @@ import { APPS_NAMESPACE } from "../components/apps/contract";
 import { DEFAULT_ROTATION_DAYS, parseSigningKeys } from "../components/auth/keys";
 import { validateRoutes } from "../components/edge/routes";
 import { DEFAULT_PRICES, LOCATIONS } from "./catalog";
+import { issueMessage } from "./issues";
 import { hostAddress } from "./net";
 import { checkAdminCidrs, checkData, checkNetwork, checkNodes, checkTenants } from "./rules";
 import {
@@ -44,11 +45,10 @@ export class ConfigError extends Error {
   }
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) return "is required";
-  if (issue.code === "unrecognized_keys") return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+/** Config wording on top of the shared one: a node's `kind` is the one discriminated union. */
+function configIssueMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === "invalid_union" && "discriminator" in issue) return 'must be "cloud" or "dedicated"';
-  return issue.message;
+  return issueMessage(issue);
 }
 
 /**
@@ -72,7 +72,7 @@ export function parseEnvironment(stack: string, raw: Record<string, string>, sec
     }
     const result = keySchemas[name].safeParse(decode(text));
     if (result.success) (parsed as Record<string, unknown>)[name] = result.data;
-    else for (const issue of result.error.issues) problems.push(`${keyPath([name, ...issue.path])}: ${issueMessage(issue)}`);
+    else for (const issue of result.error.issues) problems.push(`${keyPath([name, ...issue.path])}: ${configIssueMessage(issue)}`);
   }
   const network = { ipRange: parsed.network?.ipRange ?? "10.0.0.0/16", subnet: parsed.network?.subnet ?? "10.0.1.0/24" };
   const nodes = parsed.nodes ? expandNodes(parsed.nodes, network.subnet) : [];

@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Prices, NetworkZone } from "./catalog";
 import type { Tenant } from "../components/edge/routes";
 import { DEFAULT_ROTATION_DAYS } from "../components/auth/keys";
+import { fieldPath } from "./issues";
 import { isIpv4, parseCidr } from "./net";
 import { serviceOverrides, type AppService } from "./services";
 import type { SmtpSettings } from "../components/apps/env";
@@ -188,8 +189,7 @@ export type PostgresConfig = z.infer<(typeof keySchemas)["postgres"]>;
 
 /** Where a config key's problem is reported: `enclii:nodes[1].serverType`. */
 export function keyPath(path: readonly PropertyKey[]): string {
-  const [head, ...rest] = path;
-  return `${NAMESPACE}:${String(head)}` + rest.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+  return `${NAMESPACE}:${fieldPath(path)}`;
 }
 
 export function decode(raw: string): unknown {

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { R2_APP_BUCKETS } from "../components/apps/contract";
 import { imageProblem } from "../components/baseline";
 import { DATABASES } from "../components/data/contract";
+import { fieldPath, issueMessage } from "./issues";
 
 export const SPEC_API_VERSION = "enclii.dev/v1";
 export const SPEC_DIR = "dogfooding";
@@ -121,16 +122,6 @@ export interface SpecFile {
 
 export const serviceOverrides = z.record(dnsLabel, z.strictObject({ image: pinnedImage.optional(), replicas: z.number().int().min(1).max(50).optional() }));
 export type ServiceOverrides = z.infer<typeof serviceOverrides>;
-
-function fieldPath(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
-}
-
-function issueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) return "is required";
-  if (issue.code === "unrecognized_keys") return `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
-  return issue.message;
-}
 
 export function hostname(host: string, domain: string): string {
   return host === APEX ? domain : `${host}.${domain}`;

@@ -29,7 +29,3 @@ export const oidcClientSecretName = (clientId: string) => `oidc-client-${clientI
 export function selectorLabels(service: string): Record<string, string> {
   return { [NAME_LABEL]: service };
 }
-
-export function clusterUrl(service: string, port: number, path = ""): string {
-  return `http://${service}.${APPS_NAMESPACE}.svc.cluster.local:${port}${path}`;
-}

@@ -5,7 +5,8 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { REDIS_SECRET, databaseSecretName } from "../data/contract";
 import type { AppService, Bindings } from "../../stacks/services";
-import { JANUA_SECRETS, JWKS_PATH, OIDC_CALLBACK_PATH, R2_APP_SECRET, clusterUrl, oidcClientSecretName } from "./contract";
+import { serviceUrl } from "../edge/routes";
+import { APPS_NAMESPACE, JANUA_SECRETS, JWKS_PATH, OIDC_CALLBACK_PATH, R2_APP_SECRET, oidcClientSecretName } from "./contract";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar & { name: string };
 
@@ -41,7 +42,9 @@ const plain = (name: string, value: string): EnvVar => ({ name, value });
 export const issuerUrl = (hostname: string) => `https://${hostname}`;
 
 function oidcEnv(svc: Pick<AppService, "hostnames">, oidc: NonNullable<Bindings["oidc"]>, ctx: BindingContext): EnvVar[] {
-  const provider = ctx.provider ?? { name: "oidc-provider", port: 0, hostname: "oidc-provider.invalid" };
+  // The spec rules guarantee a provider whenever a service binds oidc.
+  const provider = ctx.provider;
+  if (!provider) throw new Error("an oidc binding needs a service with bindings.oidc.role provider");
   const issuer = issuerUrl(provider.hostname);
   const hs256 = fromSecret("JANUA_HS256_SECRET", JANUA_SECRETS.internal, SECRET_KEYS.hs256);
   switch (oidc.role) {
@@ -66,13 +69,13 @@ function oidcEnv(svc: Pick<AppService, "hostnames">, oidc: NonNullable<Bindings[
       return [
         plain("OIDC_AUTHORITY", issuer),
         plain("OIDC_CLIENT_ID", oidc.clientId),
-        plain("OIDC_REDIRECT_URI", `https://${svc.hostnames[0] ?? "unrouted.invalid"}${OIDC_CALLBACK_PATH}`),
+        plain("OIDC_REDIRECT_URI", `https://${svc.hostnames[0]}${OIDC_CALLBACK_PATH}`),
         plain("OIDC_SCOPE", oidc.scope),
       ];
     case "resource-server":
       return [
         plain("JANUA_ISSUER", issuer),
-        plain("JANUA_JWKS_URL", clusterUrl(provider.name, provider.port, JWKS_PATH)),
+        plain("JANUA_JWKS_URL", `${serviceUrl({ namespace: APPS_NAMESPACE, name: provider.name, port: provider.port })}${JWKS_PATH}`),
         plain("JANUA_AUDIENCE", oidc.clientId),
         hs256,
         plain("OIDC_CLIENT_ID", oidc.clientId),
@@ -95,8 +98,8 @@ export function bindingEnv(svc: Pick<AppService, "bindings" | "hostnames">, ctx:
 
 /** Names the bindings set (with every optional part on), for the spec check that env does not shadow them. */
 export function bindingEnvNames(bindings: Bindings): string[] {
-  const smtp = { host: "", port: 0, username: "", from: "" };
-  return bindingEnv({ bindings, hostnames: [] }, { smtp }).map((e) => e.name);
+  const names: BindingContext = { provider: { name: "provider", port: 1, hostname: "example.invalid" }, smtp: { host: "", port: 0, username: "", from: "" } };
+  return bindingEnv({ bindings, hostnames: ["example.invalid"] }, names).map((e) => e.name);
 }
 
 /** Bindings first, then the spec's own env, each sorted: the pod spec does not change with declaration order. */

@@ -4,9 +4,8 @@
  * apps namespace's default-deny and DNS allow (components/baseline.ts) sit underneath.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { CLOUDFLARED } from "../edge/routes";
 import { DATA_NAMESPACE, POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT } from "../data/contract";
-import { inNamespace, internetEgress } from "../baseline";
+import { FROM_CLOUDFLARED, inNamespace, internetEgress } from "../baseline";
 import type { AppService } from "../../stacks/services";
 import { selectorLabels } from "./contract";
 
@@ -38,7 +37,7 @@ export function callersOf(target: AppService, all: AppService[]): string[] {
 export function servicePolicy(svc: AppService, all: AppService[], ctx: PolicyContext): Spec {
   const ingress: Ingress[] = [];
   if (svc.hostnames.length > 0) {
-    ingress.push({ from: [{ ...inNamespace(CLOUDFLARED.namespace), podSelector: { matchLabels: { ...CLOUDFLARED.labels } } }], ports: [tcp(svc.port)] });
+    ingress.push({ from: [FROM_CLOUDFLARED], ports: [tcp(svc.port)] });
   }
   const callers = callersOf(svc, all);
   if (callers.length > 0) ingress.push({ from: callers.map(pods), ports: [tcp(svc.port)] });

@@ -6,6 +6,7 @@
 import { createPrivateKey } from "node:crypto";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import { z } from "zod";
+import { fieldPath, issueMessage } from "../../stacks/issues";
 
 export const SIGNING_ALG = "RS256";
 export const MIN_RSA_BITS = 2048;
@@ -47,7 +48,7 @@ export interface Jwks {
 }
 
 function pathOf(where: string, path: readonly PropertyKey[]): string {
-  return where + path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("");
+  return path.length > 0 ? `${where}.${fieldPath(path)}` : where;
 }
 
 const int = (b64: string) => BigInt(`0x${Buffer.from(b64, "base64url").toString("hex") || "0"}`);
@@ -77,10 +78,7 @@ export function parseSigningKeys(text: string, where = "enclii:januaSigningKeys"
     return { problems: [`${where}: must be JSON (a key set); ${ROTATE_HINT}`] };
   }
   const result = keySetSchema.safeParse(raw);
-  const problems = (result.error?.issues ?? []).map((i) => {
-    const message = i.code === "unrecognized_keys" ? `unknown field${i.keys.length > 1 ? "s" : ""} ${i.keys.map((k) => `"${k}"`).join(", ")}` : i.message;
-    return `${pathOf(where, i.path)}: ${message}`;
-  });
+  const problems = (result.error?.issues ?? []).map((i) => `${pathOf(where, i.path)}: ${issueMessage(i)}`);
 
   // The checks across fields and keys also run on keys whose other fields are malformed, so
   // one pass reports everything; each looks only at fields that passed their own shape check.

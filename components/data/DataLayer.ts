@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Environment } from "../../stacks/config";
-import { denyAllButDns, RESTRICTED_NAMESPACE_LABELS } from "../baseline";
+import { denyAllButDns, inNamespace, RESTRICTED_NAMESPACE_LABELS } from "../baseline";
 import { DATA_NAMESPACE, POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT } from "./contract";
 import { ExternalPostgres } from "./ExternalPostgres";
 import { Operators, CHARTS } from "./Operators";
@@ -41,12 +41,11 @@ export class DataLayer extends pulumi.ComponentResource {
     denyAllButDns(name, { namespace, provider: args.provider, parent: this });
     const policy = (role: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
       new k8s.networking.v1.NetworkPolicy(`${name}-${role}`, { metadata: { name: role, namespace }, spec }, child);
-    const fromNamespace = (n: pulumi.Input<string>) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": n } } });
     policy("allow-same-namespace", { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{ from: [{ podSelector: {} }] }], egress: [{ to: [{ podSelector: {} }] }] });
     policy("allow-from-apps", {
       podSelector: {},
       policyTypes: ["Ingress"],
-      ingress: [{ from: [fromNamespace(args.appsNamespace)], ports: [POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT].map((port) => ({ protocol: "TCP", port })) }],
+      ingress: [{ from: [inNamespace(args.appsNamespace)], ports: [POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT].map((port) => ({ protocol: "TCP", port })) }],
     });
     const externalPort = args.postgres.mode === "external" ? [args.postgres.port] : [];
     policy("allow-egress-api-storage", {
@@ -58,7 +57,7 @@ export class DataLayer extends pulumi.ComponentResource {
     let postgres: Postgres | ExternalPostgres;
     if (args.postgres.mode === "in-cluster") {
       if (!args.backup) throw new Error(`${name}: in-cluster PostgreSQL needs a backup target`);
-      policy("allow-from-operator", { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [fromNamespace(CHARTS.cnpg.namespace)] }] });
+      policy("allow-from-operator", { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [inNamespace(CHARTS.cnpg.namespace)] }] });
       const operators = new Operators(`${name}-operators`, { provider: args.provider }, { parent: this });
       const credentials = s3CredentialsSecret(`${name}-r2-credentials`, namespace, args.backup.credentials, child);
       postgres = new Postgres(

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CLOUDFLARED, tenantNamespace, type Tenant } from "./routes";
-import { DNS_EGRESS, RESTRICTED_NAMESPACE_LABELS } from "../baseline";
+import { tenantNamespace, type Tenant } from "./routes";
+import { DNS_EGRESS, FROM_CLOUDFLARED, RESTRICTED_NAMESPACE_LABELS } from "../baseline";
 
 /** ResourceQuota `hard` for one tenant; no LoadBalancers or NodePorts: traffic arrives through the tunnel. */
 export const DEFAULT_TENANT_QUOTA: Record<string, string> = {
@@ -64,7 +64,7 @@ export class TenantNamespace extends pulumi.ComponentResource {
           policyTypes: ["Ingress", "Egress"],
           ingress: [
             {
-              from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": CLOUDFLARED.namespace } }, podSelector: { matchLabels: { ...CLOUDFLARED.labels } } }],
+              from: [FROM_CLOUDFLARED],
               ports: [{ protocol: "TCP", port: tenant.service.port }],
             },
           ],

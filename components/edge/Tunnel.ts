@@ -2,7 +2,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { DNS_EGRESS, NOT_INTERNET, RESTRICTED_CONTAINER, RESTRICTED_NAMESPACE_LABELS, restrictedPod, spreadAcrossNodes } from "../baseline";
+import { DNS_EGRESS, NOT_INTERNET, inNamespace, RESTRICTED_CONTAINER, RESTRICTED_NAMESPACE_LABELS, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { CLOUDFLARED, tunnelIngress, validateRoutes, type Route } from "./routes";
 
 /** Pinned: cloudflared must stay within a year of Cloudflare's supported releases, so bump it deliberately. */
@@ -45,7 +45,7 @@ export function routeEgress(routes: Route[]): k8s.types.input.networking.v1.Netw
   const ports = new Map<string, Set<number>>();
   for (const r of routes) ports.set(r.service.namespace, (ports.get(r.service.namespace) ?? new Set()).add(r.service.port));
   return [...ports.keys()].sort().map((ns) => ({
-    to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": ns } } }],
+    to: [inNamespace(ns)],
     ports: [...ports.get(ns)!].sort((a, b) => a - b).map((port) => ({ protocol: "TCP", port })),
   }));
 }

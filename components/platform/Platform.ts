@@ -19,7 +19,6 @@ import type { ClusterNode } from "../hetzner/node";
 import { K3sCluster } from "../k3s/K3sCluster";
 import { Longhorn } from "../k3s/Longhorn";
 
-export { APPS_NAMESPACE };
 /** Backups kept when the database is external (Longhorn and etcd still back up to R2). */
 const DEFAULT_RETENTION_DAYS = 7;
 
