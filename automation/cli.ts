@@ -17,7 +17,11 @@ const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--config FILE]";
 const PLAN_OUTPUTS = ["resources.json", "manifests", "bootstrap"];
 
 async function plan(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: "string" }, config: { type: "string" } } });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { out: { type: "string" }, config: { type: "string" } },
+  });
   const [stack] = positionals;
   if (!stack || positionals.length > 1) {
     process.stderr.write(`${USAGE}\n`);
@@ -41,7 +45,9 @@ async function plan(argv: string[]): Promise<number> {
   }
   process.stdout.write(summarize(result, env, cfg.placeholders));
   const count = (prefix: string) => [...files.keys()].filter((p) => p.startsWith(prefix)).length;
-  process.stdout.write(`\nWrote ${join(out, "resources.json")}, ${count("manifests/")} manifests, ${count("bootstrap/")} bootstrap scripts\n`);
+  process.stdout.write(
+    `\nWrote ${join(out, "resources.json")}, ${count("manifests/")} manifests, ${count("bootstrap/")} bootstrap scripts\n`,
+  );
   return 0;
 }
 

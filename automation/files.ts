@@ -30,7 +30,10 @@ export function bootstrapScripts(result: PlanResult): Map<string, string> {
 
 export function planFiles(result: PlanResult): Map<string, string> {
   const files = new Map<string, string>();
-  files.set("resources.json", `${JSON.stringify({ stack: result.stack, resources: result.resources, outputs: result.outputs }, null, 2)}\n`);
+  files.set(
+    "resources.json",
+    `${JSON.stringify({ stack: result.stack, resources: result.resources, outputs: result.outputs }, null, 2)}\n`,
+  );
   for (const r of result.resources.filter(isKubernetesObject)) {
     const path = manifestPath(r);
     if (files.has(path)) throw new Error(`two Kubernetes objects would be written to ${path}`);

@@ -52,7 +52,11 @@ export interface Context {
 export async function main(argv: string[], stdin: string, { now = new Date(), stdoutIsTerminal = false }: Context = {}): Promise<Result> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { "overlap-days": { type: "string" }, "if-older-than-days": { type: "string" } } });
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { "overlap-days": { type: "string" }, "if-older-than-days": { type: "string" } },
+    });
   } catch (err) {
     return usage((err as Error).message);
   }
@@ -73,7 +77,11 @@ export async function main(argv: string[], stdin: string, { now = new Date(), st
   const { set, error } = readSet(stdin, false);
   if (error) return error;
   if (set && ifOlder !== undefined && keyAgeDays(set, now) < ifOlder) {
-    return { code: 0, stdout: stdin, stderr: `unchanged: signing key ${set.keys[0].kid} is ${Math.floor(keyAgeDays(set, now))} days old (rotating at ${ifOlder})\n` };
+    return {
+      code: 0,
+      stdout: stdin,
+      stderr: `unchanged: signing key ${set.keys[0].kid} is ${Math.floor(keyAgeDays(set, now))} days old (rotating at ${ifOlder})\n`,
+    };
   }
   let next: SigningKeySet;
   try {
@@ -85,7 +93,12 @@ export async function main(argv: string[], stdin: string, { now = new Date(), st
   const dropped = (set?.keys ?? []).filter((k) => !kept.has(k.kid)).map((k) => k.kid);
   // Said out loud because `pulumi config get … 2>/dev/null` also yields nothing when it fails.
   const summary = set
-    ? `new signing key ${next.keys[0].kid}; still published: ${next.keys.slice(1).map((k) => k.kid).join(", ") || "none"}; dropped: ${dropped.join(", ") || "none"}`
+    ? `new signing key ${next.keys[0].kid}; still published: ${
+        next.keys
+          .slice(1)
+          .map((k) => k.kid)
+          .join(", ") || "none"
+      }; dropped: ${dropped.join(", ") || "none"}`
     : `stdin was empty: new key set with signing key ${next.keys[0].kid}`;
   return { code: 0, stdout: `${serializeSigningKeys(next)}\n`, stderr: `${summary}\n` };
 }

@@ -59,7 +59,11 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>
     case "hcloud:index/server:Server":
       return { ipv4Address: fakeIpv4(name), ipv6Address: "2001:db8::1", status: "running" };
     case "random:index/randomPassword:RandomPassword":
-      return { result: hash(`password:${name}`).toString("base64url").slice(0, Number(inputs.length ?? 32)) };
+      return {
+        result: hash(`password:${name}`)
+          .toString("base64url")
+          .slice(0, Number(inputs.length ?? 32)),
+      };
     case "command:remote:Command":
       return { stdout: String(inputs.create ?? "").includes("/etc/rancher/k3s/k3s.yaml") ? fakeKubeconfig() : "", stderr: "" };
     case "kubernetes:helm.sh/v3:Release":
@@ -93,7 +97,7 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>
 
 function fakeId(type: string, name: string): string {
   // Hetzner ids are integers, and the program converts them with Number().
-  if (type.startsWith("hcloud:")) return String(hash(name).readUInt32BE(0) % 90_000_000 + 10_000_000);
+  if (type.startsWith("hcloud:")) return String((hash(name).readUInt32BE(0) % 90_000_000) + 10_000_000);
   if (type === TUNNEL_TYPE || type === CUSTOM_HOSTNAME_TYPE) return fakeUuid(name);
   if (CLOUDFLARE_TOKEN_TYPES.includes(type)) return hash(`token-id:${name}`).toString("hex").slice(0, 32);
   return `${name}-id`;
@@ -119,13 +123,21 @@ export function planMocks(): pulumi.runtime.Mocks {
         case "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken":
           return { ...args.inputs, token: fakeTunnelToken(String(args.inputs.accountId), String(args.inputs.tunnelId)) };
         case "cloudflare:index/getCustomHostnames:getCustomHostnames": {
-          const listed = [...(customHostnames.get(String(args.inputs.zoneId)) ?? [])].sort((a, b) => (String(a.hostname) < String(b.hostname) ? -1 : 1));
+          const listed = [...(customHostnames.get(String(args.inputs.zoneId)) ?? [])].sort((a, b) =>
+            String(a.hostname) < String(b.hostname) ? -1 : 1,
+          );
           const results = listed.map((h) => ({
             ...h,
             ssl: {
               ...(h.ssl as object),
               status: "pending_validation",
-              validationRecords: [{ status: "pending", txtName: `_acme-challenge.${h.hostname}`, txtValue: hash(`dcv:${h.hostname}`).toString("base64url").slice(0, 43) }],
+              validationRecords: [
+                {
+                  status: "pending",
+                  txtName: `_acme-challenge.${h.hostname}`,
+                  txtValue: hash(`dcv:${h.hostname}`).toString("base64url").slice(0, 43),
+                },
+              ],
             },
           }));
           return { ...args.inputs, results };

@@ -83,7 +83,11 @@ function mask(value: Json): unknown {
   if (Array.isArray(value)) return value.map(mask);
   if (value !== null && typeof value === "object") {
     if (value[SIG_KEY] === SIG_SECRET) return mask(value.value);
-    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, mask(value[k])]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, mask(value[k])]),
+    );
   }
   return SECRET;
 }

@@ -10,7 +10,8 @@ const COMPONENT = /^enclii:/;
 const TUNNEL_CONFIG = "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig";
 
 function plannedIngress(result: PlanResult): { hostname?: string; service: string }[] {
-  const config = result.resources.find((r) => r.type === TUNNEL_CONFIG)?.inputs.config as { ingresses?: { hostname?: string; service: string }[] } | undefined;
+  const config = result.resources.find((r) => r.type === TUNNEL_CONFIG)?.inputs.config as
+    { ingresses?: { hostname?: string; service: string }[] } | undefined;
   return config?.ingresses ?? [];
 }
 

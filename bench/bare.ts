@@ -108,7 +108,15 @@ async function main(argv: string[]): Promise<void> {
   const evalMs = performance.now() - t0;
   const loaded = loads.stop();
 
-  const sample: EvalSample = { mode, stack, evalMs, loadMs: loaded.ms, startupMs, resources: resources.length, modulesLoaded: loaded.count };
+  const sample: EvalSample = {
+    mode,
+    stack,
+    evalMs,
+    loadMs: loaded.ms,
+    startupMs,
+    resources: resources.length,
+    modulesLoaded: loaded.count,
+  };
   process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(sample)}\n`);
 }
 

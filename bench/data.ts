@@ -16,7 +16,16 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "../components/data/pgbouncer";
 import { DOWN_AFTER_MS } from "../components/data/redisConfig";
-import { failover, redisCall, runClients, Servers, startPgbouncerStack, startSentinelTopology, waitFor, type LoadResult } from "../test/servers";
+import {
+  failover,
+  redisCall,
+  runClients,
+  Servers,
+  startPgbouncerStack,
+  startSentinelTopology,
+  waitFor,
+  type LoadResult,
+} from "../test/servers";
 
 const RESULTS = join(__dirname, "..", ".bench", "data.json");
 const TOOLS = ["pgbouncer", "postgres", "redis-server", "redis-sentinel"];
@@ -48,7 +57,9 @@ async function failoverOnce(): Promise<{ agreeMs: number; writableMs: number }> 
     const t = await startSentinelTopology(servers);
     const { ms, master, killedAt } = await failover(t, FAILOVER_TIMEOUT_MS);
     const port = Number(master.split(":")[1]);
-    await waitFor("a write to the new master", FAILOVER_TIMEOUT_MS, async () => ((await redisCall(port, t.password, "SET", "k", "v")) === "OK" ? true : undefined));
+    await waitFor("a write to the new master", FAILOVER_TIMEOUT_MS, async () =>
+      (await redisCall(port, t.password, "SET", "k", "v")) === "OK" ? true : undefined,
+    );
     return { agreeMs: ms, writableMs: performance.now() - killedAt };
   });
 }
@@ -60,7 +71,13 @@ function table(rows: string[][]): string {
 }
 
 const range = (s: Stats) => `${s.median.toFixed(0)} (${s.min.toFixed(0)}-${s.max.toFixed(0)})`;
-const loadRow = (what: string, r: LoadResult) => [what, String(r.succeeded), String(r.failed), String(r.maxServerConnections), r.wallMs.toFixed(0)];
+const loadRow = (what: string, r: LoadResult) => [
+  what,
+  String(r.succeeded),
+  String(r.failed),
+  String(r.maxServerConnections),
+  r.wallMs.toFixed(0),
+];
 
 /** Returns the exit code: 1 if a measurement failed. */
 export async function benchData(log = (s: string) => process.stderr.write(`${s}\n`)): Promise<number> {
@@ -88,10 +105,22 @@ export async function benchData(log = (s: string) => process.stderr.write(`${s}\
     process.stdout.write(
       [
         "",
-        table([["1000 clients, one transaction each", "succeeded", "failed", "max PG conns", "wall ms"], loadRow(`via PgBouncer (pool ${DEFAULT_POOL_SIZE})`, viaPgbouncer), loadRow("straight at PostgreSQL (max 100)", direct)]),
-        `  refusals straight at PostgreSQL: ${Object.entries(direct.errors).map(([m, n]) => `${n} × "${m}"`).join(", ") || "none"}`,
+        table([
+          ["1000 clients, one transaction each", "succeeded", "failed", "max PG conns", "wall ms"],
+          loadRow(`via PgBouncer (pool ${DEFAULT_POOL_SIZE})`, viaPgbouncer),
+          loadRow("straight at PostgreSQL (max 100)", direct),
+        ]),
+        `  refusals straight at PostgreSQL: ${
+          Object.entries(direct.errors)
+            .map(([m, n]) => `${n} × "${m}"`)
+            .join(", ") || "none"
+        }`,
         "",
-        table([[`Sentinel failover (down-after ${DOWN_AFTER_MS} ms)`, "median (min-max) ms"], ["kill -9 → every Sentinel names the new master", range(agreeMs)], ["kill -9 → new master takes a write", range(writableMs)]]),
+        table([
+          [`Sentinel failover (down-after ${DOWN_AFTER_MS} ms)`, "median (min-max) ms"],
+          ["kill -9 → every Sentinel names the new master", range(agreeMs)],
+          ["kill -9 → new master takes a write", range(writableMs)],
+        ]),
         `${runs.length} failover runs, each on a fresh 1 master + 2 replicas + 3 Sentinels. Total ${totalS.toFixed(0)} s on ${cpus().length} CPUs.`,
         "",
       ].join("\n"),
@@ -103,8 +132,10 @@ export async function benchData(log = (s: string) => process.stderr.write(`${s}\
       cpus: cpus().length,
       method: {
         clients: `${MAX_CLIENT_CONN} pg clients connect at once and hold their connection until all have tried, then each runs BEGIN; INSERT; SELECT pg_sleep(0.02); COMMIT`,
-        maxServerConnections: "max over the run of pg_stat_activity client backends on database enclii, polled every ~5 ms over a superuser socket connection",
-        failover: "kill -9 of the master to: every Sentinel's GET-MASTER-ADDR-BY-NAME naming the same new master (agree), a SET accepted by it (writable); polled every 50 ms",
+        maxServerConnections:
+          "max over the run of pg_stat_activity client backends on database enclii, polled every ~5 ms over a superuser socket connection",
+        failover:
+          "kill -9 of the master to: every Sentinel's GET-MASTER-ADDR-BY-NAME naming the same new master (agree), a SET accepted by it (writable); polled every 50 ms",
       },
       totalSeconds: totalS,
       pgbouncer: viaPgbouncer,

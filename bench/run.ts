@@ -82,7 +82,9 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env):
 }
 
 function failure(what: string, r: ChildResult): Error {
-  const status = r.signal ? `killed by ${r.signal}${r.signal === "SIGKILL" ? ` (timeout ${CHILD_TIMEOUT_MS / 1000}s?)` : ""}` : `exit ${r.code}`;
+  const status = r.signal
+    ? `killed by ${r.signal}${r.signal === "SIGKILL" ? ` (timeout ${CHILD_TIMEOUT_MS / 1000}s?)` : ""}`
+    : `exit ${r.code}`;
   const tail = (r.stderr || r.stdout).trim().split("\n").slice(-15).join("\n");
   return new Error(`${what} failed (${status})\n${tail}`);
 }
@@ -120,7 +122,8 @@ async function evalOnce(spec: StackSpec, mode: "program" | "bare", count: number
   const line = r.stdout.split("\n").find((l) => l.startsWith(RESULT_PREFIX));
   if (!line) throw failure(`${mode} evaluation of ${spec.stack} (no result line)`, r);
   const sample = JSON.parse(line.slice(RESULT_PREFIX.length)) as EvalSample;
-  if (sample.resources !== count) throw new Error(`${mode} evaluation of ${spec.stack}: ${sample.resources} resources recorded, the plan has ${count}`);
+  if (sample.resources !== count)
+    throw new Error(`${mode} evaluation of ${spec.stack}: ${sample.resources} resources recorded, the plan has ${count}`);
   return sample;
 }
 
@@ -168,9 +171,13 @@ async function benchStack(spec: StackSpec, runs: number, work: string, log: (s: 
     }
     const programMs = stats(program.map((s) => s.evalMs));
     const bareMs = stats(bare.map((s) => s.evalMs));
-    result.eval = { programMs, programModuleLoadMs: stats(program.map((s) => s.loadMs)),
+    result.eval = {
+      programMs,
+      programModuleLoadMs: stats(program.map((s) => s.loadMs)),
       startupMs: stats(program.map((s) => s.startupMs)),
-      bareMs, ratio: programMs.median / bareMs.median };
+      bareMs,
+      ratio: programMs.median / bareMs.median,
+    };
   } catch (err) {
     result.error = err instanceof Error ? err.message : String(err);
     log(`  ${spec.stack}: ${result.error}`);
@@ -239,7 +246,14 @@ async function main(): Promise<number> {
   const all = [...results, ...tenantResults.map((t) => t.result)];
   process.stdout.write(`\n${table(rows)}\n\n`);
   const growth = tenantGrowth(
-    tenantResults.map(({ tenants, result: r }) => ({ tenants, resources: r.resources, wallMs: r.wallMs, maxRssMiB: r.maxRssMiB, evalMs: r.eval?.programMs, bareMs: r.eval?.bareMs })),
+    tenantResults.map(({ tenants, result: r }) => ({
+      tenants,
+      resources: r.resources,
+      wallMs: r.wallMs,
+      maxRssMiB: r.maxRssMiB,
+      evalMs: r.eval?.programMs,
+      bareMs: r.eval?.bareMs,
+    })),
   );
   process.stdout.write(
     `${table([
@@ -284,7 +298,8 @@ async function main(): Promise<number> {
     method: {
       plan: "node_modules/.bin/tsx automation/cli.ts plan <stack> --out <tmp> [--config FILE], one child process per run",
       wallMs: "spawn to exit of the CLI child, measured by the parent",
-      peakMemory: "process.resourceUsage().maxRSS at exit, recorded by a module preloaded through NODE_OPTIONS; max over the CLI's node processes",
+      peakMemory:
+        "process.resourceUsage().maxRSS at exit, recorded by a module preloaded through NODE_OPTIONS; max over the CLI's node processes",
       eval: "bench/bare.ts in its own child: performance.now() around runPlan() (program) or the same harness registering N-1 CustomResources + the Stack (bare), module graph preloaded",
     },
     totalSeconds: totalS,

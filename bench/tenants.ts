@@ -51,7 +51,19 @@ export interface TenantGrowth {
 /** Growth between the two largest counts, where fixed costs cancel out. */
 export function tenantGrowth(rows: TenantRow[]): TenantGrowth | undefined {
   const [a, b] = rows.slice(-2);
-  if (!a?.resources || !b?.resources || !a.wallMs || !b.wallMs || !a.maxRssMiB || !b.maxRssMiB || !a.evalMs || !b.evalMs || !a.bareMs || !b.bareMs) return undefined;
+  if (
+    !a?.resources ||
+    !b?.resources ||
+    !a.wallMs ||
+    !b.wallMs ||
+    !a.maxRssMiB ||
+    !b.maxRssMiB ||
+    !a.evalMs ||
+    !b.evalMs ||
+    !a.bareMs ||
+    !b.bareMs
+  )
+    return undefined;
   const tenants = b.tenants - a.tenants;
   const resources = b.resources - a.resources;
   return {

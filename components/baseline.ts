@@ -46,7 +46,12 @@ export const RESTRICTED_CONTAINER: Core.SecurityContext = {
 
 /** Pods in the cluster DNS service, for NetworkPolicy egress rules. */
 export const DNS_EGRESS: Input.NetworkPolicyEgressRule = {
-  to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } }, podSelector: { matchLabels: { "k8s-app": "kube-dns" } } }],
+  to: [
+    {
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+      podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
+    },
+  ],
   ports: [
     { protocol: "UDP", port: 53 },
     { protocol: "TCP", port: 53 },
@@ -66,11 +71,16 @@ export function inNamespace(namespace: pulumi.Input<string>): Input.NetworkPolic
 }
 
 /** The cloudflared pods: what routed workloads (ours and tenants') admit. */
-export const FROM_CLOUDFLARED: Input.NetworkPolicyPeer = { ...inNamespace(CLOUDFLARED.namespace), podSelector: { matchLabels: { ...CLOUDFLARED.labels } } };
+export const FROM_CLOUDFLARED: Input.NetworkPolicyPeer = {
+  ...inNamespace(CLOUDFLARED.namespace),
+  podSelector: { matchLabels: { ...CLOUDFLARED.labels } },
+};
 
 /** Spread replicas over nodes when there are several; never block scheduling on one node. */
 export function spreadAcrossNodes(labels: Record<string, string>): Core.TopologySpreadConstraint[] {
-  return [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } }];
+  return [
+    { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels } },
+  ];
 }
 
 export interface NamespaceBaselineArgs {
@@ -95,9 +105,7 @@ export function denyAllButDns(name: string, args: NamespaceBaselineArgs): k8s.ne
         spec: {
           podSelector: {},
           policyTypes: ["Egress"],
-          egress: [
-            DNS_EGRESS,
-          ],
+          egress: [DNS_EGRESS],
         },
       },
       opts,

@@ -1,5 +1,15 @@
 import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL } from "../components/data/contract";
-import { DROP_ALL, replicasOf, type KubeObject, type PodSecurityContext, type Pods, type PodTemplate, type Resources, type SeccompProfile, type SecurityContext } from "./objects";
+import {
+  DROP_ALL,
+  replicasOf,
+  type KubeObject,
+  type PodSecurityContext,
+  type Pods,
+  type PodTemplate,
+  type Resources,
+  type SeccompProfile,
+  type SecurityContext,
+} from "./objects";
 
 /**
  * CloudNativePG (1.30) renders the pods of a Cluster and a Pooler itself. These model the pod
@@ -48,7 +58,9 @@ export function cnpgClusterPods(obj: KubeObject): Pods {
     spec: {
       automountServiceAccountToken: false,
       // An override replaces the operator's pod context; only the user and seccomp profile are defaulted.
-      securityContext: spec.podSecurityContext ? { runAsUser, seccompProfile, ...spec.podSecurityContext } : { runAsNonRoot: true, runAsUser, seccompProfile },
+      securityContext: spec.podSecurityContext
+        ? { runAsUser, seccompProfile, ...spec.podSecurityContext }
+        : { runAsNonRoot: true, runAsUser, seccompProfile },
       containers: [
         {
           name: CNPG_POSTGRES_CONTAINER,

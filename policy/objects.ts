@@ -40,7 +40,8 @@ export const EXEMPT_NAMESPACES: Readonly<Record<string, string>> = {
   "kube-system": "k3s's own components (CoreDNS, metrics-server), deployed by k3s itself; we only put the etcd snapshot Secret there",
   "longhorn-system": "Longhorn's manager, CSI and instance-manager pods need privileged access to the host's disks and iSCSI",
   "cert-manager": "filled by the upstream cert-manager Helm chart in the cluster; the program renders none of its objects",
-  "cnpg-system": "filled by the upstream CloudNativePG and barman-cloud Helm charts in the cluster; the program renders none of their objects",
+  "cnpg-system":
+    "filled by the upstream CloudNativePG and barman-cloud Helm charts in the cluster; the program renders none of their objects",
 };
 
 const DEFAULT_NAMESPACE = "default";

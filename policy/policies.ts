@@ -3,7 +3,13 @@
  * them without starting the policy server. Both apply the rules in ./rules.ts, the same functions
  * test/baseline.test.ts runs on every stack's plan.
  */
-import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { checkCrossObject, checkObject, objectRef, type KubeObject, type Violation } from "./rules";
 
 /** `kubernetes:<group>/<version>:<Kind>`; the core group is written `core` in the type and omitted in apiVersion. */
@@ -32,7 +38,8 @@ const text = (v: Violation) => `${v.rule}: ${v.message}`;
 
 export const objectPolicy = {
   name: "enclii-workload-baseline",
-  description: "Every Kubernetes object meets the DESIGN §6 baseline: Pod Security Standards restricted, read-only root, resources, probes, pinned images, no API token unless needed.",
+  description:
+    "Every Kubernetes object meets the DESIGN §6 baseline: Pod Security Standards restricted, read-only root, resources, probes, pinned images, no API token unless needed.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
     const obj = kubernetesObject(args.type, args.props);
@@ -42,7 +49,8 @@ export const objectPolicy = {
 
 export const stackPolicy = {
   name: "enclii-cluster-baseline",
-  description: "A PodDisruptionBudget for every workload with more than one replica, and a default-deny NetworkPolicy in every namespace we own.",
+  description:
+    "A PodDisruptionBudget for every workload with more than one replica, and a default-deny NetworkPolicy in every namespace we own.",
   enforcementLevel: "mandatory",
   validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => {
     const urns = new Map<string, string>();

@@ -66,20 +66,25 @@ export function podSecurity(pods: Pods, add: Report): void {
     for (const port of c.container.ports ?? []) {
       if (port.hostPort) add(RULES.hostPorts, `${who} must not set hostPort (${port.hostPort})`);
     }
-    if (!(sc.capabilities?.drop ?? []).includes(DROP_ALL)) add(RULES.capabilities, `${who} must set securityContext.capabilities.drop=["ALL"]`);
+    if (!(sc.capabilities?.drop ?? []).includes(DROP_ALL))
+      add(RULES.capabilities, `${who} must set securityContext.capabilities.drop=["ALL"]`);
     for (const cap of sc.capabilities?.add ?? []) {
       if (cap !== ALLOWED_CAPABILITY) add(RULES.capabilities, `${who} must not add the capability ${cap} (only ${ALLOWED_CAPABILITY})`);
     }
-    if (sc.allowPrivilegeEscalation !== false) add(RULES.privilegeEscalation, `${who} must set securityContext.allowPrivilegeEscalation=false`);
+    if (sc.allowPrivilegeEscalation !== false)
+      add(RULES.privilegeEscalation, `${who} must set securityContext.allowPrivilegeEscalation=false`);
     if (sc.runAsNonRoot === false) add(RULES.runAsNonRoot, `${who} must not set securityContext.runAsNonRoot=false`);
     // As admission does: a pod that sets a bad value is reported once, not again per container.
-    else if (sc.runAsNonRoot === undefined && pod.runAsNonRoot === undefined) add(RULES.runAsNonRoot, `${who} must set securityContext.runAsNonRoot=true (or the pod must)`);
+    else if (sc.runAsNonRoot === undefined && pod.runAsNonRoot === undefined)
+      add(RULES.runAsNonRoot, `${who} must set securityContext.runAsNonRoot=true (or the pod must)`);
     const seccomp = sc.seccompProfile?.type;
-    if (seccomp !== undefined && !ALLOWED_SECCOMP.includes(seccomp)) add(RULES.seccomp, `${who} must not set securityContext.seccompProfile.type=${seccomp}`);
+    if (seccomp !== undefined && !ALLOWED_SECCOMP.includes(seccomp))
+      add(RULES.seccomp, `${who} must not set securityContext.seccompProfile.type=${seccomp}`);
     else if (seccomp === undefined && pod.seccompProfile?.type === undefined) {
       add(RULES.seccomp, `${who} must set securityContext.seccompProfile.type to ${ALLOWED_SECCOMP.join(" or ")} (or the pod must)`);
     }
-    if (sc.procMount !== undefined && sc.procMount !== DEFAULT_PROC_MOUNT) add(RULES.procMount, `${who} must not set securityContext.procMount=${sc.procMount}`);
+    if (sc.procMount !== undefined && sc.procMount !== DEFAULT_PROC_MOUNT)
+      add(RULES.procMount, `${who} must not set securityContext.procMount=${sc.procMount}`);
   }
 }
 
@@ -88,9 +93,11 @@ function commonSecurity(who: string, sc: CommonSecurityContext, add: Report): vo
   if (sc.windowsOptions?.hostProcess) add(RULES.hostProcess, `${who} must not set securityContext.windowsOptions.hostProcess=true`);
   if (sc.runAsUser === 0) add(RULES.runAsUser, `${who} must not set securityContext.runAsUser=0`);
   const se = sc.seLinuxOptions;
-  if (se?.type !== undefined && !ALLOWED_SELINUX_TYPES.includes(se.type)) add(RULES.seLinux, `${who} must not set securityContext.seLinuxOptions.type=${se.type}`);
+  if (se?.type !== undefined && !ALLOWED_SELINUX_TYPES.includes(se.type))
+    add(RULES.seLinux, `${who} must not set securityContext.seLinuxOptions.type=${se.type}`);
   if (se?.user) add(RULES.seLinux, `${who} must not set securityContext.seLinuxOptions.user`);
   if (se?.role) add(RULES.seLinux, `${who} must not set securityContext.seLinuxOptions.role`);
   const appArmor = sc.appArmorProfile?.type;
-  if (appArmor !== undefined && !ALLOWED_APPARMOR.includes(appArmor)) add(RULES.appArmor, `${who} must not set securityContext.appArmorProfile.type=${appArmor}`);
+  if (appArmor !== undefined && !ALLOWED_APPARMOR.includes(appArmor))
+    add(RULES.appArmor, `${who} must not set securityContext.appArmorProfile.type=${appArmor}`);
 }

@@ -57,7 +57,13 @@ function podsOf(obj: KubeObject): Pods | undefined {
   switch (obj.kind) {
     case "Pod": {
       const podSpec = (obj.spec ?? {}) as PodSpec;
-      return { metadata: obj.metadata ?? {}, spec: podSpec, replicas: 1, longRunning: podSpec.restartPolicy !== "Never" && podSpec.restartPolicy !== "OnFailure", ownDisruptionBudget: false };
+      return {
+        metadata: obj.metadata ?? {},
+        spec: podSpec,
+        replicas: 1,
+        longRunning: podSpec.restartPolicy !== "Never" && podSpec.restartPolicy !== "OnFailure",
+        ownDisruptionBudget: false,
+      };
     }
     case "Deployment":
     case "StatefulSet":
@@ -81,7 +87,11 @@ export function hasPods(obj: KubeObject): boolean {
 }
 
 function resourceViolations(who: string, path: string, resources: Resources | undefined, add: Report): void {
-  for (const [section, key] of [["requests", "cpu"], ["requests", "memory"], ["limits", "memory"]] as const) {
+  for (const [section, key] of [
+    ["requests", "cpu"],
+    ["requests", "memory"],
+    ["limits", "memory"],
+  ] as const) {
     if (resources?.[section]?.[key] === undefined) add(RULES.resources, `${who} must set ${path}.${section}.${key}`);
   }
 }
@@ -90,9 +100,12 @@ function resourceViolations(who: string, path: string, resources: Resources | un
 function workloadBaseline(pods: Pods, add: Report): void {
   for (const c of allContainers(pods.spec)) {
     const who = nameOf(c);
-    if (c.container.securityContext?.readOnlyRootFilesystem !== true) add(RULES.readOnlyRootFilesystem, `${who} must set securityContext.readOnlyRootFilesystem=true`);
-    if (c.container.image === undefined) add(RULES.pinnedImage, `${who} must set an image pinned to a tag other than ${UNPINNED_TAG}, or a digest`);
-    else if (imageProblem(c.container.image) !== undefined) add(RULES.pinnedImage, `${who} image "${c.container.image}" must be pinned to a tag other than ${UNPINNED_TAG}, or a digest`);
+    if (c.container.securityContext?.readOnlyRootFilesystem !== true)
+      add(RULES.readOnlyRootFilesystem, `${who} must set securityContext.readOnlyRootFilesystem=true`);
+    if (c.container.image === undefined)
+      add(RULES.pinnedImage, `${who} must set an image pinned to a tag other than ${UNPINNED_TAG}, or a digest`);
+    else if (imageProblem(c.container.image) !== undefined)
+      add(RULES.pinnedImage, `${who} image "${c.container.image}" must be pinned to a tag other than ${UNPINNED_TAG}, or a digest`);
     // Ephemeral containers (kubectl debug) cannot have resources or probes.
     if (c.kind === "ephemeral container") continue;
     resourceViolations(who, "resources", c.container.resources, add);
@@ -102,7 +115,10 @@ function workloadBaseline(pods: Pods, add: Report): void {
     }
   }
   if (pods.spec.automountServiceAccountToken !== false && !pods.metadata.annotations?.[NEEDS_TOKEN_ANNOTATION]) {
-    add(RULES.serviceAccountToken, `pod must set automountServiceAccountToken=false, or say why it needs the token in the annotation ${NEEDS_TOKEN_ANNOTATION}`);
+    add(
+      RULES.serviceAccountToken,
+      `pod must set automountServiceAccountToken=false, or say why it needs the token in the annotation ${NEEDS_TOKEN_ANNOTATION}`,
+    );
   }
 }
 
@@ -154,7 +170,13 @@ function isDefaultDeny(obj: KubeObject): boolean {
   const spec = (obj.spec ?? {}) as { podSelector?: LabelSelector; policyTypes?: string[]; ingress?: unknown[]; egress?: unknown[] };
   const allPods = Object.keys(spec.podSelector?.matchLabels ?? {}).length === 0 && (spec.podSelector?.matchExpressions ?? []).length === 0;
   const types = spec.policyTypes ?? [];
-  return allPods && types.includes("Ingress") && types.includes("Egress") && (spec.ingress ?? []).length === 0 && (spec.egress ?? []).length === 0;
+  return (
+    allPods &&
+    types.includes("Ingress") &&
+    types.includes("Egress") &&
+    (spec.ingress ?? []).length === 0 &&
+    (spec.egress ?? []).length === 0
+  );
 }
 
 interface AutoscalerSpec {
@@ -180,8 +202,16 @@ export function checkCrossObject(objs: KubeObject[]): Violation[] {
     const replicas = Math.max(pods.replicas, ...scaledTo);
     if (replicas <= 1) continue;
     const labels = pods.metadata.labels ?? {};
-    if (!inNamespace("PodDisruptionBudget", namespace).some((pdb) => selects((pdb.spec as { selector?: LabelSelector } | undefined)?.selector, labels))) {
-      violations.push({ rule: RULES.podDisruptionBudget, object: objectRef(obj), message: `may run ${replicas} replicas, but no PodDisruptionBudget in ${namespace} selects its pods` });
+    if (
+      !inNamespace("PodDisruptionBudget", namespace).some((pdb) =>
+        selects((pdb.spec as { selector?: LabelSelector } | undefined)?.selector, labels),
+      )
+    ) {
+      violations.push({
+        rule: RULES.podDisruptionBudget,
+        object: objectRef(obj),
+        message: `may run ${replicas} replicas, but no PodDisruptionBudget in ${namespace} selects its pods`,
+      });
     }
   }
   for (const ns of ours.filter((o) => o.kind === "Namespace")) {

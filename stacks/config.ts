@@ -55,10 +55,19 @@ function configIssueMessage(issue: z.core.$ZodIssue): string {
  * `raw` is Pulumi's config map (`enclii:domain` → text, objects as JSON text); `secretKeys`
  * names the keys that were set as secrets; `specs` are the `dogfooding/` files.
  */
-export function parseEnvironment(stack: string, raw: Record<string, string>, secretKeys: ReadonlySet<string>, specs: SpecFile[]): Environment {
+export function parseEnvironment(
+  stack: string,
+  raw: Record<string, string>,
+  secretKeys: ReadonlySet<string>,
+  specs: SpecFile[],
+): Environment {
   const problems: string[] = [];
   const parsed: Parsed = {};
-  const known = new Set<string>([...Object.keys(keySchemas), ...SECRET_KEYS, ...[EXTERNAL_URLS_KEY, SMTP_PASSWORD_KEY].map((k) => k.slice(NAMESPACE.length + 1))]);
+  const known = new Set<string>([
+    ...Object.keys(keySchemas),
+    ...SECRET_KEYS,
+    ...[EXTERNAL_URLS_KEY, SMTP_PASSWORD_KEY].map((k) => k.slice(NAMESPACE.length + 1)),
+  ]);
 
   for (const key of Object.keys(raw).sort()) {
     const [ns, name] = key.split(":");
@@ -83,13 +92,17 @@ export function parseEnvironment(stack: string, raw: Record<string, string>, sec
   // Messages name fields and sizes, never key material.
   if (raw[SIGNING_KEYS_KEY] !== undefined) problems.push(...parseSigningKeys(raw[SIGNING_KEYS_KEY], SIGNING_KEYS_KEY).problems);
   const localhostRedirects = parsed.janua?.localhostRedirects ?? stack !== PRODUCTION_STACK;
-  if (localhostRedirects && stack === PRODUCTION_STACK) problems.push(`${NAMESPACE}:janua.localhostRedirects: localhost redirect URIs are not allowed in the ${PRODUCTION_STACK} stack`);
+  if (localhostRedirects && stack === PRODUCTION_STACK)
+    problems.push(`${NAMESPACE}:janua.localhostRedirects: localhost redirect URIs are not allowed in the ${PRODUCTION_STACK} stack`);
   const domain = parsed.domain ?? "domain.invalid";
   const resolved = resolveServices(specs, { domain, overrides: parsed.services ?? {}, bindingEnvNames });
   problems.push(...resolved.problems);
   if (parsed.domain) problems.push(...checkServiceRoutes(resolved.services, parsed.domain));
   problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkTenants(parsed));
-  problems.push(...checkNetwork(network), ...(parsed.nodes ? checkNodes(parsed.nodes, nodes, network.subnet, raw[`${NAMESPACE}:sshPublicKey`] !== undefined) : []));
+  problems.push(
+    ...checkNetwork(network),
+    ...(parsed.nodes ? checkNodes(parsed.nodes, nodes, network.subnet, raw[`${NAMESPACE}:sshPublicKey`] !== undefined) : []),
+  );
   problems.push(...checkAdminCidrs(parsed));
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -158,7 +171,9 @@ function expandNodes(entries: NodeEntry[], subnet: string): NodeSpec[] {
 export function secretPlaceholder(key: string, fill = `placeholder-for-${key}`): string {
   if (key === EXTERNAL_URLS_KEY) {
     const password = encodeURIComponent(fill);
-    return JSON.stringify(Object.fromEntries(DATABASES.map((db) => [db, `postgres://placeholder_${db}:${password}@placeholder.invalid:5432/${db}`])));
+    return JSON.stringify(
+      Object.fromEntries(DATABASES.map((db) => [db, `postgres://placeholder_${db}:${password}@placeholder.invalid:5432/${db}`])),
+    );
   }
   // A fixed key keeps offline plans byte-identical; a real stack must set its own (`npm run keys -- rotate`).
   if (key === SIGNING_KEYS_KEY) return JSON.stringify(placeholderSigningKeys);
@@ -182,4 +197,3 @@ function secretKeysFor(nodes: readonly unknown[], postgresMode: unknown, smtp: b
   if (smtp) keys.push(SMTP_PASSWORD_KEY);
   return keys.sort();
 }
-

@@ -21,9 +21,12 @@ export function checkNetwork(network: { ipRange: string; subnet: string }): stri
   const range = parseCidr(network.ipRange);
   const subnet = parseCidr(network.subnet);
   if (!range || !subnet) return [];
-  const problems = cidrContains(network.ipRange, network.subnet) ? [] : [`${NAMESPACE}:network.subnet: ${network.subnet} is not inside ipRange ${network.ipRange}`];
+  const problems = cidrContains(network.ipRange, network.subnet)
+    ? []
+    : [`${NAMESPACE}:network.subnet: ${network.subnet} is not inside ipRange ${network.ipRange}`];
   for (const [what, cluster] of Object.entries(K3S_CIDRS)) {
-    if (cidrsOverlap(network.ipRange, cluster)) problems.push(`${NAMESPACE}:network.ipRange: ${network.ipRange} overlaps k3s's ${what} CIDR ${cluster}`);
+    if (cidrsOverlap(network.ipRange, cluster))
+      problems.push(`${NAMESPACE}:network.ipRange: ${network.ipRange} overlaps k3s's ${what} CIDR ${cluster}`);
   }
   return problems;
 }
@@ -33,7 +36,8 @@ export function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: stri
   const at = (i: number, field?: string) => keyPath(field ? ["nodes", i, field] : ["nodes", i]);
   entries.forEach((e, i) => {
     if (e.kind === "dedicated") {
-      if (!DEDICATED_MODELS[e.model]) problems.push(`${at(i, "model")}: unknown dedicated model "${e.model}" (known: ${Object.keys(DEDICATED_MODELS).join(", ")})`);
+      if (!DEDICATED_MODELS[e.model])
+        problems.push(`${at(i, "model")}: unknown dedicated model "${e.model}" (known: ${Object.keys(DEDICATED_MODELS).join(", ")})`);
       return;
     }
     const type = SERVER_TYPES[e.serverType];
@@ -49,7 +53,8 @@ export function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: stri
   for (const n of nodes) seen.set(n.name, (seen.get(n.name) ?? 0) + 1);
   for (const [name, count] of seen) if (count > 1) problems.push(`${NAMESPACE}:nodes: node name "${name}" is used ${count} times`);
   const hosts = nodes.flatMap((n) => (n.kind === "dedicated" ? [n.host] : []));
-  for (const h of new Set(hosts)) if (hosts.filter((x) => x === h).length > 1) problems.push(`${NAMESPACE}:nodes: host ${h} is listed more than once`);
+  for (const h of new Set(hosts))
+    if (hosts.filter((x) => x === h).length > 1) problems.push(`${NAMESPACE}:nodes: host ${h} is listed more than once`);
 
   const servers = nodes.filter((n) => n.role === "server").length;
   if (servers === 0) problems.push(`${NAMESPACE}:nodes: needs at least one node with role "server"`);
@@ -61,9 +66,11 @@ export function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: stri
   if (cloud.length > 0 && cloud.length < nodes.length) {
     problems.push(`${NAMESPACE}:nodes: cloud and dedicated nodes cannot share a cluster (no private network joins them)`);
   }
-  if (cloud.length > MAX_NODES_PER_NETWORK) problems.push(`${NAMESPACE}:nodes: ${cloud.length} cloud servers exceed Hetzner's ${MAX_NODES_PER_NETWORK} per private network`);
+  if (cloud.length > MAX_NODES_PER_NETWORK)
+    problems.push(`${NAMESPACE}:nodes: ${cloud.length} cloud servers exceed Hetzner's ${MAX_NODES_PER_NETWORK} per private network`);
   const zones = new Set(cloud.map((n) => LOCATIONS[n.location]).filter(Boolean));
-  if (zones.size > 1) problems.push(`${NAMESPACE}:nodes: locations span network zones ${[...zones].join(", ")}; one private network covers one zone`);
+  if (zones.size > 1)
+    problems.push(`${NAMESPACE}:nodes: locations span network zones ${[...zones].join(", ")}; one private network covers one zone`);
   // Addresses follow config order, so the highest is FIRST_NODE_HOST + count - 1; the subnet's last address is its broadcast.
   const size = parseCidr(subnet) ? 2 ** (32 - parseCidr(subnet)!.prefix) : Infinity;
   if (cloud.length > 0 && FIRST_NODE_HOST + cloud.length - 1 > size - 2) {
@@ -71,9 +78,12 @@ export function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: stri
   }
   const first = nodes[0];
   if (first?.kind === "cloud" && !first.publicIpv4) {
-    problems.push(`${NAMESPACE}:nodes: the first server (${first.name}) needs publicIpv4: it is the API endpoint, SSH jump host and NAT gateway`);
+    problems.push(
+      `${NAMESPACE}:nodes: the first server (${first.name}) needs publicIpv4: it is the API endpoint, SSH jump host and NAT gateway`,
+    );
   }
-  if (cloud.length > 0 && !hasSshPublicKey) problems.push(`${NAMESPACE}:sshPublicKey: is required when cloud nodes are created (their root login key)`);
+  if (cloud.length > 0 && !hasSshPublicKey)
+    problems.push(`${NAMESPACE}:sshPublicKey: is required when cloud nodes are created (their root login key)`);
   return problems;
 }
 
@@ -112,7 +122,13 @@ export function checkData(parsed: Parsed, nodeCount: number, externalUrls: strin
 export function isPostgresUrl(text: string): boolean {
   try {
     const u = new URL(text);
-    return (u.protocol === "postgres:" || u.protocol === "postgresql:") && u.username !== "" && u.password !== "" && u.hostname !== "" && u.pathname.length > 1;
+    return (
+      (u.protocol === "postgres:" || u.protocol === "postgresql:") &&
+      u.username !== "" &&
+      u.password !== "" &&
+      u.hostname !== "" &&
+      u.pathname.length > 1
+    );
   } catch {
     return false;
   }
@@ -123,7 +139,8 @@ export function checkTenants(parsed: Parsed): string[] {
   const tenants = parsed.tenants ?? [];
   const problems: string[] = [];
   const names = tenants.map((t) => t.name);
-  for (const n of new Set(names)) if (names.filter((x) => x === n).length > 1) problems.push(`${NAMESPACE}:tenants: tenant name "${n}" is used more than once`);
+  for (const n of new Set(names))
+    if (names.filter((x) => x === n).length > 1) problems.push(`${NAMESPACE}:tenants: tenant name "${n}" is used more than once`);
   if (parsed.domain) problems.push(...validateRoutes([], parsed.domain, tenantRoutes(tenants)).map((p) => `${NAMESPACE}:tenants: ${p}`));
   return problems;
 }

@@ -138,7 +138,6 @@ export { DATABASES } from "../components/data/contract";
 
 export type NodeEntry = NonNullable<Parsed["nodes"]>[number];
 
-
 export type Role = z.infer<typeof role>;
 export interface CloudNode {
   kind: "cloud";
@@ -199,4 +198,3 @@ export function decode(raw: string): unknown {
     return raw;
   }
 }
-

@@ -21,7 +21,9 @@ const DEFAULT_STARTUP_TIMEOUT_SECONDS = 60;
 /** The distroless `nonroot` user: images that run as a name need a number for runAsNonRoot. */
 const DEFAULT_UID = 65532;
 
-const dnsLabel = z.string().regex(/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/, "must be a DNS label starting with a letter (lowercase letters, digits, '-')");
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/, "must be a DNS label starting with a letter (lowercase letters, digits, '-')");
 const quantity = z.string().regex(/^\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, 'must be a Kubernetes quantity such as "250m" or "256Mi"');
 const glob = z.string().min(1);
 const utcTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d UTC$/, 'must be a time such as "22:00 UTC"');
@@ -80,14 +82,26 @@ export const serviceSpecSchema = z.strictObject({
       .strictObject({
         postgres: z.strictObject({ database: z.enum(DATABASES, { error: `must be one of ${DATABASES.join(", ")}` }) }).optional(),
         redis: z.strictObject({}).optional(),
-        r2: z.strictObject({ bucket: z.enum(R2_APP_BUCKETS, { error: `must be ${R2_APP_BUCKETS.join(" or ")}: backups are reachable by the data layer alone` }) }).optional(),
+        r2: z
+          .strictObject({
+            bucket: z.enum(R2_APP_BUCKETS, {
+              error: `must be ${R2_APP_BUCKETS.join(" or ")}: backups are reachable by the data layer alone`,
+            }),
+          })
+          .optional(),
         oidc: oidcBinding.optional(),
       })
       .default({}),
     /** Services in this namespace that call this one directly (NetworkPolicy ingress). */
     callers: z.array(dnsLabel).default([]),
-    routes: z.array(z.strictObject({ host: z.string().regex(/^(@|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/, 'must be "@" (the apex) or one DNS label') })).default([]),
-    autoscaling: z.strictObject({ maxReplicas: z.number().int().min(1).max(50), targetCpuPercent: z.number().int().min(10).max(95).default(70) }).optional(),
+    routes: z
+      .array(
+        z.strictObject({ host: z.string().regex(/^(@|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/, 'must be "@" (the apex) or one DNS label') }),
+      )
+      .default([]),
+    autoscaling: z
+      .strictObject({ maxReplicas: z.number().int().min(1).max(50), targetCpuPercent: z.number().int().min(10).max(95).default(70) })
+      .optional(),
   }),
 });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
@@ -120,14 +134,28 @@ export interface SpecFile {
   text: string;
 }
 
-export const serviceOverrides = z.record(dnsLabel, z.strictObject({ image: pinnedImage.optional(), replicas: z.number().int().min(1).max(50).optional() }));
+export const serviceOverrides = z.record(
+  dnsLabel,
+  z.strictObject({ image: pinnedImage.optional(), replicas: z.number().int().min(1).max(50).optional() }),
+);
 export type ServiceOverrides = z.infer<typeof serviceOverrides>;
 
 export function hostname(host: string, domain: string): string {
   return host === APEX ? domain : `${host}.${domain}`;
 }
 
-const BYTES: Record<string, number> = { "": 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, m: 1e-3 };
+const BYTES: Record<string, number> = {
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  m: 1e-3,
+};
 export function quantityValue(q: string): number {
   const [, num, unit = ""] = /^(\d+(?:\.\d+)?)(\D*)$/.exec(q)!;
   return Number(num) * BYTES[unit];
@@ -136,23 +164,33 @@ export function quantityValue(q: string): number {
 /** One spec file's problems, each `file: field: message`. */
 export function parseServiceSpec(f: SpecFile): { spec?: ServiceSpec; problems: string[] } {
   const doc = parseDocument(f.text);
-  if (doc.errors.length > 0) return { problems: doc.errors.map((e) => `${f.file}: invalid YAML at line ${e.linePos?.[0].line ?? "?"}: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`) };
+  if (doc.errors.length > 0)
+    return {
+      problems: doc.errors.map(
+        (e) =>
+          `${f.file}: invalid YAML at line ${e.linePos?.[0].line ?? "?"}: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`,
+      ),
+    };
   const result = serviceSpecSchema.safeParse(doc.toJS());
-  if (!result.success) return { problems: result.error.issues.map((i) => `${f.file}: ${fieldPath(i.path) || "(document)"}: ${issueMessage(i)}`) };
+  if (!result.success)
+    return { problems: result.error.issues.map((i) => `${f.file}: ${fieldPath(i.path) || "(document)"}: ${issueMessage(i)}`) };
   const spec = result.data;
   const problems: string[] = [];
   const at = (field: string, message: string) => problems.push(`${f.file}: ${field}: ${message}`);
   const expected = f.file.replace(/^.*\//, "").replace(/\.ya?ml$/, "");
   if (spec.metadata.name !== expected) at("metadata.name", `"${spec.metadata.name}" must match the file name "${expected}"`);
   const { requests, limits } = spec.spec.runtime.resources;
-  if (quantityValue(limits.memory) < quantityValue(requests.memory)) at("spec.runtime.resources.limits.memory", `${limits.memory} is below the request ${requests.memory}`);
-  if (limits.cpu && quantityValue(limits.cpu) < quantityValue(requests.cpu)) at("spec.runtime.resources.limits.cpu", `${limits.cpu} is below the request ${requests.cpu}`);
+  if (quantityValue(limits.memory) < quantityValue(requests.memory))
+    at("spec.runtime.resources.limits.memory", `${limits.memory} is below the request ${requests.memory}`);
+  if (limits.cpu && quantityValue(limits.cpu) < quantityValue(requests.cpu))
+    at("spec.runtime.resources.limits.cpu", `${limits.cpu} is below the request ${requests.cpu}`);
   const hosts = spec.spec.routes.map((r) => r.host);
   hosts.forEach((h, i) => {
     if (hosts.indexOf(h) !== i) at(`spec.routes[${i}].host`, `"${h}" is listed more than once`);
   });
   const oidc = spec.spec.bindings.oidc;
-  if ((oidc?.role === "provider" || oidc?.role === "client") && hosts.length === 0) at("spec.bindings.oidc", `role "${oidc.role}" needs a route (its public URL)`);
+  if ((oidc?.role === "provider" || oidc?.role === "client") && hosts.length === 0)
+    at("spec.bindings.oidc", `role "${oidc.role}" needs a route (its public URL)`);
   return { spec, problems };
 }
 
@@ -202,12 +240,18 @@ export function resolveServices(files: SpecFile[], a: ResolveArgs): { services: 
     }
   }
   const providers = parsed.filter((p) => p.spec.spec.bindings.oidc?.role === "provider");
-  if (providers.length > 1) problems.push(`${SPEC_DIR}/: only one service may have bindings.oidc.role "provider" (found ${providers.map((p) => p.file).join(", ")})`);
-  if (providers.length === 0 && clientIds.size > 0 && complete) problems.push(`${SPEC_DIR}/: services bind oidc clients but no spec has bindings.oidc.role "provider"`);
+  if (providers.length > 1)
+    problems.push(
+      `${SPEC_DIR}/: only one service may have bindings.oidc.role "provider" (found ${providers.map((p) => p.file).join(", ")})`,
+    );
+  if (providers.length === 0 && clientIds.size > 0 && complete)
+    problems.push(`${SPEC_DIR}/: services bind oidc clients but no spec has bindings.oidc.role "provider"`);
 
   for (const name of Object.keys(a.overrides).sort()) {
     if (!byName.has(name) && complete) {
-      problems.push(`enclii:services.${name}: no service spec named "${name}" in ${SPEC_DIR}/ (known: ${[...byName.keys()].sort().join(", ")})`);
+      problems.push(
+        `enclii:services.${name}: no service spec named "${name}" in ${SPEC_DIR}/ (known: ${[...byName.keys()].sort().join(", ")})`,
+      );
     }
   }
   const services = parsed.map(({ file, spec }) => resolve(file, spec, a));

@@ -40,7 +40,11 @@ beforeAll(async () => {
   const k8s: typeof k8sNs = await import("@pulumi/kubernetes");
   const { Apps } = await import("../components/apps/Apps");
   const provider = new k8s.Provider("k8s", { kubeconfig: "{}" });
-  const credentials = { accessKeyId: pulumi.output("r2-assets-key-id"), secretAccessKey: pulumi.secret("r2-assets-secret"), endpoint: "https://acct.r2.cloudflarestorage.com" };
+  const credentials = {
+    accessKeyId: pulumi.output("r2-assets-key-id"),
+    secretAccessKey: pulumi.secret("r2-assets-secret"),
+    endpoint: "https://acct.r2.cloudflarestorage.com",
+  };
   apps = new Apps("apps", {
     services: services({ "docs-site": { replicas: 1 } }),
     redisMode: "sentinel",
@@ -62,7 +66,9 @@ describe("every service", () => {
     for (const n of NAMES) {
       expect(one(all, T.account, `apps-${n}-service-account`).inputs.automountServiceAccountToken).toBe(false);
       expect(one(all, T.service, `apps-${n}-service`).inputs.metadata).toMatchObject({ name: n, namespace: "enclii-platform" });
-      expect(one(all, T.netpol, `apps-${n}-network-policy`).inputs.spec.podSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": n } });
+      expect(one(all, T.netpol, `apps-${n}-network-policy`).inputs.spec.podSelector).toEqual({
+        matchLabels: { "app.kubernetes.io/name": n },
+      });
       expect(spec(n).template.spec.automountServiceAccountToken).toBe(false);
     }
   });
@@ -73,12 +79,23 @@ describe("every service", () => {
       const c = container(n);
       for (const p of ["startupProbe", "readinessProbe", "livenessProbe"]) expect(c[p].httpGet.port, `${n} ${p}`).toBe("http");
     }
-    expect(container("switchyard-api").startupProbe).toEqual({ httpGet: { path: "/health", port: "http" }, periodSeconds: 5, timeoutSeconds: 2, failureThreshold: 6 });
+    expect(container("switchyard-api").startupProbe).toEqual({
+      httpGet: { path: "/health", port: "http" },
+      periodSeconds: 5,
+      timeoutSeconds: 2,
+      failureThreshold: 6,
+    });
     expect(container("switchyard-ui").readinessProbe.httpGet.path).toBe("/api/health");
   });
 
   it("runs restricted: non-root with the spec's uid, read-only root, no escalation, no capabilities, RuntimeDefault seccomp", () => {
-    expect(spec("switchyard-ui").template.spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1001, runAsGroup: 1001, fsGroup: 1001, seccompProfile: { type: "RuntimeDefault" } });
+    expect(spec("switchyard-ui").template.spec.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 1001,
+      runAsGroup: 1001,
+      fsGroup: 1001,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
     for (const n of NAMES) {
       expect(container(n).securityContext).toEqual({
         allowPrivilegeEscalation: false,
@@ -103,7 +120,10 @@ describe("every service", () => {
 
   it("requests CPU and memory and limits memory; spreads replicas across nodes", () => {
     expect(container("janua").resources).toEqual({ requests: { cpu: "200m", memory: "256Mi" }, limits: { memory: "512Mi" } });
-    expect(spec("janua").template.spec.topologySpreadConstraints[0]).toMatchObject({ topologyKey: "kubernetes.io/hostname", labelSelector: { matchLabels: { "app.kubernetes.io/name": "janua" } } });
+    expect(spec("janua").template.spec.topologySpreadConstraints[0]).toMatchObject({
+      topologyKey: "kubernetes.io/hostname",
+      labelSelector: { matchLabels: { "app.kubernetes.io/name": "janua" } },
+    });
   });
 
   it("passes the Kubernetes schema", async () => {
@@ -121,7 +141,11 @@ describe("replicas, disruption budgets and autoscaling", () => {
   it("adds a PDB only when there is more than one replica, and honours the replica override", () => {
     expect(find(all, T.pdb, "apps-docs-site-pdb")).toEqual([]);
     expect(spec("docs-site").replicas).toBe(1);
-    for (const n of NAMES.filter((x) => x !== "docs-site")) expect(one(all, T.pdb, `apps-${n}-pdb`).inputs.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { "app.kubernetes.io/name": n } } });
+    for (const n of NAMES.filter((x) => x !== "docs-site"))
+      expect(one(all, T.pdb, `apps-${n}-pdb`).inputs.spec).toEqual({
+        maxUnavailable: 1,
+        selector: { matchLabels: { "app.kubernetes.io/name": n } },
+      });
   });
 
   it("scales switchyard-api with an HPA from its replicas to its maximum, and leaves the count to the HPA", () => {
@@ -198,12 +222,18 @@ describe("bindings become env", () => {
 
 describe("network policies", () => {
   const policy = (n: string) => one(all, T.netpol, `apps-${n}-network-policy`).inputs.spec;
-  const cloudflared = { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "cloudflared" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } } };
+  const cloudflared = {
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "cloudflared" } },
+    podSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } },
+  };
   const pods = (n: string) => ({ podSelector: { matchLabels: { "app.kubernetes.io/name": n } } });
   const tcp = (port: number) => [{ protocol: "TCP", port }];
 
   it("denies everything in the namespace by default and allows DNS", () => {
-    expect(one(all, T.netpol, "apps-default-deny").inputs).toMatchObject({ metadata: { namespace: "enclii-platform" }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } });
+    expect(one(all, T.netpol, "apps-default-deny").inputs).toMatchObject({
+      metadata: { namespace: "enclii-platform" },
+      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
+    });
     expect(one(all, T.netpol, "apps-allow-dns").inputs.spec.egress[0].ports).toEqual([
       { protocol: "UDP", port: 53 },
       { protocol: "TCP", port: 53 },
@@ -218,8 +248,14 @@ describe("network policies", () => {
     ]);
     expect(p.egress).toEqual([
       { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "enclii-data" } } }], ports: tcp(5432) },
-      { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "enclii-data" } } }], ports: [...tcp(6379), ...tcp(26379)] },
-      { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }], ports: tcp(443) },
+      {
+        to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "enclii-data" } } }],
+        ports: [...tcp(6379), ...tcp(26379)],
+      },
+      {
+        to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }],
+        ports: tcp(443),
+      },
       { to: [pods("janua")], ports: tcp(8000) },
     ]);
   });
@@ -230,7 +266,10 @@ describe("network policies", () => {
       { from: [cloudflared], ports: tcp(8000) },
       { from: [pods("switchyard-api"), pods("switchyard-ui")], ports: tcp(8000) },
     ]);
-    expect(p.egress.at(-1)).toEqual({ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }], ports: tcp(587) });
+    expect(p.egress.at(-1)).toEqual({
+      to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }],
+      ports: tcp(587),
+    });
   });
 
   it("gives a static site no egress beyond DNS", () => {
@@ -269,7 +308,9 @@ describe("routes and Janua", () => {
   it("generates an HS256 secret of at least 32 bytes and a session secret, kept in Pulumi state", () => {
     expect(one(all, "random:index/randomBytes:RandomBytes", "apps-janua-hs256").inputs.length).toBeGreaterThanOrEqual(32);
     expect(one(all, T.secret, "apps-janua-internal").inputs.stringData.HS256_SECRET).toBeTypeOf("string");
-    expect(Buffer.from(one(all, T.secret, "apps-janua-internal").inputs.stringData.HS256_SECRET, "base64").length).toBeGreaterThanOrEqual(32);
+    expect(Buffer.from(one(all, T.secret, "apps-janua-internal").inputs.stringData.HS256_SECRET, "base64").length).toBeGreaterThanOrEqual(
+      32,
+    );
     expect(one(all, "random:index/randomPassword:RandomPassword", "apps-janua-session").inputs).toMatchObject({ length: 64 });
   });
 

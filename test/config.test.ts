@@ -6,11 +6,31 @@ import { cidrContains, cidrsOverlap, hostAddress, isIpv4, parseCidr } from "../s
 
 const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEncliiTestKey ops@enclii";
 /** Secrets that `pulumi config set --secret` would mark; anything else in raw is plain text. */
-const SECRETS = ["enclii:sshPrivateKey", "hcloud:token", "cloudflare:apiToken", "enclii:externalDatabaseUrls", SIGNING_KEYS_KEY, "enclii:smtpPassword"];
+const SECRETS = [
+  "enclii:sshPrivateKey",
+  "hcloud:token",
+  "cloudflare:apiToken",
+  "enclii:externalDatabaseUrls",
+  SIGNING_KEYS_KEY,
+  "enclii:smtpPassword",
+];
 const SPECS = readSpecFiles(DOGFOODING_DIR);
 
-const dedicated = (fields: Record<string, unknown> = {}) => ({ name: "ax41-1", kind: "dedicated", host: "203.0.113.10", role: "server", ...fields });
-const cloud = (fields: Record<string, unknown> = {}) => ({ name: "cp", kind: "cloud", serverType: "cx33", location: "fsn1", role: "server", ...fields });
+const dedicated = (fields: Record<string, unknown> = {}) => ({
+  name: "ax41-1",
+  kind: "dedicated",
+  host: "203.0.113.10",
+  role: "server",
+  ...fields,
+});
+const cloud = (fields: Record<string, unknown> = {}) => ({
+  name: "cp",
+  kind: "cloud",
+  serverType: "cx33",
+  location: "fsn1",
+  role: "server",
+  ...fields,
+});
 
 /** What a cloud stack needs on top of the dedicated base; spread into overrides. */
 const CLOUD_KEYS = { "hcloud:token": "hcloud-token", "enclii:sshPublicKey": SSH_PUBLIC_KEY };
@@ -112,7 +132,10 @@ describe("parseEnvironment: valid configs", () => {
     const env = parse({
       ...CLOUD_KEYS,
       "enclii:network": { ipRange: "10.0.0.0/16", subnet: "10.0.1.0/24" },
-      "enclii:nodes": [cloud({ name: "gateway", serverType: "cpx32" }), cloud({ name: "node", serverType: "cpx32", count: 2, publicIpv4: false })],
+      "enclii:nodes": [
+        cloud({ name: "gateway", serverType: "cpx32" }),
+        cloud({ name: "node", serverType: "cpx32", count: 2, publicIpv4: false }),
+      ],
     });
     expect(env.nodes.map((n) => n.kind === "cloud" && [n.name, n.pool, n.privateIp, n.publicIpv4])).toEqual([
       ["gateway", "gateway", "10.0.1.10", true],
@@ -133,7 +156,11 @@ describe("parseEnvironment: valid configs", () => {
   });
 
   it("assigns private IPs from a custom subnet and takes the gateway from the range", () => {
-    const env = parse({ ...CLOUD_KEYS, "enclii:network": { ipRange: "172.16.0.0/12", subnet: "172.16.5.0/24" }, "enclii:nodes": [cloud()] });
+    const env = parse({
+      ...CLOUD_KEYS,
+      "enclii:network": { ipRange: "172.16.0.0/12", subnet: "172.16.5.0/24" },
+      "enclii:nodes": [cloud()],
+    });
     expect(env.network.gateway).toBe("172.16.0.1");
     expect(env.nodes[0]).toMatchObject({ privateIp: "172.16.5.10" });
   });
@@ -201,7 +228,10 @@ const invalid: InvalidCase[] = [
   },
   {
     name: "duplicate node names after pool expansion",
-    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud(), cloud({ name: "node", role: "agent", count: 2 }), cloud({ name: "node-1", role: "agent" })] },
+    overrides: {
+      ...CLOUD_KEYS,
+      "enclii:nodes": [cloud(), cloud({ name: "node", role: "agent", count: 2 }), cloud({ name: "node-1", role: "agent" })],
+    },
     problems: ['enclii:nodes: node name "node-1" is used 2 times'],
   },
   {
@@ -245,7 +275,11 @@ const invalid: InvalidCase[] = [
   {
     name: "subnet with no room for the nodes",
     // A /28 has 16 addresses and assignment starts at .10, so the 7th node would be 10.0.1.16.
-    overrides: { ...CLOUD_KEYS, "enclii:network": { subnet: "10.0.1.0/28" }, "enclii:nodes": [cloud(), cloud({ name: "worker", role: "agent", count: 9 })] },
+    overrides: {
+      ...CLOUD_KEYS,
+      "enclii:network": { subnet: "10.0.1.0/28" },
+      "enclii:nodes": [cloud(), cloud({ name: "worker", role: "agent", count: 9 })],
+    },
     problems: ["enclii:network.subnet: 10.0.1.0/28 has no room for 10 nodes (addresses start at .10)"],
   },
   {
@@ -256,7 +290,10 @@ const invalid: InvalidCase[] = [
   {
     name: "adminCidrs entries that are not network CIDRs",
     overrides: { "enclii:adminCidrs": ["198.51.100.7/24", "198.51.100.7"] },
-    problems: ["enclii:adminCidrs[0]: must be an IPv4 CIDR such as 198.51.100.7/32", "enclii:adminCidrs[1]: must be an IPv4 CIDR such as 198.51.100.7/32"],
+    problems: [
+      "enclii:adminCidrs[0]: must be an IPv4 CIDR such as 198.51.100.7/32",
+      "enclii:adminCidrs[1]: must be an IPv4 CIDR such as 198.51.100.7/32",
+    ],
   },
   {
     name: "invalid network CIDR",
@@ -325,13 +362,21 @@ const invalid: InvalidCase[] = [
   },
   {
     name: "restore to a time that is not RFC 3339",
-    overrides: { "enclii:postgres": { mode: "in-cluster", clusterName: "enclii-pg-2", restore: { fromCluster: "enclii-pg", targetTime: "yesterday" } } },
+    overrides: {
+      "enclii:postgres": { mode: "in-cluster", clusterName: "enclii-pg-2", restore: { fromCluster: "enclii-pg", targetTime: "yesterday" } },
+    },
     problems: ["enclii:postgres.restore.targetTime: must be an RFC 3339 time such as 2026-11-20T09:59:00Z"],
   },
   {
     name: "external database URLs missing or malformed, without echoing them",
-    overrides: { "enclii:postgres": { mode: "external", host: "db.example.net" }, "enclii:externalDatabaseUrls": JSON.stringify({ enclii: "mysql://secret-user:secret-pw@h/e" }) },
-    problems: ["enclii:externalDatabaseUrls.enclii: must be postgres://user:password@host:port/database", "enclii:externalDatabaseUrls.janua: is required (a postgres:// URL)"],
+    overrides: {
+      "enclii:postgres": { mode: "external", host: "db.example.net" },
+      "enclii:externalDatabaseUrls": JSON.stringify({ enclii: "mysql://secret-user:secret-pw@h/e" }),
+    },
+    problems: [
+      "enclii:externalDatabaseUrls.enclii: must be postgres://user:password@host:port/database",
+      "enclii:externalDatabaseUrls.janua: is required (a postgres:// URL)",
+    ],
   },
   {
     name: "one external user with two passwords",
@@ -386,7 +431,10 @@ const invalid: InvalidCase[] = [
   },
   {
     name: "signing keys missing, SMTP without its password",
-    overrides: { [SIGNING_KEYS_KEY]: undefined, "enclii:smtp": { host: "smtp.sendgrid.net", username: "apikey", from: "no-reply@enclii.io" } },
+    overrides: {
+      [SIGNING_KEYS_KEY]: undefined,
+      "enclii:smtp": { host: "smtp.sendgrid.net", username: "apikey", from: "no-reply@enclii.io" },
+    },
     problems: [
       "enclii:januaSigningKeys: is required (pulumi config set --secret enclii:januaSigningKeys …)",
       "enclii:smtpPassword: is required (pulumi config set --secret enclii:smtpPassword …)",
@@ -396,7 +444,10 @@ const invalid: InvalidCase[] = [
     name: "signing keys set as plain text, SMTP sender that is not an address",
     overrides: { "enclii:smtp": { host: "smtp.sendgrid.net", username: "apikey", from: "Enclii" }, "enclii:smtpPassword": "SG.x" },
     plain: [SIGNING_KEYS_KEY],
-    problems: ["enclii:smtp.from: must be an email address", "enclii:januaSigningKeys: must be set as a secret (pulumi config set --secret enclii:januaSigningKeys …)"],
+    problems: [
+      "enclii:smtp.from: must be an email address",
+      "enclii:januaSigningKeys: must be set as a secret (pulumi config set --secret enclii:januaSigningKeys …)",
+    ],
   },
   {
     name: "no Cloudflare account",
@@ -532,7 +583,12 @@ describe("requiredSecretKeys", () => {
   });
 
   it("adds the Hetzner token as soon as one node is cloud", () => {
-    expect(requiredSecretKeys(stackConfig({ "enclii:nodes": [dedicated(), cloud()] }).raw)).toEqual(["cloudflare:apiToken", "enclii:januaSigningKeys", "enclii:sshPrivateKey", "hcloud:token"]);
+    expect(requiredSecretKeys(stackConfig({ "enclii:nodes": [dedicated(), cloud()] }).raw)).toEqual([
+      "cloudflare:apiToken",
+      "enclii:januaSigningKeys",
+      "enclii:sshPrivateKey",
+      "hcloud:token",
+    ]);
   });
 
   it("adds the external database URLs in external mode", () => {
@@ -550,7 +606,11 @@ describe("requiredSecretKeys", () => {
     ["an object instead of a list", JSON.stringify({ kind: "cloud" })],
     ["a list of non-objects", JSON.stringify([null, 5, "cloud"])],
   ])("tolerates nodes that are %s", (_, nodes) => {
-    expect(requiredSecretKeys({ "enclii:nodes": nodes })).toEqual(["cloudflare:apiToken", "enclii:januaSigningKeys", "enclii:sshPrivateKey"]);
+    expect(requiredSecretKeys({ "enclii:nodes": nodes })).toEqual([
+      "cloudflare:apiToken",
+      "enclii:januaSigningKeys",
+      "enclii:sshPrivateKey",
+    ]);
   });
 
   it("tolerates a missing nodes key", () => {
@@ -563,12 +623,21 @@ describe("net", () => {
     expect(isIpv4(ip)).toBe(true);
   });
 
-  it.each(["", "10.0.1", "10.0.1.1.1", "256.0.0.1", "010.0.0.1", "10.0.0.01", "1000.0.0.1", "10.0.0.-1", "a.b.c.d", " 10.0.0.1", "10.0.0.1/32"])(
-    "isIpv4 rejects %j",
-    (ip) => {
-      expect(isIpv4(ip)).toBe(false);
-    },
-  );
+  it.each([
+    "",
+    "10.0.1",
+    "10.0.1.1.1",
+    "256.0.0.1",
+    "010.0.0.1",
+    "10.0.0.01",
+    "1000.0.0.1",
+    "10.0.0.-1",
+    "a.b.c.d",
+    " 10.0.0.1",
+    "10.0.0.1/32",
+  ])("isIpv4 rejects %j", (ip) => {
+    expect(isIpv4(ip)).toBe(false);
+  });
 
   it("parseCidr returns the network address as a number and the prefix", () => {
     expect(parseCidr("10.0.1.0/24")).toEqual({ base: 10 * 2 ** 24 + 1 * 2 ** 8, prefix: 24 });
@@ -577,12 +646,20 @@ describe("net", () => {
     expect(parseCidr("255.255.255.255/32")).toEqual({ base: 2 ** 32 - 1, prefix: 32 });
   });
 
-  it.each(["10.0.1.5/24", "1.2.3.0/0", "10.0.0.0/33", "10.0.0.0", "10.0.0.0/", "10.0.0.0/8/8", "10.0.0.0/x", "10.0.0/8", "010.0.0.0/8", ""])(
-    "parseCidr rejects %j",
-    (cidr) => {
-      expect(parseCidr(cidr)).toBeUndefined();
-    },
-  );
+  it.each([
+    "10.0.1.5/24",
+    "1.2.3.0/0",
+    "10.0.0.0/33",
+    "10.0.0.0",
+    "10.0.0.0/",
+    "10.0.0.0/8/8",
+    "10.0.0.0/x",
+    "10.0.0/8",
+    "010.0.0.0/8",
+    "",
+  ])("parseCidr rejects %j", (cidr) => {
+    expect(parseCidr(cidr)).toBeUndefined();
+  });
 
   it("cidrContains holds for nested and equal blocks, not the other way round", () => {
     expect(cidrContains("10.0.0.0/16", "10.0.1.0/24")).toBe(true);

@@ -1,7 +1,22 @@
 /** The data layer's renderers, on their text alone (the real servers run them in *.real.test.ts). */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN, renderPgbouncerIni, renderUserlist, type PgbouncerOptions } from "../components/data/pgbouncer";
-import { DOWN_AFTER_MS, FAILOVER_TIMEOUT_MS, MASTER_NAME, renderRedisConf, renderSentinelConf, SENTINEL_QUORUM, type RedisConfOptions, type SentinelConfOptions } from "../components/data/redisConfig";
+import {
+  DEFAULT_POOL_SIZE,
+  MAX_CLIENT_CONN,
+  renderPgbouncerIni,
+  renderUserlist,
+  type PgbouncerOptions,
+} from "../components/data/pgbouncer";
+import {
+  DOWN_AFTER_MS,
+  FAILOVER_TIMEOUT_MS,
+  MASTER_NAME,
+  renderRedisConf,
+  renderSentinelConf,
+  SENTINEL_QUORUM,
+  type RedisConfOptions,
+  type SentinelConfOptions,
+} from "../components/data/redisConfig";
 
 const lines = (text: string) => text.split("\n");
 
@@ -47,8 +62,24 @@ describe("pgbouncer.ini", () => {
   });
 
   it("takes overrides, and leaves out what is not set", () => {
-    const ini = lines(renderPgbouncerIni({ ...pgbouncer, serverTlsSslmode: "disable", serverTlsCaFile: undefined, adminUsers: undefined, maxClientConn: 200, defaultPoolSize: 10 }));
-    expect(ini).toEqual(expect.arrayContaining(["server_tls_sslmode = disable", "max_client_conn = 200", "default_pool_size = 10", "max_db_connections = 10"]));
+    const ini = lines(
+      renderPgbouncerIni({
+        ...pgbouncer,
+        serverTlsSslmode: "disable",
+        serverTlsCaFile: undefined,
+        adminUsers: undefined,
+        maxClientConn: 200,
+        defaultPoolSize: 10,
+      }),
+    );
+    expect(ini).toEqual(
+      expect.arrayContaining([
+        "server_tls_sslmode = disable",
+        "max_client_conn = 200",
+        "default_pool_size = 10",
+        "max_db_connections = 10",
+      ]),
+    );
     expect(ini.some((l) => l.startsWith("server_tls_ca_file") || l.startsWith("admin_users"))).toBe(false);
     expect(lines(renderPgbouncerIni({ ...pgbouncer, maxDbConnections: 40 }))).toContain("max_db_connections = 40");
   });
@@ -61,8 +92,16 @@ describe("pgbouncer.ini", () => {
     ["verify-full without a CA", { serverTlsCaFile: undefined }, "serverTlsSslmode verify-full needs serverTlsCaFile"],
     ["no databases", { databases: [] }, "at least one database is required"],
     ["a duplicate database", { databases: [pgbouncer.databases[0], pgbouncer.databases[0]] }, "database enclii is listed twice"],
-    ["a database name that would break the ini", { databases: [{ ...pgbouncer.databases[0], name: "a b" }] }, 'databases[0].name "a b" is not a plain identifier'],
-    ["a host with a space", { databases: [{ ...pgbouncer.databases[0], host: "db x" }] }, 'databases[0].host "db x" is not a host name or address'],
+    [
+      "a database name that would break the ini",
+      { databases: [{ ...pgbouncer.databases[0], name: "a b" }] },
+      'databases[0].name "a b" is not a plain identifier',
+    ],
+    [
+      "a host with a space",
+      { databases: [{ ...pgbouncer.databases[0], host: "db x" }] },
+      'databases[0].host "db x" is not a host name or address',
+    ],
     ["a port out of range", { listenPort: 70000 }, "listenPort must be an integer in 1..65535, got 70000"],
     ["a relative auth file", { authFile: "userlist.txt" }, 'authFile "userlist.txt" must be an absolute path without spaces'],
     ["a zero pool", { defaultPoolSize: 0 }, "defaultPoolSize must be an integer"],
@@ -73,7 +112,12 @@ describe("pgbouncer.ini", () => {
 
 describe("userlist.txt", () => {
   it('quotes names and passwords, doubling any "', () => {
-    expect(renderUserlist([{ name: "enclii", password: 'a"b c' }, { name: "janua", password: "plain" }])).toBe('"enclii" "a""b c"\n"janua" "plain"\n');
+    expect(
+      renderUserlist([
+        { name: "enclii", password: 'a"b c' },
+        { name: "janua", password: "plain" },
+      ]),
+    ).toBe('"enclii" "a""b c"\n"janua" "plain"\n');
   });
 
   it("refuses what PgBouncer would misread, without echoing the password", () => {
@@ -90,7 +134,12 @@ describe("userlist.txt", () => {
     refuse("line\nbreak", "password of enclii must be non-empty without control characters");
     refuse(`md5${"0".repeat(32)}`, "password of enclii has the shape of a stored hash");
     refuse("SCRAM-SHA-256$4096:c2FsdA==$a:b", "password of enclii has the shape of a stored hash");
-    expect(() => renderUserlist([{ name: "a", password: "x" }, { name: "a", password: "y" }])).toThrow('user "a" is listed twice');
+    expect(() =>
+      renderUserlist([
+        { name: "a", password: "x" },
+        { name: "a", password: "y" },
+      ]),
+    ).toThrow('user "a" is listed twice');
   });
 });
 
@@ -119,9 +168,21 @@ describe("redis.conf", () => {
   });
 
   it("renders a Sentinel-managed replica", () => {
-    const conf = lines(renderRedisConf({ ...redis, replicaOf: { host: "redis-0.redis.data.svc", port: 6379 }, minReplicasToWrite: 1, announceHostname: "redis-1.redis.data.svc" }));
+    const conf = lines(
+      renderRedisConf({
+        ...redis,
+        replicaOf: { host: "redis-0.redis.data.svc", port: 6379 },
+        minReplicasToWrite: 1,
+        announceHostname: "redis-1.redis.data.svc",
+      }),
+    );
     expect(conf).toEqual(
-      expect.arrayContaining(["replicaof redis-0.redis.data.svc 6379", "min-replicas-to-write 1", "min-replicas-max-lag 10", "replica-announce-ip redis-1.redis.data.svc"]),
+      expect.arrayContaining([
+        "replicaof redis-0.redis.data.svc 6379",
+        "min-replicas-to-write 1",
+        "min-replicas-max-lag 10",
+        "replica-announce-ip redis-1.redis.data.svc",
+      ]),
     );
     expect(renderRedisConf({ ...redis, minReplicasToWrite: 1, minReplicasMaxLagS: 5 })).toContain("min-replicas-max-lag 5\n");
   });
@@ -155,23 +216,49 @@ describe("sentinel.conf", () => {
   });
 
   it("resolves and announces stable host names, resolving before the monitor line is parsed", () => {
-    const conf = lines(renderSentinelConf({ ...sentinel, master: { host: "redis-0.redis.data.svc", port: 6379 }, announceHostname: "sentinel-0.sentinel.data.svc" }));
-    expect(conf).toEqual(expect.arrayContaining(["sentinel resolve-hostnames yes", "sentinel announce-ip sentinel-0.sentinel.data.svc", "sentinel announce-hostnames yes"]));
+    const conf = lines(
+      renderSentinelConf({
+        ...sentinel,
+        master: { host: "redis-0.redis.data.svc", port: 6379 },
+        announceHostname: "sentinel-0.sentinel.data.svc",
+      }),
+    );
+    expect(conf).toEqual(
+      expect.arrayContaining([
+        "sentinel resolve-hostnames yes",
+        "sentinel announce-ip sentinel-0.sentinel.data.svc",
+        "sentinel announce-hostnames yes",
+      ]),
+    );
     expect(conf.indexOf("sentinel resolve-hostnames yes")).toBeLessThan(conf.findIndex((l) => l.startsWith("sentinel monitor")));
     expect(renderSentinelConf({ ...sentinel, resolveHostnames: true })).toContain("sentinel resolve-hostnames yes\n");
   });
 
   it("takes another master name, quorum and timings", () => {
     const conf = renderSentinelConf({ ...sentinel, masterName: "cache", quorum: 3, downAfterMs: 3000, failoverTimeoutMs: 9000 });
-    expect(lines(conf)).toEqual(expect.arrayContaining(["sentinel monitor cache 10.0.1.10 6379 3", "sentinel down-after-milliseconds cache 3000", "sentinel failover-timeout cache 9000"]));
+    expect(lines(conf)).toEqual(
+      expect.arrayContaining([
+        "sentinel monitor cache 10.0.1.10 6379 3",
+        "sentinel down-after-milliseconds cache 3000",
+        "sentinel failover-timeout cache 9000",
+      ]),
+    );
   });
 
   it.each<[string, Partial<SentinelConfOptions>, string]>([
     ["a password Sentinel would rewrite unquoted", { password: "a b" }, "without spaces, quotes or control characters"],
     ["a quoted password", { password: 'a"b' }, "without spaces, quotes or control characters"],
-    ["a host-name master without resolve-hostnames", { master: { host: "redis-0", port: 6379 }, resolveHostnames: false }, 'master.host "redis-0" is a host name: set resolveHostnames'],
-    ["announcing a host name without resolving them", { announceHostname: "s-0", resolveHostnames: false }, "announceHostname needs resolveHostnames"],
-    ["a master name with a space", { masterName: "my master" }, "masterName \"my master\" may only contain"],
+    [
+      "a host-name master without resolve-hostnames",
+      { master: { host: "redis-0", port: 6379 }, resolveHostnames: false },
+      'master.host "redis-0" is a host name: set resolveHostnames',
+    ],
+    [
+      "announcing a host name without resolving them",
+      { announceHostname: "s-0", resolveHostnames: false },
+      "announceHostname needs resolveHostnames",
+    ],
+    ["a master name with a space", { masterName: "my master" }, 'masterName "my master" may only contain'],
     ["a quorum of 0", { quorum: 0 }, "quorum must be an integer in 1.."],
   ])("refuses %s", (_, patch, message) => {
     expect(() => renderSentinelConf({ ...sentinel, ...patch })).toThrow(message);

@@ -50,7 +50,11 @@ beforeAll(async () => {
 describe("in-cluster PostgreSQL (CloudNativePG)", () => {
   it("installs cert-manager, the operator and the barman-cloud plugin from pinned charts", () => {
     const releases = find(all, "kubernetes:helm.sh/v3:Release").filter((r) => r.name.startsWith("in-"));
-    expect(releases.map((r) => `${r.inputs.chart}@${r.inputs.version}`).sort()).toEqual(["cert-manager@v1.19.1", "cloudnative-pg@0.29.0", "plugin-barman-cloud@0.7.0"]);
+    expect(releases.map((r) => `${r.inputs.chart}@${r.inputs.version}`).sort()).toEqual([
+      "cert-manager@v1.19.1",
+      "cloudnative-pg@0.29.0",
+      "plugin-barman-cloud@0.7.0",
+    ]);
     expect(find(all, "kubernetes:helm.sh/v3:Release").filter((r) => r.name.startsWith("ext-"))).toEqual([]);
   });
 
@@ -79,17 +83,28 @@ describe("in-cluster PostgreSQL (CloudNativePG)", () => {
       retentionPolicy: "7d",
       configuration: {
         destinationPath: "s3://enclii-test-backups/postgres",
-        s3Credentials: { accessKeyId: { name: "r2-credentials", key: "ACCESS_KEY_ID" }, secretAccessKey: { name: "r2-credentials", key: "ACCESS_SECRET_KEY" } },
+        s3Credentials: {
+          accessKeyId: { name: "r2-credentials", key: "ACCESS_KEY_ID" },
+          secretAccessKey: { name: "r2-credentials", key: "ACCESS_SECRET_KEY" },
+        },
       },
     });
     const scheduled = one(all, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "in-postgres-daily-backup").inputs.spec;
-    expect(scheduled).toMatchObject({ schedule: "0 0 3 * * *", method: "plugin", pluginConfiguration: { name: "barman-cloud.cloudnative-pg.io" } });
+    expect(scheduled).toMatchObject({
+      schedule: "0 0 3 * * *",
+      method: "plugin",
+      pluginConfiguration: { name: "barman-cloud.cloudnative-pg.io" },
+    });
   });
 
   it("pools in transaction mode, 1000 clients onto 25 server connections, two poolers on several nodes", () => {
     const pooler = one(all, "kubernetes:postgresql.cnpg.io/v1:Pooler", "in-postgres-pooler").inputs;
     expect(pooler.metadata.name).toBe("postgres");
-    expect(pooler.spec).toMatchObject({ instances: 2, type: "rw", pgbouncer: { poolMode: "transaction", parameters: { max_client_conn: "1000", default_pool_size: "25" } } });
+    expect(pooler.spec).toMatchObject({
+      instances: 2,
+      type: "rw",
+      pgbouncer: { poolMode: "transaction", parameters: { max_client_conn: "1000", default_pool_size: "25" } },
+    });
   });
 
   it("validates every custom resource against the upstream CRDs", async () => {
@@ -101,17 +116,23 @@ describe("in-cluster PostgreSQL (CloudNativePG)", () => {
 
 describe("the app contract is the same in both modes", () => {
   it.each(["in", "ext"])("%s: a database-<db> Secret with DATABASE_URL per database, in the apps namespace", async (prefix) => {
-    const secrets = find(all, "kubernetes:core/v1:Secret").filter((s) => s.name.startsWith(`${prefix}-postgres-`) && s.name.endsWith("-url"));
+    const secrets = find(all, "kubernetes:core/v1:Secret").filter(
+      (s) => s.name.startsWith(`${prefix}-postgres-`) && s.name.endsWith("-url"),
+    );
     expect(secrets.map((s) => [s.inputs.metadata.namespace, s.inputs.metadata.name])).toEqual([
       ["enclii-platform", "database-enclii"],
       ["enclii-platform", "database-janua"],
     ]);
-    expect(secrets[0].inputs.stringData.DATABASE_URL).toMatch(/^postgres:\/\/[^:]+:[^@]+@postgres\.enclii-data\.svc\.cluster\.local:5432\//);
+    expect(secrets[0].inputs.stringData.DATABASE_URL).toMatch(
+      /^postgres:\/\/[^:]+:[^@]+@postgres\.enclii-data\.svc\.cluster\.local:5432\//,
+    );
   });
 
   it("external mode points apps at its own PgBouncer with the external credentials", () => {
     const [enclii] = find(all, "kubernetes:core/v1:Secret", "ext-postgres-enclii-url");
-    expect(enclii.inputs.stringData.DATABASE_URL).toBe("postgres://enclii_user:p%40ss@postgres.enclii-data.svc.cluster.local:5432/enclii?sslmode=disable");
+    expect(enclii.inputs.stringData.DATABASE_URL).toBe(
+      "postgres://enclii_user:p%40ss@postgres.enclii-data.svc.cluster.local:5432/enclii?sslmode=disable",
+    );
   });
 });
 
@@ -125,7 +146,9 @@ describe("external PostgreSQL behind our PgBouncer", () => {
   });
 
   it("keeps the userlist in a Secret and runs two PgBouncers with a PDB behind the postgres Service", () => {
-    expect(one(all, "kubernetes:core/v1:Secret", "ext-postgres-userlist").inputs.stringData["userlist.txt"]).toContain('"janua_user" "s3cret"');
+    expect(one(all, "kubernetes:core/v1:Secret", "ext-postgres-userlist").inputs.stringData["userlist.txt"]).toContain(
+      '"janua_user" "s3cret"',
+    );
     expect(one(all, "kubernetes:apps/v1:Deployment", "ext-postgres-pgbouncer").inputs.spec.replicas).toBe(2);
     expect(one(all, "kubernetes:policy/v1:PodDisruptionBudget", "ext-postgres-pdb").inputs.spec.minAvailable).toBe(1);
     expect(one(all, "kubernetes:core/v1:Service", "ext-postgres-service").inputs.metadata.name).toBe("postgres");
@@ -134,7 +157,13 @@ describe("external PostgreSQL behind our PgBouncer", () => {
 
 describe("Redis", () => {
   it("standalone: one instance with a volume and a redis Service", () => {
-    expect(kinds("ext-redis")).toEqual(["Secret/redis", "Secret/redis-config", "Service/redis", "Service/redis-headless", "StatefulSet/redis"]);
+    expect(kinds("ext-redis")).toEqual([
+      "Secret/redis",
+      "Secret/redis-config",
+      "Service/redis",
+      "Service/redis-headless",
+      "StatefulSet/redis",
+    ]);
     const set = one(all, "kubernetes:apps/v1:StatefulSet", "ext-redis-redis").inputs.spec;
     expect(set.replicas).toBe(1);
     expect(set.volumeClaimTemplates[0].spec.resources.requests.storage).toBe("5Gi");
@@ -167,7 +196,9 @@ describe("Redis", () => {
 
 describe("data namespace", () => {
   it("is restricted and default-deny, open only to apps on the data ports", () => {
-    expect(one(all, "kubernetes:core/v1:Namespace", "in-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    expect(one(all, "kubernetes:core/v1:Namespace", "in-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe(
+      "restricted",
+    );
     expect(kinds("in-").filter((k) => k.startsWith("NetworkPolicy/"))).toEqual([
       "NetworkPolicy/allow-dns",
       "NetworkPolicy/allow-egress-api-storage",
@@ -181,7 +212,9 @@ describe("data namespace", () => {
   });
 
   it("every Kubernetes object validates against the Kubernetes schema", async () => {
-    const objects = all.filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh") && !/cnpg\.io/.test(r.type));
+    const objects = all.filter(
+      (r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm.sh") && !/cnpg\.io/.test(r.type),
+    );
     for (const o of objects) await expect(validateObject(o.inputs as never), o.name).resolves.toBeUndefined();
   });
 });

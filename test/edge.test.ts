@@ -8,8 +8,15 @@ import { find, isSecret, one, recordResources, resolve, settled, validateObject,
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const ZONE_ID = "fedcba9876543210fedcba9876543210";
-const route = (hostname: string, name: string, namespace: string, port: number): Route => ({ hostname, service: { namespace, name, port } });
-const routes = [route("enclii.io", "web", "enclii", 3000), route("api.enclii.io", "switchyard-api", "enclii", 8080), route("auth.enclii.io", "janua", "janua", 8080)];
+const route = (hostname: string, name: string, namespace: string, port: number): Route => ({
+  hostname,
+  service: { namespace, name, port },
+});
+const routes = [
+  route("enclii.io", "web", "enclii", 3000),
+  route("api.enclii.io", "switchyard-api", "enclii", 8080),
+  route("auth.enclii.io", "janua", "janua", 8080),
+];
 const tenants: Tenant[] = [
   { name: "acme", hostnames: ["app.acme.com", "www.acme.com"], service: { name: "web", port: 8080 } },
   { name: "globex", hostnames: ["globex.example"], service: { name: "site", port: 3000 } },
@@ -96,13 +103,26 @@ beforeAll(async () => {
   all = await recordResources();
   cloudflare = await import("@pulumi/cloudflare");
   k8s = await import("@pulumi/kubernetes");
-  edge = { ...(await import("../components/edge/Tunnel")), ...(await import("../components/edge/R2Storage")), ...(await import("../components/edge/SaasHostnames")), ...(await import("../components/edge/TenantNamespace")) };
+  edge = {
+    ...(await import("../components/edge/Tunnel")),
+    ...(await import("../components/edge/R2Storage")),
+    ...(await import("../components/edge/SaasHostnames")),
+    ...(await import("../components/edge/TenantNamespace")),
+  };
   cfProvider = new cloudflare.Provider("cf", { apiToken: "t" });
   k8sProvider = new k8s.Provider("k8s", { kubeconfig: "k" });
 });
 
 const tunnelArgs = (extra: Partial<ConstructorParameters<typeof edge.Tunnel>[1]> = {}) => ({
-  ...{ stack: "staging", accountId: ACCOUNT, zoneId: ZONE_ID, domain: "enclii.io", routes, tenantRoutes: tenantRoutes(tenants), replicas: 2 },
+  ...{
+    stack: "staging",
+    accountId: ACCOUNT,
+    zoneId: ZONE_ID,
+    domain: "enclii.io",
+    routes,
+    tenantRoutes: tenantRoutes(tenants),
+    replicas: 2,
+  },
   ...{ cloudflareProvider: cfProvider, k8sProvider, ...extra },
 });
 
@@ -131,7 +151,15 @@ describe("Tunnel", () => {
     const records = under(all, T.dns, "edge");
     expect(records.map((r) => r.inputs.name)).toEqual(["api.enclii.io", "auth.enclii.io", "enclii.io"]);
     for (const r of records) {
-      expect(r.inputs).toEqual({ zoneId: ZONE_ID, name: r.inputs.name, type: "CNAME", content: `${fakeUuid("edge-tunnel")}.cfargotunnel.com`, proxied: true, ttl: 1, comment: "enclii-staging tunnel" });
+      expect(r.inputs).toEqual({
+        zoneId: ZONE_ID,
+        name: r.inputs.name,
+        type: "CNAME",
+        content: `${fakeUuid("edge-tunnel")}.cfargotunnel.com`,
+        proxied: true,
+        ttl: 1,
+        comment: "enclii-staging tunnel",
+      });
     }
     expect(await resolve(tunnel.cnameTarget)).toBe(`${fakeUuid("edge-tunnel")}.cfargotunnel.com`);
     expect(tunnel.hostnames).toEqual(["api.enclii.io", "auth.enclii.io", "enclii.io"]);
@@ -140,13 +168,27 @@ describe("Tunnel", () => {
   it("runs cloudflared hardened, pinned, probed on /ready and spread across nodes", () => {
     expect(one(all, T.namespace, "edge-namespace").inputs.metadata).toEqual({
       name: "cloudflared",
-      labels: { "pod-security.kubernetes.io/enforce": "restricted", "pod-security.kubernetes.io/audit": "restricted", "pod-security.kubernetes.io/warn": "restricted" },
+      labels: {
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+      },
     });
     const d = one(all, T.deployment, "edge-deployment").inputs;
     expect(d.spec.replicas).toBe(2);
     const pod = d.spec.template.spec;
-    expect(pod).toMatchObject({ automountServiceAccountToken: false, securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } } });
-    expect(pod.topologySpreadConstraints).toEqual([{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } } }]);
+    expect(pod).toMatchObject({
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } },
+    });
+    expect(pod.topologySpreadConstraints).toEqual([
+      {
+        maxSkew: 1,
+        topologyKey: "kubernetes.io/hostname",
+        whenUnsatisfiable: "ScheduleAnyway",
+        labelSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } },
+      },
+    ]);
     const [c] = pod.containers;
     expect(c.image).toMatch(/^cloudflare\/cloudflared:20\d\d\.\d+\.\d+$/);
     expect(c.args).toEqual(["tunnel", "--no-autoupdate", "--metrics", "0.0.0.0:2000", "run"]);
@@ -172,19 +214,38 @@ describe("Tunnel", () => {
 
   it("has replicas from args and a PDB", () => {
     expect(one(all, T.deployment, "prod-deployment").inputs.spec.replicas).toBe(3);
-    for (const n of ["edge-pdb", "prod-pdb"]) expect(one(all, T.pdb, n).inputs.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } } });
+    for (const n of ["edge-pdb", "prod-pdb"])
+      expect(one(all, T.pdb, n).inputs.spec).toEqual({
+        maxUnavailable: 1,
+        selector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } },
+      });
   });
 
   it("denies by default and lets cloudflared reach only DNS, Cloudflare's edge and the routed Services", () => {
     expect(one(all, T.netpol, "edge-default-deny").inputs.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
     const [dns, internet] = one(all, T.netpol, "edge-egress-edge").inputs.spec.egress;
-    expect(dns.ports).toEqual([{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }]);
+    expect(dns.ports).toEqual([
+      { protocol: "UDP", port: 53 },
+      { protocol: "TCP", port: 53 },
+    ]);
     expect(dns.to[0].namespaceSelector.matchLabels).toEqual({ "kubernetes.io/metadata.name": "kube-system" });
-    expect(internet.to).toEqual([{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }]);
-    expect(internet.ports).toEqual([{ protocol: "UDP", port: 7844 }, { protocol: "TCP", port: 7844 }, { protocol: "TCP", port: 443 }]);
+    expect(internet.to).toEqual([
+      { ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } },
+    ]);
+    expect(internet.ports).toEqual([
+      { protocol: "UDP", port: 7844 },
+      { protocol: "TCP", port: 7844 },
+      { protocol: "TCP", port: 443 },
+    ]);
     const ns = (name: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } } });
     expect(one(all, T.netpol, "edge-egress-routes").inputs.spec.egress).toEqual([
-      { to: [ns("enclii")], ports: [{ protocol: "TCP", port: 3000 }, { protocol: "TCP", port: 8080 }] },
+      {
+        to: [ns("enclii")],
+        ports: [
+          { protocol: "TCP", port: 3000 },
+          { protocol: "TCP", port: 8080 },
+        ],
+      },
       { to: [ns("janua")], ports: [{ protocol: "TCP", port: 8080 }] },
       { to: [ns("tenant-acme")], ports: [{ protocol: "TCP", port: 8080 }] },
       { to: [ns("tenant-globex")], ports: [{ protocol: "TCP", port: 3000 }] },
@@ -203,14 +264,33 @@ describe("R2Storage", () => {
   let r2: InstanceType<typeof edge.R2Storage>;
   let eu: InstanceType<typeof edge.R2Storage>;
   beforeAll(async () => {
-    r2 = new edge.R2Storage("r2", { stack: "production", accountId: ACCOUNT, location: "weur", backupRetentionDays: 7, protect: true, provider: cfProvider });
-    eu = new edge.R2Storage("r2eu", { stack: "staging", accountId: ACCOUNT, jurisdiction: "eu", backupRetentionDays: 14, protect: false, provider: cfProvider });
+    r2 = new edge.R2Storage("r2", {
+      stack: "production",
+      accountId: ACCOUNT,
+      location: "weur",
+      backupRetentionDays: 7,
+      protect: true,
+      provider: cfProvider,
+    });
+    eu = new edge.R2Storage("r2eu", {
+      stack: "staging",
+      accountId: ACCOUNT,
+      jurisdiction: "eu",
+      backupRetentionDays: 14,
+      protect: false,
+      provider: cfProvider,
+    });
     edge.s3CredentialsSecret("r2-creds", "longhorn-system", r2.credentials, { provider: k8sProvider });
     await settled();
   });
 
   it("makes per-environment assets and backups buckets in the jurisdiction, with the location hint", async () => {
-    expect(one(all, T.bucket, "r2-assets").inputs).toEqual({ accountId: ACCOUNT, name: "enclii-production-assets", jurisdiction: "default", location: "weur" });
+    expect(one(all, T.bucket, "r2-assets").inputs).toEqual({
+      accountId: ACCOUNT,
+      name: "enclii-production-assets",
+      jurisdiction: "default",
+      location: "weur",
+    });
     expect(one(all, T.bucket, "r2-backups").inputs).toMatchObject({ name: "enclii-production-backups", jurisdiction: "default" });
     expect(one(all, T.bucket, "r2eu-backups").inputs).toEqual({ accountId: ACCOUNT, name: "enclii-staging-backups", jurisdiction: "eu" });
     expect(await resolve(r2.backupsBucket)).toBe("enclii-production-backups");
@@ -219,8 +299,18 @@ describe("R2Storage", () => {
   });
 
   it("aborts abandoned multipart uploads everywhere and expires postgres and etcd backups after retention plus a week", () => {
-    const abort = { id: "abort-incomplete-multipart-uploads", enabled: true, conditions: { prefix: "" }, abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: 604_800 } } };
-    expect(one(all, T.lifecycle, "r2-assets-lifecycle").inputs).toEqual({ accountId: ACCOUNT, bucketName: "enclii-production-assets", jurisdiction: "default", rules: [abort] });
+    const abort = {
+      id: "abort-incomplete-multipart-uploads",
+      enabled: true,
+      conditions: { prefix: "" },
+      abortMultipartUploadsTransition: { condition: { type: "Age", maxAge: 604_800 } },
+    };
+    expect(one(all, T.lifecycle, "r2-assets-lifecycle").inputs).toEqual({
+      accountId: ACCOUNT,
+      bucketName: "enclii-production-assets",
+      jurisdiction: "default",
+      rules: [abort],
+    });
     const expire = (prefix: string) => ({
       id: `expire-${prefix}-after-14-days`,
       enabled: true,
@@ -239,8 +329,13 @@ describe("R2Storage", () => {
       const token = one(all, T.token, `r2-${role}-token`).inputs;
       expect(token).toMatchObject({ accountId: ACCOUNT, name: `enclii-production-r2-${role}` });
       expect(token.policies).toHaveLength(1);
-      expect(token.policies[0].permissionGroups).toEqual([{ id: "6a018a9f2fc74eb6b293b0c548f38b39" }, { id: "2efd5506f9c8494dacb1fa10a3e7d5b6" }]);
-      expect(resources(`r2-${role}-token`)).toEqual({ [`com.cloudflare.edge.r2.bucket.${ACCOUNT}_default_enclii-production-${role}`]: "*" });
+      expect(token.policies[0].permissionGroups).toEqual([
+        { id: "6a018a9f2fc74eb6b293b0c548f38b39" },
+        { id: "2efd5506f9c8494dacb1fa10a3e7d5b6" },
+      ]);
+      expect(resources(`r2-${role}-token`)).toEqual({
+        [`com.cloudflare.edge.r2.bucket.${ACCOUNT}_default_enclii-production-${role}`]: "*",
+      });
     }
     expect(Object.keys(resources("r2eu-assets-token"))).toEqual([`com.cloudflare.edge.r2.bucket.${ACCOUNT}_eu_enclii-staging-assets`]);
   });
@@ -260,7 +355,13 @@ describe("R2Storage", () => {
   it("hands the credentials to a consumer namespace under every key its tools read", () => {
     const s = one(all, T.secret, "r2-creds").inputs;
     expect(s.metadata).toEqual({ name: "r2-credentials", namespace: "longhorn-system" });
-    expect(Object.keys(s.stringData).sort()).toEqual(["ACCESS_KEY_ID", "ACCESS_SECRET_KEY", "AWS_ACCESS_KEY_ID", "AWS_ENDPOINTS", "AWS_SECRET_ACCESS_KEY"]);
+    expect(Object.keys(s.stringData).sort()).toEqual([
+      "ACCESS_KEY_ID",
+      "ACCESS_SECRET_KEY",
+      "AWS_ACCESS_KEY_ID",
+      "AWS_ENDPOINTS",
+      "AWS_SECRET_ACCESS_KEY",
+    ]);
     expect(s.stringData.AWS_SECRET_ACCESS_KEY).toBe(s.stringData.ACCESS_SECRET_KEY);
     expect(s.stringData.AWS_ENDPOINTS).toBe(`https://${ACCOUNT}.r2.cloudflarestorage.com`);
   });
@@ -278,7 +379,13 @@ describe("SaasHostnames and TenantNamespace", () => {
   });
 
   it("points the fallback origin proxy.<domain> at the tunnel", () => {
-    expect(one(all, T.dns, "saas-fallback-cname").inputs).toMatchObject({ zoneId: ZONE_ID, name: "proxy.enclii.io", type: "CNAME", content: "tunnel-uuid.cfargotunnel.com", proxied: true });
+    expect(one(all, T.dns, "saas-fallback-cname").inputs).toMatchObject({
+      zoneId: ZONE_ID,
+      name: "proxy.enclii.io",
+      type: "CNAME",
+      content: "tunnel-uuid.cfargotunnel.com",
+      proxied: true,
+    });
     expect(one(all, T.fallback, "saas-fallback").inputs).toEqual({ zoneId: ZONE_ID, origin: "proxy.enclii.io" });
   });
 
@@ -307,18 +414,38 @@ describe("SaasHostnames and TenantNamespace", () => {
   });
 
   it("gives a tenant a restricted namespace with quota, limits, default-deny and only cloudflared and DNS let through", () => {
-    expect(one(all, T.namespace, "acme-namespace").inputs.metadata).toMatchObject({ name: "tenant-acme", labels: { "pod-security.kubernetes.io/enforce": "restricted", "enclii.io/tenant": "acme" } });
-    expect(one(all, "kubernetes:core/v1:ResourceQuota", "acme-quota").inputs.spec.hard).toMatchObject({ pods: "50", "requests.cpu": "2", "services.loadbalancers": "0", "services.nodeports": "0" });
-    expect(one(all, "kubernetes:core/v1:LimitRange", "acme-limits").inputs.spec.limits[0]).toMatchObject({ type: "Container", defaultRequest: { cpu: "100m", memory: "128Mi" }, default: { memory: "256Mi" } });
+    expect(one(all, T.namespace, "acme-namespace").inputs.metadata).toMatchObject({
+      name: "tenant-acme",
+      labels: { "pod-security.kubernetes.io/enforce": "restricted", "enclii.io/tenant": "acme" },
+    });
+    expect(one(all, "kubernetes:core/v1:ResourceQuota", "acme-quota").inputs.spec.hard).toMatchObject({
+      pods: "50",
+      "requests.cpu": "2",
+      "services.loadbalancers": "0",
+      "services.nodeports": "0",
+    });
+    expect(one(all, "kubernetes:core/v1:LimitRange", "acme-limits").inputs.spec.limits[0]).toMatchObject({
+      type: "Container",
+      defaultRequest: { cpu: "100m", memory: "128Mi" },
+      default: { memory: "256Mi" },
+    });
     expect(one(all, T.netpol, "acme-default-deny").inputs.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
     const allow = one(all, T.netpol, "acme-allow").inputs.spec;
     expect(allow.ingress).toEqual([
       {
-        from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "cloudflared" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } } }],
+        from: [
+          {
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "cloudflared" } },
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } },
+          },
+        ],
         ports: [{ protocol: "TCP", port: 8080 }],
       },
     ]);
-    expect(allow.egress[0].ports).toEqual([{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }]);
+    expect(allow.egress[0].ports).toEqual([
+      { protocol: "UDP", port: 53 },
+      { protocol: "TCP", port: 53 },
+    ]);
     expect(under(all, "enclii:edge:TenantNamespace", "acme")).toEqual([]);
     expect(all.filter((r) => r.name.startsWith("acme-") && r.type.startsWith("kubernetes:"))).toHaveLength(5);
   });
@@ -327,17 +454,30 @@ describe("SaasHostnames and TenantNamespace", () => {
 describe("every Kubernetes object registered so far", () => {
   it("validates against the Kubernetes schema", async () => {
     const objects = all.filter((r) => r.type.startsWith("kubernetes:") && typeof r.inputs.kind === "string");
-    expect(new Set(objects.map((o) => o.inputs.kind))).toEqual(new Set(["Namespace", "Secret", "Deployment", "PodDisruptionBudget", "NetworkPolicy", "ResourceQuota", "LimitRange"]));
-    for (const o of objects) await expect(validateObject(o.inputs as { apiVersion: string; kind: string }), o.name).resolves.toBeUndefined();
+    expect(new Set(objects.map((o) => o.inputs.kind))).toEqual(
+      new Set(["Namespace", "Secret", "Deployment", "PodDisruptionBudget", "NetworkPolicy", "ResourceQuota", "LimitRange"]),
+    );
+    for (const o of objects)
+      await expect(validateObject(o.inputs as { apiVersion: string; kind: string }), o.name).resolves.toBeUndefined();
   });
 });
 
 describe("a stack with 1000 tenants", () => {
-  const many: Tenant[] = Array.from({ length: 1000 }, (_, i) => ({ name: `t${i}`, hostnames: [`shop.customer${i}.com`], service: { name: "web", port: 8080 } }));
+  const many: Tenant[] = Array.from({ length: 1000 }, (_, i) => ({
+    name: `t${i}`,
+    hostnames: [`shop.customer${i}.com`],
+    service: { name: "web", port: 8080 },
+  }));
   let saas: InstanceType<typeof edge.SaasHostnames>;
   beforeAll(async () => {
     const tunnel = new edge.Tunnel("big", tunnelArgs({ stack: "big", tenantRoutes: tenantRoutes(many) }));
-    saas = new edge.SaasHostnames("bigsaas", { zoneId: "big-zone", domain: "enclii.io", tunnelCname: tunnel.cnameTarget, tenants: many, provider: cfProvider });
+    saas = new edge.SaasHostnames("bigsaas", {
+      zoneId: "big-zone",
+      domain: "enclii.io",
+      tunnelCname: tunnel.cnameTarget,
+      tenants: many,
+      provider: cfProvider,
+    });
     for (const t of many) new edge.TenantNamespace(`big-${t.name}`, { tenant: t, provider: k8sProvider });
     await settled();
   });
@@ -364,7 +504,13 @@ describe("secrets in the offline plan", () => {
       const tunnel = new edge.Tunnel("edge", tunnelArgs({ cloudflareProvider: cf, k8sProvider: kube }));
       const r2 = new edge.R2Storage("r2", { stack: "production", accountId: ACCOUNT, backupRetentionDays: 7, protect: true, provider: cf });
       edge.s3CredentialsSecret("r2-creds", "cnpg-system", r2.credentials, { provider: kube });
-      const saas = new edge.SaasHostnames("saas", { zoneId: ZONE_ID, domain: "enclii.io", tunnelCname: tunnel.cnameTarget, tenants, provider: cf });
+      const saas = new edge.SaasHostnames("saas", {
+        zoneId: ZONE_ID,
+        domain: "enclii.io",
+        tunnelCname: tunnel.cnameTarget,
+        tenants,
+        provider: cf,
+      });
       return { tunnelId: tunnel.tunnelId, r2: r2.credentials, hostnames: saas.hostnames };
     });
     written = [...planFiles(plan).values()].join("\n") + JSON.stringify(plan.outputs);
@@ -373,7 +519,8 @@ describe("secrets in the offline plan", () => {
   it("writes the tunnel token and the R2 secret key nowhere, not even hashed", () => {
     const tunnelId = fakeUuid("edge-tunnel");
     const token = fakeTokenValue("r2-token");
-    for (const leaked of [fakeTunnelToken(ACCOUNT, tunnelId), token, createHash("sha256").update(token).digest("hex")]) expect(written).not.toContain(leaked);
+    for (const leaked of [fakeTunnelToken(ACCOUNT, tunnelId), token, createHash("sha256").update(token).digest("hex")])
+      expect(written).not.toContain(leaked);
     expect(byName("edge-token").inputs.stringData).toEqual({ token: "[secret]" });
     expect(Object.values(byName("r2-creds").inputs.stringData as object).every((v) => v === "[secret]")).toBe(true);
     expect(byName("edge-tunnel").inputs.tunnelSecret).toBe("[secret]");
@@ -387,6 +534,7 @@ describe("secrets in the offline plan", () => {
   });
 
   it("puts every child on an explicit provider", () => {
-    for (const r of plan.resources.filter((x) => /^(cloudflare|kubernetes):/.test(x.type))) expect(r.provider, r.name).toMatch(/[$:]pulumi:providers:(cloudflare|kubernetes)::(cf|k8s)$/);
+    for (const r of plan.resources.filter((x) => /^(cloudflare|kubernetes):/.test(x.type)))
+      expect(r.provider, r.name).toMatch(/[$:]pulumi:providers:(cloudflare|kubernetes)::(cf|k8s)$/);
   });
 });

@@ -17,7 +17,6 @@ export interface Registered {
   inputs: Record<string, any>;
 }
 
-
 function unwrapSecrets(v: any): any {
   if (Array.isArray(v)) return v.map(unwrapSecrets);
   if (v === null || typeof v !== "object") return v;
@@ -92,7 +91,9 @@ const crdIndex = new Map<string, object>();
 /** Loads every CRD under shared/schemas/crds, keyed by `group/version/Kind`. */
 export function loadCrds(): Map<string, object> {
   if (crdIndex.size > 0) return crdIndex;
-  const list = execFileSync("find", [join(SHARED, "schemas", "crds"), "-name", "*.yaml"], { encoding: "utf8" }).trim().split("\n");
+  const list = execFileSync("find", [join(SHARED, "schemas", "crds"), "-name", "*.yaml"], { encoding: "utf8" })
+    .trim()
+    .split("\n");
   for (const file of list) {
     const crd = parse(readFileSync(file, "utf8"));
     for (const v of crd.spec.versions) crdIndex.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, v.schema.openAPIV3Schema);

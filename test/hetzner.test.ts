@@ -50,7 +50,13 @@ describe("CloudPool (HA: first server public, two private-only)", () => {
     const fw = one(all, "hcloud:index/firewall:Firewall", "ha-firewall");
     expect(fw.inputs.rules).toEqual([
       { description: "ssh from admin CIDRs", direction: "in", protocol: "tcp", port: "22", sourceIps: ["198.51.100.7/32", "192.0.2.0/24"] },
-      { description: "kubernetesApi from admin CIDRs", direction: "in", protocol: "tcp", port: "6443", sourceIps: ["198.51.100.7/32", "192.0.2.0/24"] },
+      {
+        description: "kubernetesApi from admin CIDRs",
+        direction: "in",
+        protocol: "tcp",
+        port: "6443",
+        sourceIps: ["198.51.100.7/32", "192.0.2.0/24"],
+      },
     ]);
   });
 
@@ -58,7 +64,11 @@ describe("CloudPool (HA: first server public, two private-only)", () => {
     const servers = find(all, "hcloud:index/server:Server").filter((s) => s.name.startsWith("ha-"));
     expect(servers.map((s) => s.inputs.networks[0].ip)).toEqual(["10.0.1.10", "10.0.1.11", "10.0.1.12"]);
     expect(one(all, "hcloud:index/placementGroup:PlacementGroup", "ha-spread-0").inputs.type).toBe("spread");
-    expect(one(all, "hcloud:index/networkSubnet:NetworkSubnet", "ha-subnet").inputs).toMatchObject({ networkZone: "eu-central", type: "cloud", ipRange: "10.0.1.0/24" });
+    expect(one(all, "hcloud:index/networkSubnet:NetworkSubnet", "ha-subnet").inputs).toMatchObject({
+      networkZone: "eu-central",
+      type: "cloud",
+      ipRange: "10.0.1.0/24",
+    });
     const gw = one(all, "hcloud:index/server:Server", "ha-gw");
     expect(gw.inputs.publicNets).toEqual([{ ipv4Enabled: true, ipv6Enabled: true }]);
     expect(one(all, "hcloud:index/server:Server", "ha-node-1").inputs.publicNets).toEqual([{ ipv4Enabled: false, ipv6Enabled: false }]);
@@ -66,7 +76,10 @@ describe("CloudPool (HA: first server public, two private-only)", () => {
   });
 
   it("routes the private network's egress through the first server", () => {
-    expect(one(all, "hcloud:index/networkRoute:NetworkRoute", "ha-nat-route").inputs).toMatchObject({ destination: "0.0.0.0/0", gateway: "10.0.1.10" });
+    expect(one(all, "hcloud:index/networkRoute:NetworkRoute", "ha-nat-route").inputs).toMatchObject({
+      destination: "0.0.0.0/0",
+      gateway: "10.0.1.10",
+    });
     expect(ha.nodes[0].natFor).toBe("10.0.0.0/16");
     expect(ha.nodes[1].egressGateway).toBe("10.0.0.1");
     expect(ha.nodes[0].egressGateway).toBeUndefined();
@@ -91,7 +104,11 @@ describe("CloudPool (HA: first server public, two private-only)", () => {
 
 describe("CloudPool (all public, unprotected, 12 servers)", () => {
   beforeAll(async () => {
-    pool("big", Array.from({ length: 12 }, (_, i) => cloudNode(`n${i}`, i, true)), false);
+    pool(
+      "big",
+      Array.from({ length: 12 }, (_, i) => cloudNode(`n${i}`, i, true)),
+      false,
+    );
     await settled();
   });
 
@@ -100,7 +117,11 @@ describe("CloudPool (all public, unprotected, 12 servers)", () => {
   });
 
   it("splits servers into spread groups of at most ten", () => {
-    expect(find(all, "hcloud:index/placementGroup:PlacementGroup").filter((g) => g.name.startsWith("big-")).map((g) => g.name)).toEqual(["big-spread-0", "big-spread-1"]);
+    expect(
+      find(all, "hcloud:index/placementGroup:PlacementGroup")
+        .filter((g) => g.name.startsWith("big-"))
+        .map((g) => g.name),
+    ).toEqual(["big-spread-0", "big-spread-1"]);
   });
 
   it("leaves protection off", () => {
@@ -111,7 +132,14 @@ describe("CloudPool (all public, unprotected, 12 servers)", () => {
 describe("DedicatedNode", () => {
   it("is reached directly and asks the bootstrap for a host firewall", async () => {
     const { DedicatedNode } = await import("../components/hetzner/DedicatedNode");
-    const spec: DedicatedSpec = { kind: "dedicated", name: "ax41-1", role: "server", host: "203.0.113.10", user: "root", model: "AX41-NVMe" };
+    const spec: DedicatedSpec = {
+      kind: "dedicated",
+      name: "ax41-1",
+      role: "server",
+      host: "203.0.113.10",
+      user: "root",
+      model: "AX41-NVMe",
+    };
     const node = new DedicatedNode("ded", { spec, sshPrivateKey: "key" }).node;
     expect(node).toMatchObject({ name: "ax41-1", nodeIp: "203.0.113.10", network: "public", hostFirewall: true });
     expect(await resolve(node.connection)).toMatchObject({ host: "203.0.113.10", user: "root" });

@@ -6,7 +6,15 @@ import { join } from "node:path";
 import { SignJWT, createLocalJWKSet, importJWK, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../automation/keys";
-import { generateSigningKey, parseSigningKeys, publicJwks, rotateSigningKeys, rotationDue, serializeSigningKeys, type SigningKeySet } from "../components/auth/keys";
+import {
+  generateSigningKey,
+  parseSigningKeys,
+  publicJwks,
+  rotateSigningKeys,
+  rotationDue,
+  serializeSigningKeys,
+  type SigningKeySet,
+} from "../components/auth/keys";
 
 const ISSUER = "https://auth.enclii.io";
 const AUDIENCE = "enclii-api";
@@ -14,7 +22,11 @@ const DAY_MS = 86_400_000;
 const NOW = new Date("2026-11-22T00:00:00Z");
 const at = (days: number) => new Date(NOW.getTime() + days * DAY_MS);
 
-async function sign(set: SigningKeySet, index: number, opts: { aud?: string; exp?: number | string; kid?: string; alg?: "RS256" | "RS512" } = {}): Promise<string> {
+async function sign(
+  set: SigningKeySet,
+  index: number,
+  opts: { aud?: string; exp?: number | string; kid?: string; alg?: "RS256" | "RS512" } = {},
+): Promise<string> {
   const key = set.keys[index];
   const alg = opts.alg ?? "RS256";
   return new SignJWT({ sub: "user-1" })
@@ -27,9 +39,13 @@ async function sign(set: SigningKeySet, index: number, opts: { aud?: string; exp
 }
 
 /** RFC 7638 by hand (required members in lexical order, SHA-256, base64url), independent of jose. */
-const thumbprint = (jwk: { e: string; n: string }) => createHash("sha256").update(JSON.stringify({ e: jwk.e, kty: "RSA", n: jwk.n })).digest("base64url");
+const thumbprint = (jwk: { e: string; n: string }) =>
+  createHash("sha256")
+    .update(JSON.stringify({ e: jwk.e, kty: "RSA", n: jwk.n }))
+    .digest("base64url");
 
-const verify = (set: SigningKeySet, jwt: string) => jwtVerify(jwt, createLocalJWKSet(publicJwks(set)), { issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"] });
+const verify = (set: SigningKeySet, jwt: string) =>
+  jwtVerify(jwt, createLocalJWKSet(publicJwks(set)), { issuer: ISSUER, audience: AUDIENCE, algorithms: ["RS256"] });
 
 let first: SigningKeySet;
 let other: SigningKeySet;
@@ -47,15 +63,26 @@ describe("tokens against the published JWKS", () => {
 
   it("rejects the wrong audience, an expired token, an unknown kid and a bad signature", async () => {
     await expect(verify(first, await sign(first, 0, { aud: "enclii-web-ui" }))).rejects.toThrow(/unexpected "aud" claim value/);
-    await expect(verify(first, await sign(first, 0, { exp: Math.floor(Date.now() / 1000) - 60 }))).rejects.toThrow(/"exp" claim timestamp check failed/);
-    await expect(verify(first, await sign(first, 0, { kid: "no-such-key" }))).rejects.toThrow(/no applicable key found in the JSON Web Key Set/);
+    await expect(verify(first, await sign(first, 0, { exp: Math.floor(Date.now() / 1000) - 60 }))).rejects.toThrow(
+      /"exp" claim timestamp check failed/,
+    );
+    await expect(verify(first, await sign(first, 0, { kid: "no-such-key" }))).rejects.toThrow(
+      /no applicable key found in the JSON Web Key Set/,
+    );
     await expect(verify(first, await sign(other, 0, { kid: first.keys[0].kid }))).rejects.toThrow(/signature verification failed/);
   });
 
   it("rejects other algorithms: HS256 with a guessed secret, and RS512 with the right key", async () => {
-    const hs = await new SignJWT({ sub: "user-1" }).setProtectedHeader({ alg: "HS256", kid: first.keys[0].kid }).setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime("10m").sign(new TextEncoder().encode("x".repeat(32)));
+    const hs = await new SignJWT({ sub: "user-1" })
+      .setProtectedHeader({ alg: "HS256", kid: first.keys[0].kid })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setExpirationTime("10m")
+      .sign(new TextEncoder().encode("x".repeat(32)));
     await expect(verify(first, hs)).rejects.toThrow(/"alg" \(Algorithm\) Header Parameter value not allowed/);
-    await expect(verify(first, await sign(first, 0, { alg: "RS512" }))).rejects.toThrow(/"alg" \(Algorithm\) Header Parameter value not allowed/);
+    await expect(verify(first, await sign(first, 0, { alg: "RS512" }))).rejects.toThrow(
+      /"alg" \(Algorithm\) Header Parameter value not allowed/,
+    );
   });
 
   it("publishes public members only", () => {
@@ -94,7 +121,9 @@ describe("rotation", () => {
   });
 
   it("refuses to put a new key behind one created later, which would no longer parse", async () => {
-    await expect(rotateSigningKeys(first, at(-1))).rejects.toThrow(`signing key ${first.keys[0].kid} was created at 2026-11-22T00:00:00Z, after now (2026-11-21T00:00:00Z); check the clock`);
+    await expect(rotateSigningKeys(first, at(-1))).rejects.toThrow(
+      `signing key ${first.keys[0].kid} was created at 2026-11-22T00:00:00Z, after now (2026-11-21T00:00:00Z); check the clock`,
+    );
   });
 });
 
@@ -132,7 +161,9 @@ describe("parseSigningKeys", () => {
   it("reports shape problems together with the checks across keys", () => {
     const extra = { ...first.keys[0], extra: true };
     const newerDuplicate = { ...other.keys[0], kid: first.keys[0].kid, createdAt: "2026-12-01T00:00:00Z" };
-    expect(parseSigningKeys(text({ keys: [extra, newerDuplicate, weak(), { ...weak(), kid: "late", createdAt: "soon" }] })).problems).toEqual([
+    expect(
+      parseSigningKeys(text({ keys: [extra, newerDuplicate, weak(), { ...weak(), kid: "late", createdAt: "soon" }] })).problems,
+    ).toEqual([
       'enclii:januaSigningKeys.keys[0]: unknown field "extra"',
       "enclii:januaSigningKeys.keys[3].createdAt: must be an RFC 3339 time such as 2026-11-22T00:00:00Z",
       `enclii:januaSigningKeys.keys[1].kid: "${first.keys[0].kid}" is used by more than one key`,
@@ -143,7 +174,9 @@ describe("parseSigningKeys", () => {
   });
 
   it("names unknown fields, a bad time, an empty set and text that is not JSON", () => {
-    expect(parseSigningKeys(text({ keys: [{ ...first.keys[0], extra: 1 }] })).problems).toEqual(['enclii:januaSigningKeys.keys[0]: unknown field "extra"']);
+    expect(parseSigningKeys(text({ keys: [{ ...first.keys[0], extra: 1 }] })).problems).toEqual([
+      'enclii:januaSigningKeys.keys[0]: unknown field "extra"',
+    ]);
     expect(parseSigningKeys(text({ keys: [{ ...first.keys[0], createdAt: "yesterday" }] })).problems).toEqual([
       "enclii:januaSigningKeys.keys[0].createdAt: must be an RFC 3339 time such as 2026-11-22T00:00:00Z",
     ]);
@@ -183,7 +216,8 @@ describe("npm run keys", () => {
     const next = parseSigningKeys(old.stdout).value!;
     expect(next.keys.map((k) => k.kid)[1]).toBe(first.keys[0].kid);
     expect(old.stderr).toBe(`new signing key ${next.keys[0].kid}; still published: ${first.keys[0].kid}; dropped: none\n`);
-    for (const k of next.keys) for (const member of ["d", "p", "q", "dp", "dq", "qi"] as const) expect(old.stderr).not.toContain(k.privateJwk[member]);
+    for (const k of next.keys)
+      for (const member of ["d", "p", "q", "dp", "dq", "qi"] as const) expect(old.stderr).not.toContain(k.privateJwk[member]);
   });
 
   it("rotate --overlap-days 0 drops every retired key at once (after a leak)", async () => {
@@ -193,12 +227,24 @@ describe("npm run keys", () => {
   });
 
   it("refuses an invalid set with exit 2 and the problem on stderr, and a clock behind the set with exit 1", async () => {
-    expect(await main(["rotate"], '{"keys":[]}', { now: NOW })).toEqual({ code: 2, stdout: "", stderr: "stdin.keys: needs at least one key\n" });
-    expect(await main(["rotate"], serializeSigningKeys(first), { now: at(-1) })).toEqual({ code: 1, stdout: "", stderr: expect.stringMatching(/check the clock\n$/) });
+    expect(await main(["rotate"], '{"keys":[]}', { now: NOW })).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: "stdin.keys: needs at least one key\n",
+    });
+    expect(await main(["rotate"], serializeSigningKeys(first), { now: at(-1) })).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: expect.stringMatching(/check the clock\n$/),
+    });
   });
 
   it("refuses to write private keys to a terminal", async () => {
-    expect(await main(["rotate"], "", { now: NOW, stdoutIsTerminal: true })).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/^refusing to print private keys to a terminal/) });
+    expect(await main(["rotate"], "", { now: NOW, stdoutIsTerminal: true })).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: expect.stringMatching(/^refusing to print private keys to a terminal/),
+    });
   });
 
   it("jwks prints the public set only", async () => {
@@ -208,7 +254,12 @@ describe("npm run keys", () => {
   });
 
   it("works as a pipe: the script reads stdin, writes the set to stdout and sets the exit status", () => {
-    const run = (args: string[], input: string) => spawnSync(process.execPath, [join(__dirname, "..", "node_modules", "tsx", "dist", "cli.mjs"), "automation/keys.ts", ...args], { input, encoding: "utf8", cwd: join(__dirname, "..") });
+    const run = (args: string[], input: string) =>
+      spawnSync(process.execPath, [join(__dirname, "..", "node_modules", "tsx", "dist", "cli.mjs"), "automation/keys.ts", ...args], {
+        input,
+        encoding: "utf8",
+        cwd: join(__dirname, ".."),
+      });
     const made = run(["rotate"], "");
     expect(made.status, made.stderr).toBe(0);
     const jwks = run(["jwks"], made.stdout);
@@ -217,10 +268,26 @@ describe("npm run keys", () => {
   });
 
   it("answers unknown commands and bad flags with usage and exit 2", async () => {
-    expect(await main(["rotat"], "")).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/^unknown command rotat\nusage: npm run --silent keys/) });
-    expect(await main(["rotate", "--overlap-days=-1"], "")).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/^--overlap-days must be a whole number of days\n/) });
-    expect(await main(["rotate", "--if-older-than-days", "ninety"], "")).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/^--if-older-than-days must be a whole number of days\n/) });
-    expect(await main(["rotate", "--overlap-days", "-1"], "")).toEqual({ code: 2, stdout: "", stderr: expect.stringMatching(/argument is ambiguous/) });
+    expect(await main(["rotat"], "")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: expect.stringMatching(/^unknown command rotat\nusage: npm run --silent keys/),
+    });
+    expect(await main(["rotate", "--overlap-days=-1"], "")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: expect.stringMatching(/^--overlap-days must be a whole number of days\n/),
+    });
+    expect(await main(["rotate", "--if-older-than-days", "ninety"], "")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: expect.stringMatching(/^--if-older-than-days must be a whole number of days\n/),
+    });
+    expect(await main(["rotate", "--overlap-days", "-1"], "")).toEqual({
+      code: 2,
+      stdout: "",
+      stderr: expect.stringMatching(/argument is ambiguous/),
+    });
     expect((await main([], "")).code).toBe(2);
   });
 });

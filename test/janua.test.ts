@@ -34,7 +34,8 @@ async function token(set: SigningKeySet, index: number, claims: { aud: string; e
     .sign(await importJWK(key.privateJwk, "RS256"));
 }
 
-const verify = (jwks: Jwks, jwt: string) => jwtVerify(jwt, createLocalJWKSet(jwks), { issuer: ISSUER, audience: "enclii-api", algorithms: ["RS256"] });
+const verify = (jwks: Jwks, jwt: string) =>
+  jwtVerify(jwt, createLocalJWKSet(jwks), { issuer: ISSUER, audience: "enclii-api", algorithms: ["RS256"] });
 
 let keys: SigningKeySet;
 let first: PlanResult;
@@ -53,7 +54,9 @@ beforeAll(async () => {
 describe("the published JWKS", () => {
   it("is a plain stack output holding the public half of the configured key", () => {
     const jwks = first.outputs.jwks as Jwks;
-    expect(jwks.keys).toEqual([{ kty: "RSA", n: keys.keys[0].privateJwk.n, e: keys.keys[0].privateJwk.e, kid: keys.keys[0].kid, alg: "RS256", use: "sig" }]);
+    expect(jwks.keys).toEqual([
+      { kty: "RSA", n: keys.keys[0].privateJwk.n, e: keys.keys[0].privateJwk.e, kid: keys.keys[0].kid, alg: "RS256", use: "sig" },
+    ]);
     expect(first.outputs.oidcIssuer).toBe(ISSUER);
     expect(first.outputs.jwksUri).toBe(`${ISSUER}/.well-known/jwks.json`);
   });
@@ -67,7 +70,9 @@ describe("the published JWKS", () => {
   it("stays the same across evaluations with the same config: no accidental rotation", () => {
     expect(second.outputs.jwks).toEqual(first.outputs.jwks);
     const annotation = (p: PlanResult) =>
-      (p.resources.find((r) => r.name === "enclii-apps-janua-deployment")!.inputs as any).spec.template.metadata.annotations["enclii.dev/signing-key-ids"];
+      (p.resources.find((r) => r.name === "enclii-apps-janua-deployment")!.inputs as any).spec.template.metadata.annotations[
+        "enclii.dev/signing-key-ids"
+      ];
     expect(annotation(second)).toBe(annotation(first));
     expect(annotation(first)).toBe(keys.keys[0].kid);
   });
@@ -77,13 +82,15 @@ describe("the published JWKS", () => {
     expect(jwks.keys.map((k) => k.kid)).toEqual([rotated.set.keys[0].kid, keys.keys[0].kid]);
     await expect(verify(jwks, await token(keys, 0, { aud: "enclii-api" }))).resolves.toBeDefined();
     await expect(verify(jwks, await token(rotated.set, 0, { aud: "enclii-api" }))).resolves.toBeDefined();
-    const annotation = (rotated.plan.resources.find((r) => r.name === "enclii-apps-janua-deployment")!.inputs as any).spec.template.metadata.annotations;
+    const annotation = (rotated.plan.resources.find((r) => r.name === "enclii-apps-janua-deployment")!.inputs as any).spec.template.metadata
+      .annotations;
     expect(annotation["enclii.dev/signing-key-ids"]).toBe(`${rotated.set.keys[0].kid},${keys.keys[0].kid}`);
   });
 
   it("keeps key material out of everything the plan writes", () => {
     const written = JSON.stringify(first);
-    for (const k of keys.keys) for (const member of ["d", "p", "q", "dp", "dq", "qi"] as const) expect(written).not.toContain(k.privateJwk[member]);
+    for (const k of keys.keys)
+      for (const member of ["d", "p", "q", "dp", "dq", "qi"] as const) expect(written).not.toContain(k.privateJwk[member]);
   });
 });
 

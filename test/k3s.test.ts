@@ -17,10 +17,31 @@ const server: BootstrapOptions = {
 };
 const variants: Record<string, BootstrapOptions> = {
   dedicated: { ...server, hostFirewall: { adminCidrs: ["198.51.100.7/32", "192.0.2.0/24"], peerIps: [] } },
-  "dedicated peer": { ...server, clusterInit: false, serverUrl: "https://203.0.113.11:6443", encryptPodTraffic: true, hostFirewall: { adminCidrs: ["198.51.100.7/32"], peerIps: ["203.0.113.11"] } },
+  "dedicated peer": {
+    ...server,
+    clusterInit: false,
+    serverUrl: "https://203.0.113.11:6443",
+    encryptPodTraffic: true,
+    hostFirewall: { adminCidrs: ["198.51.100.7/32"], peerIps: ["203.0.113.11"] },
+  },
   "cloud gateway": { ...server, nodeIp: "10.0.1.10", privateNetwork: true, natFor: "10.0.0.0/16" },
-  "cloud private server": { ...server, nodeIp: "10.0.1.11", clusterInit: false, serverUrl: "https://10.0.1.10:6443", privateNetwork: true, egressGateway: "10.0.0.1" },
-  "cloud private agent": { ...server, role: "agent", nodeIp: "10.0.1.12", clusterInit: false, serverUrl: "https://10.0.1.10:6443", privateNetwork: true, egressGateway: "10.0.0.1" },
+  "cloud private server": {
+    ...server,
+    nodeIp: "10.0.1.11",
+    clusterInit: false,
+    serverUrl: "https://10.0.1.10:6443",
+    privateNetwork: true,
+    egressGateway: "10.0.0.1",
+  },
+  "cloud private agent": {
+    ...server,
+    role: "agent",
+    nodeIp: "10.0.1.12",
+    clusterInit: false,
+    serverUrl: "https://10.0.1.10:6443",
+    privateNetwork: true,
+    egressGateway: "10.0.0.1",
+  },
 };
 
 describe("k3s config", () => {
@@ -43,7 +64,13 @@ describe("k3s config", () => {
 
   it("joins later servers and agents to the first server; agents get no server flags", () => {
     const agent = parse(renderK3sConfig(variants["cloud private agent"]));
-    expect(agent).toEqual({ "node-ip": "10.0.1.12", "node-name": "ax41-1", "protect-kernel-defaults": true, server: "https://10.0.1.10:6443", "token-file": "/etc/rancher/k3s/enclii-token" });
+    expect(agent).toEqual({
+      "node-ip": "10.0.1.12",
+      "node-name": "ax41-1",
+      "protect-kernel-defaults": true,
+      server: "https://10.0.1.10:6443",
+      "token-file": "/etc/rancher/k3s/enclii-token",
+    });
     const joiner = parse(renderK3sConfig(variants["cloud private server"]));
     expect(joiner.server).toBe("https://10.0.1.10:6443");
     expect(joiner["cluster-init"]).toBeUndefined();
@@ -70,7 +97,7 @@ describe("bootstrap script", () => {
   it("pins the k3s version and its install script to the same tag, and reads the token from stdin", () => {
     const s = renderBootstrapScript(server);
     expect(s).toContain("K3S_VERSION='v1.33.4+k3s1'");
-    expect(s).toContain('https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION/+/%2B}/install.sh');
+    expect(s).toContain("https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION/+/%2B}/install.sh");
     expect(s).toContain("IFS= read -r K3S_TOKEN");
     expect(s).not.toMatch(/get\.k3s\.io/);
   });
@@ -102,7 +129,10 @@ describe("host firewall lockout guard (run by bash)", () => {
   const script = renderBootstrapScript(variants.dedicated);
   const guard = script.slice(script.indexOf("ip_to_int() {"), script.indexOf("cat > /etc/systemd/system/enclii-firewall.service"));
   const run = (sshClient: string) =>
-    spawnSync("bash", ["-c", `set -euo pipefail\nlog() { echo "$*"; }\n${guard}\necho applied`], { env: { SSH_CLIENT: sshClient, PATH: process.env.PATH }, encoding: "utf8" });
+    spawnSync("bash", ["-c", `set -euo pipefail\nlog() { echo "$*"; }\n${guard}\necho applied`], {
+      env: { SSH_CLIENT: sshClient, PATH: process.env.PATH },
+      encoding: "utf8",
+    });
 
   it.each([
     ["198.51.100.7 50000 22", true],
@@ -154,7 +184,11 @@ describe("K3sCluster and Longhorn components", () => {
       hostFirewall: false,
       ready: [],
     });
-    cluster = new K3sCluster("c", { nodes: [node("a", "10.0.1.10", "203.0.113.5"), node("b", "10.0.1.11"), node("c", "10.0.1.12")], version: "v1.33.4+k3s1", adminCidrs: ["198.51.100.7/32"] });
+    cluster = new K3sCluster("c", {
+      nodes: [node("a", "10.0.1.10", "203.0.113.5"), node("b", "10.0.1.11"), node("c", "10.0.1.12")],
+      version: "v1.33.4+k3s1",
+      adminCidrs: ["198.51.100.7/32"],
+    });
     new Longhorn("lh", { nodeCount: 3, provider: cluster.provider, protect: true });
     await settled();
   });
@@ -172,7 +206,10 @@ describe("K3sCluster and Longhorn components", () => {
   });
 
   it("reads the kubeconfig without logging it and points it at the public endpoint", async () => {
-    expect(one(all, "command:remote:Command", "c-kubeconfig").inputs).toMatchObject({ create: "cat /etc/rancher/k3s/k3s.yaml", logging: "none" });
+    expect(one(all, "command:remote:Command", "c-kubeconfig").inputs).toMatchObject({
+      create: "cat /etc/rancher/k3s/k3s.yaml",
+      logging: "none",
+    });
     expect(await isSecret(cluster.kubeconfig)).toBe(true);
     expect(await resolve(cluster.kubeconfig)).toContain("server: https://203.0.113.5:6443");
     expect(await resolve(cluster.apiEndpoint)).toBe("https://203.0.113.5:6443");
@@ -180,8 +217,15 @@ describe("K3sCluster and Longhorn components", () => {
 
   it("installs a pinned Longhorn chart into a privileged namespace", () => {
     const release = one(all, "kubernetes:helm.sh/v3:Release", "lh-release");
-    expect(release.inputs).toMatchObject({ chart: "longhorn", version: "1.11.0", repositoryOpts: { repo: "https://charts.longhorn.io" }, namespace: "longhorn-system" });
+    expect(release.inputs).toMatchObject({
+      chart: "longhorn",
+      version: "1.11.0",
+      repositoryOpts: { repo: "https://charts.longhorn.io" },
+      namespace: "longhorn-system",
+    });
     expect(release.inputs.values.persistence.defaultClassReplicaCount).toBe(3);
-    expect(one(all, "kubernetes:core/v1:Namespace", "lh-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
+    expect(one(all, "kubernetes:core/v1:Namespace", "lh-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe(
+      "privileged",
+    );
   });
 });

@@ -20,7 +20,14 @@ describe.skipIf(!available)("PgBouncer with the rendered config, in front of rea
 
   /** A connected client through PgBouncer (janua's credentials unless overridden), or the connect error. */
   async function connect(o: { user?: string; password?: string; database?: string } = {}): Promise<Client> {
-    const c = new Client({ host: LOOPBACK, port: stack.bouncerPort, user: "janua", password: stack.passwords.janua, database: "janua", ...o });
+    const c = new Client({
+      host: LOOPBACK,
+      port: stack.bouncerPort,
+      user: "janua",
+      password: stack.passwords.janua,
+      database: "janua",
+      ...o,
+    });
     c.on("error", () => undefined);
     try {
       await c.connect();
@@ -52,7 +59,10 @@ describe.skipIf(!available)("PgBouncer with the rendered config, in front of rea
     const r = await runClients(stack, stack.pg.port, MAX_CLIENT_CONN);
     expect(r.failed).toBeGreaterThan(800);
     // Both are PostgreSQL's max_connections refusals (the second once only superuser slots are left).
-    for (const msg of Object.keys(r.errors)) expect(msg).toMatch(/^(sorry, too many clients already|remaining connection slots are reserved for non-replication superuser connections)$/);
+    for (const msg of Object.keys(r.errors))
+      expect(msg).toMatch(
+        /^(sorry, too many clients already|remaining connection slots are reserved for non-replication superuser connections)$/,
+      );
     expect(r.errors["sorry, too many clients already"]).toBeGreaterThan(r.failed / 2);
   });
 

@@ -33,7 +33,9 @@ describe("npm run plan", () => {
     expect(first.status, first.stderr).toBe(0);
     expect(second.status).toBe(0);
     const files = Object.keys(tree(a));
-    expect(files.filter((f) => !/^(resources\.json|manifests\/[^/]+\/[a-z]+-[a-z0-9.-]+\.yaml|bootstrap\/[a-z0-9-]+\.sh)$/.test(f))).toEqual([]);
+    expect(
+      files.filter((f) => !/^(resources\.json|manifests\/[^/]+\/[a-z]+-[a-z0-9.-]+\.yaml|bootstrap\/[a-z0-9-]+\.sh)$/.test(f)),
+    ).toEqual([]);
     expect(files).toEqual(
       expect.arrayContaining([
         "bootstrap/ax41-1.sh",
@@ -48,7 +50,9 @@ describe("npm run plan", () => {
     expect(first.stdout.replace(a, "DIR")).toBe(second.stdout.replace(b, "DIR"));
     const doc = JSON.parse(readFileSync(join(a, "resources.json"), "utf8"));
     expect(Object.keys(doc)).toEqual(["stack", "resources", "outputs"]);
-    expect(Object.keys(doc.resources[0]).sort()).toEqual(["dependencies", "inputs", "name", "parent", "protect", "provider", "type", "urn"].filter((k) => k in doc.resources[0]).sort());
+    expect(Object.keys(doc.resources[0]).sort()).toEqual(
+      ["dependencies", "inputs", "name", "parent", "protect", "provider", "type", "urn"].filter((k) => k in doc.resources[0]).sort(),
+    );
   });
 
   it("prints a summary with nodes, cost and the secrets a real update still needs", () => {

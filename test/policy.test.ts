@@ -3,10 +3,24 @@
  * its exact message, exempt namespaces are skipped, and the policy pack's two policies
  * (policy/policies.ts) apply the rules to what the engine hands them.
  */
-import { unknownCheckingProxy, type PolicyResource, type PolicyResourceOptions, type ResourceValidationArgs, type StackValidationArgs } from "@pulumi/policy";
+import {
+  unknownCheckingProxy,
+  type PolicyResource,
+  type PolicyResourceOptions,
+  type ResourceValidationArgs,
+  type StackValidationArgs,
+} from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
 import { kubernetesObject, objectPolicy, policies, stackPolicy } from "../policy/policies";
-import { checkCrossObject, checkObject, checkObjects, EXEMPT_NAMESPACES, NEEDS_TOKEN_ANNOTATION, RULES, type KubeObject } from "../policy/rules";
+import {
+  checkCrossObject,
+  checkObject,
+  checkObjects,
+  EXEMPT_NAMESPACES,
+  NEEDS_TOKEN_ANNOTATION,
+  RULES,
+  type KubeObject,
+} from "../policy/rules";
 
 const NS = "enclii-platform";
 const DEPLOYMENT = `Deployment ${NS}/web`;
@@ -96,12 +110,18 @@ describe("Pod Security Standards: restricted", () => {
     [
       "a hostPath volume",
       (p: any) => (p.volumes = [{ name: "host", hostPath: { path: "/var/run" } }]),
-      violation(RULES.volumeTypes, 'volume "host" must not be of type hostPath (allowed: configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret)'),
+      violation(
+        RULES.volumeTypes,
+        'volume "host" must not be of type hostPath (allowed: configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret)',
+      ),
     ],
     [
       "an nfs volume",
       (p: any) => (p.volumes = [{ name: "share", nfs: { server: "10.0.1.5", path: "/" } }]),
-      violation(RULES.volumeTypes, 'volume "share" must not be of type nfs (allowed: configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret)'),
+      violation(
+        RULES.volumeTypes,
+        'volume "share" must not be of type nfs (allowed: configMap, csi, downwardAPI, emptyDir, ephemeral, persistentVolumeClaim, projected, secret)',
+      ),
     ],
     [
       "a hostPort",
@@ -148,7 +168,11 @@ describe("Pod Security Standards: restricted", () => {
       (_: any, c: any) => (c.securityContext.runAsUser = 0),
       violation(RULES.runAsUser, 'container "web" must not set securityContext.runAsUser=0'),
     ],
-    ["runAsUser 0 on the pod", (p: any) => (p.securityContext.runAsUser = 0), violation(RULES.runAsUser, "pod must not set securityContext.runAsUser=0")],
+    [
+      "runAsUser 0 on the pod",
+      (p: any) => (p.securityContext.runAsUser = 0),
+      violation(RULES.runAsUser, "pod must not set securityContext.runAsUser=0"),
+    ],
     [
       "seccomp Unconfined on the pod, reported once",
       (p: any) => (p.securityContext.seccompProfile = { type: "Unconfined" }),
@@ -162,7 +186,10 @@ describe("Pod Security Standards: restricted", () => {
     [
       "seccomp missing",
       (p: any) => delete p.securityContext.seccompProfile,
-      violation(RULES.seccomp, 'container "web" must set securityContext.seccompProfile.type to RuntimeDefault or Localhost (or the pod must)'),
+      violation(
+        RULES.seccomp,
+        'container "web" must set securityContext.seccompProfile.type to RuntimeDefault or Localhost (or the pod must)',
+      ),
     ],
     [
       "procMount Unmasked",
@@ -171,7 +198,11 @@ describe("Pod Security Standards: restricted", () => {
     ],
     [
       "an unsafe sysctl",
-      (p: any) => (p.securityContext.sysctls = [{ name: "net.ipv4.tcp_keepalive_time", value: "60" }, { name: "kernel.msgmax", value: "65536" }]),
+      (p: any) =>
+        (p.securityContext.sysctls = [
+          { name: "net.ipv4.tcp_keepalive_time", value: "60" },
+          { name: "kernel.msgmax", value: "65536" },
+        ]),
       violation(RULES.sysctls, "pod must not set the unsafe sysctl kernel.msgmax"),
     ],
     [
@@ -204,13 +235,19 @@ describe("Pod Security Standards: restricted", () => {
       "container.apparmor.security.beta.kubernetes.io/web": "unconfined",
       "container.apparmor.security.beta.kubernetes.io/sidecar": "runtime/default",
     };
-    expect(checkObject(d)).toEqual([violation(RULES.appArmor, "pod must not set the annotation container.apparmor.security.beta.kubernetes.io/web=unconfined")]);
+    expect(checkObject(d)).toEqual([
+      violation(RULES.appArmor, "pod must not set the annotation container.apparmor.security.beta.kubernetes.io/web=unconfined"),
+    ]);
   });
 
   it("accepts the container-level settings in place of the pod's", () => {
     const d = mutated((p, c) => {
       p.securityContext = {};
-      c.securityContext = { ...c.securityContext, runAsNonRoot: true, seccompProfile: { type: "Localhost", localhostProfile: "profiles/web.json" } };
+      c.securityContext = {
+        ...c.securityContext,
+        runAsNonRoot: true,
+        seccompProfile: { type: "Localhost", localhostProfile: "profiles/web.json" },
+      };
     });
     expect(checkObject(d)).toEqual([]);
   });
@@ -242,21 +279,36 @@ describe("the rest of the DESIGN §6 baseline", () => {
     [
       "no requests",
       (_: any, c: any) => delete c.resources.requests,
-      [violation(RULES.resources, 'container "web" must set resources.requests.cpu'), violation(RULES.resources, 'container "web" must set resources.requests.memory')],
+      [
+        violation(RULES.resources, 'container "web" must set resources.requests.cpu'),
+        violation(RULES.resources, 'container "web" must set resources.requests.memory'),
+      ],
     ],
-    ["no memory limit", (_: any, c: any) => (c.resources.limits = { cpu: "1" }), [violation(RULES.resources, 'container "web" must set resources.limits.memory')]],
+    [
+      "no memory limit",
+      (_: any, c: any) => (c.resources.limits = { cpu: "1" }),
+      [violation(RULES.resources, 'container "web" must set resources.limits.memory')],
+    ],
     [
       "no probes",
       (_: any, c: any) => {
         delete c.readinessProbe;
         delete c.livenessProbe;
       },
-      [violation(RULES.probes, 'container "web" must set readinessProbe'), violation(RULES.probes, 'container "web" must set livenessProbe')],
+      [
+        violation(RULES.probes, 'container "web" must set readinessProbe'),
+        violation(RULES.probes, 'container "web" must set livenessProbe'),
+      ],
     ],
     [
       "a :latest image",
       (_: any, c: any) => (c.image = "ghcr.io/enclii/web:latest"),
-      [violation(RULES.pinnedImage, 'container "web" image "ghcr.io/enclii/web:latest" must be pinned to a tag other than latest, or a digest')],
+      [
+        violation(
+          RULES.pinnedImage,
+          'container "web" image "ghcr.io/enclii/web:latest" must be pinned to a tag other than latest, or a digest',
+        ),
+      ],
     ],
     [
       "an untagged image",
@@ -266,19 +318,33 @@ describe("the rest of the DESIGN §6 baseline", () => {
     [
       "an untagged image from a registry with a port",
       (_: any, c: any) => (c.image = "registry.local:5000/web"),
-      [violation(RULES.pinnedImage, 'container "web" image "registry.local:5000/web" must be pinned to a tag other than latest, or a digest')],
+      [
+        violation(
+          RULES.pinnedImage,
+          'container "web" image "registry.local:5000/web" must be pinned to a tag other than latest, or a digest',
+        ),
+      ],
     ],
     [
       "the token automounted without a reason",
       (p: any) => delete p.automountServiceAccountToken,
-      [violation(RULES.serviceAccountToken, `pod must set automountServiceAccountToken=false, or say why it needs the token in the annotation ${NEEDS_TOKEN_ANNOTATION}`)],
+      [
+        violation(
+          RULES.serviceAccountToken,
+          `pod must set automountServiceAccountToken=false, or say why it needs the token in the annotation ${NEEDS_TOKEN_ANNOTATION}`,
+        ),
+      ],
     ],
   ])("refuses %s", (_, change, expected) => {
     expect(checkObject(mutated(change))).toEqual(expected);
   });
 
   it("accepts a digest, and a tag after a registry port", () => {
-    expect(checkObject(mutated((_, c) => (c.image = "ghcr.io/enclii/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")))).toEqual([]);
+    expect(
+      checkObject(
+        mutated((_, c) => (c.image = "ghcr.io/enclii/web@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")),
+      ),
+    ).toEqual([]);
     expect(checkObject(mutated((_, c) => (c.image = "registry.local:5000/web:1.4.2")))).toEqual([]);
   });
 
@@ -297,12 +363,21 @@ describe("the rest of the DESIGN §6 baseline", () => {
       delete c.livenessProbe;
     }
     const job = { apiVersion: "batch/v1", kind: "Job", metadata: { name: "migrate", namespace: NS }, spec: { template: pod } };
-    const cron = { apiVersion: "batch/v1", kind: "CronJob", metadata: { name: "prune", namespace: NS }, spec: { schedule: "0 4 * * *", jobTemplate: { spec: { template: pod } } } };
+    const cron = {
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { name: "prune", namespace: NS },
+      spec: { schedule: "0 4 * * *", jobTemplate: { spec: { template: pod } } },
+    };
     expect(checkObject(job)).toEqual([]);
     expect(checkObject(cron)).toEqual([]);
     cron.spec.jobTemplate.spec.template.spec.containers[0].image = "busybox";
     expect(checkObject(cron)).toEqual([
-      violation(RULES.pinnedImage, 'container "web" image "busybox" must be pinned to a tag other than latest, or a digest', `CronJob ${NS}/prune`),
+      violation(
+        RULES.pinnedImage,
+        'container "web" image "busybox" must be pinned to a tag other than latest, or a digest',
+        `CronJob ${NS}/prune`,
+      ),
     ]);
   });
 
@@ -335,7 +410,9 @@ describe("cross-object rules", () => {
     const missing = [violation(RULES.podDisruptionBudget, `may run 2 replicas, but no PodDisruptionBudget in ${NS} selects its pods`)];
     expect(checkObjects([...others, pdb(NS, "other", { matchLabels: { app: "other" } })])).toEqual(missing);
     expect(checkObjects([...others, pdb("enclii-data", "web", { matchLabels: LABELS })])).toEqual(missing);
-    expect(checkObjects([...others, pdb(NS, "web", { matchExpressions: [{ key: "app", operator: "In", values: ["web", "api"] }] })])).toEqual([]);
+    expect(
+      checkObjects([...others, pdb(NS, "web", { matchExpressions: [{ key: "app", operator: "In", values: ["web", "api"] }] })]),
+    ).toEqual([]);
   });
 
   it("counts what a HorizontalPodAutoscaler may scale a workload to", () => {
@@ -349,7 +426,9 @@ describe("cross-object rules", () => {
     });
     expect(checkCrossObject([autoscaled])).toEqual([]);
     expect(checkCrossObject([autoscaled, hpa("other")])).toEqual([]);
-    expect(checkCrossObject([autoscaled, hpa("web")])).toEqual([violation(RULES.podDisruptionBudget, `may run 4 replicas, but no PodDisruptionBudget in ${NS} selects its pods`)]);
+    expect(checkCrossObject([autoscaled, hpa("web")])).toEqual([
+      violation(RULES.podDisruptionBudget, `may run 4 replicas, but no PodDisruptionBudget in ${NS} selects its pods`),
+    ]);
   });
 
   it("wants no PDB for a single replica or a DaemonSet", () => {
@@ -360,7 +439,13 @@ describe("cross-object rules", () => {
   });
 
   it("wants a default-deny NetworkPolicy in every namespace we create", () => {
-    const expected = [violation(RULES.defaultDeny, "namespace needs a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)", `Namespace ${NS}`)];
+    const expected = [
+      violation(
+        RULES.defaultDeny,
+        "namespace needs a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)",
+        `Namespace ${NS}`,
+      ),
+    ];
     expect(checkObjects([namespace(NS)])).toEqual(expected);
     const ingressOnly = { ...defaultDeny(NS), spec: { podSelector: {}, policyTypes: ["Ingress"] } };
     const allowsAll = { ...defaultDeny(NS), spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], egress: [{}] } };
@@ -370,7 +455,9 @@ describe("cross-object rules", () => {
   });
 
   it("wants restricted Pod Security enforced on every namespace we create", () => {
-    expect(checkObject(namespace(NS, { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted" }))).toEqual([
+    expect(
+      checkObject(namespace(NS, { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted" })),
+    ).toEqual([
       violation(RULES.podSecurityLabel, "namespace must carry the label pod-security.kubernetes.io/enforce=restricted", `Namespace ${NS}`),
     ]);
     expect(checkObject({ ...namespace(NS), metadata: { name: NS } })).toHaveLength(1);
@@ -399,7 +486,12 @@ describe("CloudNativePG custom resources, judged as the pods the operator render
     apiVersion: "postgresql.cnpg.io/v1",
     kind: "Cluster",
     metadata: { name: "enclii-pg", namespace: "enclii-data" },
-    spec: { instances: 3, imageName: "ghcr.io/cloudnative-pg/postgresql:17.6", resources: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "4Gi" } }, ...spec },
+    spec: {
+      instances: 3,
+      imageName: "ghcr.io/cloudnative-pg/postgresql:17.6",
+      resources: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "4Gi" } },
+      ...spec,
+    },
   });
   const CLUSTER = "Cluster enclii-data/enclii-pg";
   const pooler = (instances: number, template?: unknown): any => ({
@@ -430,7 +522,11 @@ describe("CloudNativePG custom resources, judged as the pods the operator render
   it("asks a Cluster for resources and a pinned image", () => {
     const { resources: _, ...noResources } = cluster({}).spec;
     expect(checkObject({ ...cluster({}), spec: { ...noResources, imageName: "ghcr.io/cloudnative-pg/postgresql" } })).toEqual([
-      violation(RULES.pinnedImage, 'container "postgres" image "ghcr.io/cloudnative-pg/postgresql" must be pinned to a tag other than latest, or a digest', CLUSTER),
+      violation(
+        RULES.pinnedImage,
+        'container "postgres" image "ghcr.io/cloudnative-pg/postgresql" must be pinned to a tag other than latest, or a digest',
+        CLUSTER,
+      ),
       violation(RULES.resources, 'container "postgres" must set resources.requests.cpu', CLUSTER),
       violation(RULES.resources, 'container "postgres" must set resources.requests.memory', CLUSTER),
       violation(RULES.resources, 'container "postgres" must set resources.limits.memory', CLUSTER),
@@ -443,7 +539,9 @@ describe("CloudNativePG custom resources, judged as the pods the operator render
       violation(RULES.seccomp, 'container "postgres" must not set securityContext.seccompProfile.type=Unconfined', CLUSTER),
       violation(RULES.readOnlyRootFilesystem, 'container "postgres" must set securityContext.readOnlyRootFilesystem=true', CLUSTER),
     ]);
-    expect(checkObject(cluster({ podSecurityContext: { runAsUser: 0 } }))).toEqual([violation(RULES.runAsUser, "pod must not set securityContext.runAsUser=0", CLUSTER)]);
+    expect(checkObject(cluster({ podSecurityContext: { runAsUser: 0 } }))).toEqual([
+      violation(RULES.runAsUser, "pod must not set securityContext.runAsUser=0", CLUSTER),
+    ]);
   });
 
   it("wants the operator's PDBs for a replicated Cluster", () => {
@@ -459,7 +557,11 @@ describe("CloudNativePG custom resources, judged as the pods the operator render
       violation(RULES.resources, 'container "pgbouncer" must set resources.requests.memory', POOLER),
       violation(RULES.resources, 'container "pgbouncer" must set resources.limits.memory', POOLER),
       violation(RULES.probes, 'container "pgbouncer" must set livenessProbe', POOLER),
-      violation(RULES.serviceAccountToken, `pod must set automountServiceAccountToken=false, or say why it needs the token in the annotation ${NEEDS_TOKEN_ANNOTATION}`, POOLER),
+      violation(
+        RULES.serviceAccountToken,
+        `pod must set automountServiceAccountToken=false, or say why it needs the token in the annotation ${NEEDS_TOKEN_ANNOTATION}`,
+        POOLER,
+      ),
     ]);
     expect(checkObject(pooler(1, poolerTemplate))).toEqual([]);
   });
@@ -468,7 +570,9 @@ describe("CloudNativePG custom resources, judged as the pods the operator render
     expect(checkCrossObject([pooler(2, poolerTemplate)])).toEqual([
       violation(RULES.podDisruptionBudget, "may run 2 replicas, but no PodDisruptionBudget in enclii-data selects its pods", POOLER),
     ]);
-    expect(checkCrossObject([pooler(2, poolerTemplate), pdb("enclii-data", "postgres", { matchLabels: { "cnpg.io/poolerName": "postgres" } })])).toEqual([]);
+    expect(
+      checkCrossObject([pooler(2, poolerTemplate), pdb("enclii-data", "postgres", { matchLabels: { "cnpg.io/poolerName": "postgres" } })]),
+    ).toEqual([]);
   });
 
   it("asks the barman-cloud ObjectStore for its sidecar's resources", () => {
@@ -489,7 +593,12 @@ describe("CloudNativePG custom resources, judged as the pods the operator render
 
   it("ignores the other custom resources and kinds without pods", () => {
     const others: KubeObject[] = [
-      { apiVersion: "postgresql.cnpg.io/v1", kind: "Database", metadata: { name: "db-enclii", namespace: "enclii-data" }, spec: { name: "enclii" } },
+      {
+        apiVersion: "postgresql.cnpg.io/v1",
+        kind: "Database",
+        metadata: { name: "db-enclii", namespace: "enclii-data" },
+        spec: { name: "enclii" },
+      },
       { apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: NS }, spec: { selector: LABELS } },
       { apiVersion: "helm.sh/v3", kind: "Release", metadata: {}, spec: {} },
     ];
@@ -549,9 +658,19 @@ describe("the policy pack", () => {
   });
 
   it("reads apiVersion and kind from the type token when the props lack them", () => {
-    expect(kubernetesObject("kubernetes:core/v1:Namespace", { metadata: { name: NS } })).toEqual({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
-    expect(kubernetesObject("kubernetes:postgresql.cnpg.io/v1:Pooler", {})).toEqual({ apiVersion: "postgresql.cnpg.io/v1", kind: "Pooler" });
-    expect(kubernetesObject("kubernetes:apps/v1:Deployment", { apiVersion: "apps/v1", kind: "Deployment" })).toEqual({ apiVersion: "apps/v1", kind: "Deployment" });
+    expect(kubernetesObject("kubernetes:core/v1:Namespace", { metadata: { name: NS } })).toEqual({
+      apiVersion: "v1",
+      kind: "Namespace",
+      metadata: { name: NS },
+    });
+    expect(kubernetesObject("kubernetes:postgresql.cnpg.io/v1:Pooler", {})).toEqual({
+      apiVersion: "postgresql.cnpg.io/v1",
+      kind: "Pooler",
+    });
+    expect(kubernetesObject("kubernetes:apps/v1:Deployment", { apiVersion: "apps/v1", kind: "Deployment" })).toEqual({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+    });
     expect(kubernetesObject("cloudflare:index/r2Bucket:R2Bucket", {})).toBeUndefined();
   });
 
@@ -560,7 +679,10 @@ describe("the policy pack", () => {
     objectPolicy.validateResource(resourceArgs(mutated((p, c) => ((p.hostNetwork = true), (c.image = "web:latest")))), report);
     expect(reported).toEqual([
       { message: "host-namespaces: pod must not set hostNetwork=true", urn: undefined },
-      { message: 'pinned-image: container "web" image "web:latest" must be pinned to a tag other than latest, or a digest', urn: undefined },
+      {
+        message: 'pinned-image: container "web" image "web:latest" must be pinned to a tag other than latest, or a digest',
+        urn: undefined,
+      },
     ]);
   });
 
@@ -571,7 +693,9 @@ describe("the policy pack", () => {
     d.spec.template.metadata.annotations = { "enclii.io/tunnel-id": UNKNOWN.string };
     const { reported, report } = collector();
     objectPolicy.validateResource({ ...resourceArgs(d), props: unknownCheckingProxy({ ...bare(d), status: UNKNOWN.object }) }, report);
-    expect(reported.map((r) => r.message)).toEqual(['pinned-image: container "web" image "web:latest" must be pinned to a tag other than latest, or a digest']);
+    expect(reported.map((r) => r.message)).toEqual([
+      'pinned-image: container "web" image "web:latest" must be pinned to a tag other than latest, or a digest',
+    ]);
   });
 
   it("reports nothing for a compliant object or a non-Kubernetes resource", () => {
@@ -591,7 +715,10 @@ describe("the policy pack", () => {
     };
     stackPolicy.validateStack(args, report);
     expect(reported).toEqual([
-      { message: `pod-disruption-budget: may run 2 replicas, but no PodDisruptionBudget in ${NS} selects its pods`, urn: urnOf("kubernetes:apps/v1:Deployment", "web") },
+      {
+        message: `pod-disruption-budget: may run 2 replicas, but no PodDisruptionBudget in ${NS} selects its pods`,
+        urn: urnOf("kubernetes:apps/v1:Deployment", "web"),
+      },
       {
         message: "default-deny: namespace needs a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)",
         urn: urnOf("kubernetes:core/v1:Namespace", NS),

@@ -7,7 +7,20 @@ import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { DOWN_AFTER_MS, MASTER_NAME, renderRedisConf, SENTINEL_QUORUM } from "../components/data/redisConfig";
 import { requireTool } from "./harness";
-import { failover, freePorts, LOOPBACK, masterAddr, redisCall, sentinelMaster, Servers, sleep, startRedis, startSentinelTopology, stopProc, waitFor } from "./servers";
+import {
+  failover,
+  freePorts,
+  LOOPBACK,
+  masterAddr,
+  redisCall,
+  sentinelMaster,
+  Servers,
+  sleep,
+  startRedis,
+  startSentinelTopology,
+  stopProc,
+  waitFor,
+} from "./servers";
 
 const available = requireTool("redis-server") && requireTool("redis-sentinel");
 /** Measured failovers finish about 1.2 s after down-after; this leaves 1.8 s more. */
@@ -25,7 +38,9 @@ describe.skipIf(!available)("standalone Redis with the rendered redis.conf", () 
 
   it("runs with AOF on its dir and keeps a write across kill -9, CONFIG REWRITE and restart", async () => {
     [port] = await freePorts(1);
-    const redis = await startRedis(servers, port, password, (dir) => renderRedisConf({ port, bind: LOOPBACK, password, dir, appendonly: true }));
+    const redis = await startRedis(servers, port, password, (dir) =>
+      renderRedisConf({ port, bind: LOOPBACK, password, dir, appendonly: true }),
+    );
     expect(await redisCall(port, password, "CONFIG", "GET", "appendonly")).toEqual(["appendonly", "yes"]);
     expect(await redisCall(port, password, "CONFIG", "GET", "dir")).toEqual(["dir", redis.dir]);
     await redisCall(port, password, "SET", "survives", "restart");
@@ -52,7 +67,9 @@ describe.skipIf(!available)("Redis Sentinel with the rendered configs (1 master,
     const t = await startSentinelTopology(servers);
     const [oldPort, ...replicaPorts] = t.redisPorts;
     expect(await redisCall(oldPort, t.password, "CONFIG", "GET", "min-replicas-to-write")).toEqual(["min-replicas-to-write", "1"]);
-    expect(sentinelMaster(await redisCall(t.sentinelPorts[0], undefined, "SENTINEL", "MASTER", MASTER_NAME)).quorum).toBe(String(SENTINEL_QUORUM));
+    expect(sentinelMaster(await redisCall(t.sentinelPorts[0], undefined, "SENTINEL", "MASTER", MASTER_NAME)).quorum).toBe(
+      String(SENTINEL_QUORUM),
+    );
     await redisCall(oldPort, t.password, "SET", "before", "failover");
     expect(await redisCall(oldPort, t.password, "WAIT", 2, 2000)).toBe(2);
 
@@ -62,7 +79,9 @@ describe.skipIf(!available)("Redis Sentinel with the rendered configs (1 master,
     expect(replicaPorts).toContain(newPort);
     expect(await role(newPort, t.password)).toBe("master");
     // min-replicas-to-write 1: writes resume once the other replica has re-attached to the new master.
-    await waitFor("a write to the new master", 10_000, async () => ((await redisCall(newPort, t.password, "SET", "after", "failover")) === "OK" ? true : undefined));
+    await waitFor("a write to the new master", 10_000, async () =>
+      (await redisCall(newPort, t.password, "SET", "after", "failover")) === "OK" ? true : undefined,
+    );
     expect(await redisCall(newPort, t.password, "GET", "before")).toBe("failover");
   });
 

@@ -18,7 +18,11 @@ export const LOOPBACK = "127.0.0.1";
 
 // Debian keeps PostgreSQL's server programs (initdb, postgres) off PATH, under their major version.
 const PG_ROOT = "/usr/lib/postgresql";
-const pgMajor = existsSync(PG_ROOT) ? readdirSync(PG_ROOT).filter((v) => existsSync(join(PG_ROOT, v, "bin", "postgres"))).sort((a, b) => Number(b) - Number(a))[0] : undefined;
+const pgMajor = existsSync(PG_ROOT)
+  ? readdirSync(PG_ROOT)
+      .filter((v) => existsSync(join(PG_ROOT, v, "bin", "postgres")))
+      .sort((a, b) => Number(b) - Number(a))[0]
+  : undefined;
 if (pgMajor) process.env.PATH = `${process.env.PATH}:${join(PG_ROOT, pgMajor, "bin")}`;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -130,7 +134,19 @@ export async function startPostgres(servers: Servers, maxConnections = 100): Pro
   const dir = servers.tempDir("pg", true);
   const data = join(dir, "data");
   const [port] = await freePorts(1);
-  const initdb = ["initdb", "-D", data, "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"];
+  const initdb = [
+    "initdb",
+    "-D",
+    data,
+    "-U",
+    "postgres",
+    "--auth-local=trust",
+    "--auth-host=scram-sha-256",
+    "-E",
+    "UTF8",
+    "--locale=C",
+    "--no-sync",
+  ];
   const r = spawnSync("runuser", ["-u", "postgres", "--", ...initdb], { cwd: dir, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`initdb failed (${r.status}): ${r.stderr}`);
   const opts = `-c listen_addresses=${LOOPBACK} -p ${port} -c unix_socket_directories=${dir} -c max_connections=${maxConnections} -c fsync=off`;
@@ -172,13 +188,26 @@ export async function startPgbouncerStack(servers: Servers): Promise<PgbouncerSt
   const [ini, userlist] = [join(dir, "pgbouncer.ini"), join(dir, "userlist.txt")];
   writeFileSync(userlist, renderUserlist(Object.entries(passwords).map(([name, password]) => ({ name, password }))));
   const databases = ["enclii", "janua"].map((name) => ({ name, host: LOOPBACK, port: pg.port, dbname: name }));
-  writeFileSync(ini, renderPgbouncerIni({ databases, listenAddr: LOOPBACK, listenPort: bouncerPort, authFile: userlist, serverTlsSslmode: "disable", adminUsers: ["pgbouncer_admin"] }));
+  writeFileSync(
+    ini,
+    renderPgbouncerIni({
+      databases,
+      listenAddr: LOOPBACK,
+      listenPort: bouncerPort,
+      authFile: userlist,
+      serverTlsSslmode: "disable",
+      adminUsers: ["pgbouncer_admin"],
+    }),
+  );
   // 1000 clients + 50 server connections need far more than the default 1024 descriptors.
   // SIGTERM is PgBouncer's immediate shutdown.
   await spawnAsPostgres(servers, `ulimit -n 8192 && exec pgbouncer ${ini}`, dir, "SIGTERM");
   await waitFor("pgbouncer to listen", 10_000, async () => {
     const c = new Client({ host: LOOPBACK, port: bouncerPort, user: "janua", password: passwords.janua, database: "janua" });
-    return c.connect().then(() => c.end()).then(() => true);
+    return c
+      .connect()
+      .then(() => c.end())
+      .then(() => true);
   });
   return { pg, bouncerPort, passwords };
 }
@@ -201,7 +230,9 @@ export async function runClients(stack: PgbouncerStack, port: number, clients: n
   let polling = true;
   const poller = (async () => {
     while (polling) {
-      const r = await monitor.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'enclii' AND backend_type = 'client backend'");
+      const r = await monitor.query(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'enclii' AND backend_type = 'client backend'",
+      );
       maxServerConnections = Math.max(maxServerConnections, r.rows[0].n);
       await sleep(5);
     }
@@ -216,7 +247,14 @@ export async function runClients(stack: PgbouncerStack, port: number, clients: n
   // Every client holds its connection until all have tried, so `clients` really are connected at once.
   const connected = await Promise.all(
     Array.from({ length: clients }, async () => {
-      const c = new Client({ host: LOOPBACK, port, user: "enclii", password: stack.passwords.enclii, database: "enclii", connectionTimeoutMillis: 60_000 });
+      const c = new Client({
+        host: LOOPBACK,
+        port,
+        user: "enclii",
+        password: stack.passwords.enclii,
+        database: "enclii",
+        connectionTimeoutMillis: 60_000,
+      });
       c.on("error", () => undefined);
       try {
         await c.connect();
@@ -259,7 +297,17 @@ export async function runClients(stack: PgbouncerStack, port: number, clients: n
 export async function redisCall(port: number, password: string | undefined, ...args: (string | number)[]): Promise<unknown> {
   // AUTH is sent as a command (not a client option) so its refusal is the error the caller sees;
   // RESP2 because ioredis's RESP3 handshake (HELLO) is itself refused before AUTH.
-  const r = new Redis({ host: LOOPBACK, port, protocol: 2, lazyConnect: true, enableReadyCheck: false, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 1000, enableOfflineQueue: false });
+  const r = new Redis({
+    host: LOOPBACK,
+    port,
+    protocol: 2,
+    lazyConnect: true,
+    enableReadyCheck: false,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 1000,
+    enableOfflineQueue: false,
+  });
   r.on("error", () => undefined);
   try {
     await r.connect();
@@ -274,7 +322,12 @@ export async function redisCall(port: number, password: string | undefined, ...a
  * redis-server on the rendered `conf`, written to a fresh temp dir (redis-sentinel when `password`
  * is undefined); `restart()` starts it again on the same file and data.
  */
-export async function startRedis(servers: Servers, port: number, password: string | undefined, conf: (dir: string) => string): Promise<Proc & { dir: string; restart(): Promise<Proc> }> {
+export async function startRedis(
+  servers: Servers,
+  port: number,
+  password: string | undefined,
+  conf: (dir: string) => string,
+): Promise<Proc & { dir: string; restart(): Promise<Proc> }> {
   const sentinel = password === undefined;
   const dir = servers.tempDir(sentinel ? "sentinel" : "redis");
   const file = join(dir, sentinel ? "sentinel.conf" : "redis.conf");
@@ -305,9 +358,15 @@ export async function startSentinelTopology(servers: Servers): Promise<SentinelT
   const redis: Proc[] = [];
   for (const [i, port] of redisPorts.entries()) {
     const replicaOf = i === 0 ? undefined : master;
-    redis.push(await startRedis(servers, port, password, (dir) => renderRedisConf({ port, bind: LOOPBACK, password, dir, appendonly: true, replicaOf, minReplicasToWrite: 1 })));
+    redis.push(
+      await startRedis(servers, port, password, (dir) =>
+        renderRedisConf({ port, bind: LOOPBACK, password, dir, appendonly: true, replicaOf, minReplicasToWrite: 1 }),
+      ),
+    );
   }
-  const sentinels = await Promise.all(sentinelPorts.map((port) => startRedis(servers, port, undefined, () => renderSentinelConf({ port, bind: LOOPBACK, master, password }))));
+  const sentinels = await Promise.all(
+    sentinelPorts.map((port) => startRedis(servers, port, undefined, () => renderSentinelConf({ port, bind: LOOPBACK, master, password }))),
+  );
   for (const port of sentinelPorts) {
     await waitFor(`sentinel ${port} to see 2 replicas and 2 sentinels`, 20_000, async () => {
       const info = sentinelMaster(await redisCall(port, undefined, "SENTINEL", "MASTER", MASTER_NAME));
@@ -315,7 +374,9 @@ export async function startSentinelTopology(servers: Servers): Promise<SentinelT
     });
   }
   // "Good" replicas (online, acknowledging) are what min-replicas-to-write counts.
-  await waitFor("both replicas in sync", 10_000, async () => (String(await redisCall(master.port, password, "INFO", "replication")).includes("min_slaves_good_slaves:2") ? true : undefined));
+  await waitFor("both replicas in sync", 10_000, async () =>
+    String(await redisCall(master.port, password, "INFO", "replication")).includes("min_slaves_good_slaves:2") ? true : undefined,
+  );
   return { password, redisPorts, sentinelPorts, redis, sentinels };
 }
 

@@ -54,21 +54,32 @@ describe("the dogfooding/ specs", () => {
   });
 
   it("applies per-environment image and replica overrides", () => {
-    const { services, problems } = resolveWith(SPECS, { "switchyard-api": { image: "ghcr.io/madfam-io/switchyard-api:1.5.0", replicas: 4 }, "docs-site": { replicas: 1 } });
+    const { services, problems } = resolveWith(SPECS, {
+      "switchyard-api": { image: "ghcr.io/madfam-io/switchyard-api:1.5.0", replicas: 4 },
+      "docs-site": { replicas: 1 },
+    });
     expect(problems).toEqual([]);
     const byName = Object.fromEntries(services.map((s) => [s.name, s]));
-    expect([byName["switchyard-api"].image, byName["switchyard-api"].replicas, byName["docs-site"].replicas]).toEqual(["ghcr.io/madfam-io/switchyard-api:1.5.0", 4, 1]);
+    expect([byName["switchyard-api"].image, byName["switchyard-api"].replicas, byName["docs-site"].replicas]).toEqual([
+      "ghcr.io/madfam-io/switchyard-api:1.5.0",
+      4,
+      1,
+    ]);
     expect(byName.janua.image).toBe("ghcr.io/madfam-io/janua:0.9.3");
   });
 });
 
 describe("spec errors name the file and the field", () => {
   it("rejects a typo'd field", () => {
-    expect(problemsOf(edited("switchyard-api", (d) => (d.spec.runtime.replicaz = 3)))).toEqual(['dogfooding/switchyard-api.yaml: spec.runtime: unknown field "replicaz"']);
+    expect(problemsOf(edited("switchyard-api", (d) => (d.spec.runtime.replicaz = 3)))).toEqual([
+      'dogfooding/switchyard-api.yaml: spec.runtime: unknown field "replicaz"',
+    ]);
   });
 
   it("rejects a missing port", () => {
-    expect(problemsOf(edited("janua", (d) => delete d.spec.runtime.port))).toEqual(["dogfooding/janua.yaml: spec.runtime.port: is required"]);
+    expect(problemsOf(edited("janua", (d) => delete d.spec.runtime.port))).toEqual([
+      "dogfooding/janua.yaml: spec.runtime.port: is required",
+    ]);
   });
 
   it("rejects unpinned images: latest, no tag", () => {
@@ -109,14 +120,22 @@ describe("spec errors name the file and the field", () => {
 
   it("rejects a second OIDC provider and a client id used twice", () => {
     const files = edited("status-page", (d) => (d.spec.bindings = { oidc: { role: "provider" } }));
-    expect(problemsOf(files)).toEqual(["dogfooding/: only one service may have bindings.oidc.role \"provider\" (found dogfooding/janua.yaml, dogfooding/status-page.yaml)"]);
+    expect(problemsOf(files)).toEqual([
+      'dogfooding/: only one service may have bindings.oidc.role "provider" (found dogfooding/janua.yaml, dogfooding/status-page.yaml)',
+    ]);
     const twice = edited("status-page", (d) => (d.spec.bindings = { oidc: { role: "client", clientId: "enclii-web-ui" } }));
-    expect(problemsOf(twice)).toEqual(['dogfooding/switchyard-ui.yaml: spec.bindings.oidc.clientId: "enclii-web-ui" is already used by dogfooding/status-page.yaml']);
+    expect(problemsOf(twice)).toEqual([
+      'dogfooding/switchyard-ui.yaml: spec.bindings.oidc.clientId: "enclii-web-ui" is already used by dogfooding/status-page.yaml',
+    ]);
   });
 
   it("rejects OIDC clients when no spec is the provider, and a provider without a route", () => {
-    expect(problemsOf(edited("janua", (d) => delete d.spec.bindings.oidc))).toEqual(['dogfooding/: services bind oidc clients but no spec has bindings.oidc.role "provider"']);
-    expect(problemsOf(edited("janua", (d) => (d.spec.routes = [])))).toEqual(['dogfooding/janua.yaml: spec.bindings.oidc: role "provider" needs a route (its public URL)']);
+    expect(problemsOf(edited("janua", (d) => delete d.spec.bindings.oidc))).toEqual([
+      'dogfooding/: services bind oidc clients but no spec has bindings.oidc.role "provider"',
+    ]);
+    expect(problemsOf(edited("janua", (d) => (d.spec.routes = [])))).toEqual([
+      'dogfooding/janua.yaml: spec.bindings.oidc: role "provider" needs a route (its public URL)',
+    ]);
   });
 
   it("rejects bindings outside the contract: an unknown database, the backups bucket", () => {
@@ -125,8 +144,8 @@ describe("spec errors name the file and the field", () => {
       d.spec.bindings.r2.bucket = "backups";
     });
     expect(problemsOf(files)).toEqual([
-      'dogfooding/switchyard-api.yaml: spec.bindings.postgres.database: must be one of enclii, janua',
-      'dogfooding/switchyard-api.yaml: spec.bindings.r2.bucket: must be assets: backups are reachable by the data layer alone',
+      "dogfooding/switchyard-api.yaml: spec.bindings.postgres.database: must be one of enclii, janua",
+      "dogfooding/switchyard-api.yaml: spec.bindings.r2.bucket: must be assets: backups are reachable by the data layer alone",
     ]);
   });
 

@@ -40,7 +40,11 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
       result,
       files: planFiles(result),
       ofType,
-      protectedNames: () => result.resources.filter((r) => r.protect).map((r) => r.name).sort(),
+      protectedNames: () =>
+        result.resources
+          .filter((r) => r.protect)
+          .map((r) => r.name)
+          .sort(),
       byName(type, name) {
         const found = ofType(type).filter((r) => r.name === name);
         if (found.length !== 1) throw new Error(`expected one ${type} ${name}, found ${found.length}`);
@@ -54,7 +58,9 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
     const objects = [...get().files].filter(([path]) => path.startsWith("manifests/"));
     expect(objects.length).toBeGreaterThan(0);
     for (const [path] of objects) {
-      const r = get().result.resources.find((x) => x.type.startsWith("kubernetes:") && path.endsWith(`-${(x.inputs.metadata as { name?: string })?.name}.yaml`));
+      const r = get().result.resources.find(
+        (x) => x.type.startsWith("kubernetes:") && path.endsWith(`-${(x.inputs.metadata as { name?: string })?.name}.yaml`),
+      );
       await expect(validateObject(r!.inputs as { apiVersion: string; kind: string }), path).resolves.toBeUndefined();
     }
   });
@@ -69,14 +75,18 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
   it("never writes a secret: not in resources.json, manifests, bootstrap scripts or outputs", () => {
     const written = [...get().files.values()].join("\n") + JSON.stringify(get().result.outputs);
     for (const canary of canaries) expect(written).not.toContain(canary);
-    const token = get().ofType("command:remote:Command").find((c) => c.name.endsWith("-bootstrap"))!.inputs.stdin;
+    const token = get()
+      .ofType("command:remote:Command")
+      .find((c) => c.name.endsWith("-bootstrap"))!.inputs.stdin;
     expect(token).toBe("[secret]");
     expect(written).not.toContain(fakeKubeconfig().split("\n")[4].trim());
     expect(get().result.outputs.kubeconfig).toBe("[secret]");
   });
 
   it("bootstraps nodes one after another, so joins never race and upgrades roll one node at a time", () => {
-    const boots = get().ofType("command:remote:Command").filter((c) => c.name.endsWith("-bootstrap"));
+    const boots = get()
+      .ofType("command:remote:Command")
+      .filter((c) => c.name.endsWith("-bootstrap"));
     const chained = boots.filter((b) => boots.some((prev) => prev !== b && b.dependencies.includes(prev.urn)));
     expect(chained.length).toBe(boots.length - 1);
     for (const b of boots) expect(String(b.inputs.create)).toContain("K3S_VERSION='v1.33.4+k3s1'");
@@ -85,7 +95,9 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
   it("snapshots etcd to R2 on every server through the kube-system Secret", () => {
     const secret = get().files.get("manifests/kube-system/secret-k3s-etcd-snapshot-s3-config.yaml");
     expect(secret).toContain("etcd-s3-secret-key");
-    const servers = get().ofType("command:remote:Command").filter((c) => c.name.endsWith("-bootstrap") && String(c.inputs.create).includes("INSTALL_K3S_EXEC=server"));
+    const servers = get()
+      .ofType("command:remote:Command")
+      .filter((c) => c.name.endsWith("-bootstrap") && String(c.inputs.create).includes("INSTALL_K3S_EXEC=server"));
     expect(servers.length).toBeGreaterThan(0);
     for (const s of servers) expect(String(s.inputs.create)).toContain("etcd-s3-config-secret: k3s-etcd-snapshot-s3-config");
   });

@@ -5,10 +5,14 @@ describe("external-PostgreSQL stack (managed database behind our PgBouncer)", ()
   const plan = stackSuite("external", "examples/Pulumi.external.yaml");
 
   it("runs two PgBouncers behind the postgres Service instead of CloudNativePG", () => {
-    expect(plan().result.resources.filter((r) => r.type.includes("cnpg.io") || r.type === "kubernetes:helm.sh/v3:Release").map((r) => r.name)).toEqual([
-      "enclii-longhorn-release",
-    ]);
-    expect((plan().byName("kubernetes:apps/v1:Deployment", "enclii-data-postgres-pgbouncer").inputs.spec as { replicas: number }).replicas).toBe(2);
+    expect(
+      plan()
+        .result.resources.filter((r) => r.type.includes("cnpg.io") || r.type === "kubernetes:helm.sh/v3:Release")
+        .map((r) => r.name),
+    ).toEqual(["enclii-longhorn-release"]);
+    expect(
+      (plan().byName("kubernetes:apps/v1:Deployment", "enclii-data-postgres-pgbouncer").inputs.spec as { replicas: number }).replicas,
+    ).toBe(2);
     expect(plan().files.get("manifests/enclii-data/service-postgres.yaml")).toContain("app: pgbouncer");
     const ini = plan().files.get("manifests/enclii-data/configmap-pgbouncer.yaml")!;
     expect(ini).toContain("server_tls_sslmode = verify-full");
@@ -21,7 +25,8 @@ describe("external-PostgreSQL stack (managed database behind our PgBouncer)", ()
   });
 
   it("allows the data namespace to reach the external database port", () => {
-    const egress = plan().byName("kubernetes:networking.k8s.io/v1:NetworkPolicy", "enclii-data-allow-egress-api-storage").inputs.spec as any;
+    const egress = plan().byName("kubernetes:networking.k8s.io/v1:NetworkPolicy", "enclii-data-allow-egress-api-storage").inputs
+      .spec as any;
     expect(egress.egress[0].ports.map((p: { port: number }) => p.port)).toEqual([443, 6443, 5432]);
   });
 });

@@ -7,9 +7,17 @@ describe("HA stack (three cloud servers, two without public IPv4)", () => {
 
   it("runs three etcd servers in one spread placement group on the private network", () => {
     expect(servers().map((s) => s.name)).toEqual(["enclii-cloud-gateway", "enclii-cloud-node-1", "enclii-cloud-node-2"]);
-    expect(plan().ofType("hcloud:index/placementGroup:PlacementGroup").map((g) => g.inputs.type)).toEqual(["spread"]);
-    const boots = plan().ofType("command:remote:Command").filter((c) => c.name.endsWith("-bootstrap"));
-    expect(boots.filter((b) => String(b.inputs.create).includes("cluster-init: true")).map((b) => b.name)).toEqual(["enclii-k3s-gateway-bootstrap"]);
+    expect(
+      plan()
+        .ofType("hcloud:index/placementGroup:PlacementGroup")
+        .map((g) => g.inputs.type),
+    ).toEqual(["spread"]);
+    const boots = plan()
+      .ofType("command:remote:Command")
+      .filter((c) => c.name.endsWith("-bootstrap"));
+    expect(boots.filter((b) => String(b.inputs.create).includes("cluster-init: true")).map((b) => b.name)).toEqual([
+      "enclii-k3s-gateway-bootstrap",
+    ]);
     expect(boots.filter((b) => String(b.inputs.create).includes("server: https://10.0.1.10:6443"))).toHaveLength(2);
   });
 
@@ -42,12 +50,22 @@ describe("HA stack (three cloud servers, two without public IPv4)", () => {
   });
 
   it("runs Redis with Sentinel and three PostgreSQL instances behind two poolers", () => {
-    expect(plan().ofType("kubernetes:apps/v1:StatefulSet").map((s) => [s.name, (s.inputs.spec as { replicas: number }).replicas])).toEqual([
+    expect(
+      plan()
+        .ofType("kubernetes:apps/v1:StatefulSet")
+        .map((s) => [s.name, (s.inputs.spec as { replicas: number }).replicas]),
+    ).toEqual([
       ["enclii-data-redis-redis", 3],
       ["enclii-data-redis-redis-sentinel", 3],
     ]);
-    expect((plan().byName("kubernetes:postgresql.cnpg.io/v1:Cluster", "enclii-data-postgres-enclii-pg").inputs.spec as { instances: number }).instances).toBe(3);
-    expect((plan().byName("kubernetes:postgresql.cnpg.io/v1:Pooler", "enclii-data-postgres-pooler").inputs.spec as { instances: number }).instances).toBe(2);
+    expect(
+      (plan().byName("kubernetes:postgresql.cnpg.io/v1:Cluster", "enclii-data-postgres-enclii-pg").inputs.spec as { instances: number })
+        .instances,
+    ).toBe(3);
+    expect(
+      (plan().byName("kubernetes:postgresql.cnpg.io/v1:Pooler", "enclii-data-postgres-pooler").inputs.spec as { instances: number })
+        .instances,
+    ).toBe(2);
   });
 
   it("replicates Longhorn volumes three ways", () => {

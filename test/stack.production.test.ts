@@ -9,7 +9,9 @@ describe("production stack (one dedicated AX41-NVMe)", () => {
   });
 
   it("runs single-node k3s with embedded etcd and the host firewall", () => {
-    const [boot] = plan().ofType("command:remote:Command").filter((c) => c.name.endsWith("-bootstrap"));
+    const [boot] = plan()
+      .ofType("command:remote:Command")
+      .filter((c) => c.name.endsWith("-bootstrap"));
     expect(boot.name).toBe("enclii-k3s-ax41-1-bootstrap");
     expect(boot.inputs.create).toContain("cluster-init: true");
     expect(boot.inputs.create).toContain('tcp dport { 22, 6443 } ip saddr { 198.51.100.7/32 } accept comment "admin CIDRs"');
@@ -54,7 +56,9 @@ describe("production stack (one dedicated AX41-NVMe)", () => {
     expect(cluster.urn).toBe(
       "urn:pulumi:production::enclii-infra::enclii:platform:Platform$enclii:data:DataLayer$enclii:data:Postgres$kubernetes:postgresql.cnpg.io/v1:Cluster::enclii-data-postgres-enclii-pg",
     );
-    expect(cluster.parent).toBe("urn:pulumi:production::enclii-infra::enclii:platform:Platform$enclii:data:DataLayer$enclii:data:Postgres::enclii-data-postgres");
+    expect(cluster.parent).toBe(
+      "urn:pulumi:production::enclii-infra::enclii:platform:Platform$enclii:data:DataLayer$enclii:data:Postgres::enclii-data-postgres",
+    );
   });
 
   it("exports the nodes, the API endpoint and the cost", () => {
@@ -73,13 +77,36 @@ describe("production stack (one dedicated AX41-NVMe)", () => {
       { name: "janua", image: "ghcr.io/madfam-io/janua:0.9.3", replicas: 3, hostnames: ["auth.enclii.io"] },
       { name: "landing-page", image: "ghcr.io/madfam-io/landing-page:1.2.0", replicas: 2, hostnames: ["enclii.io"] },
       { name: "status-page", image: "ghcr.io/madfam-io/status-page:1.0.4", replicas: 2, hostnames: ["status.enclii.io"] },
-      { name: "switchyard-api", image: "ghcr.io/madfam-io/switchyard-api:1.4.2", replicas: 3, maxReplicas: 6, hostnames: ["api.enclii.io"] },
+      {
+        name: "switchyard-api",
+        image: "ghcr.io/madfam-io/switchyard-api:1.4.2",
+        replicas: 3,
+        maxReplicas: 6,
+        hostnames: ["api.enclii.io"],
+      },
       { name: "switchyard-ui", image: "ghcr.io/madfam-io/switchyard-ui:1.4.2", replicas: 2, hostnames: ["app.enclii.io"] },
     ]);
-    const config = plan().ofType("cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig")[0].inputs.config as any;
-    expect(config.ingresses.map((i: any) => i.hostname)).toEqual(["api.enclii.io", "app.enclii.io", "auth.enclii.io", "docs.enclii.io", "enclii.io", "status.enclii.io", undefined]);
-    const cnames = plan().ofType("cloudflare:index/dnsRecord:DnsRecord").map((r) => [r.inputs.name, r.inputs.proxied]);
-    expect(cnames).toEqual(expect.arrayContaining([["enclii.io", true], ["api.enclii.io", true], ["auth.enclii.io", true]]));
+    const config = plan().ofType("cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig")[0].inputs
+      .config as any;
+    expect(config.ingresses.map((i: any) => i.hostname)).toEqual([
+      "api.enclii.io",
+      "app.enclii.io",
+      "auth.enclii.io",
+      "docs.enclii.io",
+      "enclii.io",
+      "status.enclii.io",
+      undefined,
+    ]);
+    const cnames = plan()
+      .ofType("cloudflare:index/dnsRecord:DnsRecord")
+      .map((r) => [r.inputs.name, r.inputs.proxied]);
+    expect(cnames).toEqual(
+      expect.arrayContaining([
+        ["enclii.io", true],
+        ["api.enclii.io", true],
+        ["auth.enclii.io", true],
+      ]),
+    );
     for (const n of ["docs-site", "janua", "landing-page", "status-page", "switchyard-api", "switchyard-ui"]) {
       expect(plan().files.has(`manifests/enclii-platform/deployment-${n}.yaml`), n).toBe(true);
     }

@@ -7,7 +7,12 @@ describe("staging stack (one Hetzner Cloud server)", () => {
   it("creates one public cx33 in fsn1 behind the admin-only firewall", () => {
     const [server] = plan().ofType("hcloud:index/server:Server");
     expect(plan().ofType("hcloud:index/server:Server")).toHaveLength(1);
-    expect(server.inputs).toMatchObject({ name: "staging-staging", serverType: "cx33", location: "fsn1", publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }] });
+    expect(server.inputs).toMatchObject({
+      name: "staging-staging",
+      serverType: "cx33",
+      location: "fsn1",
+      publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+    });
     const [fw] = plan().ofType("hcloud:index/firewall:Firewall");
     expect((fw.inputs.rules as { port: string }[]).map((r) => r.port)).toEqual(["22", "6443"]);
   });
@@ -35,8 +40,11 @@ describe("staging stack (one Hetzner Cloud server)", () => {
       ["switchyard-ui", 1, "app.enclii.dev"],
     ]);
     // One replica needs no disruption budget, unless an HPA may add more.
-    expect(plan().ofType("kubernetes:policy/v1:PodDisruptionBudget").filter((p) => (p.inputs.metadata as any).namespace === "enclii-platform").map((p) => p.name)).toEqual([
-      "enclii-apps-switchyard-api-pdb",
-    ]);
+    expect(
+      plan()
+        .ofType("kubernetes:policy/v1:PodDisruptionBudget")
+        .filter((p) => (p.inputs.metadata as any).namespace === "enclii-platform")
+        .map((p) => p.name),
+    ).toEqual(["enclii-apps-switchyard-api-pdb"]);
   });
 });

@@ -59,7 +59,12 @@ export class Apps extends pulumi.ComponentResource {
         {
           metadata: { name: R2_APP_SECRET, namespace: APPS_NAMESPACE },
           type: "Opaque",
-          stringData: { [r2.endpoint]: credentials.endpoint, [r2.bucket]: bucket, [r2.accessKeyId]: credentials.accessKeyId, [r2.secretAccessKey]: credentials.secretAccessKey },
+          stringData: {
+            [r2.endpoint]: credentials.endpoint,
+            [r2.bucket]: bucket,
+            [r2.accessKeyId]: credentials.accessKeyId,
+            [r2.secretAccessKey]: credentials.secretAccessKey,
+          },
         },
         kube,
       );
@@ -67,7 +72,11 @@ export class Apps extends pulumi.ComponentResource {
 
     const providerSpec = args.services.find((s) => s.bindings.oidc?.role === "provider");
     const janua = providerSpec
-      ? new Janua(`${name}-janua`, { provider: providerSpec, services: args.services, ...args.janua, k8sProvider: args.provider }, { parent: this })
+      ? new Janua(
+          `${name}-janua`,
+          { provider: providerSpec, services: args.services, ...args.janua, k8sProvider: args.provider },
+          { parent: this },
+        )
       : undefined;
     const ctx: BindingContext = {
       provider: providerSpec && { name: providerSpec.name, port: providerSpec.port, hostname: providerSpec.hostnames[0] },
@@ -90,7 +99,13 @@ export class Apps extends pulumi.ComponentResource {
     );
 
     this.routes = components.flatMap((c) => c.routes);
-    this.services = args.services.map((s) => ({ name: s.name, image: s.image, replicas: s.replicas, maxReplicas: s.autoscaling?.maxReplicas, hostnames: s.hostnames }));
+    this.services = args.services.map((s) => ({
+      name: s.name,
+      image: s.image,
+      replicas: s.replicas,
+      maxReplicas: s.autoscaling?.maxReplicas,
+      hostnames: s.hostnames,
+    }));
     this.issuer = janua?.issuer;
     this.jwksUri = janua?.jwksUri;
     this.jwks = janua?.jwks;

@@ -37,11 +37,22 @@ export class Service extends pulumi.ComponentResource {
     // port = targetPort: NetworkPolicies (cloudflared's egress included) see the pod's port after DNAT.
     new k8s.core.v1.Service(
       `${name}-service`,
-      { metadata, spec: { type: "ClusterIP", selector: selectorLabels(svc.name), ports: [{ name: "http", port: svc.port, targetPort: svc.port, protocol: "TCP" }] } },
+      {
+        metadata,
+        spec: {
+          type: "ClusterIP",
+          selector: selectorLabels(svc.name),
+          ports: [{ name: "http", port: svc.port, targetPort: svc.port, protocol: "TCP" }],
+        },
+      },
       child,
     );
     if (svc.replicas > 1 || (svc.autoscaling?.maxReplicas ?? 1) > 1) {
-      new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(svc.name) } } }, child);
+      new k8s.policy.v1.PodDisruptionBudget(
+        `${name}-pdb`,
+        { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(svc.name) } } },
+        child,
+      );
     }
     if (svc.autoscaling) {
       new k8s.autoscaling.v2.HorizontalPodAutoscaler(
@@ -52,7 +63,12 @@ export class Service extends pulumi.ComponentResource {
             scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: svc.name },
             minReplicas: svc.replicas,
             maxReplicas: svc.autoscaling.maxReplicas,
-            metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: svc.autoscaling.targetCpuPercent } } }],
+            metrics: [
+              {
+                type: "Resource",
+                resource: { name: "cpu", target: { type: "Utilization", averageUtilization: svc.autoscaling.targetCpuPercent } },
+              },
+            ],
           },
         },
         { ...child, dependsOn: [deployment] },

@@ -98,7 +98,10 @@ export function bindingEnv(svc: Pick<AppService, "bindings" | "hostnames">, ctx:
 
 /** Names the bindings set (with every optional part on), for the spec check that env does not shadow them. */
 export function bindingEnvNames(bindings: Bindings): string[] {
-  const names: BindingContext = { provider: { name: "provider", port: 1, hostname: "example.invalid" }, smtp: { host: "", port: 0, username: "", from: "" } };
+  const names: BindingContext = {
+    provider: { name: "provider", port: 1, hostname: "example.invalid" },
+    smtp: { host: "", port: 0, username: "", from: "" },
+  };
   return bindingEnv({ bindings, hostnames: ["example.invalid"] }, names).map((e) => e.name);
 }
 

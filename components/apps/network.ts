@@ -45,11 +45,16 @@ export function servicePolicy(svc: AppService, all: AppService[], ctx: PolicyCon
   const egress: Egress[] = [];
   const b = svc.bindings;
   if (b.postgres) egress.push({ to: [inNamespace(DATA_NAMESPACE)], ports: [tcp(POSTGRES_PORT)] });
-  if (b.redis) egress.push({ to: [inNamespace(DATA_NAMESPACE)], ports: (ctx.redisMode === "sentinel" ? [REDIS_PORT, SENTINEL_PORT] : [REDIS_PORT]).map(tcp) });
+  if (b.redis)
+    egress.push({
+      to: [inNamespace(DATA_NAMESPACE)],
+      ports: (ctx.redisMode === "sentinel" ? [REDIS_PORT, SENTINEL_PORT] : [REDIS_PORT]).map(tcp),
+    });
   const internet = [...(b.r2 ? [HTTPS_PORT] : []), ...(b.oidc?.role === "provider" && ctx.smtpPort !== undefined ? [ctx.smtpPort] : [])];
   if (internet.length > 0) egress.push(internetEgress([...new Set(internet)].sort((x, y) => x - y)));
   for (const callee of all) {
-    if (callee.name !== svc.name && callersOf(callee, all).includes(svc.name)) egress.push({ to: [pods(callee.name)], ports: [tcp(callee.port)] });
+    if (callee.name !== svc.name && callersOf(callee, all).includes(svc.name))
+      egress.push({ to: [pods(callee.name)], ports: [tcp(callee.port)] });
   }
 
   return { podSelector: { matchLabels: selectorLabels(svc.name) }, policyTypes: ["Ingress", "Egress"], ingress, egress };

@@ -20,7 +20,11 @@ const PROBE_TIMEOUT_SECONDS = 2;
 const FAILURES_BEFORE_ACTION = 3;
 const REVISIONS_KEPT = 5;
 /** Source annotations let `kubectl describe` answer "what is this and where does it come from". */
-export const SOURCE_ANNOTATIONS = { repository: "enclii.dev/source-repository", branch: "enclii.dev/source-branch", path: "enclii.dev/source-path" } as const;
+export const SOURCE_ANNOTATIONS = {
+  repository: "enclii.dev/source-repository",
+  branch: "enclii.dev/source-branch",
+  path: "enclii.dev/source-path",
+} as const;
 
 function probe(path: string, periodSeconds: number, failureThreshold: number): k8s.types.input.core.v1.Probe {
   return { httpGet: { path, port: PORT_NAME }, periodSeconds, timeoutSeconds: PROBE_TIMEOUT_SECONDS, failureThreshold };
@@ -52,7 +56,11 @@ export function deploymentSpec(svc: AppService, env: EnvVar[], podAnnotations: R
             env,
             resources: svc.resources,
             securityContext: RESTRICTED_CONTAINER,
-            startupProbe: probe(svc.healthCheck.path, STARTUP_PERIOD_SECONDS, Math.ceil(svc.healthCheck.startupTimeoutSeconds / STARTUP_PERIOD_SECONDS)),
+            startupProbe: probe(
+              svc.healthCheck.path,
+              STARTUP_PERIOD_SECONDS,
+              Math.ceil(svc.healthCheck.startupTimeoutSeconds / STARTUP_PERIOD_SECONDS),
+            ),
             readinessProbe: probe(svc.healthCheck.path, READINESS_PERIOD_SECONDS, FAILURES_BEFORE_ACTION),
             livenessProbe: probe(svc.healthCheck.livenessPath, LIVENESS_PERIOD_SECONDS, FAILURES_BEFORE_ACTION),
             volumeMounts: volumes.map(({ name, mountPath }) => ({ name, mountPath })),
@@ -65,5 +73,9 @@ export function deploymentSpec(svc: AppService, env: EnvVar[], podAnnotations: R
 }
 
 export function sourceAnnotations(svc: AppService): Record<string, string> {
-  return { [SOURCE_ANNOTATIONS.repository]: svc.source.repository, [SOURCE_ANNOTATIONS.branch]: svc.source.branch, [SOURCE_ANNOTATIONS.path]: svc.source.path };
+  return {
+    [SOURCE_ANNOTATIONS.repository]: svc.source.repository,
+    [SOURCE_ANNOTATIONS.branch]: svc.source.branch,
+    [SOURCE_ANNOTATIONS.path]: svc.source.path,
+  };
 }

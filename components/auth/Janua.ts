@@ -46,7 +46,11 @@ export class Janua extends pulumi.ComponentResource {
     super("enclii:auth:Janua", name, {}, opts);
     const kube = { parent: this, provider: args.k8sProvider };
     const secret = (role: string, secretName: string, stringData: Record<string, pulumi.Input<string>>) =>
-      new k8s.core.v1.Secret(`${name}-${role}`, { metadata: { name: secretName, namespace: APPS_NAMESPACE }, type: "Opaque", stringData }, kube);
+      new k8s.core.v1.Secret(
+        `${name}-${role}`,
+        { metadata: { name: secretName, namespace: APPS_NAMESPACE }, type: "Opaque", stringData },
+        kube,
+      );
 
     const keySet = args.signingKeys.apply((text) => {
       const { value, problems } = parseSigningKeys(text);
@@ -55,7 +59,10 @@ export class Janua extends pulumi.ComponentResource {
     });
     keySet.apply((set) => {
       if (rotationDue(set, new Date(), args.rotationDays)) {
-        pulumi.log.warn(`Janua's signing key ${set.keys[0].kid} is older than ${args.rotationDays} days; rotate it (README: "Rotating Janua's signing key")`, this);
+        pulumi.log.warn(
+          `Janua's signing key ${set.keys[0].kid} is older than ${args.rotationDays} days; rotate it (README: "Rotating Janua's signing key")`,
+          this,
+        );
       }
     });
     // The public half of a secret is not secret: unwrap it so the JWKS can be a readable stack output.
@@ -74,18 +81,30 @@ export class Janua extends pulumi.ComponentResource {
     this.clients = oidcClients(args.services, args.localhostRedirects);
     const clientSecrets: Record<string, pulumi.Output<string>> = {};
     for (const c of this.clients.filter((x) => x.token_endpoint_auth_method !== "none")) {
-      const password = new random.RandomPassword(`${name}-client-${c.client_id}`, { length: CLIENT_SECRET_LENGTH, special: false }, { parent: this });
+      const password = new random.RandomPassword(
+        `${name}-client-${c.client_id}`,
+        { length: CLIENT_SECRET_LENGTH, special: false },
+        { parent: this },
+      );
       clientSecrets[c.client_id] = password.result;
       secret(`client-${c.client_id}`, oidcClientSecretName(c.client_id), { [SECRET_KEYS.clientSecret]: pulumi.secret(password.result) });
     }
     const registry = pulumi
       .all(clientSecrets)
-      .apply((secrets) => JSON.stringify({ clients: this.clients.map((c) => (secrets[c.client_id] ? { ...c, client_secret: secrets[c.client_id] } : c)) }));
+      .apply((secrets) =>
+        JSON.stringify({ clients: this.clients.map((c) => (secrets[c.client_id] ? { ...c, client_secret: secrets[c.client_id] } : c)) }),
+      );
     secret("clients", JANUA_SECRETS.clients, { [SECRET_KEYS.clients]: pulumi.secret(registry) });
 
     const hostname = args.provider.hostnames[0];
     this.issuer = issuerUrl(hostname);
     this.jwksUri = `${this.issuer}${JWKS_PATH}`;
-    this.registerOutputs({ issuer: this.issuer, jwksUri: this.jwksUri, jwks: this.jwks, clients: this.clients, signingKeyIds: this.signingKeyIds });
+    this.registerOutputs({
+      issuer: this.issuer,
+      jwksUri: this.jwksUri,
+      jwks: this.jwks,
+      clients: this.clients,
+      signingKeyIds: this.signingKeyIds,
+    });
   }
 }

@@ -28,7 +28,10 @@ export function oidcClients(services: AppService[], localhostRedirects: boolean)
       clients.push({
         client_id: oidc.clientId,
         client_name: name,
-        redirect_uris: [...s.hostnames.map((h) => `https://${h}${OIDC_CALLBACK_PATH}`), ...(localhostRedirects ? [LOCALHOST_REDIRECT] : [])],
+        redirect_uris: [
+          ...s.hostnames.map((h) => `https://${h}${OIDC_CALLBACK_PATH}`),
+          ...(localhostRedirects ? [LOCALHOST_REDIRECT] : []),
+        ],
         grant_types: ["authorization_code", "refresh_token"],
         response_types: ["code"],
         scope: oidc.scope,

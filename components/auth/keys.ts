@@ -22,7 +22,17 @@ const ROTATE_HINT = "create one with: npm run --silent keys -- rotate | pulumi c
 const RSA_MEMBERS = ["kty", "n", "e", "d", "p", "q", "dp", "dq", "qi"] as const;
 
 const b64url = z.string().regex(/^[A-Za-z0-9_-]+$/, "must be base64url");
-const rsaPrivateJwk = z.strictObject({ kty: z.literal("RSA"), n: b64url, e: b64url, d: b64url, p: b64url, q: b64url, dp: b64url, dq: b64url, qi: b64url });
+const rsaPrivateJwk = z.strictObject({
+  kty: z.literal("RSA"),
+  n: b64url,
+  e: b64url,
+  d: b64url,
+  p: b64url,
+  q: b64url,
+  dp: b64url,
+  dq: b64url,
+  qi: b64url,
+});
 const signingKey = z.strictObject({
   kid: z.string().min(1),
   createdAt: z.iso.datetime({ offset: true, error: "must be an RFC 3339 time such as 2026-11-22T00:00:00Z" }),
@@ -65,7 +75,14 @@ function rsaKeyProblem(jwk: RsaPrivateJwk): string | undefined {
   // p and q while the JWKS publishes an n that no signature verifies against.
   const [n, e, d, p, q, dp, dq, qi] = RSA_MEMBERS.slice(1).map((m) => int(jwk[m]));
   const consistent =
-    p > 1n && q > 1n && p * q === n && (e * d) % (p - 1n) === 1n && (e * d) % (q - 1n) === 1n && dp === d % (p - 1n) && dq === d % (q - 1n) && (qi * q) % p === 1n;
+    p > 1n &&
+    q > 1n &&
+    p * q === n &&
+    (e * d) % (p - 1n) === 1n &&
+    (e * d) % (q - 1n) === 1n &&
+    dp === d % (p - 1n) &&
+    dq === d % (q - 1n) &&
+    (qi * q) % p === 1n;
   return consistent ? undefined : "RSA key members do not belong together (n, e, d, p, q, dp, dq, qi)";
 }
 
@@ -86,13 +103,19 @@ export function parseSigningKeys(text: string, where = "enclii:januaSigningKeys"
   const keys = entries.map((entry) => {
     const o = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
     const { kid, createdAt, privateJwk } = signingKey.shape;
-    return { kid: kid.safeParse(o.kid).data, createdAt: createdAt.safeParse(o.createdAt).data, privateJwk: privateJwk.safeParse(o.privateJwk).data };
+    return {
+      kid: kid.safeParse(o.kid).data,
+      createdAt: createdAt.safeParse(o.createdAt).data,
+      privateJwk: privateJwk.safeParse(o.privateJwk).data,
+    };
   });
   keys.forEach((k, i) => {
     const at = pathOf(where, ["keys", i]);
-    if (k.kid !== undefined && keys.findIndex((x) => x.kid === k.kid) !== i) problems.push(`${at}.kid: "${k.kid}" is used by more than one key`);
+    if (k.kid !== undefined && keys.findIndex((x) => x.kid === k.kid) !== i)
+      problems.push(`${at}.kid: "${k.kid}" is used by more than one key`);
     const newer = keys[i - 1]?.createdAt;
-    if (k.createdAt && newer && Date.parse(k.createdAt) > Date.parse(newer)) problems.push(`${at}.createdAt: keys must be ordered newest first`);
+    if (k.createdAt && newer && Date.parse(k.createdAt) > Date.parse(newer))
+      problems.push(`${at}.createdAt: keys must be ordered newest first`);
     const keyProblem = k.privateJwk && rsaKeyProblem(k.privateJwk);
     if (keyProblem) problems.push(`${at}.privateJwk: ${keyProblem}`);
   });
@@ -126,7 +149,11 @@ export async function generateSigningKey(now: Date): Promise<SigningKey> {
  * A new signing key first; a retired key (retired when its successor was created) stays while
  * its overlap window lasts.
  */
-export async function rotateSigningKeys(current: SigningKeySet | undefined, now: Date, overlapDays = DEFAULT_OVERLAP_DAYS): Promise<SigningKeySet> {
+export async function rotateSigningKeys(
+  current: SigningKeySet | undefined,
+  now: Date,
+  overlapDays = DEFAULT_OVERLAP_DAYS,
+): Promise<SigningKeySet> {
   const fresh = await generateSigningKey(now);
   const newest = current?.keys[0];
   // Otherwise the new key would sort after the current one and the set would no longer parse.

@@ -35,29 +35,52 @@ export class DataLayer extends pulumi.ComponentResource {
   constructor(name: string, args: DataLayerArgs, opts?: pulumi.ComponentResourceOptions) {
     super("enclii:data:DataLayer", name, {}, opts);
     const child = { parent: this, provider: args.provider };
-    const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: DATA_NAMESPACE, labels: RESTRICTED_NAMESPACE_LABELS } }, { ...child, protect: args.protect });
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      { metadata: { name: DATA_NAMESPACE, labels: RESTRICTED_NAMESPACE_LABELS } },
+      { ...child, protect: args.protect },
+    );
     const namespace = ns.metadata.name;
 
     denyAllButDns(name, { namespace, provider: args.provider, parent: this });
     const policy = (role: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
       new k8s.networking.v1.NetworkPolicy(`${name}-${role}`, { metadata: { name: role, namespace }, spec }, child);
-    policy("allow-same-namespace", { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{ from: [{ podSelector: {} }] }], egress: [{ to: [{ podSelector: {} }] }] });
+    policy("allow-same-namespace", {
+      podSelector: {},
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [{ from: [{ podSelector: {} }] }],
+      egress: [{ to: [{ podSelector: {} }] }],
+    });
     policy("allow-from-apps", {
       podSelector: {},
       policyTypes: ["Ingress"],
-      ingress: [{ from: [inNamespace(args.appsNamespace)], ports: [POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT].map((port) => ({ protocol: "TCP", port })) }],
+      ingress: [
+        {
+          from: [inNamespace(args.appsNamespace)],
+          ports: [POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT].map((port) => ({ protocol: "TCP", port })),
+        },
+      ],
     });
     const externalPort = args.postgres.mode === "external" ? [args.postgres.port] : [];
     policy("allow-egress-api-storage", {
       podSelector: {},
       policyTypes: ["Egress"],
-      egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [...API_AND_OBJECT_STORAGE_PORTS, ...externalPort].map((port) => ({ protocol: "TCP", port })) }],
+      egress: [
+        {
+          to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
+          ports: [...API_AND_OBJECT_STORAGE_PORTS, ...externalPort].map((port) => ({ protocol: "TCP", port })),
+        },
+      ],
     });
 
     let postgres: Postgres | ExternalPostgres;
     if (args.postgres.mode === "in-cluster") {
       if (!args.backup) throw new Error(`${name}: in-cluster PostgreSQL needs a backup target`);
-      policy("allow-from-operator", { podSelector: {}, policyTypes: ["Ingress"], ingress: [{ from: [inNamespace(CHARTS.cnpg.namespace)] }] });
+      policy("allow-from-operator", {
+        podSelector: {},
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [inNamespace(CHARTS.cnpg.namespace)] }],
+      });
       const operators = new Operators(`${name}-operators`, { provider: args.provider }, { parent: this });
       const credentials = s3CredentialsSecret(`${name}-r2-credentials`, namespace, args.backup.credentials, child);
       postgres = new Postgres(
@@ -71,7 +94,11 @@ export class DataLayer extends pulumi.ComponentResource {
           clusterName: args.postgres.clusterName,
           restore: args.postgres.restore,
           poolerInstances: args.nodeCount > 1 ? 2 : 1,
-          backup: { destinationPath: args.backup.destinationPath, endpoint: args.backup.credentials.endpoint, credentialsSecret: R2_SECRET_NAME },
+          backup: {
+            destinationPath: args.backup.destinationPath,
+            endpoint: args.backup.credentials.endpoint,
+            credentialsSecret: R2_SECRET_NAME,
+          },
           protect: args.protect,
           provider: args.provider,
           operators: [...operators.ready, credentials],
@@ -96,7 +123,14 @@ export class DataLayer extends pulumi.ComponentResource {
     }
     const redis = new Redis(
       `${name}-redis`,
-      { namespace, appsNamespace: args.appsNamespace, mode: args.redis.mode, storageGi: args.redis.storageGi, protect: args.protect, provider: args.provider },
+      {
+        namespace,
+        appsNamespace: args.appsNamespace,
+        mode: args.redis.mode,
+        storageGi: args.redis.storageGi,
+        protect: args.protect,
+        provider: args.provider,
+      },
       { parent: this },
     );
 
@@ -104,6 +138,11 @@ export class DataLayer extends pulumi.ComponentResource {
     this.pooledService = postgres.pooledService;
     this.databaseSecrets = postgres.databaseSecrets;
     this.redisSecret = redis.appSecret;
-    this.registerOutputs({ namespace, pooledService: this.pooledService, databaseSecrets: this.databaseSecrets, redisSecret: this.redisSecret });
+    this.registerOutputs({
+      namespace,
+      pooledService: this.pooledService,
+      databaseSecrets: this.databaseSecrets,
+      redisSecret: this.redisSecret,
+    });
   }
 }

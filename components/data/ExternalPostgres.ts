@@ -52,7 +52,9 @@ export class ExternalPostgres extends pulumi.ComponentResource {
     const labels = { app: "pgbouncer" };
     const parsed = args.databaseUrls.apply((urls) => Object.fromEntries(DATABASES.map((db) => [db, new URL(urls[db])])));
     // Database names are not secret; the ini stays a reviewable ConfigMap.
-    const dbnames = pulumi.unsecret(parsed.apply((p) => DATABASES.map((db) => ({ db, dbname: decodeURIComponent(p[db].pathname.slice(1)) }))));
+    const dbnames = pulumi.unsecret(
+      parsed.apply((p) => DATABASES.map((db) => ({ db, dbname: decodeURIComponent(p[db].pathname.slice(1)) }))),
+    );
 
     const ini = new k8s.core.v1.ConfigMap(
       `${name}-config`,
@@ -93,7 +95,12 @@ export class ExternalPostgres extends pulumi.ComponentResource {
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {
             // A changed pgbouncer.ini rolls the pods; PgBouncer reads it only at start.
-            metadata: { labels, annotations: { "enclii.io/config-sha256": ini.data.apply((d) => createHash("sha256").update(d["pgbouncer.ini"]).digest("hex")) } },
+            metadata: {
+              labels,
+              annotations: {
+                "enclii.io/config-sha256": ini.data.apply((d) => createHash("sha256").update(d["pgbouncer.ini"]).digest("hex")),
+              },
+            },
             spec: {
               automountServiceAccountToken: false,
               securityContext: restrictedPod(UID),
@@ -126,10 +133,17 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       },
       child,
     );
-    new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, { metadata: { name: "pgbouncer", namespace }, spec: { minAvailable: 1, selector: { matchLabels: labels } } }, child);
+    new k8s.policy.v1.PodDisruptionBudget(
+      `${name}-pdb`,
+      { metadata: { name: "pgbouncer", namespace }, spec: { minAvailable: 1, selector: { matchLabels: labels } } },
+      child,
+    );
     const service = new k8s.core.v1.Service(
       `${name}-service`,
-      { metadata: { name: POOLED_SERVICE, namespace }, spec: { selector: labels, ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: POSTGRES_PORT }] } },
+      {
+        metadata: { name: POOLED_SERVICE, namespace },
+        spec: { selector: labels, ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: POSTGRES_PORT }] },
+      },
       { ...child, dependsOn: [deployment] },
     );
 

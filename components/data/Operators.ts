@@ -5,7 +5,12 @@ import * as pulumi from "@pulumi/pulumi";
 export const CHARTS = {
   certManager: { chart: "cert-manager", repo: "https://charts.jetstack.io", version: "v1.19.1", namespace: "cert-manager" },
   cnpg: { chart: "cloudnative-pg", repo: "https://cloudnative-pg.github.io/charts", version: "0.29.0", namespace: "cnpg-system" },
-  barmanCloud: { chart: "plugin-barman-cloud", repo: "https://cloudnative-pg.github.io/charts", version: "0.7.0", namespace: "cnpg-system" },
+  barmanCloud: {
+    chart: "plugin-barman-cloud",
+    repo: "https://cloudnative-pg.github.io/charts",
+    version: "0.7.0",
+    namespace: "cnpg-system",
+  },
 } as const;
 
 /** Chart-managed namespaces: the charts' pods meet "baseline"; "restricted" is audited and warned. */
@@ -34,14 +39,31 @@ export class Operators extends pulumi.ComponentResource {
     const namespaces = new Map<string, k8s.core.v1.Namespace>();
     const namespace = (ns: string) => {
       if (!namespaces.has(ns)) {
-        namespaces.set(ns, new k8s.core.v1.Namespace(`${name}-${ns}`, { metadata: { name: ns, labels: OPERATOR_NAMESPACE_LABELS } }, child));
+        namespaces.set(
+          ns,
+          new k8s.core.v1.Namespace(`${name}-${ns}`, { metadata: { name: ns, labels: OPERATOR_NAMESPACE_LABELS } }, child),
+        );
       }
       return namespaces.get(ns)!;
     };
-    const release = (role: string, c: (typeof CHARTS)[keyof typeof CHARTS], values: Record<string, unknown>, dependsOn: pulumi.Resource[]) =>
+    const release = (
+      role: string,
+      c: (typeof CHARTS)[keyof typeof CHARTS],
+      values: Record<string, unknown>,
+      dependsOn: pulumi.Resource[],
+    ) =>
       new k8s.helm.v3.Release(
         `${name}-${role}`,
-        { name: c.chart, chart: c.chart, version: c.version, repositoryOpts: { repo: c.repo }, namespace: namespace(c.namespace).metadata.name, values, atomic: true, timeout: 600 },
+        {
+          name: c.chart,
+          chart: c.chart,
+          version: c.version,
+          repositoryOpts: { repo: c.repo },
+          namespace: namespace(c.namespace).metadata.name,
+          values,
+          atomic: true,
+          timeout: 600,
+        },
         { ...child, dependsOn },
       );
 

@@ -25,7 +25,8 @@ const POOLER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.25.1";
 const POOLER_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } };
 /** The operator adds a readiness probe only. */
 const POOLER_LIVENESS = { tcpSocket: { port: POSTGRES_PORT }, periodSeconds: 10, failureThreshold: 6 };
-const POOLER_TOKEN_REASON = "CloudNativePG's PgBouncer instance manager watches its Pooler and reads the auth and TLS Secrets through the API";
+const POOLER_TOKEN_REASON =
+  "CloudNativePG's PgBouncer instance manager watches its Pooler and reads the auth and TLS Secrets through the API";
 
 export interface PostgresBackupTarget {
   /** s3://bucket/prefix on R2. */
@@ -74,8 +75,15 @@ export class Postgres extends pulumi.ComponentResource {
       new k8s.apiextensions.CustomResource(`${name}-${role}`, { apiVersion, kind, metadata: { name: role, namespace }, spec }, o);
     const recovery = args.restore
       ? {
-          bootstrap: { recovery: { source: "origin", ...(args.restore.targetTime ? { recoveryTarget: { targetTime: args.restore.targetTime } } : {}) } },
-          externalClusters: [{ name: "origin", plugin: { name: BARMAN_PLUGIN, parameters: { barmanObjectName: OBJECT_STORE_NAME, serverName: args.restore.fromCluster } } }],
+          bootstrap: {
+            recovery: { source: "origin", ...(args.restore.targetTime ? { recoveryTarget: { targetTime: args.restore.targetTime } } : {}) },
+          },
+          externalClusters: [
+            {
+              name: "origin",
+              plugin: { name: BARMAN_PLUGIN, parameters: { barmanObjectName: OBJECT_STORE_NAME, serverName: args.restore.fromCluster } },
+            },
+          ],
         }
       : {};
 
@@ -83,7 +91,11 @@ export class Postgres extends pulumi.ComponentResource {
       const password = new random.RandomPassword(`${name}-${db}-password`, { length: PASSWORD_LENGTH, special: false }, { parent: this });
       const secret = new k8s.core.v1.Secret(
         `${name}-${db}-role`,
-        { metadata: { name: `pg-role-${db}`, namespace }, type: "kubernetes.io/basic-auth", stringData: { username: db, password: pulumi.secret(password.result) } },
+        {
+          metadata: { name: `pg-role-${db}`, namespace },
+          type: "kubernetes.io/basic-auth",
+          stringData: { username: db, password: pulumi.secret(password.result) },
+        },
         child,
       );
       return { db, password, secret };
@@ -123,7 +135,13 @@ export class Postgres extends pulumi.ComponentResource {
         postgresql: { parameters: { max_connections: String(MAX_CONNECTIONS) } },
         enableSuperuserAccess: false,
         managed: {
-          roles: roles.map((r) => ({ name: r.db, ensure: "present", login: true, inherit: true, passwordSecret: { name: r.secret.metadata.name } })),
+          roles: roles.map((r) => ({
+            name: r.db,
+            ensure: "present",
+            login: true,
+            inherit: true,
+            passwordSecret: { name: r.secret.metadata.name },
+          })),
         },
         plugins: [{ name: BARMAN_PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: OBJECT_STORE_NAME } }],
         ...recovery,
@@ -132,13 +150,26 @@ export class Postgres extends pulumi.ComponentResource {
     );
 
     for (const { db } of roles) {
-      cr(`db-${db}`, "Database", "postgresql.cnpg.io/v1", { cluster: { name: clusterName }, name: db, owner: db, ensure: "present", databaseReclaimPolicy: "retain" }, { ...child, dependsOn: [cluster] });
+      cr(
+        `db-${db}`,
+        "Database",
+        "postgresql.cnpg.io/v1",
+        { cluster: { name: clusterName }, name: db, owner: db, ensure: "present", databaseReclaimPolicy: "retain" },
+        { ...child, dependsOn: [cluster] },
+      );
     }
     cr(
       "daily-backup",
       "ScheduledBackup",
       "postgresql.cnpg.io/v1",
-      { cluster: { name: clusterName }, schedule: BACKUP_SCHEDULE, method: "plugin", pluginConfiguration: { name: BARMAN_PLUGIN }, backupOwnerReference: "self", immediate: true },
+      {
+        cluster: { name: clusterName },
+        schedule: BACKUP_SCHEDULE,
+        method: "plugin",
+        pluginConfiguration: { name: BARMAN_PLUGIN },
+        backupOwnerReference: "self",
+        immediate: true,
+      },
       { ...child, dependsOn: [cluster] },
     );
     const pooler = new k8s.apiextensions.CustomResource(
@@ -151,11 +182,18 @@ export class Postgres extends pulumi.ComponentResource {
           cluster: { name: clusterName },
           instances: args.poolerInstances,
           type: "rw",
-          pgbouncer: { poolMode: "transaction", parameters: { max_client_conn: String(MAX_CLIENT_CONN), default_pool_size: String(DEFAULT_POOL_SIZE) } },
+          pgbouncer: {
+            poolMode: "transaction",
+            parameters: { max_client_conn: String(MAX_CLIENT_CONN), default_pool_size: String(DEFAULT_POOL_SIZE) },
+          },
           // Merged by the operator into the pods it renders; it sets the security contexts itself.
           template: {
             metadata: { annotations: { [NEEDS_TOKEN_ANNOTATION]: POOLER_TOKEN_REASON } },
-            spec: { containers: [{ name: CNPG_PGBOUNCER_CONTAINER, image: POOLER_IMAGE, resources: POOLER_RESOURCES, livenessProbe: POOLER_LIVENESS }] },
+            spec: {
+              containers: [
+                { name: CNPG_PGBOUNCER_CONTAINER, image: POOLER_IMAGE, resources: POOLER_RESOURCES, livenessProbe: POOLER_LIVENESS },
+              ],
+            },
           },
         },
       },
@@ -165,7 +203,10 @@ export class Postgres extends pulumi.ComponentResource {
     if (args.poolerInstances > 1) {
       new k8s.policy.v1.PodDisruptionBudget(
         `${name}-pooler-pdb`,
-        { metadata: { name: POOLED_SERVICE, namespace }, spec: { minAvailable: 1, selector: { matchLabels: { [CNPG_POOLER_LABEL]: POOLED_SERVICE } } } },
+        {
+          metadata: { name: POOLED_SERVICE, namespace },
+          spec: { minAvailable: 1, selector: { matchLabels: { [CNPG_POOLER_LABEL]: POOLED_SERVICE } } },
+        },
         child,
       );
     }

@@ -32,7 +32,9 @@ const fqdn = (pod: string, service: string) => `${pod}.${headless(service)}.${DA
 /** Init script: fill in this pod's name and, on every Redis but the first, follow the first. */
 function initScript(file: string, service: string, follow: boolean): string {
   const me = `$(hostname).${headless(service)}.${DATA_NAMESPACE}.svc.cluster.local`;
-  const replicaof = follow ? `\n[ "$(hostname)" = "${service}-0" ] || echo "replicaof ${fqdn(`${service}-0`, service)} ${REDIS_PORT}" >> /work/${file}` : "";
+  const replicaof = follow
+    ? `\n[ "$(hostname)" = "${service}-0" ] || echo "replicaof ${fqdn(`${service}-0`, service)} ${REDIS_PORT}" >> /work/${file}`
+    : "";
   return `set -eu\nsed "s/${POD_FQDN.replace(/\./g, "\\.")}/${me}/g" /config/${file} > /work/${file}${replicaof}`;
 }
 
@@ -76,7 +78,14 @@ export class Redis extends pulumi.ComponentResource {
             ? {
                 "sentinel.conf": pulumi.secret(
                   password.result.apply((p) =>
-                    renderSentinelConf({ port: SENTINEL_PORT, bind: "0.0.0.0", master, password: p, announceHostname: POD_FQDN, resolveHostnames: true }),
+                    renderSentinelConf({
+                      port: SENTINEL_PORT,
+                      bind: "0.0.0.0",
+                      master,
+                      password: p,
+                      announceHostname: POD_FQDN,
+                      resolveHostnames: true,
+                    }),
                   ),
                 ),
               }
@@ -90,7 +99,10 @@ export class Redis extends pulumi.ComponentResource {
       const labels = { app: service };
       new k8s.core.v1.Service(
         `${name}-${service}-headless`,
-        { metadata: { name: headless(service), namespace }, spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: labels, ports: [{ name: service, port }] } },
+        {
+          metadata: { name: headless(service), namespace },
+          spec: { clusterIP: "None", publishNotReadyAddresses: true, selector: labels, ports: [{ name: service, port }] },
+        },
         child,
       );
       const probe = { exec: { command: ["redis-cli", "-p", String(port), "ping"] }, periodSeconds: 10, timeoutSeconds: 3 };
@@ -131,7 +143,9 @@ export class Redis extends pulumi.ComponentResource {
                     ports: [{ name: service, containerPort: port }],
                     env: [{ name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: config.metadata.name, key: "password" } } }],
                     securityContext: RESTRICTED_CONTAINER,
-                    resources: data ? { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } } : { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "64Mi" } },
+                    resources: data
+                      ? { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } }
+                      : { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "64Mi" } },
                     readinessProbe: probe,
                     livenessProbe: { ...probe, failureThreshold: 6 },
                     volumeMounts: [{ name: "work", mountPath: "/work" }, ...(data ? [{ name: "data", mountPath: "/data" }] : [])],
@@ -144,22 +158,43 @@ export class Redis extends pulumi.ComponentResource {
               },
             },
             volumeClaimTemplates: data
-              ? [{ metadata: { name: "data" }, spec: { accessModes: ["ReadWriteOnce"], storageClassName: "longhorn", resources: { requests: { storage: `${args.storageGi}Gi` } } } }]
+              ? [
+                  {
+                    metadata: { name: "data" },
+                    spec: {
+                      accessModes: ["ReadWriteOnce"],
+                      storageClassName: "longhorn",
+                      resources: { requests: { storage: `${args.storageGi}Gi` } },
+                    },
+                  },
+                ]
               : [],
           },
         },
         data ? stateful : child,
       );
       if (count > 1) {
-        new k8s.policy.v1.PodDisruptionBudget(`${name}-${service}-pdb`, { metadata: { name: service, namespace }, spec: { minAvailable: count - 1, selector: { matchLabels: labels } } }, child);
+        new k8s.policy.v1.PodDisruptionBudget(
+          `${name}-${service}-pdb`,
+          { metadata: { name: service, namespace }, spec: { minAvailable: count - 1, selector: { matchLabels: labels } } },
+          child,
+        );
       }
       return set;
     };
 
     workload("redis", "redis.conf", REDIS_PORT, replicas, true);
     // With Sentinel, clients ask the Sentinels for the master; a Service over all three would hit replicas.
-    if (!sentinel) new k8s.core.v1.Service(`${name}-service`, { metadata: { name: "redis", namespace }, spec: { selector: { app: "redis" }, ports: [{ name: "redis", port: REDIS_PORT }] } }, child);
-    const sentinels = Array.from({ length: SENTINEL_REPLICAS }, (_, i) => `${fqdn(`redis-sentinel-${i}`, "redis-sentinel")}:${SENTINEL_PORT}`).join(",");
+    if (!sentinel)
+      new k8s.core.v1.Service(
+        `${name}-service`,
+        { metadata: { name: "redis", namespace }, spec: { selector: { app: "redis" }, ports: [{ name: "redis", port: REDIS_PORT }] } },
+        child,
+      );
+    const sentinels = Array.from(
+      { length: SENTINEL_REPLICAS },
+      (_, i) => `${fqdn(`redis-sentinel-${i}`, "redis-sentinel")}:${SENTINEL_PORT}`,
+    ).join(",");
     if (sentinel) workload("redis-sentinel", "sentinel.conf", SENTINEL_PORT, SENTINEL_REPLICAS, false);
 
     const url = sentinel

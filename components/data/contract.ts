@@ -35,7 +35,11 @@ export function databaseUrlSecret(name: string, a: DatabaseUrlArgs, opts: pulumi
   const url = pulumi.interpolate`postgres://${a.user}:${pulumi.output(a.password).apply(encodeURIComponent)}@${serviceHost(POOLED_SERVICE)}:${POSTGRES_PORT}/${a.database}?sslmode=${a.sslmode}`;
   return new k8s.core.v1.Secret(
     name,
-    { metadata: { name: databaseSecretName(a.database), namespace: a.appsNamespace }, type: "Opaque", stringData: { DATABASE_URL: pulumi.secret(url) } },
+    {
+      metadata: { name: databaseSecretName(a.database), namespace: a.appsNamespace },
+      type: "Opaque",
+      stringData: { DATABASE_URL: pulumi.secret(url) },
+    },
     opts,
   );
 }

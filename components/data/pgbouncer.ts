@@ -106,8 +106,14 @@ export function renderUserlist(users: { name: string; password: string }[]): str
       check(!seen.has(u.name), `user ${JSON.stringify(u.name)} is listed twice`);
       seen.add(u.name);
       // The messages name the user only: the password must never reach a log.
-      check(u.password.length > 0 && !/[\x00-\x1f\x7f]/.test(u.password), `password of ${u.name} must be non-empty without control characters`);
-      check(!LOOKS_HASHED.test(u.password), `password of ${u.name} has the shape of a stored hash; PgBouncer would not treat it as a password`);
+      check(
+        u.password.length > 0 && !/[\x00-\x1f\x7f]/.test(u.password),
+        `password of ${u.name} must be non-empty without control characters`,
+      );
+      check(
+        !LOOKS_HASHED.test(u.password),
+        `password of ${u.name} has the shape of a stored hash; PgBouncer would not treat it as a password`,
+      );
       return `${quote(u.name)} ${quote(u.password)}\n`;
     })
     .join("");

@@ -114,18 +114,18 @@ export function renderSentinelConf(o: SentinelConfOptions): string {
   const name = o.masterName ?? MASTER_NAME;
   check(MASTER.test(name), `masterName ${JSON.stringify(name)} may only contain letters, digits, '.', '_' and '-'`);
   check(BIND.test(o.bind), `bind ${JSON.stringify(o.bind)} is not an address list`);
-  check(SENTINEL_SAFE_PASSWORD.test(o.password), "the Sentinel password must be non-empty without spaces, quotes or control characters (Sentinel rewrites it unquoted)");
+  check(
+    SENTINEL_SAFE_PASSWORD.test(o.password),
+    "the Sentinel password must be non-empty without spaces, quotes or control characters (Sentinel rewrites it unquoted)",
+  );
   const resolve = o.resolveHostnames ?? (isIP(o.master.host) === 0 || o.announceHostname !== undefined);
   check(resolve || isIP(o.master.host) !== 0, `master.host ${JSON.stringify(o.master.host)} is a host name: set resolveHostnames`);
   check(resolve || o.announceHostname === undefined, "announceHostname needs resolveHostnames");
-  const lines = [
-    "# Rendered by enclii-infra (components/data/redisConfig.ts).",
-    `bind ${o.bind}`,
-    `port ${int(o.port, "port", 1, 65535)}`,
-  ];
+  const lines = ["# Rendered by enclii-infra (components/data/redisConfig.ts).", `bind ${o.bind}`, `port ${int(o.port, "port", 1, 65535)}`];
   // Must precede `sentinel monitor`, which resolves the master's host while being parsed.
   if (resolve) lines.push("sentinel resolve-hostnames yes");
-  if (o.announceHostname) lines.push(`sentinel announce-ip ${host(o.announceHostname, "announceHostname")}`, "sentinel announce-hostnames yes");
+  if (o.announceHostname)
+    lines.push(`sentinel announce-ip ${host(o.announceHostname, "announceHostname")}`, "sentinel announce-hostnames yes");
   lines.push(
     `sentinel monitor ${name} ${host(o.master.host, "master.host")} ${int(o.master.port, "master.port", 1, 65535)} ${int(o.quorum ?? SENTINEL_QUORUM, "quorum", 1)}`,
     `sentinel auth-pass ${name} ${o.password}`,

@@ -120,7 +120,9 @@ export class R2Storage extends pulumi.ComponentResource {
             {
               effect: "allow",
               permissionGroups: [{ id: R2_BUCKET_ITEM_READ }, { id: R2_BUCKET_ITEM_WRITE }],
-              resources: bucketName.apply((b) => JSON.stringify({ [`com.cloudflare.edge.r2.bucket.${accountId}_${jurisdiction}_${b}`]: "*" })),
+              resources: bucketName.apply((b) =>
+                JSON.stringify({ [`com.cloudflare.edge.r2.bucket.${accountId}_${jurisdiction}_${b}`]: "*" }),
+              ),
             },
           ],
         },
@@ -150,7 +152,12 @@ export class R2Storage extends pulumi.ComponentResource {
  * The credentials as a Secret in a consumer's namespace: CloudNativePG's ObjectStore reads
  * ACCESS_KEY_ID/ACCESS_SECRET_KEY, Longhorn's backup target the AWS_* keys and AWS_ENDPOINTS.
  */
-export function s3CredentialsSecret(name: string, namespace: pulumi.Input<string>, creds: S3Credentials, opts: pulumi.CustomResourceOptions): k8s.core.v1.Secret {
+export function s3CredentialsSecret(
+  name: string,
+  namespace: pulumi.Input<string>,
+  creds: S3Credentials,
+  opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Secret {
   return new k8s.core.v1.Secret(
     name,
     {

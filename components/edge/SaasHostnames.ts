@@ -61,10 +61,22 @@ export class SaasHostnames extends pulumi.ComponentResource {
 
     const record = new cloudflare.DnsRecord(
       `${name}-fallback-cname`,
-      { zoneId: args.zoneId, name: this.fallbackOrigin, type: "CNAME", content: args.tunnelCname, proxied: true, ttl: AUTOMATIC_TTL, comment: "Cloudflare for SaaS fallback origin" },
+      {
+        zoneId: args.zoneId,
+        name: this.fallbackOrigin,
+        type: "CNAME",
+        content: args.tunnelCname,
+        proxied: true,
+        ttl: AUTOMATIC_TTL,
+        comment: "Cloudflare for SaaS fallback origin",
+      },
       cf,
     );
-    const fallback = new cloudflare.CustomHostnameFallbackOrigin(`${name}-fallback`, { zoneId: args.zoneId, origin: this.fallbackOrigin }, { ...cf, dependsOn: [record] });
+    const fallback = new cloudflare.CustomHostnameFallbackOrigin(
+      `${name}-fallback`,
+      { zoneId: args.zoneId, origin: this.fallbackOrigin },
+      { ...cf, dependsOn: [record] },
+    );
     const created = entries.map(
       ({ hostname }) =>
         new cloudflare.CustomHostname(
@@ -79,7 +91,10 @@ export class SaasHostnames extends pulumi.ComponentResource {
     );
     // The resource does not expose the certificate's DCV records; one list call (paginated) for
     // the whole zone does, where one lookup per hostname would cost an API call each on every preview.
-    const listed = cloudflare.getCustomHostnamesOutput({ zoneId: args.zoneId, maxItems: MAX_LISTED_HOSTNAMES }, { ...cf, dependsOn: created });
+    const listed = cloudflare.getCustomHostnamesOutput(
+      { zoneId: args.zoneId, maxItems: MAX_LISTED_HOSTNAMES },
+      { ...cf, dependsOn: created },
+    );
 
     this.hostnames = pulumi
       .all([listed.results, pulumi.all(created.map((c) => pulumi.all([c.status, c.ownershipVerification])))])
@@ -95,7 +110,9 @@ export class SaasHostnames extends pulumi.ComponentResource {
             sslStatus: ssl?.status ?? "unknown",
             cnameTarget: this.fallbackOrigin,
             ownershipVerification: { type: ov.type.toUpperCase(), name: ov.name, value: ov.value },
-            sslValidation: (ssl?.validationRecords ?? []).filter((v) => v.txtName).map((v) => ({ type: "TXT", name: v.txtName, value: v.txtValue })),
+            sslValidation: (ssl?.validationRecords ?? [])
+              .filter((v) => v.txtName)
+              .map((v) => ({ type: "TXT", name: v.txtName, value: v.txtValue })),
           };
         });
         return out;

@@ -48,8 +48,16 @@ export class TenantNamespace extends pulumi.ComponentResource {
       kube,
     );
     const namespace = ns.metadata.name;
-    new k8s.core.v1.ResourceQuota(`${name}-quota`, { metadata: { name: "tenant", namespace }, spec: { hard: { ...DEFAULT_TENANT_QUOTA, ...args.quota } } }, kube);
-    new k8s.core.v1.LimitRange(`${name}-limits`, { metadata: { name: "tenant", namespace }, spec: { limits: [{ type: "Container", ...CONTAINER_DEFAULTS }] } }, kube);
+    new k8s.core.v1.ResourceQuota(
+      `${name}-quota`,
+      { metadata: { name: "tenant", namespace }, spec: { hard: { ...DEFAULT_TENANT_QUOTA, ...args.quota } } },
+      kube,
+    );
+    new k8s.core.v1.LimitRange(
+      `${name}-limits`,
+      { metadata: { name: "tenant", namespace }, spec: { limits: [{ type: "Container", ...CONTAINER_DEFAULTS }] } },
+      kube,
+    );
     new k8s.networking.v1.NetworkPolicy(
       `${name}-default-deny`,
       { metadata: { name: "default-deny", namespace }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },

@@ -2,7 +2,15 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { DNS_EGRESS, NOT_INTERNET, inNamespace, RESTRICTED_CONTAINER, RESTRICTED_NAMESPACE_LABELS, restrictedPod, spreadAcrossNodes } from "../baseline";
+import {
+  DNS_EGRESS,
+  NOT_INTERNET,
+  inNamespace,
+  RESTRICTED_CONTAINER,
+  RESTRICTED_NAMESPACE_LABELS,
+  restrictedPod,
+  spreadAcrossNodes,
+} from "../baseline";
 import { CLOUDFLARED, tunnelIngress, validateRoutes, type Route } from "./routes";
 
 /** Pinned: cloudflared must stay within a year of Cloudflare's supported releases, so bump it deliberately. */
@@ -89,13 +97,25 @@ export class Tunnel extends pulumi.ComponentResource {
     for (const hostname of this.hostnames) {
       new cloudflare.DnsRecord(
         `${name}-${hostname}`,
-        { zoneId: args.zoneId, name: hostname, type: "CNAME", content: this.cnameTarget, proxied: true, ttl: AUTOMATIC_TTL, comment: `enclii-${args.stack} tunnel` },
+        {
+          zoneId: args.zoneId,
+          name: hostname,
+          type: "CNAME",
+          content: this.cnameTarget,
+          proxied: true,
+          ttl: AUTOMATIC_TTL,
+          comment: `enclii-${args.stack} tunnel`,
+        },
         cf,
       );
     }
 
     const token = cloudflare.getZeroTrustTunnelCloudflaredTokenOutput({ accountId: args.accountId, tunnelId: tunnel.id }, cf);
-    const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: CLOUDFLARED.namespace, labels: RESTRICTED_NAMESPACE_LABELS } }, kube);
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      { metadata: { name: CLOUDFLARED.namespace, labels: RESTRICTED_NAMESPACE_LABELS } },
+      kube,
+    );
     const namespace = ns.metadata.name;
     const tokenSecret = new k8s.core.v1.Secret(
       `${name}-token`,
@@ -167,7 +187,10 @@ export class Tunnel extends pulumi.ComponentResource {
     if (allRoutes.length > 0) {
       new k8s.networking.v1.NetworkPolicy(
         `${name}-egress-routes`,
-        { metadata: { name: "egress-routes", namespace }, spec: { podSelector: { matchLabels: labels }, policyTypes: ["Egress"], egress: routeEgress(allRoutes) } },
+        {
+          metadata: { name: "egress-routes", namespace },
+          spec: { podSelector: { matchLabels: labels }, policyTypes: ["Egress"], egress: routeEgress(allRoutes) },
+        },
         kube,
       );
     }

@@ -32,7 +32,9 @@ export function tenantNamespace(tenant: string): string {
 }
 
 export function tenantRoutes(tenants: Tenant[]): Route[] {
-  return tenants.flatMap((t) => t.hostnames.map((hostname) => ({ hostname, service: { namespace: tenantNamespace(t.name), ...t.service } })));
+  return tenants.flatMap((t) =>
+    t.hostnames.map((hostname) => ({ hostname, service: { namespace: tenantNamespace(t.name), ...t.service } })),
+  );
 }
 
 export function inZone(hostname: string, zone: string): boolean {
@@ -44,7 +46,8 @@ function serviceProblems(r: Route): string[] {
   const problems: string[] = [];
   if (!DNS_1123_LABEL.test(namespace)) problems.push(`${r.hostname}: service namespace "${namespace}" must be a DNS-1123 label`);
   if (!DNS_1035_LABEL.test(name)) problems.push(`${r.hostname}: service name "${name}" must be a DNS-1035 label`);
-  if (!Number.isInteger(port) || port < 1 || port > MAX_PORT) problems.push(`${r.hostname}: service port ${port} must be an integer from 1 to ${MAX_PORT}`);
+  if (!Number.isInteger(port) || port < 1 || port > MAX_PORT)
+    problems.push(`${r.hostname}: service port ${port} must be an integer from 1 to ${MAX_PORT}`);
   return problems;
 }
 

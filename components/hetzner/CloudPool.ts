@@ -59,7 +59,11 @@ export class CloudPool extends pulumi.ComponentResource {
       { networkId, type: "cloud", networkZone: network.zone!, ipRange: network.subnet },
       { ...child, protect },
     );
-    const firewall = new hcloud.Firewall(`${name}-firewall`, { name: `enclii-${stack}`, labels, rules: firewallRules(args.adminCidrs) }, child);
+    const firewall = new hcloud.Firewall(
+      `${name}-firewall`,
+      { name: `enclii-${stack}`, labels, rules: firewallRules(args.adminCidrs) },
+      child,
+    );
     const sshKey = new hcloud.SshKey(`${name}-ssh-key`, { name: `enclii-${stack}`, publicKey: args.sshPublicKey, labels }, child);
     const groupCount = Math.ceil(nodes.length / MAX_SERVERS_PER_PLACEMENT_GROUP);
     const groups = Array.from(
@@ -67,7 +71,11 @@ export class CloudPool extends pulumi.ComponentResource {
       (_, i) => new hcloud.PlacementGroup(`${name}-spread-${i}`, { name: `enclii-${stack}-spread-${i}`, type: "spread", labels }, child),
     );
     const route = needsNat
-      ? new hcloud.NetworkRoute(`${name}-nat-route`, { networkId, destination: "0.0.0.0/0", gateway: gateway.privateIp }, { ...child, dependsOn: [subnet] })
+      ? new hcloud.NetworkRoute(
+          `${name}-nat-route`,
+          { networkId, destination: "0.0.0.0/0", gateway: gateway.privateIp },
+          { ...child, dependsOn: [subnet] },
+        )
       : undefined;
 
     this.servers = {};
@@ -102,7 +110,12 @@ export class CloudPool extends pulumi.ComponentResource {
         publicIp,
         connection: publicIp
           ? { host: publicIp, user: SSH_USER, privateKey: args.sshPrivateKey }
-          : { host: n.privateIp, user: SSH_USER, privateKey: args.sshPrivateKey, proxy: { host: jump, user: SSH_USER, privateKey: args.sshPrivateKey } },
+          : {
+              host: n.privateIp,
+              user: SSH_USER,
+              privateKey: args.sshPrivateKey,
+              proxy: { host: jump, user: SSH_USER, privateKey: args.sshPrivateKey },
+            },
         network: "private",
         hostFirewall: false,
         egressGateway: n.publicIpv4 ? undefined : network.gateway,
@@ -111,6 +124,9 @@ export class CloudPool extends pulumi.ComponentResource {
       };
     });
     this.networkId = net.id;
-    this.registerOutputs({ networkId: this.networkId, nodes: this.nodes.map((n) => ({ name: n.name, publicIp: n.publicIp, nodeIp: n.nodeIp })) });
+    this.registerOutputs({
+      networkId: this.networkId,
+      nodes: this.nodes.map((n) => ({ name: n.name, publicIp: n.publicIp, nodeIp: n.nodeIp })),
+    });
   }
 }

@@ -56,25 +56,23 @@ export class K3sCluster extends pulumi.ComponentResource {
 
     this.bootstraps = [];
     for (const node of nodes) {
-      const script = pulumi
-        .all([node.nodeIp, serverUrl, publicIp, peersOf(node)])
-        .apply(([nodeIp, url, apiIp, peerIps]) =>
-          renderBootstrapScript({
-            nodeName: node.name,
-            role: node.role,
-            k3sVersion: args.version,
-            nodeIp,
-            clusterInit: node === first,
-            serverUrl: node === first ? undefined : url,
-            tlsSans: [apiIp],
-            privateNetwork: node.network === "private",
-            encryptPodTraffic: multiNode && node.network === "public",
-            hostFirewall: node.hostFirewall ? { adminCidrs: args.adminCidrs, peerIps } : undefined,
-            egressGateway: node.egressGateway,
-            natFor: node.natFor,
-            etcdS3ConfigSecret: args.etcdSnapshots && node.role === "server" ? ETCD_S3_CONFIG_SECRET : undefined,
-          }),
-        );
+      const script = pulumi.all([node.nodeIp, serverUrl, publicIp, peersOf(node)]).apply(([nodeIp, url, apiIp, peerIps]) =>
+        renderBootstrapScript({
+          nodeName: node.name,
+          role: node.role,
+          k3sVersion: args.version,
+          nodeIp,
+          clusterInit: node === first,
+          serverUrl: node === first ? undefined : url,
+          tlsSans: [apiIp],
+          privateNetwork: node.network === "private",
+          encryptPodTraffic: multiNode && node.network === "public",
+          hostFirewall: node.hostFirewall ? { adminCidrs: args.adminCidrs, peerIps } : undefined,
+          egressGateway: node.egressGateway,
+          natFor: node.natFor,
+          etcdS3ConfigSecret: args.etcdSnapshots && node.role === "server" ? ETCD_S3_CONFIG_SECRET : undefined,
+        }),
+      );
       const previous = this.bootstraps.at(-1);
       this.bootstraps.push(
         new command.remote.Command(

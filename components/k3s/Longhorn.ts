@@ -38,7 +38,12 @@ export function longhornValues(nodeCount: number, protect: boolean, backupUrl?: 
     ...(backupUrl ? { defaultBackupStore: { backupTarget: backupUrl, backupTargetCredentialSecret: BACKUP_SECRET } } : {}),
     persistence: { defaultClass: true, defaultClassReplicaCount: replicas, reclaimPolicy: protect ? "Retain" : "Delete" },
     defaultSettings: { defaultReplicaCount: replicas },
-    csi: { attacherReplicaCount: replicas, provisionerReplicaCount: replicas, resizerReplicaCount: replicas, snapshotterReplicaCount: replicas },
+    csi: {
+      attacherReplicaCount: replicas,
+      provisionerReplicaCount: replicas,
+      resizerReplicaCount: replicas,
+      snapshotterReplicaCount: replicas,
+    },
     longhornUI: { replicas: Math.min(2, replicas) },
   };
 }

@@ -165,7 +165,9 @@ ${persistentUnit("enclii-nat", "Masquerade the Enclii private network", "/usr/lo
     );
   }
 
-  const sysctls = Object.entries(KUBELET_SYSCTLS).map(([k, v]) => `${k}=${v}`).join("\n");
+  const sysctls = Object.entries(KUBELET_SYSCTLS)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n");
   parts.push(
     section(
       "prerequisites: packages for Longhorn, kernel settings for protect-kernel-defaults",

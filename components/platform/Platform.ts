@@ -64,7 +64,8 @@ export class Platform extends pulumi.ComponentResource {
 
     const nodes: ClusterNode[] = [];
     if (cloud.length > 0) {
-      if (!args.hcloudProvider || !env.sshPublicKey) throw new Error(`${name}: cloud nodes need an hcloud provider and enclii:sshPublicKey`);
+      if (!args.hcloudProvider || !env.sshPublicKey)
+        throw new Error(`${name}: cloud nodes need an hcloud provider and enclii:sshPublicKey`);
       const pool = new CloudPool(
         `${name}-cloud`,
         {
@@ -90,7 +91,15 @@ export class Platform extends pulumi.ComponentResource {
     const retention = env.postgres.mode === "in-cluster" ? env.postgres.backupRetentionDays : DEFAULT_RETENTION_DAYS;
     const r2 = new R2Storage(
       `${name}-r2`,
-      { stack: env.stack, accountId, jurisdiction: env.r2.jurisdiction, location: env.r2.location, backupRetentionDays: retention, protect: env.protect, provider: cf },
+      {
+        stack: env.stack,
+        accountId,
+        jurisdiction: env.r2.jurisdiction,
+        location: env.r2.location,
+        backupRetentionDays: retention,
+        protect: env.protect,
+        provider: cf,
+      },
       { parent: this },
     );
 
@@ -117,7 +126,11 @@ export class Platform extends pulumi.ComponentResource {
       { parent: this, dependsOn: cluster.bootstraps },
     );
 
-    const appsNamespace = new k8s.core.v1.Namespace(`${name}-apps-namespace`, { metadata: { name: APPS_NAMESPACE, labels: RESTRICTED_NAMESPACE_LABELS } }, { parent: this, provider: k8sProvider });
+    const appsNamespace = new k8s.core.v1.Namespace(
+      `${name}-apps-namespace`,
+      { metadata: { name: APPS_NAMESPACE, labels: RESTRICTED_NAMESPACE_LABELS } },
+      { parent: this, provider: k8sProvider },
+    );
     const data = new DataLayer(
       `${name}-data`,
       {
@@ -166,8 +179,13 @@ export class Platform extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const saas = new SaasHostnames(`${name}-saas`, { zoneId, domain: env.domain, tunnelCname: tunnel.cnameTarget, tenants: env.tenants, provider: cf }, { parent: this });
-    for (const tenant of env.tenants) new TenantNamespace(`${name}-tenant-${tenant.name}`, { tenant, provider: k8sProvider }, { parent: this });
+    const saas = new SaasHostnames(
+      `${name}-saas`,
+      { zoneId, domain: env.domain, tunnelCname: tunnel.cnameTarget, tenants: env.tenants, provider: cf },
+      { parent: this },
+    );
+    for (const tenant of env.tenants)
+      new TenantNamespace(`${name}-tenant-${tenant.name}`, { tenant, provider: k8sProvider }, { parent: this });
 
     this.nodes = nodes.map((n) => ({ name: n.name, role: n.role, nodeIp: n.nodeIp, publicIp: n.publicIp }));
     this.kubeconfig = cluster.kubeconfig;
