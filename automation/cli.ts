@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, parseEnvironment } from "../stacks/config";
-import { DOGFOODING_DIR, readSpecFiles } from "../stacks/services";
+import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 import { planFiles } from "./files";
 import { loadStackConfig, runPlan } from "./plan";
 import { summarize } from "./summary";

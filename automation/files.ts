@@ -1,6 +1,6 @@
 /** Turns a plan into the files `npm run plan` writes; pure, so tests read the same bytes. */
 import { stringify } from "yaml";
-import { BOOTSTRAP_SUFFIX } from "../components/k3s/K3sCluster";
+import { BOOTSTRAP_SUFFIX } from "../model/names";
 import type { PlanResource, PlanResult } from "./plan";
 
 const NOT_OBJECTS = ["kubernetes:helm.sh/", "pulumi:providers:"];

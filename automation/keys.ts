@@ -20,7 +20,7 @@ import {
   rotateSigningKeys,
   serializeSigningKeys,
   type SigningKeySet,
-} from "../components/auth/keys";
+} from "../model/signingKeys";
 
 export const USAGE = "usage: npm run --silent keys -- rotate [--overlap-days N] [--if-older-than-days N] | jwks  (key set on stdin)";
 

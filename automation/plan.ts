@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { parse } from "yaml";
-import { requiredSecretKeys, secretPlaceholder } from "../stacks/config";
+import { requiredSecretKeys, secretPlaceholder } from "./placeholders";
 import { planMocks } from "./mocks";
 
 export const PROJECT = "enclii-infra";

@@ -1,8 +1,8 @@
 /** The plan's human summary: what would be built, where, for how much. */
-import { estimateCost } from "../components/platform/cost";
-import { PRICES_AS_OF } from "../stacks/catalog";
-import type { Environment } from "../stacks/config";
-import { SPEC_DIR } from "../stacks/services";
+import { PRICES_AS_OF } from "../model/catalog";
+import { estimateCost } from "../model/cost";
+import type { Environment } from "../model/schema";
+import { SPEC_DIR } from "../model/services";
 import { isKubernetesObject } from "./files";
 import type { PlanResource, PlanResult } from "./plan";
 

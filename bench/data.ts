@@ -25,7 +25,7 @@ import {
   startSentinelTopology,
   waitFor,
   type LoadResult,
-} from "../test/servers";
+} from "../testbed/servers";
 
 const RESULTS = join(__dirname, "..", ".bench", "data.json");
 const TOOLS = ["pgbouncer", "postgres", "redis-server", "redis-sentinel"];

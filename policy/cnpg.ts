@@ -1,4 +1,4 @@
-import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL } from "../components/data/contract";
+import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL } from "../model/names";
 import {
   DROP_ALL,
   replicasOf,

@@ -11,7 +11,7 @@
  * them before anything is deployed, and cover what admission does not (read-only root, resources,
  * probes, pinned images, the token, PDBs, default-deny).
  */
-import { NEEDS_TOKEN_ANNOTATION, RESTRICTED_NAMESPACE_LABELS, imageProblem } from "../components/baseline";
+import { NEEDS_TOKEN_ANNOTATION, RESTRICTED_NAMESPACE_LABELS, imageProblem } from "../model/baseline";
 import { BARMAN_OBJECT_STORE, CNPG_GROUP, cnpgClusterPods, cnpgPoolerPods } from "./cnpg";
 import {
   EXEMPT_NAMESPACES,

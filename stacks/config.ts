@@ -5,26 +5,21 @@
  * reports every problem; each message starts with the key path it is about.
  */
 import type { z } from "zod";
-import placeholderSigningKeys from "../automation/placeholders/janua-signing-keys.json";
-import { bindingEnvNames } from "../components/apps/env";
-import { APPS_NAMESPACE } from "../components/apps/contract";
-import { DEFAULT_ROTATION_DAYS, parseSigningKeys } from "../components/auth/keys";
-import { validateRoutes } from "../components/edge/routes";
-import { DEFAULT_PRICES, LOCATIONS } from "./catalog";
-import { issueMessage } from "./issues";
-import { hostAddress } from "./net";
-import { checkAdminCidrs, checkData, checkNetwork, checkNodes, checkTenants } from "./rules";
+import { DEFAULT_PRICES, LOCATIONS } from "../model/catalog";
+import { issueMessage } from "../model/issues";
+import { APPS_NAMESPACE, FIRST_NODE_HOST } from "../model/names";
+import { hostAddress } from "../model/net";
+import { validateRoutes } from "../model/routes";
+import { checkAdminCidrs, checkData, checkNetwork, checkNodes, checkTenants, secretKeysFor } from "../model/rules";
 import {
   DEFAULT_TUNNEL_REPLICAS,
   EXTERNAL_URLS_KEY,
-  FIRST_NODE_HOST,
   NAMESPACE,
   PRODUCTION_STACK,
   REQUIRED,
+  SECRET_CONFIG_KEYS,
   SIGNING_KEYS_KEY,
   SMTP_PASSWORD_KEY,
-  SECRET_KEYS,
-  DATABASES,
   decode,
   keyPath,
   keySchemas,
@@ -32,11 +27,9 @@ import {
   type NodeEntry,
   type NodeSpec,
   type Parsed,
-} from "./schema";
-import { resolveServices, type AppService, type SpecFile } from "./services";
-
-export * from "./schema";
-export { isPostgresUrl } from "./rules";
+} from "../model/schema";
+import { resolveServices, type AppService, type SpecFile } from "../model/services";
+import { DEFAULT_ROTATION_DAYS, parseSigningKeys } from "../model/signingKeys";
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -65,7 +58,7 @@ export function parseEnvironment(
   const parsed: Parsed = {};
   const known = new Set<string>([
     ...Object.keys(keySchemas),
-    ...SECRET_KEYS,
+    ...SECRET_CONFIG_KEYS,
     ...[EXTERNAL_URLS_KEY, SMTP_PASSWORD_KEY].map((k) => k.slice(NAMESPACE.length + 1)),
   ]);
 
@@ -95,7 +88,7 @@ export function parseEnvironment(
   if (localhostRedirects && stack === PRODUCTION_STACK)
     problems.push(`${NAMESPACE}:janua.localhostRedirects: localhost redirect URIs are not allowed in the ${PRODUCTION_STACK} stack`);
   const domain = parsed.domain ?? "domain.invalid";
-  const resolved = resolveServices(specs, { domain, overrides: parsed.services ?? {}, bindingEnvNames });
+  const resolved = resolveServices(specs, { domain, overrides: parsed.services ?? {} });
   problems.push(...resolved.problems);
   if (parsed.domain) problems.push(...checkServiceRoutes(resolved.services, parsed.domain));
   problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkTenants(parsed));
@@ -162,38 +155,4 @@ function expandNodes(entries: NodeEntry[], subnet: string): NodeSpec[] {
     }));
   });
   return [...expanded.filter((n) => n.role === "server"), ...expanded.filter((n) => n.role === "agent")];
-}
-
-/**
- * A stand-in for a secret the offline plan cannot read: the secret's shape, with `fill` as the
- * secret value (the password, for the database URL map).
- */
-export function secretPlaceholder(key: string, fill = `placeholder-for-${key}`): string {
-  if (key === EXTERNAL_URLS_KEY) {
-    const password = encodeURIComponent(fill);
-    return JSON.stringify(
-      Object.fromEntries(DATABASES.map((db) => [db, `postgres://placeholder_${db}:${password}@placeholder.invalid:5432/${db}`])),
-    );
-  }
-  // A fixed key keeps offline plans byte-identical; a real stack must set its own (`npm run keys -- rotate`).
-  if (key === SIGNING_KEYS_KEY) return JSON.stringify(placeholderSigningKeys);
-  return fill;
-}
-
-/**
- * Secrets a real `pulumi up` of this config reads. Looks only at node kinds, so the offline plan
- * can fill placeholders before the full validation runs.
- */
-export function requiredSecretKeys(raw: Record<string, string>): string[] {
-  const nodes = decode(raw[`${NAMESPACE}:nodes`] ?? "[]");
-  const postgres = decode(raw[`${NAMESPACE}:postgres`] ?? "{}") as { mode?: unknown } | null;
-  return secretKeysFor(Array.isArray(nodes) ? nodes : [], postgres?.mode, raw[`${NAMESPACE}:smtp`] !== undefined);
-}
-
-function secretKeysFor(nodes: readonly unknown[], postgresMode: unknown, smtp: boolean): string[] {
-  const keys: string[] = [...SECRET_KEYS.map((k) => `${NAMESPACE}:${k}`), "cloudflare:apiToken"];
-  if (nodes.some((n) => (n as { kind?: unknown } | null)?.kind === "cloud")) keys.push("hcloud:token");
-  if (postgresMode === "external") keys.push(EXTERNAL_URLS_KEY);
-  if (smtp) keys.push(SMTP_PASSWORD_KEY);
-  return keys.sort();
 }

@@ -1,10 +1,11 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { estimateCost } from "../components/platform/cost";
 import { Platform } from "../components/platform/Platform";
-import { EXTERNAL_URLS_KEY, SIGNING_KEYS_KEY, SMTP_PASSWORD_KEY, parseEnvironment } from "./config";
-import { DOGFOODING_DIR, readSpecFiles } from "./services";
+import { estimateCost } from "../model/cost";
+import { EXTERNAL_URLS_KEY, SIGNING_KEYS_KEY, SMTP_PASSWORD_KEY } from "../model/schema";
+import { parseEnvironment } from "./config";
+import { DOGFOODING_DIR, readSpecFiles } from "./specs";
 
 /**
  * Which config keys were set as secrets. The SDK answers this (`isConfigSecret`, the same check

@@ -5,10 +5,11 @@
 import type * as k8sNs from "@pulumi/kubernetes";
 import type * as pulumiNs from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { bindingEnvNames } from "../components/apps/env";
+import { secretPlaceholder } from "../automation/placeholders";
 import type { Apps as AppsClass } from "../components/apps/Apps";
-import { SIGNING_KEYS_KEY, secretPlaceholder } from "../stacks/config";
-import { DOGFOODING_DIR, readSpecFiles, resolveServices, type AppService } from "../stacks/services";
+import { SIGNING_KEYS_KEY } from "../model/schema";
+import { resolveServices, type AppService } from "../model/services";
+import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 import { find, isSecret, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
 
 const T = {
@@ -23,7 +24,7 @@ const T = {
 const NAMES = ["docs-site", "janua", "landing-page", "status-page", "switchyard-api", "switchyard-ui"];
 
 function services(overrides = {}): AppService[] {
-  const r = resolveServices(readSpecFiles(DOGFOODING_DIR), { domain: "enclii.io", overrides, bindingEnvNames });
+  const r = resolveServices(readSpecFiles(DOGFOODING_DIR), { domain: "enclii.io", overrides });
   if (r.problems.length > 0) throw new Error(r.problems.join("\n"));
   return r.services;
 }

@@ -1,8 +1,10 @@
 /** The environment contract: what a stack file may say, and exactly what it is told when it is wrong. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, SIGNING_KEYS_KEY, parseEnvironment, requiredSecretKeys, secretPlaceholder, type Environment } from "../stacks/config";
-import { DOGFOODING_DIR, readSpecFiles } from "../stacks/services";
-import { cidrContains, cidrsOverlap, hostAddress, isIpv4, parseCidr } from "../stacks/net";
+import { requiredSecretKeys, secretPlaceholder } from "../automation/placeholders";
+import { cidrContains, cidrsOverlap, hostAddress, isIpv4, parseCidr } from "../model/net";
+import { SIGNING_KEYS_KEY, type Environment } from "../model/schema";
+import { ConfigError, parseEnvironment } from "../stacks/config";
+import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 
 const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEncliiTestKey ops@enclii";
 /** Secrets that `pulumi config set --secret` would mark; anything else in raw is plain text. */

@@ -3,7 +3,8 @@ import type * as cloudflareNs from "@pulumi/cloudflare";
 import type * as k8sNs from "@pulumi/kubernetes";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fakeTokenValue, fakeTunnelToken, fakeUuid } from "../automation/mocks";
-import { CATCH_ALL, tenantRoutes, tunnelIngress, validateRoutes, type Route, type Tenant } from "../components/edge/routes";
+import { CATCH_ALL, tunnelIngress } from "../components/edge/ingress";
+import { tenantRoutes, validateRoutes, type Route, type Tenant } from "../model/routes";
 import { find, isSecret, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";

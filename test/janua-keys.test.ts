@@ -14,7 +14,7 @@ import {
   rotationDue,
   serializeSigningKeys,
   type SigningKeySet,
-} from "../components/auth/keys";
+} from "../model/signingKeys";
 
 const ISSUER = "https://auth.enclii.io";
 const AUDIENCE = "enclii-api";

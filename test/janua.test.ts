@@ -8,10 +8,11 @@ import { SignJWT, createLocalJWKSet, importJWK, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadStackConfig, runPlan, type PlanResult, type StackConfig } from "../automation/plan";
 import { oidcClients } from "../components/auth/clients";
-import { rotateSigningKeys, serializeSigningKeys, type Jwks, type SigningKeySet } from "../components/auth/keys";
-import { bindingEnvNames } from "../components/apps/env";
-import { SIGNING_KEYS_KEY, secretPlaceholder } from "../stacks/config";
-import { DOGFOODING_DIR, readSpecFiles, resolveServices } from "../stacks/services";
+import { secretPlaceholder } from "../automation/placeholders";
+import { SIGNING_KEYS_KEY } from "../model/schema";
+import { resolveServices } from "../model/services";
+import { rotateSigningKeys, serializeSigningKeys, type Jwks, type SigningKeySet } from "../model/signingKeys";
+import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 import { ROOT } from "./harness";
 
 const ISSUER = "https://auth.enclii.io";
@@ -95,7 +96,7 @@ describe("the published JWKS", () => {
 });
 
 describe("OIDC clients", () => {
-  const services = resolveServices(readSpecFiles(DOGFOODING_DIR), { domain: "enclii.dev", overrides: {}, bindingEnvNames }).services;
+  const services = resolveServices(readSpecFiles(DOGFOODING_DIR), { domain: "enclii.dev", overrides: {} }).services;
 
   it("lets the web client redirect to localhost only where localhost redirects are on", () => {
     const web = (localhost: boolean) => oidcClients(services, localhost).find((c) => c.client_id === "enclii-web-ui")!.redirect_uris;

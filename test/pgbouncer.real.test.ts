@@ -6,7 +6,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "../components/data/pgbouncer";
 import { requireTool } from "./harness";
-import { LOOPBACK, runClients, Servers, startPgbouncerStack, type PgbouncerStack } from "./servers";
+import { LOOPBACK, runClients, Servers, startPgbouncerStack, type PgbouncerStack } from "../testbed/servers";
 
 const available = requireTool("pgbouncer") && requireTool("postgres", "postgresql");
 

@@ -20,7 +20,7 @@ import {
   startSentinelTopology,
   stopProc,
   waitFor,
-} from "./servers";
+} from "../testbed/servers";
 
 const available = requireTool("redis-server") && requireTool("redis-sentinel");
 /** Measured failovers finish about 1.2 s after down-after; this leaves 1.8 s more. */

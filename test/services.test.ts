@@ -3,15 +3,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { bindingEnvNames } from "../components/apps/env";
-import { imageProblem } from "../components/baseline";
-import { DOGFOODING_DIR, readSpecFiles, resolveServices, type ServiceOverrides, type SpecFile } from "../stacks/services";
+import { imageProblem } from "../model/baseline";
+import { resolveServices, type ServiceOverrides, type SpecFile } from "../model/services";
+import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 
 const DOMAIN = "enclii.io";
 const SPECS = readSpecFiles(DOGFOODING_DIR);
 
 function resolveWith(files: SpecFile[], overrides: ServiceOverrides = {}) {
-  return resolveServices(files, { domain: DOMAIN, overrides, bindingEnvNames });
+  return resolveServices(files, { domain: DOMAIN, overrides });
 }
 
 /** The real specs with one file's document changed by `edit`. */

@@ -7,8 +7,9 @@ import { beforeAll, expect, it } from "vitest";
 import { planFiles } from "../automation/files";
 import { loadStackConfig, runPlan, type PlanResource, type PlanResult } from "../automation/plan";
 import { fakeKubeconfig } from "../automation/mocks";
-import type { SigningKeySet } from "../components/auth/keys";
-import { SIGNING_KEYS_KEY, secretPlaceholder } from "../stacks/config";
+import { secretPlaceholder } from "../automation/placeholders";
+import { SIGNING_KEYS_KEY } from "../model/schema";
+import type { SigningKeySet } from "../model/signingKeys";
 import { ROOT, requireTool, shellcheck, validateObject } from "./harness";
 
 export interface StackPlan {

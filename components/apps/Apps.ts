@@ -2,12 +2,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { denyAllButDns } from "../baseline";
 import type { S3Credentials } from "../edge/R2Storage";
-import type { Route } from "../edge/routes";
 import { Janua, SIGNING_KIDS_ANNOTATION } from "../auth/Janua";
-import type { Jwks } from "../auth/keys";
-import type { AppService } from "../../stacks/services";
-import { APPS_NAMESPACE, R2_APP_SECRET } from "./contract";
-import { SECRET_KEYS, serviceEnv, type BindingContext, type SmtpSettings } from "./env";
+import { APPS_NAMESPACE, R2_APP_SECRET, SECRET_KEYS } from "../../model/names";
+import type { Route } from "../../model/routes";
+import type { SmtpSettings } from "../../model/schema";
+import type { AppService } from "../../model/services";
+import type { Jwks } from "../../model/signingKeys";
+import { serviceEnv, type BindingContext } from "./env";
 import { servicePolicy } from "./network";
 import { Service } from "./Service";
 

@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Route } from "../edge/routes";
-import type { AppService } from "../../stacks/services";
-import { APPS_NAMESPACE, PART_OF, selectorLabels } from "./contract";
+import { APPS_NAMESPACE, PART_OF, selectorLabels } from "../../model/names";
+import type { Route } from "../../model/routes";
+import type { AppService } from "../../model/services";
 import { deploymentSpec, sourceAnnotations } from "./workload";
 
 export interface ServiceArgs {

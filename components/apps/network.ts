@@ -4,10 +4,9 @@
  * apps namespace's default-deny and DNS allow (components/baseline.ts) sit underneath.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { DATA_NAMESPACE, POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT } from "../data/contract";
 import { FROM_CLOUDFLARED, inNamespace, internetEgress } from "../baseline";
-import type { AppService } from "../../stacks/services";
-import { selectorLabels } from "./contract";
+import { DATA_NAMESPACE, PORTS, selectorLabels } from "../../model/names";
+import type { AppService } from "../../model/services";
 
 type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
 type Ingress = k8s.types.input.networking.v1.NetworkPolicyIngressRule;
@@ -44,11 +43,11 @@ export function servicePolicy(svc: AppService, all: AppService[], ctx: PolicyCon
 
   const egress: Egress[] = [];
   const b = svc.bindings;
-  if (b.postgres) egress.push({ to: [inNamespace(DATA_NAMESPACE)], ports: [tcp(POSTGRES_PORT)] });
+  if (b.postgres) egress.push({ to: [inNamespace(DATA_NAMESPACE)], ports: [tcp(PORTS.postgres)] });
   if (b.redis)
     egress.push({
       to: [inNamespace(DATA_NAMESPACE)],
-      ports: (ctx.redisMode === "sentinel" ? [REDIS_PORT, SENTINEL_PORT] : [REDIS_PORT]).map(tcp),
+      ports: (ctx.redisMode === "sentinel" ? [PORTS.redis, PORTS.sentinel] : [PORTS.redis]).map(tcp),
     });
   const internet = [...(b.r2 ? [HTTPS_PORT] : []), ...(b.oidc?.role === "provider" && ctx.smtpPort !== undefined ? [ctx.smtpPort] : [])];
   if (internet.length > 0) egress.push(internetEgress([...new Set(internet)].sort((x, y) => x - y)));

@@ -1,11 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { AppService } from "../../stacks/services";
-import { APPS_NAMESPACE, JANUA_SECRETS, JWKS_PATH, oidcClientSecretName } from "../apps/contract";
-import { SECRET_KEYS, issuerUrl, type SmtpSettings } from "../apps/env";
+import { APPS_NAMESPACE, JANUA_SECRETS, JWKS_PATH, SECRET_KEYS, issuerUrl, oidcClientSecretName } from "../../model/names";
+import type { SmtpSettings } from "../../model/schema";
+import type { AppService } from "../../model/services";
+import { parseSigningKeys, publicJwks, rotationDue, type Jwks } from "../../model/signingKeys";
 import { oidcClients, type OidcClient } from "./clients";
-import { parseSigningKeys, publicJwks, rotationDue, type Jwks } from "./keys";
 
 /** RFC 7518 §3.2: an HS256 key must be at least 256 bits; 48 bytes leaves margin. */
 export const HS256_SECRET_BYTES = 48;

@@ -4,8 +4,8 @@
  * becomes a confidential client for client credentials. Janua loads the registry at start-up,
  * so clients are provisioned by `pulumi up` rather than by hand-made API calls.
  */
-import type { AppService } from "../../stacks/services";
-import { LOCALHOST_REDIRECT, OIDC_CALLBACK_PATH } from "../apps/contract";
+import { LOCALHOST_REDIRECT, OIDC_CALLBACK_PATH } from "../../model/names";
+import type { AppService } from "../../model/services";
 
 export interface OidcClient {
   client_id: string;

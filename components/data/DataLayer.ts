@@ -1,11 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Environment } from "../../stacks/config";
-import { denyAllButDns, inNamespace, RESTRICTED_NAMESPACE_LABELS } from "../baseline";
-import { DATA_NAMESPACE, POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT } from "./contract";
+import { denyAllButDns, inNamespace } from "../baseline";
+import { s3CredentialsSecret, type S3Credentials } from "../edge/R2Storage";
+import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
+import { DATA_NAMESPACE, PORTS, R2_SECRET_NAME } from "../../model/names";
+import type { Environment } from "../../model/schema";
 import { ExternalPostgres } from "./ExternalPostgres";
 import { Operators, CHARTS } from "./Operators";
-import { R2_SECRET_NAME, s3CredentialsSecret, type S3Credentials } from "../edge/R2Storage";
 import { Postgres } from "./Postgres";
 import { Redis } from "./Redis";
 
@@ -57,7 +58,7 @@ export class DataLayer extends pulumi.ComponentResource {
       ingress: [
         {
           from: [inNamespace(args.appsNamespace)],
-          ports: [POSTGRES_PORT, REDIS_PORT, SENTINEL_PORT].map((port) => ({ protocol: "TCP", port })),
+          ports: [PORTS.postgres, PORTS.redis, PORTS.sentinel].map((port) => ({ protocol: "TCP", port })),
         },
       ],
     });

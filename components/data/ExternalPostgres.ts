@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DATABASES } from "../../stacks/config";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
-import { databaseUrlSecret, POOLED_SERVICE, POSTGRES_PORT } from "./contract";
+import { DATABASES, POOLED_SERVICE, PORTS } from "../../model/names";
+import { databaseUrlSecret } from "./databaseUrl";
 import { renderPgbouncerIni, renderUserlist } from "./pgbouncer";
 
 export const PGBOUNCER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.24.1";
@@ -65,7 +65,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
             renderPgbouncerIni({
               databases: list.map(({ db, dbname }) => ({ name: db, host: args.host, port: args.port, dbname })),
               listenAddr: "0.0.0.0",
-              listenPort: POSTGRES_PORT,
+              listenPort: PORTS.postgres,
               authFile: `${CONFIG_DIR}/userlist.txt`,
               serverTlsSslmode: args.sslmode,
               serverTlsCaFile: args.sslmode === "verify-full" ? CA_FILE : undefined,
@@ -110,11 +110,11 @@ export class ExternalPostgres extends pulumi.ComponentResource {
                   name: "pgbouncer",
                   image: PGBOUNCER_IMAGE,
                   command: ["pgbouncer", `${CONFIG_DIR}/pgbouncer.ini`],
-                  ports: [{ name: "postgres", containerPort: POSTGRES_PORT }],
+                  ports: [{ name: "postgres", containerPort: PORTS.postgres }],
                   securityContext: RESTRICTED_CONTAINER,
                   resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-                  readinessProbe: { tcpSocket: { port: POSTGRES_PORT }, periodSeconds: 5 },
-                  livenessProbe: { tcpSocket: { port: POSTGRES_PORT }, periodSeconds: 10, failureThreshold: 6 },
+                  readinessProbe: { tcpSocket: { port: PORTS.postgres }, periodSeconds: 5 },
+                  livenessProbe: { tcpSocket: { port: PORTS.postgres }, periodSeconds: 10, failureThreshold: 6 },
                   volumeMounts: [
                     { name: "config", mountPath: `${CONFIG_DIR}/pgbouncer.ini`, subPath: "pgbouncer.ini", readOnly: true },
                     { name: "userlist", mountPath: `${CONFIG_DIR}/userlist.txt`, subPath: "userlist.txt", readOnly: true },
@@ -142,7 +142,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       `${name}-service`,
       {
         metadata: { name: POOLED_SERVICE, namespace },
-        spec: { selector: labels, ports: [{ name: "postgres", port: POSTGRES_PORT, targetPort: POSTGRES_PORT }] },
+        spec: { selector: labels, ports: [{ name: "postgres", port: PORTS.postgres, targetPort: PORTS.postgres }] },
       },
       { ...child, dependsOn: [deployment] },
     );

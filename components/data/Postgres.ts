@@ -1,9 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { NEEDS_TOKEN_ANNOTATION } from "../baseline";
-import { DATABASES } from "../../stacks/config";
-import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL, databaseUrlSecret, POOLED_SERVICE, POSTGRES_PORT } from "./contract";
+import { NEEDS_TOKEN_ANNOTATION } from "../../model/baseline";
+import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL, DATABASES, POOLED_SERVICE, PORTS } from "../../model/names";
+import { databaseUrlSecret } from "./databaseUrl";
 import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "./pgbouncer";
 
 export const POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6";
@@ -24,7 +24,7 @@ const BACKUP_SIDECAR_RESOURCES = { requests: { cpu: "50m", memory: "128Mi" }, li
 const POOLER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.25.1";
 const POOLER_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } };
 /** The operator adds a readiness probe only. */
-const POOLER_LIVENESS = { tcpSocket: { port: POSTGRES_PORT }, periodSeconds: 10, failureThreshold: 6 };
+const POOLER_LIVENESS = { tcpSocket: { port: PORTS.postgres }, periodSeconds: 10, failureThreshold: 6 };
 const POOLER_TOKEN_REASON =
   "CloudNativePG's PgBouncer instance manager watches its Pooler and reads the auth and TLS Secrets through the API";
 

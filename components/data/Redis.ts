@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
-import { DATA_NAMESPACE, REDIS_PORT, REDIS_SECRET, SENTINEL_PORT } from "./contract";
+import { DATA_NAMESPACE, PORTS, REDIS_SECRET } from "../../model/names";
 import { MASTER_NAME, renderRedisConf, renderSentinelConf } from "./redisConfig";
 
 export const REDIS_IMAGE = "redis:7.4.2-alpine";
@@ -33,7 +33,7 @@ const fqdn = (pod: string, service: string) => `${pod}.${headless(service)}.${DA
 function initScript(file: string, service: string, follow: boolean): string {
   const me = `$(hostname).${headless(service)}.${DATA_NAMESPACE}.svc.cluster.local`;
   const replicaof = follow
-    ? `\n[ "$(hostname)" = "${service}-0" ] || echo "replicaof ${fqdn(`${service}-0`, service)} ${REDIS_PORT}" >> /work/${file}`
+    ? `\n[ "$(hostname)" = "${service}-0" ] || echo "replicaof ${fqdn(`${service}-0`, service)} ${PORTS.redis}" >> /work/${file}`
     : "";
   return `set -eu\nsed "s/${POD_FQDN.replace(/\./g, "\\.")}/${me}/g" /config/${file} > /work/${file}${replicaof}`;
 }
@@ -54,7 +54,7 @@ export class Redis extends pulumi.ComponentResource {
     const sentinel = args.mode === "sentinel";
     const replicas = sentinel ? SENTINEL_REPLICAS : 1;
     const password = new random.RandomPassword(`${name}-password`, { length: PASSWORD_LENGTH, special: false }, { parent: this });
-    const master = { host: fqdn("redis-0", "redis"), port: REDIS_PORT };
+    const master = { host: fqdn("redis-0", "redis"), port: PORTS.redis };
 
     const config = new k8s.core.v1.Secret(
       `${name}-config`,
@@ -65,7 +65,7 @@ export class Redis extends pulumi.ComponentResource {
           "redis.conf": pulumi.secret(
             password.result.apply((p) =>
               renderRedisConf({
-                port: REDIS_PORT,
+                port: PORTS.redis,
                 bind: "0.0.0.0",
                 password: p,
                 dir: "/data",
@@ -79,7 +79,7 @@ export class Redis extends pulumi.ComponentResource {
                 "sentinel.conf": pulumi.secret(
                   password.result.apply((p) =>
                     renderSentinelConf({
-                      port: SENTINEL_PORT,
+                      port: PORTS.sentinel,
                       bind: "0.0.0.0",
                       master,
                       password: p,
@@ -183,23 +183,23 @@ export class Redis extends pulumi.ComponentResource {
       return set;
     };
 
-    workload("redis", "redis.conf", REDIS_PORT, replicas, true);
+    workload("redis", "redis.conf", PORTS.redis, replicas, true);
     // With Sentinel, clients ask the Sentinels for the master; a Service over all three would hit replicas.
     if (!sentinel)
       new k8s.core.v1.Service(
         `${name}-service`,
-        { metadata: { name: "redis", namespace }, spec: { selector: { app: "redis" }, ports: [{ name: "redis", port: REDIS_PORT }] } },
+        { metadata: { name: "redis", namespace }, spec: { selector: { app: "redis" }, ports: [{ name: "redis", port: PORTS.redis }] } },
         child,
       );
     const sentinels = Array.from(
       { length: SENTINEL_REPLICAS },
-      (_, i) => `${fqdn(`redis-sentinel-${i}`, "redis-sentinel")}:${SENTINEL_PORT}`,
+      (_, i) => `${fqdn(`redis-sentinel-${i}`, "redis-sentinel")}:${PORTS.sentinel}`,
     ).join(",");
-    if (sentinel) workload("redis-sentinel", "sentinel.conf", SENTINEL_PORT, SENTINEL_REPLICAS, false);
+    if (sentinel) workload("redis-sentinel", "sentinel.conf", PORTS.sentinel, SENTINEL_REPLICAS, false);
 
     const url = sentinel
       ? pulumi.interpolate`redis+sentinel://:${password.result}@${sentinels}/${MASTER_NAME}/0`
-      : pulumi.interpolate`redis://:${password.result}@redis.${DATA_NAMESPACE}.svc.cluster.local:${REDIS_PORT}/0`;
+      : pulumi.interpolate`redis://:${password.result}@redis.${DATA_NAMESPACE}.svc.cluster.local:${PORTS.redis}/0`;
     const secret = new k8s.core.v1.Secret(
       `${name}-app-secret`,
       {

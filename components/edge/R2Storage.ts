@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { BACKUP_PREFIXES, R2_SECRET_NAME } from "../../model/names";
 
 export type R2Jurisdiction = "default" | "eu" | "fedramp";
 
@@ -12,12 +13,6 @@ export type R2Jurisdiction = "default" | "eu" | "fedramp";
  */
 export const R2_BUCKET_ITEM_READ = "6a018a9f2fc74eb6b293b0c548f38b39";
 export const R2_BUCKET_ITEM_WRITE = "2efd5506f9c8494dacb1fa10a3e7d5b6";
-/**
- * Backup consumers write under these prefixes of the backups bucket. Only `postgres/` and `etcd/`
- * expire by age: Longhorn's backup store deduplicates blocks across backups, so an old block can
- * still belong to today's backup, and Longhorn prunes it itself (RecurringJob `retain`).
- */
-export const BACKUP_PREFIXES = { postgres: "postgres/", etcd: "etcd/", longhorn: "longhorn/" } as const;
 const EXPIRING_PREFIXES = [BACKUP_PREFIXES.postgres, BACKUP_PREFIXES.etcd];
 /**
  * Age-based expiry is a backstop behind each tool's own retention: restoring to the oldest point
@@ -25,8 +20,6 @@ const EXPIRING_PREFIXES = [BACKUP_PREFIXES.postgres, BACKUP_PREFIXES.etcd];
  */
 export const EXPIRY_GRACE_DAYS = 7;
 export const ABORT_MULTIPART_AFTER_DAYS = 7;
-/** The Kubernetes Secret name that every consumer namespace gets from `s3CredentialsSecret`. */
-export const R2_SECRET_NAME = "r2-credentials";
 const DAY_SECONDS = 86_400;
 
 export interface R2StorageArgs {

@@ -1,6 +1,7 @@
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { FALLBACK_ORIGIN_LABEL, type Tenant } from "./routes";
+import { FALLBACK_ORIGIN_LABEL } from "../../model/names";
+import type { Tenant } from "../../model/routes";
 
 export const MIN_TLS_VERSION = "1.2";
 const AUTOMATIC_TTL = 1;

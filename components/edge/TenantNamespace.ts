@@ -1,7 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { tenantNamespace, type Tenant } from "./routes";
-import { DNS_EGRESS, FROM_CLOUDFLARED, RESTRICTED_NAMESPACE_LABELS } from "../baseline";
+import { DNS_EGRESS, FROM_CLOUDFLARED } from "../baseline";
+import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
+import { tenantNamespace } from "../../model/names";
+import type { Tenant } from "../../model/routes";
 
 /** ResourceQuota `hard` for one tenant; no LoadBalancers or NodePorts: traffic arrives through the tunnel. */
 export const DEFAULT_TENANT_QUOTA: Record<string, string> = {

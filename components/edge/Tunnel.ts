@@ -2,16 +2,11 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import {
-  DNS_EGRESS,
-  NOT_INTERNET,
-  inNamespace,
-  RESTRICTED_CONTAINER,
-  RESTRICTED_NAMESPACE_LABELS,
-  restrictedPod,
-  spreadAcrossNodes,
-} from "../baseline";
-import { CLOUDFLARED, tunnelIngress, validateRoutes, type Route } from "./routes";
+import { DNS_EGRESS, inNamespace, RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
+import { NOT_INTERNET, RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
+import { CLOUDFLARED } from "../../model/names";
+import { validateRoutes, type Route } from "../../model/routes";
+import { tunnelIngress } from "./ingress";
 
 /** Pinned: cloudflared must stay within a year of Cloudflare's supported releases, so bump it deliberately. */
 export const CLOUDFLARED_IMAGE = "cloudflare/cloudflared:2026.8.2";

@@ -1,6 +1,7 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { MAX_SERVERS_PER_PLACEMENT_GROUP, type CloudNode, type Environment } from "../../stacks/config";
+import { MAX_SERVERS_PER_PLACEMENT_GROUP } from "../../model/names";
+import type { CloudNode, Environment } from "../../model/schema";
 import type { ClusterNode } from "./node";
 
 /** The only inbound traffic Hetzner lets through; everything public arrives through the tunnel. */

@@ -2,17 +2,12 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { BOOTSTRAP_SUFFIX, ETCD_S3_CONFIG_SECRET, KUBE_SYSTEM_NAMESPACE, PORTS } from "../../model/names";
 import type { ClusterNode } from "../hetzner/node";
 import { renderBootstrapScript } from "./bootstrap";
 
-export const API_PORT = 6443;
-/** The plan runner writes each `<cluster>-<node>-bootstrap` command's script to `bootstrap/<node>.sh`. */
-export const BOOTSTRAP_SUFFIX = "-bootstrap";
 const TOKEN_LENGTH = 48;
 const KUBECONFIG_PATH = "/etc/rancher/k3s/k3s.yaml";
-
-/** k3s looks this Secret up in kube-system when it takes a snapshot. */
-export const ETCD_S3_CONFIG_SECRET = "k3s-etcd-snapshot-s3-config";
 
 /** Where etcd snapshots go (R2): plain values, so the cluster layer needs nothing from the edge. */
 export interface EtcdSnapshotTarget {
@@ -50,7 +45,7 @@ export class K3sCluster extends pulumi.ComponentResource {
     const publicIp = first.publicIp;
 
     const token = new random.RandomPassword(`${name}-token`, { length: TOKEN_LENGTH, special: false }, { parent: this });
-    const serverUrl = pulumi.interpolate`https://${first.nodeIp}:${API_PORT}`;
+    const serverUrl = pulumi.interpolate`https://${first.nodeIp}:${PORTS.kubernetesApi}`;
     const peersOf = (node: ClusterNode) => pulumi.all(nodes.filter((n) => n !== node).map((n) => n.nodeIp));
     const multiNode = nodes.length > 1;
 
@@ -88,9 +83,11 @@ export class K3sCluster extends pulumi.ComponentResource {
       { connection: first.connection, create: `cat ${KUBECONFIG_PATH}`, logging: "none" },
       { parent: this, dependsOn: this.bootstraps, additionalSecretOutputs: ["stdout"] },
     );
-    this.apiEndpoint = pulumi.interpolate`https://${publicIp}:${API_PORT}`;
+    this.apiEndpoint = pulumi.interpolate`https://${publicIp}:${PORTS.kubernetesApi}`;
     this.kubeconfig = pulumi.secret(
-      pulumi.all([read.stdout, this.apiEndpoint]).apply(([text, endpoint]) => text.replace(`https://127.0.0.1:${API_PORT}`, endpoint)),
+      pulumi
+        .all([read.stdout, this.apiEndpoint])
+        .apply(([text, endpoint]) => text.replace(`https://127.0.0.1:${PORTS.kubernetesApi}`, endpoint)),
     );
     this.provider = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this });
     const snap = args.etcdSnapshots;
@@ -98,7 +95,7 @@ export class K3sCluster extends pulumi.ComponentResource {
       new k8s.core.v1.Secret(
         `${name}-etcd-s3`,
         {
-          metadata: { name: ETCD_S3_CONFIG_SECRET, namespace: "kube-system" },
+          metadata: { name: ETCD_S3_CONFIG_SECRET, namespace: KUBE_SYSTEM_NAMESPACE },
           stringData: {
             "etcd-s3-endpoint": pulumi.output(snap.endpoint).apply((e) => e.replace(/^https:\/\//, "")),
             "etcd-s3-bucket": snap.bucket,

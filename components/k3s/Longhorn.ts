@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { LONGHORN_NAMESPACE } from "../../model/names";
 
 export const LONGHORN_CHART = { name: "longhorn", repo: "https://charts.longhorn.io", version: "1.11.0" } as const;
-export const LONGHORN_NAMESPACE = "longhorn-system";
 const MAX_REPLICAS = 3;
 
 /** S3-compatible target for volume backups (R2), with the credentials Longhorn reads. */

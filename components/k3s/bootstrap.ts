@@ -4,7 +4,7 @@
  * config reinstalls in place). Holds no secret: the join token arrives on standard input.
  */
 import { stringify } from "yaml";
-import { K3S_CIDRS } from "../../stacks/config";
+import { K3S_CIDRS } from "../../model/names";
 
 /** Hetzner's recursive resolvers; private-only servers get no DNS from DHCP. */
 export const HETZNER_RESOLVERS = ["185.12.64.1", "185.12.64.2"] as const;

@@ -6,7 +6,7 @@
 import { createPrivateKey } from "node:crypto";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import { z } from "zod";
-import { fieldPath, issueMessage } from "../../stacks/issues";
+import { fieldPath, issueMessage } from "./issues";
 
 export const SIGNING_ALG = "RS256";
 export const MIN_RSA_BITS = 2048;

@@ -1,5 +1,6 @@
-import { DEDICATED_MODELS, SERVER_TYPES, type Prices } from "../../stacks/catalog";
-import type { Environment } from "../../stacks/config";
+/** The cost and capacity model: what an environment's machines cost per month, from the dated price table. */
+import { DEDICATED_MODELS, SERVER_TYPES, type Prices } from "./catalog";
+import type { Environment } from "./schema";
 
 export interface CostLine {
   item: string;

@@ -2,6 +2,7 @@
  * Public routes as plain data: the apps layer and the tenants produce them, the edge consumes
  * them (tunnel ingress, DNS, NetworkPolicies). Pure, so the rules are tested without mocks.
  */
+import { FALLBACK_ORIGIN_LABEL, tenantNamespace } from "./names";
 
 export interface Route {
   hostname: string;
@@ -14,22 +15,12 @@ export interface Tenant {
   service: { name: string; port: number };
 }
 
-/** cloudflared's namespace and pod labels, which tenant and app NetworkPolicies admit. */
-export const CLOUDFLARED = { namespace: "cloudflared", labels: { "app.kubernetes.io/name": "cloudflared" } } as const;
-/** `proxy.<domain>` is the Cloudflare for SaaS fallback origin, so no route may claim it. */
-export const FALLBACK_ORIGIN_LABEL = "proxy";
-export const CATCH_ALL = { service: "http_status:404" } as const;
-const TENANT_NAMESPACE_PREFIX = "tenant-";
 const MAX_PORT = 65535;
 
 const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // Kubernetes validates Service names as DNS-1035 labels: unlike namespaces they must start with a letter.
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-export function tenantNamespace(tenant: string): string {
-  return `${TENANT_NAMESPACE_PREFIX}${tenant}`;
-}
 
 export function tenantRoutes(tenants: Tenant[]): Route[] {
   return tenants.flatMap((t) =>
@@ -80,13 +71,4 @@ export function validateRoutes(routes: Route[], zone: string, tenant: Route[] = 
 
 export function serviceUrl(s: Route["service"]): string {
   return `http://${s.name}.${s.namespace}.svc.cluster.local:${s.port}`;
-}
-
-/**
- * cloudflared's ingress rules: sorted by hostname so the config (and its diff) does not depend
- * on the order routes were declared, with the mandatory catch-all last.
- */
-export function tunnelIngress(routes: Route[]): { hostname?: string; service: string }[] {
-  const sorted = [...routes].sort((a, b) => (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0));
-  return [...sorted.map((r) => ({ hostname: r.hostname, service: serviceUrl(r.service) })), { ...CATCH_ALL }];
 }

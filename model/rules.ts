@@ -1,14 +1,13 @@
 /** Rules that span config keys: what must fit together before anything is registered. */
-import { tenantRoutes, validateRoutes } from "../components/edge/routes";
 import { DEDICATED_MODELS, LOCATIONS, SERVER_TYPES } from "./catalog";
+import { DATABASES, FIRST_NODE_HOST, K3S_CIDRS, MAX_NODES_PER_NETWORK } from "./names";
 import { cidrContains, cidrsOverlap, parseCidr } from "./net";
+import { tenantRoutes, validateRoutes } from "./routes";
 import {
-  DATABASES,
   EXTERNAL_URLS_KEY,
-  FIRST_NODE_HOST,
-  K3S_CIDRS,
-  MAX_NODES_PER_NETWORK,
   NAMESPACE,
+  SECRET_CONFIG_KEYS,
+  SMTP_PASSWORD_KEY,
   decode,
   keyPath,
   type CloudNode,
@@ -149,4 +148,13 @@ export function checkAdminCidrs(parsed: Parsed): string[] {
   return parsed.adminCidrs?.some((c) => parseCidr(c)?.prefix === 0)
     ? [`${NAMESPACE}:adminCidrs: 0.0.0.0/0 would open SSH and the Kubernetes API to the whole internet`]
     : [];
+}
+
+/** Secrets a real `pulumi up` of this config reads: fixed ones, plus what the node kinds, the database mode and SMTP need. */
+export function secretKeysFor(nodes: readonly unknown[], postgresMode: unknown, smtp: boolean): string[] {
+  const keys: string[] = [...SECRET_CONFIG_KEYS.map((k) => `${NAMESPACE}:${k}`), "cloudflare:apiToken"];
+  if (nodes.some((n) => (n as { kind?: unknown } | null)?.kind === "cloud")) keys.push("hcloud:token");
+  if (postgresMode === "external") keys.push(EXTERNAL_URLS_KEY);
+  if (smtp) keys.push(SMTP_PASSWORD_KEY);
+  return keys.sort();
 }

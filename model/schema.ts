@@ -4,22 +4,13 @@
  */
 import { z } from "zod";
 import type { Prices, NetworkZone } from "./catalog";
-import type { Tenant } from "../components/edge/routes";
-import { DEFAULT_ROTATION_DAYS } from "../components/auth/keys";
 import { fieldPath } from "./issues";
 import { isIpv4, parseCidr } from "./net";
+import type { Tenant } from "./routes";
 import { serviceOverrides, type AppService } from "./services";
-import type { SmtpSettings } from "../components/apps/env";
+import { DEFAULT_ROTATION_DAYS } from "./signingKeys";
 
 export const NAMESPACE = "enclii";
-
-/** Hetzner limits (docs.hetzner.com/cloud/…/limits) and etcd's quorum rule. */
-export const MAX_NODES_PER_NETWORK = 100;
-export const MAX_SERVERS_PER_PLACEMENT_GROUP = 10;
-/** Private IPs are assigned from the subnet starting here; .1 is Hetzner's network gateway. */
-export const FIRST_NODE_HOST = 10;
-/** k3s defaults, kept: the private network must not overlap them. */
-export const K3S_CIDRS = { pod: "10.42.0.0/16", service: "10.43.0.0/16" } as const;
 
 const dnsLabel = z
   .string()
@@ -124,7 +115,7 @@ export type Parsed = { [K in keyof typeof keySchemas]?: z.infer<(typeof keySchem
 
 export const REQUIRED: (keyof typeof keySchemas)[] = ["domain", "cloudflare", "adminCidrs", "nodes", "k3s"];
 /** Keys set only with `pulumi config set --secret`; a plain value is an error, not a warning. */
-export const SECRET_KEYS = ["sshPrivateKey", "januaSigningKeys"] as const;
+export const SECRET_CONFIG_KEYS = ["sshPrivateKey", "januaSigningKeys"] as const;
 /** Required once `enclii:smtp` is set. */
 export const SMTP_PASSWORD_KEY = `${NAMESPACE}:smtpPassword`;
 export const SIGNING_KEYS_KEY = `${NAMESPACE}:januaSigningKeys`;
@@ -134,8 +125,8 @@ export const PRODUCTION_STACK = "production";
 export const DEFAULT_TUNNEL_REPLICAS = 2;
 /** With `postgres.mode: external`: a secret JSON map, database → postgres:// URL. */
 export const EXTERNAL_URLS_KEY = `${NAMESPACE}:externalDatabaseUrls`;
-export { DATABASES } from "../components/data/contract";
 
+export type SmtpSettings = z.infer<(typeof keySchemas)["smtp"]>;
 export type NodeEntry = NonNullable<Parsed["nodes"]>[number];
 
 export type Role = z.infer<typeof role>;

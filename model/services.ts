@@ -1,20 +1,17 @@
 /**
  * Service specs (`dogfooding/*.yaml`): the schema, and the rules that span specs. The program
- * reads the files (`readSpecFiles`); `parseEnvironment` checks them with the rest of the config
+ * reads the files (`stacks/specs.ts`); `parseEnvironment` checks them with the rest of the config
  * so every problem, config or spec, is reported in one go, each naming its file and field.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { R2_APP_BUCKETS } from "../components/apps/contract";
-import { imageProblem } from "../components/baseline";
-import { DATABASES } from "../components/data/contract";
+import { imageProblem } from "./baseline";
+import { bindingEnvNames } from "./bindings";
 import { fieldPath, issueMessage } from "./issues";
+import { DATABASES, R2_APP_BUCKETS } from "./names";
 
 export const SPEC_API_VERSION = "enclii.dev/v1";
 export const SPEC_DIR = "dogfooding";
-export const DOGFOODING_DIR = join(__dirname, "..", SPEC_DIR);
 /** The apex of the environment's domain in `routes[].host`, as in DNS zone files. */
 export const APEX = "@";
 const DEFAULT_STARTUP_TIMEOUT_SECONDS = 60;
@@ -197,8 +194,6 @@ export function parseServiceSpec(f: SpecFile): { spec?: ServiceSpec; problems: s
 export interface ResolveArgs {
   domain: string;
   overrides: ServiceOverrides;
-  /** Env names the bindings set, which a spec's own env must not shadow. */
-  bindingEnvNames(bindings: Bindings): string[];
 }
 
 /** Every spec parsed, overrides applied and cross-spec rules checked; problems from all files at once. */
@@ -234,7 +229,7 @@ export function resolveServices(files: SpecFile[], a: ResolveArgs): { services: 
       if (other) at("spec.bindings.oidc.clientId", `"${oidc.clientId}" is already used by ${other}`);
       else clientIds.set(oidc.clientId, file);
     }
-    const reserved = new Set(a.bindingEnvNames(spec.spec.bindings));
+    const reserved = new Set(bindingEnvNames(spec.spec.bindings));
     for (const name of Object.keys(spec.spec.runtime.env).sort()) {
       if (reserved.has(name)) at(`spec.runtime.env.${name}`, "is set by the service's bindings");
     }
@@ -285,12 +280,4 @@ function resolve(file: string, spec: ServiceSpec, a: ResolveArgs): AppService {
     hostnames: spec.spec.routes.map((r) => hostname(r.host, a.domain)),
     autoscaling: spec.spec.autoscaling,
   };
-}
-
-/** The spec files in `dir`, sorted, named as errors should name them. */
-export function readSpecFiles(dir: string): SpecFile[] {
-  return readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .sort()
-    .map((f) => ({ file: `${SPEC_DIR}/${f}`, text: readFileSync(join(dir, f), "utf8") }));
 }

@@ -1,0 +1,34 @@
+/**
+ * What the offline plan puts where a real update reads a secret: the secrets a config needs, and
+ * stand-ins of the right shape for those the stack file does not hold in plain text.
+ */
+import { DATABASES } from "../model/names";
+import { secretKeysFor } from "../model/rules";
+import { EXTERNAL_URLS_KEY, NAMESPACE, SIGNING_KEYS_KEY, decode } from "../model/schema";
+import placeholderSigningKeys from "./placeholders/janua-signing-keys.json";
+
+/**
+ * A stand-in for a secret the offline plan cannot read: the secret's shape, with `fill` as the
+ * secret value (the password, for the database URL map).
+ */
+export function secretPlaceholder(key: string, fill = `placeholder-for-${key}`): string {
+  if (key === EXTERNAL_URLS_KEY) {
+    const password = encodeURIComponent(fill);
+    return JSON.stringify(
+      Object.fromEntries(DATABASES.map((db) => [db, `postgres://placeholder_${db}:${password}@placeholder.invalid:5432/${db}`])),
+    );
+  }
+  // A fixed key keeps offline plans byte-identical; a real stack must set its own (`npm run keys -- rotate`).
+  if (key === SIGNING_KEYS_KEY) return JSON.stringify(placeholderSigningKeys);
+  return fill;
+}
+
+/**
+ * Secrets a real `pulumi up` of this config reads. Looks only at node kinds, so the offline plan
+ * can fill placeholders before the full validation runs.
+ */
+export function requiredSecretKeys(raw: Record<string, string>): string[] {
+  const nodes = decode(raw[`${NAMESPACE}:nodes`] ?? "[]");
+  const postgres = decode(raw[`${NAMESPACE}:postgres`] ?? "{}") as { mode?: unknown } | null;
+  return secretKeysFor(Array.isArray(nodes) ? nodes : [], postgres?.mode, raw[`${NAMESPACE}:smtp`] !== undefined);
+}

@@ -1,0 +1,120 @@
+/**
+ * Names the layers share: namespaces, labels, ports, Secret names and keys, databases, paths.
+ * One definition each; components, the policy pack and the plan read them from here.
+ */
+
+// ---------------------------------------------------------------- namespaces and labels
+
+/** Where Enclii's own services run. */
+export const APPS_NAMESPACE = "enclii-platform";
+export const DATA_NAMESPACE = "enclii-data";
+export const LONGHORN_NAMESPACE = "longhorn-system";
+export const KUBE_SYSTEM_NAMESPACE = "kube-system";
+/** cloudflared's namespace and pod labels, which tenant and app NetworkPolicies admit. */
+export const CLOUDFLARED = { namespace: "cloudflared", labels: { "app.kubernetes.io/name": "cloudflared" } } as const;
+const TENANT_NAMESPACE_PREFIX = "tenant-";
+
+export function tenantNamespace(tenant: string): string {
+  return `${TENANT_NAMESPACE_PREFIX}${tenant}`;
+}
+
+/** Pods, Services and NetworkPolicies find a service by this label (selectors are immutable, so nothing else). */
+export const NAME_LABEL = "app.kubernetes.io/name";
+export const PART_OF = { "app.kubernetes.io/part-of": "enclii" } as const;
+
+export function selectorLabels(service: string): Record<string, string> {
+  return { [NAME_LABEL]: service };
+}
+
+// ---------------------------------------------------------------- ports
+
+export const PORTS = {
+  ssh: 22,
+  dns: 53,
+  https: 443,
+  kubernetesApi: 6443,
+  postgres: 5432,
+  redis: 6379,
+  sentinel: 26379,
+} as const;
+
+// ---------------------------------------------------------------- data layer
+
+/** The databases the platform needs, whichever PostgreSQL serves them. */
+export const DATABASES = ["enclii", "janua"] as const;
+export type Database = (typeof DATABASES)[number];
+/** The pooled PostgreSQL Service in the data namespace, in every mode. */
+export const POOLED_SERVICE = "postgres";
+/** What CloudNativePG names and labels in the Pooler's pods (the policy pack models them too). */
+export const CNPG_POOLER_LABEL = "cnpg.io/poolerName";
+export const CNPG_PGBOUNCER_CONTAINER = "pgbouncer";
+/** The apps-namespace Secret with REDIS_URL. */
+export const REDIS_SECRET = "redis";
+export const databaseSecretName = (db: string) => `database-${db}`;
+export const serviceHost = (service: string) => `${service}.${DATA_NAMESPACE}.svc.cluster.local`;
+
+// ---------------------------------------------------------------- object storage (R2)
+
+/** The only R2 bucket apps may bind: backups are reachable by the data layer alone. */
+export const R2_APP_BUCKETS = ["assets"] as const;
+/** The apps-namespace Secret with the assets-only credentials. */
+export const R2_APP_SECRET = "r2-assets";
+/** The Kubernetes Secret name that every backup consumer's namespace gets. */
+export const R2_SECRET_NAME = "r2-credentials";
+/**
+ * Backup consumers write under these prefixes of the backups bucket. Only `postgres/` and `etcd/`
+ * expire by age: Longhorn's backup store deduplicates blocks across backups, so an old block can
+ * still belong to today's backup, and Longhorn prunes it itself (RecurringJob `retain`).
+ */
+export const BACKUP_PREFIXES = { postgres: "postgres/", etcd: "etcd/", longhorn: "longhorn/" } as const;
+
+// ---------------------------------------------------------------- k3s
+
+/** The plan runner writes each `<cluster>-<node>-bootstrap` command's script to `bootstrap/<node>.sh`. */
+export const BOOTSTRAP_SUFFIX = "-bootstrap";
+/** k3s looks this Secret up in kube-system when it takes a snapshot. */
+export const ETCD_S3_CONFIG_SECRET = "k3s-etcd-snapshot-s3-config";
+/** k3s defaults, kept: the private network must not overlap them. */
+export const K3S_CIDRS = { pod: "10.42.0.0/16", service: "10.43.0.0/16" } as const;
+
+// ---------------------------------------------------------------- Hetzner
+
+/** Hetzner limits (docs.hetzner.com/cloud/…/limits). */
+export const MAX_NODES_PER_NETWORK = 100;
+export const MAX_SERVERS_PER_PLACEMENT_GROUP = 10;
+/** Private IPs are assigned from the subnet starting here; .1 is Hetzner's network gateway. */
+export const FIRST_NODE_HOST = 10;
+
+// ---------------------------------------------------------------- edge
+
+/** `proxy.<domain>` is the Cloudflare for SaaS fallback origin, so no route may claim it. */
+export const FALLBACK_ORIGIN_LABEL = "proxy";
+
+// ---------------------------------------------------------------- Janua and the apps' Secrets
+
+/** Janua's in-cluster and public endpoints (OIDC discovery and JWKS paths are fixed by the spec). */
+export const JWKS_PATH = "/.well-known/jwks.json";
+export const OIDC_CALLBACK_PATH = "/callback";
+export const LOCALHOST_REDIRECT = "http://localhost:3000/callback";
+export const issuerUrl = (hostname: string) => `https://${hostname}`;
+
+export const JANUA_SECRETS = {
+  signingKeys: "janua-signing-keys",
+  internal: "janua-internal",
+  session: "janua-session",
+  clients: "janua-clients",
+} as const;
+export const oidcClientSecretName = (clientId: string) => `oidc-client-${clientId}`;
+
+/** Keys of the Secrets the apps read; the components that fill them and the apps' env agree on these. */
+export const SECRET_KEYS = {
+  databaseUrl: "DATABASE_URL",
+  redisUrl: "REDIS_URL",
+  signingKeys: "signing-keys.json",
+  hs256: "HS256_SECRET",
+  session: "SESSION_SECRET",
+  smtpPassword: "SMTP_PASSWORD",
+  clients: "clients.json",
+  clientSecret: "CLIENT_SECRET",
+  r2: { endpoint: "R2_ENDPOINT", bucket: "R2_BUCKET", accessKeyId: "R2_ACCESS_KEY_ID", secretAccessKey: "R2_SECRET_ACCESS_KEY" },
+} as const;
