@@ -32,6 +32,8 @@ export interface PlanResource {
   inputs: Record<string, unknown>;
   dependencies: string[];
   protect: boolean;
+  /** Pulumi forgets the resource, rather than deleting it, when the program drops it. */
+  retainOnDelete: boolean;
 }
 
 export interface PlanResult {
@@ -110,6 +112,7 @@ interface WireRequest {
   getParent(): string;
   getProvider(): string;
   getProtect(): boolean;
+  getRetainondelete(): boolean | undefined;
   getDependenciesList(): string[];
   getObject(): { toJavaScript(): Json } | undefined;
 }
@@ -148,6 +151,7 @@ export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "
           inputs: redact(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>,
           dependencies: [...new Set(req.getDependenciesList())].sort(),
           protect: req.getProtect(),
+          retainOnDelete: req.getRetainondelete() === true,
         });
       }
       cb(err, resp);

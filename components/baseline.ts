@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { NOT_INTERNET } from "../model/baseline";
-import { CLOUDFLARED } from "../model/names";
+import { CLOUDFLARED, KUBE_SYSTEM_NAMESPACE, PORTS } from "../model/names";
 
 import Core = k8s.types.input.core.v1;
 import Input = k8s.types.input.networking.v1;
@@ -26,19 +26,21 @@ export const RESTRICTED_CONTAINER: Core.SecurityContext = {
 export const DNS_EGRESS: Input.NetworkPolicyEgressRule = {
   to: [
     {
-      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } },
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": KUBE_SYSTEM_NAMESPACE } },
       podSelector: { matchLabels: { "k8s-app": "kube-dns" } },
     },
   ],
   ports: [
-    { protocol: "UDP", port: 53 },
-    { protocol: "TCP", port: 53 },
+    { protocol: "UDP", port: PORTS.dns },
+    { protocol: "TCP", port: PORTS.dns },
   ],
 };
 
-/** Egress to public addresses only (never into the cluster or the private network), on these TCP ports. */
-export function internetEgress(ports: number[]): Input.NetworkPolicyEgressRule {
-  return { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NOT_INTERNET } }], ports: ports.map((port) => ({ protocol: "TCP", port })) };
+export const tcp = (port: number): Input.NetworkPolicyPort => ({ protocol: "TCP", port });
+
+/** Egress to public addresses only (never into the cluster or the private network), on these ports. */
+export function internetEgress(ports: Input.NetworkPolicyPort[]): Input.NetworkPolicyEgressRule {
+  return { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NOT_INTERNET } }], ports };
 }
 
 export function inNamespace(namespace: pulumi.Input<string>): Input.NetworkPolicyPeer {
@@ -64,15 +66,20 @@ export interface NamespaceBaselineArgs {
   parent: pulumi.Resource;
 }
 
+/** Nothing in or out for any pod in the namespace: what every explicit allow sits on (the policy pack checks it). */
+export function defaultDeny(name: string, args: NamespaceBaselineArgs): k8s.networking.v1.NetworkPolicy {
+  return new k8s.networking.v1.NetworkPolicy(
+    `${name}-default-deny`,
+    { metadata: { name: "default-deny", namespace: args.namespace }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
+    { parent: args.parent, provider: args.provider },
+  );
+}
+
 /** Default-deny for every pod in the namespace, plus DNS egress to kube-system. */
 export function denyAllButDns(name: string, args: NamespaceBaselineArgs): k8s.networking.v1.NetworkPolicy[] {
   const opts = { parent: args.parent, provider: args.provider };
   return [
-    new k8s.networking.v1.NetworkPolicy(
-      `${name}-default-deny`,
-      { metadata: { name: "default-deny", namespace: args.namespace }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
-      opts,
-    ),
+    defaultDeny(name, args),
     new k8s.networking.v1.NetworkPolicy(
       `${name}-allow-dns`,
       {

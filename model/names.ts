@@ -38,6 +38,15 @@ export const PORTS = {
   sentinel: 26379,
 } as const;
 
+/** The only inbound ports on a node, open to `enclii:adminCidrs` alone: public traffic arrives through the tunnel. */
+export const ADMIN_PORTS = { ssh: PORTS.ssh, kubernetesApi: PORTS.kubernetesApi } as const;
+
+/**
+ * Numeric users the pods run as (runAsNonRoot needs a number): distroless `nonroot` (cloudflared,
+ * PgBouncer, the default for services) and the official Redis image's `redis`.
+ */
+export const UIDS = { nonroot: 65532, redis: 999 } as const;
+
 // ---------------------------------------------------------------- data layer
 
 /** The databases the platform needs, whichever PostgreSQL serves them. */

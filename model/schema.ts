@@ -3,7 +3,7 @@
  * `config.ts` parses with these; `rules.ts` checks what spans keys.
  */
 import { z } from "zod";
-import type { Prices, NetworkZone } from "./catalog";
+import { DEFAULT_PRICES, type NetworkZone, type Prices } from "./catalog";
 import { fieldPath } from "./issues";
 import { isIpv4, parseCidr } from "./net";
 import type { Tenant } from "./routes";
@@ -41,6 +41,8 @@ const dedicatedHost = z.strictObject({
   model: z.string().default("AX41-NVMe"),
 });
 
+const backupRetentionDays = z.number().int().min(1).max(365).default(7);
+
 export const keySchemas = {
   domain: fqdn,
   cloudflare: z.strictObject({
@@ -48,68 +50,93 @@ export const keySchemas = {
     zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be a 32-character hex Cloudflare id"),
   }),
   adminCidrs: z.array(cidr).min(1, "needs at least one CIDR"),
-  network: z.strictObject({ ipRange: cidr.default("10.0.0.0/16"), subnet: cidr.default("10.0.1.0/24") }),
+  network: z.strictObject({ ipRange: cidr.default("10.0.0.0/16"), subnet: cidr.default("10.0.1.0/24") }).prefault({}),
   nodes: z.array(z.discriminatedUnion("kind", [cloudPool, dedicatedHost])).min(1, "needs at least one node"),
   k3s: z.strictObject({
     version: z.string().regex(/^v1\.\d+\.\d+\+k3s\d+$/, 'must be a pinned k3s release such as "v1.33.4+k3s1"'),
   }),
-  protect: z.boolean(),
-  budget: z.strictObject({ monthlyUsd: z.number().positive() }),
-  prices: z.strictObject({
-    monthlyEur: z.record(z.string(), z.number().nonnegative()).optional(),
-    primaryIpv4Eur: z.number().nonnegative().optional(),
-    eurToUsd: z.number().positive().optional(),
-  }),
-  postgres: z.discriminatedUnion("mode", [
-    z.strictObject({
-      mode: z.literal("in-cluster"),
-      instances: z.number().int().min(1).max(5).default(1),
-      storageGi: z.number().int().min(1).default(20),
-      backupRetentionDays: z.number().int().min(1).max(365).default(7),
-      clusterName: dnsLabel.default("enclii-pg"),
-      /** Bootstrap this (new) cluster from another cluster's backups, optionally to a point in time. */
-      restore: z
-        .strictObject({
-          fromCluster: dnsLabel,
-          targetTime: z.iso.datetime({ offset: true, error: "must be an RFC 3339 time such as 2026-11-20T09:59:00Z" }).optional(),
-        })
-        .optional(),
-    }),
-    z.strictObject({
-      mode: z.literal("external"),
-      host: z.string().min(1),
-      port: z.number().int().min(1).max(65535).default(5432),
-      sslmode: z.enum(["require", "verify-full"]).default("require"),
-    }),
-  ]),
-  r2: z.strictObject({
-    jurisdiction: z.enum(["default", "eu", "fedramp"]).default("default"),
-    /** Location hint for new buckets (weur, eeur, enam, wnam, apac, oc). */
-    location: z.enum(["weur", "eeur", "enam", "wnam", "apac", "oc"]).optional(),
-  }),
-  tunnel: z.strictObject({ replicas: z.number().int().min(1).max(10) }),
-  tenants: z.array(
-    z.strictObject({
-      name: dnsLabel,
-      hostnames: z.array(fqdn).min(1, "needs at least one hostname"),
-      service: z.strictObject({ name: z.string(), port: z.number().int() }),
-    }),
-  ),
-  redis: z.strictObject({ mode: z.enum(["standalone", "sentinel"]).default("standalone"), storageGi: z.number().int().min(1).default(5) }),
+  /** Stateful resources get `protect`, `retainOnDelete` and Hetzner delete/rebuild protection. */
+  protect: z.boolean().default(true),
+  budget: z.strictObject({ monthlyUsd: z.number().positive() }).optional(),
+  /** Overrides of the dated price table, key by key. */
+  prices: z
+    .strictObject({
+      monthlyEur: z
+        .record(z.string(), z.number().nonnegative())
+        .default({})
+        .transform((m) => ({ ...DEFAULT_PRICES.monthlyEur, ...m })),
+      primaryIpv4Eur: z.number().nonnegative().default(DEFAULT_PRICES.primaryIpv4Eur),
+      eurToUsd: z.number().positive().default(DEFAULT_PRICES.eurToUsd),
+    })
+    .prefault({}),
+  postgres: z
+    .discriminatedUnion("mode", [
+      z.strictObject({
+        mode: z.literal("in-cluster"),
+        instances: z.number().int().min(1).max(5).default(1),
+        storageGi: z.number().int().min(1).default(20),
+        backupRetentionDays,
+        clusterName: dnsLabel.default("enclii-pg"),
+        /** Bootstrap this (new) cluster from another cluster's backups, optionally to a point in time. */
+        restore: z
+          .strictObject({
+            fromCluster: dnsLabel,
+            targetTime: z.iso.datetime({ offset: true, error: "must be an RFC 3339 time such as 2026-11-20T09:59:00Z" }).optional(),
+          })
+          .optional(),
+      }),
+      z.strictObject({
+        mode: z.literal("external"),
+        host: z.string().min(1),
+        port: z.number().int().min(1).max(65535).default(5432),
+        sslmode: z.enum(["require", "verify-full"]).default("require"),
+        /** How long R2 keeps etcd snapshots; the database's own backups are the provider's. */
+        backupRetentionDays: backupRetentionDays,
+      }),
+    ])
+    .prefault({ mode: "in-cluster" }),
+  r2: z
+    .strictObject({
+      jurisdiction: z.enum(["default", "eu", "fedramp"]).default("default"),
+      /** Location hint for new buckets (weur, eeur, enam, wnam, apac, oc). */
+      location: z.enum(["weur", "eeur", "enam", "wnam", "apac", "oc"]).optional(),
+    })
+    .prefault({}),
+  /** cloudflared replicas (production sets 3). */
+  tunnel: z.strictObject({ replicas: z.number().int().min(1).max(10).default(2) }).prefault({}),
+  tenants: z
+    .array(
+      z.strictObject({
+        name: dnsLabel,
+        hostnames: z.array(fqdn).min(1, "needs at least one hostname"),
+        service: z.strictObject({ name: z.string(), port: z.number().int() }),
+      }),
+    )
+    .default([]),
+  redis: z
+    .strictObject({ mode: z.enum(["standalone", "sentinel"]).default("standalone"), storageGi: z.number().int().min(1).default(5) })
+    .prefault({}),
   /** Per-environment overrides of `dogfooding/` specs: a deploy is a config change. */
-  services: serviceOverrides,
-  janua: z.strictObject({
-    signingKeyRotationDays: z.number().int().min(1).max(365).default(DEFAULT_ROTATION_DAYS),
-    /** Only outside production: lets a developer's `next dev` on localhost:3000 sign in. */
-    localhostRedirects: z.boolean().optional(),
-  }),
-  smtp: z.strictObject({
-    host: fqdn,
-    port: z.number().int().min(1).max(65535).default(587),
-    username: z.string().min(1),
-    from: z.email({ error: "must be an email address" }),
-  }),
-  sshPublicKey: z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line"),
+  services: serviceOverrides.default({}),
+  janua: z
+    .strictObject({
+      signingKeyRotationDays: z.number().int().min(1).max(365).default(DEFAULT_ROTATION_DAYS),
+      /** Only outside production: lets a developer's `next dev` on localhost:3000 sign in. */
+      localhostRedirects: z.boolean().optional(),
+    })
+    .prefault({}),
+  smtp: z
+    .strictObject({
+      host: fqdn,
+      port: z.number().int().min(1).max(65535).default(587),
+      username: z.string().min(1),
+      from: z.email({ error: "must be an email address" }),
+    })
+    .optional(),
+  sshPublicKey: z
+    .string()
+    .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line")
+    .optional(),
 };
 export type Parsed = { [K in keyof typeof keySchemas]?: z.infer<(typeof keySchemas)[K]> };
 
@@ -121,12 +148,10 @@ export const SMTP_PASSWORD_KEY = `${NAMESPACE}:smtpPassword`;
 export const SIGNING_KEYS_KEY = `${NAMESPACE}:januaSigningKeys`;
 /** Localhost redirect URIs are refused in this stack whatever the config says. */
 export const PRODUCTION_STACK = "production";
-/** cloudflared replicas unless `enclii:tunnel.replicas` says otherwise (production sets 3). */
-export const DEFAULT_TUNNEL_REPLICAS = 2;
 /** With `postgres.mode: external`: a secret JSON map, database → postgres:// URL. */
 export const EXTERNAL_URLS_KEY = `${NAMESPACE}:externalDatabaseUrls`;
 
-export type SmtpSettings = z.infer<(typeof keySchemas)["smtp"]>;
+export type SmtpSettings = NonNullable<z.infer<(typeof keySchemas)["smtp"]>>;
 export type NodeEntry = NonNullable<Parsed["nodes"]>[number];
 
 export type Role = z.infer<typeof role>;
@@ -151,25 +176,28 @@ export interface DedicatedNode {
 }
 export type NodeSpec = CloudNode | DedicatedNode;
 
+type Key<K extends keyof typeof keySchemas> = z.output<(typeof keySchemas)[K]>;
+
+/** The stack config resolved: every default applied (by the schemas), nodes expanded, services resolved. */
 export interface Environment {
   stack: string;
   domain: string;
-  cloudflare: { accountId: string; zoneId: string };
-  r2: { jurisdiction: "default" | "eu" | "fedramp"; location?: string };
-  tunnel: { replicas: number };
+  cloudflare: Key<"cloudflare">;
+  r2: Key<"r2">;
+  tunnel: Key<"tunnel">;
   tenants: Tenant[];
   adminCidrs: string[];
-  network: { ipRange: string; subnet: string; zone?: NetworkZone; gateway: string };
+  network: Key<"network"> & { zone?: NetworkZone; gateway: string };
   /** Expanded: one entry per machine, servers first in config order. */
   nodes: NodeSpec[];
-  k3s: { version: string };
-  /** Stateful resources get `protect` and Hetzner delete/rebuild protection. */
+  k3s: Key<"k3s">;
+  /** Stateful resources get `protect`, `retainOnDelete` and Hetzner delete/rebuild protection. */
   protect: boolean;
-  budget?: { monthlyUsd: number };
+  budget?: Key<"budget">;
   prices: Prices;
   sshPublicKey?: string;
   postgres: PostgresConfig;
-  redis: { mode: "standalone" | "sentinel"; storageGi: number };
+  redis: Key<"redis">;
   /** `dogfooding/` specs with this environment's overrides, sorted by name. */
   services: AppService[];
   janua: { signingKeyRotationDays: number; localhostRedirects: boolean };

@@ -8,15 +8,13 @@ import { z } from "zod";
 import { imageProblem } from "./baseline";
 import { bindingEnvNames } from "./bindings";
 import { fieldPath, issueMessage } from "./issues";
-import { DATABASES, R2_APP_BUCKETS } from "./names";
+import { DATABASES, R2_APP_BUCKETS, UIDS } from "./names";
 
 export const SPEC_API_VERSION = "enclii.dev/v1";
 export const SPEC_DIR = "dogfooding";
 /** The apex of the environment's domain in `routes[].host`, as in DNS zone files. */
 export const APEX = "@";
 const DEFAULT_STARTUP_TIMEOUT_SECONDS = 60;
-/** The distroless `nonroot` user: images that run as a name need a number for runAsNonRoot. */
-const DEFAULT_UID = 65532;
 
 const dnsLabel = z
   .string()
@@ -61,7 +59,7 @@ export const serviceSpecSchema = z.strictObject({
       image: pinnedImage,
       port: z.number().int().min(1024, "must be 1024 or above: containers run without privileges").max(65535),
       replicas: z.number().int().min(1).max(50),
-      runAsUser: z.number().int().min(1, "must not be 0 (root)").default(DEFAULT_UID),
+      runAsUser: z.number().int().min(1, "must not be 0 (root)").default(UIDS.nonroot),
       healthCheck: z.strictObject({
         path: z.string().startsWith("/", "must start with /"),
         livenessPath: z.string().startsWith("/", "must start with /").optional(),

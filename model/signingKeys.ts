@@ -130,7 +130,7 @@ export function keyAgeDays(set: SigningKeySet, now: Date): number {
   return (now.getTime() - Date.parse(set.keys[0].createdAt)) / DAY_MS;
 }
 
-export function rotationDue(set: SigningKeySet, now: Date, rotationDays = DEFAULT_ROTATION_DAYS): boolean {
+export function rotationDue(set: SigningKeySet, now: Date, rotationDays: number): boolean {
   return keyAgeDays(set, now) >= rotationDays;
 }
 

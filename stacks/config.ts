@@ -5,14 +5,13 @@
  * reports every problem; each message starts with the key path it is about.
  */
 import type { z } from "zod";
-import { DEFAULT_PRICES, LOCATIONS } from "../model/catalog";
+import { LOCATIONS } from "../model/catalog";
 import { issueMessage } from "../model/issues";
 import { APPS_NAMESPACE, FIRST_NODE_HOST } from "../model/names";
 import { hostAddress } from "../model/net";
 import { validateRoutes } from "../model/routes";
 import { checkAdminCidrs, checkData, checkNetwork, checkNodes, checkTenants, secretKeysFor } from "../model/rules";
 import {
-  DEFAULT_TUNNEL_REPLICAS,
   EXTERNAL_URLS_KEY,
   NAMESPACE,
   PRODUCTION_STACK,
@@ -29,7 +28,7 @@ import {
   type Parsed,
 } from "../model/schema";
 import { resolveServices, type AppService, type SpecFile } from "../model/services";
-import { DEFAULT_ROTATION_DAYS, parseSigningKeys } from "../model/signingKeys";
+import { parseSigningKeys } from "../model/signingKeys";
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -68,16 +67,17 @@ export function parseEnvironment(
   }
   for (const name of Object.keys(keySchemas) as (keyof typeof keySchemas)[]) {
     const text = raw[`${NAMESPACE}:${name}`];
-    if (text === undefined) {
-      if (REQUIRED.includes(name)) problems.push(`${NAMESPACE}:${name}: is required`);
+    if (text === undefined && REQUIRED.includes(name)) {
+      problems.push(`${NAMESPACE}:${name}: is required`);
       continue;
     }
-    const result = keySchemas[name].safeParse(decode(text));
+    // An absent optional key parses as `undefined`, which its schema turns into its defaults.
+    const result = keySchemas[name].safeParse(text === undefined ? undefined : decode(text));
     if (result.success) (parsed as Record<string, unknown>)[name] = result.data;
     else for (const issue of result.error.issues) problems.push(`${keyPath([name, ...issue.path])}: ${configIssueMessage(issue)}`);
   }
-  const network = { ipRange: parsed.network?.ipRange ?? "10.0.0.0/16", subnet: parsed.network?.subnet ?? "10.0.1.0/24" };
-  const nodes = parsed.nodes ? expandNodes(parsed.nodes, network.subnet) : [];
+  const network = parsed.network;
+  const nodes = parsed.nodes && network ? expandNodes(parsed.nodes, network.subnet) : [];
   for (const key of secretKeysFor(nodes, parsed.postgres?.mode, raw[`${NAMESPACE}:smtp`] !== undefined)) {
     if (raw[key] === undefined) problems.push(`${key}: is required (pulumi config set --secret ${key} …)`);
     else if (!secretKeys.has(key)) problems.push(`${key}: must be set as a secret (pulumi config set --secret ${key} …)`);
@@ -92,37 +92,37 @@ export function parseEnvironment(
   problems.push(...resolved.problems);
   if (parsed.domain) problems.push(...checkServiceRoutes(resolved.services, parsed.domain));
   problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkTenants(parsed));
-  problems.push(
-    ...checkNetwork(network),
-    ...(parsed.nodes ? checkNodes(parsed.nodes, nodes, network.subnet, raw[`${NAMESPACE}:sshPublicKey`] !== undefined) : []),
-  );
+  if (network) {
+    problems.push(
+      ...checkNetwork(network),
+      ...(parsed.nodes ? checkNodes(parsed.nodes, nodes, network.subnet, raw[`${NAMESPACE}:sshPublicKey`] !== undefined) : []),
+    );
+  }
   problems.push(...checkAdminCidrs(parsed));
   if (problems.length > 0) throw new ConfigError(problems);
 
+  // No problems: every required key parsed, and every optional one holds its value or its defaults.
+  const c = parsed as Required<Parsed>;
   const zones = [...new Set(nodes.flatMap((n) => (n.kind === "cloud" ? [LOCATIONS[n.location]] : [])))];
   return {
     stack,
-    domain: parsed.domain!,
-    cloudflare: parsed.cloudflare!,
-    r2: parsed.r2 ?? { jurisdiction: "default" },
-    tunnel: parsed.tunnel ?? { replicas: DEFAULT_TUNNEL_REPLICAS },
-    tenants: parsed.tenants ?? [],
-    adminCidrs: parsed.adminCidrs!,
-    network: { ...network, zone: zones[0], gateway: hostAddress(network.ipRange, 1) },
+    domain: c.domain,
+    cloudflare: c.cloudflare,
+    r2: c.r2,
+    tunnel: c.tunnel,
+    tenants: c.tenants,
+    adminCidrs: c.adminCidrs,
+    network: { ...c.network, zone: zones[0], gateway: hostAddress(c.network.ipRange, 1) },
     nodes,
-    k3s: parsed.k3s!,
-    protect: parsed.protect ?? true,
+    k3s: c.k3s,
+    protect: c.protect,
     budget: parsed.budget,
-    prices: {
-      monthlyEur: { ...DEFAULT_PRICES.monthlyEur, ...parsed.prices?.monthlyEur },
-      primaryIpv4Eur: parsed.prices?.primaryIpv4Eur ?? DEFAULT_PRICES.primaryIpv4Eur,
-      eurToUsd: parsed.prices?.eurToUsd ?? DEFAULT_PRICES.eurToUsd,
-    },
+    prices: c.prices,
     sshPublicKey: parsed.sshPublicKey,
-    postgres: parsed.postgres ?? { mode: "in-cluster", instances: 1, storageGi: 20, backupRetentionDays: 7, clusterName: "enclii-pg" },
-    redis: parsed.redis ?? { mode: "standalone", storageGi: 5 },
+    postgres: c.postgres,
+    redis: c.redis,
     services: resolved.services,
-    janua: { signingKeyRotationDays: parsed.janua?.signingKeyRotationDays ?? DEFAULT_ROTATION_DAYS, localhostRedirects },
+    janua: { signingKeyRotationDays: c.janua.signingKeyRotationDays, localhostRedirects },
     smtp: parsed.smtp,
   };
 }

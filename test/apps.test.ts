@@ -54,8 +54,10 @@ beforeAll(async () => {
       signingKeys: pulumi.secret(secretPlaceholder(SIGNING_KEYS_KEY)),
       rotationDays: 90,
       localhostRedirects: false,
-      smtp: { host: "smtp.sendgrid.net", port: 587, username: "apikey", from: "no-reply@enclii.io" },
-      smtpPassword: pulumi.secret("SG.smtp-password"),
+      smtp: {
+        settings: { host: "smtp.sendgrid.net", port: 587, username: "apikey", from: "no-reply@enclii.io" },
+        password: pulumi.secret("SG.smtp-password"),
+      },
     },
     provider,
   });

@@ -24,25 +24,32 @@ beforeAll(async () => {
     },
   };
   new DataLayer("in", {
-    postgres: { mode: "in-cluster", instances: 3, storageGi: 80, backupRetentionDays: 7, clusterName: "enclii-pg" },
+    postgres: { mode: "in-cluster", instances: 3, storageGi: 80, backupRetentionDays: 7, clusterName: "enclii-pg", backup },
     redis: { mode: "sentinel", storageGi: 5 },
     nodeCount: 3,
     appsNamespace: "enclii-platform",
+    storageClass: "longhorn",
     protect: true,
     provider,
-    backup,
   });
   new DataLayer("ext", {
-    postgres: { mode: "external", host: "db.example.net", port: 5432, sslmode: "verify-full" },
+    postgres: {
+      mode: "external",
+      host: "db.example.net",
+      port: 5432,
+      sslmode: "verify-full",
+      backupRetentionDays: 7,
+      databaseUrls: pulumi.secret<Record<string, string>>({
+        enclii: "postgres://enclii_user:p%40ss@db.example.net:5432/enclii_prod",
+        janua: "postgres://janua_user:s3cret@db.example.net:5432/janua_prod",
+      }),
+    },
     redis: { mode: "standalone", storageGi: 5 },
     nodeCount: 1,
     appsNamespace: "enclii-platform",
+    storageClass: "longhorn",
     protect: false,
     provider,
-    externalDatabaseUrls: pulumi.secret<Record<string, string>>({
-      enclii: "postgres://enclii_user:p%40ss@db.example.net:5432/enclii_prod",
-      janua: "postgres://janua_user:s3cret@db.example.net:5432/janua_prod",
-    }),
   });
   await settled();
 });

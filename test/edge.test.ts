@@ -268,6 +268,7 @@ describe("R2Storage", () => {
     r2 = new edge.R2Storage("r2", {
       stack: "production",
       accountId: ACCOUNT,
+      jurisdiction: "default",
       location: "weur",
       backupRetentionDays: 7,
       protect: true,
@@ -375,7 +376,7 @@ describe("SaasHostnames and TenantNamespace", () => {
     const base = { zoneId: ZONE_ID, domain: "enclii.io", tunnelCname: "tunnel-uuid.cfargotunnel.com", provider: cfProvider };
     saas = new edge.SaasHostnames("saas", { ...base, tenants });
     none = new edge.SaasHostnames("nosaas", { ...base, tenants: [] });
-    new edge.TenantNamespace("acme", { tenant: tenants[0], quota: { pods: "50" }, provider: k8sProvider });
+    new edge.TenantNamespace("acme", { tenant: tenants[0], provider: k8sProvider });
     await settled();
   });
 
@@ -420,7 +421,7 @@ describe("SaasHostnames and TenantNamespace", () => {
       labels: { "pod-security.kubernetes.io/enforce": "restricted", "enclii.io/tenant": "acme" },
     });
     expect(one(all, "kubernetes:core/v1:ResourceQuota", "acme-quota").inputs.spec.hard).toMatchObject({
-      pods: "50",
+      pods: "20",
       "requests.cpu": "2",
       "services.loadbalancers": "0",
       "services.nodeports": "0",
@@ -503,7 +504,14 @@ describe("secrets in the offline plan", () => {
       const cf = new cloudflare.Provider("cf", { apiToken: "t" });
       const kube = new k8s.Provider("k8s", { kubeconfig: "k" });
       const tunnel = new edge.Tunnel("edge", tunnelArgs({ cloudflareProvider: cf, k8sProvider: kube }));
-      const r2 = new edge.R2Storage("r2", { stack: "production", accountId: ACCOUNT, backupRetentionDays: 7, protect: true, provider: cf });
+      const r2 = new edge.R2Storage("r2", {
+        stack: "production",
+        accountId: ACCOUNT,
+        jurisdiction: "default",
+        backupRetentionDays: 7,
+        protect: true,
+        provider: cf,
+      });
       edge.s3CredentialsSecret("r2-creds", "cnpg-system", r2.credentials, { provider: kube });
       const saas = new edge.SaasHostnames("saas", {
         zoneId: ZONE_ID,
@@ -529,9 +537,9 @@ describe("secrets in the offline plan", () => {
     expect(plan.outputs.tunnelId).toBe(tunnelId);
   });
 
-  it("protects the backups bucket, not the assets bucket", () => {
-    expect(byName("r2-backups").protect).toBe(true);
-    expect(byName("r2-assets").protect).toBe(false);
+  it("keeps both buckets: protected, and forgotten rather than deleted if dropped from the program", () => {
+    for (const bucket of ["r2-backups", "r2-assets"]) expect(byName(bucket), bucket).toMatchObject({ protect: true, retainOnDelete: true });
+    expect(byName("r2-backups-lifecycle")).toMatchObject({ protect: false, retainOnDelete: false });
   });
 
   it("puts every child on an explicit provider", () => {

@@ -7,6 +7,7 @@ import { SignJWT, createLocalJWKSet, importJWK, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../automation/keys";
 import {
+  DEFAULT_ROTATION_DAYS,
   generateSigningKey,
   parseSigningKeys,
   publicJwks,
@@ -109,8 +110,8 @@ describe("rotation", () => {
   });
 
   it("is due once the signing key reaches the rotation age", () => {
-    expect(rotationDue(first, at(89))).toBe(false);
-    expect(rotationDue(first, at(90))).toBe(true);
+    expect(rotationDue(first, at(89), DEFAULT_ROTATION_DAYS)).toBe(false);
+    expect(rotationDue(first, at(90), DEFAULT_ROTATION_DAYS)).toBe(true);
   });
 
   it("makes the kid the key's RFC 7638 thumbprint and stamps createdAt to the second", async () => {

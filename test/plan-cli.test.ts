@@ -51,7 +51,9 @@ describe("npm run plan", () => {
     const doc = JSON.parse(readFileSync(join(a, "resources.json"), "utf8"));
     expect(Object.keys(doc)).toEqual(["stack", "resources", "outputs"]);
     expect(Object.keys(doc.resources[0]).sort()).toEqual(
-      ["dependencies", "inputs", "name", "parent", "protect", "provider", "type", "urn"].filter((k) => k in doc.resources[0]).sort(),
+      ["dependencies", "inputs", "name", "parent", "protect", "provider", "retainOnDelete", "type", "urn"]
+        .filter((k) => k in doc.resources[0])
+        .sort(),
     );
   });
 

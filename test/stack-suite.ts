@@ -103,6 +103,10 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
     for (const s of servers) expect(String(s.inputs.create)).toContain("etcd-s3-config-secret: k3s-etcd-snapshot-s3-config");
   });
 
+  it("protects exactly what it retains on delete: one recipe for everything that holds data", () => {
+    for (const r of get().result.resources) expect(r.retainOnDelete, r.urn).toBe(r.protect);
+  });
+
   it("points the Kubernetes provider at the cluster's kubeconfig and every object at that provider", () => {
     const [provider] = get().ofType("pulumi:providers:kubernetes");
     expect(provider.inputs.kubeconfig).toBe("[secret]");

@@ -44,6 +44,7 @@ describe("HA stack (three cloud servers, two without public IPv4)", () => {
       "enclii-data-redis-redis",
       "enclii-longhorn-namespace",
       "enclii-longhorn-release",
+      "enclii-r2-assets",
       "enclii-r2-backups",
     ]);
     for (const s of servers()) expect(s.inputs).toMatchObject({ deleteProtection: true, rebuildProtection: true });

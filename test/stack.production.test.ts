@@ -24,7 +24,7 @@ describe("production stack (one dedicated AX41-NVMe)", () => {
     expect(values.persistence).toMatchObject({ defaultClassReplicaCount: 1, reclaimPolicy: "Retain" });
   });
 
-  it("protects the database cluster, its object store, Redis data and the backups bucket", () => {
+  it("keeps everything that holds data: protected, and retained if ever dropped from the program", () => {
     expect(plan().protectedNames()).toEqual([
       "enclii-data-namespace",
       "enclii-data-postgres-enclii-pg",
@@ -32,8 +32,11 @@ describe("production stack (one dedicated AX41-NVMe)", () => {
       "enclii-data-redis-redis",
       "enclii-longhorn-namespace",
       "enclii-longhorn-release",
+      "enclii-r2-assets",
       "enclii-r2-backups",
     ]);
+    const redis = plan().byName("kubernetes:apps/v1:StatefulSet", "enclii-data-redis-redis").inputs.spec as any;
+    expect(redis.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
   });
 
   it("backs PostgreSQL up daily to the R2 backups bucket, keeping 7 days", () => {

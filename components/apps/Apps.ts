@@ -2,10 +2,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { denyAllButDns } from "../baseline";
 import type { S3Credentials } from "../edge/R2Storage";
-import { Janua, SIGNING_KIDS_ANNOTATION } from "../auth/Janua";
+import { Janua, SIGNING_KIDS_ANNOTATION, type JanuaSmtp } from "../auth/Janua";
 import { APPS_NAMESPACE, R2_APP_SECRET, SECRET_KEYS } from "../../model/names";
 import type { Route } from "../../model/routes";
-import type { SmtpSettings } from "../../model/schema";
 import type { AppService } from "../../model/services";
 import type { Jwks } from "../../model/signingKeys";
 import { serviceEnv, type BindingContext } from "./env";
@@ -21,8 +20,7 @@ export interface AppsArgs {
     signingKeys: pulumi.Output<string>;
     rotationDays: number;
     localhostRedirects: boolean;
-    smtp?: SmtpSettings;
-    smtpPassword?: pulumi.Output<string>;
+    smtp?: JanuaSmtp;
   };
   provider: k8s.Provider;
 }
@@ -48,6 +46,17 @@ export class Apps extends pulumi.ComponentResource {
   public readonly jwks?: pulumi.Output<Jwks>;
 
   constructor(name: string, args: AppsArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Env and policies are pure and come from the specs alone: computed before anything is registered.
+    const providerSpec = args.services.find((s) => s.bindings.oidc?.role === "provider");
+    const ctx: BindingContext = {
+      provider: providerSpec && { name: providerSpec.name, port: providerSpec.port, hostname: providerSpec.hostnames[0] },
+      smtp: args.janua.smtp?.settings,
+    };
+    const specs = args.services.map((svc) => ({
+      svc,
+      env: serviceEnv(svc, ctx),
+      networkPolicy: servicePolicy(svc, args.services, { redisMode: args.redisMode, smtpPort: ctx.smtp?.port }),
+    }));
     super("enclii:apps:Apps", name, {}, opts);
     const kube = { parent: this, provider: args.provider };
     denyAllButDns(name, { namespace: APPS_NAMESPACE, provider: args.provider, parent: this });
@@ -71,7 +80,6 @@ export class Apps extends pulumi.ComponentResource {
       );
     }
 
-    const providerSpec = args.services.find((s) => s.bindings.oidc?.role === "provider");
     const janua = providerSpec
       ? new Janua(
           `${name}-janua`,
@@ -79,19 +87,14 @@ export class Apps extends pulumi.ComponentResource {
           { parent: this },
         )
       : undefined;
-    const ctx: BindingContext = {
-      provider: providerSpec && { name: providerSpec.name, port: providerSpec.port, hostname: providerSpec.hostnames[0] },
-      smtp: args.janua.smtp,
-    };
-
-    const components = args.services.map(
-      (svc) =>
+    const components = specs.map(
+      ({ svc, env, networkPolicy }) =>
         new Service(
           `${name}-${svc.name}`,
           {
             service: svc,
-            env: serviceEnv(svc, ctx),
-            networkPolicy: servicePolicy(svc, args.services, { redisMode: args.redisMode, smtpPort: args.janua.smtp?.port }),
+            env,
+            networkPolicy,
             podAnnotations: svc === providerSpec && janua ? { [SIGNING_KIDS_ANNOTATION]: janua.signingKeyIds } : undefined,
             provider: args.provider,
           },

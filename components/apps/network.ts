@@ -4,7 +4,7 @@
  * apps namespace's default-deny and DNS allow (components/baseline.ts) sit underneath.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { FROM_CLOUDFLARED, inNamespace, internetEgress } from "../baseline";
+import { FROM_CLOUDFLARED, inNamespace, internetEgress, tcp } from "../baseline";
 import { DATA_NAMESPACE, PORTS, selectorLabels } from "../../model/names";
 import type { AppService } from "../../model/services";
 
@@ -12,16 +12,12 @@ type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
 type Ingress = k8s.types.input.networking.v1.NetworkPolicyIngressRule;
 type Egress = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
 
-/** R2's S3 endpoint and Cloudflare's APIs are HTTPS on the public internet. */
-const HTTPS_PORT = 443;
-
 export interface PolicyContext {
   redisMode: "standalone" | "sentinel";
   /** Janua sends mail through this port (587 for submission); no SMTP settings, no egress. */
   smtpPort?: number;
 }
 
-const tcp = (port: number) => ({ protocol: "TCP", port });
 const pods = (service: string) => ({ podSelector: { matchLabels: selectorLabels(service) } });
 
 /** Who calls `target` directly: its declared callers, and every OIDC consumer when it is the provider. */
@@ -49,8 +45,8 @@ export function servicePolicy(svc: AppService, all: AppService[], ctx: PolicyCon
       to: [inNamespace(DATA_NAMESPACE)],
       ports: (ctx.redisMode === "sentinel" ? [PORTS.redis, PORTS.sentinel] : [PORTS.redis]).map(tcp),
     });
-  const internet = [...(b.r2 ? [HTTPS_PORT] : []), ...(b.oidc?.role === "provider" && ctx.smtpPort !== undefined ? [ctx.smtpPort] : [])];
-  if (internet.length > 0) egress.push(internetEgress([...new Set(internet)].sort((x, y) => x - y)));
+  const internet = [...(b.r2 ? [PORTS.https] : []), ...(b.oidc?.role === "provider" && ctx.smtpPort !== undefined ? [ctx.smtpPort] : [])];
+  if (internet.length > 0) egress.push(internetEgress([...new Set(internet)].sort((x, y) => x - y).map(tcp)));
   for (const callee of all) {
     if (callee.name !== svc.name && callersOf(callee, all).includes(svc.name))
       egress.push({ to: [pods(callee.name)], ports: [tcp(callee.port)] });

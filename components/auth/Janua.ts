@@ -13,6 +13,12 @@ const SESSION_SECRET_LENGTH = 64;
 const CLIENT_SECRET_LENGTH = 48;
 export const SIGNING_KIDS_ANNOTATION = "enclii.dev/signing-key-ids";
 
+/** Janua's mail server: the plain settings and the secret password travel together. */
+export interface JanuaSmtp {
+  settings: SmtpSettings;
+  password: pulumi.Output<string>;
+}
+
 export interface JanuaArgs {
   /** The spec with `bindings.oidc.role: provider`. */
   provider: AppService;
@@ -23,8 +29,7 @@ export interface JanuaArgs {
   rotationDays: number;
   /** Outside production the web client may also redirect to a local dev server. */
   localhostRedirects: boolean;
-  smtp?: SmtpSettings;
-  smtpPassword?: pulumi.Output<string>;
+  smtp?: JanuaSmtp;
   k8sProvider: k8s.Provider;
 }
 
@@ -42,7 +47,6 @@ export class Janua extends pulumi.ComponentResource {
   public readonly signingKeyIds: pulumi.Output<string>;
 
   constructor(name: string, args: JanuaArgs, opts?: pulumi.ComponentResourceOptions) {
-    if (args.smtp && !args.smtpPassword) throw new Error(`${name}: SMTP settings need an SMTP password`);
     super("enclii:auth:Janua", name, {}, opts);
     const kube = { parent: this, provider: args.k8sProvider };
     const secret = (role: string, secretName: string, stringData: Record<string, pulumi.Input<string>>) =>
@@ -75,7 +79,7 @@ export class Janua extends pulumi.ComponentResource {
     const session = new random.RandomPassword(`${name}-session`, { length: SESSION_SECRET_LENGTH, special: false }, { parent: this });
     secret("session", JANUA_SECRETS.session, {
       [SECRET_KEYS.session]: pulumi.secret(session.result),
-      ...(args.smtpPassword ? { [SECRET_KEYS.smtpPassword]: pulumi.secret(args.smtpPassword) } : {}),
+      ...(args.smtp ? { [SECRET_KEYS.smtpPassword]: pulumi.secret(args.smtp.password) } : {}),
     });
 
     this.clients = oidcClients(args.services, args.localhostRedirects);

@@ -1,29 +1,39 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { denyAllButDns, inNamespace } from "../baseline";
+import { denyAllButDns, inNamespace, tcp } from "../baseline";
 import { s3CredentialsSecret, type S3Credentials } from "../edge/R2Storage";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { DATA_NAMESPACE, PORTS, R2_SECRET_NAME } from "../../model/names";
-import type { Environment } from "../../model/schema";
+import type { Environment, PostgresConfig } from "../../model/schema";
+import { stateful } from "../stateful";
 import { ExternalPostgres } from "./ExternalPostgres";
 import { Operators, CHARTS } from "./Operators";
 import { Postgres } from "./Postgres";
 import { Redis } from "./Redis";
 
 /** Egress the data pods need beyond their namespace: the API server (443/6443) and R2 (443). */
-const API_AND_OBJECT_STORAGE_PORTS = [443, 6443];
+const API_AND_OBJECT_STORAGE_PORTS = [PORTS.https, PORTS.kubernetesApi];
+
+/** The database settings with what each mode needs beside them, so neither can be missing. */
+export type DataLayerPostgres =
+  | (Extract<PostgresConfig, { mode: "in-cluster" }> & {
+      /** Where WAL and base backups go (s3://bucket/prefix on R2) and the credentials. */
+      backup: { destinationPath: pulumi.Input<string>; credentials: S3Credentials };
+    })
+  | (Extract<PostgresConfig, { mode: "external" }> & {
+      /** The secret `enclii:externalDatabaseUrls`. */
+      databaseUrls: pulumi.Output<Record<string, string>>;
+    });
 
 export interface DataLayerArgs {
-  postgres: Environment["postgres"];
+  postgres: DataLayerPostgres;
   redis: Environment["redis"];
   nodeCount: number;
   appsNamespace: pulumi.Input<string>;
+  /** Longhorn's StorageClass, for the database's and Redis's volumes. */
+  storageClass: pulumi.Input<string>;
   protect: boolean;
   provider: k8s.Provider;
-  /** In-cluster mode: where WAL and base backups go (s3://bucket/prefix on R2) and the credentials. */
-  backup?: { destinationPath: pulumi.Input<string>; credentials: S3Credentials };
-  /** External mode: the secret `enclii:externalDatabaseUrls`. */
-  externalDatabaseUrls?: pulumi.Output<Record<string, string>>;
 }
 
 /** PostgreSQL (in-cluster or external) behind a pooler, and Redis, in the `enclii-data` namespace. */
@@ -39,7 +49,7 @@ export class DataLayer extends pulumi.ComponentResource {
     const ns = new k8s.core.v1.Namespace(
       `${name}-namespace`,
       { metadata: { name: DATA_NAMESPACE, labels: RESTRICTED_NAMESPACE_LABELS } },
-      { ...child, protect: args.protect },
+      { ...child, ...stateful(args.protect) },
     );
     const namespace = ns.metadata.name;
 
@@ -58,7 +68,7 @@ export class DataLayer extends pulumi.ComponentResource {
       ingress: [
         {
           from: [inNamespace(args.appsNamespace)],
-          ports: [PORTS.postgres, PORTS.redis, PORTS.sentinel].map((port) => ({ protocol: "TCP", port })),
+          ports: [PORTS.postgres, PORTS.redis, PORTS.sentinel].map(tcp),
         },
       ],
     });
@@ -69,21 +79,21 @@ export class DataLayer extends pulumi.ComponentResource {
       egress: [
         {
           to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
-          ports: [...API_AND_OBJECT_STORAGE_PORTS, ...externalPort].map((port) => ({ protocol: "TCP", port })),
+          ports: [...API_AND_OBJECT_STORAGE_PORTS, ...externalPort].map(tcp),
         },
       ],
     });
 
     let postgres: Postgres | ExternalPostgres;
     if (args.postgres.mode === "in-cluster") {
-      if (!args.backup) throw new Error(`${name}: in-cluster PostgreSQL needs a backup target`);
       policy("allow-from-operator", {
         podSelector: {},
         policyTypes: ["Ingress"],
         ingress: [{ from: [inNamespace(CHARTS.cnpg.namespace)] }],
       });
       const operators = new Operators(`${name}-operators`, { provider: args.provider }, { parent: this });
-      const credentials = s3CredentialsSecret(`${name}-r2-credentials`, namespace, args.backup.credentials, child);
+      const { backup } = args.postgres;
+      const credentials = s3CredentialsSecret(`${name}-r2-credentials`, namespace, backup.credentials, child);
       postgres = new Postgres(
         `${name}-postgres`,
         {
@@ -95,11 +105,8 @@ export class DataLayer extends pulumi.ComponentResource {
           clusterName: args.postgres.clusterName,
           restore: args.postgres.restore,
           poolerInstances: args.nodeCount > 1 ? 2 : 1,
-          backup: {
-            destinationPath: args.backup.destinationPath,
-            endpoint: args.backup.credentials.endpoint,
-            credentialsSecret: R2_SECRET_NAME,
-          },
+          backup: { destinationPath: backup.destinationPath, endpoint: backup.credentials.endpoint, credentialsSecret: R2_SECRET_NAME },
+          storageClass: args.storageClass,
           protect: args.protect,
           provider: args.provider,
           operators: [...operators.ready, credentials],
@@ -107,7 +114,6 @@ export class DataLayer extends pulumi.ComponentResource {
         { parent: this },
       );
     } else {
-      if (!args.externalDatabaseUrls) throw new Error(`${name}: external PostgreSQL needs enclii:externalDatabaseUrls`);
       postgres = new ExternalPostgres(
         `${name}-postgres`,
         {
@@ -116,7 +122,7 @@ export class DataLayer extends pulumi.ComponentResource {
           host: args.postgres.host,
           port: args.postgres.port,
           sslmode: args.postgres.sslmode,
-          databaseUrls: args.externalDatabaseUrls,
+          databaseUrls: args.postgres.databaseUrls,
           provider: args.provider,
         },
         { parent: this },
@@ -129,6 +135,7 @@ export class DataLayer extends pulumi.ComponentResource {
         appsNamespace: args.appsNamespace,
         mode: args.redis.mode,
         storageGi: args.redis.storageGi,
+        storageClass: args.storageClass,
         protect: args.protect,
         provider: args.provider,
       },

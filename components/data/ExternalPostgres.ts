@@ -2,13 +2,12 @@ import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
-import { DATABASES, POOLED_SERVICE, PORTS } from "../../model/names";
+import { DATABASES, POOLED_SERVICE, PORTS, UIDS } from "../../model/names";
 import { databaseUrlSecret } from "./databaseUrl";
 import { renderPgbouncerIni, renderUserlist } from "./pgbouncer";
 
 export const PGBOUNCER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.24.1";
 const REPLICAS = 2;
-const UID = 65532;
 const CONFIG_DIR = "/etc/pgbouncer";
 /** Debian-family CA bundle shipped in the image, for verify-full against a managed database. */
 const CA_FILE = "/etc/ssl/certs/ca-certificates.crt";
@@ -103,7 +102,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
             },
             spec: {
               automountServiceAccountToken: false,
-              securityContext: restrictedPod(UID),
+              securityContext: restrictedPod(UIDS.nonroot),
               topologySpreadConstraints: spreadAcrossNodes(labels),
               containers: [
                 {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { NEEDS_TOKEN_ANNOTATION } from "../../model/baseline";
 import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL, DATABASES, POOLED_SERVICE, PORTS } from "../../model/names";
+import { stateful } from "../stateful";
 import { databaseUrlSecret } from "./databaseUrl";
 import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "./pgbouncer";
 
@@ -48,6 +49,7 @@ export interface PostgresArgs {
   /** PgBouncer replicas: 2 when there is more than one node. */
   poolerInstances: number;
   backup: PostgresBackupTarget;
+  storageClass: pulumi.Input<string>;
   /** Production: the Cluster and its object store are protected and retained on delete. */
   protect: boolean;
   provider: k8s.Provider;
@@ -69,7 +71,7 @@ export class Postgres extends pulumi.ComponentResource {
     super("enclii:data:Postgres", name, {}, opts);
     const { namespace } = args;
     const child = { parent: this, provider: args.provider };
-    const stateful = { ...child, protect: args.protect, retainOnDelete: args.protect };
+    const kept = { ...child, ...stateful(args.protect) };
     const clusterName = args.clusterName;
     const cr = (role: string, kind: string, apiVersion: string, spec: Record<string, unknown>, o: pulumi.CustomResourceOptions) =>
       new k8s.apiextensions.CustomResource(`${name}-${role}`, { apiVersion, kind, metadata: { name: role, namespace }, spec }, o);
@@ -119,7 +121,7 @@ export class Postgres extends pulumi.ComponentResource {
         retentionPolicy: `${args.backupRetentionDays}d`,
         instanceSidecarConfiguration: { resources: BACKUP_SIDECAR_RESOURCES },
       },
-      { ...stateful, dependsOn: args.operators },
+      { ...kept, dependsOn: args.operators },
     );
 
     // The cluster's name is in its resource name: a restore creates a new Cluster beside the old one.
@@ -131,7 +133,7 @@ export class Postgres extends pulumi.ComponentResource {
         instances: args.instances,
         imageName: POSTGRES_IMAGE,
         resources: POSTGRES_RESOURCES,
-        storage: { size: `${args.storageGi}Gi`, storageClass: "longhorn" },
+        storage: { size: `${args.storageGi}Gi`, storageClass: args.storageClass },
         postgresql: { parameters: { max_connections: String(MAX_CONNECTIONS) } },
         enableSuperuserAccess: false,
         managed: {
@@ -146,7 +148,7 @@ export class Postgres extends pulumi.ComponentResource {
         plugins: [{ name: BARMAN_PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: OBJECT_STORE_NAME } }],
         ...recovery,
       },
-      { ...stateful, dependsOn: [...args.operators, store, ...roles.map((r) => r.secret)] },
+      { ...kept, dependsOn: [...args.operators, store, ...roles.map((r) => r.secret)] },
     );
 
     for (const { db } of roles) {

@@ -2,12 +2,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
-import { DATA_NAMESPACE, PORTS, REDIS_SECRET } from "../../model/names";
+import { DATA_NAMESPACE, PORTS, REDIS_SECRET, UIDS } from "../../model/names";
+import { stateful } from "../stateful";
 import { MASTER_NAME, renderRedisConf, renderSentinelConf } from "./redisConfig";
 
 export const REDIS_IMAGE = "redis:7.4.2-alpine";
-/** The official image's redis user. */
-const UID = 999;
 const PASSWORD_LENGTH = 32;
 const SENTINEL_REPLICAS = 3;
 /**
@@ -21,7 +20,8 @@ export interface RedisArgs {
   appsNamespace: pulumi.Input<string>;
   mode: "standalone" | "sentinel";
   storageGi: number;
-  /** Production: the Redis StatefulSet is protected; its volumes are retained in every mode. */
+  storageClass: pulumi.Input<string>;
+  /** Production: the Redis StatefulSet is `stateful`; its volumes are retained in every mode. */
   protect: boolean;
   provider: k8s.Provider;
 }
@@ -50,7 +50,7 @@ export class Redis extends pulumi.ComponentResource {
     super("enclii:data:Redis", name, {}, opts);
     const { namespace } = args;
     const child = { parent: this, provider: args.provider };
-    const stateful = { ...child, protect: args.protect };
+    const kept = { ...child, ...stateful(args.protect) };
     const sentinel = args.mode === "sentinel";
     const replicas = sentinel ? SENTINEL_REPLICAS : 1;
     const password = new random.RandomPassword(`${name}-password`, { length: PASSWORD_LENGTH, special: false }, { parent: this });
@@ -120,7 +120,7 @@ export class Redis extends pulumi.ComponentResource {
               metadata: { labels },
               spec: {
                 automountServiceAccountToken: false,
-                securityContext: restrictedPod(UID),
+                securityContext: restrictedPod(UIDS.redis),
                 topologySpreadConstraints: spreadAcrossNodes(labels),
                 initContainers: [
                   {
@@ -163,7 +163,7 @@ export class Redis extends pulumi.ComponentResource {
                     metadata: { name: "data" },
                     spec: {
                       accessModes: ["ReadWriteOnce"],
-                      storageClassName: "longhorn",
+                      storageClassName: args.storageClass,
                       resources: { requests: { storage: `${args.storageGi}Gi` } },
                     },
                   },
@@ -171,7 +171,7 @@ export class Redis extends pulumi.ComponentResource {
               : [],
           },
         },
-        data ? stateful : child,
+        data ? kept : child,
       );
       if (count > 1) {
         new k8s.policy.v1.PodDisruptionBudget(

@@ -3,6 +3,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_PREFIXES, R2_SECRET_NAME } from "../../model/names";
+import { stateful } from "../stateful";
 
 export type R2Jurisdiction = "default" | "eu" | "fedramp";
 
@@ -26,11 +27,11 @@ export interface R2StorageArgs {
   stack: string;
   accountId: string;
   /** Where objects are guaranteed to be stored; "eu" and "fedramp" also change the endpoint. */
-  jurisdiction?: R2Jurisdiction;
+  jurisdiction: R2Jurisdiction;
   /** Best-effort placement hint ("weur", "eeur", "enam", "wnam", "apac", "oc"); only honoured at creation. */
   location?: string;
   backupRetentionDays: number;
-  /** Production: the backups bucket is `protect`ed and retained if removed from the program. */
+  /** Production: both buckets are `stateful`: protected, and retained if removed from the program. */
   protect: boolean;
   provider: cloudflare.Provider;
 }
@@ -41,7 +42,7 @@ export interface S3Credentials {
   endpoint: string;
 }
 
-export function r2Endpoint(accountId: string, jurisdiction: R2Jurisdiction = "default"): string {
+export function r2Endpoint(accountId: string, jurisdiction: R2Jurisdiction): string {
   return `https://${accountId}${jurisdiction === "default" ? "" : `.${jurisdiction}`}.r2.cloudflarestorage.com`;
 }
 
@@ -83,12 +84,12 @@ export class R2Storage extends pulumi.ComponentResource {
     super("enclii:edge:R2Storage", name, {}, opts);
     const cf = { parent: this, provider: args.provider };
     const { accountId } = args;
-    const jurisdiction = args.jurisdiction ?? "default";
-    const bucket = (role: string, expireAfterDays: number | undefined, protect: boolean) => {
+    const { jurisdiction } = args;
+    const bucket = (role: string, expireAfterDays: number | undefined) => {
       const b = new cloudflare.R2Bucket(
         `${name}-${role}`,
         { accountId, name: `enclii-${args.stack}-${role}`, jurisdiction, location: args.location },
-        { ...cf, protect, retainOnDelete: protect },
+        { ...cf, ...stateful(args.protect) },
       );
       new cloudflare.R2BucketLifecycle(
         `${name}-${role}-lifecycle`,
@@ -97,8 +98,8 @@ export class R2Storage extends pulumi.ComponentResource {
       );
       return b.name;
     };
-    this.assetsBucket = bucket("assets", undefined, false);
-    this.backupsBucket = bucket("backups", args.backupRetentionDays + EXPIRY_GRACE_DAYS, args.protect);
+    this.assetsBucket = bucket("assets", undefined);
+    this.backupsBucket = bucket("backups", args.backupRetentionDays + EXPIRY_GRACE_DAYS);
 
     this.endpoint = r2Endpoint(accountId, jurisdiction);
     this.jurisdiction = jurisdiction;

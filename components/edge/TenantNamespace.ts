@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DNS_EGRESS, FROM_CLOUDFLARED } from "../baseline";
+import { defaultDeny, DNS_EGRESS, FROM_CLOUDFLARED } from "../baseline";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { tenantNamespace } from "../../model/names";
 import type { Tenant } from "../../model/routes";
@@ -26,8 +26,6 @@ const CONTAINER_DEFAULTS = {
 
 export interface TenantNamespaceArgs {
   tenant: Tenant;
-  /** Replaces DEFAULT_TENANT_QUOTA entries key by key. */
-  quota?: Record<string, string>;
   provider: k8s.Provider;
 }
 
@@ -50,21 +48,13 @@ export class TenantNamespace extends pulumi.ComponentResource {
       kube,
     );
     const namespace = ns.metadata.name;
-    new k8s.core.v1.ResourceQuota(
-      `${name}-quota`,
-      { metadata: { name: "tenant", namespace }, spec: { hard: { ...DEFAULT_TENANT_QUOTA, ...args.quota } } },
-      kube,
-    );
+    new k8s.core.v1.ResourceQuota(`${name}-quota`, { metadata: { name: "tenant", namespace }, spec: { hard: DEFAULT_TENANT_QUOTA } }, kube);
     new k8s.core.v1.LimitRange(
       `${name}-limits`,
       { metadata: { name: "tenant", namespace }, spec: { limits: [{ type: "Container", ...CONTAINER_DEFAULTS }] } },
       kube,
     );
-    new k8s.networking.v1.NetworkPolicy(
-      `${name}-default-deny`,
-      { metadata: { name: "default-deny", namespace }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
-      kube,
-    );
+    defaultDeny(name, { namespace, provider: args.provider, parent: this });
     new k8s.networking.v1.NetworkPolicy(
       `${name}-allow`,
       {

@@ -2,9 +2,18 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { DNS_EGRESS, inNamespace, RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
-import { NOT_INTERNET, RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
-import { CLOUDFLARED } from "../../model/names";
+import {
+  defaultDeny,
+  DNS_EGRESS,
+  inNamespace,
+  internetEgress,
+  RESTRICTED_CONTAINER,
+  restrictedPod,
+  spreadAcrossNodes,
+  tcp,
+} from "../baseline";
+import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
+import { CLOUDFLARED, PORTS, UIDS } from "../../model/names";
 import { validateRoutes, type Route } from "../../model/routes";
 import { tunnelIngress } from "./ingress";
 
@@ -16,14 +25,8 @@ export const TUNNEL_CNAME_SUFFIX = "cfargotunnel.com";
 const SECRET_BYTES = 32;
 const TOKEN_KEY = "token";
 const AUTOMATIC_TTL = 1;
-/** The image's `nonroot` user is a name, which the kubelet cannot check against runAsNonRoot. */
-const NONROOT_UID = 65532;
 /** cloudflared reaches Cloudflare's edge on 7844 (QUIC over UDP, HTTP/2 over TCP) and its API on 443. */
-const EDGE_PORTS = [
-  { protocol: "UDP", port: 7844 },
-  { protocol: "TCP", port: 7844 },
-  { protocol: "TCP", port: 443 },
-];
+const EDGE_PORTS = [{ protocol: "UDP", port: 7844 }, tcp(7844), tcp(PORTS.https)];
 const RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } };
 
 export interface TunnelArgs {
@@ -49,7 +52,7 @@ export function routeEgress(routes: Route[]): k8s.types.input.networking.v1.Netw
   for (const r of routes) ports.set(r.service.namespace, (ports.get(r.service.namespace) ?? new Set()).add(r.service.port));
   return [...ports.keys()].sort().map((ns) => ({
     to: [inNamespace(ns)],
-    ports: [...ports.get(ns)!].sort((a, b) => a - b).map((port) => ({ protocol: "TCP", port })),
+    ports: [...ports.get(ns)!].sort((a, b) => a - b).map(tcp),
   }));
 }
 
@@ -69,7 +72,6 @@ export class Tunnel extends pulumi.ComponentResource {
   constructor(name: string, args: TunnelArgs, opts?: pulumi.ComponentResourceOptions) {
     const problems = validateRoutes(args.routes, args.domain, args.tenantRoutes);
     if (problems.length > 0) throw new Error(`${name}: invalid routes:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
-    if (!Number.isInteger(args.replicas) || args.replicas < 1) throw new Error(`${name}: replicas must be a positive integer`);
     super("enclii:edge:Tunnel", name, {}, opts);
     const cf = { parent: this, provider: args.cloudflareProvider };
     const kube = { parent: this, provider: args.k8sProvider };
@@ -132,7 +134,7 @@ export class Tunnel extends pulumi.ComponentResource {
             metadata: { labels, annotations: { "enclii.io/tunnel-id": tunnel.id } },
             spec: {
               automountServiceAccountToken: false,
-              securityContext: restrictedPod(NONROOT_UID),
+              securityContext: restrictedPod(UIDS.nonroot),
               // ScheduleAnyway: production runs all replicas on its single node.
               topologySpreadConstraints: spreadAcrossNodes(labels),
               containers: [
@@ -162,11 +164,7 @@ export class Tunnel extends pulumi.ComponentResource {
       );
     }
 
-    new k8s.networking.v1.NetworkPolicy(
-      `${name}-default-deny`,
-      { metadata: { name: "default-deny", namespace }, spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] } },
-      kube,
-    );
+    defaultDeny(name, { namespace, provider: args.k8sProvider, parent: this });
     new k8s.networking.v1.NetworkPolicy(
       `${name}-egress-edge`,
       {
@@ -174,7 +172,7 @@ export class Tunnel extends pulumi.ComponentResource {
         spec: {
           podSelector: { matchLabels: labels },
           policyTypes: ["Egress"],
-          egress: [DNS_EGRESS, { to: [{ ipBlock: { cidr: "0.0.0.0/0", except: NOT_INTERNET } }], ports: EDGE_PORTS }],
+          egress: [DNS_EGRESS, internetEgress(EDGE_PORTS)],
         },
       },
       kube,

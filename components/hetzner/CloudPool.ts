@@ -1,11 +1,10 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
-import { MAX_SERVERS_PER_PLACEMENT_GROUP } from "../../model/names";
+import { ADMIN_PORTS, MAX_SERVERS_PER_PLACEMENT_GROUP } from "../../model/names";
+import { hetznerProtection, stateful } from "../stateful";
 import type { CloudNode, Environment } from "../../model/schema";
 import type { ClusterNode } from "./node";
 
-/** The only inbound traffic Hetzner lets through; everything public arrives through the tunnel. */
-export const ADMIN_PORTS = { ssh: "22", kubernetesApi: "6443" } as const;
 const SSH_USER = "root";
 
 export interface CloudPoolArgs {
@@ -15,7 +14,7 @@ export interface CloudPoolArgs {
   adminCidrs: string[];
   sshPublicKey: string;
   sshPrivateKey: pulumi.Input<string>;
-  /** Production: Pulumi `protect` plus Hetzner delete/rebuild protection on servers and the network. */
+  /** Production: servers, network and subnet are `stateful`, with Hetzner's delete and rebuild protection. */
   protect: boolean;
   provider: hcloud.Provider;
 }
@@ -26,7 +25,7 @@ export function firewallRules(adminCidrs: string[]): hcloud.types.input.Firewall
     description: `${what} from admin CIDRs`,
     direction: "in",
     protocol: "tcp",
-    port,
+    port: String(port),
     sourceIps: adminCidrs,
   }));
 }
@@ -43,7 +42,9 @@ export class CloudPool extends pulumi.ComponentResource {
 
   constructor(name: string, args: CloudPoolArgs, opts?: pulumi.ComponentResourceOptions) {
     super("enclii:hetzner:CloudPool", name, {}, opts);
-    const { stack, nodes, network, protect } = args;
+    const { stack, nodes, network } = args;
+    const keep = stateful(args.protect);
+    const hetzner = hetznerProtection(args.protect);
     const child = { parent: this, provider: args.provider };
     const labels = { "enclii.io/stack": stack, "enclii.io/managed-by": "pulumi" };
     const gateway = nodes[0];
@@ -51,14 +52,14 @@ export class CloudPool extends pulumi.ComponentResource {
 
     const net = new hcloud.Network(
       `${name}-network`,
-      { name: `enclii-${stack}`, ipRange: network.ipRange, labels, deleteProtection: protect },
-      { ...child, protect },
+      { name: `enclii-${stack}`, ipRange: network.ipRange, labels, deleteProtection: hetzner.deleteProtection },
+      { ...child, ...keep },
     );
     const networkId = net.id.apply(Number);
     const subnet = new hcloud.NetworkSubnet(
       `${name}-subnet`,
       { networkId, type: "cloud", networkZone: network.zone!, ipRange: network.subnet },
-      { ...child, protect },
+      { ...child, ...keep },
     );
     const firewall = new hcloud.Firewall(
       `${name}-firewall`,
@@ -95,10 +96,9 @@ export class CloudPool extends pulumi.ComponentResource {
           networks: [{ networkId, ip: n.privateIp }],
           publicNets: [{ ipv4Enabled: n.publicIpv4, ipv6Enabled: n.publicIpv4 }],
           labels: { ...labels, "enclii.io/pool": n.pool, "enclii.io/role": n.role },
-          deleteProtection: protect,
-          rebuildProtection: protect,
+          ...hetzner,
         },
-        { ...child, dependsOn: [subnet], protect },
+        { ...child, ...keep, dependsOn: [subnet] },
       );
       this.servers[n.name] = server;
       gatewayServer ??= server;

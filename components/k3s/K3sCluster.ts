@@ -38,10 +38,10 @@ export class K3sCluster extends pulumi.ComponentResource {
   public readonly bootstraps: command.remote.Command[];
 
   constructor(name: string, args: K3sClusterArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("enclii:k3s:K3sCluster", name, {}, opts);
     const { nodes } = args;
     const first = nodes[0];
     if (!first?.publicIp) throw new Error(`${name}: the first node must have a public address for the Kubernetes API`);
+    super("enclii:k3s:K3sCluster", name, {}, opts);
     const publicIp = first.publicIp;
 
     const token = new random.RandomPassword(`${name}-token`, { length: TOKEN_LENGTH, special: false }, { parent: this });

@@ -1,9 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { LONGHORN_NAMESPACE } from "../../model/names";
+import { stateful, volumeReclaimPolicy } from "../stateful";
 
 export const LONGHORN_CHART = { name: "longhorn", repo: "https://charts.longhorn.io", version: "1.11.0" } as const;
 const MAX_REPLICAS = 3;
+/** The StorageClass the chart creates and marks default (`persistence.defaultClass`); the chart fixes its name. */
+const STORAGE_CLASS = "longhorn";
 
 /** S3-compatible target for volume backups (R2), with the credentials Longhorn reads. */
 export interface LonghornBackupTarget {
@@ -36,7 +39,7 @@ export function longhornValues(nodeCount: number, protect: boolean, backupUrl?: 
   const replicas = longhornReplicas(nodeCount);
   return {
     ...(backupUrl ? { defaultBackupStore: { backupTarget: backupUrl, backupTargetCredentialSecret: BACKUP_SECRET } } : {}),
-    persistence: { defaultClass: true, defaultClassReplicaCount: replicas, reclaimPolicy: protect ? "Retain" : "Delete" },
+    persistence: { defaultClass: true, defaultClassReplicaCount: replicas, reclaimPolicy: volumeReclaimPolicy(protect) },
     defaultSettings: { defaultReplicaCount: replicas },
     csi: {
       attacherReplicaCount: replicas,
@@ -56,7 +59,7 @@ export class Longhorn extends pulumi.ComponentResource {
 
   constructor(name: string, args: LonghornArgs, opts?: pulumi.ComponentResourceOptions) {
     super("enclii:k3s:Longhorn", name, {}, opts);
-    const child = { parent: this, provider: args.provider, protect: args.protect };
+    const child = { parent: this, provider: args.provider, ...stateful(args.protect) };
     this.replicas = longhornReplicas(args.nodeCount);
 
     // Longhorn's manager and CSI pods need host access, so this namespace is privileged by design.
@@ -103,7 +106,8 @@ export class Longhorn extends pulumi.ComponentResource {
       { ...child, dependsOn: backupSecret ? [backupSecret] : [] },
     );
     this.namespace = pulumi.all([ns.metadata.name, release.id]).apply(([n]) => n);
-    this.storageClass = pulumi.output("longhorn");
+    // Read through the release, so whatever binds a volume to the class waits until Longhorn is installed.
+    this.storageClass = release.id.apply(() => STORAGE_CLASS);
     this.registerOutputs({ namespace: this.namespace, storageClass: this.storageClass, replicas: this.replicas });
   }
 }

@@ -4,7 +4,7 @@
  * config reinstalls in place). Holds no secret: the join token arrives on standard input.
  */
 import { stringify } from "yaml";
-import { K3S_CIDRS } from "../../model/names";
+import { ADMIN_PORTS, K3S_CIDRS } from "../../model/names";
 
 /** Hetzner's recursive resolvers; private-only servers get no DNS from DHCP. */
 export const HETZNER_RESOLVERS = ["185.12.64.1", "185.12.64.2"] as const;
@@ -83,7 +83,7 @@ table inet enclii_host {
     iifname { "cni0", "flannel.1", "flannel-wg" } accept comment "pods to host"
     ip saddr ${K3S_CIDRS.pod} accept
     meta l4proto { icmp, ipv6-icmp } accept
-    tcp dport { 22, 6443 } ip saddr { ${fw.adminCidrs.join(", ")} } accept comment "admin CIDRs"
+    tcp dport { ${Object.values(ADMIN_PORTS).join(", ")} } ip saddr { ${fw.adminCidrs.join(", ")} } accept comment "admin CIDRs"
 ${peers}  }
 }
 `;

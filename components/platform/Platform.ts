@@ -19,9 +19,6 @@ import type { ClusterNode } from "../hetzner/node";
 import { K3sCluster } from "../k3s/K3sCluster";
 import { Longhorn } from "../k3s/Longhorn";
 
-/** Backups kept when the database is external (Longhorn and etcd still back up to R2). */
-const DEFAULT_RETENTION_DAYS = 7;
-
 export interface PlatformArgs {
   env: Environment;
   sshPrivateKey: pulumi.Output<string>;
@@ -34,6 +31,19 @@ export interface PlatformArgs {
   januaSigningKeys: pulumi.Output<string>;
   /** Required when `enclii:smtp` is set. */
   smtpPassword?: pulumi.Output<string>;
+}
+
+/** What the environment needs that config validation cannot see: the providers and secrets passed beside it. */
+export function validatePlatformArgs(args: PlatformArgs): string[] {
+  const { env } = args;
+  const problems: string[] = [];
+  if (env.nodes.some((n) => n.kind === "cloud") && (!args.hcloudProvider || !env.sshPublicKey)) {
+    problems.push("cloud nodes need an hcloud provider and enclii:sshPublicKey");
+  }
+  if (env.postgres.mode === "external" && !args.externalDatabaseUrls)
+    problems.push("external PostgreSQL needs enclii:externalDatabaseUrls");
+  if (env.smtp && !args.smtpPassword) problems.push("enclii:smtp needs enclii:smtpPassword");
+  return problems;
 }
 
 export interface NodeSummary {
@@ -57,6 +67,8 @@ export class Platform extends pulumi.ComponentResource {
   public readonly oidc: { issuer?: string; jwksUri?: string; jwks?: pulumi.Output<Jwks> };
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    const problems = validatePlatformArgs(args);
+    if (problems.length > 0) throw new Error(`${name}: ${problems.join("; ")}`);
     super("enclii:platform:Platform", name, {}, opts);
     const { env } = args;
     const cloud = env.nodes.filter((n): n is CloudNode => n.kind === "cloud");
@@ -64,8 +76,6 @@ export class Platform extends pulumi.ComponentResource {
 
     const nodes: ClusterNode[] = [];
     if (cloud.length > 0) {
-      if (!args.hcloudProvider || !env.sshPublicKey)
-        throw new Error(`${name}: cloud nodes need an hcloud provider and enclii:sshPublicKey`);
       const pool = new CloudPool(
         `${name}-cloud`,
         {
@@ -73,10 +83,10 @@ export class Platform extends pulumi.ComponentResource {
           nodes: cloud,
           network: env.network,
           adminCidrs: env.adminCidrs,
-          sshPublicKey: env.sshPublicKey,
+          sshPublicKey: env.sshPublicKey!,
           sshPrivateKey: args.sshPrivateKey,
           protect: env.protect,
-          provider: args.hcloudProvider,
+          provider: args.hcloudProvider!,
         },
         { parent: this },
       );
@@ -88,7 +98,6 @@ export class Platform extends pulumi.ComponentResource {
 
     const cf = args.cloudflareProvider;
     const { accountId, zoneId } = env.cloudflare;
-    const retention = env.postgres.mode === "in-cluster" ? env.postgres.backupRetentionDays : DEFAULT_RETENTION_DAYS;
     const r2 = new R2Storage(
       `${name}-r2`,
       {
@@ -96,7 +105,7 @@ export class Platform extends pulumi.ComponentResource {
         accountId,
         jurisdiction: env.r2.jurisdiction,
         location: env.r2.location,
-        backupRetentionDays: retention,
+        backupRetentionDays: env.postgres.backupRetentionDays,
         protect: env.protect,
         provider: cf,
       },
@@ -134,14 +143,22 @@ export class Platform extends pulumi.ComponentResource {
     const data = new DataLayer(
       `${name}-data`,
       {
-        postgres: env.postgres,
+        postgres:
+          env.postgres.mode === "in-cluster"
+            ? {
+                ...env.postgres,
+                backup: {
+                  destinationPath: pulumi.interpolate`s3://${r2.backupsBucket}/${BACKUP_PREFIXES.postgres}`,
+                  credentials: r2.credentials,
+                },
+              }
+            : { ...env.postgres, databaseUrls: args.externalDatabaseUrls! },
         redis: env.redis,
         nodeCount: nodes.length,
         appsNamespace: appsNamespace.metadata.name,
+        storageClass: longhorn.storageClass,
         protect: env.protect,
         provider: k8sProvider,
-        backup: { destinationPath: pulumi.interpolate`s3://${r2.backupsBucket}/${BACKUP_PREFIXES.postgres}`, credentials: r2.credentials },
-        externalDatabaseUrls: args.externalDatabaseUrls,
       },
       { parent: this, dependsOn: [longhorn] },
     );
@@ -156,8 +173,7 @@ export class Platform extends pulumi.ComponentResource {
           signingKeys: args.januaSigningKeys,
           rotationDays: env.janua.signingKeyRotationDays,
           localhostRedirects: env.janua.localhostRedirects,
-          smtp: env.smtp,
-          smtpPassword: args.smtpPassword,
+          smtp: env.smtp && { settings: env.smtp, password: args.smtpPassword! },
         },
         provider: k8sProvider,
       },
