@@ -7,7 +7,8 @@
  *  2. Sentinel failover (1 master + 2 replicas + 3 Sentinels, down-after 5000 ms): kill -9 the
  *     master, time until every Sentinel names the same new master and until it takes a write;
  *     median of FAILOVER_RUNS runs, each on a fresh set.
- * Prints a table and writes `.bench/data.json`. Skips (exit 0) when the Debian tools are missing.
+ * Every server runs in a pod of its own (testbed/). Prints a table and writes `.bench/data.json`.
+ * Skips (exit 0) when the Debian tools or root (for network namespaces) are missing.
  */
 import { stats, type Stats } from "./stats";
 import { spawnSync } from "node:child_process";
@@ -16,23 +17,15 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "../components/data/pgbouncer";
 import { DOWN_AFTER_MS } from "../components/data/redisConfig";
-import {
-  failover,
-  redisCall,
-  runClients,
-  Servers,
-  startPgbouncerStack,
-  startSentinelTopology,
-  waitFor,
-  type LoadResult,
-} from "../testbed/servers";
+import { runClients, startPgbouncerStack, type LoadResult } from "../testbed/postgres";
+import { killMaster, startRedisCluster } from "../testbed/redis";
+import { Servers, waitFor } from "../testbed/servers";
 
 const RESULTS = join(__dirname, "..", ".bench", "data.json");
-const TOOLS = ["pgbouncer", "postgres", "redis-server", "redis-sentinel"];
+const TOOLS = ["pgbouncer", "postgres", "redis-server", "redis-sentinel", "openssl", "ip", "unshare"];
 const FAILOVER_RUNS = 5;
 /** Keeps the whole bench under 2 minutes: no new failover run starts after this. */
 const FAILOVER_BUDGET_MS = 80_000;
-const FAILOVER_TIMEOUT_MS = 20_000;
 
 async function withServers<T>(run: (servers: Servers) => Promise<T>): Promise<T> {
   const servers = new Servers();
@@ -54,12 +47,9 @@ async function withServers<T>(run: (servers: Servers) => Promise<T>): Promise<T>
 
 async function failoverOnce(): Promise<{ agreeMs: number; writableMs: number }> {
   return withServers(async (servers) => {
-    const t = await startSentinelTopology(servers);
-    const { ms, master, killedAt } = await failover(t, FAILOVER_TIMEOUT_MS);
-    const port = Number(master.split(":")[1]);
-    await waitFor("a write to the new master", FAILOVER_TIMEOUT_MS, async () =>
-      (await redisCall(port, t.password, "SET", "k", "v")) === "OK" ? true : undefined,
-    );
+    const c = await startRedisCluster(servers, "sentinel");
+    const { ms, master, killedAt } = await killMaster(c);
+    await waitFor("a write to the new master", async () => ((await c.call(master, "SET", "k", "v")) === "OK" ? true : undefined));
     return { agreeMs: ms, writableMs: performance.now() - killedAt };
   });
 }
@@ -82,8 +72,10 @@ const loadRow = (what: string, r: LoadResult) => [
 /** Returns the exit code: 1 if a measurement failed. */
 export async function benchData(log = (s: string) => process.stderr.write(`${s}\n`)): Promise<number> {
   const missing = TOOLS.filter((t) => spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0);
-  if (missing.length) {
-    log(`data bench skipped: ${missing.join(", ")} not installed (see .ci/run)`);
+  if (missing.length || process.getuid?.() !== 0) {
+    log(
+      `data bench skipped: ${missing.length ? `${missing.join(", ")} not installed (see .ci/run)` : "pods need root (network namespaces)"}`,
+    );
     return 0;
   }
   const started = performance.now();
@@ -91,7 +83,7 @@ export async function benchData(log = (s: string) => process.stderr.write(`${s}\
     log("data: 1000 clients through PgBouncer, then straight at PostgreSQL");
     const [viaPgbouncer, direct] = await withServers(async (servers) => {
       const stack = await startPgbouncerStack(servers);
-      return [await runClients(stack, stack.bouncerPort, MAX_CLIENT_CONN), await runClients(stack, stack.pg.port, MAX_CLIENT_CONN)];
+      return [await runClients(stack, stack.pgbouncer.ip, MAX_CLIENT_CONN), await runClients(stack, stack.pg.pod.ip, MAX_CLIENT_CONN)];
     });
     const runs: { agreeMs: number; writableMs: number }[] = [];
     while (runs.length < FAILOVER_RUNS && performance.now() - started < FAILOVER_BUDGET_MS) {
@@ -121,7 +113,7 @@ export async function benchData(log = (s: string) => process.stderr.write(`${s}\
           ["kill -9 → every Sentinel names the new master", range(agreeMs)],
           ["kill -9 → new master takes a write", range(writableMs)],
         ]),
-        `${runs.length} failover runs, each on a fresh 1 master + 2 replicas + 3 Sentinels. Total ${totalS.toFixed(0)} s on ${cpus().length} CPUs.`,
+        `${runs.length} failover runs, each on fresh pods: 1 master + 2 replicas + 3 Sentinels. Total ${totalS.toFixed(0)} s on ${cpus().length} CPUs.`,
         "",
       ].join("\n"),
     );

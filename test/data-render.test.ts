@@ -1,11 +1,13 @@
 /** The data layer's renderers, on their text alone (the real servers run them in *.real.test.ts). */
 import { describe, expect, it } from "vitest";
 import {
+  CA_FILE,
   DEFAULT_POOL_SIZE,
+  externalDatabases,
   MAX_CLIENT_CONN,
   renderPgbouncerIni,
   renderUserlist,
-  type PgbouncerOptions,
+  type ExternalServer,
 } from "../components/data/pgbouncer";
 import {
   DOWN_AFTER_MS,
@@ -14,28 +16,21 @@ import {
   renderRedisConf,
   renderSentinelConf,
   SENTINEL_QUORUM,
-  type RedisConfOptions,
-  type SentinelConfOptions,
 } from "../components/data/redisConfig";
+import { REDIS_POD_PATHS, redisCommand, redisConfigFiles, redisInitScript } from "../components/data/redisPods";
 
 const lines = (text: string) => text.split("\n");
 
-const pgbouncer: PgbouncerOptions = {
-  databases: [
-    { name: "enclii", host: "db.example.internal", port: 5432, dbname: "enclii" },
-    { name: "janua", host: "db.example.internal", port: 5432, dbname: "janua_prod" },
-  ],
-  listenAddr: "0.0.0.0",
-  listenPort: 6432,
-  authFile: "/etc/pgbouncer/userlist.txt",
-  serverTlsSslmode: "verify-full",
-  serverTlsCaFile: "/etc/pgbouncer/ca.crt",
-  adminUsers: ["pgbouncer_admin"],
+const server: ExternalServer = { host: "db.example.internal", port: 5432, sslmode: "verify-full" };
+const urls = {
+  enclii: "postgres://enclii_user:p%40ss@db.example.internal:5432/enclii",
+  janua: "postgres://janua_user:s3cret@db.example.internal:5432/janua_prod",
 };
+const databases = externalDatabases(urls);
 
 describe("pgbouncer.ini", () => {
-  it("pools in transaction mode with the platform's limits and SCRAM auth", () => {
-    const ini = lines(renderPgbouncerIni(pgbouncer));
+  it("pools in transaction mode with the platform's limits, SCRAM auth and verified TLS to the server", () => {
+    const ini = lines(renderPgbouncerIni(server, databases, "/etc/pgbouncer"));
     expect(MAX_CLIENT_CONN).toBe(1000);
     expect(DEFAULT_POOL_SIZE).toBe(25);
     for (const line of [
@@ -44,78 +39,80 @@ describe("pgbouncer.ini", () => {
       "janua = host=db.example.internal port=5432 dbname=janua_prod",
       "[pgbouncer]",
       "listen_addr = 0.0.0.0",
-      "listen_port = 6432",
+      "listen_port = 5432",
       "unix_socket_dir =",
       "auth_type = scram-sha-256",
       "auth_file = /etc/pgbouncer/userlist.txt",
-      "admin_users = pgbouncer_admin",
       "pool_mode = transaction",
       "max_client_conn = 1000",
       "default_pool_size = 25",
       "max_db_connections = 25",
       "server_tls_sslmode = verify-full",
-      "server_tls_ca_file = /etc/pgbouncer/ca.crt",
+      `server_tls_ca_file = ${CA_FILE}`,
     ])
       expect(ini).toContain(line);
     expect(ini.indexOf("[databases]")).toBeLessThan(ini.indexOf("enclii = host=db.example.internal port=5432 dbname=enclii"));
     expect(ini.indexOf("[pgbouncer]")).toBeLessThan(ini.indexOf("pool_mode = transaction"));
   });
 
-  it("takes overrides, and leaves out what is not set", () => {
-    const ini = lines(
-      renderPgbouncerIni({
-        ...pgbouncer,
-        serverTlsSslmode: "disable",
-        serverTlsCaFile: undefined,
-        adminUsers: undefined,
-        maxClientConn: 200,
-        defaultPoolSize: 10,
-      }),
-    );
-    expect(ini).toEqual(
-      expect.arrayContaining([
-        "server_tls_sslmode = disable",
-        "max_client_conn = 200",
-        "default_pool_size = 10",
-        "max_db_connections = 10",
-      ]),
-    );
-    expect(ini.some((l) => l.startsWith("server_tls_ca_file") || l.startsWith("admin_users"))).toBe(false);
-    expect(lines(renderPgbouncerIni({ ...pgbouncer, maxDbConnections: 40 }))).toContain("max_db_connections = 40");
+  it("with sslmode require, encrypts without a CA file", () => {
+    const ini = lines(renderPgbouncerIni({ ...server, sslmode: "require" }, databases, "/etc/pgbouncer"));
+    expect(ini).toContain("server_tls_sslmode = require");
+    expect(ini.some((l) => l.startsWith("server_tls_ca_file"))).toBe(false);
+  });
+
+  it("reads each database's name, user and password from its URL, percent-decoded", () => {
+    expect(databases).toEqual([
+      { name: "enclii", dbname: "enclii", user: "enclii_user", password: "p@ss" },
+      { name: "janua", dbname: "janua_prod", user: "janua_user", password: "s3cret" },
+    ]);
   });
 
   it("is deterministic", () => {
-    expect(renderPgbouncerIni(pgbouncer)).toBe(renderPgbouncerIni(structuredClone(pgbouncer)));
+    expect(renderPgbouncerIni(server, databases, "/etc/pgbouncer")).toBe(
+      renderPgbouncerIni({ ...server }, structuredClone(databases), "/etc/pgbouncer"),
+    );
   });
 
-  it.each<[string, Partial<PgbouncerOptions>, string]>([
-    ["verify-full without a CA", { serverTlsCaFile: undefined }, "serverTlsSslmode verify-full needs serverTlsCaFile"],
-    ["no databases", { databases: [] }, "at least one database is required"],
-    ["a duplicate database", { databases: [pgbouncer.databases[0], pgbouncer.databases[0]] }, "database enclii is listed twice"],
+  it.each<[string, () => string, string]>([
+    ["no databases", () => renderPgbouncerIni(server, [], "/etc/pgbouncer"), "at least one database is required"],
+    [
+      "a duplicate database",
+      () => renderPgbouncerIni(server, [databases[0], databases[0]], "/etc/pgbouncer"),
+      "database enclii is listed twice",
+    ],
     [
       "a database name that would break the ini",
-      { databases: [{ ...pgbouncer.databases[0], name: "a b" }] },
+      () => renderPgbouncerIni(server, [{ name: "a b", dbname: "x" }], "/etc/pgbouncer"),
       'databases[0].name "a b" is not a plain identifier',
     ],
     [
       "a host with a space",
-      { databases: [{ ...pgbouncer.databases[0], host: "db x" }] },
-      'databases[0].host "db x" is not a host name or address',
+      () => renderPgbouncerIni({ ...server, host: "db x" }, databases, "/etc/pgbouncer"),
+      'host "db x" is not a host name or address',
     ],
-    ["a port out of range", { listenPort: 70000 }, "listenPort must be an integer in 1..65535, got 70000"],
-    ["a relative auth file", { authFile: "userlist.txt" }, 'authFile "userlist.txt" must be an absolute path without spaces'],
-    ["a zero pool", { defaultPoolSize: 0 }, "defaultPoolSize must be an integer"],
-  ])("refuses %s", (_, patch, message) => {
-    expect(() => renderPgbouncerIni({ ...pgbouncer, ...patch })).toThrow(message);
+    [
+      "a port out of range",
+      () => renderPgbouncerIni({ ...server, port: 70000 }, databases, "/etc/pgbouncer"),
+      "port must be an integer in 1..65535, got 70000",
+    ],
+    [
+      "a relative config dir",
+      () => renderPgbouncerIni(server, databases, "pgbouncer"),
+      'configDir "pgbouncer" must be an absolute path without spaces',
+    ],
+  ])("refuses %s", (_, render, message) => {
+    expect(render).toThrow(message);
   });
 });
 
 describe("userlist.txt", () => {
-  it('quotes names and passwords, doubling any "', () => {
+  it('quotes names and passwords, doubling any ", and lists a user who owns two databases once', () => {
     expect(
       renderUserlist([
-        { name: "enclii", password: 'a"b c' },
-        { name: "janua", password: "plain" },
+        { user: "enclii", password: 'a"b c' },
+        { user: "janua", password: "plain" },
+        { user: "enclii", password: 'a"b c' },
       ]),
     ).toBe('"enclii" "a""b c"\n"janua" "plain"\n');
   });
@@ -124,7 +121,7 @@ describe("userlist.txt", () => {
     const refuse = (password: string, message: string) => {
       let error = "";
       try {
-        renderUserlist([{ name: "enclii", password }]);
+        renderUserlist([{ user: "enclii", password }]);
       } catch (e) {
         error = (e as Error).message;
       }
@@ -136,18 +133,18 @@ describe("userlist.txt", () => {
     refuse("SCRAM-SHA-256$4096:c2FsdA==$a:b", "password of enclii has the shape of a stored hash");
     expect(() =>
       renderUserlist([
-        { name: "a", password: "x" },
-        { name: "a", password: "y" },
+        { user: "a", password: "x" },
+        { user: "a", password: "y" },
       ]),
-    ).toThrow('user "a" is listed twice');
+    ).toThrow('user "a" has two different passwords');
   });
 });
 
-const redis: RedisConfOptions = { port: 6379, bind: "0.0.0.0", password: 's3"cr\\et x', dir: "/data", appendonly: true };
+const PASSWORD = 's3"cr\\et x';
 
 describe("redis.conf", () => {
-  it("persists with AOF and RDB on dir, and sets the same password for clients and for its master", () => {
-    expect(lines(renderRedisConf(redis))).toEqual(
+  it("persists with AOF and RDB on the data dir, and sets the same password for clients and for its master", () => {
+    expect(lines(renderRedisConf({ password: PASSWORD, dataDir: "/data" }))).toEqual(
       expect.arrayContaining([
         "bind 0.0.0.0",
         "port 6379",
@@ -159,108 +156,92 @@ describe("redis.conf", () => {
         'masterauth "s3\\"cr\\\\et x"',
       ]),
     );
-    expect(renderRedisConf({ ...redis, appendonly: false })).toContain("appendonly no\n");
-    expect(renderRedisConf(redis)).not.toMatch(/replicaof|min-replicas|replica-announce/);
+    expect(renderRedisConf({ password: PASSWORD, dataDir: "/data" })).not.toMatch(/replicaof|min-replicas|replica-announce/);
   });
 
   it("escapes control characters the way Redis reads them back", () => {
-    expect(renderRedisConf({ ...redis, password: "a\tb" })).toContain('requirepass "a\\x09b"\n');
+    expect(renderRedisConf({ password: "a\tb", dataDir: "/data" })).toContain('requirepass "a\\x09b"\n');
   });
 
-  it("renders a Sentinel-managed replica", () => {
+  it("under Sentinel, writes only with a replica in sync and announces the pod's stable name", () => {
     const conf = lines(
-      renderRedisConf({
-        ...redis,
-        replicaOf: { host: "redis-0.redis.data.svc", port: 6379 },
-        minReplicasToWrite: 1,
-        announceHostname: "redis-1.redis.data.svc",
-      }),
+      renderRedisConf({ password: PASSWORD, dataDir: "/data", announceHostname: "redis-1.redis-headless.enclii-data.svc.cluster.local" }),
     );
     expect(conf).toEqual(
       expect.arrayContaining([
-        "replicaof redis-0.redis.data.svc 6379",
         "min-replicas-to-write 1",
         "min-replicas-max-lag 10",
-        "replica-announce-ip redis-1.redis.data.svc",
+        "replica-announce-ip redis-1.redis-headless.enclii-data.svc.cluster.local",
       ]),
     );
-    expect(renderRedisConf({ ...redis, minReplicasToWrite: 1, minReplicasMaxLagS: 5 })).toContain("min-replicas-max-lag 5\n");
   });
 
-  it.each<[string, Partial<RedisConfOptions>, string]>([
-    ["an empty password", { password: "" }, "password must not be empty"],
-    ["a relative dir", { dir: "data" }, 'dir "data" must be an absolute path'],
-    ["a lag without a replica minimum", { minReplicasMaxLagS: 5 }, "minReplicasMaxLagS needs minReplicasToWrite"],
-    ["a master host with a space", { replicaOf: { host: "a b", port: 6379 } }, 'replicaOf.host "a b" is not a host name or address'],
-  ])("refuses %s", (_, patch, message) => {
-    expect(() => renderRedisConf({ ...redis, ...patch })).toThrow(message);
+  it.each<[string, Parameters<typeof renderRedisConf>[0], string]>([
+    ["an empty password", { password: "", dataDir: "/data" }, "password must not be empty"],
+    ["a relative data dir", { password: PASSWORD, dataDir: "data" }, 'dataDir "data" must be an absolute path'],
+    [
+      "an announced name with a space",
+      { password: PASSWORD, dataDir: "/data", announceHostname: "a b" },
+      'announceHostname "a b" is not a host name or address',
+    ],
+  ])("refuses %s", (_, options, message) => {
+    expect(() => renderRedisConf(options)).toThrow(message);
   });
 });
 
-const sentinel: SentinelConfOptions = { port: 26379, bind: "0.0.0.0", master: { host: "10.0.1.10", port: 6379 }, password: "s3cr\\et!" };
+const sentinel = {
+  password: "s3cr\\et!",
+  masterHost: "redis-0.redis-headless.enclii-data.svc.cluster.local",
+  announceHostname: "redis-sentinel-0.x",
+};
 
 describe("sentinel.conf", () => {
-  it("monitors the master with quorum 2, 5 s down-after and the Redis password", () => {
+  it("monitors the master by name with quorum 2, 5 s down-after and the Redis password, resolving before the monitor line", () => {
     expect([SENTINEL_QUORUM, DOWN_AFTER_MS, FAILOVER_TIMEOUT_MS, MASTER_NAME]).toEqual([2, 5000, 10000, "enclii"]);
-    expect(lines(renderSentinelConf(sentinel))).toEqual(
+    const conf = lines(renderSentinelConf(sentinel));
+    expect(conf).toEqual(
       expect.arrayContaining([
         "port 26379",
-        "sentinel monitor enclii 10.0.1.10 6379 2",
+        "sentinel resolve-hostnames yes",
+        "sentinel announce-ip redis-sentinel-0.x",
+        "sentinel announce-hostnames yes",
+        "sentinel monitor enclii redis-0.redis-headless.enclii-data.svc.cluster.local 6379 2",
         "sentinel auth-pass enclii s3cr\\et!",
         "sentinel down-after-milliseconds enclii 5000",
         "sentinel failover-timeout enclii 10000",
         "sentinel parallel-syncs enclii 1",
       ]),
     );
-    expect(renderSentinelConf(sentinel)).not.toMatch(/hostnames|announce-ip/);
-  });
-
-  it("resolves and announces stable host names, resolving before the monitor line is parsed", () => {
-    const conf = lines(
-      renderSentinelConf({
-        ...sentinel,
-        master: { host: "redis-0.redis.data.svc", port: 6379 },
-        announceHostname: "sentinel-0.sentinel.data.svc",
-      }),
-    );
-    expect(conf).toEqual(
-      expect.arrayContaining([
-        "sentinel resolve-hostnames yes",
-        "sentinel announce-ip sentinel-0.sentinel.data.svc",
-        "sentinel announce-hostnames yes",
-      ]),
-    );
     expect(conf.indexOf("sentinel resolve-hostnames yes")).toBeLessThan(conf.findIndex((l) => l.startsWith("sentinel monitor")));
-    expect(renderSentinelConf({ ...sentinel, resolveHostnames: true })).toContain("sentinel resolve-hostnames yes\n");
   });
 
-  it("takes another master name, quorum and timings", () => {
-    const conf = renderSentinelConf({ ...sentinel, masterName: "cache", quorum: 3, downAfterMs: 3000, failoverTimeoutMs: 9000 });
-    expect(lines(conf)).toEqual(
-      expect.arrayContaining([
-        "sentinel monitor cache 10.0.1.10 6379 3",
-        "sentinel down-after-milliseconds cache 3000",
-        "sentinel failover-timeout cache 9000",
-      ]),
-    );
-  });
-
-  it.each<[string, Partial<SentinelConfOptions>, string]>([
+  it.each<[string, Partial<typeof sentinel>, string]>([
     ["a password Sentinel would rewrite unquoted", { password: "a b" }, "without spaces, quotes or control characters"],
     ["a quoted password", { password: 'a"b' }, "without spaces, quotes or control characters"],
-    [
-      "a host-name master without resolve-hostnames",
-      { master: { host: "redis-0", port: 6379 }, resolveHostnames: false },
-      'master.host "redis-0" is a host name: set resolveHostnames',
-    ],
-    [
-      "announcing a host name without resolving them",
-      { announceHostname: "s-0", resolveHostnames: false },
-      "announceHostname needs resolveHostnames",
-    ],
-    ["a master name with a space", { masterName: "my master" }, 'masterName "my master" may only contain'],
-    ["a quorum of 0", { quorum: 0 }, "quorum must be an integer in 1.."],
+    ["a master host with a space", { masterHost: "redis 0" }, 'masterHost "redis 0" is not a host name or address'],
   ])("refuses %s", (_, patch, message) => {
     expect(() => renderSentinelConf({ ...sentinel, ...patch })).toThrow(message);
+  });
+});
+
+describe("Redis pods", () => {
+  it("hold the password and redis.conf standalone, plus sentinel.conf with Sentinel", () => {
+    expect(Object.keys(redisConfigFiles("standalone", "pw", REDIS_POD_PATHS)).sort()).toEqual(["password", "redis.conf"]);
+    const files = redisConfigFiles("sentinel", "pw", REDIS_POD_PATHS);
+    expect(Object.keys(files).sort()).toEqual(["password", "redis.conf", "sentinel.conf"]);
+    expect(files["sentinel.conf"]).toContain("sentinel monitor enclii redis-0.redis-headless.enclii-data.svc.cluster.local 6379 2");
+  });
+
+  it("fill in the pod's own name at start, and under Sentinel make every Redis but the first follow it", () => {
+    expect(redisInitScript("redis", "sentinel", REDIS_POD_PATHS)).toBe(
+      [
+        "set -eu",
+        'sed "s/pod-fqdn\\.enclii\\.invalid/$(hostname).redis-headless.enclii-data.svc.cluster.local/g" /config/redis.conf > /work/redis.conf',
+        '[ "$(hostname)" = "redis-0" ] || echo "replicaof redis-0.redis-headless.enclii-data.svc.cluster.local 6379" >> /work/redis.conf',
+      ].join("\n"),
+    );
+    expect(redisInitScript("redis", "standalone", REDIS_POD_PATHS)).not.toContain("replicaof");
+    expect(redisInitScript("sentinel", "sentinel", REDIS_POD_PATHS)).not.toContain("replicaof");
+    expect(redisCommand("sentinel", REDIS_POD_PATHS)).toEqual(["redis-sentinel", "/work/sentinel.conf"]);
   });
 });

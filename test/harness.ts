@@ -1,6 +1,6 @@
 /** Shared test plumbing: recording mocks, output resolution, schema validation, Debian tools. */
-import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import Ajv from "ajv";
@@ -9,7 +9,8 @@ import { planMocks } from "../automation/mocks";
 import { SECRET_WIRE, waitForRegistrations } from "../automation/plan";
 
 export const ROOT = join(__dirname, "..");
-export const SHARED = join(ROOT, "..", "shared");
+/** Upstream schemas vendored into the repository (schemas/README.md). */
+export const SCHEMAS = join(ROOT, "schemas");
 
 export interface Registered {
   type: string;
@@ -73,6 +74,14 @@ export function requireTool(tool: string, debianPackage = tool): boolean {
   return present;
 }
 
+/** Pods (testbed/pods.ts) need root and iproute2 for network namespaces: skipped locally without them, a failure in CI. */
+export function requirePods(): boolean {
+  const root = process.getuid?.() === 0;
+  if (!root && process.env.CI) throw new Error("the real-server tests need root for network namespaces");
+  if (!root) console.warn("skipping: pods need root (network namespaces)");
+  return root && requireTool("ip", "iproute2") && requireTool("unshare", "util-linux");
+}
+
 export function shellcheck(script: string): string {
   const result = spawnSync("shellcheck", ["--shell=bash", "-"], { input: script, encoding: "utf8" });
   return result.status === 0 ? "" : result.stdout + result.stderr;
@@ -85,17 +94,29 @@ export async function validateKubernetesObject(obj: { apiVersion: string; kind: 
   new mod[obj.kind](obj).validate();
 }
 
-const ajv = new Ajv({ strict: false, allErrors: true });
+const integerIn = (bits: number) => ({
+  type: "number" as const,
+  validate: (n: number) => Number.isInteger(n) && Math.abs(n) <= 2 ** (bits - 1),
+});
+/** The OpenAPI formats the CRDs use, checked for real rather than ignored with a warning. */
+const ajv = new Ajv({
+  strict: false,
+  allErrors: true,
+  formats: {
+    int32: integerIn(32),
+    int64: integerIn(64),
+    "date-time": (s: string) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d\d-\d\dT/.test(s),
+  },
+});
 const crdIndex = new Map<string, object>();
 
-/** Loads every CRD under shared/schemas/crds, keyed by `group/version/Kind`. */
+/** Loads every CRD under schemas/crds, keyed by `group/version/Kind`. */
 export function loadCrds(): Map<string, object> {
   if (crdIndex.size > 0) return crdIndex;
-  const list = execFileSync("find", [join(SHARED, "schemas", "crds"), "-name", "*.yaml"], { encoding: "utf8" })
-    .trim()
-    .split("\n");
-  for (const file of list) {
-    const crd = parse(readFileSync(file, "utf8"));
+  const dir = join(SCHEMAS, "crds");
+  const files = readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".yaml"));
+  for (const file of files) {
+    const crd = parse(readFileSync(join(dir, file), "utf8"));
     for (const v of crd.spec.versions) crdIndex.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, v.schema.openAPIV3Schema);
   }
   return crdIndex;
@@ -107,7 +128,7 @@ export async function validateObject(obj: { apiVersion: string; kind: string }):
   const custom = group.includes(".") && !group.endsWith(".k8s.io");
   if (!custom) return validateKubernetesObject(obj);
   const schema = loadCrds().get(`${group}/${version}/${obj.kind}`);
-  if (!schema) throw new Error(`no CRD schema for ${obj.apiVersion} ${obj.kind} under shared/schemas/crds`);
+  if (!schema) throw new Error(`no CRD schema for ${obj.apiVersion} ${obj.kind} under schemas/crds`);
   const validate = ajv.compile(schema);
   const valid: boolean = validate(obj);
   if (!valid) throw new Error(`${obj.kind}: ${ajv.errorsText(validate.errors)}`);

@@ -3,11 +3,11 @@ import { join } from "node:path";
 import Ajv2020 from "ajv/dist/2020";
 import { parse } from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ROOT, SHARED, recordResources, settled, type Registered } from "./harness";
+import { ROOT, SCHEMAS, recordResources, settled, type Registered } from "./harness";
 
 describe("Pulumi.yaml", () => {
   it("validates against Pulumi's project schema", () => {
-    const schema = JSON.parse(readFileSync(join(SHARED, "schemas", "pulumi-project.schema.json"), "utf8"));
+    const schema = JSON.parse(readFileSync(join(SCHEMAS, "pulumi-project.schema.json"), "utf8"));
     const validate = new Ajv2020({ strict: false, allErrors: true }).compile(schema);
     const project = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8"));
     expect(validate(project), JSON.stringify(validate.errors)).toBe(true);

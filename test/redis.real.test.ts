@@ -1,101 +1,106 @@
 /**
- * The redis.conf and sentinel.conf we render, run by real redis-server and redis-sentinel on
- * 127.0.0.1: persistence and auth for standalone; failover and its absence without quorum for
- * 1 master + 2 replicas + 3 Sentinels.
+ * Redis and Sentinel as the StatefulSets run them (testbed/redis.ts): each pod in its own network
+ * namespace with its hostname, the config Secret's files, the init script, the server command.
+ * Standalone: persistence across kill -9 and pod recreation, auth. Sentinel: replication set up by
+ * the init script, failover after kill -9, and none without quorum.
  */
-import { randomBytes } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
-import { DOWN_AFTER_MS, MASTER_NAME, renderRedisConf, SENTINEL_QUORUM } from "../components/data/redisConfig";
-import { requireTool } from "./harness";
-import {
-  failover,
-  freePorts,
-  LOOPBACK,
-  masterAddr,
-  redisCall,
-  sentinelMaster,
-  Servers,
-  sleep,
-  startRedis,
-  startSentinelTopology,
-  stopProc,
-  waitFor,
-} from "../testbed/servers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MASTER_NAME, MIN_REPLICAS_TO_WRITE, SENTINEL_QUORUM } from "../components/data/redisConfig";
+import { FIRST_REDIS, SERVICES, podFqdn } from "../components/data/redisPods";
+import { PORTS } from "../model/names";
+import { requirePods, requireTool } from "./harness";
+import { killMaster, redisCall, sentinelMaster, startRedisCluster, type RedisCluster } from "../testbed/redis";
+import { Servers, stopProc, waitFor } from "../testbed/servers";
 
-const available = requireTool("redis-server") && requireTool("redis-sentinel");
-/** Measured failovers finish about 1.2 s after down-after; this leaves 1.8 s more. */
-const FAILOVER_MARGIN_MS = 3000;
-const AGREEMENT_LIMIT_MS = 8000;
+const available = requirePods() && requireTool("redis-server") && requireTool("redis-sentinel");
 
-const role = async (port: number, password: string) => ((await redisCall(port, password, "ROLE")) as string[])[0];
-
-describe.skipIf(!available)("standalone Redis with the rendered redis.conf", () => {
+describe.skipIf(!available)("standalone Redis pod", () => {
   const servers = new Servers();
+  let c: RedisCluster;
+  beforeAll(async () => {
+    c = await startRedisCluster(servers, "standalone");
+  });
   afterAll(() => servers.stopAll());
-  // Quotes, a space and a backslash: the quoting must survive Redis's parser and its CONFIG REWRITE.
-  const password = `p"w \\${randomBytes(9).toString("base64url")}`;
-  let port: number;
 
-  it("runs with AOF on its dir and keeps a write across kill -9, CONFIG REWRITE and restart", async () => {
-    [port] = await freePorts(1);
-    const redis = await startRedis(servers, port, password, (dir) =>
-      renderRedisConf({ port, bind: LOOPBACK, password, dir, appendonly: true }),
-    );
-    expect(await redisCall(port, password, "CONFIG", "GET", "appendonly")).toEqual(["appendonly", "yes"]);
-    expect(await redisCall(port, password, "CONFIG", "GET", "dir")).toEqual(["dir", redis.dir]);
-    await redisCall(port, password, "SET", "survives", "restart");
+  it("keeps every acknowledged write across kill -9 and the pod's recreation with a fresh working dir", async () => {
+    const [redis] = c.redis;
+    expect(await c.call(redis, "CONFIG", "GET", "appendonly")).toEqual(["appendonly", "yes"]);
+    expect(await c.call(redis, "CONFIG", "GET", "dir")).toEqual(["dir", redis.pod.volume("data")]);
     // Sentinel makes Redis rewrite its file after every failover; the password must come back intact.
-    expect(await redisCall(port, password, "CONFIG", "REWRITE")).toBe("OK");
-    // kill -9 skips the shutdown snapshot, and no save point is due yet: only the AOF holds the write.
-    process.kill(redis.pid, "SIGKILL");
-    await redis.exited;
-    await redis.restart();
-    expect(await redisCall(port, password, "GET", "survives")).toBe("restart");
+    expect(await c.call(redis, "CONFIG", "REWRITE")).toBe("OK");
+    const writes = 200;
+    for (let i = 0; i < writes; i++) expect(await c.call(redis, "SET", `key-${i}`, i)).toBe("OK");
+    // kill -9 skips the shutdown snapshot, and no save point is due yet: only the AOF holds the writes.
+    process.kill(redis.proc.pid, "SIGKILL");
+    await redis.proc.exited;
+    await redis.recreate();
+    const values = (await c.call(redis, "MGET", ...Array.from({ length: writes }, (_, i) => `key-${i}`))) as (string | null)[];
+    expect(values.filter((v, i) => v !== String(i))).toEqual([]);
   });
 
-  it("rejects a wrong or missing password with a clear error", async () => {
-    await expect(redisCall(port, "wrong", "PING")).rejects.toThrow("WRONGPASS invalid username-password pair or user is disabled");
-    await expect(redisCall(port, undefined, "GET", "survives")).rejects.toThrow("NOAUTH Authentication required");
+  it("refuses a wrong or missing password with a clear error", async () => {
+    const { ip } = c.redis[0].pod;
+    await expect(redisCall(ip, PORTS.redis, "wrong", "PING")).rejects.toThrow(
+      "WRONGPASS invalid username-password pair or user is disabled",
+    );
+    await expect(redisCall(ip, PORTS.redis, undefined, "GET", "key-0")).rejects.toThrow("NOAUTH Authentication required");
   });
 });
 
-describe.skipIf(!available)("Redis Sentinel with the rendered configs (1 master, 2 replicas, 3 Sentinels)", () => {
+describe.skipIf(!available)("Redis with Sentinel: 3 Redis pods and 3 Sentinel pods", () => {
+  const servers = new Servers();
+  afterAll(() => servers.stopAll());
+  let c: RedisCluster;
+  beforeAll(async () => {
+    c = await startRedisCluster(servers, "sentinel");
+  });
+
+  it("replicates from the first pod by its stable name, as the init script says, with quorum 2 watching", async () => {
+    const master = podFqdn(FIRST_REDIS, SERVICES.redis);
+    for (const replica of c.redis.slice(1)) {
+      const info = String(await c.call(replica, "INFO", "replication"));
+      expect(info).toContain("role:slave");
+      expect(info).toContain(`master_host:${master}`);
+    }
+    expect(await c.call(c.redis[0], "CONFIG", "GET", "min-replicas-to-write")).toEqual([
+      "min-replicas-to-write",
+      String(MIN_REPLICAS_TO_WRITE),
+    ]);
+    const seen = sentinelMaster(await redisCall(c.sentinels[0].pod.ip, PORTS.sentinel, undefined, "SENTINEL", "MASTER", MASTER_NAME));
+    expect([seen.name, seen.ip, seen.quorum]).toEqual([MASTER_NAME, master, String(SENTINEL_QUORUM)]);
+  });
+
+  it("fails over after kill -9 of the master: every Sentinel names one former replica, which takes writes and kept the old ones", async () => {
+    const [old, ...replicas] = c.redis;
+    await c.call(old, "SET", "before", "failover");
+    expect(await c.call(old, "WAIT", 2, 0)).toBe(2);
+    const { master } = await killMaster(c);
+    expect(replicas).toContain(master);
+    expect(String(await c.call(master, "ROLE"))).toMatch(/^master/);
+    // min-replicas-to-write 1: writes resume once the other replica has re-attached to the new master.
+    await waitFor("a write to the new master", async () =>
+      (await c.call(master, "SET", "after", "failover")) === "OK" ? true : undefined,
+    );
+    expect(await c.call(master, "GET", "before")).toBe("failover");
+  });
+});
+
+describe.skipIf(!available)("Redis with Sentinel, 2 of 3 Sentinels down", () => {
   const servers = new Servers();
   afterAll(() => servers.stopAll());
 
-  it(`fails over after kill -9 of the master: every Sentinel names one new master within ${AGREEMENT_LIMIT_MS / 1000} s, and it takes writes`, async () => {
-    const t = await startSentinelTopology(servers);
-    const [oldPort, ...replicaPorts] = t.redisPorts;
-    expect(await redisCall(oldPort, t.password, "CONFIG", "GET", "min-replicas-to-write")).toEqual(["min-replicas-to-write", "1"]);
-    expect(sentinelMaster(await redisCall(t.sentinelPorts[0], undefined, "SENTINEL", "MASTER", MASTER_NAME)).quorum).toBe(
-      String(SENTINEL_QUORUM),
-    );
-    await redisCall(oldPort, t.password, "SET", "before", "failover");
-    expect(await redisCall(oldPort, t.password, "WAIT", 2, 2000)).toBe(2);
-
-    const { ms, master } = await failover(t, AGREEMENT_LIMIT_MS);
-    expect(ms).toBeLessThan(AGREEMENT_LIMIT_MS);
-    const newPort = Number(master.split(":")[1]);
-    expect(replicaPorts).toContain(newPort);
-    expect(await role(newPort, t.password)).toBe("master");
-    // min-replicas-to-write 1: writes resume once the other replica has re-attached to the new master.
-    await waitFor("a write to the new master", 10_000, async () =>
-      (await redisCall(newPort, t.password, "SET", "after", "failover")) === "OK" ? true : undefined,
-    );
-    expect(await redisCall(newPort, t.password, "GET", "before")).toBe("failover");
-  });
-
-  it("does not fail over with 2 of 3 Sentinels stopped (no split brain)", async () => {
-    const t = await startSentinelTopology(servers);
-    await Promise.all(t.sentinels.slice(1).map((s) => stopProc(s)));
-    process.kill(t.redis[0].pid, "SIGKILL");
-    await sleep(DOWN_AFTER_MS + FAILOVER_MARGIN_MS);
-    const [sentinel] = t.sentinelPorts;
-    expect(await masterAddr(sentinel)).toBe(`${LOOPBACK}:${t.redisPorts[0]}`);
+  it("sees the master down but does not fail over without quorum (no split brain)", async () => {
+    const c = await startRedisCluster(servers, "sentinel");
+    await Promise.all(c.sentinels.slice(1).map((s) => stopProc(s.proc)));
+    const [lone] = c.sentinels;
+    process.kill(c.redis[0].proc.pid, "SIGKILL");
+    const master = async () => sentinelMaster(await redisCall(lone.pod.ip, PORTS.sentinel, undefined, "SENTINEL", "MASTER", MASTER_NAME));
     // The lone Sentinel sees the master down (s_down) but cannot reach quorum (o_down) to act on it.
-    const flags = sentinelMaster(await redisCall(sentinel, undefined, "SENTINEL", "MASTER", MASTER_NAME)).flags;
-    expect(flags).toContain("s_down");
+    const flags = await waitFor("the lone sentinel to see the master down", async () =>
+      (await master()).flags.includes("s_down") ? (await master()).flags : undefined,
+    );
     expect(flags).not.toContain("o_down");
-    for (const port of t.redisPorts.slice(1)) expect(await role(port, t.password)).toBe("slave");
+    expect((await master()).ip).toBe(c.redis[0].fqdn);
+    for (const replica of c.redis.slice(1)) expect(String(await c.call(replica, "ROLE"))).toMatch(/^slave/);
   });
 });

@@ -4,26 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { DATABASES, POOLED_SERVICE, PORTS, UIDS } from "../../model/names";
 import { databaseUrlSecret } from "./databaseUrl";
-import { renderPgbouncerIni, renderUserlist } from "./pgbouncer";
+import { externalDatabases, INI_FILE, PGBOUNCER_CONFIG_DIR, renderPgbouncerIni, renderUserlist, USERLIST_FILE } from "./pgbouncer";
 
 export const PGBOUNCER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.24.1";
 const REPLICAS = 2;
-const CONFIG_DIR = "/etc/pgbouncer";
-/** Debian-family CA bundle shipped in the image, for verify-full against a managed database. */
-const CA_FILE = "/etc/ssl/certs/ca-certificates.crt";
-
-/** One managed user may own several databases: list it once (the renderer rejects duplicates). */
-function uniqueUsers(urls: URL[]): { name: string; password: string }[] {
-  const users = new Map<string, string>();
-  for (const u of urls) {
-    const name = decodeURIComponent(u.username);
-    const password = decodeURIComponent(u.password);
-    if (users.has(name) && users.get(name) !== password) throw new Error(`external PostgreSQL: user "${name}" has two different passwords`);
-    users.set(name, password);
-  }
-  return [...users].map(([name, password]) => ({ name, password }));
-}
-
 export interface ExternalPostgresArgs {
   namespace: pulumi.Input<string>;
   appsNamespace: pulumi.Input<string>;
@@ -49,27 +33,17 @@ export class ExternalPostgres extends pulumi.ComponentResource {
     const { namespace } = args;
     const child = { parent: this, provider: args.provider };
     const labels = { app: "pgbouncer" };
-    const parsed = args.databaseUrls.apply((urls) => Object.fromEntries(DATABASES.map((db) => [db, new URL(urls[db])])));
+    const server = { host: args.host, port: args.port, sslmode: args.sslmode };
+    const databases = args.databaseUrls.apply(externalDatabases);
     // Database names are not secret; the ini stays a reviewable ConfigMap.
-    const dbnames = pulumi.unsecret(
-      parsed.apply((p) => DATABASES.map((db) => ({ db, dbname: decodeURIComponent(p[db].pathname.slice(1)) }))),
-    );
+    const dbnames = pulumi.unsecret(databases.apply((list) => list.map(({ name, dbname }) => ({ name, dbname }))));
 
     const ini = new k8s.core.v1.ConfigMap(
       `${name}-config`,
       {
         metadata: { name: "pgbouncer", namespace },
         data: {
-          "pgbouncer.ini": dbnames.apply((list) =>
-            renderPgbouncerIni({
-              databases: list.map(({ db, dbname }) => ({ name: db, host: args.host, port: args.port, dbname })),
-              listenAddr: "0.0.0.0",
-              listenPort: PORTS.postgres,
-              authFile: `${CONFIG_DIR}/userlist.txt`,
-              serverTlsSslmode: args.sslmode,
-              serverTlsCaFile: args.sslmode === "verify-full" ? CA_FILE : undefined,
-            }),
-          ),
+          [INI_FILE]: dbnames.apply((list) => renderPgbouncerIni(server, list, PGBOUNCER_CONFIG_DIR)),
         },
       },
       child,
@@ -79,7 +53,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       {
         metadata: { name: "pgbouncer-userlist", namespace },
         stringData: {
-          "userlist.txt": pulumi.secret(parsed.apply((p) => renderUserlist(uniqueUsers(DATABASES.map((db) => p[db]))))),
+          [USERLIST_FILE]: pulumi.secret(databases.apply(renderUserlist)),
         },
       },
       child,
@@ -97,7 +71,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
             metadata: {
               labels,
               annotations: {
-                "enclii.io/config-sha256": ini.data.apply((d) => createHash("sha256").update(d["pgbouncer.ini"]).digest("hex")),
+                "enclii.io/config-sha256": ini.data.apply((d) => createHash("sha256").update(d[INI_FILE]).digest("hex")),
               },
             },
             spec: {
@@ -108,15 +82,15 @@ export class ExternalPostgres extends pulumi.ComponentResource {
                 {
                   name: "pgbouncer",
                   image: PGBOUNCER_IMAGE,
-                  command: ["pgbouncer", `${CONFIG_DIR}/pgbouncer.ini`],
+                  command: ["pgbouncer", `${PGBOUNCER_CONFIG_DIR}/${INI_FILE}`],
                   ports: [{ name: "postgres", containerPort: PORTS.postgres }],
                   securityContext: RESTRICTED_CONTAINER,
                   resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
                   readinessProbe: { tcpSocket: { port: PORTS.postgres }, periodSeconds: 5 },
                   livenessProbe: { tcpSocket: { port: PORTS.postgres }, periodSeconds: 10, failureThreshold: 6 },
                   volumeMounts: [
-                    { name: "config", mountPath: `${CONFIG_DIR}/pgbouncer.ini`, subPath: "pgbouncer.ini", readOnly: true },
-                    { name: "userlist", mountPath: `${CONFIG_DIR}/userlist.txt`, subPath: "userlist.txt", readOnly: true },
+                    { name: "config", mountPath: `${PGBOUNCER_CONFIG_DIR}/${INI_FILE}`, subPath: INI_FILE, readOnly: true },
+                    { name: "userlist", mountPath: `${PGBOUNCER_CONFIG_DIR}/${USERLIST_FILE}`, subPath: USERLIST_FILE, readOnly: true },
                     { name: "tmp", mountPath: "/tmp" },
                   ],
                 },
@@ -147,14 +121,14 @@ export class ExternalPostgres extends pulumi.ComponentResource {
     );
 
     this.databaseSecrets = DATABASES.map(
-      (db) =>
+      (db, i) =>
         databaseUrlSecret(
           `${name}-${db}-url`,
           {
             appsNamespace: args.appsNamespace,
             database: db,
-            user: parsed.apply((p) => decodeURIComponent(p[db].username)),
-            password: parsed.apply((p) => decodeURIComponent(p[db].password)),
+            user: databases.apply((list) => list[i].user),
+            password: databases.apply((list) => list[i].password),
             sslmode: "disable",
           },
           child,

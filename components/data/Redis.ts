@@ -4,38 +4,33 @@ import * as random from "@pulumi/random";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { DATA_NAMESPACE, PORTS, REDIS_SECRET, UIDS } from "../../model/names";
 import { stateful } from "../stateful";
-import { MASTER_NAME, renderRedisConf, renderSentinelConf } from "./redisConfig";
+import { MASTER_NAME } from "./redisConfig";
+import {
+  PASSWORD_KEY,
+  REDIS_POD_PATHS,
+  SENTINEL_REPLICAS,
+  SERVICES,
+  headless,
+  podFqdn,
+  redisCommand,
+  redisConfigFiles,
+  redisInitScript,
+  type RedisMode,
+  type RedisRole,
+} from "./redisPods";
 
 export const REDIS_IMAGE = "redis:7.4.2-alpine";
 const PASSWORD_LENGTH = 32;
-const SENTINEL_REPLICAS = 3;
-/**
- * Replaced per pod by the init container: each Redis and Sentinel announces its stable DNS name.
- * A valid host name under the reserved `.invalid` TLD, so the renderers accept it.
- */
-const POD_FQDN = "pod-fqdn.enclii.invalid";
 
 export interface RedisArgs {
   namespace: pulumi.Input<string>;
   appsNamespace: pulumi.Input<string>;
-  mode: "standalone" | "sentinel";
+  mode: RedisMode;
   storageGi: number;
   storageClass: pulumi.Input<string>;
   /** Production: the Redis StatefulSet is `stateful`; its volumes are retained in every mode. */
   protect: boolean;
   provider: k8s.Provider;
-}
-
-const headless = (service: string) => `${service}-headless`;
-const fqdn = (pod: string, service: string) => `${pod}.${headless(service)}.${DATA_NAMESPACE}.svc.cluster.local`;
-
-/** Init script: fill in this pod's name and, on every Redis but the first, follow the first. */
-function initScript(file: string, service: string, follow: boolean): string {
-  const me = `$(hostname).${headless(service)}.${DATA_NAMESPACE}.svc.cluster.local`;
-  const replicaof = follow
-    ? `\n[ "$(hostname)" = "${service}-0" ] || echo "replicaof ${fqdn(`${service}-0`, service)} ${PORTS.redis}" >> /work/${file}`
-    : "";
-  return `set -eu\nsed "s/${POD_FQDN.replace(/\./g, "\\.")}/${me}/g" /config/${file} > /work/${file}${replicaof}`;
 }
 
 /**
@@ -54,48 +49,20 @@ export class Redis extends pulumi.ComponentResource {
     const sentinel = args.mode === "sentinel";
     const replicas = sentinel ? SENTINEL_REPLICAS : 1;
     const password = new random.RandomPassword(`${name}-password`, { length: PASSWORD_LENGTH, special: false }, { parent: this });
-    const master = { host: fqdn("redis-0", "redis"), port: PORTS.redis };
+    const paths = REDIS_POD_PATHS;
 
     const config = new k8s.core.v1.Secret(
       `${name}-config`,
       {
         metadata: { name: "redis-config", namespace },
-        stringData: {
-          password: pulumi.secret(password.result),
-          "redis.conf": pulumi.secret(
-            password.result.apply((p) =>
-              renderRedisConf({
-                port: PORTS.redis,
-                bind: "0.0.0.0",
-                password: p,
-                dir: "/data",
-                appendonly: true,
-                ...(sentinel ? { minReplicasToWrite: 1, minReplicasMaxLagS: 10, announceHostname: POD_FQDN } : {}),
-              }),
-            ),
-          ),
-          ...(sentinel
-            ? {
-                "sentinel.conf": pulumi.secret(
-                  password.result.apply((p) =>
-                    renderSentinelConf({
-                      port: PORTS.sentinel,
-                      bind: "0.0.0.0",
-                      master,
-                      password: p,
-                      announceHostname: POD_FQDN,
-                      resolveHostnames: true,
-                    }),
-                  ),
-                ),
-              }
-            : {}),
-        },
+        stringData: pulumi.secret(password.result.apply((p) => redisConfigFiles(args.mode, p, paths))),
       },
       child,
     );
 
-    const workload = (service: string, file: string, port: number, count: number, data: boolean) => {
+    const workload = (role: RedisRole, port: number, count: number) => {
+      const service = SERVICES[role];
+      const data = role === "redis";
       const labels = { app: service };
       new k8s.core.v1.Service(
         `${name}-${service}-headless`,
@@ -126,12 +93,12 @@ export class Redis extends pulumi.ComponentResource {
                   {
                     name: "config",
                     image: REDIS_IMAGE,
-                    command: ["sh", "-c", initScript(file, service, file === "redis.conf" && sentinel)],
+                    command: ["sh", "-c", redisInitScript(role, args.mode, paths)],
                     securityContext: RESTRICTED_CONTAINER,
                     resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
                     volumeMounts: [
-                      { name: "config", mountPath: "/config", readOnly: true },
-                      { name: "work", mountPath: "/work" },
+                      { name: "config", mountPath: paths.config, readOnly: true },
+                      { name: "work", mountPath: paths.work },
                     ],
                   },
                 ],
@@ -139,16 +106,16 @@ export class Redis extends pulumi.ComponentResource {
                   {
                     name: service,
                     image: REDIS_IMAGE,
-                    command: [file === "sentinel.conf" ? "redis-sentinel" : "redis-server", `/work/${file}`],
+                    command: redisCommand(role, paths),
                     ports: [{ name: service, containerPort: port }],
-                    env: [{ name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: config.metadata.name, key: "password" } } }],
+                    env: [{ name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: config.metadata.name, key: PASSWORD_KEY } } }],
                     securityContext: RESTRICTED_CONTAINER,
                     resources: data
                       ? { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "512Mi" } }
                       : { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "64Mi" } },
                     readinessProbe: probe,
                     livenessProbe: { ...probe, failureThreshold: 6 },
-                    volumeMounts: [{ name: "work", mountPath: "/work" }, ...(data ? [{ name: "data", mountPath: "/data" }] : [])],
+                    volumeMounts: [{ name: "work", mountPath: paths.work }, ...(data ? [{ name: "data", mountPath: paths.data }] : [])],
                   },
                 ],
                 volumes: [
@@ -183,7 +150,7 @@ export class Redis extends pulumi.ComponentResource {
       return set;
     };
 
-    workload("redis", "redis.conf", PORTS.redis, replicas, true);
+    workload("redis", PORTS.redis, replicas);
     // With Sentinel, clients ask the Sentinels for the master; a Service over all three would hit replicas.
     if (!sentinel)
       new k8s.core.v1.Service(
@@ -193,9 +160,9 @@ export class Redis extends pulumi.ComponentResource {
       );
     const sentinels = Array.from(
       { length: SENTINEL_REPLICAS },
-      (_, i) => `${fqdn(`redis-sentinel-${i}`, "redis-sentinel")}:${PORTS.sentinel}`,
+      (_, i) => `${podFqdn(`${SERVICES.sentinel}-${i}`, SERVICES.sentinel)}:${PORTS.sentinel}`,
     ).join(",");
-    if (sentinel) workload("redis-sentinel", "sentinel.conf", PORTS.sentinel, SENTINEL_REPLICAS, false);
+    if (sentinel) workload("sentinel", PORTS.sentinel, SENTINEL_REPLICAS);
 
     const url = sentinel
       ? pulumi.interpolate`redis+sentinel://:${password.result}@${sentinels}/${MASTER_NAME}/0`

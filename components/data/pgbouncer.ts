@@ -2,92 +2,98 @@
  * Renders PgBouncer's `pgbouncer.ini` and `userlist.txt` for the external-PostgreSQL mode (the
  * in-cluster mode gets the same pool settings through CloudNativePG's `Pooler`). Pure functions:
  * passwords arrive as plain strings and the caller wraps the userlist as a Pulumi secret.
- * Invalid input throws rather than rendering a file PgBouncer would misread.
+ * Invalid input throws rather than rendering a file PgBouncer would misread. The real-server
+ * tests run these files in a pod of their own (testbed/postgres.ts).
  */
+import { DATABASES, PORTS } from "../../model/names";
 
 export const MAX_CLIENT_CONN = 1000;
+/** Server connections per database; also its cap across users (`max_db_connections`). */
 export const DEFAULT_POOL_SIZE = 25;
+/** Where the pod mounts the ini (ConfigMap) and the userlist (Secret). */
+export const PGBOUNCER_CONFIG_DIR = "/etc/pgbouncer";
+/** The Debian-family CA bundle in the image, for verify-full against a managed database. */
+export const CA_FILE = "/etc/ssl/certs/ca-certificates.crt";
+export const INI_FILE = "pgbouncer.ini";
+export const USERLIST_FILE = "userlist.txt";
+/** Every pod listens on its own address; NetworkPolicies decide who reaches it. */
+const LISTEN_ADDR = "0.0.0.0";
 
-export interface PgbouncerDatabase {
-  /** The name clients connect to. */
-  name: string;
+/** The managed server, as `enclii:postgres` describes it. */
+export interface ExternalServer {
   host: string;
   port: number;
-  /** The database's name on the server. */
-  dbname: string;
+  sslmode: "require" | "verify-full";
 }
 
-export interface PgbouncerOptions {
-  databases: PgbouncerDatabase[];
-  listenAddr: string;
-  listenPort: number;
-  /** Path of the userlist file inside the container. */
-  authFile: string;
-  serverTlsSslmode: "disable" | "require" | "verify-full";
-  serverTlsCaFile?: string;
-  maxClientConn?: number;
-  defaultPoolSize?: number;
-  /**
-   * Server connections per database across all its users; default `defaultPoolSize`, so a
-   * second role on a database cannot double its share of PostgreSQL's `max_connections`.
-   */
-  maxDbConnections?: number;
-  adminUsers?: string[];
+/** One platform database: the name clients connect to, its name on the server, and its login. */
+export interface ExternalDatabase {
+  name: string;
+  dbname: string;
+  user: string;
+  password: string;
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const HOST = /^[A-Za-z0-9.:-]+$/;
-const LISTEN = /^(\*|[A-Za-z0-9.:-]+)(,[A-Za-z0-9.:-]+)*$/;
 const PATH = /^\/[^\s;#]*$/;
 
 function check(ok: boolean, message: string): void {
   if (!ok) throw new Error(`pgbouncer: ${message}`);
 }
 
-function positiveInt(v: number, what: string, max = Number.MAX_SAFE_INTEGER): number {
-  check(Number.isInteger(v) && v > 0 && v <= max, `${what} must be an integer in 1..${max}, got ${v}`);
-  return v;
+/** The secret `enclii:externalDatabaseUrls` map, one entry per platform database, in DATABASES order. */
+export function externalDatabases(urls: Record<string, string>): ExternalDatabase[] {
+  return DATABASES.map((name) => {
+    const u = new URL(urls[name]);
+    return {
+      name,
+      dbname: decodeURIComponent(u.pathname.slice(1)),
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password),
+    };
+  });
 }
 
-export function renderPgbouncerIni(o: PgbouncerOptions): string {
-  check(o.databases.length > 0, "at least one database is required");
+export function renderPgbouncerIni(
+  server: ExternalServer,
+  databases: Pick<ExternalDatabase, "name" | "dbname">[],
+  configDir: string,
+): string {
+  check(databases.length > 0, "at least one database is required");
+  check(HOST.test(server.host), `host ${JSON.stringify(server.host)} is not a host name or address`);
+  check(
+    Number.isInteger(server.port) && server.port > 0 && server.port <= 65535,
+    `port must be an integer in 1..65535, got ${server.port}`,
+  );
+  check(PATH.test(configDir), `configDir ${JSON.stringify(configDir)} must be an absolute path without spaces`);
   const seen = new Set<string>();
-  const databases = o.databases.map((d, i) => {
+  const lines = databases.map((d, i) => {
     check(NAME.test(d.name), `databases[${i}].name ${JSON.stringify(d.name)} is not a plain identifier`);
     check(NAME.test(d.dbname), `databases[${i}].dbname ${JSON.stringify(d.dbname)} is not a plain identifier`);
-    check(HOST.test(d.host), `databases[${i}].host ${JSON.stringify(d.host)} is not a host name or address`);
     check(!seen.has(d.name), `database ${d.name} is listed twice`);
     seen.add(d.name);
-    positiveInt(d.port, `databases[${i}].port`, 65535);
-    return `${d.name} = host=${d.host} port=${d.port} dbname=${d.dbname}`;
+    return `${d.name} = host=${server.host} port=${server.port} dbname=${d.dbname}`;
   });
-  check(LISTEN.test(o.listenAddr), `listenAddr ${JSON.stringify(o.listenAddr)} is not an address list`);
-  check(PATH.test(o.authFile), `authFile ${JSON.stringify(o.authFile)} must be an absolute path without spaces`);
-  check(o.serverTlsSslmode !== "verify-full" || o.serverTlsCaFile !== undefined, "serverTlsSslmode verify-full needs serverTlsCaFile");
-  check(o.serverTlsCaFile === undefined || PATH.test(o.serverTlsCaFile), "serverTlsCaFile must be an absolute path without spaces");
-  const admins = o.adminUsers ?? [];
-  admins.forEach((u) => check(NAME.test(u), `admin user ${JSON.stringify(u)} is not a plain identifier`));
-  const poolSize = positiveInt(o.defaultPoolSize ?? DEFAULT_POOL_SIZE, "defaultPoolSize");
-
   return [
     "; Rendered by enclii-infra (components/data/pgbouncer.ts).",
     "[databases]",
-    ...databases,
+    ...lines,
     "",
     "[pgbouncer]",
-    `listen_addr = ${o.listenAddr}`,
-    `listen_port = ${positiveInt(o.listenPort, "listenPort", 65535)}`,
+    `listen_addr = ${LISTEN_ADDR}`,
+    `listen_port = ${PORTS.postgres}`,
     // No unix socket: the container's root filesystem is read-only and clients come over TCP.
     "unix_socket_dir =",
     "auth_type = scram-sha-256",
-    `auth_file = ${o.authFile}`,
-    ...(admins.length ? [`admin_users = ${admins.join(",")}`] : []),
+    `auth_file = ${configDir}/${USERLIST_FILE}`,
     "pool_mode = transaction",
-    `max_client_conn = ${positiveInt(o.maxClientConn ?? MAX_CLIENT_CONN, "maxClientConn")}`,
-    `default_pool_size = ${poolSize}`,
-    `max_db_connections = ${positiveInt(o.maxDbConnections ?? poolSize, "maxDbConnections")}`,
-    `server_tls_sslmode = ${o.serverTlsSslmode}`,
-    ...(o.serverTlsCaFile ? [`server_tls_ca_file = ${o.serverTlsCaFile}`] : []),
+    `max_client_conn = ${MAX_CLIENT_CONN}`,
+    `default_pool_size = ${DEFAULT_POOL_SIZE}`,
+    // A second role on a database cannot double its share of PostgreSQL's max_connections.
+    `max_db_connections = ${DEFAULT_POOL_SIZE}`,
+    `server_tls_sslmode = ${server.sslmode}`,
+    ...(server.sslmode === "verify-full" ? [`server_tls_ca_file = ${CA_FILE}`] : []),
     // JDBC and some ORMs send it at startup; PgBouncer would otherwise refuse the connection.
     "ignore_startup_parameters = extra_float_digits",
     "",
@@ -97,24 +103,17 @@ export function renderPgbouncerIni(o: PgbouncerOptions): string {
 /** PgBouncer reads these shapes as stored hashes, not passwords, and would never match the real one. */
 const LOOKS_HASHED = /^(md5[0-9a-f]{32}|SCRAM-SHA-256\$.*)$/;
 
-export function renderUserlist(users: { name: string; password: string }[]): string {
-  const seen = new Set<string>();
+/** One line per user; a managed user who owns several databases is listed once. */
+export function renderUserlist(databases: Pick<ExternalDatabase, "user" | "password">[]): string {
+  const users = new Map<string, string>();
   const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
-  return users
-    .map((u, i) => {
-      check(u.name.length > 0 && !/[\x00-\x1f\x7f]/.test(u.name), `users[${i}].name must be non-empty without control characters`);
-      check(!seen.has(u.name), `user ${JSON.stringify(u.name)} is listed twice`);
-      seen.add(u.name);
-      // The messages name the user only: the password must never reach a log.
-      check(
-        u.password.length > 0 && !/[\x00-\x1f\x7f]/.test(u.password),
-        `password of ${u.name} must be non-empty without control characters`,
-      );
-      check(
-        !LOOKS_HASHED.test(u.password),
-        `password of ${u.name} has the shape of a stored hash; PgBouncer would not treat it as a password`,
-      );
-      return `${quote(u.name)} ${quote(u.password)}\n`;
-    })
-    .join("");
+  databases.forEach(({ user, password }, i) => {
+    check(user.length > 0 && !/[\x00-\x1f\x7f]/.test(user), `users[${i}].name must be non-empty without control characters`);
+    // The messages name the user only: the password must never reach a log.
+    check(users.get(user) === undefined || users.get(user) === password, `user ${JSON.stringify(user)} has two different passwords`);
+    check(password.length > 0 && !/[\x00-\x1f\x7f]/.test(password), `password of ${user} must be non-empty without control characters`);
+    check(!LOOKS_HASHED.test(password), `password of ${user} has the shape of a stored hash; PgBouncer would not treat it as a password`);
+    users.set(user, password);
+  });
+  return [...users].map(([user, password]) => `${quote(user)} ${quote(password)}\n`).join("");
 }

@@ -6,57 +6,44 @@
  * Both files must be copied to a writable volume before the server starts: Sentinel rewrites its
  * own file (and refuses to start when it cannot), and after a failover it makes each Redis
  * rewrite its `replicaof` line, which a read-only ConfigMap mount would silently lose on restart.
+ * Which Redis starts as a replica is decided by the pod's init script (redisPods.ts), not here.
  */
-import { isIP } from "node:net";
+import { PORTS } from "../../model/names";
 
 export const SENTINEL_QUORUM = 2;
 export const DOWN_AFTER_MS = 5000;
 export const FAILOVER_TIMEOUT_MS = 10000;
 export const MASTER_NAME = "enclii";
+/** A master takes writes only while this many replicas acknowledge it. */
+export const MIN_REPLICAS_TO_WRITE = 1;
 /** Replication lag (s) after which a replica stops counting towards `min-replicas-to-write`. */
 export const MIN_REPLICAS_MAX_LAG_S = 10;
+/** Every pod listens on its own address; NetworkPolicies decide who reaches it. */
+const BIND = "0.0.0.0";
 /** RDB snapshots beside the AOF (Redis 7's default points, explicit so no packaged default can drop them). */
 const SAVE_POINTS = "3600 1 300 100 60 10000";
 
 export interface RedisConfOptions {
-  port: number;
-  bind: string;
   password: string;
-  dir: string;
-  appendonly: boolean;
-  replicaOf?: { host: string; port: number };
-  minReplicasToWrite?: number;
-  minReplicasMaxLagS?: number;
-  /** Stable name this Redis gives Sentinel and its master (e.g. the pod's headless-Service name). */
+  /** The data volume's mount path: AOF and RDB files. */
+  dataDir: string;
+  /** Sentinel mode: the stable name this Redis gives Sentinel and its master (its headless-Service name). */
   announceHostname?: string;
 }
 
 export interface SentinelConfOptions {
-  port: number;
-  bind: string;
-  masterName?: string;
-  master: { host: string; port: number };
-  quorum?: number;
-  downAfterMs?: number;
-  failoverTimeoutMs?: number;
   /** The Redis password Sentinel authenticates with (`sentinel auth-pass`). */
   password: string;
-  announceHostname?: string;
-  /** Default: on when the master is a host name or announceHostname is set. */
-  resolveHostnames?: boolean;
+  /** The Redis that starts as master, by its stable host name. */
+  masterHost: string;
+  /** This Sentinel's stable name, announced to the others. */
+  announceHostname: string;
 }
 
 const HOST = /^[A-Za-z0-9.:-]+$/;
-const BIND = /^-?[A-Za-z0-9.:*-]+( -?[A-Za-z0-9.:*-]+)*$/;
-const MASTER = /^[A-Za-z0-9._-]+$/;
 
 function check(ok: boolean, message: string): void {
   if (!ok) throw new Error(`redis: ${message}`);
-}
-
-function int(v: number, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  check(Number.isInteger(v) && v >= min && v <= max, `${what} must be an integer in ${min}..${max}, got ${v}`);
-  return v;
 }
 
 function host(h: string, what: string): string {
@@ -79,28 +66,27 @@ function password(p: string): string {
 }
 
 export function renderRedisConf(o: RedisConfOptions): string {
-  check(BIND.test(o.bind), `bind ${JSON.stringify(o.bind)} is not an address list`);
-  check(o.dir.startsWith("/"), `dir ${JSON.stringify(o.dir)} must be an absolute path`);
-  check(o.minReplicasMaxLagS === undefined || o.minReplicasToWrite !== undefined, "minReplicasMaxLagS needs minReplicasToWrite");
+  check(o.dataDir.startsWith("/"), `dataDir ${JSON.stringify(o.dataDir)} must be an absolute path`);
   const pass = password(o.password);
   const lines = [
     "# Rendered by enclii-infra (components/data/redisConfig.ts).",
-    `bind ${o.bind}`,
-    `port ${int(o.port, "port", 1, 65535)}`,
-    `dir ${quote(o.dir)}`,
-    `appendonly ${o.appendonly ? "yes" : "no"}`,
+    `bind ${BIND}`,
+    `port ${PORTS.redis}`,
+    `dir ${quote(o.dataDir)}`,
+    "appendonly yes",
     "appendfsync everysec",
     `save ${SAVE_POINTS}`,
     `requirepass ${pass}`,
     // Every node may be demoted to a replica by a failover, so every node can authenticate to a master.
     `masterauth ${pass}`,
   ];
-  if (o.replicaOf) lines.push(`replicaof ${host(o.replicaOf.host, "replicaOf.host")} ${int(o.replicaOf.port, "replicaOf.port", 1, 65535)}`);
-  if (o.minReplicasToWrite !== undefined) {
-    lines.push(`min-replicas-to-write ${int(o.minReplicasToWrite, "minReplicasToWrite", 0)}`);
-    lines.push(`min-replicas-max-lag ${int(o.minReplicasMaxLagS ?? MIN_REPLICAS_MAX_LAG_S, "minReplicasMaxLagS", 1)}`);
+  if (o.announceHostname !== undefined) {
+    lines.push(
+      `min-replicas-to-write ${MIN_REPLICAS_TO_WRITE}`,
+      `min-replicas-max-lag ${MIN_REPLICAS_MAX_LAG_S}`,
+      `replica-announce-ip ${host(o.announceHostname, "announceHostname")}`,
+    );
   }
-  if (o.announceHostname) lines.push(`replica-announce-ip ${host(o.announceHostname, "announceHostname")}`);
   return `${lines.join("\n")}\n`;
 }
 
@@ -111,28 +97,24 @@ export function renderRedisConf(o: RedisConfOptions): string {
 const SENTINEL_SAFE_PASSWORD = /^[^\s"'\x00-\x1f\x7f]+$/;
 
 export function renderSentinelConf(o: SentinelConfOptions): string {
-  const name = o.masterName ?? MASTER_NAME;
-  check(MASTER.test(name), `masterName ${JSON.stringify(name)} may only contain letters, digits, '.', '_' and '-'`);
-  check(BIND.test(o.bind), `bind ${JSON.stringify(o.bind)} is not an address list`);
   check(
     SENTINEL_SAFE_PASSWORD.test(o.password),
     "the Sentinel password must be non-empty without spaces, quotes or control characters (Sentinel rewrites it unquoted)",
   );
-  const resolve = o.resolveHostnames ?? (isIP(o.master.host) === 0 || o.announceHostname !== undefined);
-  check(resolve || isIP(o.master.host) !== 0, `master.host ${JSON.stringify(o.master.host)} is a host name: set resolveHostnames`);
-  check(resolve || o.announceHostname === undefined, "announceHostname needs resolveHostnames");
-  const lines = ["# Rendered by enclii-infra (components/data/redisConfig.ts).", `bind ${o.bind}`, `port ${int(o.port, "port", 1, 65535)}`];
-  // Must precede `sentinel monitor`, which resolves the master's host while being parsed.
-  if (resolve) lines.push("sentinel resolve-hostnames yes");
-  if (o.announceHostname)
-    lines.push(`sentinel announce-ip ${host(o.announceHostname, "announceHostname")}`, "sentinel announce-hostnames yes");
-  lines.push(
-    `sentinel monitor ${name} ${host(o.master.host, "master.host")} ${int(o.master.port, "master.port", 1, 65535)} ${int(o.quorum ?? SENTINEL_QUORUM, "quorum", 1)}`,
-    `sentinel auth-pass ${name} ${o.password}`,
-    `sentinel down-after-milliseconds ${name} ${int(o.downAfterMs ?? DOWN_AFTER_MS, "downAfterMs", 1)}`,
-    `sentinel failover-timeout ${name} ${int(o.failoverTimeoutMs ?? FAILOVER_TIMEOUT_MS, "failoverTimeoutMs", 1)}`,
+  const lines = [
+    "# Rendered by enclii-infra (components/data/redisConfig.ts).",
+    `bind ${BIND}`,
+    `port ${PORTS.sentinel}`,
+    // Must precede `sentinel monitor`, which resolves the master's host while being parsed.
+    "sentinel resolve-hostnames yes",
+    `sentinel announce-ip ${host(o.announceHostname, "announceHostname")}`,
+    "sentinel announce-hostnames yes",
+    `sentinel monitor ${MASTER_NAME} ${host(o.masterHost, "masterHost")} ${PORTS.redis} ${SENTINEL_QUORUM}`,
+    `sentinel auth-pass ${MASTER_NAME} ${o.password}`,
+    `sentinel down-after-milliseconds ${MASTER_NAME} ${DOWN_AFTER_MS}`,
+    `sentinel failover-timeout ${MASTER_NAME} ${FAILOVER_TIMEOUT_MS}`,
     // One replica resyncs at a time, so the others keep serving reads during a failover.
-    `sentinel parallel-syncs ${name} 1`,
-  );
+    `sentinel parallel-syncs ${MASTER_NAME} 1`,
+  ];
   return `${lines.join("\n")}\n`;
 }

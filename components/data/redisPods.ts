@@ -1,0 +1,75 @@
+/**
+ * What each Redis and Sentinel pod runs, as plain data: the files in its config Secret, the init
+ * script that turns them into the pod's working config, and the server's command line. The
+ * StatefulSets run exactly this, and the real-server tests run it too, each pod in its own
+ * network namespace with its own hostname (testbed/redis.ts).
+ */
+import { DATA_NAMESPACE, PORTS } from "../../model/names";
+import { renderRedisConf, renderSentinelConf } from "./redisConfig";
+
+export type RedisMode = "standalone" | "sentinel";
+export type RedisRole = "redis" | "sentinel";
+
+/** Where a pod mounts its volumes: the config Secret, the emptyDir it works in, the data volume. */
+export interface RedisPodPaths {
+  config: string;
+  work: string;
+  data: string;
+}
+export const REDIS_POD_PATHS: RedisPodPaths = { config: "/config", work: "/work", data: "/data" };
+
+export const SENTINEL_REPLICAS = 3;
+/** StatefulSet and Service names; pods are `<service>-<ordinal>`. */
+export const SERVICES: Record<RedisRole, string> = { redis: "redis", sentinel: "redis-sentinel" };
+export const CONFIG_FILES: Record<RedisRole, string> = { redis: "redis.conf", sentinel: "sentinel.conf" };
+/** The Secret key with the password, for REDISCLI_AUTH in the probes. */
+export const PASSWORD_KEY = "password";
+/**
+ * Replaced per pod by the init script: each Redis and Sentinel announces its stable DNS name.
+ * A valid host name under the reserved `.invalid` TLD, so the renderers accept it.
+ */
+const POD_FQDN = "pod-fqdn.enclii.invalid";
+
+export const headless = (service: string) => `${service}-headless`;
+/** A pod's stable name through its StatefulSet's headless Service. */
+export const podFqdn = (pod: string, service: string) => `${pod}.${headless(service)}.${DATA_NAMESPACE}.svc.cluster.local`;
+/** The Redis that starts as master: the first pod. */
+export const FIRST_REDIS = `${SERVICES.redis}-0`;
+
+/** The config Secret's content: the password, redis.conf, and with Sentinel, sentinel.conf. */
+export function redisConfigFiles(mode: RedisMode, password: string, paths: RedisPodPaths): Record<string, string> {
+  const sentinel = mode === "sentinel";
+  return {
+    [PASSWORD_KEY]: password,
+    [CONFIG_FILES.redis]: renderRedisConf({ password, dataDir: paths.data, ...(sentinel ? { announceHostname: POD_FQDN } : {}) }),
+    ...(sentinel
+      ? {
+          [CONFIG_FILES.sentinel]: renderSentinelConf({
+            password,
+            masterHost: podFqdn(FIRST_REDIS, SERVICES.redis),
+            announceHostname: POD_FQDN,
+          }),
+        }
+      : {}),
+  };
+}
+
+/**
+ * The init container's script: copy the pod's config into its working dir with its own stable
+ * name filled in, and, for every Redis but the first in Sentinel mode, start as a replica of the first.
+ */
+export function redisInitScript(role: RedisRole, mode: RedisMode, paths: RedisPodPaths): string {
+  const service = SERVICES[role];
+  const file = CONFIG_FILES[role];
+  const me = `$(hostname).${headless(service)}.${DATA_NAMESPACE}.svc.cluster.local`;
+  const follow =
+    role === "redis" && mode === "sentinel"
+      ? `\n[ "$(hostname)" = "${FIRST_REDIS}" ] || echo "replicaof ${podFqdn(FIRST_REDIS, service)} ${PORTS.redis}" >> ${paths.work}/${file}`
+      : "";
+  return `set -eu\nsed "s/${POD_FQDN.replace(/\./g, "\\.")}/${me}/g" ${paths.config}/${file} > ${paths.work}/${file}${follow}`;
+}
+
+/** The server's command line, on the working copy of its config. */
+export function redisCommand(role: RedisRole, paths: RedisPodPaths): string[] {
+  return [role === "sentinel" ? "redis-sentinel" : "redis-server", `${paths.work}/${CONFIG_FILES[role]}`];
+}
