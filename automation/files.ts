@@ -11,14 +11,14 @@ export function isKubernetesObject(r: PlanResource): boolean {
 
 const nameOf = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
 
-export function manifestPath(r: PlanResource): string {
+function manifestPath(r: PlanResource): string {
   const meta = (r.inputs.metadata ?? {}) as { name?: string; namespace?: string };
   const kind = String(r.inputs.kind).toLowerCase();
   return `manifests/${meta.namespace ?? "_cluster"}/${kind}-${meta.name ?? r.name}.yaml`;
 }
 
 /** `<cluster>-<node>-bootstrap` children of the k3s component: node name → script text. */
-export function bootstrapScripts(result: PlanResult): Map<string, string> {
+function bootstrapScripts(result: PlanResult): Map<string, string> {
   const scripts = new Map<string, string>();
   for (const r of result.resources) {
     if (r.type !== "command:remote:Command" || !r.name.endsWith(BOOTSTRAP_SUFFIX) || !r.parent) continue;

@@ -9,7 +9,7 @@ import type * as pulumi from "@pulumi/pulumi";
 const hash = (s: string) => createHash("sha256").update(s).digest();
 
 /** 203.0.113.0/24 is TEST-NET-3 (RFC 5737): never a real host. */
-export function fakeIpv4(name: string): string {
+function fakeIpv4(name: string): string {
   return `203.0.113.${(hash(name).readUInt8(0) % 250) + 2}`;
 }
 

@@ -11,10 +11,10 @@ import { parse } from "yaml";
 import { requiredSecretKeys, secretPlaceholder } from "./placeholders";
 import { planMocks } from "./mocks";
 
-export const PROJECT = "enclii-infra";
-export const SECRET = "[secret]";
+const PROJECT = "enclii-infra";
+const SECRET = "[secret]";
 /** Marks a value the engine would not know until the update runs. */
-export const UNKNOWN = "[unknown]";
+const UNKNOWN = "[unknown]";
 
 // Pulumi's wire encoding (sdk/nodejs/runtime/rpc.ts).
 export const SECRET_WIRE = { key: "4dabf18193072939515e22adb298388d", secret: "1b47061264138c4ac30d75fd1eb44270" } as const;
@@ -95,7 +95,7 @@ function mask(value: Json): unknown {
 }
 
 /** Decodes Pulumi's wire values into plain JSON with secrets redacted and keys sorted. */
-export function redact(value: Json): unknown {
+function redact(value: Json): unknown {
   if (value === UNKNOWN_VALUE) return UNKNOWN;
   if (Array.isArray(value)) return value.map(redact);
   if (value === null || typeof value !== "object") return value;

@@ -16,7 +16,7 @@ import { performance } from "node:perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, runPlan, type PlanResource, type Program } from "../automation/plan";
 
-export const RESULT_PREFIX = "BENCH ";
+const RESULT_PREFIX = "BENCH ";
 
 export interface EvalSample {
   mode: "program" | "bare";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { parse, stringify } from "yaml";
 import type { Stats } from "./stats";
 
-export const TENANT_COUNTS = [0, 100, 1000] as const;
+const TENANT_COUNTS = [0, 100, 1000] as const;
 
 export interface TenantStack {
   stack: string;

@@ -19,7 +19,7 @@ export function tenantNamespace(tenant: string): string {
 }
 
 /** Pods, Services and NetworkPolicies find a service by this label (selectors are immutable, so nothing else). */
-export const NAME_LABEL = "app.kubernetes.io/name";
+const NAME_LABEL = "app.kubernetes.io/name";
 export const PART_OF = { "app.kubernetes.io/part-of": "enclii" } as const;
 
 export function selectorLabels(service: string): Record<string, string> {
@@ -51,7 +51,6 @@ export const UIDS = { nonroot: 65532, redis: 999 } as const;
 
 /** The databases the platform needs, whichever PostgreSQL serves them. */
 export const DATABASES = ["enclii", "janua"] as const;
-export type Database = (typeof DATABASES)[number];
 /** The pooled PostgreSQL Service in the data namespace, in every mode. */
 export const POOLED_SERVICE = "postgres";
 /** What CloudNativePG names and labels in the Pooler's pods (the policy pack models them too). */

@@ -28,7 +28,7 @@ export function tenantRoutes(tenants: Tenant[]): Route[] {
   );
 }
 
-export function inZone(hostname: string, zone: string): boolean {
+function inZone(hostname: string, zone: string): boolean {
   return hostname === zone || hostname.endsWith(`.${zone}`);
 }
 

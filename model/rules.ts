@@ -118,7 +118,7 @@ export function checkData(parsed: Parsed, nodeCount: number, externalUrls: strin
   return problems;
 }
 
-export function isPostgresUrl(text: string): boolean {
+function isPostgresUrl(text: string): boolean {
   try {
     const u = new URL(text);
     return (

@@ -10,10 +10,10 @@ import { bindingEnvNames } from "./bindings";
 import { fieldPath, issueMessage } from "./issues";
 import { DATABASES, R2_APP_BUCKETS, UIDS } from "./names";
 
-export const SPEC_API_VERSION = "enclii.dev/v1";
+const SPEC_API_VERSION = "enclii.dev/v1";
 export const SPEC_DIR = "dogfooding";
 /** The apex of the environment's domain in `routes[].host`, as in DNS zone files. */
-export const APEX = "@";
+const APEX = "@";
 const DEFAULT_STARTUP_TIMEOUT_SECONDS = 60;
 
 const dnsLabel = z
@@ -23,7 +23,7 @@ const quantity = z.string().regex(/^\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, 'must
 const glob = z.string().min(1);
 const utcTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d UTC$/, 'must be a time such as "22:00 UTC"');
 
-export const pinnedImage = z.string().superRefine((image, ctx) => {
+const pinnedImage = z.string().superRefine((image, ctx) => {
   const problem = imageProblem(image);
   if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
@@ -37,7 +37,7 @@ const oidcBinding = z.discriminatedUnion("role", [
   z.strictObject({ role: z.literal("resource-server"), clientId: dnsLabel, scope: z.string().default("api:read api:write") }),
 ]);
 
-export const serviceSpecSchema = z.strictObject({
+const serviceSpecSchema = z.strictObject({
   apiVersion: z.literal(SPEC_API_VERSION),
   kind: z.literal("Service"),
   metadata: z.strictObject({ name: dnsLabel, project: dnsLabel.optional(), description: z.string().optional() }),
@@ -100,7 +100,6 @@ export const serviceSpecSchema = z.strictObject({
   }),
 });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
-export type OidcBinding = z.infer<typeof oidcBinding>;
 export type Bindings = ServiceSpec["spec"]["bindings"];
 
 /** A spec resolved for one environment: overrides applied, hostnames under its domain. */
@@ -135,7 +134,7 @@ export const serviceOverrides = z.record(
 );
 export type ServiceOverrides = z.infer<typeof serviceOverrides>;
 
-export function hostname(host: string, domain: string): string {
+function hostname(host: string, domain: string): string {
   return host === APEX ? domain : `${host}.${domain}`;
 }
 
@@ -151,13 +150,13 @@ const BYTES: Record<string, number> = {
   Ti: 2 ** 40,
   m: 1e-3,
 };
-export function quantityValue(q: string): number {
+function quantityValue(q: string): number {
   const [, num, unit = ""] = /^(\d+(?:\.\d+)?)(\D*)$/.exec(q)!;
   return Number(num) * BYTES[unit];
 }
 
 /** One spec file's problems, each `file: field: message`. */
-export function parseServiceSpec(f: SpecFile): { spec?: ServiceSpec; problems: string[] } {
+function parseServiceSpec(f: SpecFile): { spec?: ServiceSpec; problems: string[] } {
   const doc = parseDocument(f.text);
   if (doc.errors.length > 0)
     return {

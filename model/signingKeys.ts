@@ -8,8 +8,8 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import { z } from "zod";
 import { fieldPath, issueMessage } from "./issues";
 
-export const SIGNING_ALG = "RS256";
-export const MIN_RSA_BITS = 2048;
+const SIGNING_ALG = "RS256";
+const MIN_RSA_BITS = 2048;
 export const DEFAULT_ROTATION_DAYS = 90;
 /**
  * How long a retired key stays published. It must outlast the longest-lived token Janua signs

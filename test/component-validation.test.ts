@@ -90,6 +90,7 @@ describe("refusals register nothing", () => {
   });
 
   it("K3sCluster throws before registering when the first node has no public address", async () => {
+    const etcdSnapshots = { bucket: "b", folder: "etcd", endpoint: "https://r2.example", accessKeyId: "k", secretAccessKey: "s" };
     const node = {
       name: "n1",
       role: "server" as const,
@@ -99,7 +100,12 @@ describe("refusals register nothing", () => {
     };
     expect(
       () =>
-        new k3s.K3sCluster("nopublic", { nodes: [{ ...node, hostFirewall: false, ready: [] }], version: "v1.33.4+k3s1", adminCidrs: [] }),
+        new k3s.K3sCluster("nopublic", {
+          nodes: [{ ...node, hostFirewall: false, ready: [] }],
+          version: "v1.33.4+k3s1",
+          adminCidrs: [],
+          etcdSnapshots,
+        }),
     ).toThrow("nopublic: the first node must have a public address for the Kubernetes API");
     await settled();
     expect(all.filter((r) => r.name.startsWith("nopublic"))).toEqual([]);

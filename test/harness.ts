@@ -88,7 +88,7 @@ export function shellcheck(script: string): string {
 }
 
 /** Validates a core Kubernetes object against the OpenAPI schema shipped in kubernetes-models. */
-export async function validateKubernetesObject(obj: { apiVersion: string; kind: string }): Promise<void> {
+async function validateKubernetesObject(obj: { apiVersion: string; kind: string }): Promise<void> {
   const path = obj.apiVersion.includes("/") ? obj.apiVersion : `v1`;
   const mod = await import(/* @vite-ignore */ `kubernetes-models/${path}/${obj.kind}`);
   new mod[obj.kind](obj).validate();
@@ -111,7 +111,7 @@ const ajv = new Ajv({
 const crdIndex = new Map<string, object>();
 
 /** Loads every CRD under schemas/crds, keyed by `group/version/Kind`. */
-export function loadCrds(): Map<string, object> {
+function loadCrds(): Map<string, object> {
   if (crdIndex.size > 0) return crdIndex;
   const dir = join(SCHEMAS, "crds");
   const files = readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".yaml"));

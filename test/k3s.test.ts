@@ -156,13 +156,13 @@ describe("Longhorn values", () => {
     [7, 3],
   ])("%i nodes → %i replicas", (nodes, replicas) => {
     expect(longhornReplicas(nodes)).toBe(replicas);
-    const v = longhornValues(nodes, true) as any;
+    const v = longhornValues(nodes, true, "s3://backups@auto/longhorn/") as any;
     expect(v.persistence).toEqual({ defaultClass: true, defaultClassReplicaCount: replicas, reclaimPolicy: "Retain" });
     expect(v.defaultSettings.defaultReplicaCount).toBe(replicas);
   });
 
   it("lets volumes go with their claims when unprotected", () => {
-    expect((longhornValues(1, false) as any).persistence.reclaimPolicy).toBe("Delete");
+    expect((longhornValues(1, false, "s3://backups@auto/longhorn/") as any).persistence.reclaimPolicy).toBe("Delete");
   });
 });
 
@@ -184,12 +184,19 @@ describe("K3sCluster and Longhorn components", () => {
       hostFirewall: false,
       ready: [],
     });
+    const r2 = { endpoint: "https://acct.r2.cloudflarestorage.com", accessKeyId: "key-id", secretAccessKey: pulumi.secret("key") };
     cluster = new K3sCluster("c", {
       nodes: [node("a", "10.0.1.10", "203.0.113.5"), node("b", "10.0.1.11"), node("c", "10.0.1.12")],
       version: "v1.33.4+k3s1",
       adminCidrs: ["198.51.100.7/32"],
+      etcdSnapshots: { ...r2, bucket: "enclii-test-backups", folder: "etcd" },
     });
-    new Longhorn("lh", { nodeCount: 3, provider: cluster.provider, protect: true });
+    new Longhorn("lh", {
+      nodeCount: 3,
+      provider: cluster.provider,
+      protect: true,
+      backup: { ...r2, url: "s3://enclii-test-backups@auto/longhorn/" },
+    });
     await settled();
   });
 

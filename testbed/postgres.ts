@@ -23,7 +23,7 @@ import { PodNetwork, type Pod } from "./pods";
 import { sleep, waitFor, type Servers } from "./servers";
 
 /** The managed database's name, on its certificate and in the URLs. */
-export const DB_HOST = "db.enclii.test";
+const DB_HOST = "db.enclii.test";
 /** Another name for the same server, absent from its certificate: verify-full must refuse it. */
 export const DB_ALIAS = "db-alias.enclii.test";
 const PG_MAX_CONNECTIONS = 100;

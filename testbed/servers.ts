@@ -19,7 +19,7 @@ const pgMajor = existsSync(PG_ROOT)
 if (pgMajor) process.env.PATH = `${process.env.PATH}:${join(PG_ROOT, pgMajor, "bin")}`;
 
 /** How long a condition may take before the wait gives up: generous, since the machine may be busy. */
-export const PATIENCE_MS = 60_000;
+const PATIENCE_MS = 60_000;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -33,7 +33,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   }
 }
 
-export function signal(pid: number, sig: NodeJS.Signals): void {
+function signal(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);
   } catch {

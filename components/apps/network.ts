@@ -21,7 +21,7 @@ export interface PolicyContext {
 const pods = (service: string) => ({ podSelector: { matchLabels: selectorLabels(service) } });
 
 /** Who calls `target` directly: its declared callers, and every OIDC consumer when it is the provider. */
-export function callersOf(target: AppService, all: AppService[]): string[] {
+function callersOf(target: AppService, all: AppService[]): string[] {
   const callers = new Set(target.callers);
   if (target.bindings.oidc?.role === "provider") {
     for (const s of all) if (s.bindings.oidc && s.bindings.oidc.role !== "provider") callers.add(s.name);

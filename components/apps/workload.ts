@@ -20,7 +20,7 @@ const PROBE_TIMEOUT_SECONDS = 2;
 const FAILURES_BEFORE_ACTION = 3;
 const REVISIONS_KEPT = 5;
 /** Source annotations let `kubectl describe` answer "what is this and where does it come from". */
-export const SOURCE_ANNOTATIONS = {
+const SOURCE_ANNOTATIONS = {
   repository: "enclii.dev/source-repository",
   branch: "enclii.dev/source-branch",
   path: "enclii.dev/source-path",

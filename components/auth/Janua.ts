@@ -8,7 +8,7 @@ import { parseSigningKeys, publicJwks, rotationDue, type Jwks } from "../../mode
 import { oidcClients, type OidcClient } from "./clients";
 
 /** RFC 7518 §3.2: an HS256 key must be at least 256 bits; 48 bytes leaves margin. */
-export const HS256_SECRET_BYTES = 48;
+const HS256_SECRET_BYTES = 48;
 const SESSION_SECRET_LENGTH = 64;
 const CLIENT_SECRET_LENGTH = 48;
 export const SIGNING_KIDS_ANNOTATION = "enclii.dev/signing-key-ids";

@@ -99,11 +99,7 @@ export class DataLayer extends pulumi.ComponentResource {
         {
           namespace,
           appsNamespace: args.appsNamespace,
-          instances: args.postgres.instances,
-          storageGi: args.postgres.storageGi,
-          backupRetentionDays: args.postgres.backupRetentionDays,
-          clusterName: args.postgres.clusterName,
-          restore: args.postgres.restore,
+          settings: args.postgres,
           poolerInstances: args.nodeCount > 1 ? 2 : 1,
           backup: { destinationPath: backup.destinationPath, endpoint: backup.credentials.endpoint, credentialsSecret: R2_SECRET_NAME },
           storageClass: args.storageClass,
@@ -119,9 +115,7 @@ export class DataLayer extends pulumi.ComponentResource {
         {
           namespace,
           appsNamespace: args.appsNamespace,
-          host: args.postgres.host,
-          port: args.postgres.port,
-          sslmode: args.postgres.sslmode,
+          server: args.postgres,
           databaseUrls: args.postgres.databaseUrls,
           provider: args.provider,
         },

@@ -4,16 +4,23 @@ import * as pulumi from "@pulumi/pulumi";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { DATABASES, POOLED_SERVICE, PORTS, UIDS } from "../../model/names";
 import { databaseUrlSecret } from "./databaseUrl";
-import { externalDatabases, INI_FILE, PGBOUNCER_CONFIG_DIR, renderPgbouncerIni, renderUserlist, USERLIST_FILE } from "./pgbouncer";
+import {
+  type ExternalServer,
+  externalDatabases,
+  INI_FILE,
+  PGBOUNCER_CONFIG_DIR,
+  renderPgbouncerIni,
+  renderUserlist,
+  USERLIST_FILE,
+} from "./pgbouncer";
 
-export const PGBOUNCER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.24.1";
+const PGBOUNCER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.24.1";
 const REPLICAS = 2;
 export interface ExternalPostgresArgs {
   namespace: pulumi.Input<string>;
   appsNamespace: pulumi.Input<string>;
-  host: string;
-  port: number;
-  sslmode: "require" | "verify-full";
+  /** The managed server, from `enclii:postgres`. */
+  server: ExternalServer;
   /** Secret: database → postgres://user:password@host:port/dbname. */
   databaseUrls: pulumi.Output<Record<string, string>>;
   provider: k8s.Provider;
@@ -33,7 +40,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
     const { namespace } = args;
     const child = { parent: this, provider: args.provider };
     const labels = { app: "pgbouncer" };
-    const server = { host: args.host, port: args.port, sslmode: args.sslmode };
+    const { server } = args;
     const databases = args.databaseUrls.apply(externalDatabases);
     // Database names are not secret; the ini stays a reviewable ConfigMap.
     const dbnames = pulumi.unsecret(databases.apply((list) => list.map(({ name, dbname }) => ({ name, dbname }))));

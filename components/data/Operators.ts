@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-/** Pinned charts. The CNPG chart's operator (1.30.0) matches the CRDs in shared/schemas/crds/cnpg. */
+/** Pinned charts. The CNPG chart's operator (1.30.0) and the barman-cloud chart's plugin (v0.13.0) match the CRDs in schemas/crds. */
 export const CHARTS = {
   certManager: { chart: "cert-manager", repo: "https://charts.jetstack.io", version: "v1.19.1", namespace: "cert-manager" },
   cnpg: { chart: "cloudnative-pg", repo: "https://cloudnative-pg.github.io/charts", version: "0.29.0", namespace: "cnpg-system" },

@@ -2,16 +2,17 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { NEEDS_TOKEN_ANNOTATION } from "../../model/baseline";
+import type { PostgresConfig } from "../../model/schema";
 import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL, DATABASES, POOLED_SERVICE, PORTS } from "../../model/names";
 import { stateful } from "../stateful";
 import { databaseUrlSecret } from "./databaseUrl";
 import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "./pgbouncer";
 
-export const POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6";
-export const OBJECT_STORE_NAME = "r2-backups";
-export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
+const POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6";
+const OBJECT_STORE_NAME = "r2-backups";
+const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
 /** Daily at 03:00 UTC (CloudNativePG cron has a seconds field). */
-export const BACKUP_SCHEDULE = "0 0 3 * * *";
+const BACKUP_SCHEDULE = "0 0 3 * * *";
 const MAX_CONNECTIONS = 100;
 const PASSWORD_LENGTH = 32;
 /**
@@ -40,12 +41,8 @@ export interface PostgresBackupTarget {
 export interface PostgresArgs {
   namespace: pulumi.Input<string>;
   appsNamespace: pulumi.Input<string>;
-  instances: number;
-  storageGi: number;
-  clusterName: string;
-  /** Recover a new cluster from `fromCluster`'s archive (to `targetTime`, else the latest WAL). */
-  restore?: { fromCluster: string; targetTime?: string };
-  backupRetentionDays: number;
+  /** `enclii:postgres`: instances, storage, retention, the cluster's name, and a restore (a new cluster from another's archive). */
+  settings: Extract<PostgresConfig, { mode: "in-cluster" }>;
   /** PgBouncer replicas: 2 when there is more than one node. */
   poolerInstances: number;
   backup: PostgresBackupTarget;
@@ -72,18 +69,18 @@ export class Postgres extends pulumi.ComponentResource {
     const { namespace } = args;
     const child = { parent: this, provider: args.provider };
     const kept = { ...child, ...stateful(args.protect) };
-    const clusterName = args.clusterName;
+    const { clusterName, restore } = args.settings;
     const cr = (role: string, kind: string, apiVersion: string, spec: Record<string, unknown>, o: pulumi.CustomResourceOptions) =>
       new k8s.apiextensions.CustomResource(`${name}-${role}`, { apiVersion, kind, metadata: { name: role, namespace }, spec }, o);
-    const recovery = args.restore
+    const recovery = restore
       ? {
           bootstrap: {
-            recovery: { source: "origin", ...(args.restore.targetTime ? { recoveryTarget: { targetTime: args.restore.targetTime } } : {}) },
+            recovery: { source: "origin", ...(restore.targetTime ? { recoveryTarget: { targetTime: restore.targetTime } } : {}) },
           },
           externalClusters: [
             {
               name: "origin",
-              plugin: { name: BARMAN_PLUGIN, parameters: { barmanObjectName: OBJECT_STORE_NAME, serverName: args.restore.fromCluster } },
+              plugin: { name: BARMAN_PLUGIN, parameters: { barmanObjectName: OBJECT_STORE_NAME, serverName: restore.fromCluster } },
             },
           ],
         }
@@ -118,7 +115,7 @@ export class Postgres extends pulumi.ComponentResource {
           wal: { compression: "gzip", maxParallel: 2 },
           data: { compression: "gzip" },
         },
-        retentionPolicy: `${args.backupRetentionDays}d`,
+        retentionPolicy: `${args.settings.backupRetentionDays}d`,
         instanceSidecarConfiguration: { resources: BACKUP_SIDECAR_RESOURCES },
       },
       { ...kept, dependsOn: args.operators },
@@ -130,10 +127,10 @@ export class Postgres extends pulumi.ComponentResource {
       "Cluster",
       "postgresql.cnpg.io/v1",
       {
-        instances: args.instances,
+        instances: args.settings.instances,
         imageName: POSTGRES_IMAGE,
         resources: POSTGRES_RESOURCES,
-        storage: { size: `${args.storageGi}Gi`, storageClass: args.storageClass },
+        storage: { size: `${args.settings.storageGi}Gi`, storageClass: args.storageClass },
         postgresql: { parameters: { max_connections: String(MAX_CONNECTIONS) } },
         enableSuperuserAccess: false,
         managed: {

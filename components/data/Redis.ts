@@ -19,7 +19,7 @@ import {
   type RedisRole,
 } from "./redisPods";
 
-export const REDIS_IMAGE = "redis:7.4.2-alpine";
+const REDIS_IMAGE = "redis:7.4.2-alpine";
 const PASSWORD_LENGTH = 32;
 
 export interface RedisArgs {

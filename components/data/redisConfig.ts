@@ -17,7 +17,7 @@ export const MASTER_NAME = "enclii";
 /** A master takes writes only while this many replicas acknowledge it. */
 export const MIN_REPLICAS_TO_WRITE = 1;
 /** Replication lag (s) after which a replica stops counting towards `min-replicas-to-write`. */
-export const MIN_REPLICAS_MAX_LAG_S = 10;
+const MIN_REPLICAS_MAX_LAG_S = 10;
 /** Every pod listens on its own address; NetworkPolicies decide who reaches it. */
 const BIND = "0.0.0.0";
 /** RDB snapshots beside the AOF (Redis 7's default points, explicit so no packaged default can drop them). */

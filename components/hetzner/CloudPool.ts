@@ -19,8 +19,8 @@ export interface CloudPoolArgs {
   provider: hcloud.Provider;
 }
 
-/** Firewall rules as data, so the policy (and its tests) read the same list the resource gets. */
-export function firewallRules(adminCidrs: string[]): hcloud.types.input.FirewallRule[] {
+/** SSH and the Kubernetes API, from the admin CIDRs only: the firewall's whole rule list. */
+function firewallRules(adminCidrs: string[]): hcloud.types.input.FirewallRule[] {
   return Object.entries(ADMIN_PORTS).map(([what, port]) => ({
     description: `${what} from admin CIDRs`,
     direction: "in",

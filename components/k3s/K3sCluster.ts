@@ -23,7 +23,7 @@ export interface K3sClusterArgs {
   nodes: ClusterNode[];
   version: string;
   adminCidrs: string[];
-  etcdSnapshots?: EtcdSnapshotTarget;
+  etcdSnapshots: EtcdSnapshotTarget;
 }
 
 /**
@@ -65,7 +65,7 @@ export class K3sCluster extends pulumi.ComponentResource {
           hostFirewall: node.hostFirewall ? { adminCidrs: args.adminCidrs, peerIps } : undefined,
           egressGateway: node.egressGateway,
           natFor: node.natFor,
-          etcdS3ConfigSecret: args.etcdSnapshots && node.role === "server" ? ETCD_S3_CONFIG_SECRET : undefined,
+          etcdS3ConfigSecret: node.role === "server" ? ETCD_S3_CONFIG_SECRET : undefined,
         }),
       );
       const previous = this.bootstraps.at(-1);
@@ -91,24 +91,22 @@ export class K3sCluster extends pulumi.ComponentResource {
     );
     this.provider = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this });
     const snap = args.etcdSnapshots;
-    if (snap) {
-      new k8s.core.v1.Secret(
-        `${name}-etcd-s3`,
-        {
-          metadata: { name: ETCD_S3_CONFIG_SECRET, namespace: KUBE_SYSTEM_NAMESPACE },
-          stringData: {
-            "etcd-s3-endpoint": pulumi.output(snap.endpoint).apply((e) => e.replace(/^https:\/\//, "")),
-            "etcd-s3-bucket": snap.bucket,
-            "etcd-s3-folder": snap.folder,
-            // R2 ignores the region, but the S3 client insists on one.
-            "etcd-s3-region": "auto",
-            "etcd-s3-access-key": pulumi.secret(snap.accessKeyId),
-            "etcd-s3-secret-key": pulumi.secret(snap.secretAccessKey),
-          },
+    new k8s.core.v1.Secret(
+      `${name}-etcd-s3`,
+      {
+        metadata: { name: ETCD_S3_CONFIG_SECRET, namespace: KUBE_SYSTEM_NAMESPACE },
+        stringData: {
+          "etcd-s3-endpoint": pulumi.output(snap.endpoint).apply((e) => e.replace(/^https:\/\//, "")),
+          "etcd-s3-bucket": snap.bucket,
+          "etcd-s3-folder": snap.folder,
+          // R2 ignores the region, but the S3 client insists on one.
+          "etcd-s3-region": "auto",
+          "etcd-s3-access-key": pulumi.secret(snap.accessKeyId),
+          "etcd-s3-secret-key": pulumi.secret(snap.secretAccessKey),
         },
-        { parent: this, provider: this.provider },
-      );
-    }
+      },
+      { parent: this, provider: this.provider },
+    );
     this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
   }
 }

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { LONGHORN_NAMESPACE } from "../../model/names";
 import { stateful, volumeReclaimPolicy } from "../stateful";
 
-export const LONGHORN_CHART = { name: "longhorn", repo: "https://charts.longhorn.io", version: "1.11.0" } as const;
+const LONGHORN_CHART = { name: "longhorn", repo: "https://charts.longhorn.io", version: "1.11.0" } as const;
 const MAX_REPLICAS = 3;
 /** The StorageClass the chart creates and marks default (`persistence.defaultClass`); the chart fixes its name. */
 const STORAGE_CLASS = "longhorn";
@@ -19,7 +19,7 @@ export interface LonghornBackupTarget {
 
 export interface LonghornArgs {
   nodeCount: number;
-  backup?: LonghornBackupTarget;
+  backup: LonghornBackupTarget;
   provider: k8s.Provider;
   /**
    * Production: volumes outlive their claims (reclaim policy Retain) and the release and its
@@ -35,10 +35,10 @@ export function longhornReplicas(nodeCount: number): number {
 
 const BACKUP_SECRET = "longhorn-backup-target";
 
-export function longhornValues(nodeCount: number, protect: boolean, backupUrl?: pulumi.Input<string>): Record<string, unknown> {
+export function longhornValues(nodeCount: number, protect: boolean, backupUrl: pulumi.Input<string>): Record<string, unknown> {
   const replicas = longhornReplicas(nodeCount);
   return {
-    ...(backupUrl ? { defaultBackupStore: { backupTarget: backupUrl, backupTargetCredentialSecret: BACKUP_SECRET } } : {}),
+    defaultBackupStore: { backupTarget: backupUrl, backupTargetCredentialSecret: BACKUP_SECRET },
     persistence: { defaultClass: true, defaultClassReplicaCount: replicas, reclaimPolicy: volumeReclaimPolicy(protect) },
     defaultSettings: { defaultReplicaCount: replicas },
     csi: {
@@ -77,20 +77,18 @@ export class Longhorn extends pulumi.ComponentResource {
       },
       child,
     );
-    const backupSecret = args.backup
-      ? new k8s.core.v1.Secret(
-          `${name}-backup-credentials`,
-          {
-            metadata: { name: BACKUP_SECRET, namespace: ns.metadata.name },
-            stringData: {
-              AWS_ACCESS_KEY_ID: pulumi.secret(args.backup.accessKeyId),
-              AWS_SECRET_ACCESS_KEY: pulumi.secret(args.backup.secretAccessKey),
-              AWS_ENDPOINTS: args.backup.endpoint,
-            },
-          },
-          { parent: this, provider: args.provider },
-        )
-      : undefined;
+    const backupSecret = new k8s.core.v1.Secret(
+      `${name}-backup-credentials`,
+      {
+        metadata: { name: BACKUP_SECRET, namespace: ns.metadata.name },
+        stringData: {
+          AWS_ACCESS_KEY_ID: pulumi.secret(args.backup.accessKeyId),
+          AWS_SECRET_ACCESS_KEY: pulumi.secret(args.backup.secretAccessKey),
+          AWS_ENDPOINTS: args.backup.endpoint,
+        },
+      },
+      { parent: this, provider: args.provider },
+    );
     const release = new k8s.helm.v3.Release(
       `${name}-release`,
       {
@@ -99,11 +97,11 @@ export class Longhorn extends pulumi.ComponentResource {
         version: LONGHORN_CHART.version,
         repositoryOpts: { repo: LONGHORN_CHART.repo },
         namespace: ns.metadata.name,
-        values: longhornValues(args.nodeCount, args.protect, args.backup?.url),
+        values: longhornValues(args.nodeCount, args.protect, args.backup.url),
         atomic: true,
         timeout: 900,
       },
-      { ...child, dependsOn: backupSecret ? [backupSecret] : [] },
+      { ...child, dependsOn: [backupSecret] },
     );
     this.namespace = pulumi.all([ns.metadata.name, release.id]).apply(([n]) => n);
     // Read through the release, so whatever binds a volume to the class waits until Longhorn is installed.

@@ -7,17 +7,17 @@ import { stringify } from "yaml";
 import { ADMIN_PORTS, K3S_CIDRS } from "../../model/names";
 
 /** Hetzner's recursive resolvers; private-only servers get no DNS from DHCP. */
-export const HETZNER_RESOLVERS = ["185.12.64.1", "185.12.64.2"] as const;
-export const READY_TIMEOUT_S = 300;
+const HETZNER_RESOLVERS = ["185.12.64.1", "185.12.64.2"] as const;
+const READY_TIMEOUT_S = 300;
 /** The k3s CIS hardening guide's kernel settings, required by `protect-kernel-defaults`. */
-export const KUBELET_SYSCTLS: Record<string, string> = {
+const KUBELET_SYSCTLS: Record<string, string> = {
   "vm.panic_on_oom": "0",
   "vm.overcommit_memory": "1",
   "kernel.panic": "10",
   "kernel.panic_on_oops": "1",
 };
 const PACKAGES = ["curl", "open-iscsi", "nfs-common", "nftables"];
-export const TOKEN_FILE = "/etc/rancher/k3s/enclii-token";
+const TOKEN_FILE = "/etc/rancher/k3s/enclii-token";
 const STATE_DIR = "/var/lib/enclii";
 
 export interface BootstrapOptions {
