@@ -1,4 +1,6 @@
 /** The shapes the baseline rules read, and the helpers every rule file shares. */
+import { KUBE_SYSTEM_NAMESPACE } from "../model/names";
+import { CHARTS } from "../model/pins";
 
 export interface Violation {
   rule: string;
@@ -37,10 +39,11 @@ export const RULES = {
  * else the program registers a Namespace for is ours.
  */
 export const EXEMPT_NAMESPACES: Readonly<Record<string, string>> = {
-  "kube-system": "k3s's own components (CoreDNS, metrics-server), deployed by k3s itself; we only put the etcd snapshot Secret there",
-  "longhorn-system": "Longhorn's manager, CSI and instance-manager pods need privileged access to the host's disks and iSCSI",
-  "cert-manager": "filled by the upstream cert-manager Helm chart in the cluster; the program renders none of its objects",
-  "cnpg-system":
+  [KUBE_SYSTEM_NAMESPACE]:
+    "k3s's own components (CoreDNS, metrics-server), deployed by k3s itself; we only put the etcd snapshot Secret there",
+  [CHARTS.longhorn.namespace]: "Longhorn's manager, CSI and instance-manager pods need privileged access to the host's disks and iSCSI",
+  [CHARTS.certManager.namespace]: "filled by the upstream cert-manager Helm chart in the cluster; the program renders none of its objects",
+  [CHARTS.cnpg.namespace]:
     "filled by the upstream CloudNativePG and barman-cloud Helm charts in the cluster; the program renders none of their objects",
 };
 

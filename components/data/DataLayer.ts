@@ -4,10 +4,11 @@ import { denyAllButDns, inNamespace, tcp } from "../baseline";
 import { s3CredentialsSecret, type S3Credentials } from "../edge/R2Storage";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { DATA_NAMESPACE, PORTS, R2_SECRET_NAME } from "../../model/names";
+import { CHARTS } from "../../model/pins";
 import type { Environment, PostgresConfig } from "../../model/schema";
 import { stateful } from "../stateful";
 import { ExternalPostgres } from "./ExternalPostgres";
-import { Operators, CHARTS } from "./Operators";
+import { Operators } from "./Operators";
 import { Postgres } from "./Postgres";
 import { Redis } from "./Redis";
 

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { DATABASES, POOLED_SERVICE, PORTS, UIDS } from "../../model/names";
+import { IMAGES } from "../../model/pins";
 import { databaseUrlSecret } from "./databaseUrl";
 import {
   type ExternalServer,
@@ -14,7 +15,6 @@ import {
   USERLIST_FILE,
 } from "./pgbouncer";
 
-const PGBOUNCER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.24.1";
 const REPLICAS = 2;
 export interface ExternalPostgresArgs {
   namespace: pulumi.Input<string>;
@@ -88,7 +88,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
               containers: [
                 {
                   name: "pgbouncer",
-                  image: PGBOUNCER_IMAGE,
+                  image: IMAGES.pgbouncer,
                   command: ["pgbouncer", `${PGBOUNCER_CONFIG_DIR}/${INI_FILE}`],
                   ports: [{ name: "postgres", containerPort: PORTS.postgres }],
                   securityContext: RESTRICTED_CONTAINER,

@@ -1,17 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-
-/** Pinned charts. The CNPG chart's operator (1.30.0) and the barman-cloud chart's plugin (v0.13.0) match the CRDs in schemas/crds. */
-export const CHARTS = {
-  certManager: { chart: "cert-manager", repo: "https://charts.jetstack.io", version: "v1.19.1", namespace: "cert-manager" },
-  cnpg: { chart: "cloudnative-pg", repo: "https://cloudnative-pg.github.io/charts", version: "0.29.0", namespace: "cnpg-system" },
-  barmanCloud: {
-    chart: "plugin-barman-cloud",
-    repo: "https://cloudnative-pg.github.io/charts",
-    version: "0.7.0",
-    namespace: "cnpg-system",
-  },
-} as const;
+import { CHARTS, type Chart } from "../../model/pins";
 
 /** Chart-managed namespaces: the charts' pods meet "baseline"; "restricted" is audited and warned. */
 const OPERATOR_NAMESPACE_LABELS = {
@@ -46,12 +35,7 @@ export class Operators extends pulumi.ComponentResource {
       }
       return namespaces.get(ns)!;
     };
-    const release = (
-      role: string,
-      c: (typeof CHARTS)[keyof typeof CHARTS],
-      values: Record<string, unknown>,
-      dependsOn: pulumi.Resource[],
-    ) =>
+    const release = (role: string, c: Chart, values: Record<string, unknown>, dependsOn: pulumi.Resource[]) =>
       new k8s.helm.v3.Release(
         `${name}-${role}`,
         {

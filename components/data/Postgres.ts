@@ -2,13 +2,13 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { NEEDS_TOKEN_ANNOTATION } from "../../model/baseline";
+import { IMAGES } from "../../model/pins";
 import type { PostgresConfig } from "../../model/schema";
 import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL, DATABASES, POOLED_SERVICE, PORTS } from "../../model/names";
 import { stateful } from "../stateful";
 import { databaseUrlSecret } from "./databaseUrl";
 import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "./pgbouncer";
 
-const POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:17.6";
 const OBJECT_STORE_NAME = "r2-backups";
 const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
 /** Daily at 03:00 UTC (CloudNativePG cron has a seconds field). */
@@ -22,8 +22,6 @@ const PASSWORD_LENGTH = 32;
 const POSTGRES_RESOURCES = { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "4Gi" } };
 /** The barman-cloud sidecar in every instance pod: WAL archiving, and base backups streamed to R2. */
 const BACKUP_SIDECAR_RESOURCES = { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "1Gi" } };
-/** The image CloudNativePG 1.30 uses by default, pinned here so an operator upgrade does not swap it unseen. */
-const POOLER_IMAGE = "ghcr.io/cloudnative-pg/pgbouncer:1.25.1";
 const POOLER_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } };
 /** The operator adds a readiness probe only. */
 const POOLER_LIVENESS = { tcpSocket: { port: PORTS.postgres }, periodSeconds: 10, failureThreshold: 6 };
@@ -128,7 +126,7 @@ export class Postgres extends pulumi.ComponentResource {
       "postgresql.cnpg.io/v1",
       {
         instances: args.settings.instances,
-        imageName: POSTGRES_IMAGE,
+        imageName: IMAGES.postgres,
         resources: POSTGRES_RESOURCES,
         storage: { size: `${args.settings.storageGi}Gi`, storageClass: args.storageClass },
         postgresql: { parameters: { max_connections: String(MAX_CONNECTIONS) } },
@@ -190,7 +188,12 @@ export class Postgres extends pulumi.ComponentResource {
             metadata: { annotations: { [NEEDS_TOKEN_ANNOTATION]: POOLER_TOKEN_REASON } },
             spec: {
               containers: [
-                { name: CNPG_PGBOUNCER_CONTAINER, image: POOLER_IMAGE, resources: POOLER_RESOURCES, livenessProbe: POOLER_LIVENESS },
+                {
+                  name: CNPG_PGBOUNCER_CONTAINER,
+                  image: IMAGES.cnpgPgbouncer,
+                  resources: POOLER_RESOURCES,
+                  livenessProbe: POOLER_LIVENESS,
+                },
               ],
             },
           },

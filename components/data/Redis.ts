@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { DATA_NAMESPACE, PORTS, REDIS_SECRET, UIDS } from "../../model/names";
+import { IMAGES } from "../../model/pins";
 import { stateful } from "../stateful";
 import { MASTER_NAME } from "./redisConfig";
 import {
@@ -19,7 +20,6 @@ import {
   type RedisRole,
 } from "./redisPods";
 
-const REDIS_IMAGE = "redis:7.4.2-alpine";
 const PASSWORD_LENGTH = 32;
 
 export interface RedisArgs {
@@ -92,7 +92,7 @@ export class Redis extends pulumi.ComponentResource {
                 initContainers: [
                   {
                     name: "config",
-                    image: REDIS_IMAGE,
+                    image: IMAGES.redis,
                     command: ["sh", "-c", redisInitScript(role, args.mode, paths)],
                     securityContext: RESTRICTED_CONTAINER,
                     resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
@@ -105,7 +105,7 @@ export class Redis extends pulumi.ComponentResource {
                 containers: [
                   {
                     name: service,
-                    image: REDIS_IMAGE,
+                    image: IMAGES.redis,
                     command: redisCommand(role, paths),
                     ports: [{ name: service, containerPort: port }],
                     env: [{ name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: config.metadata.name, key: PASSWORD_KEY } } }],

@@ -14,11 +14,10 @@ import {
 } from "../baseline";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { CLOUDFLARED, PORTS, UIDS } from "../../model/names";
+import { IMAGES } from "../../model/pins";
 import { validateRoutes, type Route } from "../../model/routes";
 import { tunnelIngress } from "./ingress";
 
-/** Pinned: cloudflared must stay within a year of Cloudflare's supported releases, so bump it deliberately. */
-export const CLOUDFLARED_IMAGE = "cloudflare/cloudflared:2026.8.2";
 export const METRICS_PORT = 2000;
 export const TUNNEL_CNAME_SUFFIX = "cfargotunnel.com";
 /** Cloudflare requires at least 32 bytes for a tunnel secret. */
@@ -140,7 +139,7 @@ export class Tunnel extends pulumi.ComponentResource {
               containers: [
                 {
                   name: "cloudflared",
-                  image: CLOUDFLARED_IMAGE,
+                  image: IMAGES.cloudflared,
                   args: ["tunnel", "--no-autoupdate", "--metrics", `0.0.0.0:${METRICS_PORT}`, "run"],
                   env: [{ name: "TUNNEL_TOKEN", valueFrom: { secretKeyRef: { name: tokenSecret.metadata.name, key: TOKEN_KEY } } }],
                   ports: [{ name: "metrics", containerPort: METRICS_PORT }],
