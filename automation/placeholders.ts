@@ -2,21 +2,21 @@
  * What the offline plan puts where a real update reads a secret: the secrets a config needs, and
  * stand-ins of the right shape for those the stack file does not hold in plain text.
  */
-import { DATABASES } from "../model/names";
+import { DATABASES, PORTS } from "../model/names";
 import { secretKeysFor } from "../model/rules";
 import { EXTERNAL_URLS_KEY, NAMESPACE, SIGNING_KEYS_KEY, decode } from "../model/schema";
 import placeholderSigningKeys from "./placeholders/janua-signing-keys.json";
 
 /**
  * A stand-in for a secret the offline plan cannot read: the secret's shape, with `fill` as the
- * secret value (the password, for the database URL map).
+ * secret value (the password, for the database URL map, whose URLs point at the configured server).
  */
-export function secretPlaceholder(key: string, fill = `placeholder-for-${key}`): string {
+export function secretPlaceholder(key: string, config: Record<string, string> = {}, fill = `placeholder-for-${key}`): string {
   if (key === EXTERNAL_URLS_KEY) {
     const password = encodeURIComponent(fill);
-    return JSON.stringify(
-      Object.fromEntries(DATABASES.map((db) => [db, `postgres://placeholder_${db}:${password}@placeholder.invalid:5432/${db}`])),
-    );
+    const pg = decode(config[`${NAMESPACE}:postgres`] ?? "{}") as { host?: unknown; port?: unknown } | null;
+    const server = `${typeof pg?.host === "string" ? pg.host : "placeholder.invalid"}:${typeof pg?.port === "number" ? pg.port : PORTS.postgres}`;
+    return JSON.stringify(Object.fromEntries(DATABASES.map((db) => [db, `postgres://placeholder_${db}:${password}@${server}/${db}`])));
   }
   // A fixed key keeps offline plans byte-identical; a real stack must set its own (`npm run keys -- rotate`).
   if (key === SIGNING_KEYS_KEY) return JSON.stringify(placeholderSigningKeys);

@@ -4,12 +4,10 @@
  * protect), with secrets replaced by "[secret]". One plan per process: Pulumi's runtime state is
  * global.
  */
-import { readFileSync } from "node:fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
-import { parse } from "yaml";
-import { requiredSecretKeys, secretPlaceholder } from "./placeholders";
 import { planMocks } from "./mocks";
+import type { StackConfig } from "./stackFile";
 
 const PROJECT = "enclii-infra";
 const SECRET = "[secret]";
@@ -40,39 +38,6 @@ export interface PlanResult {
   stack: string;
   resources: PlanResource[];
   outputs: Record<string, unknown>;
-}
-
-export interface StackConfig {
-  /** Pulumi's config map: `enclii:domain` → text, objects as JSON text. */
-  config: Record<string, string>;
-  secretKeys: string[];
-  /** Secrets a real `pulumi up` still needs: absent from the file or held only as ciphertext. */
-  placeholders: string[];
-}
-
-/** Reads `Pulumi.<stack>.yaml`; ciphertext and missing secrets become placeholders. */
-export function loadStackConfig(file: string): StackConfig {
-  const doc = (parse(readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-  const config: Record<string, string> = {};
-  const secretKeys: string[] = [];
-  const placeholders: string[] = [];
-  for (const [key, value] of Object.entries(doc.config ?? {})) {
-    const secure = value !== null && typeof value === "object" && "secure" in value;
-    if (secure) {
-      secretKeys.push(key);
-      placeholders.push(key);
-      config[key] = secretPlaceholder(key);
-    } else {
-      config[key] = typeof value === "string" ? value : JSON.stringify(value);
-    }
-  }
-  for (const key of requiredSecretKeys(config)) {
-    if (config[key] !== undefined) continue;
-    secretKeys.push(key);
-    placeholders.push(key);
-    config[key] = secretPlaceholder(key);
-  }
-  return { config, secretKeys: secretKeys.sort(), placeholders: placeholders.sort() };
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -14,7 +14,8 @@
 import Module from "node:module";
 import { performance } from "node:perf_hooks";
 import * as pulumi from "@pulumi/pulumi";
-import { loadStackConfig, runPlan, type PlanResource, type Program } from "../automation/plan";
+import { runPlan, type PlanResource, type Program } from "../automation/plan";
+import { loadStackConfig } from "../automation/stackFile";
 
 const RESULT_PREFIX = "BENCH ";
 

@@ -1,10 +1,12 @@
 /**
  * `npm run bench [-- --runs N]`: for each stack (production, staging, ha)
- *  1. wall time and peak memory of the real plan CLI (`tsx automation/cli.ts plan <stack>`), each
+ *  1. wall time and peak memory of the real plan CLI (`node --require tsx/cjs automation/cli.ts plan <stack>`), each
  *     run in its own child process, plus the plan's resource count;
  *  2. the program's evaluation time against Pulumi's bare registration of as many resources,
  *     each measurement in its own child process (bench/bare.ts);
- *  3. then the data layer's figures with real servers (bench/data.ts, `.bench/data.json`).
+ *  3. then the config check's refusal CPU time and a large property-based run (bench/config.ts,
+ *     `.bench/config.json`), and the data layer's figures with real servers (bench/data.ts,
+ *     `.bench/data.json`).
  * Prints a table and writes `.bench/results.json`. Exits 1 if any plan or measurement fails.
  *
  * Peak memory: every node process started for a plan preloads (via NODE_OPTIONS) a tiny module
@@ -19,12 +21,14 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { EvalSample } from "./bare";
+import { benchConfig } from "./config";
 import { benchData } from "./data";
 import { stats, type Stats } from "./stats";
 import { tenantGrowth, tenantStacks } from "./tenants";
 
 const ROOT = join(__dirname, "..");
-const TSX = join(ROOT, "node_modules", ".bin", "tsx");
+/** What `npm run plan` runs (package.json): tsx's CommonJS hook in the one node process. */
+const PLAN_CLI = [process.execPath, "--require", "tsx/cjs", "automation/cli.ts", "plan"];
 const RESULTS = join(ROOT, ".bench", "results.json");
 /** A 1000-tenant plan takes 30-50 s on this machine, more under load; a hung child still ends. */
 const CHILD_TIMEOUT_MS = 180_000;
@@ -100,7 +104,7 @@ async function planOnce(spec: StackSpec, work: string, i: number): Promise<PlanS
   const out = join(work, `plan-${spec.stack}-${i}`);
   const rssFile = join(work, `rss-${spec.stack}-${i}.jsonl`);
   const env = { ...process.env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${RSS_HOOK}`.trim() };
-  const r = await run(TSX, ["automation/cli.ts", "plan", spec.stack, "--out", out, ...spec.args], env);
+  const r = await run(PLAN_CLI[0], [...PLAN_CLI.slice(1), spec.stack, "--out", out, ...spec.args], env);
   if (r.code !== 0) throw failure(`plan ${spec.stack} (run ${i + 1})`, r);
   const text = readFileSync(join(out, "resources.json"), "utf8");
   const resources = (JSON.parse(text) as { resources: unknown[] }).resources.length;
@@ -296,7 +300,7 @@ async function main(): Promise<number> {
     cpus: cpus().length,
     runs,
     method: {
-      plan: "node_modules/.bin/tsx automation/cli.ts plan <stack> --out <tmp> [--config FILE], one child process per run",
+      plan: "node --require tsx/cjs automation/cli.ts plan <stack> --out <tmp> [--config FILE] (as npm run plan), one child process per run",
       wallMs: "spawn to exit of the CLI child, measured by the parent",
       peakMemory:
         "process.resourceUsage().maxRSS at exit, recorded by a module preloaded through NODE_OPTIONS; max over the CLI's node processes",
@@ -314,7 +318,7 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  async (code) => process.exit(Math.max(code, await benchData())),
+  async (code) => process.exit(Math.max(code, await benchConfig(), await benchData())),
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

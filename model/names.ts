@@ -8,7 +8,6 @@
 /** Where Enclii's own services run. */
 export const APPS_NAMESPACE = "enclii-platform";
 export const DATA_NAMESPACE = "enclii-data";
-export const LONGHORN_NAMESPACE = "longhorn-system";
 export const KUBE_SYSTEM_NAMESPACE = "kube-system";
 /** cloudflared's namespace and pod labels, which tenant and app NetworkPolicies admit. */
 export const CLOUDFLARED = { namespace: "cloudflared", labels: { "app.kubernetes.io/name": "cloudflared" } } as const;

@@ -1,6 +1,6 @@
 /** Rules that span config keys: what must fit together before anything is registered. */
 import { DEDICATED_MODELS, LOCATIONS, SERVER_TYPES } from "./catalog";
-import { DATABASES, FIRST_NODE_HOST, K3S_CIDRS, MAX_NODES_PER_NETWORK } from "./names";
+import { FIRST_NODE_HOST, K3S_CIDRS, MAX_NODES_PER_NETWORK } from "./names";
 import { cidrContains, cidrsOverlap, parseCidr } from "./net";
 import { tenantRoutes, validateRoutes } from "./routes";
 import {
@@ -8,7 +8,6 @@ import {
   NAMESPACE,
   SECRET_CONFIG_KEYS,
   SMTP_PASSWORD_KEY,
-  decode,
   keyPath,
   type CloudNode,
   type NodeEntry,
@@ -28,6 +27,47 @@ export function checkNetwork(network: { ipRange: string; subnet: string }): stri
       problems.push(`${NAMESPACE}:network.ipRange: ${network.ipRange} overlaps k3s's ${what} CIDR ${cluster}`);
   }
   return problems;
+}
+
+/** How many machines the entries describe in all, counted before any pool is expanded. */
+export function checkNodeCount(entries: NodeEntry[]): string[] {
+  const total = entries.reduce((n, e) => n + (e.kind === "cloud" ? e.count : 1), 0);
+  return total > MAX_NODES_PER_NETWORK
+    ? [`${NAMESPACE}:nodes: ${total} nodes in all exceed Hetzner's ${MAX_NODES_PER_NETWORK} per private network`]
+    : [];
+}
+
+const MAX_LONGHORN_REPLICAS = 3;
+
+/** min(3, nodes): Longhorn will not schedule more replicas of a volume than there are nodes. */
+export function longhornReplicas(nodeCount: number): number {
+  return Math.max(1, Math.min(MAX_LONGHORN_REPLICAS, nodeCount));
+}
+
+/** Longhorn keeps 25% of each disk free by default (storage-minimal-available-percentage). */
+const LONGHORN_USABLE_SHARE = 0.75;
+
+/**
+ * The volumes the data layer asks Longhorn for, each kept on min(3, nodes) disks, against what the
+ * nodes' disks can hold: a size that passes its own bound can still not fit the machines.
+ */
+export function checkStorage(parsed: Parsed, nodes: NodeSpec[]): string[] {
+  if (nodes.length === 0 || !parsed.postgres || !parsed.redis) return [];
+  const disk = nodes.reduce(
+    (sum, n) => sum + ((n.kind === "cloud" ? SERVER_TYPES[n.serverType] : DEDICATED_MODELS[n.model])?.diskGi ?? 0),
+    0,
+  );
+  if (disk === 0) return [];
+  const pg = parsed.postgres.mode === "in-cluster" ? parsed.postgres.instances * parsed.postgres.storageGi : 0;
+  const redis = (parsed.redis.mode === "sentinel" ? 3 : 1) * parsed.redis.storageGi;
+  const replicas = longhornReplicas(nodes.length);
+  const needed = (pg + redis) * replicas;
+  const usable = Math.floor(disk * LONGHORN_USABLE_SHARE);
+  if (needed <= usable) return [];
+  const key = parsed.postgres.mode === "in-cluster" ? `${NAMESPACE}:postgres.storageGi` : `${NAMESPACE}:redis.storageGi`;
+  return [
+    `${key}: the volumes need ${needed} GiB of disk (PostgreSQL ${pg} GiB + Redis ${redis} GiB, kept ${replicas}×), the nodes have ${usable} GiB usable (${LONGHORN_USABLE_SHARE * 100}% of ${disk} GiB)`,
+  ];
 }
 
 export function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: string, hasSshPublicKey: boolean): string[] {
@@ -65,8 +105,6 @@ export function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: stri
   if (cloud.length > 0 && cloud.length < nodes.length) {
     problems.push(`${NAMESPACE}:nodes: cloud and dedicated nodes cannot share a cluster (no private network joins them)`);
   }
-  if (cloud.length > MAX_NODES_PER_NETWORK)
-    problems.push(`${NAMESPACE}:nodes: ${cloud.length} cloud servers exceed Hetzner's ${MAX_NODES_PER_NETWORK} per private network`);
   const zones = new Set(cloud.map((n) => LOCATIONS[n.location]).filter(Boolean));
   if (zones.size > 1)
     problems.push(`${NAMESPACE}:nodes: locations span network zones ${[...zones].join(", ")}; one private network covers one zone`);
@@ -86,53 +124,6 @@ export function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: stri
   return problems;
 }
 
-/** Data-layer rules: what must fit the node count, and external URLs checked without echoing them. */
-export function checkData(parsed: Parsed, nodeCount: number, externalUrls: string | undefined): string[] {
-  const problems: string[] = [];
-  const pg = parsed.postgres;
-  if (pg?.mode === "in-cluster" && nodeCount > 0 && pg.instances > nodeCount) {
-    problems.push(`${NAMESPACE}:postgres.instances: ${pg.instances} instances need as many nodes (have ${nodeCount})`);
-  }
-  if (pg?.mode === "in-cluster" && pg.restore?.fromCluster === pg.clusterName) {
-    problems.push(`${NAMESPACE}:postgres.restore.fromCluster: restore into a new clusterName, not over "${pg.clusterName}" itself`);
-  }
-  if (parsed.redis?.mode === "sentinel" && nodeCount > 0 && nodeCount < 3) {
-    problems.push(`${NAMESPACE}:redis.mode: sentinel needs 3 schedulable nodes for 3 Redis and 3 Sentinels (have ${nodeCount})`);
-  }
-  if (pg?.mode === "external" && externalUrls !== undefined) {
-    const urls = decode(externalUrls) as Record<string, unknown> | null;
-    const passwords = new Map<string, string>();
-    for (const db of DATABASES) {
-      const url = urls && typeof urls === "object" ? urls[db] : undefined;
-      if (typeof url !== "string") problems.push(`${EXTERNAL_URLS_KEY}.${db}: is required (a postgres:// URL)`);
-      else if (!isPostgresUrl(url)) problems.push(`${EXTERNAL_URLS_KEY}.${db}: must be postgres://user:password@host:port/database`);
-      else {
-        const { username, password } = new URL(url);
-        if (passwords.has(username) && passwords.get(username) !== password) {
-          problems.push(`${EXTERNAL_URLS_KEY}.${db}: user "${decodeURIComponent(username)}" has a different password in another URL`);
-        }
-        passwords.set(username, password);
-      }
-    }
-  }
-  return problems;
-}
-
-function isPostgresUrl(text: string): boolean {
-  try {
-    const u = new URL(text);
-    return (
-      (u.protocol === "postgres:" || u.protocol === "postgresql:") &&
-      u.username !== "" &&
-      u.password !== "" &&
-      u.hostname !== "" &&
-      u.pathname.length > 1
-    );
-  } catch {
-    return false;
-  }
-}
-
 /** Tenant names unique; hostnames unique, valid and outside our own zone (routes.ts has the rules). */
 export function checkTenants(parsed: Parsed): string[] {
   const tenants = parsed.tenants ?? [];
@@ -142,12 +133,6 @@ export function checkTenants(parsed: Parsed): string[] {
     if (names.filter((x) => x === n).length > 1) problems.push(`${NAMESPACE}:tenants: tenant name "${n}" is used more than once`);
   if (parsed.domain) problems.push(...validateRoutes([], parsed.domain, tenantRoutes(tenants)).map((p) => `${NAMESPACE}:tenants: ${p}`));
   return problems;
-}
-
-export function checkAdminCidrs(parsed: Parsed): string[] {
-  return parsed.adminCidrs?.some((c) => parseCidr(c)?.prefix === 0)
-    ? [`${NAMESPACE}:adminCidrs: 0.0.0.0/0 would open SSH and the Kubernetes API to the whole internet`]
-    : [];
 }
 
 /** Secrets a real `pulumi up` of this config reads: fixed ones, plus what the node kinds, the database mode and SMTP need. */

@@ -5,12 +5,37 @@
 import { z } from "zod";
 import { DEFAULT_PRICES, type NetworkZone, type Prices } from "./catalog";
 import { fieldPath } from "./issues";
+import { MAX_NODES_PER_NETWORK } from "./names";
 import { isIpv4, parseCidr } from "./net";
+import { K3S_RELEASES, K3S_RELEASES_AS_OF, K3S_RELEASES_SOURCE } from "./pins";
 import type { Tenant } from "./routes";
 import { serviceOverrides, type AppService } from "./services";
 import { DEFAULT_ROTATION_DAYS } from "./signingKeys";
 
 export const NAMESPACE = "enclii";
+
+/**
+ * Bounds a real environment stays far inside and a typo cannot pass: each number and text in the
+ * contract is checked against one of these before anything is expanded or rendered.
+ */
+export const LIMITS = {
+  /** Hetzner: at most 100 servers on one private network, so no pool or cluster is larger. */
+  nodes: MAX_NODES_PER_NETWORK,
+  adminCidrs: 32,
+  /** All admin CIDRs together: a /16. Anything wider is not "who may administer", it is everyone. */
+  adminAddresses: 2 ** 16,
+  postgresStorageGi: 10_240,
+  redisStorageGi: 1_024,
+  tenants: 5_000,
+  hostnamesPerTenant: 20,
+  budgetUsd: 1_000_000,
+  monthlyEurPerItem: 100_000,
+  primaryIpv4Eur: 100,
+  /** A sane exchange-rate window, so a cents/euros slip (108.8) is refused. */
+  eurToUsd: { min: 0.2, max: 5 },
+  sshPublicKeyLength: 16_384,
+  smtpUsernameLength: 256,
+} as const;
 
 const dnsLabel = z
   .string()
@@ -18,18 +43,30 @@ const dnsLabel = z
 const fqdn = z
   .string()
   .regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase fully qualified domain name");
+/** A host name (one label or more, lowercase) or an IPv4 address, as a server's address is written. */
+const host = z
+  .string()
+  .regex(
+    /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/,
+    "must be a lowercase host name or an IPv4 address",
+  );
 const cidr = z.string().refine((s) => parseCidr(s) !== undefined, "must be an IPv4 CIDR such as 198.51.100.7/32");
 const ipv4 = z.string().refine(isIpv4, "must be an IPv4 address");
 const role = z.enum(["server", "agent"]);
+/** Catalog names (server types, locations, models, images): short identifiers; the rules say which are known. */
+const catalogName = (what: string) =>
+  z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9._]{0,63}$/, `must be a ${what}: letters, digits, '-', '.' and '_', at most 64 characters`);
+const port = z.number().int().min(1).max(65535);
+const whole = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const cloudPool = z.strictObject({
   name: dnsLabel,
   kind: z.literal("cloud"),
-  serverType: z.string(),
-  location: z.string(),
-  count: z.number().int().min(1).default(1),
+  serverType: catalogName("server type"),
+  location: catalogName("location"),
+  count: whole(1, LIMITS.nodes).default(1),
   role,
-  image: z.string().default("ubuntu-24.04"),
+  image: catalogName("image").default("ubuntu-24.04"),
   publicIpv4: z.boolean().default(true),
 });
 const dedicatedHost = z.strictObject({
@@ -37,11 +74,15 @@ const dedicatedHost = z.strictObject({
   kind: z.literal("dedicated"),
   host: ipv4,
   role,
-  user: z.string().default("root"),
-  model: z.string().default("AX41-NVMe"),
+  /** The SSH login: a POSIX user name. */
+  user: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a user name: lowercase letters, digits, '_' and '-', at most 32 characters")
+    .default("root"),
+  model: catalogName("dedicated model").default("AX41-NVMe"),
 });
 
-const backupRetentionDays = z.number().int().min(1).max(365).default(7);
+const backupRetentionDays = whole(1, 365).default(7);
 
 export const keySchemas = {
   domain: fqdn,
@@ -49,32 +90,45 @@ export const keySchemas = {
     accountId: z.string().regex(/^[0-9a-f]{32}$/, "must be a 32-character hex Cloudflare id"),
     zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be a 32-character hex Cloudflare id"),
   }),
-  adminCidrs: z.array(cidr).min(1, "needs at least one CIDR"),
+  adminCidrs: z.array(cidr).min(1, "needs at least one CIDR").max(LIMITS.adminCidrs),
   network: z.strictObject({ ipRange: cidr.default("10.0.0.0/16"), subnet: cidr.default("10.0.1.0/24") }).prefault({}),
-  nodes: z.array(z.discriminatedUnion("kind", [cloudPool, dedicatedHost])).min(1, "needs at least one node"),
+  nodes: z
+    .array(z.discriminatedUnion("kind", [cloudPool, dedicatedHost]))
+    .min(1, "needs at least one node")
+    .max(LIMITS.nodes),
   k3s: z.strictObject({
-    version: z.string().regex(/^v1\.\d+\.\d+\+k3s\d+$/, 'must be a pinned k3s release such as "v1.33.4+k3s1"'),
+    version: z
+      .string()
+      .regex(/^v1\.\d+\.\d+\+k3s\d+$/, 'must be a pinned k3s release such as "v1.33.4+k3s1"')
+      .superRefine((version, ctx) => {
+        if (/^v1\.\d+\.\d+\+k3s\d+$/.test(version) && !K3S_RELEASES.includes(version)) {
+          ctx.addIssue({
+            code: "custom",
+            message: `${version} is not in the k3s release table (model/pins.ts, as of ${K3S_RELEASES_AS_OF}; newest ${K3S_RELEASES.at(-1)}): read its notes at ${K3S_RELEASES_SOURCE} and add its tag to K3S_RELEASES`,
+          });
+        }
+      }),
   }),
   /** Stateful resources get `protect`, `retainOnDelete` and Hetzner delete/rebuild protection. */
   protect: z.boolean().default(true),
-  budget: z.strictObject({ monthlyUsd: z.number().positive() }).optional(),
+  budget: z.strictObject({ monthlyUsd: z.number().positive().max(LIMITS.budgetUsd) }).optional(),
   /** Overrides of the dated price table, key by key. */
   prices: z
     .strictObject({
       monthlyEur: z
-        .record(z.string(), z.number().nonnegative())
+        .record(catalogName("server type or model"), z.number().nonnegative().max(LIMITS.monthlyEurPerItem))
         .default({})
         .transform((m) => ({ ...DEFAULT_PRICES.monthlyEur, ...m })),
-      primaryIpv4Eur: z.number().nonnegative().default(DEFAULT_PRICES.primaryIpv4Eur),
-      eurToUsd: z.number().positive().default(DEFAULT_PRICES.eurToUsd),
+      primaryIpv4Eur: z.number().nonnegative().max(LIMITS.primaryIpv4Eur).default(DEFAULT_PRICES.primaryIpv4Eur),
+      eurToUsd: z.number().min(LIMITS.eurToUsd.min).max(LIMITS.eurToUsd.max).default(DEFAULT_PRICES.eurToUsd),
     })
     .prefault({}),
   postgres: z
     .discriminatedUnion("mode", [
       z.strictObject({
         mode: z.literal("in-cluster"),
-        instances: z.number().int().min(1).max(5).default(1),
-        storageGi: z.number().int().min(1).default(20),
+        instances: whole(1, 5).default(1),
+        storageGi: whole(1, LIMITS.postgresStorageGi).default(20),
         backupRetentionDays,
         clusterName: dnsLabel.default("enclii-pg"),
         /** Bootstrap this (new) cluster from another cluster's backups, optionally to a point in time. */
@@ -87,8 +141,8 @@ export const keySchemas = {
       }),
       z.strictObject({
         mode: z.literal("external"),
-        host: z.string().min(1),
-        port: z.number().int().min(1).max(65535).default(5432),
+        host,
+        port: port.default(5432),
         sslmode: z.enum(["require", "verify-full"]).default("require"),
         /** How long R2 keeps etcd snapshots; the database's own backups are the provider's. */
         backupRetentionDays: backupRetentionDays,
@@ -103,24 +157,29 @@ export const keySchemas = {
     })
     .prefault({}),
   /** cloudflared replicas (production sets 3). */
-  tunnel: z.strictObject({ replicas: z.number().int().min(1).max(10).default(2) }).prefault({}),
+  tunnel: z.strictObject({ replicas: whole(1, 10).default(2) }).prefault({}),
   tenants: z
     .array(
       z.strictObject({
         name: dnsLabel,
-        hostnames: z.array(fqdn).min(1, "needs at least one hostname"),
-        service: z.strictObject({ name: z.string(), port: z.number().int() }),
+        hostnames: z.array(fqdn).min(1, "needs at least one hostname").max(LIMITS.hostnamesPerTenant),
+        service: z.strictObject({
+          // Kubernetes validates Service names as DNS-1035 labels: unlike namespaces they must start with a letter.
+          name: z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Service name: a DNS-1035 label (a letter first)"),
+          port,
+        }),
       }),
     )
+    .max(LIMITS.tenants)
     .default([]),
   redis: z
-    .strictObject({ mode: z.enum(["standalone", "sentinel"]).default("standalone"), storageGi: z.number().int().min(1).default(5) })
+    .strictObject({ mode: z.enum(["standalone", "sentinel"]).default("standalone"), storageGi: whole(1, LIMITS.redisStorageGi).default(5) })
     .prefault({}),
   /** Per-environment overrides of `dogfooding/` specs: a deploy is a config change. */
   services: serviceOverrides.default({}),
   janua: z
     .strictObject({
-      signingKeyRotationDays: z.number().int().min(1).max(365).default(DEFAULT_ROTATION_DAYS),
+      signingKeyRotationDays: whole(1, 365).default(DEFAULT_ROTATION_DAYS),
       /** Only outside production: lets a developer's `next dev` on localhost:3000 sign in. */
       localhostRedirects: z.boolean().optional(),
     })
@@ -128,13 +187,14 @@ export const keySchemas = {
   smtp: z
     .strictObject({
       host: fqdn,
-      port: z.number().int().min(1).max(65535).default(587),
-      username: z.string().min(1),
+      port: port.default(587),
+      username: z.string().min(1).max(LIMITS.smtpUsernameLength),
       from: z.email({ error: "must be an email address" }),
     })
     .optional(),
   sshPublicKey: z
     .string()
+    .max(LIMITS.sshPublicKeyLength)
     .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line")
     .optional(),
 };
@@ -202,6 +262,8 @@ export interface Environment {
   services: AppService[];
   janua: { signingKeyRotationDays: number; localhostRedirects: boolean };
   smtp?: SmtpSettings;
+  /** What is allowed but probably not meant (say, a documentation address in adminCidrs); shown, never fatal. */
+  warnings: string[];
 }
 export type PostgresConfig = z.infer<(typeof keySchemas)["postgres"]>;
 

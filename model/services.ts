@@ -7,7 +7,7 @@ import { parseDocument } from "yaml";
 import { z } from "zod";
 import { imageProblem } from "./baseline";
 import { bindingEnvNames } from "./bindings";
-import { fieldPath, issueMessage } from "./issues";
+import { describeIssues, fieldPath } from "./issues";
 import { DATABASES, R2_APP_BUCKETS, UIDS } from "./names";
 
 const SPEC_API_VERSION = "enclii.dev/v1";
@@ -75,12 +75,12 @@ const serviceSpecSchema = z.strictObject({
     }),
     bindings: z
       .strictObject({
-        postgres: z.strictObject({ database: z.enum(DATABASES, { error: `must be one of ${DATABASES.join(", ")}` }) }).optional(),
+        postgres: z.strictObject({ database: z.enum(DATABASES) }).optional(),
         redis: z.strictObject({}).optional(),
         r2: z
           .strictObject({
             bucket: z.enum(R2_APP_BUCKETS, {
-              error: `must be ${R2_APP_BUCKETS.join(" or ")}: backups are reachable by the data layer alone`,
+              error: `must be ${R2_APP_BUCKETS.map((b) => JSON.stringify(b)).join(" or ")}: backups are reachable by the data layer alone`,
             }),
           })
           .optional(),
@@ -165,9 +165,9 @@ function parseServiceSpec(f: SpecFile): { spec?: ServiceSpec; problems: string[]
           `${f.file}: invalid YAML at line ${e.linePos?.[0].line ?? "?"}: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`,
       ),
     };
-  const result = serviceSpecSchema.safeParse(doc.toJS());
+  const result = serviceSpecSchema.safeParse(doc.toJS(), { reportInput: true });
   if (!result.success)
-    return { problems: result.error.issues.map((i) => `${f.file}: ${fieldPath(i.path) || "(document)"}: ${issueMessage(i)}`) };
+    return { problems: describeIssues(serviceSpecSchema, result.error.issues, (path) => `${f.file}: ${fieldPath(path) || "(document)"}`) };
   const spec = result.data;
   const problems: string[] = [];
   const at = (field: string, message: string) => problems.push(`${f.file}: ${field}: ${message}`);

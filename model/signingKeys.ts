@@ -6,7 +6,7 @@
 import { createPrivateKey } from "node:crypto";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from "jose";
 import { z } from "zod";
-import { fieldPath, issueMessage } from "./issues";
+import { describeIssues, fieldPath } from "./issues";
 
 const SIGNING_ALG = "RS256";
 const MIN_RSA_BITS = 2048;
@@ -94,8 +94,8 @@ export function parseSigningKeys(text: string, where = "enclii:januaSigningKeys"
   } catch {
     return { problems: [`${where}: must be JSON (a key set); ${ROTATE_HINT}`] };
   }
-  const result = keySetSchema.safeParse(raw);
-  const problems = (result.error?.issues ?? []).map((i) => `${pathOf(where, i.path)}: ${issueMessage(i)}`);
+  const result = keySetSchema.safeParse(raw, { reportInput: true });
+  const problems = describeIssues(keySetSchema, result.error?.issues ?? [], (path) => pathOf(where, path));
 
   // The checks across fields and keys also run on keys whose other fields are malformed, so
   // one pass reports everything; each looks only at fields that passed their own shape check.

@@ -4,21 +4,21 @@
  * Each key is parsed on its own and cross-field rules run over whatever parsed, so one run
  * reports every problem; each message starts with the key path it is about.
  */
-import type { z } from "zod";
 import { LOCATIONS } from "../model/catalog";
-import { issueMessage } from "../model/issues";
+import { describeIssues } from "../model/issues";
 import { APPS_NAMESPACE, FIRST_NODE_HOST } from "../model/names";
 import { hostAddress } from "../model/net";
 import { validateRoutes } from "../model/routes";
-import { checkAdminCidrs, checkData, checkNetwork, checkNodes, checkTenants, secretKeysFor } from "../model/rules";
+import { checkNetwork, checkNodeCount, checkNodes, checkStorage, checkTenants, secretKeysFor } from "../model/rules";
+import { adminCidrWarnings, checkAdminCidrs } from "../model/adminCidrs";
+import { checkData } from "../model/dataRules";
+import { checkKeyNames } from "../model/keyNames";
 import {
   EXTERNAL_URLS_KEY,
   NAMESPACE,
   PRODUCTION_STACK,
   REQUIRED,
-  SECRET_CONFIG_KEYS,
   SIGNING_KEYS_KEY,
-  SMTP_PASSWORD_KEY,
   decode,
   keyPath,
   keySchemas,
@@ -37,12 +37,6 @@ export class ConfigError extends Error {
   }
 }
 
-/** Config wording on top of the shared one: a node's `kind` is the one discriminated union. */
-function configIssueMessage(issue: z.core.$ZodIssue): string {
-  if (issue.code === "invalid_union" && "discriminator" in issue) return 'must be "cloud" or "dedicated"';
-  return issueMessage(issue);
-}
-
 /**
  * `raw` is Pulumi's config map (`enclii:domain` → text, objects as JSON text); `secretKeys`
  * names the keys that were set as secrets; `specs` are the `dogfooding/` files.
@@ -53,18 +47,8 @@ export function parseEnvironment(
   secretKeys: ReadonlySet<string>,
   specs: SpecFile[],
 ): Environment {
-  const problems: string[] = [];
+  const problems: string[] = checkKeyNames(Object.keys(raw));
   const parsed: Parsed = {};
-  const known = new Set<string>([
-    ...Object.keys(keySchemas),
-    ...SECRET_CONFIG_KEYS,
-    ...[EXTERNAL_URLS_KEY, SMTP_PASSWORD_KEY].map((k) => k.slice(NAMESPACE.length + 1)),
-  ]);
-
-  for (const key of Object.keys(raw).sort()) {
-    const [ns, name] = key.split(":");
-    if (ns === NAMESPACE && !known.has(name)) problems.push(`${key}: unknown config key`);
-  }
   for (const name of Object.keys(keySchemas) as (keyof typeof keySchemas)[]) {
     const text = raw[`${NAMESPACE}:${name}`];
     if (text === undefined && REQUIRED.includes(name)) {
@@ -72,12 +56,16 @@ export function parseEnvironment(
       continue;
     }
     // An absent optional key parses as `undefined`, which its schema turns into its defaults.
-    const result = keySchemas[name].safeParse(text === undefined ? undefined : decode(text));
+    const schema = keySchemas[name];
+    const result = schema.safeParse(text === undefined ? undefined : decode(text), { reportInput: true });
     if (result.success) (parsed as Record<string, unknown>)[name] = result.data;
-    else for (const issue of result.error.issues) problems.push(`${keyPath([name, ...issue.path])}: ${configIssueMessage(issue)}`);
+    else problems.push(...describeIssues(schema, result.error.issues, (path) => keyPath([name, ...path])));
   }
   const network = parsed.network;
-  const nodes = parsed.nodes && network ? expandNodes(parsed.nodes, network.subnet) : [];
+  // Counted before expanding, so a pool of a billion servers is refused, not built.
+  const tooMany = parsed.nodes ? checkNodeCount(parsed.nodes) : [];
+  problems.push(...tooMany);
+  const nodes = parsed.nodes && network && tooMany.length === 0 ? expandNodes(parsed.nodes, network.subnet) : [];
   for (const key of secretKeysFor(nodes, parsed.postgres?.mode, raw[`${NAMESPACE}:smtp`] !== undefined)) {
     if (raw[key] === undefined) problems.push(`${key}: is required (pulumi config set --secret ${key} …)`);
     else if (!secretKeys.has(key)) problems.push(`${key}: must be set as a secret (pulumi config set --secret ${key} …)`);
@@ -91,11 +79,13 @@ export function parseEnvironment(
   const resolved = resolveServices(specs, { domain, overrides: parsed.services ?? {} });
   problems.push(...resolved.problems);
   if (parsed.domain) problems.push(...checkServiceRoutes(resolved.services, parsed.domain));
-  problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkTenants(parsed));
+  problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkTenants(parsed), ...checkStorage(parsed, nodes));
   if (network) {
     problems.push(
       ...checkNetwork(network),
-      ...(parsed.nodes ? checkNodes(parsed.nodes, nodes, network.subnet, raw[`${NAMESPACE}:sshPublicKey`] !== undefined) : []),
+      ...(parsed.nodes && nodes.length > 0
+        ? checkNodes(parsed.nodes, nodes, network.subnet, raw[`${NAMESPACE}:sshPublicKey`] !== undefined)
+        : []),
     );
   }
   problems.push(...checkAdminCidrs(parsed));
@@ -124,6 +114,7 @@ export function parseEnvironment(
     services: resolved.services,
     janua: { signingKeyRotationDays: c.janua.signingKeyRotationDays, localhostRedirects },
     smtp: parsed.smtp,
+    warnings: adminCidrWarnings(c.adminCidrs),
   };
 }
 

@@ -20,6 +20,7 @@ function secretConfigKeys(config: Record<string, string>): Set<string> {
 export async function program(): Promise<Record<string, unknown>> {
   const config = pulumi.runtime.allConfig();
   const env = parseEnvironment(pulumi.getStack(), config, secretConfigKeys(config), readSpecFiles(DOGFOODING_DIR));
+  for (const warning of env.warnings) void pulumi.log.warn(warning);
   const sshPrivateKey = pulumi.secret(config["enclii:sshPrivateKey"]);
   const hcloudProvider = env.nodes.some((n) => n.kind === "cloud")
     ? new hcloud.Provider("hcloud", { token: pulumi.secret(config["hcloud:token"]) })

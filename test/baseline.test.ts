@@ -6,7 +6,8 @@
  */
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadStackConfig, runPlan } from "../automation/plan";
+import { runPlan } from "../automation/plan";
+import { loadStackConfig } from "../automation/stackFile";
 import { kubernetesObject } from "../policy/policies";
 import { checkObjects, hasPods, objectRef, type KubeObject } from "../policy/rules";
 import { ROOT } from "./harness";

@@ -66,7 +66,7 @@ describe("validatePlatformArgs", () => {
       "enclii:sshPublicKey": "ssh-ed25519 AAAA ops",
       "hcloud:token": "t",
       "enclii:postgres": { mode: "external", host: "db.example.net" },
-      [EXTERNAL_URLS_KEY]: secretPlaceholder(EXTERNAL_URLS_KEY),
+      [EXTERNAL_URLS_KEY]: secretPlaceholder(EXTERNAL_URLS_KEY, { "enclii:postgres": JSON.stringify({ host: "db.example.net" }) }),
       "enclii:smtp": { host: "smtp.example.net", username: "apikey", from: "no-reply@enclii.dev" },
       "enclii:smtpPassword": "pw",
       "enclii:redis": { mode: "sentinel" },

@@ -107,6 +107,9 @@ describe("parseEnvironment: valid configs", () => {
       tenants: [],
       janua: { signingKeyRotationDays: 90, localhostRedirects: true },
       smtp: undefined,
+      warnings: [
+        "enclii:adminCidrs[0]: 198.51.100.7/32 is in a documentation range (RFC 5737): only a VPN or a NAT inside it can reach SSH and the API from there; use the public address pulumi up runs from",
+      ],
     });
   });
 
@@ -287,7 +290,7 @@ const invalid: InvalidCase[] = [
   {
     name: "adminCidrs open to the world",
     overrides: { "enclii:adminCidrs": ["198.51.100.7/32", "0.0.0.0/0"] },
-    problems: ["enclii:adminCidrs: 0.0.0.0/0 would open SSH and the Kubernetes API to the whole internet"],
+    problems: ["enclii:adminCidrs: together they admit every IPv4 address: SSH and the Kubernetes API would be open to the whole internet"],
   },
   {
     name: "adminCidrs entries that are not network CIDRs",
@@ -330,12 +333,12 @@ const invalid: InvalidCase[] = [
   {
     name: "unknown top-level key",
     overrides: { "enclii:nodez": [] },
-    problems: ["enclii:nodez: unknown config key"],
+    problems: ["enclii:nodez: unknown config key; did you mean enclii:nodes?"],
   },
   {
     name: "misspelt field inside a node",
     overrides: { ...CLOUD_KEYS, "enclii:nodes": [{ name: "cp", kind: "cloud", serverTpye: "cx33", location: "fsn1", role: "server" }] },
-    problems: ["enclii:nodes[0].serverType: is required", 'enclii:nodes[0]: unknown field "serverTpye"'],
+    problems: ["enclii:nodes[0].serverType: is required", 'enclii:nodes[0]: unknown field "serverTpye"; did you mean "serverType"?'],
   },
   {
     name: "unknown field inside an object key",
@@ -384,7 +387,10 @@ const invalid: InvalidCase[] = [
     name: "one external user with two passwords",
     overrides: {
       "enclii:postgres": { mode: "external", host: "db.example.net" },
-      "enclii:externalDatabaseUrls": JSON.stringify({ enclii: "postgres://u:a@h:5432/e", janua: "postgres://u:b@h:5432/j" }),
+      "enclii:externalDatabaseUrls": JSON.stringify({
+        enclii: "postgres://u:a@db.example.net:5432/e",
+        janua: "postgres://u:b@db.example.net:5432/j",
+      }),
     },
     problems: ['enclii:externalDatabaseUrls.janua: user "u" has a different password in another URL'],
   },
@@ -394,19 +400,25 @@ const invalid: InvalidCase[] = [
     problems: ["enclii:externalDatabaseUrls: is required (pulumi config set --secret enclii:externalDatabaseUrls …)"],
   },
   {
-    name: "tenants: duplicate name, hostname in our zone or shared, bad service",
+    name: "tenants: duplicate name, hostname in our zone or shared",
     overrides: {
       "enclii:tenants": [
         { name: "acme", hostnames: ["app.enclii.io", "shop.acme.com"], service: { name: "web", port: 8080 } },
-        { name: "acme", hostnames: ["shop.acme.com"], service: { name: "Web", port: 70000 } },
+        { name: "acme", hostnames: ["shop.acme.com"], service: { name: "web", port: 8080 } },
       ],
     },
     problems: [
       'enclii:tenants: tenant name "acme" is used more than once',
       "enclii:tenants: app.enclii.io: tenant hostname must not be under our zone enclii.io",
       "enclii:tenants: shop.acme.com: hostname is used by more than one route",
-      'enclii:tenants: shop.acme.com: service name "Web" must be a DNS-1035 label',
-      "enclii:tenants: shop.acme.com: service port 70000 must be an integer from 1 to 65535",
+    ],
+  },
+  {
+    name: "tenant service that Kubernetes would refuse, named by its key",
+    overrides: { "enclii:tenants": [{ name: "acme", hostnames: ["shop.acme.com"], service: { name: "Web", port: 70000 } }] },
+    problems: [
+      "enclii:tenants[0].service.name: must be a Service name: a DNS-1035 label (a letter first)",
+      "enclii:tenants[0].service.port: must be at most 65535",
     ],
   },
   {
@@ -491,7 +503,7 @@ const invalid: InvalidCase[] = [
   {
     name: "unknown node kind",
     overrides: { "enclii:nodes": [dedicated({ kind: "vm" })] },
-    problems: ['enclii:nodes[0].kind: must be "cloud" or "dedicated"'],
+    problems: ['enclii:nodes[0].kind: must be one of "cloud", "dedicated"'],
   },
   {
     name: "dedicated host that is not an IPv4 address",
@@ -511,7 +523,7 @@ const invalid: InvalidCase[] = [
   {
     name: "more than 100 cloud servers in one private network",
     overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud(), cloud({ name: "worker", role: "agent", count: 100 })] },
-    problems: ["enclii:nodes: 101 cloud servers exceed Hetzner's 100 per private network"],
+    problems: ["enclii:nodes: 101 nodes in all exceed Hetzner's 100 per private network"],
   },
 ];
 
@@ -537,13 +549,13 @@ describe("parseEnvironment: invalid configs", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = [
-      "enclii:nodez: unknown config key",
+      "enclii:nodez: unknown config key; did you mean enclii:nodes?",
       "enclii:domain: must be a lowercase fully qualified domain name",
       'enclii:k3s.version: must be a pinned k3s release such as "v1.33.4+k3s1"',
       "enclii:sshPrivateKey: is required (pulumi config set --secret enclii:sshPrivateKey …)",
       'enclii:nodes[0].serverType: unknown server type "cpx99"',
       "enclii:nodes: 2 servers cannot keep etcd quorum when one fails; use an odd number (1, 3, 5)",
-      "enclii:adminCidrs: 0.0.0.0/0 would open SSH and the Kubernetes API to the whole internet",
+      "enclii:adminCidrs: together they admit every IPv4 address: SSH and the Kubernetes API would be open to the whole internet",
     ];
     expect((error as ConfigError).problems).toEqual(problems);
     // The CLI prints only the message, so it must carry every problem too.

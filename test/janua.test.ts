@@ -6,7 +6,8 @@
 import { join } from "node:path";
 import { SignJWT, createLocalJWKSet, importJWK, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadStackConfig, runPlan, type PlanResult, type StackConfig } from "../automation/plan";
+import { runPlan, type PlanResult } from "../automation/plan";
+import { loadStackConfig, type StackConfig } from "../automation/stackFile";
 import { oidcClients } from "../components/auth/clients";
 import { secretPlaceholder } from "../automation/placeholders";
 import { SIGNING_KEYS_KEY } from "../model/schema";

@@ -2,7 +2,8 @@ import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { renderBootstrapScript, renderK3sConfig, type BootstrapOptions } from "../components/k3s/bootstrap";
-import { longhornReplicas, longhornValues } from "../components/k3s/Longhorn";
+import { longhornValues } from "../components/k3s/Longhorn";
+import { longhornReplicas } from "../model/rules";
 import { find, isSecret, one, recordResources, requireTool, resolve, settled, shellcheck, type Registered } from "./harness";
 
 const server: BootstrapOptions = {

@@ -72,7 +72,7 @@ describe("the dogfooding/ specs", () => {
 describe("spec errors name the file and the field", () => {
   it("rejects a typo'd field", () => {
     expect(problemsOf(edited("switchyard-api", (d) => (d.spec.runtime.replicaz = 3)))).toEqual([
-      'dogfooding/switchyard-api.yaml: spec.runtime: unknown field "replicaz"',
+      'dogfooding/switchyard-api.yaml: spec.runtime: unknown field "replicaz"; did you mean "replicas"?',
     ]);
   });
 
@@ -144,8 +144,8 @@ describe("spec errors name the file and the field", () => {
       d.spec.bindings.r2.bucket = "backups";
     });
     expect(problemsOf(files)).toEqual([
-      "dogfooding/switchyard-api.yaml: spec.bindings.postgres.database: must be one of enclii, janua",
-      "dogfooding/switchyard-api.yaml: spec.bindings.r2.bucket: must be assets: backups are reachable by the data layer alone",
+      'dogfooding/switchyard-api.yaml: spec.bindings.postgres.database: must be one of "enclii", "janua"',
+      'dogfooding/switchyard-api.yaml: spec.bindings.r2.bucket: must be "assets": backups are reachable by the data layer alone',
     ]);
   });
 

@@ -5,7 +5,8 @@
 import { join } from "node:path";
 import { beforeAll, expect, it } from "vitest";
 import { planFiles } from "../automation/files";
-import { loadStackConfig, runPlan, type PlanResource, type PlanResult } from "../automation/plan";
+import { runPlan, type PlanResource, type PlanResult } from "../automation/plan";
+import { loadStackConfig } from "../automation/stackFile";
 import { fakeKubeconfig } from "../automation/mocks";
 import { secretPlaceholder } from "../automation/placeholders";
 import { SIGNING_KEYS_KEY } from "../model/schema";
@@ -30,7 +31,7 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
     for (const key of cfg.secretKeys) {
       // Word characters only, so a leak is found verbatim even inside a URL.
       const canary = `CANARY_${key.replace(/\W/g, "_")}_d41d8cd98f00b204`;
-      cfg.config[key] = secretPlaceholder(key, canary);
+      cfg.config[key] = secretPlaceholder(key, cfg.config, canary);
       // The signing-key placeholder is a real key set, not a fill-in: its private exponents are the canaries.
       if (key === SIGNING_KEYS_KEY) canaries.push(...(JSON.parse(cfg.config[key]) as SigningKeySet).keys.map((k) => k.privateJwk.d));
       else canaries.push(canary);

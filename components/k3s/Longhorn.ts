@@ -1,10 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { LONGHORN_NAMESPACE } from "../../model/names";
+import { CHARTS } from "../../model/pins";
+import { longhornReplicas } from "../../model/rules";
 import { stateful, volumeReclaimPolicy } from "../stateful";
 
-const LONGHORN_CHART = { name: "longhorn", repo: "https://charts.longhorn.io", version: "1.11.0" } as const;
-const MAX_REPLICAS = 3;
 /** The StorageClass the chart creates and marks default (`persistence.defaultClass`); the chart fixes its name. */
 const STORAGE_CLASS = "longhorn";
 
@@ -26,11 +25,6 @@ export interface LonghornArgs {
    * namespace are `protect`ed, since deleting them deletes every volume.
    */
   protect: boolean;
-}
-
-/** min(3, nodes): Longhorn will not schedule more replicas than there are nodes. */
-export function longhornReplicas(nodeCount: number): number {
-  return Math.max(1, Math.min(MAX_REPLICAS, nodeCount));
 }
 
 const BACKUP_SECRET = "longhorn-backup-target";
@@ -67,7 +61,7 @@ export class Longhorn extends pulumi.ComponentResource {
       `${name}-namespace`,
       {
         metadata: {
-          name: LONGHORN_NAMESPACE,
+          name: CHARTS.longhorn.namespace,
           labels: {
             "pod-security.kubernetes.io/enforce": "privileged",
             "pod-security.kubernetes.io/audit": "privileged",
@@ -92,10 +86,10 @@ export class Longhorn extends pulumi.ComponentResource {
     const release = new k8s.helm.v3.Release(
       `${name}-release`,
       {
-        name: LONGHORN_CHART.name,
-        chart: LONGHORN_CHART.name,
-        version: LONGHORN_CHART.version,
-        repositoryOpts: { repo: LONGHORN_CHART.repo },
+        name: CHARTS.longhorn.chart,
+        chart: CHARTS.longhorn.chart,
+        version: CHARTS.longhorn.version,
+        repositoryOpts: { repo: CHARTS.longhorn.repo },
         namespace: ns.metadata.name,
         values: longhornValues(args.nodeCount, args.protect, args.backup.url),
         atomic: true,

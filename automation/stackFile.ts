@@ -1,0 +1,80 @@
+/**
+ * Reads `Pulumi.<stack>.yaml` the way the offline plan needs it: YAML problems (a tab, an unclosed
+ * map, a duplicated key) reported as `file:line:column`, unknown top-level keys refused, values
+ * turned into Pulumi's config map; ciphertext and missing secrets become placeholders. Loads no
+ * Pulumi SDK, so a refused file is answered at once.
+ */
+import { readFileSync } from "node:fs";
+import { isMap, isScalar, parseDocument, type Pair } from "yaml";
+import { didYouMean } from "../model/issues";
+import { ConfigError } from "../stacks/config";
+import { requiredSecretKeys, secretPlaceholder } from "./placeholders";
+
+/** The keys Pulumi's stack settings file may hold (pulumi/pulumi sdk/go/common/workspace/project.go). */
+const STACK_FILE_KEYS = ["config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"];
+
+export interface StackConfig {
+  /** Pulumi's config map: `enclii:domain` → text, objects as JSON text. */
+  config: Record<string, string>;
+  secretKeys: string[];
+  /** Secrets a real `pulumi up` still needs: absent from the file or held only as ciphertext. */
+  placeholders: string[];
+}
+
+/** `file:line:column` of a node, for messages. */
+function at(file: string, text: string, offset: number | undefined): string {
+  if (offset === undefined) return file;
+  const before = text.slice(0, offset).split("\n");
+  return `${file}:${before.length}:${before[before.length - 1].length + 1}`;
+}
+
+export function parseStackFile(file: string, text: string): StackConfig {
+  const doc = parseDocument(text, { uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map(
+        (e) =>
+          `${file}:${e.linePos?.[0].line ?? 1}:${e.linePos?.[0].col ?? 1}: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`,
+      ),
+    );
+  }
+  const problems: string[] = [];
+  const root = doc.contents;
+  if (root !== null && !isMap(root))
+    throw new ConfigError([`${at(file, text, root.range?.[0])}: must be a map of stack settings (config: …)`]);
+  const plain: Record<string, string> = {};
+  const secure: string[] = [];
+  for (const pair of (root?.items ?? []) as Pair[]) {
+    const name = isScalar(pair.key) ? String(pair.key.value) : "";
+    if (!STACK_FILE_KEYS.includes(name)) {
+      const hint = didYouMean(name, STACK_FILE_KEYS);
+      problems.push(
+        `${at(file, text, isScalar(pair.key) ? pair.key.range?.[0] : undefined)}: unknown stack setting "${name}"${hint ? `; did you mean "${hint}"?` : ""}`,
+      );
+      continue;
+    }
+    if (name !== "config" || pair.value === null) continue;
+    if (!isMap(pair.value)) {
+      problems.push(`${at(file, text, (pair.value as { range?: number[] }).range?.[0])}: config must be a map of keys`);
+      continue;
+    }
+    const values = (doc.toJS() as { config: Record<string, unknown> }).config;
+    for (const item of pair.value.items as Pair[]) {
+      const key = isScalar(item.key) ? String(item.key.value) : JSON.stringify(item.key);
+      const value = values[key];
+      if (value === null || value === undefined)
+        problems.push(`${at(file, text, isScalar(item.key) ? item.key.range?.[0] : undefined)}: ${key}: has no value`);
+      else if (typeof value === "object" && !Array.isArray(value) && "secure" in value) secure.push(key);
+      else plain[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config = { ...plain };
+  const placeholders = [...secure, ...requiredSecretKeys(plain).filter((k) => plain[k] === undefined && !secure.includes(k))];
+  for (const key of placeholders) config[key] = secretPlaceholder(key, plain);
+  return { config, secretKeys: [...new Set([...secure, ...placeholders])].sort(), placeholders: placeholders.sort() };
+}
+
+export function loadStackConfig(file: string): StackConfig {
+  return parseStackFile(file, readFileSync(file, "utf8"));
+}

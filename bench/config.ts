@@ -1,0 +1,130 @@
+/**
+ * The config check's figures (run by `npm run bench` before the data layer, or alone:
+ * `npx tsx bench/config.ts`):
+ *  1. CPU time (user + system, the whole process tree, from bash's `times`) of `npm run plan` and of
+ *     the CLI alone on broken stack files, one per class of defect: the refusal must come before any
+ *     Pulumi SDK loads;
+ *  2. the property-based check of testbed/stackFuzz.ts with many more cases than the test runs,
+ *     on a fresh seed: config checks for all, and the real plan (in this process) for up to
+ *     MAX_PLANS of those that pass.
+ * Prints a table and writes `.bench/config.json`; returns 1 if the property broke.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import fc from "fast-check";
+import { caseArbitrary, check, render, violation } from "../testbed/stackFuzz";
+import { stats, type Stats } from "./stats";
+
+const ROOT = join(__dirname, "..");
+const RESULTS = join(ROOT, ".bench", "config.json");
+const RUNS = 5;
+const FUZZ_CASES = 3000;
+const MAX_PLANS = 100;
+const STAGING = readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8");
+
+/** One broken file per class the config check refuses. */
+const BROKEN: Record<string, string> = {
+  "YAML: tab indentation": STAGING.replace("  enclii:k3s:\n    version", "  enclii:k3s:\n\tversion"),
+  "node count 1e9": STAGING.replace("      role: server", "      role: server\n      count: 1000000000"),
+  "namespace typo": STAGING.replace("  enclii:budget:", "  encli:budget:"),
+  "k3s v1.99.0+k3s1": STAGING.replace("version: v1.33.4+k3s1", "version: v1.99.0+k3s1"),
+  "adminCidrs 0.0.0.0/1 + 128.0.0.0/1": STAGING.replace("    - 198.51.100.7/32", "    - 0.0.0.0/1\n    - 128.0.0.0/1"),
+};
+
+/** user+sys seconds of everything `command` ran, as bash's `times` reports its children. */
+function cpuSeconds(command: string): { cpuS: number; exit: number } {
+  const r = spawnSync("bash", ["-c", `${command} >/dev/null 2>&1; code=$?; times; exit $code`], { cwd: ROOT, encoding: "utf8" });
+  const children = r.stdout.trim().split("\n").at(-1) ?? "";
+  const [user, sys] = children.split(/\s+/).map((t) => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(t);
+    return m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+  });
+  return { cpuS: user + sys, exit: r.status ?? -1 };
+}
+
+interface RefusalRow {
+  file: string;
+  exit: number;
+  npmCpuS: Stats;
+  cliCpuS: Stats;
+}
+
+function refusals(dir: string): RefusalRow[] {
+  return Object.entries(BROKEN).map(([name, text]) => {
+    const file = join(dir, `Pulumi.${name.replace(/\W+/g, "-")}.yaml`);
+    writeFileSync(file, text);
+    const npm = Array.from({ length: RUNS }, () => cpuSeconds(`npm run -s plan -- broken --config ${file} --out ${dir}/out`));
+    const cli = Array.from({ length: RUNS }, () =>
+      cpuSeconds(`node --require tsx/cjs automation/cli.ts plan broken --config ${file} --out ${dir}/out`),
+    );
+    return { file: name, exit: npm[0].exit, npmCpuS: stats(npm.map((r) => r.cpuS)), cliCpuS: stats(cli.map((r) => r.cpuS)) };
+  });
+}
+
+async function fuzz(seed: number): Promise<{ cases: number; planned: number; refused: number; checkMs: Stats; failure?: string }> {
+  const { runPlan } = await import("../automation/plan");
+  const warn = console.warn;
+  console.warn = () => undefined;
+  const seen = { planned: 0, refused: 0, passed: 0 };
+  const checkMs: number[] = [];
+  try {
+    const result = await fc.check(
+      fc.asyncProperty(caseArbitrary, async (c) => {
+        const t0 = performance.now();
+        const outcome = check(render(c));
+        checkMs.push(performance.now() - t0);
+        const broken = violation(outcome);
+        if (broken) throw new Error(broken);
+        if (outcome.code === 2) seen.refused++;
+        else if (++seen.passed <= MAX_PLANS) {
+          await runPlan("fuzz", outcome.cfg!);
+          seen.planned++;
+        }
+      }),
+      { seed, numRuns: FUZZ_CASES },
+    );
+    const failure = result.failed ? `seed ${seed}: ${fc.defaultReportMessage(result)}` : undefined;
+    return { cases: result.numRuns, planned: seen.planned, refused: seen.refused, checkMs: stats(checkMs), failure };
+  } finally {
+    console.warn = warn;
+  }
+}
+
+export async function benchConfig(log = (s: string) => process.stderr.write(`${s}\n`)): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), "enclii-bench-config-"));
+  try {
+    log("config: CPU time of refusing broken stack files");
+    const rows = refusals(dir);
+    const seed = Date.now() % 2 ** 31;
+    log(`config: ${FUZZ_CASES} generated stack files (seed ${seed})`);
+    const f = await fuzz(seed);
+    const range = (s: Stats) => `${s.median.toFixed(2)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
+    process.stdout.write(
+      [
+        "",
+        "refused stack file                    exit  npm run plan CPU s  CLI alone CPU s",
+        ...rows.map(
+          (r) => `${r.file.padEnd(36)} ${String(r.exit).padStart(5)}  ${range(r.npmCpuS).padStart(18)}  ${range(r.cliCpuS).padStart(15)}`,
+        ),
+        "",
+        `property: ${f.cases} cases, ${f.refused} refused, ${f.cases - f.refused} passed the check (${f.planned} of them planned), ` +
+          `check median ${f.checkMs.median.toFixed(2)} ms; ${f.failure ?? "no violation"}`,
+        `${RUNS} runs per file, median (min-max), on ${cpus().length} CPUs.`,
+        "",
+      ].join("\n"),
+    );
+    mkdirSync(join(RESULTS, ".."), { recursive: true });
+    writeFileSync(
+      RESULTS,
+      `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, cpus: cpus().length, refusals: rows, fuzz: { seed, ...f } }, null, 2)}\n`,
+    );
+    process.stdout.write(`Wrote ${RESULTS}\n`);
+    return f.failure ? 1 : 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) benchConfig().then((code) => process.exit(code));

@@ -1,0 +1,41 @@
+/**
+ * Keys that look like ours but are not: a typo in a key or its namespace would otherwise switch a
+ * feature off without a word. Other namespaces (hcloud:, cloudflare:, …) are their providers' to judge.
+ */
+import { didYouMean } from "./issues";
+import { EXTERNAL_URLS_KEY, NAMESPACE, SECRET_CONFIG_KEYS, SMTP_PASSWORD_KEY, keySchemas } from "./schema";
+
+const KNOWN = [
+  ...Object.keys(keySchemas),
+  ...SECRET_CONFIG_KEYS,
+  ...[EXTERNAL_URLS_KEY, SMTP_PASSWORD_KEY].map((k) => k.slice(NAMESPACE.length + 1)),
+];
+
+function suggestion(name: string): string {
+  const hint = didYouMean(name, KNOWN);
+  return hint ? `; did you mean ${NAMESPACE}:${hint}?` : ` (known: ${[...KNOWN].sort().join(", ")})`;
+}
+
+/** A problem for every key of ours (or nearly ours) that the program would not read. */
+export function checkKeyNames(keys: readonly string[]): string[] {
+  const problems: string[] = [];
+  for (const key of [...keys].sort()) {
+    const colon = key.indexOf(":");
+    if (colon < 0) {
+      problems.push(`${key}: not a config key: keys are namespace:name, such as ${NAMESPACE}:domain`);
+      continue;
+    }
+    const [ns, name] = [key.slice(0, colon), key.slice(colon + 1)];
+    if (ns === NAMESPACE) {
+      const [head, ...fields] = name.split(":");
+      if (fields.length > 0 && KNOWN.includes(head)) {
+        problems.push(
+          `${key}: unknown config key; did you mean ${NAMESPACE}:${head}? A field is set with pulumi config set --path ${NAMESPACE}:${head}.${fields.join(".")}`,
+        );
+      } else if (!KNOWN.includes(name)) problems.push(`${key}: unknown config key${suggestion(name)}`);
+    } else if (didYouMean(ns, [NAMESPACE])) {
+      problems.push(`${key}: unknown namespace "${ns}"; did you mean ${NAMESPACE}:${didYouMean(name, KNOWN) ?? name}?`);
+    }
+  }
+  return problems;
+}
