@@ -31,12 +31,14 @@ function at(file: string, text: string, offset: number | undefined): string {
 export function parseStackFile(file: string, text: string): StackConfig {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map(
-        (e) =>
-          `${file}:${e.linePos?.[0].line ?? 1}:${e.linePos?.[0].col ?? 1}: ${e.message.split("\n")[0].replace(/ at line \d+, column \d+:?$/, "")}`,
-      ),
-    );
+    // The first error only: the parser's later ones follow from it. Its message loses any quoted
+    // token, which could be a secret's value pasted on that line.
+    const e = doc.errors[0];
+    const message = e.message
+      .split("\n")[0]
+      .replace(/ at line \d+, column \d+:?$/, "")
+      .replace(/:\s*".*$/, "");
+    throw new ConfigError([`${file}:${e.linePos?.[0].line ?? 1}:${e.linePos?.[0].col ?? 1}: ${message}`]);
   }
   const problems: string[] = [];
   const root = doc.contents;
@@ -62,8 +64,10 @@ export function parseStackFile(file: string, text: string): StackConfig {
     for (const item of pair.value.items as Pair[]) {
       const key = isScalar(item.key) ? String(item.key.value) : JSON.stringify(item.key);
       const value = values[key];
-      if (value === null || value === undefined)
-        problems.push(`${at(file, text, isScalar(item.key) ? item.key.range?.[0] : undefined)}: ${key}: has no value`);
+      const where = at(file, text, isScalar(item.key) ? item.key.range?.[0] : undefined);
+      if (!/^[^:\s]+:[^\s]+$/.test(key))
+        problems.push(`${where}: ${key}: not a config key: keys are namespace:name, such as enclii:domain`);
+      else if (value === null || value === undefined) problems.push(`${where}: ${key}: has no value`);
       else if (typeof value === "object" && !Array.isArray(value) && "secure" in value) secure.push(key);
       else plain[key] = typeof value === "string" ? value : JSON.stringify(value);
     }

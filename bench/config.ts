@@ -86,7 +86,8 @@ async function fuzz(seed: number): Promise<{ cases: number; planned: number; ref
       { seed, numRuns: FUZZ_CASES },
     );
     const failure = result.failed ? `seed ${seed}: ${fc.defaultReportMessage(result)}` : undefined;
-    return { cases: result.numRuns, planned: seen.planned, refused: seen.refused, checkMs: stats(checkMs), failure };
+    // Counted by the property itself: fast-check's own count stops at a failure, before shrinking runs it again.
+    return { cases: seen.refused + seen.passed, planned: seen.planned, refused: seen.refused, checkMs: stats(checkMs), failure };
   } finally {
     console.warn = warn;
   }

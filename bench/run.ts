@@ -51,11 +51,13 @@ const STACKS: StackSpec[] = [
   { stack: "ha", config: "examples/Pulumi.ha.yaml", args: ["--config", "examples/Pulumi.ha.yaml"] },
 ];
 
-/** Preloaded into every node process of a plan run: appends its peak RSS (KiB) to $BENCH_RSS_FILE. */
-const RSS_HOOK = `data:text/javascript,${encodeURIComponent(
-  'import{appendFileSync}from"node:fs";process.on("exit",()=>{const f=process.env.BENCH_RSS_FILE;' +
-    'if(f)appendFileSync(f,JSON.stringify({pid:process.pid,maxRSS:process.resourceUsage().maxRSS})+"\\n")});',
-)}`;
+/**
+ * Preloaded (`--require`, so the plan's entry stays CommonJS under tsx's hook) into every node
+ * process of a plan run: appends its peak RSS (KiB) to $BENCH_RSS_FILE.
+ */
+const RSS_HOOK =
+  'const{appendFileSync}=require("node:fs");process.on("exit",()=>{const f=process.env.BENCH_RSS_FILE;' +
+  'if(f)appendFileSync(f,JSON.stringify({pid:process.pid,maxRSS:process.resourceUsage().maxRSS})+"\\n")});';
 
 interface ChildResult {
   code: number | null;
@@ -103,7 +105,9 @@ interface PlanSample {
 async function planOnce(spec: StackSpec, work: string, i: number): Promise<PlanSample> {
   const out = join(work, `plan-${spec.stack}-${i}`);
   const rssFile = join(work, `rss-${spec.stack}-${i}.jsonl`);
-  const env = { ...process.env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${RSS_HOOK}`.trim() };
+  const hook = join(work, "rss-hook.cjs");
+  if (!existsSync(hook)) writeFileSync(hook, RSS_HOOK);
+  const env = { ...process.env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require=${hook}`.trim() };
   const r = await run(PLAN_CLI[0], [...PLAN_CLI.slice(1), spec.stack, "--out", out, ...spec.args], env);
   if (r.code !== 0) throw failure(`plan ${spec.stack} (run ${i + 1})`, r);
   const text = readFileSync(join(out, "resources.json"), "utf8");
@@ -114,7 +118,7 @@ async function planOnce(spec: StackSpec, work: string, i: number): Promise<PlanS
         .split("\n")
         .map((l) => (JSON.parse(l) as { maxRSS: number }).maxRSS)
     : [];
-  if (rss.length === 0) throw new Error(`plan ${spec.stack}: no peak memory recorded (NODE_OPTIONS --import not honoured?)`);
+  if (rss.length === 0) throw new Error(`plan ${spec.stack}: no peak memory recorded (NODE_OPTIONS --require not honoured?)`);
   rmSync(out, { recursive: true, force: true });
   return { wallMs: r.ms, maxRssKiB: Math.max(...rss), resources, digest: createHash("sha256").update(text).digest("hex") };
 }

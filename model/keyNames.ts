@@ -20,11 +20,8 @@ function suggestion(name: string): string {
 export function checkKeyNames(keys: readonly string[]): string[] {
   const problems: string[] = [];
   for (const key of [...keys].sort()) {
+    // Pulumi (and the stack file reader) only hand over keys of the form namespace:name.
     const colon = key.indexOf(":");
-    if (colon < 0) {
-      problems.push(`${key}: not a config key: keys are namespace:name, such as ${NAMESPACE}:domain`);
-      continue;
-    }
     const [ns, name] = [key.slice(0, colon), key.slice(colon + 1)];
     if (ns === NAMESPACE) {
       const [head, ...fields] = name.split(":");
