@@ -94,6 +94,20 @@ describe("YAML that does not parse: file, line and column", () => {
     expect(problems[0]).toMatch(first);
   });
 
+  it("reports the first YAML error only, and never quotes what follows it (a secret pasted below)", () => {
+    const secret = "pasted-secret-0c1d";
+    const text = `${edit("    switchyard-api: { replicas: 1 }", "    switchyard-api: { replicas: 1 } {")}  enclii:sshPrivateKey: ${secret}\n`;
+    const problems = refusal(text);
+    expect(problems).toHaveLength(1);
+    expect(problems.join("\n")).not.toContain(secret);
+  });
+
+  it("refuses a config key without a namespace, at its position", () => {
+    expect(refusal(edit("  enclii:protect: false", "  encliiprotect: false"))).toEqual([
+      "Pulumi.staging.yaml:18:3: encliiprotect: not a config key: keys are namespace:name, such as enclii:domain",
+    ]);
+  });
+
   it("refuses a stack setting that Pulumi does not have, suggesting the one meant", () => {
     expect(refusal(STAGING.replace("config:", "confg:"))).toEqual([
       'Pulumi.staging.yaml:3:1: unknown stack setting "confg"; did you mean "config"?',
