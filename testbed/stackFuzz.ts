@@ -1,9 +1,10 @@
 /**
  * Stack files for property-based testing (fast-check), shared by `test/stack-fuzz.test.ts` (a few
- * hundred cases, fixed seed) and `bench/fuzz.ts` (thousands): the four valid stack files, mutated
- * along the config's own structure the way people break them (a key deleted, renamed, retyped, a
- * value swapped for a wrong one, a secret pasted in plain text) and at the YAML level (a tab, a
- * lost character, a duplicated line, a cut-off file).
+ * hundred cases, fixed seed) and `bench/config.ts` (thousands): the four valid stack files, with
+ * keys replaced by values generated from their zod schemas (so the rules across keys meet values
+ * each key accepts on its own), then mutated along the config's own structure the way people
+ * break them (a key deleted, renamed, retyped, a value swapped for a wrong one, a secret pasted in
+ * plain text) and at the YAML level (a tab, a lost character, a duplicated line, a cut-off file).
  *
  * The property: a file either plans (exit 0) or is refused (exit 2) with every problem naming a
  * key path or a file position; never another error, never a secret in what is printed.
@@ -12,7 +13,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { parse, stringify } from "yaml";
+import type { z } from "zod";
 import { parseStackFile, type StackConfig } from "../automation/stackFile";
+import { NAMESPACE, keySchemas } from "../model/schema";
 import { ConfigError, parseEnvironment } from "../stacks/config";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 
@@ -63,7 +66,73 @@ const wild: fc.Arbitrary<Json> = fc.oneof(
   { weight: 1, arbitrary: fc.dictionary(fc.constantFrom("name", "mode", "host", "port", "count", "kind", "x"), small, { maxKeys: 3 }) },
 );
 
+type Def = Record<string, unknown> & { type: string; checks?: { _zod: { def: Record<string, unknown> } }[] };
+const defOf = (schema: unknown) => (schema as z.core.$ZodType)._zod.def as unknown as Def;
+const checksOf = (d: Def) => (d.checks ?? []).map((c) => c._zod.def);
+
+/**
+ * Values a zod schema accepts field by field (its regexes, bounds, enums, shapes); refinements
+ * and rules across fields are left to chance, which is the point: those are what the rules check.
+ */
+export function schemaArbitrary(schema: unknown, depth = 0): fc.Arbitrary<Json> {
+  const d = defOf(schema);
+  const checks = checksOf(d);
+  const bound = (name: string) =>
+    checks.find((c) => c.check === name) as { value?: number; minimum?: number; maximum?: number } | undefined;
+  switch (d.type) {
+    case "optional":
+    case "default":
+    case "prefault":
+    case "nullable":
+      return fc.option(schemaArbitrary(d.innerType, depth), { nil: undefined as unknown as null }).map((v) => v ?? null);
+    case "pipe":
+      return schemaArbitrary(d.in, depth);
+    case "string": {
+      const format = checks.find((c) => c.check === "string_format") as { format?: string; pattern?: RegExp } | undefined;
+      if (format?.format === "email") return fc.emailAddress();
+      if (format?.format === "datetime") return fc.date({ noInvalidDate: true }).map((t) => t.toISOString().replace(/\.\d{3}Z$/, "Z"));
+      // Lookaheads are beyond fast-check's regex support; they only bound the length, which maxLength does.
+      if (format?.pattern)
+        return fc.stringMatching(new RegExp(format.pattern.source.replace(/\(\?=[^)]*\)/g, ""))).map((v) => v.slice(0, 253));
+      return fc.string({ minLength: bound("min_length")?.minimum ?? 0, maxLength: Math.min(bound("max_length")?.maximum ?? 20, 40) });
+    }
+    case "number": {
+      const min = bound("greater_than")?.value ?? -1e6;
+      const max = bound("less_than")?.value ?? 1e6;
+      const int = checks.some((c) => c.check === "number_format");
+      return int
+        ? fc.integer({ min: Math.ceil(min), max: Math.floor(max) })
+        : fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
+    }
+    case "boolean":
+      return fc.boolean();
+    case "enum":
+      return fc.constantFrom(...(Object.values(d.entries as Record<string, string>) as string[]));
+    case "literal":
+      return fc.constantFrom(...(d.values as Json[]));
+    case "array": {
+      const maxLength = Math.min(bound("max_length")?.maximum ?? 4, depth > 1 ? 2 : 4);
+      return fc.array(schemaArbitrary(d.element, depth + 1), { minLength: bound("min_length")?.minimum ?? 0, maxLength });
+    }
+    case "union":
+      return fc.oneof(...(d.options as unknown[]).map((o) => schemaArbitrary(o, depth + 1)));
+    case "object":
+      return fc
+        .record(Object.fromEntries(Object.entries(d.shape as Record<string, unknown>).map(([k, v]) => [k, schemaArbitrary(v, depth + 1)])))
+        .map((o) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as Json);
+    case "record":
+      return fc.dictionary(schemaArbitrary(d.keyType, depth + 1) as fc.Arbitrary<string>, schemaArbitrary(d.valueType, depth + 1), {
+        maxKeys: 3,
+      });
+    default:
+      return small;
+  }
+}
+
+const KEYS = Object.keys(keySchemas) as (keyof typeof keySchemas)[];
+
 type Op =
+  | { kind: "generate"; key: number; value: Json }
   | { kind: "set"; path: number[]; value: Json }
   | { kind: "delete"; path: number[] }
   | { kind: "rename"; path: number[]; how: "case" | "drop" | "colon" | "namespace" | "unknown" }
@@ -72,6 +141,12 @@ type Op =
 
 const path = fc.array(fc.nat(40), { minLength: 1, maxLength: 4 });
 const op: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc
+      .nat(KEYS.length - 1)
+      .chain((key) => schemaArbitrary(keySchemas[KEYS[key]]).map((value) => ({ kind: "generate" as const, key, value }))),
+  },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("set" as const), path, value: wild }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("delete" as const), path }) },
   {
@@ -139,6 +214,12 @@ function renamed(key: string, how: Extract<Op, { kind: "rename" }>["how"]): stri
 }
 
 function applyToConfig(config: Record<string, Json>, o: Op): void {
+  if (o.kind === "generate") {
+    const key = `${NAMESPACE}:${KEYS[o.key]}`;
+    if (o.value === null) delete config[key];
+    else config[key] = o.value;
+    return;
+  }
   if (o.kind === "secret") {
     const key = SECRET_KEYS[o.key];
     config[key] =
