@@ -65,6 +65,13 @@ export const DEDICATED_MODELS: Record<string, { vcpu: number; memoryGi: number; 
   "AX41-NVMe": { vcpu: 12, memoryGi: 64, diskGi: 1024 },
 };
 
+/** A node's size, whichever way it was obtained; undefined for a type or model the catalog does not know. */
+export function machineSize(
+  node: { kind: "cloud"; serverType: string } | { kind: "dedicated"; model: string },
+): Pick<ServerType, "vcpu" | "memoryGi" | "diskGi"> | undefined {
+  return node.kind === "cloud" ? SERVER_TYPES[node.serverType] : DEDICATED_MODELS[node.model];
+}
+
 export interface Prices {
   /** Monthly price per server type or dedicated model, EUR (Hetzner bills in EUR). */
   monthlyEur: Record<string, number>;

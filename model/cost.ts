@@ -1,5 +1,5 @@
 /** The cost and capacity model: what an environment's machines cost per month, from the dated price table. */
-import { DEDICATED_MODELS, SERVER_TYPES, type Prices } from "./catalog";
+import { machineSize, type Prices } from "./catalog";
 import type { Environment } from "./schema";
 
 export interface CostLine {
@@ -33,7 +33,7 @@ export function estimateCost(env: Environment): CostReport {
   for (const n of env.nodes) {
     const item = n.kind === "cloud" ? n.serverType : n.model;
     counts.set(item, (counts.get(item) ?? 0) + 1);
-    const size = n.kind === "cloud" ? SERVER_TYPES[n.serverType] : DEDICATED_MODELS[n.model];
+    const size = machineSize(n)!;
     capacity.vcpu += size.vcpu;
     capacity.memoryGi += size.memoryGi;
     capacity.diskGi += size.diskGi;

@@ -5,11 +5,12 @@
 import { DATABASES } from "./names";
 import { EXTERNAL_URLS_KEY, NAMESPACE, decode, type Parsed } from "./schema";
 
-/** Names PgBouncer's ini and userlist take without quoting (components/data/pgbouncer.ts renders them). */
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
-const CONTROL = /[\x00-\x1f\x7f]/;
+/** Names PgBouncer's ini takes without quoting (components/data/pgbouncer.ts renders them); PostgreSQL's 63-byte limit. */
+export const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;
+/** A control character would end or corrupt a line of the userlist. */
+export const CONTROL_CHARACTER = /[\x00-\x1f\x7f]/;
 /** PgBouncer reads these shapes as stored hashes, not passwords, and would never match the real one. */
-const LOOKS_HASHED = /^(md5[0-9a-f]{32}|SCRAM-SHA-256\$.*)$/;
+export const LOOKS_HASHED = /^(md5[0-9a-f]{32}|SCRAM-SHA-256\$.*)$/;
 const MAX_URL_LENGTH = 2048;
 
 type PostgresSettings = NonNullable<Parsed["postgres"]>;
@@ -39,11 +40,11 @@ function urlProblems(where: string, url: unknown, pg: Extract<PostgresSettings, 
   const problems: string[] = [];
   if (user === undefined || password === undefined || dbname === undefined)
     problems.push(`${where}: has a malformed percent-encoding (%XX) in its user, password or database`);
-  if (user !== undefined && !IDENTIFIER.test(user))
+  if (user !== undefined && !PLAIN_IDENTIFIER.test(user))
     problems.push(`${where}: the user name must be letters, digits, '_', '.' and '-', at most 63 characters`);
-  if (dbname !== undefined && !IDENTIFIER.test(dbname))
+  if (dbname !== undefined && !PLAIN_IDENTIFIER.test(dbname))
     problems.push(`${where}: the database name must be letters, digits, '_', '.' and '-', at most 63 characters`);
-  if (password !== undefined && (CONTROL.test(password) || LOOKS_HASHED.test(password))) {
+  if (password !== undefined && (CONTROL_CHARACTER.test(password) || LOOKS_HASHED.test(password))) {
     problems.push(`${where}: the password must be the password itself, without control characters (not a stored md5 or SCRAM hash)`);
   }
   const port = u.port === "" ? 5432 : Number(u.port);

@@ -1,5 +1,5 @@
 /** Rules that span config keys: what must fit together before anything is registered. */
-import { DEDICATED_MODELS, LOCATIONS, SERVER_TYPES } from "./catalog";
+import { DEDICATED_MODELS, LOCATIONS, SERVER_TYPES, machineSize } from "./catalog";
 import { FIRST_NODE_HOST, K3S_CIDRS, MAX_NODES_PER_NETWORK } from "./names";
 import { cidrContains, cidrsOverlap, parseCidr } from "./net";
 import { tenantRoutes, validateRoutes } from "./routes";
@@ -53,10 +53,7 @@ const LONGHORN_USABLE_SHARE = 0.75;
  */
 export function checkStorage(parsed: Parsed, nodes: NodeSpec[]): string[] {
   if (nodes.length === 0 || !parsed.postgres || !parsed.redis) return [];
-  const disk = nodes.reduce(
-    (sum, n) => sum + ((n.kind === "cloud" ? SERVER_TYPES[n.serverType] : DEDICATED_MODELS[n.model])?.diskGi ?? 0),
-    0,
-  );
+  const disk = nodes.reduce((sum, n) => sum + (machineSize(n)?.diskGi ?? 0), 0);
   if (disk === 0) return [];
   const pg = parsed.postgres.mode === "in-cluster" ? parsed.postgres.instances * parsed.postgres.storageGi : 0;
   const redis = (parsed.redis.mode === "sentinel" ? 3 : 1) * parsed.redis.storageGi;

@@ -8,7 +8,7 @@ import { fieldPath } from "./issues";
 import { MAX_NODES_PER_NETWORK } from "./names";
 import { isIpv4, parseCidr } from "./net";
 import { K3S_RELEASES, K3S_RELEASES_AS_OF, K3S_RELEASES_SOURCE } from "./pins";
-import type { Tenant } from "./routes";
+import { DNS_1035_LABEL, DNS_NAME, type Tenant } from "./routes";
 import { serviceOverrides, type AppService } from "./services";
 import { DEFAULT_ROTATION_DAYS } from "./signingKeys";
 
@@ -40,9 +40,7 @@ export const LIMITS = {
 const dnsLabel = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and '-', at most 52 characters");
-const fqdn = z
-  .string()
-  .regex(/^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase fully qualified domain name");
+const fqdn = z.string().regex(DNS_NAME, "must be a lowercase fully qualified domain name");
 /** A host name (one label or more, lowercase) or an IPv4 address, as a server's address is written. */
 const host = z
   .string()
@@ -165,7 +163,7 @@ export const keySchemas = {
         hostnames: z.array(fqdn).min(1, "needs at least one hostname").max(LIMITS.hostnamesPerTenant),
         service: z.strictObject({
           // Kubernetes validates Service names as DNS-1035 labels: unlike namespaces they must start with a letter.
-          name: z.string().regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Service name: a DNS-1035 label (a letter first)"),
+          name: z.string().regex(DNS_1035_LABEL, "must be a Service name: a DNS-1035 label (a letter first)"),
           port,
         }),
       }),

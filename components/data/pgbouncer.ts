@@ -5,6 +5,7 @@
  * Invalid input throws rather than rendering a file PgBouncer would misread. The real-server
  * tests run these files in a pod of their own (testbed/postgres.ts).
  */
+import { CONTROL_CHARACTER, LOOKS_HASHED, PLAIN_IDENTIFIER } from "../../model/dataRules";
 import { DATABASES, PORTS } from "../../model/names";
 
 export const MAX_CLIENT_CONN = 1000;
@@ -34,7 +35,6 @@ export interface ExternalDatabase {
   password: string;
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 const HOST = /^[A-Za-z0-9.:-]+$/;
 const PATH = /^\/[^\s;#]*$/;
 
@@ -69,8 +69,8 @@ export function renderPgbouncerIni(
   check(PATH.test(configDir), `configDir ${JSON.stringify(configDir)} must be an absolute path without spaces`);
   const seen = new Set<string>();
   const lines = databases.map((d, i) => {
-    check(NAME.test(d.name), `databases[${i}].name ${JSON.stringify(d.name)} is not a plain identifier`);
-    check(NAME.test(d.dbname), `databases[${i}].dbname ${JSON.stringify(d.dbname)} is not a plain identifier`);
+    check(PLAIN_IDENTIFIER.test(d.name), `databases[${i}].name ${JSON.stringify(d.name)} is not a plain identifier`);
+    check(PLAIN_IDENTIFIER.test(d.dbname), `databases[${i}].dbname ${JSON.stringify(d.dbname)} is not a plain identifier`);
     check(!seen.has(d.name), `database ${d.name} is listed twice`);
     seen.add(d.name);
     return `${d.name} = host=${server.host} port=${server.port} dbname=${d.dbname}`;
@@ -100,18 +100,15 @@ export function renderPgbouncerIni(
   ].join("\n");
 }
 
-/** PgBouncer reads these shapes as stored hashes, not passwords, and would never match the real one. */
-const LOOKS_HASHED = /^(md5[0-9a-f]{32}|SCRAM-SHA-256\$.*)$/;
-
 /** One line per user; a managed user who owns several databases is listed once. */
 export function renderUserlist(databases: Pick<ExternalDatabase, "user" | "password">[]): string {
   const users = new Map<string, string>();
   const quote = (s: string) => `"${s.replace(/"/g, '""')}"`;
   databases.forEach(({ user, password }, i) => {
-    check(user.length > 0 && !/[\x00-\x1f\x7f]/.test(user), `users[${i}].name must be non-empty without control characters`);
+    check(user.length > 0 && !CONTROL_CHARACTER.test(user), `users[${i}].name must be non-empty without control characters`);
     // The messages name the user only: the password must never reach a log.
     check(users.get(user) === undefined || users.get(user) === password, `user ${JSON.stringify(user)} has two different passwords`);
-    check(password.length > 0 && !/[\x00-\x1f\x7f]/.test(password), `password of ${user} must be non-empty without control characters`);
+    check(password.length > 0 && !CONTROL_CHARACTER.test(password), `password of ${user} must be non-empty without control characters`);
     check(!LOOKS_HASHED.test(password), `password of ${user} has the shape of a stored hash; PgBouncer would not treat it as a password`);
     users.set(user, password);
   });
