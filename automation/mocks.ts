@@ -103,11 +103,30 @@ function fakeId(type: string, name: string): string {
   return `${name}-id`;
 }
 
-export function planMocks(): pulumi.runtime.Mocks {
+/** Full stack name (`organization/enclii-infra/staging`) → that stack's outputs, secrets as "[secret]". */
+export type StackOutputs = Record<string, Record<string, unknown>>;
+
+const STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference";
+const SECRET_MARK = "[secret]";
+
+const holdsSecret = (v: unknown): boolean =>
+  v === SECRET_MARK || (Array.isArray(v) ? v.some(holdsSecret) : v !== null && typeof v === "object" && Object.values(v).some(holdsSecret));
+
+/** A stack reference reads the planned stack's outputs; any output holding a secret is a secret output. */
+function stackReferenceState(name: string, stacks: StackOutputs): Record<string, unknown> {
+  const outputs = stacks[name];
+  if (!outputs)
+    throw new Error(`stack reference ${name}: no such stack in this plan (planned: ${Object.keys(stacks).join(", ") || "none"})`);
+  return { name, outputs, secretOutputNames: Object.keys(outputs).filter((k) => holdsSecret(outputs[k])) };
+}
+
+export function planMocks(stacks: StackOutputs = {}): pulumi.runtime.Mocks {
   // What the zone's custom-hostname list returns: every CustomHostname registered so far.
   const customHostnames = new Map<string, Record<string, unknown>[]>();
   return {
     newResource(args) {
+      if (args.type === STACK_REFERENCE_TYPE)
+        return { id: String(args.inputs.name), state: stackReferenceState(String(args.inputs.name), stacks) };
       const id = fakeId(args.type, args.name);
       const state = { ...args.inputs, ...fakeOutputs(args.type, args.name, args.inputs) };
       if (args.type === CUSTOM_HOSTNAME_TYPE) {

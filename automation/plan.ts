@@ -1,15 +1,18 @@
 /**
  * The offline plan: runs the real stack program under Pulumi's runtime mocks and records what
  * the engine would receive for every resource (type, name, parent, inputs, dependencies,
- * protect), with secrets replaced by "[secret]". One plan per process: Pulumi's runtime state is
- * global.
+ * protect), with secrets replaced by "[secret]". Plans run one after another in one process
+ * (Pulumi's runtime state is global): the platform stack, then its tenant shards.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
-import { planMocks } from "./mocks";
+import { PLATFORM_PROJECT } from "../model/tenants";
+import { planMocks, type StackOutputs } from "./mocks";
+import { withoutDiagnostics } from "./sdkInternals";
 import type { StackConfig } from "./stackFile";
 
-const PROJECT = "enclii-infra";
+/** What `pulumi.getOrganization()` answers on a self-managed backend, and so in plans. */
+export const PLAN_ORGANIZATION = "organization";
 const SECRET = "[secret]";
 /** Marks a value the engine would not know until the update runs. */
 const UNKNOWN = "[unknown]";
@@ -95,10 +98,31 @@ export function waitForRegistrations(): Promise<void> {
   return (settings as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
 }
 
-/** Plans the stack program, or `program` (the benchmark's bare baseline uses the same harness). */
-export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "secretKeys">, program?: Program): Promise<PlanResult> {
+export interface PlanOptions {
+  /** The Pulumi project: enclii-infra (default) or enclii-tenants. */
+  project?: string;
+  /** What stack references read: full stack name → that stack's (redacted) outputs. */
+  stackOutputs?: StackOutputs;
+}
+
+/**
+ * Plans the stack program, or `program` (the benchmark's bare baseline uses the same harness).
+ * The SDK's diagnostics bookkeeping is off while it runs (sdkInternals.ts): stack traces per
+ * resource and per promise, which a plan never shows.
+ */
+export function runPlan(
+  stack: string,
+  cfg: Pick<StackConfig, "config" | "secretKeys">,
+  program?: Program,
+  options: PlanOptions = {},
+): Promise<PlanResult> {
+  return withoutDiagnostics(() => plan(stack, cfg, program, options));
+}
+
+async function plan(stack: string, cfg: Pick<StackConfig, "config" | "secretKeys">, program: Program | undefined, options: PlanOptions) {
+  const project = options.project ?? PLATFORM_PROJECT;
   pulumi.runtime.setAllConfig(cfg.config, cfg.secretKeys);
-  await pulumi.runtime.setMocks(planMocks(), PROJECT, stack, false);
+  await pulumi.runtime.setMocks(planMocks(options.stackOutputs), project, stack, false, PLAN_ORGANIZATION);
   const monitor = settings.getMonitor() as unknown as WireMonitor;
   const resources: PlanResource[] = [];
   let outputs: Record<string, unknown> = {};
@@ -123,7 +147,7 @@ export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "
     });
   const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
   monitor.registerResourceOutputs = (req, cb) => {
-    if (req.getUrn().endsWith(`::pulumi:pulumi:Stack::${PROJECT}-${stack}`)) {
+    if (req.getUrn().endsWith(`::pulumi:pulumi:Stack::${project}-${stack}`)) {
       outputs = redact(req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
     }
     registerOutputs(req, cb);
@@ -143,7 +167,7 @@ export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "
     process.off("unhandledRejection", onRejection);
   }
   if (failures.length > 0) throw failures[0];
-  const real = engineUrns(stack, resources);
+  const real = engineUrns(project, stack, resources);
   const rename = (urn: string) => real.get(urn) ?? urn;
   const renamed = resources.map((r) => ({
     ...r,
@@ -161,11 +185,11 @@ export async function runPlan(stack: string, cfg: Pick<StackConfig, "config" | "
  * whole chain of ancestors' types (the stack's own excepted). Plans use the engine's URNs, so
  * they match `pulumi stack --show-urns` and can be used in `pulumi state` commands.
  */
-function engineUrns(stack: string, resources: PlanResource[]): Map<string, string> {
+function engineUrns(project: string, stack: string, resources: PlanResource[]): Map<string, string> {
   const byUrn = new Map(resources.map((r) => [r.urn, r]));
   const qualified = (r: PlanResource): string => {
     const parent = r.parent ? byUrn.get(r.parent) : undefined;
     return parent && parent.type !== "pulumi:pulumi:Stack" ? `${qualified(parent)}$${r.type}` : r.type;
   };
-  return new Map(resources.map((r) => [r.urn, `urn:pulumi:${stack}::${PROJECT}::${qualified(r)}::${r.name}`]));
+  return new Map(resources.map((r) => [r.urn, `urn:pulumi:${stack}::${project}::${qualified(r)}::${r.name}`]));
 }

@@ -1,38 +1,85 @@
 /**
- * `plan <stack> [--out DIR] [--config FILE]`: the offline plan, as a function the CLI and the
- * tests call alike. The stack file and config are checked first, loading no Pulumi SDK; only a
- * config that passes loads the program and its providers.
+ * `plan <stack> [--out DIR] [--config FILE] [--tenants DIR]`: the offline plan, as a function the
+ * CLI and the tests call alike. A platform stack is planned with every tenant shard of its
+ * environment (tenants/Pulumi.<stack>-NNN.yaml); a shard stack (`<environment>-NNN`) with its
+ * platform, which it reads through a stack reference. Every stack file and config is checked
+ * first, loading no Pulumi SDK; only configs that pass load the programs and their providers.
  * Exit status: 0 ok, 2 invalid stack file or config (every problem named), 1 anything else.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
+import type { Environment } from "../model/schema";
+import { TENANTS_DIR, TENANTS_PROJECT, parseShardStack, platformStackName, type Shard, type ShardName } from "../model/tenants";
 import { ConfigError, parseEnvironment } from "../stacks/config";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
+import { checkShardSources } from "../stacks/shardConfig";
 import { planFiles } from "./files";
-import { loadStackConfig } from "./stackFile";
+import type { PlanResult } from "./plan";
+import { writePlanFiles } from "./planFiles";
+import { loadStackConfig, type StackConfig } from "./stackFile";
 import { summarize } from "./summary";
 
-export const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--config FILE]";
-/** What a plan owns inside DIR; anything else there is left alone. */
+export const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--config FILE] [--tenants DIR]";
+/** What a plan owns inside its directory; anything else there is left alone. */
 const PLAN_OUTPUTS = ["resources.json", "manifests", "bootstrap"];
+/** Where shard plans go inside the platform plan's directory. */
+const SHARD_PLANS = "tenants";
 
 export interface Io {
   stdout(text: string): void;
   stderr(text: string): void;
 }
 
+interface ShardPlan {
+  shard: Shard & ShardName;
+  cfg: StackConfig;
+}
+
+/** The environment's shard stack files in `dir`, in stack order. */
+function shardFiles(dir: string, environment: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => parseShardStack(f.replace(/^Pulumi\.|\.yaml$/g, ""))?.environment === environment && /^Pulumi\..+\.yaml$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** Every shard's config checked, alone and together (names and hostnames unique across shards). */
+function checkAllShards(files: string[], env: Environment): ShardPlan[] {
+  const sources = files.map((file) => {
+    const cfg = loadStackConfig(file, () => []);
+    return { stack: basename(file).replace(/^Pulumi\.|\.yaml$/g, ""), file, raw: cfg.config, cfg };
+  });
+  const problems: string[] = [];
+  let shards: (Shard & ShardName)[] = [];
+  try {
+    shards = checkShardSources(sources, env.domain);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  if (sources.length > 0 && !env.customHostnames)
+    problems.push(`enclii:customHostnames: ${env.stack} has tenant shards (${sources.map((s) => s.stack).join(", ")}); set it to true`);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return shards.map((shard, i) => ({ shard, cfg: sources[i].cfg }));
+}
+
 async function plan(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { out: { type: "string" }, config: { type: "string" } },
+    options: { out: { type: "string" }, config: { type: "string" }, tenants: { type: "string" } },
   });
-  const [stack] = positionals;
-  if (!stack || positionals.length > 1) {
+  const [requested] = positionals;
+  if (!requested || positionals.length > 1) {
     io.stderr(`${USAGE}\n`);
     return 1;
   }
+  const tenantsDir = values.tenants ?? TENANTS_DIR;
+  // A shard stack plans its platform too: the shard reads the platform's outputs.
+  const shardOnly = !values.config && !existsSync(`Pulumi.${requested}.yaml`) ? parseShardStack(requested) : undefined;
+  const stack = shardOnly?.environment ?? requested;
   const file = values.config ?? `Pulumi.${stack}.yaml`;
   if (!existsSync(file)) {
     io.stderr(`no stack file ${file} (${USAGE})\n`);
@@ -40,26 +87,51 @@ async function plan(argv: string[], io: Io): Promise<number> {
   }
   const cfg = loadStackConfig(file);
   const env = parseEnvironment(stack, cfg.config, new Set(cfg.secretKeys), readSpecFiles(DOGFOODING_DIR));
-
-  // The Pulumi SDK and the providers load only here, once the config is known to be good, so a
-  // refusal costs no SDK start-up. `require`, because the plan script runs under tsx's CommonJS
-  // hook alone (its ESM loader would double the start-up), where import() cannot resolve .ts files.
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { runPlan } = require("./plan") as typeof import("./plan");
-  const { program } = require("../stacks/program") as typeof import("../stacks/program");
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const result = await runPlan(stack, cfg, program);
-  const out = values.out ?? join("plan", stack);
-  for (const entry of PLAN_OUTPUTS) rmSync(join(out, entry), { recursive: true, force: true });
-  const files = planFiles(result);
-  for (const [path, text] of files) {
-    mkdirSync(dirname(join(out, path)), { recursive: true });
-    writeFileSync(join(out, path), text);
+  const files = shardFiles(tenantsDir, stack);
+  if (shardOnly && !files.includes(join(tenantsDir, `Pulumi.${requested}.yaml`))) {
+    io.stderr(`no stack file ${join(tenantsDir, `Pulumi.${requested}.yaml`)} (${USAGE})\n`);
+    return 1;
   }
-  io.stdout(summarize(result, env, cfg.placeholders));
-  const count = (prefix: string) => [...files.keys()].filter((p) => p.startsWith(prefix)).length;
-  io.stdout(`\nWrote ${join(out, "resources.json")}, ${count("manifests/")} manifests, ${count("bootstrap/")} bootstrap scripts\n`);
+  const shards = checkAllShards(files, env).filter((s) => !shardOnly || s.shard.stack === requested);
+
+  // The Pulumi SDK and the providers load only here, once every config is known to be good, so a
+  // refusal costs no SDK start-up (the bundle evaluates these modules on first import).
+  const { runPlan, PLAN_ORGANIZATION } = await import("./plan");
+  const { program } = await import("../stacks/program");
+  const { tenantsProgram } = await import("../stacks/tenants");
+  const out = values.out ?? join("plan", stack);
+  const platform = await runPlan(stack, cfg, () => program(env));
+  const written = write(out, platform, PLAN_OUTPUTS);
+  if (!shardOnly) io.stdout(summarize(platform, env, cfg.placeholders));
+  io.stdout(`\nWrote ${join(out, "resources.json")}, ${written.manifests} manifests, ${written.bootstrap} bootstrap scripts\n`);
+
+  for (const { shard, cfg: shardCfg } of shards) {
+    const reference = platformStackName(shardCfg.config, stack, PLAN_ORGANIZATION);
+    const result = await runPlan(shard.stack, shardCfg, () => tenantsProgram(shard), {
+      project: TENANTS_PROJECT,
+      stackOutputs: { [reference]: platform.outputs },
+    });
+    const dir = join(out, SHARD_PLANS, shard.stack);
+    const w = write(dir, result, PLAN_OUTPUTS);
+    io.stdout(
+      `${shard.stack}: ${shard.tenants.length} tenants, ${result.resources.length} resources; wrote ${dir} (${w.manifests} manifests)\n`,
+    );
+  }
+  // A shard whose stack file is gone leaves no plan behind.
+  if (!shardOnly) removeStalePlans(join(out, SHARD_PLANS), new Set(shards.map((s) => s.shard.stack)));
   return 0;
+}
+
+function removeStalePlans(dir: string, current: ReadonlySet<string>): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir)) if (parseShardStack(entry) && !current.has(entry)) rmSync(join(dir, entry), { recursive: true });
+}
+
+function write(dir: string, result: PlanResult, owned: string[]): { manifests: number; bootstrap: number } {
+  const files = planFiles(result);
+  writePlanFiles(dir, files, owned);
+  const count = (prefix: string) => [...files.keys()].filter((p) => p.startsWith(prefix)).length;
+  return { manifests: count("manifests/"), bootstrap: count("bootstrap/") };
 }
 
 export async function planCommand(argv: string[], io: Io): Promise<number> {

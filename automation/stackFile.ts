@@ -28,7 +28,12 @@ function at(file: string, text: string, offset: number | undefined): string {
   return `${file}:${before.length}:${before[before.length - 1].length + 1}`;
 }
 
-export function parseStackFile(file: string, text: string): StackConfig {
+/** `required`: the secrets a real `pulumi up` of this stack reads, given its plain config (the platform's by default). */
+export function parseStackFile(
+  file: string,
+  text: string,
+  required: (plain: Record<string, string>) => string[] = requiredSecretKeys,
+): StackConfig {
   const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
     // The first error only: the parser's later ones follow from it. Its message loses any quoted
@@ -74,11 +79,11 @@ export function parseStackFile(file: string, text: string): StackConfig {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   const config = { ...plain };
-  const placeholders = [...secure, ...requiredSecretKeys(plain).filter((k) => plain[k] === undefined && !secure.includes(k))];
+  const placeholders = [...secure, ...required(plain).filter((k) => plain[k] === undefined && !secure.includes(k))];
   for (const key of placeholders) config[key] = secretPlaceholder(key, plain);
   return { config, secretKeys: [...new Set([...secure, ...placeholders])].sort(), placeholders: placeholders.sort() };
 }
 
-export function loadStackConfig(file: string): StackConfig {
-  return parseStackFile(file, readFileSync(file, "utf8"));
+export function loadStackConfig(file: string, required?: (plain: Record<string, string>) => string[]): StackConfig {
+  return parseStackFile(file, readFileSync(file, "utf8"), required);
 }

@@ -3,6 +3,7 @@
  * feature off without a word. Other namespaces (hcloud:, cloudflare:, …) are their providers' to judge.
  */
 import { didYouMean } from "./issues";
+import { TENANTS_DIR, TENANTS_KEY } from "./tenants";
 import { EXTERNAL_URLS_KEY, NAMESPACE, SECRET_CONFIG_KEYS, SMTP_PASSWORD_KEY, keySchemas } from "./schema";
 
 const KNOWN = [
@@ -10,6 +11,11 @@ const KNOWN = [
   ...SECRET_CONFIG_KEYS,
   ...[EXTERNAL_URLS_KEY, SMTP_PASSWORD_KEY].map((k) => k.slice(NAMESPACE.length + 1)),
 ];
+
+/** Keys an earlier layout read, with where their content lives now. */
+const MOVED: Record<string, string> = {
+  tenants: `tenants live in their shard stacks now (${TENANTS_DIR}/Pulumi.<environment>-NNN.yaml, key ${TENANTS_KEY}); set ${NAMESPACE}:customHostnames: true here (README "Tenants")`,
+};
 
 function suggestion(name: string): string {
   const hint = didYouMean(name, KNOWN);
@@ -29,7 +35,8 @@ export function checkKeyNames(keys: readonly string[]): string[] {
         problems.push(
           `${key}: unknown config key; did you mean ${NAMESPACE}:${head}? A field is set with pulumi config set --path ${NAMESPACE}:${head}.${fields.join(".")}`,
         );
-      } else if (!KNOWN.includes(name)) problems.push(`${key}: unknown config key${suggestion(name)}`);
+      } else if (Object.hasOwn(MOVED, name)) problems.push(`${key}: ${MOVED[name]}`);
+      else if (!KNOWN.includes(name)) problems.push(`${key}: unknown config key${suggestion(name)}`);
     } else if (didYouMean(ns, [NAMESPACE])) {
       problems.push(`${key}: unknown namespace "${ns}"; did you mean ${NAMESPACE}:${didYouMean(name, KNOWN) ?? name}?`);
     }

@@ -12,6 +12,22 @@ export const KUBE_SYSTEM_NAMESPACE = "kube-system";
 /** cloudflared's namespace and pod labels, which tenant and app NetworkPolicies admit. */
 export const CLOUDFLARED = { namespace: "cloudflared", labels: { "app.kubernetes.io/name": "cloudflared" } } as const;
 const TENANT_NAMESPACE_PREFIX = "tenant-";
+/** Labels every tenant namespace carries; the tenant router may reach only namespaces with it. */
+export const TENANT_LABEL = "enclii.io/tenant";
+/**
+ * The in-cluster router for custom hostnames (Traefik): cloudflared sends every hostname it has no
+ * rule for to it, and it routes by Host header using the Ingress objects the tenant shards add.
+ */
+export const TENANT_ROUTER = {
+  namespace: "enclii-tenant-router",
+  name: "tenant-router",
+  labels: { "app.kubernetes.io/name": "tenant-router" },
+  ingressClass: "enclii-tenants",
+  /** Traefik's HTTP entry point; unprivileged, so the pod runs without capabilities. */
+  port: 8000,
+  /** Traefik's own entry point, for /ping only. */
+  pingPort: 8080,
+} as const;
 
 export function tenantNamespace(tenant: string): string {
   return `${TENANT_NAMESPACE_PREFIX}${tenant}`;

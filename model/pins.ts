@@ -51,4 +51,6 @@ export const IMAGES = {
   /** Our own PgBouncer in front of an external database. */
   pgbouncer: "ghcr.io/cloudnative-pg/pgbouncer:1.24.1",
   redis: "redis:7.4.2-alpine",
+  /** The tenant router (standard Ingress objects only; no Traefik CRDs). */
+  traefik: "traefik:v3.6.8",
 } as const;

@@ -2,7 +2,6 @@
 import { DEDICATED_MODELS, LOCATIONS, SERVER_TYPES, machineSize } from "./catalog";
 import { FIRST_NODE_HOST, K3S_CIDRS, MAX_NODES_PER_NETWORK } from "./names";
 import { cidrContains, cidrsOverlap, parseCidr } from "./net";
-import { tenantRoutes, validateRoutes } from "./routes";
 import {
   EXTERNAL_URLS_KEY,
   NAMESPACE,
@@ -118,17 +117,6 @@ export function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: stri
   }
   if (cloud.length > 0 && !hasSshPublicKey)
     problems.push(`${NAMESPACE}:sshPublicKey: is required when cloud nodes are created (their root login key)`);
-  return problems;
-}
-
-/** Tenant names unique; hostnames unique, valid and outside our own zone (routes.ts has the rules). */
-export function checkTenants(parsed: Parsed): string[] {
-  const tenants = parsed.tenants ?? [];
-  const problems: string[] = [];
-  const names = tenants.map((t) => t.name);
-  for (const n of new Set(names))
-    if (names.filter((x) => x === n).length > 1) problems.push(`${NAMESPACE}:tenants: tenant name "${n}" is used more than once`);
-  if (parsed.domain) problems.push(...validateRoutes([], parsed.domain, tenantRoutes(tenants)).map((p) => `${NAMESPACE}:tenants: ${p}`));
   return problems;
 }
 

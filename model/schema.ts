@@ -8,7 +8,7 @@ import { fieldPath } from "./issues";
 import { MAX_NODES_PER_NETWORK } from "./names";
 import { isIpv4, parseCidr } from "./net";
 import { K3S_RELEASES, K3S_RELEASES_AS_OF, K3S_RELEASES_SOURCE } from "./pins";
-import { DNS_1035_LABEL, DNS_NAME, type Tenant } from "./routes";
+import { DNS_NAME } from "./routes";
 import { serviceOverrides, type AppService } from "./services";
 import { DEFAULT_ROTATION_DAYS } from "./signingKeys";
 
@@ -26,8 +26,6 @@ export const LIMITS = {
   adminAddresses: 2 ** 16,
   postgresStorageGi: 10_240,
   redisStorageGi: 1_024,
-  tenants: 5_000,
-  hostnamesPerTenant: 20,
   budgetUsd: 1_000_000,
   monthlyEurPerItem: 100_000,
   primaryIpv4Eur: 100,
@@ -37,10 +35,10 @@ export const LIMITS = {
   smtpUsernameLength: 256,
 } as const;
 
-const dnsLabel = z
+export const dnsLabel = z
   .string()
   .regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and '-', at most 52 characters");
-const fqdn = z.string().regex(DNS_NAME, "must be a lowercase fully qualified domain name");
+export const fqdn = z.string().regex(DNS_NAME, "must be a lowercase fully qualified domain name");
 /** A host name (one label or more, lowercase) or an IPv4 address, as a server's address is written. */
 const host = z
   .string()
@@ -54,7 +52,7 @@ const role = z.enum(["server", "agent"]);
 /** Catalog names (server types, locations, models, images): short identifiers; the rules say which are known. */
 const catalogName = (what: string) =>
   z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9._]{0,63}$/, `must be a ${what}: letters, digits, '-', '.' and '_', at most 64 characters`);
-const port = z.number().int().min(1).max(65535);
+export const port = z.number().int().min(1).max(65535);
 const whole = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const cloudPool = z.strictObject({
@@ -156,20 +154,11 @@ export const keySchemas = {
     .prefault({}),
   /** cloudflared replicas (production sets 3). */
   tunnel: z.strictObject({ replicas: whole(1, 10).default(2) }).prefault({}),
-  tenants: z
-    .array(
-      z.strictObject({
-        name: dnsLabel,
-        hostnames: z.array(fqdn).min(1, "needs at least one hostname").max(LIMITS.hostnamesPerTenant),
-        service: z.strictObject({
-          // Kubernetes validates Service names as DNS-1035 labels: unlike namespaces they must start with a letter.
-          name: z.string().regex(DNS_1035_LABEL, "must be a Service name: a DNS-1035 label (a letter first)"),
-          port,
-        }),
-      }),
-    )
-    .max(LIMITS.tenants)
-    .default([]),
+  /**
+   * Cloudflare for SaaS: the fallback origin, the tenant router and the tenants' API token. Tenants
+   * themselves live in their shard stacks (tenants/), so the platform stack never grows with them.
+   */
+  customHostnames: z.boolean().default(false),
   redis: z
     .strictObject({ mode: z.enum(["standalone", "sentinel"]).default("standalone"), storageGi: whole(1, LIMITS.redisStorageGi).default(5) })
     .prefault({}),
@@ -243,7 +232,7 @@ export interface Environment {
   cloudflare: Key<"cloudflare">;
   r2: Key<"r2">;
   tunnel: Key<"tunnel">;
-  tenants: Tenant[];
+  customHostnames: boolean;
   adminCidrs: string[];
   network: Key<"network"> & { zone?: NetworkZone; gateway: string };
   /** Expanded: one entry per machine, servers first in config order. */

@@ -166,16 +166,23 @@ function selects(selector: LabelSelector | undefined, labels: Labels): boolean {
 }
 
 /** All pods, no rule letting anything in or out: what the explicit allows sit on. */
+/**
+ * A policy that selects every pod for both directions isolates the namespace: only what some
+ * policy's rules name gets through. It may carry allowances itself (a tenant's one policy does),
+ * as long as each rule names its peers: a rule without peers admits everyone and denies nothing.
+ */
 function isDefaultDeny(obj: KubeObject): boolean {
-  const spec = (obj.spec ?? {}) as { podSelector?: LabelSelector; policyTypes?: string[]; ingress?: unknown[]; egress?: unknown[] };
+  type Rule = { from?: unknown[]; to?: unknown[] };
+  const spec = (obj.spec ?? {}) as { podSelector?: LabelSelector; policyTypes?: string[]; ingress?: Rule[]; egress?: Rule[] };
   const allPods = Object.keys(spec.podSelector?.matchLabels ?? {}).length === 0 && (spec.podSelector?.matchExpressions ?? []).length === 0;
   const types = spec.policyTypes ?? [];
+  const namesPeers = (r: Rule) => (r.from ?? r.to ?? []).length > 0;
   return (
     allPods &&
     types.includes("Ingress") &&
     types.includes("Egress") &&
-    (spec.ingress ?? []).length === 0 &&
-    (spec.egress ?? []).length === 0
+    (spec.ingress ?? []).every(namesPeers) &&
+    (spec.egress ?? []).every(namesPeers)
   );
 }
 
@@ -219,7 +226,8 @@ export function checkCrossObject(objs: KubeObject[]): Violation[] {
       violations.push({
         rule: RULES.defaultDeny,
         object: objectRef(ns),
-        message: "namespace needs a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)",
+        message:
+          "namespace needs a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, every rule naming its peers)",
       });
     }
   }

@@ -9,7 +9,7 @@ import { describeIssues } from "../model/issues";
 import { APPS_NAMESPACE, FIRST_NODE_HOST } from "../model/names";
 import { hostAddress } from "../model/net";
 import { validateRoutes } from "../model/routes";
-import { checkNetwork, checkNodeCount, checkNodes, checkStorage, checkTenants, secretKeysFor } from "../model/rules";
+import { checkNetwork, checkNodeCount, checkNodes, checkStorage, secretKeysFor } from "../model/rules";
 import { adminCidrWarnings, checkAdminCidrs } from "../model/adminCidrs";
 import { checkData } from "../model/dataRules";
 import { checkKeyNames } from "../model/keyNames";
@@ -79,7 +79,7 @@ export function parseEnvironment(
   const resolved = resolveServices(specs, { domain, overrides: parsed.services ?? {} });
   problems.push(...resolved.problems);
   if (parsed.domain) problems.push(...checkServiceRoutes(resolved.services, parsed.domain));
-  problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkTenants(parsed), ...checkStorage(parsed, nodes));
+  problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkStorage(parsed, nodes));
   if (network) {
     problems.push(
       ...checkNetwork(network),
@@ -100,7 +100,7 @@ export function parseEnvironment(
     cloudflare: c.cloudflare,
     r2: c.r2,
     tunnel: c.tunnel,
-    tenants: c.tenants,
+    customHostnames: c.customHostnames,
     adminCidrs: c.adminCidrs,
     network: { ...c.network, zone: zones[0], gateway: hostAddress(c.network.ipRange, 1) },
     nodes,

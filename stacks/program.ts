@@ -3,7 +3,7 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { Platform } from "../components/platform/Platform";
 import { estimateCost } from "../model/cost";
-import { EXTERNAL_URLS_KEY, SIGNING_KEYS_KEY, SMTP_PASSWORD_KEY } from "../model/schema";
+import { EXTERNAL_URLS_KEY, SIGNING_KEYS_KEY, SMTP_PASSWORD_KEY, type Environment } from "../model/schema";
 import { parseEnvironment } from "./config";
 import { DOGFOODING_DIR, readSpecFiles } from "./specs";
 
@@ -16,10 +16,13 @@ function secretConfigKeys(config: Record<string, string>): Set<string> {
   return new Set(Object.keys(config).filter((k) => runtime.isConfigSecret(k)));
 }
 
-/** The stack program: config is parsed and validated before any resource is registered. */
-export async function program(): Promise<Record<string, unknown>> {
+/**
+ * The stack program: config is parsed and validated before any resource is registered. The
+ * offline planner, which has already parsed this stack's config to check it, passes it in.
+ */
+export async function program(parsed?: Environment): Promise<Record<string, unknown>> {
   const config = pulumi.runtime.allConfig();
-  const env = parseEnvironment(pulumi.getStack(), config, secretConfigKeys(config), readSpecFiles(DOGFOODING_DIR));
+  const env = parsed ?? parseEnvironment(pulumi.getStack(), config, secretConfigKeys(config), readSpecFiles(DOGFOODING_DIR));
   for (const warning of env.warnings) void pulumi.log.warn(warning);
   const sshPrivateKey = pulumi.secret(config["enclii:sshPrivateKey"]);
   const hcloudProvider = env.nodes.some((n) => n.kind === "cloud")
@@ -47,7 +50,11 @@ export async function program(): Promise<Record<string, unknown>> {
     storageClass: platform.storageClass,
     tunnelId: platform.tunnelId,
     buckets: platform.buckets,
-    tenantHostnames: platform.tenantHostnames,
+    // What the tenant shards read through their stack reference (stacks/tenants.ts).
+    domain: env.domain,
+    zoneId: env.cloudflare.zoneId,
+    customHostnames: platform.customHostnames,
+    tenantApiToken: platform.tenantApiToken,
     databaseSecrets: platform.databaseSecrets,
     services: platform.services,
     oidcIssuer: platform.oidc.issuer,

@@ -40,3 +40,29 @@ describe.each(STACKS)("$stack meets the workload baseline", ({ stack, file }) =>
     expect(objects.filter(hasPods).map(objectRef)).toEqual(expect.arrayContaining(MUST_COVER));
   });
 });
+
+describe("a staging tenant shard meets the workload baseline", () => {
+  let objects: KubeObject[] = [];
+
+  beforeAll(async () => {
+    const { parseShardConfig } = await import("../stacks/shardConfig");
+    const { tenantsProgram } = await import("../stacks/tenants");
+    const platform = await runPlan("staging", loadStackConfig(join(ROOT, "Pulumi.staging.yaml")));
+    const tenants = [
+      { name: "acme", hostnames: ["shop.acme.com"], service: { name: "web", port: 8080 } },
+      { name: "globex", hostnames: ["globex.example", "www.globex.example"], service: { name: "site", port: 3000 } },
+    ];
+    const raw = { "enclii-tenants:tenants": JSON.stringify(tenants) };
+    const shard = parseShardConfig("staging-000", raw, "enclii.dev");
+    const { resources } = await runPlan("staging-000", { config: raw, secretKeys: [] }, () => tenantsProgram(shard), {
+      project: "enclii-tenants",
+      stackOutputs: { "organization/enclii-infra/staging": platform.outputs },
+    });
+    objects = resources.flatMap((r) => kubernetesObject(r.type, r.inputs) ?? []);
+  });
+
+  it("has no offenders, with every tenant namespace's one policy taken as its default-deny", () => {
+    expect(objects.filter((o) => o.kind === "Namespace")).toHaveLength(2);
+    expect(checkObjects(objects).map((v) => `${v.rule}: ${v.object}: ${v.message}`)).toEqual([]);
+  });
+});

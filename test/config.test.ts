@@ -104,7 +104,7 @@ describe("parseEnvironment: valid configs", () => {
       redis: { mode: "standalone", storageGi: 5 },
       r2: { jurisdiction: "default" },
       tunnel: { replicas: 2 },
-      tenants: [],
+      customHostnames: false,
       janua: { signingKeyRotationDays: 90, localhostRedirects: true },
       smtp: undefined,
       warnings: [
@@ -400,26 +400,16 @@ const invalid: InvalidCase[] = [
     problems: ["enclii:externalDatabaseUrls: is required (pulumi config set --secret enclii:externalDatabaseUrls …)"],
   },
   {
-    name: "tenants: duplicate name, hostname in our zone or shared",
-    overrides: {
-      "enclii:tenants": [
-        { name: "acme", hostnames: ["app.enclii.io", "shop.acme.com"], service: { name: "web", port: 8080 } },
-        { name: "acme", hostnames: ["shop.acme.com"], service: { name: "web", port: 8080 } },
-      ],
-    },
+    name: "tenants in the platform stack: they moved to shard stacks, and the message says where",
+    overrides: { "enclii:tenants": [{ name: "acme", hostnames: ["shop.acme.com"], service: { name: "web", port: 8080 } }] },
     problems: [
-      'enclii:tenants: tenant name "acme" is used more than once',
-      "enclii:tenants: app.enclii.io: tenant hostname must not be under our zone enclii.io",
-      "enclii:tenants: shop.acme.com: hostname is used by more than one route",
+      'enclii:tenants: tenants live in their shard stacks now (tenants/Pulumi.<environment>-NNN.yaml, key enclii-tenants:tenants); set enclii:customHostnames: true here (README "Tenants")',
     ],
   },
   {
-    name: "tenant service that Kubernetes would refuse, named by its key",
-    overrides: { "enclii:tenants": [{ name: "acme", hostnames: ["shop.acme.com"], service: { name: "Web", port: 70000 } }] },
-    problems: [
-      "enclii:tenants[0].service.name: must be a Service name: a DNS-1035 label (a letter first)",
-      "enclii:tenants[0].service.port: must be at most 65535",
-    ],
+    name: "customHostnames must be true or false",
+    overrides: { "enclii:customHostnames": "yes" },
+    problems: ["enclii:customHostnames: must be true or false, not text"],
   },
   {
     name: "service overrides: unpinned images and an unknown field",

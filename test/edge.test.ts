@@ -4,6 +4,7 @@ import type * as k8sNs from "@pulumi/kubernetes";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fakeTokenValue, fakeTunnelToken, fakeUuid } from "../automation/mocks";
 import { CATCH_ALL, tunnelIngress } from "../components/edge/ingress";
+import { TENANT_ROUTER } from "../model/names";
 import { tenantRoutes, validateRoutes, type Route, type Tenant } from "../model/routes";
 import { find, isSecret, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
 
@@ -37,6 +38,7 @@ const T = {
   pdb: "kubernetes:policy/v1:PodDisruptionBudget",
   netpol: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
 };
+const ROUTER = { namespace: TENANT_ROUTER.namespace, name: TENANT_ROUTER.name, port: TENANT_ROUTER.port };
 const under = (all: Registered[], type: string, prefix: string) => find(all, type).filter((r) => r.name.startsWith(`${prefix}-`));
 
 describe("routes", () => {
@@ -95,8 +97,8 @@ let cloudflare: typeof cloudflareNs;
 let k8s: typeof k8sNs;
 let edge: typeof import("../components/edge/Tunnel") &
   typeof import("../components/edge/R2Storage") &
-  typeof import("../components/edge/SaasHostnames") &
-  typeof import("../components/edge/TenantNamespace");
+  typeof import("../components/edge/CustomHostnames") &
+  typeof import("../components/edge/TenantRouter");
 let cfProvider: cloudflareNs.Provider;
 let k8sProvider: k8sNs.Provider;
 
@@ -107,8 +109,8 @@ beforeAll(async () => {
   edge = {
     ...(await import("../components/edge/Tunnel")),
     ...(await import("../components/edge/R2Storage")),
-    ...(await import("../components/edge/SaasHostnames")),
-    ...(await import("../components/edge/TenantNamespace")),
+    ...(await import("../components/edge/CustomHostnames")),
+    ...(await import("../components/edge/TenantRouter")),
   };
   cfProvider = new cloudflare.Provider("cf", { apiToken: "t" });
   k8sProvider = new k8s.Provider("k8s", { kubeconfig: "k" });
@@ -121,7 +123,7 @@ const tunnelArgs = (extra: Partial<ConstructorParameters<typeof edge.Tunnel>[1]>
     zoneId: ZONE_ID,
     domain: "enclii.io",
     routes,
-    tenantRoutes: tenantRoutes(tenants),
+    fallback: ROUTER,
     replicas: 2,
   },
   ...{ cloudflareProvider: cfProvider, k8sProvider, ...extra },
@@ -131,7 +133,7 @@ describe("Tunnel", () => {
   let tunnel: InstanceType<typeof edge.Tunnel>;
   beforeAll(async () => {
     tunnel = new edge.Tunnel("edge", tunnelArgs());
-    new edge.Tunnel("prod", tunnelArgs({ stack: "production", replicas: 3, tenantRoutes: [] }));
+    new edge.Tunnel("prod", tunnelArgs({ stack: "production", replicas: 3, fallback: undefined }));
     await settled();
   });
 
@@ -141,11 +143,14 @@ describe("Tunnel", () => {
     expect(await resolve(tunnel.tunnelId)).toBe(fakeUuid("edge-tunnel"));
   });
 
-  it("configures ingress from every route, tenants included, with the catch-all last", async () => {
+  it("configures ingress from our routes only, with the tenant router as the catch-all", async () => {
     const config = one(all, T.config, "edge-config").inputs;
     expect(config).toMatchObject({ accountId: ACCOUNT, tunnelId: fakeUuid("edge-tunnel"), source: "cloudflare" });
-    expect(config.config.ingresses).toEqual(tunnelIngress([...routes, ...tenantRoutes(tenants)]));
-    expect(config.config.ingresses.at(-1)).toEqual({ service: "http_status:404" });
+    expect(config.config.ingresses).toEqual(tunnelIngress(routes, ROUTER));
+    expect(config.config.ingresses).toHaveLength(routes.length + 1);
+    expect(config.config.ingresses.at(-1)).toEqual({ service: "http://tenant-router.enclii-tenant-router.svc.cluster.local:8000" });
+    // Without custom hostnames, anything else is a 404 from cloudflared.
+    expect(one(all, T.config, "prod-config").inputs.config.ingresses.at(-1)).toEqual({ service: "http_status:404" });
   });
 
   it("gives each hostname in our zone a proxied CNAME to the tunnel, and tenants' hostnames none", async () => {
@@ -247,10 +252,11 @@ describe("Tunnel", () => {
           { protocol: "TCP", port: 8080 },
         ],
       },
+      { to: [ns("enclii-tenant-router")], ports: [{ protocol: "TCP", port: 8000 }] },
       { to: [ns("janua")], ports: [{ protocol: "TCP", port: 8080 }] },
-      { to: [ns("tenant-acme")], ports: [{ protocol: "TCP", port: 8080 }] },
-      { to: [ns("tenant-globex")], ports: [{ protocol: "TCP", port: 3000 }] },
     ]);
+    // Tenant namespaces are the router's to reach, never cloudflared's.
+    expect(JSON.stringify(one(all, T.netpol, "prod-egress-routes").inputs.spec)).not.toContain("tenant");
   });
 
   it("refuses invalid routes before registering anything", () => {
@@ -369,14 +375,19 @@ describe("R2Storage", () => {
   });
 });
 
-describe("SaasHostnames and TenantNamespace", () => {
-  let saas: InstanceType<typeof edge.SaasHostnames>;
-  let none: InstanceType<typeof edge.SaasHostnames>;
+describe("CustomHostnames (the platform's half of Cloudflare for SaaS)", () => {
+  let saas: InstanceType<typeof edge.CustomHostnames>;
   beforeAll(async () => {
-    const base = { zoneId: ZONE_ID, domain: "enclii.io", tunnelCname: "tunnel-uuid.cfargotunnel.com", provider: cfProvider };
-    saas = new edge.SaasHostnames("saas", { ...base, tenants });
-    none = new edge.SaasHostnames("nosaas", { ...base, tenants: [] });
-    new edge.TenantNamespace("acme", { tenant: tenants[0], provider: k8sProvider });
+    saas = new edge.CustomHostnames("saas", {
+      stack: "staging",
+      accountId: ACCOUNT,
+      zoneId: ZONE_ID,
+      domain: "enclii.io",
+      tunnelCname: "tunnel-uuid.cfargotunnel.com",
+      routerReplicas: 2,
+      cloudflareProvider: cfProvider,
+      k8sProvider,
+    });
     await settled();
   });
 
@@ -389,51 +400,38 @@ describe("SaasHostnames and TenantNamespace", () => {
       proxied: true,
     });
     expect(one(all, T.fallback, "saas-fallback").inputs).toEqual({ zoneId: ZONE_ID, origin: "proxy.enclii.io" });
+    expect(saas.fallbackOrigin).toBe("proxy.enclii.io");
   });
 
-  it("asks for a DV certificate per tenant hostname, validated by TXT, TLS 1.2 minimum and TLS 1.3 on", () => {
-    const hosts = under(all, T.customHostname, "saas");
-    expect(hosts.map((h) => h.inputs.hostname)).toEqual(["app.acme.com", "globex.example", "www.acme.com"]);
-    for (const h of hosts) expect(h.inputs.ssl).toEqual({ method: "txt", type: "dv", settings: { minTlsVersion: "1.2", tls13: "on" } });
+  it("gives the tenant shards an account token for this zone's certificates and nothing else, as a secret", async () => {
+    const token = one(all, T.token, "saas-token").inputs;
+    expect(token.name).toBe("enclii-staging-tenants");
+    expect(token.policies).toEqual([
+      {
+        effect: "allow",
+        permissionGroups: [{ id: edge.SSL_AND_CERTIFICATES_WRITE }, { id: edge.ZONE_READ }],
+        resources: JSON.stringify({ [`com.cloudflare.api.account.zone.${ZONE_ID}`]: "*" }),
+      },
+    ]);
+    expect(await isSecret(saas.apiToken)).toBe(true);
   });
 
-  it("outputs, per hostname, its status and the records the customer must add", async () => {
-    const out = await resolve(saas.hostnames);
-    expect(Object.keys(out)).toEqual(["app.acme.com", "globex.example", "www.acme.com"]);
-    expect(out["app.acme.com"]).toEqual({
-      tenant: "acme",
-      status: "pending",
-      sslStatus: "pending_validation",
-      cnameTarget: "proxy.enclii.io",
-      ownershipVerification: { type: "TXT", name: "_cf-custom-hostname.app.acme.com", value: fakeUuid("ownership:app.acme.com") },
-      sslValidation: [{ type: "TXT", name: "_acme-challenge.app.acme.com", value: expect.any(String) }],
-    });
-  });
-
-  it("registers nothing without tenants", async () => {
-    expect(all.filter((r) => r.name.startsWith("nosaas-"))).toEqual([]);
-    expect(await resolve(none.hostnames)).toEqual({});
-  });
-
-  it("gives a tenant a restricted namespace with quota, limits, default-deny and only cloudflared and DNS let through", () => {
-    expect(one(all, T.namespace, "acme-namespace").inputs.metadata).toMatchObject({
-      name: "tenant-acme",
-      labels: { "pod-security.kubernetes.io/enforce": "restricted", "enclii.io/tenant": "acme" },
-    });
-    expect(one(all, "kubernetes:core/v1:ResourceQuota", "acme-quota").inputs.spec.hard).toMatchObject({
-      pods: "20",
-      "requests.cpu": "2",
-      "services.loadbalancers": "0",
-      "services.nodeports": "0",
-    });
-    expect(one(all, "kubernetes:core/v1:LimitRange", "acme-limits").inputs.spec.limits[0]).toMatchObject({
-      type: "Container",
-      defaultRequest: { cpu: "100m", memory: "128Mi" },
-      default: { memory: "256Mi" },
-    });
-    expect(one(all, T.netpol, "acme-default-deny").inputs.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress", "Egress"] });
-    const allow = one(all, T.netpol, "acme-allow").inputs.spec;
-    expect(allow.ingress).toEqual([
+  it("runs the tenant router: Traefik on standard Ingresses of its own class, hardened, reachable from cloudflared only", () => {
+    expect(saas.router).toEqual(ROUTER);
+    expect(one(all, "kubernetes:networking.k8s.io/v1:IngressClass", "saas-router-class").inputs.metadata.name).toBe("enclii-tenants");
+    const d = one(all, T.deployment, "saas-router-deployment").inputs;
+    expect(d.spec.replicas).toBe(2);
+    const pod = d.spec.template.spec;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
+    expect(pod.containers[0].image).toMatch(/^traefik:v3\.\d+\.\d+$/);
+    expect(pod.containers[0].args).toContain("--providers.kubernetesIngress.ingressClass=enclii-tenants");
+    expect(pod.containers[0].args).toContain("--entryPoints.web.address=:8000");
+    expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+    const svc = one(all, "kubernetes:core/v1:Service", "saas-router-service").inputs;
+    expect(svc.spec.ports).toEqual([{ name: "web", port: 8000, targetPort: 8000 }]);
+    const policy = one(all, T.netpol, "saas-router-policy").inputs.spec;
+    expect(policy.policyTypes).toEqual(["Ingress", "Egress"]);
+    expect(policy.ingress).toEqual([
       {
         from: [
           {
@@ -441,15 +439,37 @@ describe("SaasHostnames and TenantNamespace", () => {
             podSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared" } },
           },
         ],
-        ports: [{ protocol: "TCP", port: 8080 }],
+        ports: [{ protocol: "TCP", port: 8000 }],
       },
     ]);
-    expect(allow.egress[0].ports).toEqual([
-      { protocol: "UDP", port: 53 },
-      { protocol: "TCP", port: 53 },
-    ]);
-    expect(under(all, "enclii:edge:TenantNamespace", "acme")).toEqual([]);
-    expect(all.filter((r) => r.name.startsWith("acme-") && r.type.startsWith("kubernetes:"))).toHaveLength(5);
+    expect(policy.egress.at(-1)).toEqual({
+      to: [{ namespaceSelector: { matchExpressions: [{ key: "enclii.io/tenant", operator: "Exists" }] } }],
+    });
+  });
+
+  it("registers no tenant anything: its size does not depend on tenants", () => {
+    expect(
+      all
+        .filter((r) => r.name.startsWith("saas-"))
+        .map((r) => r.type)
+        .sort(),
+    ).toEqual(
+      [
+        "cloudflare:index/accountToken:AccountToken",
+        "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin",
+        "cloudflare:index/dnsRecord:DnsRecord",
+        "enclii:edge:TenantRouter",
+        "kubernetes:apps/v1:Deployment",
+        "kubernetes:core/v1:Namespace",
+        "kubernetes:core/v1:Service",
+        "kubernetes:core/v1:ServiceAccount",
+        "kubernetes:networking.k8s.io/v1:IngressClass",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+        "kubernetes:policy/v1:PodDisruptionBudget",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+      ].sort(),
+    );
   });
 });
 
@@ -457,39 +477,21 @@ describe("every Kubernetes object registered so far", () => {
   it("validates against the Kubernetes schema", async () => {
     const objects = all.filter((r) => r.type.startsWith("kubernetes:") && typeof r.inputs.kind === "string");
     expect(new Set(objects.map((o) => o.inputs.kind))).toEqual(
-      new Set(["Namespace", "Secret", "Deployment", "PodDisruptionBudget", "NetworkPolicy", "ResourceQuota", "LimitRange"]),
+      new Set([
+        "Namespace",
+        "Secret",
+        "Deployment",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "Service",
+        "ServiceAccount",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "IngressClass",
+      ]),
     );
     for (const o of objects)
       await expect(validateObject(o.inputs as { apiVersion: string; kind: string }), o.name).resolves.toBeUndefined();
-  });
-});
-
-describe("a stack with 1000 tenants", () => {
-  const many: Tenant[] = Array.from({ length: 1000 }, (_, i) => ({
-    name: `t${i}`,
-    hostnames: [`shop.customer${i}.com`],
-    service: { name: "web", port: 8080 },
-  }));
-  let saas: InstanceType<typeof edge.SaasHostnames>;
-  beforeAll(async () => {
-    const tunnel = new edge.Tunnel("big", tunnelArgs({ stack: "big", tenantRoutes: tenantRoutes(many) }));
-    saas = new edge.SaasHostnames("bigsaas", {
-      zoneId: "big-zone",
-      domain: "enclii.io",
-      tunnelCname: tunnel.cnameTarget,
-      tenants: many,
-      provider: cfProvider,
-    });
-    for (const t of many) new edge.TenantNamespace(`big-${t.name}`, { tenant: t, provider: k8sProvider });
-    await settled();
-  });
-
-  it("plans one ingress rule, custom hostname and tenant namespace per tenant", async () => {
-    expect(one(all, T.config, "big-config").inputs.config.ingresses).toHaveLength(routes.length + 1000 + 1);
-    expect(under(all, T.customHostname, "bigsaas")).toHaveLength(1000);
-    expect(find(all, T.namespace).filter((n) => /^big-t\d+-namespace$/.test(n.name))).toHaveLength(1000);
-    expect(one(all, T.netpol, "big-egress-routes").inputs.spec.egress).toHaveLength(2 + 1000);
-    expect(Object.keys(await resolve(saas.hostnames))).toHaveLength(1000);
   });
 });
 
@@ -513,14 +515,17 @@ describe("secrets in the offline plan", () => {
         provider: cf,
       });
       edge.s3CredentialsSecret("r2-creds", "cnpg-system", r2.credentials, { provider: kube });
-      const saas = new edge.SaasHostnames("saas", {
+      const saas = new edge.CustomHostnames("saas", {
+        stack: "production",
+        accountId: ACCOUNT,
         zoneId: ZONE_ID,
         domain: "enclii.io",
         tunnelCname: tunnel.cnameTarget,
-        tenants,
-        provider: cf,
+        routerReplicas: 2,
+        cloudflareProvider: cf,
+        k8sProvider: kube,
       });
-      return { tunnelId: tunnel.tunnelId, r2: r2.credentials, hostnames: saas.hostnames };
+      return { tunnelId: tunnel.tunnelId, r2: r2.credentials, tenantApiToken: saas.apiToken };
     });
     written = [...planFiles(plan).values()].join("\n") + JSON.stringify(plan.outputs);
   });
@@ -528,8 +533,10 @@ describe("secrets in the offline plan", () => {
   it("writes the tunnel token and the R2 secret key nowhere, not even hashed", () => {
     const tunnelId = fakeUuid("edge-tunnel");
     const token = fakeTokenValue("r2-token");
-    for (const leaked of [fakeTunnelToken(ACCOUNT, tunnelId), token, createHash("sha256").update(token).digest("hex")])
+    const tenantToken = fakeTokenValue("saas-token");
+    for (const leaked of [fakeTunnelToken(ACCOUNT, tunnelId), token, createHash("sha256").update(token).digest("hex"), tenantToken])
       expect(written).not.toContain(leaked);
+    expect(plan.outputs.tenantApiToken).toBe("[secret]");
     expect(byName("edge-token").inputs.stringData).toEqual({ token: "[secret]" });
     expect(Object.values(byName("r2-creds").inputs.stringData as object).every((v) => v === "[secret]")).toBe(true);
     expect(byName("edge-tunnel").inputs.tunnelSecret).toBe("[secret]");

@@ -442,7 +442,7 @@ describe("cross-object rules", () => {
     const expected = [
       violation(
         RULES.defaultDeny,
-        "namespace needs a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)",
+        "namespace needs a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, every rule naming its peers)",
         `Namespace ${NS}`,
       ),
     ];
@@ -450,8 +450,25 @@ describe("cross-object rules", () => {
     const ingressOnly = { ...defaultDeny(NS), spec: { podSelector: {}, policyTypes: ["Ingress"] } };
     const allowsAll = { ...defaultDeny(NS), spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], egress: [{}] } };
     const somePods = { ...defaultDeny(NS), spec: { podSelector: { matchLabels: LABELS }, policyTypes: ["Ingress", "Egress"] } };
-    for (const policy of [ingressOnly, allowsAll, somePods]) expect(checkObjects([namespace(NS), policy])).toEqual(expected);
+    const allowsAllIn = {
+      ...defaultDeny(NS),
+      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"], ingress: [{ ports: [{ port: 80 }] }] },
+    };
+    for (const policy of [ingressOnly, allowsAll, allowsAllIn, somePods]) expect(checkObjects([namespace(NS), policy])).toEqual(expected);
     expect(checkObjects([namespace(NS), defaultDeny("enclii-data")])).toEqual(expected);
+  });
+
+  it("takes one policy that denies by default and names its allowances (a tenant's) as the default-deny", () => {
+    const merged = {
+      ...defaultDeny(NS),
+      spec: {
+        podSelector: {},
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "enclii-tenant-router" } } }] }],
+        egress: [{ to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }] }],
+      },
+    };
+    expect(checkObjects([namespace(NS), merged])).toEqual([]);
   });
 
   it("wants restricted Pod Security enforced on every namespace we create", () => {
@@ -720,7 +737,8 @@ describe("the policy pack", () => {
         urn: urnOf("kubernetes:apps/v1:Deployment", "web"),
       },
       {
-        message: "default-deny: namespace needs a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, no rules)",
+        message:
+          "default-deny: namespace needs a default-deny NetworkPolicy (podSelector {}, policyTypes Ingress and Egress, every rule naming its peers)",
         urn: urnOf("kubernetes:core/v1:Namespace", NS),
       },
     ]);

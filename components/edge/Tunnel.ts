@@ -35,8 +35,12 @@ export interface TunnelArgs {
   /** Our zone: every route's hostname is it or under it. */
   domain: string;
   routes: Route[];
-  /** Customers' custom hostnames (outside our zone): ingress rules but no DNS records of ours. */
-  tenantRoutes: Route[];
+  /**
+   * Where hostnames without a rule go (the tenant router, with custom hostnames on): customers'
+   * hostnames reach it through the SaaS fallback origin, so the tunnel config never lists them.
+   * Without it, such requests get a 404 from cloudflared.
+   */
+  fallback?: Route["service"];
   replicas: number;
   cloudflareProvider: cloudflare.Provider;
   k8sProvider: k8s.Provider;
@@ -69,12 +73,13 @@ export class Tunnel extends pulumi.ComponentResource {
   public readonly namespace: pulumi.Output<string>;
 
   constructor(name: string, args: TunnelArgs, opts?: pulumi.ComponentResourceOptions) {
-    const problems = validateRoutes(args.routes, args.domain, args.tenantRoutes);
+    const problems = validateRoutes(args.routes, args.domain);
     if (problems.length > 0) throw new Error(`${name}: invalid routes:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     super("enclii:edge:Tunnel", name, {}, opts);
     const cf = { parent: this, provider: args.cloudflareProvider };
     const kube = { parent: this, provider: args.k8sProvider };
-    const allRoutes = [...args.routes, ...args.tenantRoutes];
+    // The fallback takes part in egress like any route; its rule is the catch-all, not a hostname.
+    const egressTargets = [...args.routes, ...(args.fallback ? [{ hostname: "", service: args.fallback }] : [])];
 
     const secret = new random.RandomBytes(`${name}-secret`, { length: SECRET_BYTES }, { parent: this });
     const tunnel = new cloudflare.ZeroTrustTunnelCloudflared(
@@ -84,7 +89,12 @@ export class Tunnel extends pulumi.ComponentResource {
     );
     new cloudflare.ZeroTrustTunnelCloudflaredConfig(
       `${name}-config`,
-      { accountId: args.accountId, tunnelId: tunnel.id, source: "cloudflare", config: { ingresses: tunnelIngress(allRoutes) } },
+      {
+        accountId: args.accountId,
+        tunnelId: tunnel.id,
+        source: "cloudflare",
+        config: { ingresses: tunnelIngress(args.routes, args.fallback) },
+      },
       cf,
     );
     this.tunnelId = tunnel.id;
@@ -176,12 +186,12 @@ export class Tunnel extends pulumi.ComponentResource {
       },
       kube,
     );
-    if (allRoutes.length > 0) {
+    if (egressTargets.length > 0) {
       new k8s.networking.v1.NetworkPolicy(
         `${name}-egress-routes`,
         {
           metadata: { name: "egress-routes", namespace },
-          spec: { podSelector: { matchLabels: labels }, policyTypes: ["Egress"], egress: routeEgress(allRoutes) },
+          spec: { podSelector: { matchLabels: labels }, policyTypes: ["Egress"], egress: routeEgress(egressTargets) },
         },
         kube,
       );

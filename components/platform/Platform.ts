@@ -3,15 +3,13 @@ import type * as hcloud from "@pulumi/hcloud";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
-import { APPS_NAMESPACE, BACKUP_PREFIXES } from "../../model/names";
-import { tenantRoutes } from "../../model/routes";
+import { APPS_NAMESPACE, BACKUP_PREFIXES, TENANT_ROUTER } from "../../model/names";
 import type { CloudNode, DedicatedNode as DedicatedNodeSpec, Environment } from "../../model/schema";
 import type { Jwks } from "../../model/signingKeys";
 import { Apps, type ServiceSummary } from "../apps/Apps";
 import { DataLayer } from "../data/DataLayer";
 import { R2Storage } from "../edge/R2Storage";
-import { SaasHostnames } from "../edge/SaasHostnames";
-import { TenantNamespace } from "../edge/TenantNamespace";
+import { CustomHostnames } from "../edge/CustomHostnames";
 import { Tunnel } from "../edge/Tunnel";
 import { CloudPool } from "../hetzner/CloudPool";
 import { DedicatedNode } from "../hetzner/DedicatedNode";
@@ -61,7 +59,10 @@ export class Platform extends pulumi.ComponentResource {
   public readonly storageClass: pulumi.Output<string>;
   public readonly tunnelId: pulumi.Output<string>;
   public readonly buckets: { assets: pulumi.Output<string>; backups: pulumi.Output<string> };
-  public readonly tenantHostnames: pulumi.Output<Record<string, unknown>>;
+  /** With `enclii:customHostnames`: what the tenant shards read through their stack reference. */
+  public readonly customHostnames?: { fallbackOrigin: string; ingressClass: string };
+  /** With `enclii:customHostnames`: the tenant shards' Cloudflare token (secret). */
+  public readonly tenantApiToken?: pulumi.Output<string>;
   public readonly databaseSecrets: pulumi.Output<string>[];
   public readonly services: ServiceSummary[];
   public readonly oidc: { issuer?: string; jwksUri?: string; jwks?: pulumi.Output<Jwks> };
@@ -188,20 +189,33 @@ export class Platform extends pulumi.ComponentResource {
         zoneId,
         domain: env.domain,
         routes: apps.routes,
-        tenantRoutes: tenantRoutes(env.tenants),
+        fallback: env.customHostnames
+          ? { namespace: TENANT_ROUTER.namespace, name: TENANT_ROUTER.name, port: TENANT_ROUTER.port }
+          : undefined,
         replicas: env.tunnel.replicas,
         cloudflareProvider: cf,
         k8sProvider,
       },
       { parent: this },
     );
-    const saas = new SaasHostnames(
-      `${name}-saas`,
-      { zoneId, domain: env.domain, tunnelCname: tunnel.cnameTarget, tenants: env.tenants, provider: cf },
-      { parent: this },
-    );
-    for (const tenant of env.tenants)
-      new TenantNamespace(`${name}-tenant-${tenant.name}`, { tenant, provider: k8sProvider }, { parent: this });
+    if (env.customHostnames) {
+      const saas = new CustomHostnames(
+        `${name}-saas`,
+        {
+          stack: env.stack,
+          accountId,
+          zoneId,
+          domain: env.domain,
+          tunnelCname: tunnel.cnameTarget,
+          routerReplicas: env.tunnel.replicas,
+          cloudflareProvider: cf,
+          k8sProvider,
+        },
+        { parent: this },
+      );
+      this.customHostnames = { fallbackOrigin: saas.fallbackOrigin, ingressClass: TENANT_ROUTER.ingressClass };
+      this.tenantApiToken = saas.apiToken;
+    }
 
     this.nodes = nodes.map((n) => ({ name: n.name, role: n.role, nodeIp: n.nodeIp, publicIp: n.publicIp }));
     this.kubeconfig = cluster.kubeconfig;
@@ -209,7 +223,6 @@ export class Platform extends pulumi.ComponentResource {
     this.storageClass = longhorn.storageClass;
     this.tunnelId = tunnel.tunnelId;
     this.buckets = { assets: r2.assetsBucket, backups: r2.backupsBucket };
-    this.tenantHostnames = saas.hostnames;
     this.databaseSecrets = data.databaseSecrets;
     this.services = apps.services;
     this.oidc = { issuer: apps.issuer, jwksUri: apps.jwksUri, jwks: apps.jwks };
@@ -222,7 +235,8 @@ export class Platform extends pulumi.ComponentResource {
       storageClass: this.storageClass,
       tunnelId: this.tunnelId,
       buckets: this.buckets,
-      tenantHostnames: this.tenantHostnames,
+      customHostnames: this.customHostnames,
+      tenantApiToken: this.tenantApiToken,
       databaseSecrets: this.databaseSecrets,
     });
   }

@@ -1,0 +1,57 @@
+/**
+ * Writes a plan's files into its directory the way `make` would: a file whose bytes are
+ * unchanged is not rewritten, a file the plan no longer has is removed, nothing else is touched.
+ * A 1000-tenant plan is thousands of manifests; rewriting them all would cost more than planning.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+
+/** Every file at or under `path`; none when it does not exist. */
+function listFiles(path: string): string[] {
+  try {
+    return readdirSync(path, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? listFiles(join(path, e.name)) : [join(path, e.name)],
+    );
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOTDIR" ? [path] : [];
+  }
+}
+
+function sameBytes(path: string, text: string): boolean {
+  try {
+    return readFileSync(path, "utf8") === text;
+  } catch {
+    return false;
+  }
+}
+
+export interface WriteStats {
+  written: number;
+  unchanged: number;
+  removed: number;
+}
+
+/** `owned`: the entries of `dir` (files or directories) the plan owns; only these are cleaned. */
+export function writePlanFiles(dir: string, files: ReadonlyMap<string, string>, owned: readonly string[]): WriteStats {
+  const stats: WriteStats = { written: 0, unchanged: 0, removed: 0 };
+  for (const path of owned.flatMap((entry) => listFiles(join(dir, entry)))) {
+    if (files.has(relative(dir, path))) continue;
+    unlinkSync(path);
+    stats.removed++;
+    for (let d = dirname(path); d !== dir && readdirSync(d).length === 0; d = dirname(d)) rmdirSync(d);
+  }
+  const made = new Set<string>();
+  for (const [rel, text] of files) {
+    const path = join(dir, rel);
+    if (sameBytes(path, text)) {
+      stats.unchanged++;
+      continue;
+    }
+    const parent = dirname(path);
+    if (!made.has(parent)) mkdirSync(parent, { recursive: true });
+    made.add(parent);
+    writeFileSync(path, text);
+    stats.written++;
+  }
+  return stats;
+}

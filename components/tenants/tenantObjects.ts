@@ -1,0 +1,61 @@
+/**
+ * One tenant's Kubernetes objects as plain data: pure, so the shard registers them and the tests
+ * compare them (the merged NetworkPolicy against the two it replaced) without mocks.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import { DNS_EGRESS } from "../baseline";
+import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
+import { TENANT_LABEL, tenantNamespace } from "../../model/names";
+import type { Tenant } from "../../model/routes";
+
+/** ResourceQuota `hard` for one tenant; no LoadBalancers or NodePorts: traffic arrives through the tunnel. */
+export const DEFAULT_TENANT_QUOTA: Record<string, string> = {
+  "requests.cpu": "2",
+  "requests.memory": "4Gi",
+  "limits.memory": "8Gi",
+  "requests.storage": "20Gi",
+  persistentvolumeclaims: "5",
+  pods: "20",
+  services: "10",
+  "services.loadbalancers": "0",
+  "services.nodeports": "0",
+};
+/** Filled in for containers that omit them, so the quota (which needs requests and memory limits) admits them. */
+export const CONTAINER_DEFAULTS = {
+  defaultRequest: { cpu: "100m", memory: "128Mi" },
+  default: { memory: "256Mi" },
+  max: { memory: "2Gi" },
+};
+/** The objects' own names inside the tenant's namespace. */
+export const TENANT_OBJECT = "tenant";
+
+export function tenantNamespaceSpec(tenant: Tenant): k8s.types.input.core.v1.Namespace {
+  return { metadata: { name: tenantNamespace(tenant.name), labels: { ...RESTRICTED_NAMESPACE_LABELS, [TENANT_LABEL]: tenant.name } } };
+}
+
+/**
+ * Default deny and its two exceptions in one policy: `from` (the tenant router) to the service
+ * port, and DNS out. A policy that selects every pod for both directions denies whatever its rules
+ * do not admit, which is what a separate default-deny added (test/tenants.test.ts shows the two
+ * equivalent). One object per tenant instead of two.
+ */
+export function tenantPolicySpec(
+  tenant: Tenant,
+  from: k8s.types.input.networking.v1.NetworkPolicyPeer,
+): k8s.types.input.networking.v1.NetworkPolicySpec {
+  return {
+    podSelector: {},
+    policyTypes: ["Ingress", "Egress"],
+    ingress: [{ from: [from], ports: [{ protocol: "TCP", port: tenant.service.port }] }],
+    egress: [DNS_EGRESS],
+  };
+}
+
+/** Host routes for the tenant router: each hostname, every path, to the tenant's Service. */
+export function tenantIngressSpec(tenant: Tenant, ingressClass: string): k8s.types.input.networking.v1.IngressSpec {
+  const backend = { service: { name: tenant.service.name, port: { number: tenant.service.port } } };
+  return {
+    ingressClassName: ingressClass,
+    rules: [...tenant.hostnames].sort().map((host) => ({ host, http: { paths: [{ path: "/", pathType: "Prefix", backend }] } })),
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * Tenant shards: where customers' custom hostnames live. Each environment's tenants are spread
+ * over shard stacks of the `enclii-tenants` project (tenants/Pulumi.<environment>-NNN.yaml), each
+ * holding at most TENANTS_PER_SHARD tenants, so the platform stack never grows with customers and
+ * adding or removing a tenant touches one shard. Pure: the shard program, the offline plan and
+ * the control plane's `domains` commands share these rules.
+ */
+import { z } from "zod";
+import { describeIssues } from "./issues";
+import { validateRoutes, tenantRoutes, DNS_1035_LABEL, type Tenant } from "./routes";
+import { dnsLabel, fqdn, port } from "./schema";
+
+export const PLATFORM_PROJECT = "enclii-infra";
+export const TENANTS_PROJECT = "enclii-tenants";
+/** The shard stacks' Pulumi project directory, relative to the repository. */
+export const TENANTS_DIR = "tenants";
+export const TENANTS_KEY = `${TENANTS_PROJECT}:tenants`;
+/** Optional: the platform stack to read, when it is not `<organization>/enclii-infra/<environment>`. */
+export const PLATFORM_STACK_KEY = `${TENANTS_PROJECT}:platformStack`;
+/**
+ * A shard's size bound: one `pulumi up` of a shard stays a few hundred resources, and a 1000-tenant
+ * environment is ten shards that plan and deploy independently.
+ */
+export const TENANTS_PER_SHARD = 100;
+export const HOSTNAMES_PER_TENANT = 20;
+/** Shards per environment: TENANTS_PER_SHARD × this is the most tenants an environment can hold. */
+export const MAX_SHARDS = 1000;
+
+const SHARD_STACK = /^(?<environment>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(?<index>\d{3})$/;
+
+export const tenantSchema = z.strictObject({
+  name: dnsLabel,
+  hostnames: z.array(fqdn).min(1, "needs at least one hostname").max(HOSTNAMES_PER_TENANT),
+  service: z.strictObject({
+    name: z.string().regex(DNS_1035_LABEL, "must be a Service name: a DNS-1035 label (a letter first)"),
+    port,
+  }),
+});
+const shardTenants = z.array(tenantSchema).max(TENANTS_PER_SHARD);
+
+export interface ShardName {
+  environment: string;
+  index: number;
+}
+
+/** `production-003` for shard 3 of production. */
+export function shardStack(environment: string, index: number): string {
+  return `${environment}-${String(index).padStart(3, "0")}`;
+}
+
+export function parseShardStack(stack: string): ShardName | undefined {
+  const m = SHARD_STACK.exec(stack);
+  return m?.groups ? { environment: m.groups.environment, index: Number(m.groups.index) } : undefined;
+}
+
+/** `<organization>/enclii-infra/<environment>` unless the shard's config names another stack. */
+export function platformStackName(raw: Record<string, string>, environment: string, organization: string): string {
+  return raw[PLATFORM_STACK_KEY] ?? `${organization}/${PLATFORM_PROJECT}/${environment}`;
+}
+
+export function shardFile(stack: string): string {
+  return `${TENANTS_DIR}/Pulumi.${stack}.yaml`;
+}
+
+export interface Shard {
+  stack: string;
+  tenants: Tenant[];
+}
+
+/**
+ * Where a tenant goes: the shard that already holds it (tenants never move: moving one deletes
+ * and recreates its namespace), else the lowest-numbered shard with room, else a new shard after
+ * the last. Filling the lowest shard first keeps shards few and full.
+ */
+export function placeTenant(tenant: string, environment: string, shards: readonly Shard[]): string {
+  const own = shards.filter((s) => parseShardStack(s.stack)?.environment === environment).sort((a, b) => (a.stack < b.stack ? -1 : 1));
+  const holder = own.find((s) => s.tenants.some((t) => t.name === tenant));
+  if (holder) return holder.stack;
+  const room = own.find((s) => s.tenants.length < TENANTS_PER_SHARD);
+  if (room) return room.stack;
+  const next = own.length === 0 ? 0 : Math.max(...own.map((s) => parseShardStack(s.stack)!.index)) + 1;
+  if (next >= MAX_SHARDS) throw new Error(`${environment}: all ${MAX_SHARDS} tenant shards are full`);
+  return shardStack(environment, next);
+}
+
+/**
+ * One shard's tenants from its config map (`enclii-tenants:tenants` as JSON text), every problem
+ * named by key path. The stack name must be `<environment>-NNN`.
+ */
+export function parseShard(stack: string, raw: Record<string, string>): { shard?: Shard & ShardName; problems: string[] } {
+  const problems: string[] = [];
+  const name = parseShardStack(stack);
+  if (!name) problems.push(`${stack}: a tenant shard's stack name must be <environment>-NNN, such as production-000`);
+  for (const key of Object.keys(raw).sort())
+    if (key.startsWith(`${TENANTS_PROJECT}:`) && key !== TENANTS_KEY && key !== PLATFORM_STACK_KEY)
+      problems.push(`${key}: unknown config key (known: ${TENANTS_KEY}, ${PLATFORM_STACK_KEY})`);
+  const text = raw[TENANTS_KEY];
+  let value: unknown = [];
+  if (text !== undefined) {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      value = text;
+    }
+  }
+  const parsed = shardTenants.safeParse(value, { reportInput: true });
+  if (!parsed.success) problems.push(...describeIssues(shardTenants, parsed.error.issues, (path) => keyAt(path)));
+  if (problems.length > 0 || !name || !parsed.success) return { problems };
+  return { shard: { stack, ...name, tenants: parsed.data }, problems: checkShards([{ stack, tenants: parsed.data }]) };
+}
+
+function keyAt(path: readonly PropertyKey[]): string {
+  return `${TENANTS_KEY}${path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}`;
+}
+
+/**
+ * Across an environment's shards: tenant names and hostnames unique (a tenant's namespace and a
+ * custom hostname exist once per cluster and zone). With `domain`, hostnames must be valid and
+ * outside our own zone. Each problem names the shard stack.
+ */
+export function checkShards(shards: readonly Shard[], domain?: string): string[] {
+  const problems: string[] = [];
+  const owner = new Map<string, string>();
+  const hostOwner = new Map<string, string>();
+  for (const s of shards) {
+    for (const t of s.tenants) {
+      const seen = owner.get(t.name);
+      if (seen)
+        problems.push(`${s.stack}: tenant "${t.name}" is ${seen === s.stack ? "declared more than once" : `also declared in ${seen}`}`);
+      else owner.set(t.name, s.stack);
+      for (const h of t.hostnames) {
+        const other = hostOwner.get(h);
+        if (other)
+          problems.push(`${s.stack}: hostname ${h} is ${other === s.stack ? "declared more than once" : `also declared in ${other}`}`);
+        else hostOwner.set(h, s.stack);
+      }
+    }
+    if (domain)
+      problems.push(
+        ...validateRoutes([], domain, tenantRoutes(s.tenants))
+          .filter((p) => !p.endsWith("is used by more than one route"))
+          .map((p) => `${s.stack}: ${p}`),
+      );
+  }
+  return problems;
+}

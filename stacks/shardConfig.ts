@@ -1,0 +1,44 @@
+/** Tenant shards' config checked, loading no Pulumi SDK: the shard program and the planner's early check share it. */
+import { checkShards, parseShard, shardFile, type Shard, type ShardName } from "../model/tenants";
+import { ConfigError } from "./config";
+
+export interface ShardSource {
+  stack: string;
+  /** Where problems point: the shard's stack file. */
+  file: string;
+  raw: Record<string, string>;
+}
+
+/** checkShards starts a problem with the shard's stack name; next to the file's name that says nothing more. */
+function inFile(file: string, stack: string, problem: string): string {
+  return `${file}: ${problem.startsWith(`${stack}: `) ? problem.slice(stack.length + 2) : problem}`;
+}
+
+/**
+ * Shards checked alone and together: each one's own rules, with the platform's `domain` the zone
+ * rule, and across them names and hostnames unique. Every problem at once, each naming its file.
+ */
+export function checkShardSources(sources: readonly ShardSource[], domain?: string): (Shard & ShardName)[] {
+  const problems: string[] = [];
+  const shards: (Shard & ShardName)[] = [];
+  const fileOf = new Map(sources.map((s) => [s.stack, s.file]));
+  for (const { stack, file, raw } of sources) {
+    const parsed = parseShard(stack, raw);
+    problems.push(...parsed.problems.map((p) => inFile(file, stack, p)));
+    if (parsed.shard) shards.push(parsed.shard);
+  }
+  const across = checkShards(shards, domain);
+  problems.push(
+    ...across.map((p) => {
+      const stack = p.slice(0, p.indexOf(": "));
+      return inFile(fileOf.get(stack) ?? stack, stack, p);
+    }),
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return shards;
+}
+
+/** One shard's config checked (see checkShardSources). */
+export function parseShardConfig(stack: string, raw: Record<string, string>, domain?: string, file = shardFile(stack)): Shard & ShardName {
+  return checkShardSources([{ stack, file, raw }], domain)[0];
+}

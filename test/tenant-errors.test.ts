@@ -1,0 +1,171 @@
+/** Tenant shards: every refusal's exact wording, and the placement rule the control plane will use. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { planCommand } from "../automation/planCommand";
+import type { Tenant } from "../model/routes";
+import { TENANTS_PER_SHARD, checkShards, parseShard, parseShardStack, placeTenant, shardStack, type Shard } from "../model/tenants";
+import { ConfigError } from "../stacks/config";
+import { parseShardConfig } from "../stacks/shardConfig";
+import { makeTenants, placeAll, writeShardFiles } from "../testbed/tenantShards";
+
+const tenant = (name: string, ...hostnames: string[]): Tenant => ({ name, hostnames, service: { name: "web", port: 8080 } });
+const raw = (tenants: unknown) => ({ "enclii-tenants:tenants": JSON.stringify(tenants) });
+
+describe("shard stack names", () => {
+  it("are <environment>-NNN, three digits", () => {
+    expect(shardStack("production", 3)).toBe("production-003");
+    expect(parseShardStack("production-003")).toEqual({ environment: "production", index: 3 });
+    expect(parseShardStack("eu-staging-120")).toEqual({ environment: "eu-staging", index: 120 });
+    for (const bad of ["production", "production-3", "production-0003", "-001", "Production-001"])
+      expect(parseShardStack(bad), bad).toBeUndefined();
+  });
+});
+
+describe("placeTenant", () => {
+  const full = (stack: string, prefix: string): Shard => ({ stack, tenants: makeTenants(TENANTS_PER_SHARD, prefix) });
+
+  it("keeps a tenant in the shard that holds it, even a full one", () => {
+    const shards = [full("staging-000", "a"), { stack: "staging-001", tenants: [] }];
+    expect(placeTenant("a0042", "staging", shards)).toBe("staging-000");
+  });
+
+  it("puts a new tenant in the lowest-numbered shard with room, else a new shard after the last", () => {
+    expect(placeTenant("new", "staging", [])).toBe("staging-000");
+    expect(
+      placeTenant("new", "staging", [full("staging-000", "a"), { stack: "staging-002", tenants: [tenant("b", "b.example.com")] }]),
+    ).toBe("staging-002");
+    expect(placeTenant("new", "staging", [full("staging-000", "a"), full("staging-001", "b")])).toBe("staging-002");
+    // Other environments' shards are not candidates.
+    expect(placeTenant("new", "staging", [{ stack: "production-000", tenants: [] }])).toBe("staging-000");
+  });
+
+  it("fills shards in order: 250 tenants make two full shards and one of 50", () => {
+    const shards = placeAll("staging", makeTenants(250));
+    expect(shards.map((s) => [s.stack, s.tenants.length])).toEqual([
+      ["staging-000", 100],
+      ["staging-001", 100],
+      ["staging-002", 50],
+    ]);
+  });
+});
+
+describe("parseShard", () => {
+  it("accepts a shard with no tenants key (an empty shard)", () => {
+    expect(parseShard("staging-000", {})).toEqual({
+      shard: { stack: "staging-000", environment: "staging", index: 0, tenants: [] },
+      problems: [],
+    });
+  });
+
+  it("names every problem by key path, all at once", () => {
+    const { shard, problems } = parseShard("staging", {
+      ...raw([
+        { name: "Acme", hostnames: [], service: { name: "Web", port: 70000 } },
+        { name: "ok", hostnames: ["ok.example.com"], service: { name: "web", port: 80 }, colour: "blue" },
+      ]),
+      "enclii-tenants:tenant": "[]",
+    });
+    expect(shard).toBeUndefined();
+    expect(problems).toEqual([
+      "staging: a tenant shard's stack name must be <environment>-NNN, such as production-000",
+      "enclii-tenants:tenant: unknown config key (known: enclii-tenants:tenants, enclii-tenants:platformStack)",
+      "enclii-tenants:tenants[0].name: must be a DNS label: lowercase letters, digits and '-', at most 52 characters",
+      "enclii-tenants:tenants[0].hostnames: needs at least one hostname",
+      "enclii-tenants:tenants[0].service.name: must be a Service name: a DNS-1035 label (a letter first)",
+      "enclii-tenants:tenants[0].service.port: must be at most 65535",
+      'enclii-tenants:tenants[1]: unknown field "colour"',
+    ]);
+  });
+
+  it(`refuses more than ${TENANTS_PER_SHARD} tenants in one shard`, () => {
+    expect(parseShard("staging-000", raw(makeTenants(TENANTS_PER_SHARD + 1))).problems).toEqual([
+      `enclii-tenants:tenants: must have at most ${TENANTS_PER_SHARD} items`,
+    ]);
+  });
+
+  it("refuses tenant names and hostnames used twice in the shard", () => {
+    expect(parseShard("staging-000", raw([tenant("acme", "a.acme.com"), tenant("acme", "b.acme.com", "a.acme.com")])).problems).toEqual([
+      'staging-000: tenant "acme" is declared more than once',
+      "staging-000: hostname a.acme.com is declared more than once",
+    ]);
+  });
+});
+
+describe("checkShards", () => {
+  it("refuses a tenant or hostname declared in two shards, naming both", () => {
+    const shards = [
+      { stack: "staging-000", tenants: [tenant("acme", "shop.acme.com")] },
+      { stack: "staging-001", tenants: [tenant("acme", "www.acme.com"), tenant("other", "shop.acme.com")] },
+    ];
+    expect(checkShards(shards)).toEqual([
+      'staging-001: tenant "acme" is also declared in staging-000',
+      "staging-001: hostname shop.acme.com is also declared in staging-000",
+    ]);
+  });
+
+  it("with the platform's domain, refuses hostnames in our zone or the fallback origin", () => {
+    expect(
+      checkShards([{ stack: "staging-000", tenants: [tenant("a", "app.enclii.dev", "proxy.enclii.dev", "ok.example.com")] }], "enclii.dev"),
+    ).toEqual([
+      "staging-000: app.enclii.dev: tenant hostname must not be under our zone enclii.dev",
+      "staging-000: proxy.enclii.dev: tenant hostname must not be under our zone enclii.dev",
+    ]);
+  });
+
+  it("parseShardConfig prefixes every problem with the shard's stack file", () => {
+    let error: unknown;
+    try {
+      parseShardConfig("staging-000", raw([tenant("a", "app.enclii.dev")]), "enclii.dev");
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      "tenants/Pulumi.staging-000.yaml: app.enclii.dev: tenant hostname must not be under our zone enclii.dev",
+    ]);
+  });
+});
+
+describe("the planner refuses bad shards before loading Pulumi", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "enclii-shards-"));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const run = async (...argv: string[]) => {
+    let stdout = "";
+    let stderr = "";
+    const code = await planCommand(argv, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) });
+    return { code, stdout, stderr };
+  };
+
+  it("when the platform has not turned custom hostnames on", async () => {
+    const dir = join(tmp, "off");
+    const config = join(tmp, "Pulumi.staging.yaml");
+    writeFileSync(
+      config,
+      readFileSync("Pulumi.staging.yaml", "utf8").replace("enclii:customHostnames: true", "enclii:customHostnames: false"),
+    );
+    writeShardFiles(dir, [{ stack: "staging-000", tenants: [tenant("acme", "shop.acme.com")] }]);
+    const r = await run("staging", "--config", config, "--tenants", dir, "--out", join(tmp, "off-plan"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe("invalid stack config:\n  - enclii:customHostnames: staging has tenant shards (staging-000); set it to true\n");
+  });
+
+  it("naming every shard file's problems together, across shards too", async () => {
+    const dir = join(tmp, "bad");
+    writeShardFiles(dir, [
+      { stack: "staging-000", tenants: [tenant("acme", "shop.acme.com")] },
+      { stack: "staging-001", tenants: [tenant("acme", "app.enclii.dev")] },
+    ]);
+    writeFileSync(join(dir, "Pulumi.staging-002.yaml"), "config:\n  enclii-tenants:tenants: [{ name: x }]\n");
+    const r = await run("staging", "--tenants", dir, "--out", join(tmp, "bad-plan"));
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n").filter(Boolean)).toEqual([
+      "invalid stack config:",
+      `  - ${join(dir, "Pulumi.staging-002.yaml")}: enclii-tenants:tenants[0].hostnames: is required`,
+      `  - ${join(dir, "Pulumi.staging-002.yaml")}: enclii-tenants:tenants[0].service: is required`,
+      `  - ${join(dir, "Pulumi.staging-001.yaml")}: tenant "acme" is also declared in staging-000`,
+      `  - ${join(dir, "Pulumi.staging-001.yaml")}: app.enclii.dev: tenant hostname must not be under our zone enclii.dev`,
+    ]);
+  });
+});

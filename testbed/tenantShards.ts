@@ -1,0 +1,39 @@
+/**
+ * Tenant shard files as a new user (or the control plane's `domains add`) would write them: each
+ * tenant placed by the shard rule (model/tenants.ts), one stack file per shard.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import type { Tenant } from "../model/routes";
+import { TENANTS_KEY, placeTenant, type Shard } from "../model/tenants";
+
+/** `count` tenants, `t0000`…, each with one hostname on its own domain. */
+export function makeTenants(count: number, prefix = "t"): Tenant[] {
+  return Array.from({ length: count }, (_, i) => {
+    const name = `${prefix}${String(i).padStart(4, "0")}`;
+    return { name, hostnames: [`app.${name}.example.com`], service: { name: "web", port: 8080 } };
+  });
+}
+
+/** Places every tenant in turn and returns the shards, in stack order. */
+export function placeAll(environment: string, tenants: Tenant[], existing: Shard[] = []): Shard[] {
+  const shards = new Map(existing.map((s) => [s.stack, { stack: s.stack, tenants: [...s.tenants] }]));
+  for (const t of tenants) {
+    const stack = placeTenant(t.name, environment, [...shards.values()]);
+    const shard = shards.get(stack) ?? { stack, tenants: [] };
+    if (!shard.tenants.some((x) => x.name === t.name)) shard.tenants.push(t);
+    shards.set(stack, shard);
+  }
+  return [...shards.values()].sort((a, b) => (a.stack < b.stack ? -1 : 1));
+}
+
+/** Writes `Pulumi.<shard>.yaml` per shard into `dir`; returns the files. */
+export function writeShardFiles(dir: string, shards: Shard[]): string[] {
+  mkdirSync(dir, { recursive: true });
+  return shards.map((s) => {
+    const file = join(dir, `Pulumi.${s.stack}.yaml`);
+    writeFileSync(file, stringify({ config: { [TENANTS_KEY]: s.tenants } }));
+    return file;
+  });
+}
