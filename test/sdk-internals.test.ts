@@ -105,6 +105,18 @@ describe("the plan bundle (dist/cli.js)", () => {
     }
   });
 
+  it("starts from V8's code cache once the launcher has run it, planning the same", () => {
+    const cache = `${bundle.OUTFILE}.cache`;
+    rmSync(cache, { force: true });
+    const launch = (out: string) =>
+      spawnSync(process.execPath, ["automation/launch.cjs", "plan", "production", "--out", out], { cwd: ROOT, encoding: "utf8" });
+    const [first, second] = [launch(join(tmp, "cold")), launch(join(tmp, "warm"))];
+    expect(first.status, first.stderr).toBe(0);
+    expect(second.status, second.stderr).toBe(0);
+    expect(statSync(cache).size).toBeGreaterThan(0);
+    expect(tree(join(tmp, "warm"))).toEqual(tree(join(tmp, "cold")));
+  });
+
   it("is rebuilt by the launcher when a source is newer", () => {
     expect(bundle.isStale()).toBe(false);
     const source = join(ROOT, "model", "pins.ts");
