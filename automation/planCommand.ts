@@ -8,6 +8,7 @@
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import type { Environment } from "../model/schema";
 import { TENANTS_DIR, TENANTS_PROJECT, parseShardStack, platformStackName, type Shard, type ShardName } from "../model/tenants";
@@ -100,12 +101,16 @@ async function plan(argv: string[], io: Io): Promise<number> {
   const { program } = await import("../stacks/program");
   const { tenantsProgram } = await import("../stacks/tenants");
   const out = values.out ?? join("plan", stack);
+  let started = performance.now();
   const platform = await runPlan(stack, cfg, () => program(env));
   const written = write(out, platform, PLAN_OUTPUTS);
   if (!shardOnly) io.stdout(summarize(platform, env, cfg.placeholders));
-  io.stdout(`\nWrote ${join(out, "resources.json")}, ${written.manifests} manifests, ${written.bootstrap} bootstrap scripts\n`);
+  io.stdout(
+    `\nWrote ${join(out, "resources.json")}, ${written.manifests} manifests, ${written.bootstrap} bootstrap scripts (planned in ${elapsedMs(started)} ms)\n`,
+  );
 
   for (const { shard, cfg: shardCfg } of shards) {
+    started = performance.now();
     const reference = platformStackName(shardCfg.config, stack, PLAN_ORGANIZATION);
     const result = await runPlan(shard.stack, shardCfg, () => tenantsProgram(shard), {
       project: TENANTS_PROJECT,
@@ -114,13 +119,15 @@ async function plan(argv: string[], io: Io): Promise<number> {
     const dir = join(out, SHARD_PLANS, shard.stack);
     const w = write(dir, result, PLAN_OUTPUTS);
     io.stdout(
-      `${shard.stack}: ${shard.tenants.length} tenants, ${result.resources.length} resources; wrote ${dir} (${w.manifests} manifests)\n`,
+      `${shard.stack}: ${shard.tenants.length} tenants, ${result.resources.length} resources (planned in ${elapsedMs(started)} ms); wrote ${dir} (${w.manifests} manifests)\n`,
     );
   }
   // A shard whose stack file is gone leaves no plan behind.
   if (!shardOnly) removeStalePlans(join(out, SHARD_PLANS), new Set(shards.map((s) => s.shard.stack)));
   return 0;
 }
+
+const elapsedMs = (since: number) => Math.round(performance.now() - since);
 
 function removeStalePlans(dir: string, current: ReadonlySet<string>): void {
   if (!existsSync(dir)) return;

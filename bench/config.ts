@@ -57,7 +57,7 @@ function refusals(dir: string): RefusalRow[] {
     writeFileSync(file, text);
     const npm = Array.from({ length: RUNS }, () => cpuSeconds(`npm run -s plan -- broken --config ${file} --out ${dir}/out`));
     const cli = Array.from({ length: RUNS }, () =>
-      cpuSeconds(`node --require tsx/cjs automation/cli.ts plan broken --config ${file} --out ${dir}/out`),
+      cpuSeconds(`node automation/launch.cjs plan broken --config ${file} --out ${dir}/out`),
     );
     return { file: name, exit: npm[0].exit, npmCpuS: stats(npm.map((r) => r.cpuS)), cliCpuS: stats(cli.map((r) => r.cpuS)) };
   });

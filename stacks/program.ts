@@ -53,8 +53,8 @@ export async function program(parsed?: Environment): Promise<Record<string, unkn
     // What the tenant shards read through their stack reference (stacks/tenants.ts).
     domain: env.domain,
     zoneId: env.cloudflare.zoneId,
-    customHostnames: platform.customHostnames,
-    tenantApiToken: platform.tenantApiToken,
+    // Only with custom hostnames on: Pulumi warns about undefined outputs.
+    ...(platform.customHostnames && { customHostnames: platform.customHostnames, tenantApiToken: platform.tenantApiToken }),
     databaseSecrets: platform.databaseSecrets,
     services: platform.services,
     oidcIssuer: platform.oidc.issuer,

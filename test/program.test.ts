@@ -6,12 +6,19 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ROOT, SCHEMAS, recordResources, settled, type Registered } from "./harness";
 
 describe("Pulumi.yaml", () => {
+  const schema = JSON.parse(readFileSync(join(SCHEMAS, "pulumi-project.schema.json"), "utf8"));
+  const validate = new Ajv2020({ strict: false, allErrors: true }).compile(schema);
+
   it("validates against Pulumi's project schema", () => {
-    const schema = JSON.parse(readFileSync(join(SCHEMAS, "pulumi-project.schema.json"), "utf8"));
-    const validate = new Ajv2020({ strict: false, allErrors: true }).compile(schema);
     const project = parse(readFileSync(join(ROOT, "Pulumi.yaml"), "utf8"));
     expect(validate(project), JSON.stringify(validate.errors)).toBe(true);
     expect(project).toMatchObject({ name: "enclii-infra", runtime: { name: "nodejs" }, main: "stacks/index.ts" });
+  });
+
+  it("of the tenant shards' project too (its entry, tenants/index.ts, is run in test/tenants.test.ts)", () => {
+    const project = parse(readFileSync(join(ROOT, "tenants", "Pulumi.yaml"), "utf8"));
+    expect(validate(project), JSON.stringify(validate.errors)).toBe(true);
+    expect(project).toEqual({ name: "enclii-tenants", description: expect.any(String), runtime: { name: "nodejs", options: { typescript: true } } });
   });
 });
 

@@ -276,6 +276,39 @@ describe("one NetworkPolicy per tenant is the old default-deny plus allow pair",
   });
 });
 
+describe("the shard program as Pulumi runs it (tenants/index.ts)", () => {
+  const raw = { "enclii-tenants:tenants": JSON.stringify(tenants) };
+  const shardPlan = async (platformStack: string, file: string) => {
+    const { runPlan } = await import("../automation/plan");
+    const { loadStackConfig } = await import("../automation/stackFile");
+    const entry = (await import("../tenants/index")).default as unknown as () => Promise<Record<string, unknown>>;
+    const platform = await runPlan(platformStack, loadStackConfig(file));
+    return runPlan("staging-000", { config: raw, secretKeys: [] }, entry, {
+      project: "enclii-tenants",
+      stackOutputs: { [`organization/enclii-infra/${platformStack === "production" ? "staging" : platformStack}`]: platform.outputs },
+    });
+  };
+
+  it("parses its own config, reads the platform by stack reference and plans its tenants", async () => {
+    const plan = await shardPlan("staging", "Pulumi.staging.yaml");
+    expect(plan.outputs).toMatchObject({ platform: "organization/enclii-infra/staging", tenants: 2 });
+    expect(plan.resources.filter((r) => r.type === "kubernetes:core/v1:Namespace").map((r) => r.inputs.metadata)).toEqual([
+      expect.objectContaining({ name: "tenant-acme" }),
+      expect.objectContaining({ name: "tenant-globex" }),
+    ]);
+    // The zone id is the platform's, read through the reference.
+    const hostname = plan.resources.find((r) => r.type === "cloudflare:index/customHostname:CustomHostname")!;
+    expect(hostname.inputs.zoneId).toBe("00112233445566778899aabbccddeeff");
+  });
+
+  it("refuses to plan against a platform without custom hostnames, saying what to change", async () => {
+    // Production's outputs (custom hostnames off) stand in for a staging platform that has them off.
+    await expect(shardPlan("production", "Pulumi.production.yaml")).rejects.toThrow(
+      "organization/enclii-infra/staging: has no customHostnames output; set enclii:customHostnames: true on the platform stack and pulumi up it first",
+    );
+  });
+});
+
 describe("the planner with 1000 tenants on staging", () => {
   const tmp = mkdtempSync(join(tmpdir(), "enclii-tenants-"));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -337,7 +370,7 @@ describe("the planner with 1000 tenants on staging", () => {
         "[secret]",
       ]);
     }
-    expect(many.stdout).toContain("staging-009: 100 tenants, 604 resources");
+    expect(many.stdout).toMatch(/^staging-009: 100 tenants, 604 resources \(planned in \d+ ms\); wrote /m);
   });
 
   it("changing one tenant rewrites only its shard's files, and a removed shard's plan goes with it", async () => {
