@@ -162,8 +162,10 @@ async function plan(stack: string, cfg: Pick<StackConfig, "config" | "secretKeys
     await pulumi.runtime.runInPulumiStack(program ?? (await import("../stacks/program")).program);
     // Registrations started by apply callbacks can still be in flight when the program returns.
     await waitForRegistrations();
-    await new Promise((done) => setImmediate(done));
   } finally {
+    // A failed program's error can surface once more as an unhandled rejection a tick later;
+    // it belongs to this plan, not to the next one in the process.
+    await new Promise((done) => setImmediate(done));
     process.off("unhandledRejection", onRejection);
   }
   if (failures.length > 0) throw failures[0];

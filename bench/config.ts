@@ -56,9 +56,7 @@ function refusals(dir: string): RefusalRow[] {
     const file = join(dir, `Pulumi.${name.replace(/\W+/g, "-")}.yaml`);
     writeFileSync(file, text);
     const npm = Array.from({ length: RUNS }, () => cpuSeconds(`npm run -s plan -- broken --config ${file} --out ${dir}/out`));
-    const cli = Array.from({ length: RUNS }, () =>
-      cpuSeconds(`node automation/launch.cjs plan broken --config ${file} --out ${dir}/out`),
-    );
+    const cli = Array.from({ length: RUNS }, () => cpuSeconds(`node automation/launch.cjs plan broken --config ${file} --out ${dir}/out`));
     return { file: name, exit: npm[0].exit, npmCpuS: stats(npm.map((r) => r.cpuS)), cliCpuS: stats(cli.map((r) => r.cpuS)) };
   });
 }

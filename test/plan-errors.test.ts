@@ -27,3 +27,27 @@ describe("runPlan", () => {
     }
   });
 });
+
+describe("plans one after another in one process", () => {
+  it("keep a failed plan's late rejections to that plan: the next plan succeeds", async () => {
+    // As a shard program refuses its config after reading the platform through a stack reference.
+    const failing = async () => {
+      const platform = new pulumi.StackReference("platform", { name: "organization/enclii-infra/x" });
+      await platform.getOutputValue("domain");
+      throw new Error("shard refused");
+    };
+    const quiet = () => undefined;
+    process.on("unhandledRejection", quiet);
+    try {
+      const stackOutputs = { "organization/enclii-infra/x": { domain: "enclii.dev" } };
+      await expect(runPlan("first", { config: {}, secretKeys: [] }, failing, { stackOutputs })).rejects.toThrow("shard refused");
+    } finally {
+      process.off("unhandledRejection", quiet);
+    }
+    const next = await runPlan("second", { config: {}, secretKeys: [] }, async () => {
+      new Thing("after", { value: "y" });
+      return {};
+    });
+    expect(next.resources.map((r) => r.name)).toEqual(["enclii-infra-second", "after"]);
+  });
+});

@@ -18,7 +18,11 @@ describe("Pulumi.yaml", () => {
   it("of the tenant shards' project too (its entry, tenants/index.ts, is run in test/tenants.test.ts)", () => {
     const project = parse(readFileSync(join(ROOT, "tenants", "Pulumi.yaml"), "utf8"));
     expect(validate(project), JSON.stringify(validate.errors)).toBe(true);
-    expect(project).toEqual({ name: "enclii-tenants", description: expect.any(String), runtime: { name: "nodejs", options: { typescript: true } } });
+    expect(project).toEqual({
+      name: "enclii-tenants",
+      description: expect.any(String),
+      runtime: { name: "nodejs", options: { typescript: true } },
+    });
   });
 });
 
