@@ -78,12 +78,13 @@ describe.skipIf(!available)("PgBouncer with the rendered config, in front of rea
     const r = await runClients(stack, stack.pg.pod.ip, MAX_CLIENT_CONN);
     expect(r.succeeded).toBeLessThanOrEqual(PG_MAX_CONNECTIONS);
     expect(r.failed).toBeGreaterThanOrEqual(MAX_CLIENT_CONN - PG_MAX_CONNECTIONS);
-    // Both are PostgreSQL's max_connections refusals (the second once only superuser slots are left).
-    for (const msg of Object.keys(r.errors)) {
-      expect(msg).toMatch(
-        /^(sorry, too many clients already|remaining connection slots are reserved for (non-replication superuser connections|roles with the SUPERUSER attribute))$/,
-      );
-    }
+    // PostgreSQL's max_connections refusals (the second once only superuser slots are left). A
+    // backend that refuses closes the socket at once, so a client still writing its TLS or
+    // startup packet sees the refusal as a reset instead: how many do depends on timing.
+    const refusal =
+      /^(sorry, too many clients already|remaining connection slots are reserved for (non-replication superuser connections|roles with the SUPERUSER attribute))$/;
+    for (const msg of Object.keys(r.errors)) expect(msg).toMatch(new RegExp(`${refusal.source}|^read ECONNRESET$`));
+    expect(Object.keys(r.errors).some((msg) => refusal.test(msg))).toBe(true);
   });
 
   it("refuses a wrong password, an unknown user and an unknown database with clear errors", async () => {
