@@ -94,3 +94,24 @@ export function denyAllButDns(name: string, args: NamespaceBaselineArgs): k8s.ne
     ),
   ];
 }
+
+export interface DisruptionBudgetArgs {
+  /** The PodDisruptionBudget's own name, namespace and labels. */
+  metadata: k8s.types.input.meta.v1.ObjectMeta;
+  /** The pods' selector labels. */
+  labels: Record<string, string>;
+  /** The most replicas the workload may run (an autoscaler's maximum counts). */
+  replicas: number;
+  provider: k8s.Provider;
+  parent: pulumi.Resource;
+}
+
+/** Drains take one replica at a time; none for a single replica, where a PDB would only block drains. */
+export function oneAtATime(name: string, args: DisruptionBudgetArgs): k8s.policy.v1.PodDisruptionBudget | undefined {
+  if (args.replicas <= 1) return undefined;
+  return new k8s.policy.v1.PodDisruptionBudget(
+    `${name}-pdb`,
+    { metadata: args.metadata, spec: { maxUnavailable: 1, selector: { matchLabels: args.labels } } },
+    { parent: args.parent, provider: args.provider },
+  );
+}

@@ -1,7 +1,7 @@
 /** Shared test plumbing: recording mocks, output resolution, schema validation, Debian tools. */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import Ajv from "ajv";
 import { parse } from "yaml";
@@ -9,6 +9,20 @@ import { planMocks } from "../automation/mocks";
 import { SECRET_WIRE, waitForRegistrations } from "../automation/plan";
 
 export const ROOT = join(__dirname, "..");
+
+/** Every file under `dir`: relative path → text. */
+export function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = readFileSync(p, "utf8");
+    }
+  };
+  walk(dir);
+  return out;
+}
 /** Upstream schemas vendored into the repository (schemas/README.md). */
 export const SCHEMAS = join(ROOT, "schemas");
 

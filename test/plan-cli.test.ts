@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ROOT } from "./harness";
+import { ROOT, tree } from "./harness";
 
 const tmp = mkdtempSync(join(tmpdir(), "enclii-plan-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -11,19 +11,6 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 function plan(...args: string[]) {
   // What `npm run plan` runs.
   return spawnSync(process.execPath, ["automation/launch.cjs", "plan", ...args], { cwd: ROOT, encoding: "utf8" });
-}
-
-function tree(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of readdirSync(d)) {
-      const p = join(d, e);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(dir, p)] = readFileSync(p, "utf8");
-    }
-  };
-  walk(dir);
-  return out;
 }
 
 describe("npm run plan", () => {

@@ -4,14 +4,14 @@
  * (automation/bundle.cjs). A new @pulumi/pulumi fails here first.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { planCommand } from "../automation/planCommand";
 import { SDK_VERSION, withoutDiagnostics } from "../automation/sdkInternals";
-import { ROOT } from "./harness";
+import { ROOT, tree } from "./harness";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const bundle = require("../automation/bundle.cjs") as {
@@ -60,18 +60,6 @@ describe("withoutDiagnostics", () => {
 describe("the plan bundle (dist/cli.js)", () => {
   const tmp = mkdtempSync(join(tmpdir(), "enclii-bundle-"));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-  const tree = (dir: string): Record<string, string> => {
-    const out: Record<string, string> = {};
-    const walk = (d: string) => {
-      for (const e of readdirSync(d)) {
-        const p = join(d, e);
-        if (statSync(p).isDirectory()) walk(p);
-        else out[relative(dir, p)] = readFileSync(p, "utf8");
-      }
-    };
-    walk(dir);
-    return out;
-  };
   beforeAll(async () => {
     await bundle.build();
   });

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { APPS_NAMESPACE, PART_OF, selectorLabels } from "../../model/names";
 import type { Route } from "../../model/routes";
 import type { AppService } from "../../model/services";
+import { oneAtATime } from "../baseline";
 import { deploymentSpec, sourceAnnotations } from "./workload";
 
 export interface ServiceArgs {
@@ -47,13 +48,13 @@ export class Service extends pulumi.ComponentResource {
       },
       child,
     );
-    if (svc.replicas > 1 || (svc.autoscaling?.maxReplicas ?? 1) > 1) {
-      new k8s.policy.v1.PodDisruptionBudget(
-        `${name}-pdb`,
-        { metadata, spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(svc.name) } } },
-        child,
-      );
-    }
+    oneAtATime(name, {
+      metadata,
+      labels: selectorLabels(svc.name),
+      replicas: Math.max(svc.replicas, svc.autoscaling?.maxReplicas ?? 1),
+      provider: args.provider,
+      parent: this,
+    });
     if (svc.autoscaling) {
       new k8s.autoscaling.v2.HorizontalPodAutoscaler(
         `${name}-hpa`,

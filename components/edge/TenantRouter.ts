@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DNS_EGRESS, RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes, tcp, FROM_CLOUDFLARED } from "../baseline";
+import { DNS_EGRESS, FROM_CLOUDFLARED, oneAtATime, RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes, tcp } from "../baseline";
 import { NEEDS_TOKEN_ANNOTATION, RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { PORTS, TENANT_LABEL, TENANT_ROUTER, UIDS } from "../../model/names";
 import { IMAGES } from "../../model/pins";
@@ -110,13 +110,13 @@ export class TenantRouter extends pulumi.ComponentResource {
       },
       kube,
     );
-    if (args.replicas > 1) {
-      new k8s.policy.v1.PodDisruptionBudget(
-        `${name}-pdb`,
-        { metadata: { name: TENANT_ROUTER.name, namespace }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
-        kube,
-      );
-    }
+    oneAtATime(name, {
+      metadata: { name: TENANT_ROUTER.name, namespace },
+      labels,
+      replicas: args.replicas,
+      provider: args.provider,
+      parent: this,
+    });
     // port = targetPort: cloudflared's egress policy is checked against the pod's port.
     new k8s.core.v1.Service(
       `${name}-service`,

@@ -7,6 +7,7 @@ import {
   DNS_EGRESS,
   inNamespace,
   internetEgress,
+  oneAtATime,
   RESTRICTED_CONTAINER,
   restrictedPod,
   spreadAcrossNodes,
@@ -165,13 +166,13 @@ export class Tunnel extends pulumi.ComponentResource {
       },
       kube,
     );
-    if (args.replicas > 1) {
-      new k8s.policy.v1.PodDisruptionBudget(
-        `${name}-pdb`,
-        { metadata: { name: "cloudflared", namespace }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
-        kube,
-      );
-    }
+    oneAtATime(name, {
+      metadata: { name: "cloudflared", namespace },
+      labels,
+      replicas: args.replicas,
+      provider: args.k8sProvider,
+      parent: this,
+    });
 
     defaultDeny(name, { namespace, provider: args.k8sProvider, parent: this });
     new k8s.networking.v1.NetworkPolicy(
