@@ -373,6 +373,18 @@ describe("the planner with 1000 tenants on staging", () => {
     expect(many.stdout).toMatch(/^staging-009: 100 tenants, 604 resources \(planned in \d+ ms\); wrote /m);
   });
 
+  it("plans one shard on its own (with the platform it reads), and names a shard that has no file", async () => {
+    let stdout = "";
+    let stderr = "";
+    const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t) };
+    const out = join(tmp, "one");
+    expect(await planCommand(["staging-002", "--tenants", tenantsDir, "--out", out], io), stderr).toBe(0);
+    expect(readdirSync(join(out, "tenants"))).toEqual(["staging-002"]);
+    expect(stdout).not.toContain("Offline plan for stack");
+    expect(await planCommand(["staging-042", "--tenants", tenantsDir, "--out", out], io)).toBe(1);
+    expect(stderr).toContain(`no stack file ${join(tenantsDir, "Pulumi.staging-042.yaml")}`);
+  });
+
   it("changing one tenant rewrites only its shard's files, and a removed shard's plan goes with it", async () => {
     const before = tree(join(tmp, "many"));
     const file = join(tenantsDir, "Pulumi.staging-003.yaml");
