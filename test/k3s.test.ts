@@ -119,6 +119,10 @@ describe("bootstrap script", () => {
   it("writes a host firewall that admits only admin CIDRs to 22 and 6443, plus cluster peers", () => {
     const s = renderBootstrapScript(variants["dedicated peer"]);
     expect(s).toContain("type filter hook input priority filter + 10; policy drop;");
+    // Pod traffic is admitted by interface; a pod-range source elsewhere is dropped before routing.
+    expect(s).toContain('iifname { "cni0", "flannel.1", "flannel-wg" } accept comment "pods to host"');
+    expect(s).toContain('ip saddr { 10.42.0.0/16, 10.43.0.0/16 } iifname != { "lo", "cni0", "flannel.1", "flannel-wg" } counter drop');
+    expect(s).not.toMatch(/^\s*ip saddr 10\.42\.0\.0\/16 accept/m);
     expect(s).toContain('tcp dport { 22, 6443 } ip saddr { 198.51.100.7/32 } accept comment "admin CIDRs"');
     expect(s).toContain('ip saddr { 203.0.113.11 } accept comment "cluster peers"');
     // Only our own table is replaced: flushing the ruleset would wipe k3s's rules.
@@ -128,7 +132,8 @@ describe("bootstrap script", () => {
 
 describe("host firewall lockout guard (run by bash)", () => {
   const script = renderBootstrapScript(variants.dedicated);
-  const guard = script.slice(script.indexOf("ip_to_int() {"), script.indexOf("cat > /etc/systemd/system/enclii-firewall.service"));
+  // The guard alone; test/firewall.real.test.ts runs the whole section, staging and move included.
+  const guard = script.slice(script.indexOf("ip_to_int() {"), script.indexOf("mv /etc/enclii/firewall.nft.new"));
   const run = (sshClient: string) =>
     spawnSync("bash", ["-c", `set -euo pipefail\nlog() { echo "$*"; }\n${guard}\necho applied`], {
       env: { SSH_CLIENT: sshClient, PATH: process.env.PATH },

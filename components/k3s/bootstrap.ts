@@ -70,18 +70,32 @@ export function renderK3sConfig(o: BootstrapOptions): string {
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-function nftRules(fw: NonNullable<BootstrapOptions["hostFirewall"]>): string {
+/** Where pod traffic enters the host: the CNI bridge and flannel's VXLAN or WireGuard device. */
+export const POD_INTERFACES = ["cni0", "flannel.1", "flannel-wg"];
+export const FIREWALL_FILE = "/etc/enclii/firewall.nft";
+
+/**
+ * The host's own table. Pod traffic is admitted by the interface it arrives on, never by its
+ * source address alone: an address can be forged by anyone who can send to the public
+ * interface. Pod and Service addresses arriving anywhere else are dropped before routing
+ * (prerouting), so a forged one is neither delivered to the host nor forwarded into the pod network.
+ */
+export function nftRules(fw: NonNullable<BootstrapOptions["hostFirewall"]>): string {
   const peers = fw.peerIps.length > 0 ? `    ip saddr { ${fw.peerIps.join(", ")} } accept comment "cluster peers"\n` : "";
+  const podInterfaces = POD_INTERFACES.map((i) => `"${i}"`).join(", ");
   return `table inet enclii_host
 delete table inet enclii_host
 table inet enclii_host {
+  chain prerouting {
+    type filter hook prerouting priority raw; policy accept;
+    ip saddr { ${K3S_CIDRS.pod}, ${K3S_CIDRS.service} } iifname != { "lo", ${podInterfaces} } counter drop comment "pod and service addresses only from pod interfaces"
+  }
   chain input {
     type filter hook input priority filter + 10; policy drop;
     ct state established,related accept
     ct state invalid drop
     iifname "lo" accept
-    iifname { "cni0", "flannel.1", "flannel-wg" } accept comment "pods to host"
-    ip saddr ${K3S_CIDRS.pod} accept
+    iifname { ${podInterfaces} } accept comment "pods to host"
     meta l4proto { icmp, ipv6-icmp } accept
     tcp dport { ${Object.values(ADMIN_PORTS).join(", ")} } ip saddr { ${fw.adminCidrs.join(", ")} } accept comment "admin CIDRs"
 ${peers}  }
@@ -195,10 +209,12 @@ sysctl -q -p /etc/sysctl.d/90-enclii-kubelet.conf`,
       section(
         "host firewall: inbound SSH and 6443 from admin CIDRs only (Hetzner Cloud firewalls do not cover this host)",
         `mkdir -p /etc/enclii
-cat > /etc/enclii/firewall.nft <<'NFT'
+# Staged beside the live file: only a ruleset that parses and passes the lockout guard replaces it,
+# so a refused run leaves the previous one for the next boot.
+cat > ${FIREWALL_FILE}.new <<'NFT'
 ${nftRules(o.hostFirewall).trimEnd()}
 NFT
-nft -c -f /etc/enclii/firewall.nft
+nft -c -f ${FIREWALL_FILE}.new
 ip_to_int() {
   local IFS=. a b c d
   read -r a b c d <<< "$1"
@@ -221,7 +237,8 @@ if [ -n "$ssh_from" ] && { [[ $ssh_from == *:* ]] || ! from_admin_cidr "$ssh_fro
   log "this SSH session comes from $ssh_from, outside enclii:adminCidrs (IPv4); the firewall would lock it out"
   exit 1
 fi
-${persistentUnit("enclii-firewall", "Enclii host firewall", "/usr/sbin/nft -f /etc/enclii/firewall.nft")}`,
+mv ${FIREWALL_FILE}.new ${FIREWALL_FILE}
+${persistentUnit("enclii-firewall", "Enclii host firewall", `/usr/sbin/nft -f ${FIREWALL_FILE}`)}`,
       ),
     );
   }
