@@ -207,6 +207,7 @@ describe("sentinel.conf", () => {
         "sentinel announce-hostnames yes",
         "sentinel monitor enclii redis-0.redis-headless.enclii-data.svc.cluster.local 6379 2",
         "sentinel auth-pass enclii s3cr\\et!",
+        "requirepass s3cr\\et!",
         "sentinel down-after-milliseconds enclii 5000",
         "sentinel failover-timeout enclii 10000",
         "sentinel parallel-syncs enclii 1",

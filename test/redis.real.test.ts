@@ -66,8 +66,20 @@ describe.skipIf(!available)("Redis with Sentinel: 3 Redis pods and 3 Sentinel po
       "min-replicas-to-write",
       String(MIN_REPLICAS_TO_WRITE),
     ]);
-    const seen = sentinelMaster(await redisCall(c.sentinels[0].pod.ip, PORTS.sentinel, undefined, "SENTINEL", "MASTER", MASTER_NAME));
+    const seen = sentinelMaster(await redisCall(c.sentinels[0].pod.ip, PORTS.sentinel, c.password, "SENTINEL", "MASTER", MASTER_NAME));
     expect([seen.name, seen.ip, seen.quorum]).toEqual([MASTER_NAME, master, String(SENTINEL_QUORUM)]);
+  });
+
+  it("refuses Sentinel commands without the password (no unauthenticated SENTINEL FAILOVER)", async () => {
+    for (const s of c.sentinels) {
+      await expect(redisCall(s.pod.ip, PORTS.sentinel, undefined, "SENTINEL", "FAILOVER", MASTER_NAME)).rejects.toThrow(/NOAUTH/);
+      await expect(redisCall(s.pod.ip, PORTS.sentinel, "wrong", "PING")).rejects.toThrow(/WRONGPASS|invalid password/);
+      // The apps' URL carries the password without a user: Sentinel takes AUTH <password>.
+      expect(await redisCall(s.pod.ip, PORTS.sentinel, c.password, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)).toEqual([
+        c.redis[0].fqdn,
+        String(PORTS.redis),
+      ]);
+    }
   });
 
   it("fails over after kill -9 of the master: every Sentinel names one former replica, which takes writes and kept the old ones", async () => {
@@ -94,7 +106,7 @@ describe.skipIf(!available)("Redis with Sentinel, 2 of 3 Sentinels down", () => 
     await Promise.all(c.sentinels.slice(1).map((s) => stopProc(s.proc)));
     const [lone] = c.sentinels;
     process.kill(c.redis[0].proc.pid, "SIGKILL");
-    const master = async () => sentinelMaster(await redisCall(lone.pod.ip, PORTS.sentinel, undefined, "SENTINEL", "MASTER", MASTER_NAME));
+    const master = async () => sentinelMaster(await redisCall(lone.pod.ip, PORTS.sentinel, c.password, "SENTINEL", "MASTER", MASTER_NAME));
     // The lone Sentinel sees the master down (s_down) but cannot reach quorum (o_down) to act on it.
     const flags = await waitFor("the lone sentinel to see the master down", async () =>
       (await master()).flags.includes("s_down") ? (await master()).flags : undefined,

@@ -99,9 +99,7 @@ async function startPod(net: PodNetwork, role: RedisRole, ordinal: number, mode:
     const init = pod.run(["sh", "-c", redisInitScript(role, mode, p)]);
     if (init.status !== 0) throw new Error(`init of ${name} failed (${init.status}): ${init.output}`);
     const proc = await pod.start(redisCommand(role, p), `${role}.log`);
-    await waitFor(`${name} to answer`, async () =>
-      (await redisCall(pod.ip, port, role === "redis" ? password : undefined, "PING")) === "PONG" ? true : undefined,
-    );
+    await waitFor(`${name} to answer`, async () => ((await redisCall(pod.ip, port, password, "PING")) === "PONG" ? true : undefined));
     return proc;
   };
   const member: RedisPod = {
@@ -137,14 +135,14 @@ export async function startRedisCluster(servers: Servers, mode: RedisMode): Prom
     const named = await Promise.all(
       sentinels.map(
         async (s) =>
-          ((await redisCall(s.pod.ip, PORTS.sentinel, undefined, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)) as string[])[0],
+          ((await redisCall(s.pod.ip, PORTS.sentinel, password, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)) as string[])[0],
       ),
     );
     return new Set(named).size === 1 ? byFqdn.get(named[0]) : undefined;
   };
   for (const s of sentinels) {
     await waitFor(`${s.pod.name} to see 2 replicas and 2 sentinels`, async () => {
-      const info = sentinelMaster(await redisCall(s.pod.ip, PORTS.sentinel, undefined, "SENTINEL", "MASTER", MASTER_NAME));
+      const info = sentinelMaster(await redisCall(s.pod.ip, PORTS.sentinel, password, "SENTINEL", "MASTER", MASTER_NAME));
       return info["num-slaves"] === "2" && info["num-other-sentinels"] === "2" ? true : undefined;
     });
   }

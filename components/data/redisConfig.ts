@@ -32,7 +32,7 @@ export interface RedisConfOptions {
 }
 
 export interface SentinelConfOptions {
-  /** The Redis password Sentinel authenticates with (`sentinel auth-pass`). */
+  /** The Redis password: Sentinel authenticates to Redis with it (`sentinel auth-pass`) and requires it of its own clients. */
   password: string;
   /** The Redis that starts as master, by its stable host name. */
   masterHost: string;
@@ -111,6 +111,10 @@ export function renderSentinelConf(o: SentinelConfOptions): string {
     "sentinel announce-hostnames yes",
     `sentinel monitor ${MASTER_NAME} ${host(o.masterHost, "masterHost")} ${PORTS.redis} ${SENTINEL_QUORUM}`,
     `sentinel auth-pass ${MASTER_NAME} ${o.password}`,
+    // Sentinel itself takes the same password: without it anyone who reaches 26379 can run
+    // SENTINEL FAILOVER or SENTINEL REMOVE. Sentinels use it with each other too, so every
+    // Sentinel must have the same one; clients send it as their Sentinel password.
+    `requirepass ${o.password}`,
     `sentinel down-after-milliseconds ${MASTER_NAME} ${DOWN_AFTER_MS}`,
     `sentinel failover-timeout ${MASTER_NAME} ${FAILOVER_TIMEOUT_MS}`,
     // One replica resyncs at a time, so the others keep serving reads during a failover.
