@@ -1,6 +1,8 @@
 /** The plan's human summary: what would be built, where, for how much. */
 import { PRICES_AS_OF } from "../model/catalog";
+import { budgetFor, describeBudget } from "../model/connectionBudget";
 import { estimateCost } from "../model/cost";
+import { DATABASES } from "../model/names";
 import type { Environment } from "../model/schema";
 import { SPEC_DIR } from "../model/services";
 import { isKubernetesObject } from "./files";
@@ -64,6 +66,7 @@ export function summarize(result: PlanResult, env: Environment, placeholders: st
     ...plannedIngress(result).map((i) => `  ${(i.hostname ?? "(anything else)").padEnd(32)} → ${i.service}`),
     "",
     `Data: PostgreSQL ${env.postgres.mode === "in-cluster" ? `in-cluster (CloudNativePG, ${env.postgres.instances} instance(s), ${env.postgres.storageGi} GiB, backups kept ${env.postgres.backupRetentionDays} days)` : `external at ${env.postgres.host}:${env.postgres.port}`} behind PgBouncer; Redis ${env.redis.mode}`,
+    `  connection budget: ${describeBudget(budgetFor(env.postgres, env.nodes.length, DATABASES.length))}`,
     "",
     `Cost per month (prices as of ${PRICES_AS_OF}; override with enclii:prices):`,
     ...cost.lines.map((l) => `  ${`${l.item} × ${l.count}`.padEnd(24)} ${l.unpriced ? "unpriced" : usd(l.monthlyUsd)}`),

@@ -15,9 +15,9 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "../components/data/pgbouncer";
+import { MAX_CLIENT_CONN } from "../components/data/pgbouncer";
 import { DOWN_AFTER_MS } from "../components/data/redisConfig";
-import { runClients, startPgbouncerStack, type LoadResult } from "../testbed/postgres";
+import { BUDGET, runClients, startPgbouncerStack, type LoadResult } from "../testbed/postgres";
 import { killMaster, startRedisCluster } from "../testbed/redis";
 import { Servers, waitFor } from "../testbed/servers";
 
@@ -99,7 +99,7 @@ export async function benchData(log = (s: string) => process.stderr.write(`${s}\
         "",
         table([
           ["1000 clients, one transaction each", "succeeded", "failed", "max PG conns", "wall ms"],
-          loadRow(`via PgBouncer (pool ${DEFAULT_POOL_SIZE})`, viaPgbouncer),
+          loadRow(`via PgBouncer (pool ${BUDGET.perPool})`, viaPgbouncer),
           loadRow("straight at PostgreSQL (max 100)", direct),
         ]),
         `  refusals straight at PostgreSQL: ${

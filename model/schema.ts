@@ -140,6 +140,8 @@ export const keySchemas = {
         host,
         port: port.default(5432),
         sslmode: z.enum(["require", "verify-full"]).default("require"),
+        /** The managed server's `max_connections` (its plan says); the poolers' budget is computed from it. */
+        maxConnections: whole(20, 10_000).default(100),
         /** How long R2 keeps etcd snapshots; the database's own backups are the provider's. */
         backupRetentionDays: backupRetentionDays,
       }),

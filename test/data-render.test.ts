@@ -2,7 +2,6 @@
 import { describe, expect, it } from "vitest";
 import {
   CA_FILE,
-  DEFAULT_POOL_SIZE,
   externalDatabases,
   MAX_CLIENT_CONN,
   renderPgbouncerIni,
@@ -17,6 +16,7 @@ import {
   renderSentinelConf,
   SENTINEL_QUORUM,
 } from "../components/data/redisConfig";
+import { connectionBudget } from "../model/connectionBudget";
 import { REDIS_POD_PATHS, redisCommand, redisConfigFiles, redisInitScript } from "../components/data/redisPods";
 
 const lines = (text: string) => text.split("\n");
@@ -27,12 +27,14 @@ const urls = {
   janua: "postgres://janua_user:s3cret@db.example.internal:5432/janua_prod",
 };
 const databases = externalDatabases(urls);
+/** Two PgBouncer replicas, two databases, a 100-connection server: 21 per pool. */
+const POOL = connectionBudget({ maxConnections: 100, poolerInstances: 2, databases: 2 }).perPool;
 
 describe("pgbouncer.ini", () => {
   it("pools in transaction mode with the platform's limits, SCRAM auth and verified TLS to the server", () => {
-    const ini = lines(renderPgbouncerIni(server, databases, "/etc/pgbouncer"));
+    const ini = lines(renderPgbouncerIni(server, databases, "/etc/pgbouncer", POOL));
     expect(MAX_CLIENT_CONN).toBe(1000);
-    expect(DEFAULT_POOL_SIZE).toBe(25);
+    expect(POOL).toBe(21);
     for (const line of [
       "[databases]",
       "enclii = host=db.example.internal port=5432 dbname=enclii",
@@ -45,8 +47,9 @@ describe("pgbouncer.ini", () => {
       "auth_file = /etc/pgbouncer/userlist.txt",
       "pool_mode = transaction",
       "max_client_conn = 1000",
-      "default_pool_size = 25",
-      "max_db_connections = 25",
+      "default_pool_size = 21",
+      "max_db_connections = 21",
+      "reserve_pool_size = 0",
       "server_tls_sslmode = verify-full",
       `server_tls_ca_file = ${CA_FILE}`,
     ])
@@ -56,7 +59,7 @@ describe("pgbouncer.ini", () => {
   });
 
   it("with sslmode require, encrypts without a CA file", () => {
-    const ini = lines(renderPgbouncerIni({ ...server, sslmode: "require" }, databases, "/etc/pgbouncer"));
+    const ini = lines(renderPgbouncerIni({ ...server, sslmode: "require" }, databases, "/etc/pgbouncer", POOL));
     expect(ini).toContain("server_tls_sslmode = require");
     expect(ini.some((l) => l.startsWith("server_tls_ca_file"))).toBe(false);
   });
@@ -69,36 +72,36 @@ describe("pgbouncer.ini", () => {
   });
 
   it("is deterministic", () => {
-    expect(renderPgbouncerIni(server, databases, "/etc/pgbouncer")).toBe(
-      renderPgbouncerIni({ ...server }, structuredClone(databases), "/etc/pgbouncer"),
+    expect(renderPgbouncerIni(server, databases, "/etc/pgbouncer", POOL)).toBe(
+      renderPgbouncerIni({ ...server }, structuredClone(databases), "/etc/pgbouncer", POOL),
     );
   });
 
   it.each<[string, () => string, string]>([
-    ["no databases", () => renderPgbouncerIni(server, [], "/etc/pgbouncer"), "at least one database is required"],
+    ["no databases", () => renderPgbouncerIni(server, [], "/etc/pgbouncer", POOL), "at least one database is required"],
     [
       "a duplicate database",
-      () => renderPgbouncerIni(server, [databases[0], databases[0]], "/etc/pgbouncer"),
+      () => renderPgbouncerIni(server, [databases[0], databases[0]], "/etc/pgbouncer", POOL),
       "database enclii is listed twice",
     ],
     [
       "a database name that would break the ini",
-      () => renderPgbouncerIni(server, [{ name: "a b", dbname: "x" }], "/etc/pgbouncer"),
+      () => renderPgbouncerIni(server, [{ name: "a b", dbname: "x" }], "/etc/pgbouncer", POOL),
       'databases[0].name "a b" is not a plain identifier',
     ],
     [
       "a host with a space",
-      () => renderPgbouncerIni({ ...server, host: "db x" }, databases, "/etc/pgbouncer"),
+      () => renderPgbouncerIni({ ...server, host: "db x" }, databases, "/etc/pgbouncer", POOL),
       'host "db x" is not a host name or address',
     ],
     [
       "a port out of range",
-      () => renderPgbouncerIni({ ...server, port: 70000 }, databases, "/etc/pgbouncer"),
+      () => renderPgbouncerIni({ ...server, port: 70000 }, databases, "/etc/pgbouncer", POOL),
       "port must be an integer in 1..65535, got 70000",
     ],
     [
       "a relative config dir",
-      () => renderPgbouncerIni(server, databases, "pgbouncer"),
+      () => renderPgbouncerIni(server, databases, "pgbouncer", POOL),
       'configDir "pgbouncer" must be an absolute path without spaces',
     ],
   ])("refuses %s", (_, render, message) => {

@@ -38,6 +38,7 @@ beforeAll(async () => {
       host: "db.example.net",
       port: 5432,
       sslmode: "verify-full",
+      maxConnections: 100,
       backupRetentionDays: 7,
       databaseUrls: pulumi.secret<Record<string, string>>({
         enclii: "postgres://enclii_user:p%40ss@db.example.net:5432/enclii_prod",
@@ -104,14 +105,20 @@ describe("in-cluster PostgreSQL (CloudNativePG)", () => {
     });
   });
 
-  it("pools in transaction mode, 1000 clients onto 25 server connections, two poolers on several nodes", () => {
+  it("pools in transaction mode, two poolers on several nodes, each pool within the connection budget", () => {
     const pooler = one(all, "kubernetes:postgresql.cnpg.io/v1:Pooler", "in-postgres-pooler").inputs;
     expect(pooler.metadata.name).toBe("postgres");
+    // 100 connections less 3 superuser and 10 direct, over 2 instances × 2 databases: 21 each, 84 in all.
     expect(pooler.spec).toMatchObject({
       instances: 2,
       type: "rw",
-      pgbouncer: { poolMode: "transaction", parameters: { max_client_conn: "1000", default_pool_size: "25" } },
+      pgbouncer: {
+        poolMode: "transaction",
+        parameters: { max_client_conn: "1000", default_pool_size: "21", max_db_connections: "21", reserve_pool_size: "0" },
+      },
     });
+    const cluster = one(all, "kubernetes:postgresql.cnpg.io/v1:Cluster", "in-postgres-enclii-pg").inputs;
+    expect(cluster.spec.postgresql.parameters.max_connections).toBe("100");
   });
 
   it("validates every custom resource against the upstream CRDs", async () => {

@@ -7,15 +7,13 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "../components/data/pgbouncer";
-import { PORTS } from "../model/names";
+import { MAX_CLIENT_CONN } from "../components/data/pgbouncer";
+import { DATABASES, PORTS } from "../model/names";
 import { requirePods, requireTool } from "./harness";
-import { DB_ALIAS, runClients, startPgbouncerStack, type PgbouncerStack } from "../testbed/postgres";
+import { BUDGET, DB_ALIAS, PG_MAX_CONNECTIONS, runClients, startPgbouncerStack, type PgbouncerStack } from "../testbed/postgres";
 import { Servers, waitFor } from "../testbed/servers";
 
 const available = requirePods() && requireTool("pgbouncer") && requireTool("postgres", "postgresql") && requireTool("openssl");
-/** PostgreSQL's max_connections in the testbed. */
-const PG_MAX_CONNECTIONS = 100;
 
 describe.skipIf(!available)("PgBouncer with the rendered config, in front of real PostgreSQL over verified TLS", () => {
   const servers = new Servers();
@@ -51,12 +49,12 @@ describe.skipIf(!available)("PgBouncer with the rendered config, in front of rea
     await c.end();
   }
 
-  it(`serves ${MAX_CLIENT_CONN} concurrent clients with at most ${DEFAULT_POOL_SIZE} PostgreSQL connections`, async () => {
+  it(`serves ${MAX_CLIENT_CONN} concurrent clients with at most ${BUDGET.perPool} PostgreSQL connections`, async () => {
     const r = await runClients(stack, stack.pgbouncer.ip, MAX_CLIENT_CONN);
     expect(r.errors).toEqual({});
     expect(r.succeeded).toBe(MAX_CLIENT_CONN);
     expect(r.maxServerConnections).toBeGreaterThan(0);
-    expect(r.maxServerConnections).toBeLessThanOrEqual(DEFAULT_POOL_SIZE);
+    expect(r.maxServerConnections).toBeLessThanOrEqual(BUDGET.perPool);
     const admin = await stack.pg.admin("enclii");
     expect((await admin.query("SELECT count(*)::int AS n FROM hits")).rows[0].n).toBe(MAX_CLIENT_CONN);
     await admin.end();
@@ -85,6 +83,65 @@ describe.skipIf(!available)("PgBouncer with the rendered config, in front of rea
       /^(sorry, too many clients already|remaining connection slots are reserved for (non-replication superuser connections|roles with the SUPERUSER attribute))$/;
     for (const msg of Object.keys(r.errors)) expect(msg).toMatch(new RegExp(`${refusal.source}|^read ECONNRESET$`));
     expect(Object.keys(r.errors).some((msg) => refusal.test(msg))).toBe(true);
+  });
+
+  it(`two replicas × two databases at full load hold at most ${BUDGET.poolers} of ${PG_MAX_CONNECTIONS} connections, and a direct client still gets in`, async () => {
+    const pods = [stack.pgbouncer, await stack.startReplica()];
+    // More clients per pool than a pool holds: the rest wait in PgBouncer's queue.
+    const perPool = BUDGET.perPool + 5;
+    let release!: () => void;
+    const released = new Promise<void>((done) => (release = done));
+    const failures: string[] = [];
+    const clients = pods.flatMap((pod) =>
+      DATABASES.flatMap((db) =>
+        Array.from({ length: perPool }, async () => {
+          const c = new Client({ host: pod.ip, port: PORTS.postgres, user: db, password: stack.passwords[db], database: db });
+          c.on("error", () => undefined);
+          try {
+            await c.connect();
+            // An open transaction holds its server connection until COMMIT.
+            await c.query("BEGIN");
+            await c.query("SELECT 1");
+            await released;
+            await c.query("COMMIT");
+          } catch (err) {
+            failures.push(err instanceof Error ? err.message : String(err));
+          } finally {
+            await c.end().catch(() => undefined);
+          }
+        }),
+      ),
+    );
+    const admin = await stack.pg.admin();
+    const byPool = async () =>
+      (
+        await admin.query(
+          "SELECT host(client_addr) AS pod, datname, count(*)::int AS n FROM pg_stat_activity WHERE usename = ANY($1) GROUP BY 1, 2",
+          [[...DATABASES]],
+        )
+      ).rows as { pod: string; datname: string; n: number }[];
+    // Every pool full: each (replica, database) holds its share, none more.
+    const peak = await waitFor("every pool to hold its share", async () => {
+      const rows = await byPool();
+      return rows.length === pods.length * DATABASES.length && rows.every((r) => r.n >= BUDGET.perPool) ? rows : undefined;
+    });
+    expect(peak.map((r) => r.n)).toEqual(Array(pods.length * DATABASES.length).fill(BUDGET.perPool));
+    expect(peak.reduce((n, r) => n + r.n, 0)).toBe(BUDGET.poolers);
+    // At the peak, a migration or psql straight at the server (not a superuser) still gets in.
+    const direct = new Client({
+      host: stack.pg.pod.ip,
+      port: PORTS.postgres,
+      user: "enclii",
+      password: stack.passwords.enclii,
+      database: "enclii",
+    });
+    await direct.connect();
+    expect((await direct.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    await direct.end();
+    release();
+    await Promise.all(clients);
+    await admin.end();
+    expect(failures).toEqual([]);
   });
 
   it("refuses a wrong password, an unknown user and an unknown database with clear errors", async () => {

@@ -18,6 +18,7 @@ import {
   USERLIST_FILE,
   type ExternalServer,
 } from "../components/data/pgbouncer";
+import { budgetFor } from "../model/connectionBudget";
 import { DATABASES, PORTS } from "../model/names";
 import { PodNetwork, type Pod } from "./pods";
 import { sleep, waitFor, type Servers } from "./servers";
@@ -26,7 +27,9 @@ import { sleep, waitFor, type Servers } from "./servers";
 const DB_HOST = "db.enclii.test";
 /** Another name for the same server, absent from its certificate: verify-full must refuse it. */
 export const DB_ALIAS = "db-alias.enclii.test";
-const PG_MAX_CONNECTIONS = 100;
+export const PG_MAX_CONNECTIONS = 100;
+/** The budget the external mode computes for this server: two PgBouncer replicas, as the Deployment runs. */
+export const BUDGET = budgetFor({ mode: "external", maxConnections: PG_MAX_CONNECTIONS }, 1, DATABASES.length);
 /** 1000 clients and 50 server connections need far more than the default 1024 descriptors. */
 const PGBOUNCER_FILES = 8192;
 
@@ -123,6 +126,8 @@ export interface PgbouncerStack {
   passwords: Record<(typeof DATABASES)[number], string>;
   /** Another PgBouncer, configured like the first but for a name the server's certificate lacks. */
   startMisnamed(): Promise<Pod>;
+  /** A second replica of the first, as the Deployment runs two. */
+  startReplica(): Promise<Pod>;
 }
 
 /**
@@ -157,7 +162,7 @@ async function startPgbouncer(
   const pod = net.addPod(name);
   const configDir = pod.volume("config");
   const databases = externalDatabases(urls);
-  writeFileSync(join(configDir, INI_FILE), renderPgbouncerIni(server, databases, configDir));
+  writeFileSync(join(configDir, INI_FILE), renderPgbouncerIni(server, databases, configDir, BUDGET.perPool));
   writeFileSync(join(configDir, USERLIST_FILE), renderUserlist(databases));
   // SIGTERM is PgBouncer's immediate shutdown.
   const argv = ["bash", "-c", `ulimit -n ${PGBOUNCER_FILES} && exec pgbouncer ${join(configDir, INI_FILE)}`];
@@ -189,6 +194,7 @@ export async function startPgbouncerStack(servers: Servers): Promise<PgbouncerSt
     pgbouncer,
     passwords,
     startMisnamed: () => startPgbouncer(net, "pgbouncer-misnamed", { ...server, host: DB_ALIAS }, misnamed, pg.ca),
+    startReplica: () => startPgbouncer(net, "pgbouncer-2", server, urls, pg.ca),
   };
 }
 

@@ -3,7 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { denyAllButDns, inNamespace, tcp } from "../baseline";
 import { s3CredentialsSecret, type S3Credentials } from "../edge/R2Storage";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
-import { DATA_NAMESPACE, PORTS, R2_SECRET_NAME } from "../../model/names";
+import { budgetFor } from "../../model/connectionBudget";
+import { DATABASES, DATA_NAMESPACE, PORTS, R2_SECRET_NAME } from "../../model/names";
 import { CHARTS } from "../../model/pins";
 import type { Environment, PostgresConfig } from "../../model/schema";
 import { stateful } from "../stateful";
@@ -85,6 +86,8 @@ export class DataLayer extends pulumi.ComponentResource {
       ],
     });
 
+    // One budget for whichever pooler serves: max_connections shared by every (instance, database) pool.
+    const budget = budgetFor(args.postgres, args.nodeCount, DATABASES.length);
     let postgres: Postgres | ExternalPostgres;
     if (args.postgres.mode === "in-cluster") {
       policy("allow-from-operator", {
@@ -101,7 +104,7 @@ export class DataLayer extends pulumi.ComponentResource {
           namespace,
           appsNamespace: args.appsNamespace,
           settings: args.postgres,
-          poolerInstances: args.nodeCount > 1 ? 2 : 1,
+          budget,
           backup: { destinationPath: backup.destinationPath, endpoint: backup.credentials.endpoint, credentialsSecret: R2_SECRET_NAME },
           storageClass: args.storageClass,
           protect: args.protect,
@@ -118,6 +121,7 @@ export class DataLayer extends pulumi.ComponentResource {
           appsNamespace: args.appsNamespace,
           server: args.postgres,
           databaseUrls: args.postgres.databaseUrls,
+          budget,
           provider: args.provider,
         },
         { parent: this },

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { ConnectionBudget } from "../../model/connectionBudget";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { DATABASES, POOLED_SERVICE, PORTS, UIDS } from "../../model/names";
 import { IMAGES } from "../../model/pins";
@@ -15,7 +16,6 @@ import {
   USERLIST_FILE,
 } from "./pgbouncer";
 
-const REPLICAS = 2;
 export interface ExternalPostgresArgs {
   namespace: pulumi.Input<string>;
   appsNamespace: pulumi.Input<string>;
@@ -23,12 +23,14 @@ export interface ExternalPostgresArgs {
   server: ExternalServer;
   /** Secret: database → postgres://user:password@host:port/dbname. */
   databaseUrls: pulumi.Output<Record<string, string>>;
+  /** PgBouncer's replicas and per-pool limit (model/connectionBudget.ts). */
+  budget: ConnectionBudget;
   provider: k8s.Provider;
 }
 
 /**
  * A managed PostgreSQL (e.g. Ubicloud) behind our own PgBouncer: transaction pooling,
- * 1000 clients onto 25 server connections per database, TLS to the server. It serves the same
+ * 1000 clients onto the budget's server connections per database and replica, TLS to the server. It serves the same
  * `postgres` Service and `database-<db>` Secrets as the in-cluster mode.
  */
 export class ExternalPostgres extends pulumi.ComponentResource {
@@ -50,7 +52,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       {
         metadata: { name: "pgbouncer", namespace },
         data: {
-          [INI_FILE]: dbnames.apply((list) => renderPgbouncerIni(server, list, PGBOUNCER_CONFIG_DIR)),
+          [INI_FILE]: dbnames.apply((list) => renderPgbouncerIni(server, list, PGBOUNCER_CONFIG_DIR, args.budget.perPool)),
         },
       },
       child,
@@ -70,7 +72,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       {
         metadata: { name: "pgbouncer", namespace, labels },
         spec: {
-          replicas: REPLICAS,
+          replicas: args.budget.poolerInstances,
           selector: { matchLabels: labels },
           strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
           template: {

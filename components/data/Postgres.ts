@@ -7,13 +7,13 @@ import type { PostgresConfig } from "../../model/schema";
 import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL, DATABASES, POOLED_SERVICE, PORTS } from "../../model/names";
 import { stateful } from "../stateful";
 import { databaseUrlSecret } from "./databaseUrl";
-import { DEFAULT_POOL_SIZE, MAX_CLIENT_CONN } from "./pgbouncer";
+import { IN_CLUSTER_MAX_CONNECTIONS, type ConnectionBudget } from "../../model/connectionBudget";
+import { MAX_CLIENT_CONN } from "./pgbouncer";
 
 const OBJECT_STORE_NAME = "r2-backups";
 const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
 /** Daily at 03:00 UTC (CloudNativePG cron has a seconds field). */
 const BACKUP_SCHEDULE = "0 0 3 * * *";
-const MAX_CONNECTIONS = 100;
 const PASSWORD_LENGTH = 32;
 /**
  * The operator gives its bootstrap init container the same. The limit leaves room above
@@ -42,7 +42,8 @@ export interface PostgresArgs {
   /** `enclii:postgres`: instances, storage, retention, the cluster's name, and a restore (a new cluster from another's archive). */
   settings: Extract<PostgresConfig, { mode: "in-cluster" }>;
   /** PgBouncer replicas: 2 when there is more than one node. */
-  poolerInstances: number;
+  /** The Pooler's instances and per-pool limit (model/connectionBudget.ts). */
+  budget: ConnectionBudget;
   backup: PostgresBackupTarget;
   storageClass: pulumi.Input<string>;
   /** Production: the Cluster and its object store are protected and retained on delete. */
@@ -129,7 +130,7 @@ export class Postgres extends pulumi.ComponentResource {
         imageName: IMAGES.postgres,
         resources: POSTGRES_RESOURCES,
         storage: { size: `${args.settings.storageGi}Gi`, storageClass: args.storageClass },
-        postgresql: { parameters: { max_connections: String(MAX_CONNECTIONS) } },
+        postgresql: { parameters: { max_connections: String(IN_CLUSTER_MAX_CONNECTIONS) } },
         enableSuperuserAccess: false,
         managed: {
           roles: roles.map((r) => ({
@@ -177,11 +178,16 @@ export class Postgres extends pulumi.ComponentResource {
         metadata: { name: POOLED_SERVICE, namespace },
         spec: {
           cluster: { name: clusterName },
-          instances: args.poolerInstances,
+          instances: args.budget.poolerInstances,
           type: "rw",
           pgbouncer: {
             poolMode: "transaction",
-            parameters: { max_client_conn: String(MAX_CLIENT_CONN), default_pool_size: String(DEFAULT_POOL_SIZE) },
+            parameters: {
+              max_client_conn: String(MAX_CLIENT_CONN),
+              default_pool_size: String(args.budget.perPool),
+              max_db_connections: String(args.budget.perPool),
+              reserve_pool_size: "0",
+            },
           },
           // Merged by the operator into the pods it renders; it sets the security contexts itself.
           template: {
@@ -202,7 +208,7 @@ export class Postgres extends pulumi.ComponentResource {
       { ...child, dependsOn: [cluster] },
     );
     // The operator keeps PDBs for the Cluster but none for the Pooler. With one instance a PDB would only block drains.
-    if (args.poolerInstances > 1) {
+    if (args.budget.poolerInstances > 1) {
       new k8s.policy.v1.PodDisruptionBudget(
         `${name}-pooler-pdb`,
         {

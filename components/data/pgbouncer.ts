@@ -9,8 +9,6 @@ import { CONTROL_CHARACTER, LOOKS_HASHED, PLAIN_IDENTIFIER } from "../../model/d
 import { DATABASES, PORTS } from "../../model/names";
 
 export const MAX_CLIENT_CONN = 1000;
-/** Server connections per database; also its cap across users (`max_db_connections`). */
-export const DEFAULT_POOL_SIZE = 25;
 /** Where the pod mounts the ini (ConfigMap) and the userlist (Secret). */
 export const PGBOUNCER_CONFIG_DIR = "/etc/pgbouncer";
 /** The Debian-family CA bundle in the image, for verify-full against a managed database. */
@@ -55,11 +53,14 @@ export function externalDatabases(urls: Record<string, string>): ExternalDatabas
   });
 }
 
+/** `poolSize`: server connections per database, from the connection budget (model/connectionBudget.ts). */
 export function renderPgbouncerIni(
   server: ExternalServer,
   databases: Pick<ExternalDatabase, "name" | "dbname">[],
   configDir: string,
+  poolSize: number,
 ): string {
+  check(Number.isInteger(poolSize) && poolSize >= 1, `poolSize must be a positive integer, got ${poolSize}`);
   check(databases.length > 0, "at least one database is required");
   check(HOST.test(server.host), `host ${JSON.stringify(server.host)} is not a host name or address`);
   check(
@@ -89,9 +90,11 @@ export function renderPgbouncerIni(
     `auth_file = ${configDir}/${USERLIST_FILE}`,
     "pool_mode = transaction",
     `max_client_conn = ${MAX_CLIENT_CONN}`,
-    `default_pool_size = ${DEFAULT_POOL_SIZE}`,
+    `default_pool_size = ${poolSize}`,
     // A second role on a database cannot double its share of PostgreSQL's max_connections.
-    `max_db_connections = ${DEFAULT_POOL_SIZE}`,
+    `max_db_connections = ${poolSize}`,
+    // No reserve pool: its connections would come on top of the budget.
+    "reserve_pool_size = 0",
     `server_tls_sslmode = ${server.sslmode}`,
     ...(server.sslmode === "verify-full" ? [`server_tls_ca_file = ${CA_FILE}`] : []),
     // JDBC and some ORMs send it at startup; PgBouncer would otherwise refuse the connection.
