@@ -5,7 +5,7 @@
 
 export const BINDING_ENV = {
   postgres: { databaseUrl: "DATABASE_URL" },
-  redis: { redisUrl: "REDIS_URL" },
+  redis: { redisUrl: "REDIS_URL", commandTimeoutMs: "REDIS_COMMAND_TIMEOUT_MS" },
   r2: { endpoint: "R2_ENDPOINT", bucket: "R2_BUCKET", accessKeyId: "R2_ACCESS_KEY_ID", secretAccessKey: "R2_SECRET_ACCESS_KEY" },
   /** The identity provider (Janua). */
   provider: {

@@ -73,6 +73,18 @@ export const CNPG_POOLER_LABEL = "cnpg.io/poolerName";
 export const CNPG_PGBOUNCER_CONTAINER = "pgbouncer";
 /** The apps-namespace Secret with REDIS_URL. */
 export const REDIS_SECRET = "redis";
+/**
+ * Sentinel's down-after-milliseconds: how long a master may not answer before the Sentinels vote
+ * to replace it (a failover takes about a second more).
+ */
+export const REDIS_DOWN_AFTER_MS = 5000;
+/**
+ * What apps give a Redis command before giving up (REDIS_COMMAND_TIMEOUT_MS). Shorter than
+ * down-after: a master hung longer than that is replaced, and when it wakes it still answers the
+ * writes it had queued with OK before it learns it is demoted. Those writes are lost; a client
+ * that gave up at 2 s never took them for success.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 2000;
 export const databaseSecretName = (db: string) => `database-${db}`;
 export const serviceHost = (service: string) => `${service}.${DATA_NAMESPACE}.svc.cluster.local`;
 

@@ -169,6 +169,8 @@ describe("bindings become env", () => {
     expect(envOf("switchyard-api")).toEqual({
       DATABASE_URL: { name: "database-enclii", key: "DATABASE_URL" },
       REDIS_URL: { name: "redis", key: "REDIS_URL" },
+      // Shorter than Sentinel's down-after: a hung master's late OK reaches no client.
+      REDIS_COMMAND_TIMEOUT_MS: "2000",
       R2_ENDPOINT: { name: "r2-assets", key: "R2_ENDPOINT" },
       R2_BUCKET: { name: "r2-assets", key: "R2_BUCKET" },
       R2_ACCESS_KEY_ID: { name: "r2-assets", key: "R2_ACCESS_KEY_ID" },

@@ -173,7 +173,7 @@ describe("redis.conf", () => {
     expect(conf).toEqual(
       expect.arrayContaining([
         "min-replicas-to-write 1",
-        "min-replicas-max-lag 10",
+        "min-replicas-max-lag 1",
         "replica-announce-ip redis-1.redis-headless.enclii-data.svc.cluster.local",
       ]),
     );

@@ -7,9 +7,18 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MASTER_NAME, MIN_REPLICAS_TO_WRITE, SENTINEL_QUORUM } from "../components/data/redisConfig";
 import { FIRST_REDIS, SERVICES, podFqdn } from "../components/data/redisPods";
-import { PORTS } from "../model/names";
+import { PORTS, REDIS_COMMAND_TIMEOUT_MS } from "../model/names";
 import { requirePods, requireTool } from "./harness";
-import { killMaster, redisCall, sentinelMaster, startRedisCluster, type RedisCluster } from "../testbed/redis";
+import {
+  killMaster,
+  lostWrites,
+  partition,
+  redisCall,
+  sentinelMaster,
+  startRedisCluster,
+  startWriter,
+  type RedisCluster,
+} from "../testbed/redis";
 import { Servers, stopProc, waitFor } from "../testbed/servers";
 
 const available = requirePods() && requireTool("redis-server") && requireTool("redis-sentinel");
@@ -114,5 +123,94 @@ describe.skipIf(!available)("Redis with Sentinel, 2 of 3 Sentinels down", () => 
     expect(flags).not.toContain("o_down");
     expect((await master()).ip).toBe(c.redis[0].fqdn);
     for (const replica of c.redis.slice(1)) expect(String(await c.call(replica, "ROLE"))).toMatch(/^slave/);
+  });
+});
+
+/** The master every Sentinel in `sentinels` names, by host name. */
+async function named(c: RedisCluster, sentinels = c.sentinels): Promise<string[]> {
+  return Promise.all(
+    sentinels.map(
+      async (s) =>
+        ((await redisCall(s.pod.ip, PORTS.sentinel, c.password, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)) as string[])[0],
+    ),
+  );
+}
+
+async function rejoined(c: RedisCluster, pod: RedisCluster["redis"][number]): Promise<true | undefined> {
+  const info = String(await c.call(pod, "INFO", "replication"));
+  return info.includes("role:slave") && info.includes("master_link_status:up") ? true : undefined;
+}
+
+describe.skipIf(!available || !requireTool("nft", "nftables"))("Redis with Sentinel: the master partitioned away with one Sentinel", () => {
+  const servers = new Servers();
+  afterAll(() => servers.stopAll());
+
+  it("refuses writes before the majority promotes a replica; only writes acknowledged in that window are lost", async () => {
+    const c = await startRedisCluster(servers, "sentinel");
+    const [old, ...replicas] = c.redis;
+    // A client on the master's side of the cut.
+    const writer = startWriter(c.password, async () => old.pod.ip, REDIS_COMMAND_TIMEOUT_MS, "p");
+    await waitFor("writes acknowledged", async () => (writer.acked.length >= 20 ? true : undefined));
+    const majority = c.sentinels.slice(1);
+    const heal = partition(
+      old.pod,
+      [...replicas, ...majority].map((r) => r.pod),
+    );
+    const cutAt = performance.now();
+    const promoted = await waitFor("the majority to promote a replica", async () => {
+      const names = await named(c, majority);
+      return names[0] !== old.fqdn && names.every((n) => n === names[0]) ? { fqdn: names[0], at: performance.now() } : undefined;
+    });
+    await waitFor("the cut-off master to refuse writes", async () => (writer.firstRefusalAt ? true : undefined));
+    await writer.stop();
+    const refusedAt = writer.firstRefusalAt!;
+    expect(refusedAt).toBeLessThan(promoted.at);
+
+    heal();
+    const master = c.redis.find((r) => r.fqdn === promoted.fqdn)!;
+    await waitFor("the old master to rejoin as a replica", () => rejoined(c, old));
+    const lost = await lostWrites(c, master, writer.acked);
+    // Replication is asynchronous: what was in flight at the cut may go too, hence a second's margin before it.
+    const window = new Set(writer.acked.filter((a) => a.at >= cutAt - 1000 && a.at < refusedAt).map((a) => a.key));
+    expect(lost.filter((k) => !window.has(k))).toEqual([]);
+    console.warn(
+      `partition: writes refused ${(refusedAt - cutAt).toFixed(0)} ms after the cut, replica promoted after ${(promoted.at - cutAt).toFixed(0)} ms; ` +
+        `${lost.length} acknowledged writes lost of ${writer.acked.filter((a) => a.at >= cutAt).length} acknowledged after the cut`,
+    );
+  });
+});
+
+describe.skipIf(!available)("Redis with Sentinel: the master hung (SIGSTOP) past the failover", () => {
+  const servers = new Servers();
+  afterAll(() => servers.stopAll());
+
+  it("loses no write a client with the apps' command timeout saw acknowledged", async () => {
+    const c = await startRedisCluster(servers, "sentinel");
+    const [old] = c.redis;
+    // As a Sentinel-aware client: after a failure, ask a Sentinel where the master is.
+    const resolve = async () => {
+      const [host] = await named(c, c.sentinels.slice(0, 1));
+      return c.redis.find((r) => r.fqdn === host)!.pod.ip;
+    };
+    const writer = startWriter(c.password, resolve, REDIS_COMMAND_TIMEOUT_MS, "h");
+    await waitFor("writes acknowledged", async () => (writer.acked.length >= 20 ? true : undefined));
+    process.kill(old.proc.pid, "SIGSTOP");
+    const master = await waitFor("a new master", async () => {
+      const m = await c.agreedMaster();
+      return m && m !== old ? m : undefined;
+    });
+    const promotedAt = performance.now();
+    await waitFor("writes acknowledged by the new master", async () =>
+      writer.acked.filter((a) => a.at > promotedAt).length >= 20 ? true : undefined,
+    );
+    // The old master wakes with its queued writes and a stale view of its replicas.
+    process.kill(old.proc.pid, "SIGCONT");
+    await waitFor("the old master to be demoted and rejoin", () => rejoined(c, old));
+    await writer.stop();
+    const lost = await lostWrites(c, master, writer.acked);
+    expect(lost).toEqual([]);
+    console.warn(
+      `hang: ${writer.acked.length} writes acknowledged, ${lost.length} lost; failures by kind ${JSON.stringify(writer.errors)}`,
+    );
   });
 });

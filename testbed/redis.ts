@@ -4,6 +4,7 @@
  * `redisInitScript` run in the pod, then `redisCommand`. Pod FQDNs resolve to the pods' addresses,
  * so Sentinel announces and resolves host names exactly as in the cluster.
  */
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -23,7 +24,7 @@ import {
 } from "../components/data/redisPods";
 import { PORTS } from "../model/names";
 import { PodNetwork, type Pod } from "./pods";
-import { waitFor, type Proc, type Servers } from "./servers";
+import { sleep, waitFor, type Proc, type Servers } from "./servers";
 
 /** One command on a fresh connection that never retries (a dead server must fail fast). */
 export async function redisCall(host: string, port: number, password: string | undefined, ...args: (string | number)[]): Promise<unknown> {
@@ -165,4 +166,96 @@ export async function killMaster(c: RedisCluster): Promise<{ ms: number; master:
     return m && m !== old ? m : undefined;
   });
   return { ms: performance.now() - killedAt, master, killedAt };
+}
+
+/** Cuts `pod` off from `peers` in both directions, inside its network namespace; returns the undo. */
+export function partition(pod: Pod, peers: Pod[]): () => void {
+  const addrs = peers.map((p) => p.ip).join(", ");
+  const rules = `table inet partition {
+  chain input { type filter hook input priority 0; ip saddr { ${addrs} } drop; }
+  chain output { type filter hook output priority 0; ip daddr { ${addrs} } drop; }
+}
+`;
+  const nft = (args: string[], input?: string) => {
+    const r = spawnSync("ip", ["netns", "exec", pod.netns, "nft", ...args], { input, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`nft ${args.join(" ")} in ${pod.name}: ${r.stderr.trim()}`);
+  };
+  nft(["-f", "-"], rules);
+  return () => nft(["delete", "table", "inet", "partition"]);
+}
+
+const WRITE_PAUSE_MS = 5;
+
+export interface WriteLog {
+  /** Keys the writer saw acknowledged (OK), with when (performance.now()). */
+  acked: { key: string; at: number }[];
+  /** The first refusal by min-replicas-to-write (NOREPLICAS), if any. */
+  firstRefusalAt?: number;
+  /** Commands that failed otherwise (timeouts, resets), by message. */
+  errors: Record<string, number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A client writing one key at a time, as an app would: each command gives up after
+ * `commandTimeoutMs`, and after any failure the client asks `resolveMaster` where the master is
+ * and reconnects there (what a Sentinel-aware client does). Keys are `prefix:<n>`, one every
+ * WRITE_PAUSE_MS at most, an app's pace rather than a benchmark's.
+ */
+export function startWriter(password: string, resolveMaster: () => Promise<string>, commandTimeoutMs: number, prefix: string): WriteLog {
+  const log: WriteLog = { acked: [], errors: {}, stop: async () => undefined };
+  let running = true;
+  const loop = (async () => {
+    let n = 0;
+    let client: Redis | undefined;
+    while (running) {
+      try {
+        if (!client) {
+          client = new Redis({
+            host: await resolveMaster(),
+            port: PORTS.redis,
+            password,
+            lazyConnect: true,
+            enableReadyCheck: false,
+            retryStrategy: () => null,
+            maxRetriesPerRequest: 0,
+            enableOfflineQueue: false,
+            connectTimeout: commandTimeoutMs,
+            commandTimeout: commandTimeoutMs,
+          });
+          client.on("error", () => undefined);
+          await client.connect();
+        }
+        const key = `${prefix}:${n++}`;
+        if ((await client.set(key, key)) === "OK") log.acked.push({ key, at: performance.now() });
+        await sleep(WRITE_PAUSE_MS);
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        if (msg.startsWith("NOREPLICAS")) log.firstRefusalAt ??= performance.now();
+        const kind = msg.split(" ")[0];
+        log.errors[kind] = (log.errors[kind] ?? 0) + 1;
+        client?.disconnect();
+        client = undefined;
+        // A refused or failed write is retried as the next key after a short pause, as apps back off.
+        await sleep(50);
+      }
+    }
+    client?.disconnect();
+  })();
+  log.stop = async () => {
+    running = false;
+    await loop;
+  };
+  return log;
+}
+
+/** The acknowledged keys `master` does not hold. */
+export async function lostWrites(c: RedisCluster, master: RedisPod, acked: { key: string }[]): Promise<string[]> {
+  const lost: string[] = [];
+  for (let i = 0; i < acked.length; i += 500) {
+    const keys = acked.slice(i, i + 500).map((a) => a.key);
+    const values = (await c.call(master, "MGET", ...keys)) as (string | null)[];
+    values.forEach((v, j) => v === null && lost.push(keys[j]));
+  }
+  return lost;
 }

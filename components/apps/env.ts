@@ -11,6 +11,7 @@ import {
   JWKS_PATH,
   OIDC_CALLBACK_PATH,
   R2_APP_SECRET,
+  REDIS_COMMAND_TIMEOUT_MS,
   REDIS_SECRET,
   SECRET_KEYS,
   databaseSecretName,
@@ -87,7 +88,12 @@ export function bindingEnv(svc: Pick<AppService, "bindings" | "hostnames">, ctx:
   const r2 = BINDING_ENV.r2;
   return [
     ...(b.postgres ? [fromSecret(BINDING_ENV.postgres.databaseUrl, databaseSecretName(b.postgres.database), SECRET_KEYS.databaseUrl)] : []),
-    ...(b.redis ? [fromSecret(BINDING_ENV.redis.redisUrl, REDIS_SECRET, SECRET_KEYS.redisUrl)] : []),
+    ...(b.redis
+      ? [
+          fromSecret(BINDING_ENV.redis.redisUrl, REDIS_SECRET, SECRET_KEYS.redisUrl),
+          plain(BINDING_ENV.redis.commandTimeoutMs, String(REDIS_COMMAND_TIMEOUT_MS)),
+        ]
+      : []),
     ...(b.r2 ? (Object.keys(r2) as (keyof typeof r2)[]).map((k) => fromSecret(r2[k], R2_APP_SECRET, SECRET_KEYS.r2[k])) : []),
     ...(b.oidc ? oidcEnv(svc, b.oidc, ctx) : []),
   ];

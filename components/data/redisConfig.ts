@@ -8,16 +8,24 @@
  * rewrite its `replicaof` line, which a read-only ConfigMap mount would silently lose on restart.
  * Which Redis starts as a replica is decided by the pod's init script (redisPods.ts), not here.
  */
-import { PORTS } from "../../model/names";
+import { PORTS, REDIS_DOWN_AFTER_MS } from "../../model/names";
 
 export const SENTINEL_QUORUM = 2;
-export const DOWN_AFTER_MS = 5000;
+export const DOWN_AFTER_MS = REDIS_DOWN_AFTER_MS;
 export const FAILOVER_TIMEOUT_MS = 10000;
 export const MASTER_NAME = "enclii";
 /** A master takes writes only while this many replicas acknowledge it. */
 export const MIN_REPLICAS_TO_WRITE = 1;
-/** Replication lag (s) after which a replica stops counting towards `min-replicas-to-write`. */
-const MIN_REPLICAS_MAX_LAG_S = 10;
+/**
+ * Replication lag (s) after which a replica stops counting towards `min-replicas-to-write`.
+ * Replicas acknowledge every second and the master recounts every second, so a master cut off
+ * from its replicas refuses writes (NOREPLICAS) about 2 s later: well inside down-after (5 s),
+ * before the Sentinels can promote a replica. Replication stays asynchronous, so the writes a
+ * master took in those 2 s can still be lost; an operation that must survive a failover waits
+ * for a replica (`WAIT 1 <ms>`) before it counts as done. At 10 s, a partitioned master kept
+ * taking writes for 10 s, half of them after its replacement had taken over.
+ */
+export const MIN_REPLICAS_MAX_LAG_S = 1;
 /** Every pod listens on its own address; NetworkPolicies decide who reaches it. */
 const BIND = "0.0.0.0";
 /** RDB snapshots beside the AOF (Redis 7's default points, explicit so no packaged default can drop them). */
