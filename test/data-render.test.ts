@@ -17,6 +17,7 @@ import {
   SENTINEL_QUORUM,
 } from "../components/data/redisConfig";
 import { connectionBudget } from "../model/connectionBudget";
+import { shellcheck } from "./harness";
 import { REDIS_POD_PATHS, redisCommand, redisConfigFiles, redisInitScript } from "../components/data/redisPods";
 
 const lines = (text: string) => text.split("\n");
@@ -236,14 +237,18 @@ describe("Redis pods", () => {
     expect(files["sentinel.conf"]).toContain("sentinel monitor enclii redis-0.redis-headless.enclii-data.svc.cluster.local 6379 2");
   });
 
-  it("fill in the pod's own name at start, and under Sentinel make every Redis but the first follow it", () => {
-    expect(redisInitScript("redis", "sentinel", REDIS_POD_PATHS)).toBe(
-      [
-        "set -eu",
-        'sed "s/pod-fqdn\\.enclii\\.invalid/$(hostname).redis-headless.enclii-data.svc.cluster.local/g" /config/redis.conf > /work/redis.conf',
-        '[ "$(hostname)" = "redis-0" ] || echo "replicaof redis-0.redis-headless.enclii-data.svc.cluster.local 6379" >> /work/redis.conf',
-      ].join("\n"),
+  it("fill in the pod's own name at start; under Sentinel a Redis follows the master the Sentinels name, else the first pod", () => {
+    const script = redisInitScript("redis", "sentinel", REDIS_POD_PATHS);
+    expect(script).toContain('sed "s/pod-fqdn\\.enclii\\.invalid/$me/g" /config/redis.conf > /work/redis.conf');
+    expect(script).toContain(
+      'answer=$(REDISCLI_AUTH="$(cat /config/password)" timeout 2 redis-cli -h "$s" -p 26379 SENTINEL GET-MASTER-ADDR-BY-NAME enclii 2>/dev/null | head -n 1)',
     );
+    expect(script).toContain('[ -n "$master" ] || master=redis-0.redis-headless.enclii-data.svc.cluster.local');
+    expect(script).toContain('[ "$master" = "$me" ] || echo "replicaof $master 6379" >> /work/redis.conf');
+    const sentinel = redisInitScript("sentinel", "sentinel", REDIS_POD_PATHS);
+    expect(sentinel).toContain('sed -i "s/^sentinel monitor enclii [^ ]* /sentinel monitor enclii $master /" /work/sentinel.conf');
+    expect(sentinel).toContain('echo "sentinel known-replica enclii $replica 6379" >> /work/sentinel.conf');
+    for (const text of [script, sentinel, redisInitScript("redis", "standalone", REDIS_POD_PATHS)]) expect(shellcheck(text, "sh")).toBe("");
     expect(redisInitScript("redis", "standalone", REDIS_POD_PATHS)).not.toContain("replicaof");
     expect(redisInitScript("sentinel", "sentinel", REDIS_POD_PATHS)).not.toContain("replicaof");
     expect(redisCommand("sentinel", REDIS_POD_PATHS)).toEqual(["redis-sentinel", "/work/sentinel.conf"]);

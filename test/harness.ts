@@ -96,8 +96,8 @@ export function requirePods(): boolean {
   return root && requireTool("ip", "iproute2") && requireTool("unshare", "util-linux");
 }
 
-export function shellcheck(script: string): string {
-  const result = spawnSync("shellcheck", ["--shell=bash", "-"], { input: script, encoding: "utf8" });
+export function shellcheck(script: string, shell: "bash" | "sh" = "bash"): string {
+  const result = spawnSync("shellcheck", [`--shell=${shell}`, "-"], { input: script, encoding: "utf8" });
   return result.status === 0 ? "" : result.stdout + result.stderr;
 }
 

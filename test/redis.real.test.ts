@@ -214,3 +214,42 @@ describe.skipIf(!available)("Redis with Sentinel: the master hung (SIGSTOP) past
     );
   });
 });
+
+describe.skipIf(!available)("Redis with Sentinel: pods recreated with fresh working dirs", () => {
+  const servers = new Servers();
+  afterAll(() => servers.stopAll());
+
+  it("the old master's pod, recreated after a failover, rejoins as a replica and writes go on within 10 s", async () => {
+    const c = await startRedisCluster(servers, "sentinel");
+    const { master } = await killMaster(c);
+    const old = c.redis[0];
+    const started = performance.now();
+    await old.recreate();
+    // It asked the Sentinels: it starts as a replica of the new master, never as a second master.
+    expect(String(await c.call(old, "ROLE"))).toMatch(/^slave/);
+    await waitFor("the recreated pod in sync and the master taking writes", async () =>
+      (await rejoined(c, old)) && (await c.call(master, "SET", "after-recreate", "1")) === "OK" ? true : undefined,
+    );
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(await c.agreedMaster()).toBe(master);
+  });
+
+  it("two Sentinels recreated while the master is down still fail over within 15 s", async () => {
+    const c = await startRedisCluster(servers, "sentinel");
+    const [old] = c.redis;
+    const killedAt = performance.now();
+    process.kill(old.proc.pid, "SIGKILL");
+    for (const s of c.sentinels.slice(1)) {
+      process.kill(s.proc.pid, "SIGKILL");
+      await s.recreate();
+    }
+    const master = await waitFor("every sentinel to agree on a new master", async () => {
+      const m = await c.agreedMaster();
+      return m && m !== old ? m : undefined;
+    });
+    expect(performance.now() - killedAt).toBeLessThan(15_000);
+    await waitFor("a write to the new master", async () =>
+      (await c.call(master, "SET", "after", "failover")) === "OK" ? true : undefined,
+    );
+  });
+});

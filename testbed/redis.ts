@@ -11,7 +11,6 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { MASTER_NAME } from "../components/data/redisConfig";
 import {
-  CONFIG_FILES,
   redisCommand,
   redisConfigFiles,
   redisInitScript,
@@ -96,7 +95,7 @@ async function startPod(net: PodNetwork, role: RedisRole, ordinal: number, mode:
     const p = paths(pod, fresh);
     // What the config Secret holds, mounted read-only at `config`.
     const files = redisConfigFiles(mode, password, p);
-    for (const file of Object.values(CONFIG_FILES)) if (files[file] !== undefined) writeFileSync(join(p.config, file), files[file]);
+    for (const [file, text] of Object.entries(files)) writeFileSync(join(p.config, file), text);
     const init = pod.run(["sh", "-c", redisInitScript(role, mode, p)]);
     if (init.status !== 0) throw new Error(`init of ${name} failed (${init.status}): ${init.output}`);
     const proc = await pod.start(redisCommand(role, p), `${role}.log`);

@@ -5,7 +5,7 @@
  * network namespace with its own hostname (testbed/redis.ts).
  */
 import { DATA_NAMESPACE, PORTS } from "../../model/names";
-import { renderRedisConf, renderSentinelConf } from "./redisConfig";
+import { MASTER_NAME, renderRedisConf, renderSentinelConf } from "./redisConfig";
 
 export type RedisMode = "standalone" | "sentinel";
 export type RedisRole = "redis" | "sentinel";
@@ -54,19 +54,55 @@ export function redisConfigFiles(mode: RedisMode, password: string, paths: Redis
   };
 }
 
+/** What a pod's init asks a Sentinel, on a fresh connection that gives up after 2 s. */
+function askSentinel(paths: RedisPodPaths, host: string, ...command: string[]): string {
+  return `REDISCLI_AUTH="$(cat ${paths.config}/${PASSWORD_KEY})" timeout 2 redis-cli -h "${host}" -p ${PORTS.sentinel} ${command.join(" ")} 2>/dev/null`;
+}
+
 /**
  * The init container's script: copy the pod's config into its working dir with its own stable
- * name filled in, and, for every Redis but the first in Sentinel mode, start as a replica of the first.
+ * name filled in. Under Sentinel the working dir is an emptyDir, so a recreated pod has forgotten
+ * every failover; it asks the Sentinels instead. A Redis follows the master they name (the first
+ * pod leads only when no Sentinel answers, i.e. on a new cluster's first start); a Sentinel
+ * monitors that master and starts out knowing its replicas, so it can fail over even when the
+ * master is already down.
  */
 export function redisInitScript(role: RedisRole, mode: RedisMode, paths: RedisPodPaths): string {
   const service = SERVICES[role];
   const file = CONFIG_FILES[role];
   const me = `$(hostname).${headless(service)}.${DATA_NAMESPACE}.svc.cluster.local`;
-  const follow =
-    role === "redis" && mode === "sentinel"
-      ? `\n[ "$(hostname)" = "${FIRST_REDIS}" ] || echo "replicaof ${podFqdn(FIRST_REDIS, service)} ${PORTS.redis}" >> ${paths.work}/${file}`
-      : "";
-  return `set -eu\nsed "s/${POD_FQDN.replace(/\./g, "\\.")}/${me}/g" ${paths.config}/${file} > ${paths.work}/${file}${follow}`;
+  const copy = `sed "s/${POD_FQDN.replace(/\./g, "\\.")}/$me/g" ${paths.config}/${file} > ${paths.work}/${file}`;
+  if (mode !== "sentinel") return `set -eu\nme="${me}"\n${copy}`;
+  const redisDomain = `.${headless(SERVICES.redis)}.${DATA_NAMESPACE}.svc.cluster.local`;
+  const sentinels = Array.from({ length: SENTINEL_REPLICAS }, (_, i) => podFqdn(`${SERVICES.sentinel}-${i}`, SERVICES.sentinel));
+  // Only a name of ours counts as an answer: an error or a refusal prints something else.
+  const lookup = `master=""
+for s in ${sentinels.join(" ")}; do
+  [ "$s" = "$me" ] && continue
+  answer=$(${askSentinel(paths, "$s", "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)} | head -n 1) || answer=""
+  case "$answer" in
+    *${redisDomain}) master=$answer; break ;;
+  esac
+done`;
+  if (role === "redis")
+    return `set -eu
+me="${me}"
+${copy}
+${lookup}
+[ -n "$master" ] || master=${podFqdn(FIRST_REDIS, SERVICES.redis)}
+[ "$master" = "$me" ] || echo "replicaof $master ${PORTS.redis}" >> ${paths.work}/${file}`;
+  return `set -eu
+me="${me}"
+${copy}
+${lookup}
+if [ -n "$master" ]; then
+  sed -i "s/^sentinel monitor ${MASTER_NAME} [^ ]* /sentinel monitor ${MASTER_NAME} $master /" ${paths.work}/${file}
+  ${askSentinel(paths, "$s", "SENTINEL", "REPLICAS", MASTER_NAME)} | awk 'key == "ip" { print } { key = $0 }' | while read -r replica; do
+    case "$replica" in
+      *${redisDomain}) echo "sentinel known-replica ${MASTER_NAME} $replica ${PORTS.redis}" >> ${paths.work}/${file} ;;
+    esac
+  done
+fi`;
 }
 
 /** The server's command line, on the working copy of its config. */
