@@ -97,6 +97,11 @@ describe("in-cluster PostgreSQL (CloudNativePG)", () => {
         },
       },
     });
+    // R2 refuses boto3's default checksums; the sidecar sends them only when required.
+    expect(store.instanceSidecarConfiguration.env).toEqual([
+      { name: "AWS_REQUEST_CHECKSUM_CALCULATION", value: "when_required" },
+      { name: "AWS_RESPONSE_CHECKSUM_VALIDATION", value: "when_required" },
+    ]);
     const scheduled = one(all, "kubernetes:postgresql.cnpg.io/v1:ScheduledBackup", "in-postgres-daily-backup").inputs.spec;
     expect(scheduled).toMatchObject({
       schedule: "0 0 3 * * *",

@@ -22,6 +22,14 @@ const PASSWORD_LENGTH = 32;
 const POSTGRES_RESOURCES = { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "4Gi" } };
 /** The barman-cloud sidecar in every instance pod: WAL archiving, and base backups streamed to R2. */
 const BACKUP_SIDECAR_RESOURCES = { requests: { cpu: "50m", memory: "128Mi" }, limits: { memory: "1Gi" } };
+/**
+ * boto3 1.36+ sends and checks CRC checksums on every request by default, which R2 rejects; the
+ * barman-cloud plugin's object-store docs give these two settings for R2 and other S3 look-alikes.
+ */
+export const R2_CHECKSUM_ENV = [
+  { name: "AWS_REQUEST_CHECKSUM_CALCULATION", value: "when_required" },
+  { name: "AWS_RESPONSE_CHECKSUM_VALIDATION", value: "when_required" },
+];
 const POOLER_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } };
 /** The operator adds a readiness probe only. */
 const POOLER_LIVENESS = { tcpSocket: { port: PORTS.postgres }, periodSeconds: 10, failureThreshold: 6 };
@@ -115,7 +123,7 @@ export class Postgres extends pulumi.ComponentResource {
           data: { compression: "gzip" },
         },
         retentionPolicy: `${args.settings.backupRetentionDays}d`,
-        instanceSidecarConfiguration: { resources: BACKUP_SIDECAR_RESOURCES },
+        instanceSidecarConfiguration: { resources: BACKUP_SIDECAR_RESOURCES, env: R2_CHECKSUM_ENV },
       },
       { ...kept, dependsOn: args.operators },
     );
