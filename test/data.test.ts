@@ -97,6 +97,12 @@ describe("in-cluster PostgreSQL (CloudNativePG)", () => {
         },
       },
     });
+    // Barman backs these volumes up: their PVCs opt out of Longhorn's daily volume backups.
+    const { spec: clusterSpec } = one(all, "kubernetes:postgresql.cnpg.io/v1:Cluster", "in-postgres-enclii-pg").inputs;
+    expect(clusterSpec.inheritedMetadata.labels).toEqual({
+      "recurring-job.longhorn.io/source": "enabled",
+      "recurring-job-group.longhorn.io/no-volume-backup": "enabled",
+    });
     // R2 refuses boto3's default checksums; the sidecar sends them only when required.
     expect(store.instanceSidecarConfiguration.env).toEqual([
       { name: "AWS_REQUEST_CHECKSUM_CALCULATION", value: "when_required" },

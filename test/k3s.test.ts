@@ -4,7 +4,18 @@ import { parse } from "yaml";
 import { renderBootstrapScript, renderK3sConfig, type BootstrapOptions } from "../components/k3s/bootstrap";
 import { longhornValues } from "../components/k3s/Longhorn";
 import { longhornReplicas } from "../model/rules";
-import { find, isSecret, one, recordResources, requireTool, resolve, settled, shellcheck, type Registered } from "./harness";
+import {
+  find,
+  isSecret,
+  one,
+  recordResources,
+  requireTool,
+  resolve,
+  settled,
+  shellcheck,
+  validateObject,
+  type Registered,
+} from "./harness";
 
 const server: BootstrapOptions = {
   nodeName: "ax41-1",
@@ -199,6 +210,7 @@ describe("K3sCluster and Longhorn components", () => {
     });
     new Longhorn("lh", {
       nodeCount: 3,
+      backupsKept: 14,
       provider: cluster.provider,
       protect: true,
       backup: { ...r2, url: "s3://enclii-test-backups@auto/longhorn/" },
@@ -226,6 +238,15 @@ describe("K3sCluster and Longhorn components", () => {
     expect(await isSecret(cluster.kubeconfig)).toBe(true);
     expect(await resolve(cluster.kubeconfig)).toContain("server: https://203.0.113.5:6443");
     expect(await resolve(cluster.apiEndpoint)).toBe("https://203.0.113.5:6443");
+  });
+
+  it("snapshots and backs up every volume of the default group daily, keeping the configured backups", async () => {
+    const jobs = find(all, "kubernetes:longhorn.io/v1beta2:RecurringJob").filter((j) => j.name.startsWith("lh-"));
+    expect(jobs.map((j) => [j.inputs.metadata.name, j.inputs.spec])).toEqual([
+      ["daily-snapshot", { name: "daily-snapshot", task: "snapshot", cron: "0 2 * * *", retain: 7, concurrency: 1, groups: ["default"] }],
+      ["daily-backup", { name: "daily-backup", task: "backup", cron: "0 3 * * *", retain: 14, concurrency: 1, groups: ["default"] }],
+    ]);
+    for (const j of jobs) await expect(validateObject(j.inputs as never), j.name).resolves.toBeUndefined();
   });
 
   it("installs a pinned Longhorn chart into a privileged namespace", () => {

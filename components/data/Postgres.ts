@@ -8,6 +8,7 @@ import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL, DATABASES, POOLED_SERVICE,
 import { stateful } from "../stateful";
 import { databaseUrlSecret } from "./databaseUrl";
 import { IN_CLUSTER_MAX_CONNECTIONS, type ConnectionBudget } from "../../model/connectionBudget";
+import { LONGHORN_OPT_OUT_LABELS } from "../k3s/Longhorn";
 import { MAX_CLIENT_CONN } from "./pgbouncer";
 
 const OBJECT_STORE_NAME = "r2-backups";
@@ -138,6 +139,9 @@ export class Postgres extends pulumi.ComponentResource {
         imageName: IMAGES.postgres,
         resources: POSTGRES_RESOURCES,
         storage: { size: `${args.settings.storageGi}Gi`, storageClass: args.storageClass },
+        // On every object the operator makes, PVCs included: barman-cloud backs these volumes up,
+        // so Longhorn's daily volume backups leave them out.
+        inheritedMetadata: { labels: { ...LONGHORN_OPT_OUT_LABELS } },
         postgresql: { parameters: { max_connections: String(IN_CLUSTER_MAX_CONNECTIONS) } },
         enableSuperuserAccess: false,
         managed: {

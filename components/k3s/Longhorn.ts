@@ -18,6 +18,8 @@ export interface LonghornBackupTarget {
 
 export interface LonghornArgs {
   nodeCount: number;
+  /** Daily volume backups kept on R2 (the environment's backup retention, in days). */
+  backupsKept: number;
   backup: LonghornBackupTarget;
   provider: k8s.Provider;
   /**
@@ -28,6 +30,31 @@ export interface LonghornArgs {
 }
 
 const BACKUP_SECRET = "longhorn-backup-target";
+/**
+ * Longhorn applies jobs of the `default` group to every volume that names no group of its own:
+ * Redis, and whatever an app claims. CloudNativePG's volumes are backed up by barman-cloud
+ * (WAL and base backups) and opt out by naming LONGHORN_OPT_OUT_GROUP, which has no jobs.
+ */
+const DEFAULT_GROUP = "default";
+/** PVC labels that move a volume into a group with no recurring jobs. */
+export const LONGHORN_OPT_OUT_LABELS = {
+  "recurring-job.longhorn.io/source": "enabled",
+  "recurring-job-group.longhorn.io/no-volume-backup": "enabled",
+} as const;
+/** Daily, at night (UTC), snapshot before backup so the backup takes a fresh snapshot's blocks. */
+const SNAPSHOT_CRON = "0 2 * * *";
+const BACKUP_CRON = "0 3 * * *";
+/** Local snapshots kept per volume: a week of undo on the node, cheap until blocks diverge. */
+const SNAPSHOTS_KEPT = 7;
+
+/** The RecurringJob specs: a daily snapshot and a daily backup to R2, for every default-group volume. */
+export function recurringJobs(backupsKept: number): { name: string; spec: Record<string, unknown> }[] {
+  const job = (name: string, task: string, cron: string, retain: number) => ({
+    name,
+    spec: { name, task, cron, retain, concurrency: 1, groups: [DEFAULT_GROUP] },
+  });
+  return [job("daily-snapshot", "snapshot", SNAPSHOT_CRON, SNAPSHOTS_KEPT), job("daily-backup", "backup", BACKUP_CRON, backupsKept)];
+}
 
 export function longhornValues(nodeCount: number, protect: boolean, backupUrl: pulumi.Input<string>): Record<string, unknown> {
   const replicas = longhornReplicas(nodeCount);
@@ -97,6 +124,13 @@ export class Longhorn extends pulumi.ComponentResource {
       },
       { ...child, dependsOn: [backupSecret] },
     );
+    for (const { name: job, spec } of recurringJobs(args.backupsKept))
+      new k8s.apiextensions.CustomResource(
+        `${name}-${job}`,
+        { apiVersion: "longhorn.io/v1beta2", kind: "RecurringJob", metadata: { name: job, namespace: ns.metadata.name }, spec },
+        // Schedules, not data: replaced freely, never protected.
+        { parent: this, provider: args.provider, dependsOn: [release] },
+      );
     this.namespace = pulumi.all([ns.metadata.name, release.id]).apply(([n]) => n);
     // Read through the release, so whatever binds a volume to the class waits until Longhorn is installed.
     this.storageClass = release.id.apply(() => STORAGE_CLASS);

@@ -128,6 +128,7 @@ export class Platform extends pulumi.ComponentResource {
       `${name}-longhorn`,
       {
         nodeCount: nodes.length,
+        backupsKept: env.postgres.backupRetentionDays,
         provider: k8sProvider,
         protect: env.protect,
         // R2 ignores the region; Longhorn's URL format requires one.
