@@ -61,7 +61,10 @@ describe("CloudPool (HA: first server public, two private-only)", () => {
   });
 
   it("puts every server on the private network with its assigned address, in a spread group", async () => {
-    const servers = find(all, "hcloud:index/server:Server").filter((s) => s.name.startsWith("ha-"));
+    // By name: servers waiting on the firewall's id register after the others.
+    const servers = find(all, "hcloud:index/server:Server")
+      .filter((s) => s.name.startsWith("ha-"))
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
     expect(servers.map((s) => s.inputs.networks[0].ip)).toEqual(["10.0.1.10", "10.0.1.11", "10.0.1.12"]);
     expect(one(all, "hcloud:index/placementGroup:PlacementGroup", "ha-spread-0").inputs.type).toBe("spread");
     expect(one(all, "hcloud:index/networkSubnet:NetworkSubnet", "ha-subnet").inputs).toMatchObject({
@@ -72,6 +75,9 @@ describe("CloudPool (HA: first server public, two private-only)", () => {
     const gw = one(all, "hcloud:index/server:Server", "ha-gw");
     expect(gw.inputs.publicNets).toEqual([{ ipv4Enabled: true, ipv6Enabled: true }]);
     expect(one(all, "hcloud:index/server:Server", "ha-node-1").inputs.publicNets).toEqual([{ ipv4Enabled: false, ipv6Enabled: false }]);
+    // The firewall goes on the public server only: Hetzner's firewalls filter public interfaces.
+    expect(gw.inputs.firewallIds).toHaveLength(1);
+    for (const n of ["ha-node-1", "ha-node-2"]) expect(one(all, "hcloud:index/server:Server", n).inputs.firewallIds).toBeUndefined();
     expect(gw.inputs.labels).toMatchObject({ "enclii.io/pool": "node", "enclii.io/role": "server", "enclii.io/stack": "test" });
   });
 

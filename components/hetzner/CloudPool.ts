@@ -91,7 +91,8 @@ export class CloudPool extends pulumi.ComponentResource {
           image: n.image,
           location: n.location,
           sshKeys: [sshKey.id],
-          firewallIds: [firewall.id.apply(Number)],
+          // Hetzner's firewalls filter public interfaces only, and refuse a server that has none.
+          ...(n.publicIpv4 ? { firewallIds: [firewall.id.apply(Number)] } : {}),
           placementGroupId: groups[Math.floor(i / MAX_SERVERS_PER_PLACEMENT_GROUP)].id.apply(Number),
           networks: [{ networkId, ip: n.privateIp }],
           publicNets: [{ ipv4Enabled: n.publicIpv4, ipv6Enabled: n.publicIpv4 }],
