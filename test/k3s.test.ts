@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { renderBootstrapScript, renderK3sConfig, type BootstrapOptions } from "../components/k3s/bootstrap";
+import { renderAuditPolicy, renderBootstrapScript, renderK3sConfig, type BootstrapOptions } from "../components/k3s/bootstrap";
 import { longhornValues } from "../components/k3s/Longhorn";
 import { longhornReplicas } from "../model/rules";
 import {
@@ -71,7 +71,33 @@ describe("k3s config", () => {
       "tls-san": ["203.0.113.10"],
       "token-file": "/etc/rancher/k3s/enclii-token",
       "write-kubeconfig-mode": "0600",
+      "kube-apiserver-arg": [
+        "audit-policy-file=/etc/rancher/k3s/audit-policy.yaml",
+        "audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log",
+        "audit-log-maxage=30",
+        "audit-log-maxbackup=10",
+        "audit-log-maxsize=100",
+      ],
     });
+  });
+
+  it("writes the audit policy on servers: metadata only (no Secret values), no probes, leases or events", () => {
+    const script = renderBootstrapScript(server);
+    expect(script).toContain(`cat > /etc/rancher/k3s/audit-policy.yaml <<'AUDIT'\n${renderAuditPolicy().trimEnd()}\nAUDIT`);
+    const policy = parse(renderAuditPolicy());
+    expect(policy.rules.at(-1)).toEqual({ level: "Metadata" });
+    expect(JSON.stringify(policy)).not.toMatch(/Request(Response)?"/);
+    expect(renderBootstrapScript(variants["cloud private agent"])).not.toContain("audit-policy");
+    expect(parse(renderK3sConfig(variants["cloud private agent"]))["kube-apiserver-arg"]).toBeUndefined();
+  });
+
+  it("waits for cloud-init and a synchronised clock, holds dpkg's lock patiently and retries downloads", () => {
+    const script = renderBootstrapScript(server);
+    expect(script).toContain("cloud-init status --wait");
+    expect(script).toContain('until [ "$(timedatectl show -p NTPSynchronized --value 2>/dev/null)" = "yes" ]; do');
+    expect(script).toContain("apt-get -o DPkg::Lock::Timeout=600 install -y -q");
+    expect(script).toContain("curl -sfL --retry 5 --retry-all-errors");
+    expect(script.indexOf("cloud-init status --wait")).toBeLessThan(script.indexOf("apt-get"));
   });
 
   it("joins later servers and agents to the first server; agents get no server flags", () => {

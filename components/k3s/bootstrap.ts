@@ -9,6 +9,43 @@ import { ADMIN_PORTS, K3S_CIDRS } from "../../model/names";
 /** Hetzner's recursive resolvers; private-only servers get no DNS from DHCP. */
 const HETZNER_RESOLVERS = ["185.12.64.1", "185.12.64.2"] as const;
 const READY_TIMEOUT_S = 300;
+/** How long the first boot may hold dpkg's lock (unattended-upgrades, cloud-init's package step). */
+const DPKG_LOCK_TIMEOUT_S = 600;
+/** How long to wait for the clock to synchronise: tokens are checked against it. */
+const TIME_SYNC_TIMEOUT_S = 120;
+/** Downloads retried, with curl's backoff, before the bootstrap gives up. */
+const DOWNLOAD_RETRIES = 5;
+/** The API server's audit log and its policy, on the server's own disk, rotated by the API server. */
+export const AUDIT = {
+  policyFile: "/etc/rancher/k3s/audit-policy.yaml",
+  logFile: "/var/lib/rancher/k3s/server/logs/audit.log",
+  maxAgeDays: 30,
+  maxBackups: 10,
+  maxSizeMb: 100,
+} as const;
+
+/**
+ * Who did what, never with what: metadata only, so Secret values never reach the log; no
+ * health probes, leases or events (they would drown the rest).
+ */
+export function renderAuditPolicy(): string {
+  return stringify({
+    apiVersion: "audit.k8s.io/v1",
+    kind: "Policy",
+    omitStages: ["RequestReceived"],
+    rules: [
+      { level: "None", nonResourceURLs: ["/healthz*", "/livez*", "/readyz*", "/version"] },
+      {
+        level: "None",
+        resources: [
+          { group: "coordination.k8s.io", resources: ["leases"] },
+          { group: "", resources: ["events"] },
+        ],
+      },
+      { level: "Metadata" },
+    ],
+  });
+}
 /** The k3s CIS hardening guide's kernel settings, required by `protect-kernel-defaults`. */
 const KUBELET_SYSCTLS: Record<string, string> = {
   "vm.panic_on_oom": "0",
@@ -60,6 +97,13 @@ export function renderK3sConfig(o: BootstrapOptions): string {
       "secrets-encryption": true,
       "write-kubeconfig-mode": "0600",
       "tls-san": [...new Set([o.nodeIp, ...o.tlsSans])],
+      "kube-apiserver-arg": [
+        `audit-policy-file=${AUDIT.policyFile}`,
+        `audit-log-path=${AUDIT.logFile}`,
+        `audit-log-maxage=${AUDIT.maxAgeDays}`,
+        `audit-log-maxbackup=${AUDIT.maxBackups}`,
+        `audit-log-maxsize=${AUDIT.maxSizeMb}`,
+      ],
     });
     if (o.clusterInit) config["cluster-init"] = true;
     if (o.etcdS3ConfigSecret) Object.assign(config, { "etcd-s3": true, "etcd-s3-config-secret": o.etcdS3ConfigSecret });
@@ -184,6 +228,23 @@ ${persistentUnit("enclii-nat", "Masquerade the Enclii private network", "/usr/lo
     .join("\n");
   parts.push(
     section(
+      "first boot: let cloud-init finish, and a synchronised clock",
+      `if command -v cloud-init >/dev/null 2>&1; then
+  cloud-init status --wait >/dev/null || log "cloud-init reported errors; going on"
+fi
+timedatectl set-ntp true || log "could not enable NTP"
+deadline=$(( $(date +%s) + ${TIME_SYNC_TIMEOUT_S} ))
+until [ "$(timedatectl show -p NTPSynchronized --value 2>/dev/null)" = "yes" ]; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    log "the clock is not synchronised after ${TIME_SYNC_TIMEOUT_S}s; tokens would be judged against a wrong time"
+    exit 1
+  fi
+  sleep 2
+done`,
+    ),
+  );
+  parts.push(
+    section(
       "prerequisites: packages for Longhorn, kernel settings for protect-kernel-defaults",
       `missing=()
 for pkg in ${PACKAGES.join(" ")}; do
@@ -191,8 +252,8 @@ for pkg in ${PACKAGES.join(" ")}; do
 done
 if [ "\${#missing[@]}" -gt 0 ]; then
   log "installing \${missing[*]}"
-  apt-get update -q
-  apt-get install -y -q "\${missing[@]}"
+  apt-get -o DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_S} update -q
+  apt-get -o DPkg::Lock::Timeout=${DPKG_LOCK_TIMEOUT_S} install -y -q "\${missing[@]}"
 fi
 systemctl enable --now iscsid
 echo iscsi_tcp > /etc/modules-load.d/enclii-longhorn.conf
@@ -261,7 +322,14 @@ printf 'flannel-iface: %s\\n' "$iface" >> /etc/rancher/k3s/config.yaml.new`
     section(
       `k3s ${o.k3sVersion} (${o.role})`,
       `(umask 077 && printf '%s\\n' "$K3S_TOKEN" > ${TOKEN_FILE})
-cat > /etc/rancher/k3s/config.yaml.new <<'K3S'
+${
+  o.role === "server"
+    ? `cat > ${AUDIT.policyFile} <<'AUDIT'
+${renderAuditPolicy().trimEnd()}
+AUDIT
+`
+    : ""
+}cat > /etc/rancher/k3s/config.yaml.new <<'K3S'
 ${renderK3sConfig(o).trimEnd()}
 K3S
 ${flannel}
@@ -269,7 +337,7 @@ mv /etc/rancher/k3s/config.yaml.new /etc/rancher/k3s/config.yaml
 wanted="$K3S_VERSION $(sha256sum /etc/rancher/k3s/config.yaml | cut -d' ' -f1)"
 if [ "$(cat ${STATE_DIR}/k3s-installed 2>/dev/null || true)" != "$wanted" ]; then
   log "installing k3s $K3S_VERSION"
-  curl -sfL "https://raw.githubusercontent.com/k3s-io/k3s/\${K3S_VERSION/+/%2B}/install.sh" -o ${STATE_DIR}/k3s-install.sh
+  curl -sfL --retry ${DOWNLOAD_RETRIES} --retry-all-errors "https://raw.githubusercontent.com/k3s-io/k3s/\${K3S_VERSION/+/%2B}/install.sh" -o ${STATE_DIR}/k3s-install.sh
   INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC=${installExec} sh ${STATE_DIR}/k3s-install.sh
   echo "$wanted" > ${STATE_DIR}/k3s-installed
 fi
