@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
+import { PULUMI_TOKEN_SECRET } from "../components/k3s/credential";
 
 const hash = (s: string) => createHash("sha256").update(s).digest();
 
@@ -28,7 +29,7 @@ export function fakeKubeconfig(): string {
     "current-context: default",
     "users:",
     "- name: default",
-    "  user: {client-certificate-data: ZmFrZS1jZXJ0, client-key-data: ZmFrZS1rZXk=}",
+    "  user: {token: fake-service-account-token}",
     "",
   ].join("\n");
 }
@@ -65,7 +66,7 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>
           .slice(0, Number(inputs.length ?? 32)),
       };
     case "command:remote:Command":
-      return { stdout: String(inputs.create ?? "").includes("/etc/rancher/k3s/k3s.yaml") ? fakeKubeconfig() : "", stderr: "" };
+      return { stdout: String(inputs.create ?? "").includes(PULUMI_TOKEN_SECRET) ? fakeKubeconfig() : "", stderr: "" };
     case "kubernetes:helm.sh/v3:Release":
       return { status: { namespace: inputs.namespace, status: "deployed", version: inputs.version } };
     case "random:index/randomBytes:RandomBytes": {

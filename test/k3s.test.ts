@@ -1,6 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { PULUMI_TOKEN_SECRET, SERVER_CA_FILE, renderCredentialScript } from "../components/k3s/credential";
 import { renderAuditPolicy, renderBootstrapScript, renderK3sConfig, type BootstrapOptions } from "../components/k3s/bootstrap";
 import { longhornValues } from "../components/k3s/Longhorn";
 import { longhornReplicas } from "../model/rules";
@@ -167,6 +171,52 @@ describe("bootstrap script", () => {
   });
 });
 
+describe("the cluster credential script (run by bash against a stand-in k3s)", () => {
+  const script = renderCredentialScript();
+  const dir = mkdtempSync(join(tmpdir(), "enclii-credential-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("is shellcheck-clean", () => {
+    expect(shellcheck(script)).toBe("");
+  });
+
+  it("applies the account, binding and token Secret, waits for the token, and prints a token kubeconfig", () => {
+    const ca = join(dir, "server-ca.crt");
+    writeFileSync(ca, "-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n");
+    // A k3s that records what it was asked, and fills the token in on the second read, as the token controller does.
+    writeFileSync(
+      join(dir, "k3s"),
+      `#!/usr/bin/env bash
+case "$*" in
+  "kubectl apply -f -") cat > "${dir}/applied.yaml" ;;
+  *"get secret ${PULUMI_TOKEN_SECRET}"*)
+    n=$(cat "${dir}/reads" 2>/dev/null || echo 0); echo $((n + 1)) > "${dir}/reads"
+    if [ "$n" -ge 1 ]; then printf '%s' "$(printf 'the-token' | base64)"; fi ;;
+  *) echo "unexpected: $*" >&2; exit 1 ;;
+esac
+`,
+      { mode: 0o755 },
+    );
+    const r = spawnSync("bash", ["--norc", "--noprofile", "-c", script.replace(SERVER_CA_FILE, ca)], {
+      env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir },
+      encoding: "utf8",
+    });
+    expect(r.status, r.stderr).toBe(0);
+    const applied = readFileSync(join(dir, "applied.yaml"), "utf8");
+    expect(applied).toContain("type: kubernetes.io/service-account-token");
+    expect(applied).toContain("name: cluster-admin");
+    expect(readFileSync(join(dir, "reads"), "utf8").trim()).toBe("2");
+    const kubeconfig = parse(r.stdout);
+    expect(kubeconfig.users).toEqual([{ name: "enclii-pulumi", user: { token: "the-token" } }]);
+    expect(kubeconfig.clusters[0].cluster).toEqual({
+      server: "https://127.0.0.1:6443",
+      "certificate-authority-data": Buffer.from(readFileSync(ca)).toString("base64"),
+    });
+    // Nothing in it expires with the client certificates k3s rotates yearly.
+    expect(r.stdout).not.toContain("client-certificate");
+  });
+});
+
 describe("host firewall lockout guard (run by bash)", () => {
   const script = renderBootstrapScript(variants.dedicated);
   // The guard alone; test/firewall.real.test.ts runs the whole section, staging and move included.
@@ -256,9 +306,9 @@ describe("K3sCluster and Longhorn components", () => {
     expect(one(all, "random:index/randomPassword:RandomPassword", "c-token").inputs).toMatchObject({ length: 48, special: false });
   });
 
-  it("reads the kubeconfig without logging it and points it at the public endpoint", async () => {
+  it("reads a non-expiring credential without logging it and points it at the public endpoint", async () => {
     expect(one(all, "command:remote:Command", "c-kubeconfig").inputs).toMatchObject({
-      create: "cat /etc/rancher/k3s/k3s.yaml",
+      create: renderCredentialScript(),
       logging: "none",
     });
     expect(await isSecret(cluster.kubeconfig)).toBe(true);

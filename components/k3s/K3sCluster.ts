@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
+import { renderCredentialScript } from "./credential";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { BOOTSTRAP_SUFFIX, ETCD_S3_CONFIG_SECRET, KUBE_SYSTEM_NAMESPACE, PORTS } from "../../model/names";
@@ -7,7 +8,6 @@ import type { ClusterNode } from "../hetzner/node";
 import { renderBootstrapScript } from "./bootstrap";
 
 const TOKEN_LENGTH = 48;
-const KUBECONFIG_PATH = "/etc/rancher/k3s/k3s.yaml";
 
 /** Where etcd snapshots go (R2): plain values, so the cluster layer needs nothing from the edge. */
 export interface EtcdSnapshotTarget {
@@ -80,7 +80,7 @@ export class K3sCluster extends pulumi.ComponentResource {
 
     const read = new command.remote.Command(
       `${name}-kubeconfig`,
-      { connection: first.connection, create: `cat ${KUBECONFIG_PATH}`, logging: "none" },
+      { connection: first.connection, create: renderCredentialScript(), logging: "none" },
       { parent: this, dependsOn: this.bootstraps, additionalSecretOutputs: ["stdout"] },
     );
     this.apiEndpoint = pulumi.interpolate`https://${publicIp}:${PORTS.kubernetesApi}`;
