@@ -146,6 +146,9 @@ describe("bootstrap script", () => {
 
   it("only reinstalls when the version or the config changed (idempotent re-runs)", () => {
     const s = renderBootstrapScript(server);
+    // On a running node, the change is shown before the restart that applies it.
+    expect(s).toContain("diff -u /etc/rancher/k3s/config.yaml /etc/rancher/k3s/config.yaml.new >&2 || true");
+    expect(s.indexOf("diff -u /etc/rancher/k3s/config.yaml")).toBeLessThan(s.indexOf('log "installing k3s $K3S_VERSION"'));
     expect(s).toContain('wanted="$K3S_VERSION $(sha256sum /etc/rancher/k3s/config.yaml');
     expect(s).toMatch(/if \[ "\$\(cat \/var\/lib\/enclii\/k3s-installed[^\n]*" != "\$wanted" \]; then/);
   });

@@ -333,6 +333,11 @@ AUDIT
 ${renderK3sConfig(o).trimEnd()}
 K3S
 ${flannel}
+# A running node whose config changes is restarted below: say what changes first.
+if [ -f /etc/rancher/k3s/config.yaml ] && ! cmp -s /etc/rancher/k3s/config.yaml /etc/rancher/k3s/config.yaml.new; then
+  log "k3s config changes (k3s restarts to apply it):"
+  diff -u /etc/rancher/k3s/config.yaml /etc/rancher/k3s/config.yaml.new >&2 || true
+fi
 mv /etc/rancher/k3s/config.yaml.new /etc/rancher/k3s/config.yaml
 wanted="$K3S_VERSION $(sha256sum /etc/rancher/k3s/config.yaml | cut -d' ' -f1)"
 if [ "$(cat ${STATE_DIR}/k3s-installed 2>/dev/null || true)" != "$wanted" ]; then
