@@ -24,8 +24,9 @@ export function checkShardSources(sources: readonly ShardSource[], domain?: stri
   const fileOf = new Map(sources.map((s) => [s.stack, s.file]));
   for (const { stack, file, raw } of sources) {
     const parsed = parseShard(stack, raw);
-    problems.push(...parsed.problems.map((p) => inFile(file, stack, p)));
+    // A shard that parsed has only its duplicates as problems, which checkShards below reports anyway.
     if (parsed.shard) shards.push(parsed.shard);
+    else problems.push(...parsed.problems.map((p) => inFile(file, stack, p)));
   }
   const across = checkShards(shards, domain);
   problems.push(
@@ -36,6 +37,11 @@ export function checkShardSources(sources: readonly ShardSource[], domain?: stri
   );
   if (problems.length > 0) throw new ConfigError(problems);
   return shards;
+}
+
+/** The zone rule for a parsed shard, once the platform's domain is known; problems name the shard's file. */
+export function zoneProblems(shard: Shard, domain: string, file = shardFile(shard.stack)): string[] {
+  return checkShards([shard], domain).map((p) => inFile(file, shard.stack, p));
 }
 
 /** One shard's config checked (see checkShardSources). */

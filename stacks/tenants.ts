@@ -2,9 +2,9 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TenantShard } from "../components/tenants/TenantShard";
-import { checkShards, platformStackName, shardFile, type Shard, type ShardName } from "../model/tenants";
+import { platformStackName, type Shard, type ShardName } from "../model/tenants";
 import { ConfigError } from "./config";
-import { parseShardConfig } from "./shardConfig";
+import { parseShardConfig, zoneProblems } from "./shardConfig";
 
 /** The platform outputs a shard reads; stacks/program.ts exports them. */
 interface PlatformCustomHostnames {
@@ -29,8 +29,8 @@ export async function tenantsProgram(checked?: Shard & ShardName): Promise<Recor
     throw new ConfigError([
       `${platformName}: has no ${domain ? "customHostnames" : "domain"} output; set enclii:customHostnames: true on the platform stack and pulumi up it first`,
     ]);
-  const zoneProblems = checkShards([shard], domain);
-  if (zoneProblems.length > 0) throw new ConfigError(zoneProblems.map((p) => `${shardFile(shard.stack)}: ${p}`));
+  const problems = zoneProblems(shard, domain);
+  if (problems.length > 0) throw new ConfigError(problems);
   const { tenants } = shard;
 
   const k8sProvider = new k8s.Provider("k8s", { kubeconfig: platform.requireOutput("kubeconfig") as pulumi.Output<string> });

@@ -114,6 +114,16 @@ describe("checkShards", () => {
     ]);
   });
 
+  it("names a duplicate inside one shard once, not once per check", () => {
+    let problems: string[] = [];
+    try {
+      parseShardConfig("staging-000", raw([tenant("acme", "a.acme.com"), tenant("acme", "b.acme.com")]));
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toEqual(['tenants/Pulumi.staging-000.yaml: tenant "acme" is declared more than once']);
+  });
+
   it("parseShardConfig prefixes every problem with the shard's stack file", () => {
     let error: unknown;
     try {
