@@ -8,7 +8,7 @@
  * package tooling and source-map support: most of a plan's start-up. Those modules are replaced
  * by stubs that throw on first use, so a plan that ever reached one would fail rather than
  * differ. Which modules they are is SDK internals, hence the pin: a different SDK version
- * refuses to build until the list is checked again (test/bundle.test.ts runs every stack's plan
+ * refuses to build until the list is checked again (test/sdk-internals.test.ts runs every stack's plan
  * through the bundle and compares it with the TypeScript sources' plan).
  */
 const { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } = require("node:fs");

@@ -108,7 +108,8 @@ function fakeId(type: string, name: string): string {
 export type StackOutputs = Record<string, Record<string, unknown>>;
 
 const STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference";
-const SECRET_MARK = "[secret]";
+/** How the plan writes a secret value (plan.ts redacts with it; a stack reference reads it back). */
+export const SECRET_MARK = "[secret]";
 
 const holdsSecret = (v: unknown): boolean =>
   v === SECRET_MARK || (Array.isArray(v) ? v.some(holdsSecret) : v !== null && typeof v === "object" && Object.values(v).some(holdsSecret));

@@ -7,13 +7,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { PLATFORM_PROJECT } from "../model/tenants";
-import { planMocks, type StackOutputs } from "./mocks";
+import { planMocks, SECRET_MARK as SECRET, type StackOutputs } from "./mocks";
 import { withoutDiagnostics } from "./sdkInternals";
 import type { StackConfig } from "./stackFile";
 
 /** What `pulumi.getOrganization()` answers on a self-managed backend, and so in plans. */
 export const PLAN_ORGANIZATION = "organization";
-const SECRET = "[secret]";
 /** Marks a value the engine would not know until the update runs. */
 const UNKNOWN = "[unknown]";
 

@@ -25,33 +25,20 @@ function sameBytes(path: string, text: string): boolean {
   }
 }
 
-export interface WriteStats {
-  written: number;
-  unchanged: number;
-  removed: number;
-}
-
 /** `owned`: the entries of `dir` (files or directories) the plan owns; only these are cleaned. */
-export function writePlanFiles(dir: string, files: ReadonlyMap<string, string>, owned: readonly string[]): WriteStats {
-  const stats: WriteStats = { written: 0, unchanged: 0, removed: 0 };
+export function writePlanFiles(dir: string, files: ReadonlyMap<string, string>, owned: readonly string[]): void {
   for (const path of owned.flatMap((entry) => listFiles(join(dir, entry)))) {
     if (files.has(relative(dir, path))) continue;
     unlinkSync(path);
-    stats.removed++;
     for (let d = dirname(path); d !== dir && readdirSync(d).length === 0; d = dirname(d)) rmdirSync(d);
   }
   const made = new Set<string>();
   for (const [rel, text] of files) {
     const path = join(dir, rel);
-    if (sameBytes(path, text)) {
-      stats.unchanged++;
-      continue;
-    }
+    if (sameBytes(path, text)) continue;
     const parent = dirname(path);
     if (!made.has(parent)) mkdirSync(parent, { recursive: true });
     made.add(parent);
     writeFileSync(path, text);
-    stats.written++;
   }
-  return stats;
 }
