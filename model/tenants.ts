@@ -6,9 +6,9 @@
  * the control plane's `domains` commands share these rules.
  */
 import { z } from "zod";
-import { describeIssues } from "./issues";
+import { describeIssues, fieldPath } from "./issues";
 import { validateRoutes, tenantRoutes, DNS_1035_LABEL, type Tenant } from "./routes";
-import { dnsLabel, fqdn, port } from "./schema";
+import { decode, dnsLabel, fqdn, port } from "./schema";
 
 export const PLATFORM_PROJECT = "enclii-infra";
 export const TENANTS_PROJECT = "enclii-tenants";
@@ -95,22 +95,11 @@ export function parseShard(stack: string, raw: Record<string, string>): { shard?
     if (key.startsWith(`${TENANTS_PROJECT}:`) && key !== TENANTS_KEY && key !== PLATFORM_STACK_KEY)
       problems.push(`${key}: unknown config key (known: ${TENANTS_KEY}, ${PLATFORM_STACK_KEY})`);
   const text = raw[TENANTS_KEY];
-  let value: unknown = [];
-  if (text !== undefined) {
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = text;
-    }
-  }
-  const parsed = shardTenants.safeParse(value, { reportInput: true });
-  if (!parsed.success) problems.push(...describeIssues(shardTenants, parsed.error.issues, (path) => keyAt(path)));
+  const parsed = shardTenants.safeParse(text === undefined ? [] : decode(text), { reportInput: true });
+  if (!parsed.success)
+    problems.push(...describeIssues(shardTenants, parsed.error.issues, (path) => `${TENANTS_PROJECT}:${fieldPath(["tenants", ...path])}`));
   if (problems.length > 0 || !name || !parsed.success) return { problems };
   return { shard: { stack, ...name, tenants: parsed.data }, problems: checkShards([{ stack, tenants: parsed.data }]) };
-}
-
-function keyAt(path: readonly PropertyKey[]): string {
-  return `${TENANTS_KEY}${path.map((p) => (typeof p === "number" ? `[${p}]` : `.${String(p)}`)).join("")}`;
 }
 
 /**
