@@ -126,16 +126,6 @@ describe.skipIf(!available)("Redis with Sentinel, 2 of 3 Sentinels down", () => 
   });
 });
 
-/** The master every Sentinel in `sentinels` names, by host name. */
-async function named(c: RedisCluster, sentinels = c.sentinels): Promise<string[]> {
-  return Promise.all(
-    sentinels.map(
-      async (s) =>
-        ((await redisCall(s.pod.ip, PORTS.sentinel, c.password, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)) as string[])[0],
-    ),
-  );
-}
-
 async function rejoined(c: RedisCluster, pod: RedisCluster["redis"][number]): Promise<true | undefined> {
   const info = String(await c.call(pod, "INFO", "replication"));
   return info.includes("role:slave") && info.includes("master_link_status:up") ? true : undefined;
@@ -158,7 +148,7 @@ describe.skipIf(!available || !requireTool("nft", "nftables"))("Redis with Senti
     );
     const cutAt = performance.now();
     const promoted = await waitFor("the majority to promote a replica", async () => {
-      const names = await named(c, majority);
+      const names = await c.namedMasters(majority);
       return names[0] !== old.fqdn && names.every((n) => n === names[0]) ? { fqdn: names[0], at: performance.now() } : undefined;
     });
     await waitFor("the cut-off master to refuse writes", async () => (writer.firstRefusalAt ? true : undefined));
@@ -189,7 +179,7 @@ describe.skipIf(!available)("Redis with Sentinel: the master hung (SIGSTOP) past
     const [old] = c.redis;
     // As a Sentinel-aware client: after a failure, ask a Sentinel where the master is.
     const resolve = async () => {
-      const [host] = await named(c, c.sentinels.slice(0, 1));
+      const [host] = await c.namedMasters(c.sentinels.slice(0, 1));
       return c.redis.find((r) => r.fqdn === host)!.pod.ip;
     };
     const writer = startWriter(c.password, resolve, REDIS_COMMAND_TIMEOUT_MS, "h");

@@ -77,6 +77,8 @@ export interface RedisCluster {
   sentinels: RedisPod[];
   /** `call` on a Redis by its pod, authenticated. */
   call(target: RedisPod, ...args: (string | number)[]): Promise<unknown>;
+  /** The master each of `sentinels` (all by default) names, by host name. */
+  namedMasters(sentinels?: RedisPod[]): Promise<string[]>;
   /** The master every Sentinel names, as a pod, or undefined while they disagree. */
   agreedMaster(): Promise<RedisPod | undefined>;
 }
@@ -131,13 +133,15 @@ export async function startRedisCluster(servers: Servers, mode: RedisMode): Prom
 
   const call = (target: RedisPod, ...args: (string | number)[]) => redisCall(target.pod.ip, PORTS.redis, password, ...args);
   const byFqdn = new Map(redis.map((r) => [r.fqdn, r]));
-  const agreedMaster = async () => {
-    const named = await Promise.all(
-      sentinels.map(
+  const namedMasters = (asked = sentinels) =>
+    Promise.all(
+      asked.map(
         async (s) =>
           ((await redisCall(s.pod.ip, PORTS.sentinel, password, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)) as string[])[0],
       ),
     );
+  const agreedMaster = async () => {
+    const named = await namedMasters();
     return new Set(named).size === 1 ? byFqdn.get(named[0]) : undefined;
   };
   for (const s of sentinels) {
@@ -152,7 +156,7 @@ export async function startRedisCluster(servers: Servers, mode: RedisMode): Prom
       String(await call(redis[0], "INFO", "replication")).includes("min_slaves_good_slaves:2") ? true : undefined,
     );
   }
-  return { mode, password, net, redis, sentinels, call, agreedMaster };
+  return { mode, password, net, redis, sentinels, call, namedMasters, agreedMaster };
 }
 
 /** kill -9 the master's process; resolves with the new master once every Sentinel names it, and how long that took. */
