@@ -7,18 +7,17 @@
  * Exit status: 0 ok, 2 invalid stack file or config (every problem named), 1 anything else.
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import type { Environment } from "../model/schema";
-import { TENANTS_DIR, TENANTS_PROJECT, parseShardStack, platformStackName, type Shard, type ShardName } from "../model/tenants";
+import { TENANTS_DIR, TENANTS_PROJECT, parseShardStack, platformStackName } from "../model/tenants";
 import { ConfigError, parseEnvironment } from "../stacks/config";
+import { checkAllShards, shardFiles } from "./shards";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
-import { checkShardSources } from "../stacks/shardConfig";
 import { planFiles } from "./files";
 import type { PlanResult } from "./plan";
 import { writePlanFiles } from "./planFiles";
-import { loadStackConfig, type StackConfig } from "./stackFile";
+import { loadStackConfig } from "./stackFile";
 import { summarize } from "./summary";
 
 export const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--config FILE] [--tenants DIR]";
@@ -30,40 +29,6 @@ const SHARD_PLANS = "tenants";
 export interface Io {
   stdout(text: string): void;
   stderr(text: string): void;
-}
-
-interface ShardPlan {
-  shard: Shard & ShardName;
-  cfg: StackConfig;
-}
-
-/** The environment's shard stack files in `dir`, in stack order. */
-function shardFiles(dir: string, environment: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => parseShardStack(f.replace(/^Pulumi\.|\.yaml$/g, ""))?.environment === environment && /^Pulumi\..+\.yaml$/.test(f))
-    .sort()
-    .map((f) => join(dir, f));
-}
-
-/** Every shard's config checked, alone and together (names and hostnames unique across shards). */
-function checkAllShards(files: string[], env: Environment): ShardPlan[] {
-  const sources = files.map((file) => {
-    const cfg = loadStackConfig(file, () => []);
-    return { stack: basename(file).replace(/^Pulumi\.|\.yaml$/g, ""), file, raw: cfg.config, cfg };
-  });
-  const problems: string[] = [];
-  let shards: (Shard & ShardName)[] = [];
-  try {
-    shards = checkShardSources(sources, env.domain);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    problems.push(...err.problems);
-  }
-  if (sources.length > 0 && !env.customHostnames)
-    problems.push(`enclii:customHostnames: ${env.stack} has tenant shards (${sources.map((s) => s.stack).join(", ")}); set it to true`);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return shards.map((shard, i) => ({ shard, cfg: sources[i].cfg }));
 }
 
 async function plan(argv: string[], io: Io): Promise<number> {
