@@ -93,6 +93,9 @@ async function build() {
     target: "node20",
     format: "cjs",
     logLevel: "error",
+    // The control-plane commands load the real Automation API from node_modules when they run;
+    // the bundled SDK's copy stays a stub, so a plan still cannot reach it.
+    external: ["@pulumi/pulumi/automation"],
     plugins: [stubPlugin],
   });
   // Written aside and renamed into place: a plan starting meanwhile reads the old bundle or the new, never half of one.

@@ -1,16 +1,8 @@
-/**
- * enclii-infra CLI. `plan <stack> [--out DIR] [--config FILE]` runs the offline plan: the real
- * program under Pulumi's mocks, no credentials, deterministic output (automation/planCommand.ts).
- */
-import { planCommand, USAGE } from "./planCommand";
+/** `enclii-infra`'s entry (bundled into dist/cli.js, started by automation/launch.cjs). */
+import type { Io } from "./control/commands";
+import { runCli } from "./commandLine";
 
-const io = { stdout: (t: string) => process.stdout.write(t), stderr: (t: string) => process.stderr.write(t) };
-
-async function main([command, ...rest]: string[]): Promise<number> {
-  if (command === "plan") return planCommand(rest, io);
-  io.stderr(`${USAGE}\n`);
-  return 1;
-}
+const io: Io = { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t) };
 
 // Exit once the output is flushed; a plan can leave timers of the SDK behind.
-void main(process.argv.slice(2)).then((code) => process.exit(code));
+void runCli(process.argv.slice(2), io, { root: process.cwd() }).then((code) => process.exit(code));

@@ -1,5 +1,6 @@
+#!/usr/bin/env node
 /**
- * `npm run plan`'s entry: runs the bundled CLI (dist/cli.js), building it first when it is
+ * `enclii-infra`'s entry (package.json `bin`, and `npm run plan`): runs the bundled CLI (dist/cli.js), building it first when it is
  * missing or older than its sources, so an edit is never planned with a stale bundle.
  *
  * V8 compiles the 10 MB bundle on every start unless given its code cache, which Node 20 does

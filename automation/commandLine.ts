@@ -1,0 +1,117 @@
+/**
+ * The `enclii-infra` command line: the offline plan (`plan`, no credentials) and the control plane's door (every
+ * other command, through Pulumi's Automation API and the Pulumi CLI on PATH). Arguments are parsed
+ * by commander; a usage error exits 2 (with --json, as a result object).
+ */
+import { Command, CommanderError, Option } from "commander";
+import { EXIT } from "../model/controlPlane";
+import type { ControlArgs, ControlDeps, Io } from "./control/commands";
+import { planCommand } from "./planCommand";
+
+const EXIT_HELP = `
+Exit status: ${Object.entries(EXIT)
+  .map(([name, code]) => `${code} ${name}`)
+  .join(", ")}.
+With --json, stdout holds one JSON object (README "The control plane's contract"); progress goes to stderr.`;
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void): Command {
+  const program = new Command("enclii-infra")
+    .description("Plan, preview, update and deploy Enclii's environments (platform stacks) and tenant shards")
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride()
+    .showHelpAfterError()
+    .addHelpText("after", EXIT_HELP);
+
+  const control = (name: string, description: string) =>
+    program
+      .command(name)
+      .description(description)
+      .requiredOption("--env <environment>", "the environment: a platform stack with a Pulumi.<environment>.yaml")
+      .option("--json", "print one JSON result on stdout")
+      .exitOverride();
+  const run = (command: string) => async (opts: Omit<ControlArgs, "command">) => {
+    const { runControl } = await import("./control/commands");
+    done(await runControl({ command, ...opts }, io, deps));
+  };
+  const allow = new Option("--allow <urn>", "accept replacing or deleting this resource (repeat for each)").argParser(collect).default([]);
+
+  program
+    .command("plan")
+    .description("the offline plan: the real program under Pulumi's mocks, no credentials, files under plan/<stack>/")
+    .argument("<stack>", "a platform stack (production) or one tenant shard (staging-003)")
+    .option("--out <dir>", "where the plan goes (default plan/<stack>)")
+    .option("--config <file>", "a stack file other than Pulumi.<stack>.yaml")
+    .option("--tenants <dir>", "where the shard stack files are (default tenants/)")
+    .exitOverride()
+    .action(async (stack: string, opts: Record<string, string>) => {
+      const argv = [stack, ...Object.entries(opts).flatMap(([k, v]) => [`--${k}`, v])];
+      done(await planCommand(argv, io));
+    });
+  control("preview", "what an update would change, with the guard's verdict (exit 4 when it would refuse)").action(run("preview"));
+  control("up", "preview, guard, then update the platform stack")
+    .addOption(allow)
+    .option("--message <text>", "recorded in the stack's history")
+    .action(run("up"));
+  control("deploy", "set one service's image and update only that service; the previous image comes back if the update fails")
+    .requiredOption("--service <name>", "a service from dogfooding/ (switchyard-api, janua, …)")
+    .requiredOption("--image <ref>", "a pinned image: name:tag (not latest) or name@sha256:…")
+    .addOption(allow)
+    .action(run("deploy"));
+  control("rollback", "deploy the image of the previous successful deploy, found in the stack's history")
+    .requiredOption("--service <name>", "a service from dogfooding/")
+    .addOption(allow)
+    .action(run("rollback"));
+  control("outputs", "the stack's outputs, secrets shown as [secret]").action(run("outputs"));
+  control("history", "the stack's last operations and the images they ran")
+    .option("--limit <n>", "how many", (v) => Number(v), 10)
+    .action(run("history"));
+  control("drift", "refresh in preview mode: exit 3 when the world differs from the state").action(run("drift"));
+
+  const domains = program
+    .command("domains")
+    .description("a tenant's custom hostnames (Cloudflare for SaaS), in its shard stack")
+    .exitOverride();
+  const domain = (name: string, description: string) =>
+    domains
+      .command(name)
+      .description(description)
+      .requiredOption("--env <environment>", "the environment whose shards hold the tenant")
+      .option("--json", "print one JSON result on stdout")
+      .exitOverride();
+  domain("add", "add a hostname (and the tenant, when new) and print the DNS records the customer must create")
+    .requiredOption("--tenant <name>", "the tenant")
+    .requiredOption("--hostname <fqdn>", "the customer's hostname")
+    .option("--service <name:port>", "the tenant's Service the hostname routes to (required for a new tenant)")
+    .addOption(allow)
+    .action(run("domains add"));
+  domain("remove", "remove a hostname; removing the last one removes the tenant (its namespace needs --allow)")
+    .requiredOption("--tenant <name>", "the tenant")
+    .requiredOption("--hostname <fqdn>", "the hostname to remove")
+    .addOption(allow)
+    .action(run("domains remove"));
+  domain("list", "the environment's tenants, their shards and hostnames (no Pulumi CLI needed)")
+    .option("--tenant <name>", "only this tenant")
+    .action(run("domains list"));
+  domain("status", "re-read each hostname's ownership and certificate status from Cloudflare")
+    .requiredOption("--tenant <name>", "the tenant")
+    .action(run("domains status"));
+  return program;
+}
+
+/** Parses `argv` and runs the command; resolves with its exit status. */
+export async function runCli(argv: string[], io: Io, deps: ControlDeps): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildCli(io, deps, (c) => (code = c));
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    if (err.exitCode === 0) return EXIT.ok; // --help, --version
+    if (argv.includes("--json"))
+      io.stdout(`${JSON.stringify({ operation: argv[0], status: "usage", exitCode: EXIT.usage, message: err.message })}\n`);
+    return EXIT.usage;
+  }
+  return code;
+}

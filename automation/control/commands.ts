@@ -1,0 +1,96 @@
+/**
+ * The control-plane commands of `enclii-infra` (everything but `plan`): arguments checked, the
+ * environment's config read, one operation run, its result printed (human text, or one JSON
+ * object with --json) and its exit status returned (model/controlPlane.ts `EXIT`).
+ */
+import { EXIT, type OperationResult } from "../../model/controlPlane";
+import { deploy, rollback } from "./deploy";
+import { domainsAdd, domainsList, domainsRemove, domainsStatus } from "./domains";
+import { loadEnvironment } from "./environment";
+import { driftOp, failure, guardedUp, historyOp, outputsOp, previewOp, type Base, type Options } from "./operations";
+import { localStacks, type OpenStack } from "./workspace";
+
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+export interface ControlArgs {
+  command: string;
+  env: string;
+  json?: boolean;
+  allow?: string[];
+  service?: string;
+  image?: string;
+  tenant?: string;
+  hostname?: string;
+  message?: string;
+  limit?: number;
+}
+
+export interface ControlDeps {
+  root: string;
+  /** Opens stacks; the Pulumi CLI on PATH unless a test stands in. */
+  open?: OpenStack;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+async function operate(a: ControlArgs, o: Options): Promise<OperationResult> {
+  const base: Base = { operation: a.command, environment: a.env, stack: a.env };
+  try {
+    const env = loadEnvironment(o.root, a.env);
+    const platform = () => o.open({ project: "platform", stack: a.env });
+    const services = env.services.map((s) => s.name);
+    const tenantReq = { tenant: a.tenant ?? "", hostname: a.hostname, service: a.service };
+    switch (a.command) {
+      case "preview":
+        return await previewOp(await platform(), o, base);
+      case "up":
+        return await guardedUp(await platform(), o, base, { message: a.message ?? "enclii-infra up" });
+      case "drift":
+        return await driftOp(await platform(), o, base);
+      case "outputs":
+        return await outputsOp(await platform(), base);
+      case "history":
+        return await historyOp(await platform(), base, a.limit ?? 10);
+      case "deploy":
+        return await deploy(o, { environment: a.env, service: a.service!, image: a.image!, services });
+      case "rollback":
+        return await rollback(o, { environment: a.env, service: a.service!, services });
+      case "domains add":
+        return await domainsAdd(o, env, tenantReq);
+      case "domains remove":
+        return await domainsRemove(o, env, tenantReq);
+      case "domains list":
+        return domainsList(o, env, a.tenant);
+      case "domains status":
+        return await domainsStatus(o, env, tenantReq);
+      default:
+        throw new Error(`unknown operation ${a.command}`);
+    }
+  } catch (err) {
+    return failure(base, err);
+  }
+}
+
+/** Runs one control-plane command; returns its exit status. */
+export async function runControl(a: ControlArgs, io: Io, deps: ControlDeps): Promise<number> {
+  const progress = a.json ? io.stderr : io.stdout;
+  const o: Options = {
+    open: deps.open ?? localStacks(deps.root),
+    root: deps.root,
+    allow: new Set(a.allow ?? []),
+    report: (line) => progress(`${line}\n`),
+    sleep: deps.sleep,
+  };
+  const res = await operate(a, o);
+  if (a.json) io.stdout(`${JSON.stringify(res)}\n`);
+  else {
+    const out = res.exitCode === EXIT.ok || res.exitCode === EXIT.drift ? io.stdout : io.stderr;
+    out(`${res.message}\n`);
+    if (res.engineMessage) out(`engine:\n${res.engineMessage}\n`);
+    if (res.changedFiles?.length) out(`edited ${res.changedFiles.join(", ")} (commit it: the stack file is the record)\n`);
+    if (res.outputs) out(`${JSON.stringify(res.outputs, null, 2)}\n`);
+  }
+  return res.exitCode;
+}

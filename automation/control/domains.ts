@@ -1,0 +1,212 @@
+/**
+ * `domains add|remove|list|status`: a tenant's custom hostnames. The tenant's shard stack file is
+ * edited (a tenant stays in its shard; a new one goes where `placeTenant` says), only that shard is
+ * updated, and the answer is what the customer must do: the CNAME to the fallback origin and the
+ * TXT records for ownership and the certificate, with each hostname's status.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Document, parseDocument } from "yaml";
+import type { CustomerRecord, DomainStatus, OperationResult } from "../../model/controlPlane";
+import type { Tenant } from "../../model/routes";
+import type { Environment } from "../../model/schema";
+import { placeTenant, shardFile, TENANTS_DIR, TENANTS_KEY, type Shard } from "../../model/tenants";
+import { checkShardSources } from "../../stacks/shardConfig";
+import type { HostnameStatus } from "../../components/tenants/TenantShard";
+import { checkAllShards, shardFiles } from "../shards";
+import { urnName } from "./events";
+import { failure, guardedUp, result, UsageError, type Base, type Options } from "./operations";
+
+const CUSTOM_HOSTNAME_TYPE = "cloudflare:index/customHostname:CustomHostname";
+
+export interface DomainsRequest {
+  tenant: string;
+  hostname?: string;
+  /** `name:port` of the tenant's Service (a new tenant needs it). */
+  service?: string;
+}
+
+function loadShards(o: Options, env: Environment): Shard[] {
+  return checkAllShards(shardFiles(join(o.root, TENANTS_DIR), env.stack), env).map((s) => s.shard);
+}
+
+function parseService(text: string): Tenant["service"] {
+  const m = /^([^:]+):(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--service: "${text}" must be name:port, such as storefront:8080`);
+  return { name: m[1], port: Number(m[2]) };
+}
+
+/**
+ * The shard's file with its tenants replaced, comments and other keys kept. Returns how to put the
+ * file back, for an update the guard refused (an update that failed keeps the edit: running the
+ * same command again converges).
+ */
+function writeShard(root: string, stack: string, tenants: Tenant[]): () => void {
+  const file = join(root, shardFile(stack));
+  const before = existsSync(file) ? readFileSync(file, "utf8") : undefined;
+  let doc: Document;
+  if (before !== undefined) {
+    doc = parseDocument(before);
+    doc.setIn(["config", TENANTS_KEY], doc.createNode(tenants));
+  } else {
+    doc = new Document({ config: { [TENANTS_KEY]: tenants } });
+    doc.commentBefore = ` Tenant shard ${stack}, written by enclii-infra domains (README "Tenants").`;
+  }
+  writeFileSync(file, doc.toString({ lineWidth: 0 }));
+  return () => (before === undefined ? rmSync(file) : writeFileSync(file, before));
+}
+
+/** Every shard checked again with the edit in place: names, hostnames and the zone rule, each problem naming its file. */
+function checkEdited(env: Environment, shards: Shard[], edited: Shard): void {
+  const all = [...shards.filter((s) => s.stack !== edited.stack), edited];
+  checkShardSources(
+    all.map((s) => ({ stack: s.stack, file: shardFile(s.stack), raw: { [TENANTS_KEY]: JSON.stringify(s.tenants) } })),
+    env.domain,
+  );
+}
+
+export function customerRecords(hostname: string, s: HostnameStatus): CustomerRecord[] {
+  return [
+    { type: "CNAME", name: hostname, value: s.cnameTarget, purpose: "traffic" },
+    { type: "TXT", name: s.ownershipVerification.name, value: s.ownershipVerification.value, purpose: "ownership" },
+    ...s.sslValidation.map((v): CustomerRecord => ({ type: "TXT", name: v.name, value: v.value, purpose: "certificate" })),
+  ];
+}
+
+function statusLines(hostnames: DomainStatus[]): string {
+  return hostnames
+    .map(
+      (h) =>
+        `${h.hostname}: ${h.status}, certificate ${h.sslStatus}\n${h.records.map((r) => `  ${r.type} ${r.name} → ${r.value} (${r.purpose})`).join("\n")}`,
+    )
+    .join("\n");
+}
+
+/** The shard's `hostnames` output for one tenant, as what the customer must do. */
+async function tenantStatus(o: Options, stack: string, tenant: string): Promise<DomainStatus[]> {
+  const outputs = await (await o.open({ project: "tenants", stack })).outputs();
+  const all = (outputs.hostnames?.value ?? {}) as Record<string, HostnameStatus>;
+  return Object.keys(all)
+    .sort()
+    .filter((h) => all[h].tenant === tenant)
+    .map((h) => ({ hostname: h, tenant, status: all[h].status, sslStatus: all[h].sslStatus, records: customerRecords(h, all[h]) }));
+}
+
+export function domainsList(o: Options, env: Environment, tenant?: string): OperationResult {
+  const base: Base = { operation: "domains list", environment: env.stack, stack: env.stack };
+  try {
+    const tenants = loadShards(o, env)
+      .flatMap((s) =>
+        s.tenants.map((t) => ({ name: t.name, shard: s.stack, hostnames: t.hostnames, service: `${t.service.name}:${t.service.port}` })),
+      )
+      .filter((t) => !tenant || t.name === tenant)
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+    const lines = tenants.map((t) => `  ${t.name} (${t.shard}, ${t.service}): ${t.hostnames.join(", ")}`).join("\n");
+    return result(base, "ok", `${env.stack}: ${tenants.length} tenant(s)${lines ? `\n${lines}` : ""}`, {
+      domains: { tenant, hostnames: [], tenants },
+    });
+  } catch (err) {
+    return failure(base, err);
+  }
+}
+
+export async function domainsAdd(o: Options, env: Environment, req: DomainsRequest): Promise<OperationResult> {
+  const base: Base = { operation: "domains add", environment: env.stack, stack: env.stack };
+  try {
+    if (!req.hostname) throw new UsageError("--hostname is required");
+    const shards = loadShards(o, env);
+    const owner = shards.flatMap((s) => s.tenants.map((t) => ({ ...t, shard: s.stack }))).find((t) => t.hostnames.includes(req.hostname!));
+    if (owner && owner.name !== req.tenant)
+      throw new UsageError(`--hostname: ${req.hostname} belongs to tenant ${owner.name} (${owner.shard})`);
+    const stack = placeTenant(req.tenant, env.stack, shards);
+    base.stack = stack;
+    const shard = shards.find((s) => s.stack === stack) ?? { stack, tenants: [] };
+    const existing = shard.tenants.find((t) => t.name === req.tenant);
+    const service = req.service ? parseService(req.service) : existing?.service;
+    if (!service) throw new UsageError(`--service: ${req.tenant} is a new tenant; name the Service its hostnames route to (name:port)`);
+    if (existing && (existing.service.name !== service.name || existing.service.port !== service.port))
+      throw new UsageError(
+        `--service: ${req.tenant} routes to ${existing.service.name}:${existing.service.port}; domains add does not change a tenant's Service`,
+      );
+    const tenant: Tenant = existing
+      ? { ...existing, hostnames: existing.hostnames.includes(req.hostname) ? existing.hostnames : [...existing.hostnames, req.hostname] }
+      : { name: req.tenant, hostnames: [req.hostname], service };
+    const edited = { stack, tenants: existing ? shard.tenants.map((t) => (t === existing ? tenant : t)) : [...shard.tenants, tenant] };
+    checkEdited(env, shards, edited);
+    // The CLI is found (and a new shard's stack created) before the file changes.
+    const shardStack = await o.open({ project: "tenants", stack, create: true });
+    const restore = writeShard(o.root, stack, edited.tenants);
+    const changedFiles = [shardFile(stack)];
+    const up = await guardedUp(shardStack, o, base, { message: `enclii domains add ${req.tenant} ${req.hostname}` }).catch(
+      (err: unknown) => ({ ...failure(base, err), changedFiles }),
+    );
+    if (up.status === "refused") restore();
+    if (up.exitCode !== 0) return up;
+    const hostnames = await tenantStatus(o, stack, req.tenant);
+    return result(base, "ok", `${req.tenant} (${stack}): the customer adds these records\n${statusLines(hostnames)}`, {
+      changes: up.changes,
+      changedFiles,
+      domains: { tenant: req.tenant, shard: stack, hostnames },
+    });
+  } catch (err) {
+    return failure(base, err);
+  }
+}
+
+/**
+ * A hostname removed; with it its custom hostname, which the request itself allows. Removing a
+ * tenant's last hostname removes the tenant, and its namespace stays guarded: the caller must name
+ * it with --allow.
+ */
+export async function domainsRemove(o: Options, env: Environment, req: DomainsRequest): Promise<OperationResult> {
+  const base: Base = { operation: "domains remove", environment: env.stack, stack: env.stack };
+  try {
+    if (!req.hostname) throw new UsageError("--hostname is required");
+    const shards = loadShards(o, env);
+    const shard = shards.find((s) => s.tenants.some((t) => t.name === req.tenant));
+    const existing = shard?.tenants.find((t) => t.name === req.tenant);
+    if (!shard || !existing) throw new UsageError(`--tenant: ${env.stack} has no tenant "${req.tenant}"`);
+    if (!existing.hostnames.includes(req.hostname)) throw new UsageError(`--hostname: ${req.tenant} has no hostname ${req.hostname}`);
+    base.stack = shard.stack;
+    const hostnames = existing.hostnames.filter((h) => h !== req.hostname);
+    const tenants =
+      hostnames.length > 0
+        ? shard.tenants.map((t) => (t === existing ? { ...t, hostnames } : t))
+        : shard.tenants.filter((t) => t !== existing);
+    const stack = await o.open({ project: "tenants", stack: shard.stack });
+    const restore = writeShard(o.root, shard.stack, tenants);
+    const changedFiles = [shardFile(shard.stack)];
+    const up = await guardedUp(stack, o, base, {
+      message: `enclii domains remove ${req.tenant} ${req.hostname}`,
+      expected: (v) => v.type === CUSTOM_HOSTNAME_TYPE && v.op === "delete" && urnName(v.urn).endsWith(`-${req.hostname}`),
+    }).catch((err: unknown) => ({ ...failure(base, err), changedFiles }));
+    if (up.status === "refused") {
+      restore();
+      return up;
+    }
+    return { ...up, changedFiles, domains: { tenant: req.tenant, shard: shard.stack, hostnames: [] } };
+  } catch (err) {
+    return failure(base, err);
+  }
+}
+
+/** Re-reads every hostname's status from Cloudflare (an update with refresh, guarded like any other). */
+export async function domainsStatus(o: Options, env: Environment, req: DomainsRequest): Promise<OperationResult> {
+  const base: Base = { operation: "domains status", environment: env.stack, stack: env.stack };
+  try {
+    const shard = loadShards(o, env).find((s) => s.tenants.some((t) => t.name === req.tenant));
+    if (!shard) throw new UsageError(`--tenant: ${env.stack} has no tenant "${req.tenant}"`);
+    base.stack = shard.stack;
+    const up = await guardedUp(await o.open({ project: "tenants", stack: shard.stack }), o, base, {
+      message: `enclii domains status ${req.tenant}`,
+      refresh: true,
+    });
+    if (up.exitCode !== 0) return up;
+    const hostnames = await tenantStatus(o, shard.stack, req.tenant);
+    return result(base, "ok", `${req.tenant} (${shard.stack})\n${statusLines(hostnames)}`, {
+      domains: { tenant: req.tenant, shard: shard.stack, hostnames },
+    });
+  } catch (err) {
+    return failure(base, err);
+  }
+}

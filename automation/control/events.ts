@@ -1,0 +1,131 @@
+/**
+ * Reading the engine's event stream: the steps a preview or update takes, the guard over them, and
+ * what the engine said when it failed. Pure: the library feeds it the events the Automation API
+ * hands over, the tests feed it recorded event logs.
+ */
+import type { EngineEvent, StepEventMetadata } from "@pulumi/pulumi/automation";
+import { DESTRUCTIVE_OPS, GUARDED_TYPES, SERVICE_COMPONENT_TYPE, type GuardViolation, type ResourceCounts } from "../../model/controlPlane";
+
+/** Steps that change nothing in the world. */
+const NO_CHANGE_OPS = new Set(["same", "read", "refresh", "discard", "discard-replaced", "remove-pending-replace"]);
+const DESTRUCTIVE = new Set<string>(DESTRUCTIVE_OPS);
+const REPLACE_DIFF_KINDS = new Set(["add-replace", "update-replace", "delete-replace"]);
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+export interface Step {
+  urn: string;
+  type: string;
+  parent?: string;
+  /** Every op the engine announced for the URN, in order (a replacement is several). */
+  ops: string[];
+  /** Properties forcing a replacement, as the provider reported them. */
+  replaceKeys: string[];
+  /** Properties that differ. */
+  diffs: string[];
+}
+
+/** The steps announced in `events`, one per URN, in the order they first appear. */
+export function stepsOf(events: readonly EngineEvent[]): Step[] {
+  const byUrn = new Map<string, Step>();
+  for (const event of events) {
+    const meta: StepEventMetadata | undefined = event.resourcePreEvent?.metadata;
+    if (!meta) continue;
+    const step = byUrn.get(meta.urn) ?? {
+      urn: meta.urn,
+      type: meta.type,
+      parent: meta.new?.parent ?? meta.old?.parent,
+      ops: [],
+      replaceKeys: [],
+      diffs: [],
+    };
+    if (!step.ops.includes(meta.op)) step.ops.push(meta.op);
+    const fromDetail = Object.entries(meta.detailedDiff ?? {})
+      .filter(([, d]) => REPLACE_DIFF_KINDS.has(d.diffKind))
+      .map(([path]) => path);
+    for (const key of [...(meta.keys ?? []), ...fromDetail]) if (!step.replaceKeys.includes(key)) step.replaceKeys.push(key);
+    for (const key of [...(meta.diffs ?? []), ...Object.keys(meta.detailedDiff ?? {})]) if (!step.diffs.includes(key)) step.diffs.push(key);
+    byUrn.set(meta.urn, step);
+  }
+  return [...byUrn.values()];
+}
+
+/** Steps that change the world (creates, updates, replaces, deletes). */
+export function changingSteps(steps: readonly Step[]): Step[] {
+  return steps.filter((s) => s.ops.some((op) => !NO_CHANGE_OPS.has(op)));
+}
+
+/**
+ * Replacements and deletions of resources that hold data or identity, minus the URNs the caller
+ * allowed. Each names the properties forcing it, so the operator sees why.
+ */
+export function guardViolations(steps: readonly Step[], allow: ReadonlySet<string>): GuardViolation[] {
+  const violations: GuardViolation[] = [];
+  for (const step of steps) {
+    const holds = GUARDED_TYPES[step.type];
+    const op = step.ops.find((o) => DESTRUCTIVE.has(o));
+    if (!holds || !op || allow.has(step.urn)) continue;
+    const replaced = step.ops.some((o) => o !== "delete" && DESTRUCTIVE.has(o));
+    const because = replaced
+      ? step.replaceKeys.length > 0
+        ? step.replaceKeys
+        : ["the provider requires a replacement"]
+      : ["it is no longer in the program"];
+    violations.push({ urn: step.urn, type: step.type, op: replaced ? "replace" : "delete", because, holds });
+  }
+  return violations;
+}
+
+export function describeViolation(v: GuardViolation): string {
+  return `${v.op} ${v.urn} (forced by ${v.because.join(", ")}): loses ${v.holds}`;
+}
+
+/** The summary's counts, without the unchanged. */
+export function changeCounts(events: readonly EngineEvent[]): ResourceCounts {
+  const summary = [...events].reverse().find((e) => e.summaryEvent)?.summaryEvent;
+  return Object.fromEntries(
+    Object.entries(summary?.resourceChanges ?? {}).filter(([op, n]) => op !== "same" && (n ?? 0) > 0),
+  ) as ResourceCounts;
+}
+
+/** What the engine said went wrong: its error diagnostics, colours removed. */
+export function engineErrors(events: readonly EngineEvent[]): string {
+  return events
+    .map((e) => e.diagnosticEvent)
+    .filter((d) => d?.severity === "error")
+    .map((d) => d!.message.replace(ANSI, "").trim())
+    .filter((m) => m.length > 0)
+    .join("\n");
+}
+
+/** The resource name at the end of a URN. */
+export function urnName(urn: string): string {
+  return urn.slice(urn.lastIndexOf("::") + 2);
+}
+
+/** The type chain of a URN: its parents' types then its own, `$`-separated. */
+function urnTypes(urn: string): string[] {
+  const parts = urn.split("::");
+  return parts[parts.length - 2].split("$");
+}
+
+/**
+ * The component holding one service's resources: an `enclii:apps:Service` named
+ * `${parent}-${service}` (house style), so `api` never matches `switchyard-api`.
+ */
+export function serviceComponent(steps: readonly Step[], service: string): Step | undefined {
+  return steps.find((s) => s.type === SERVICE_COMPONENT_TYPE && s.parent && urnName(s.urn) === `${urnName(s.parent)}-${service}`);
+}
+
+/**
+ * The resources of one service: the descendants of its component, recognised by the component's type in their URN and its name as their prefix (house
+ * style: children are named `${parent}-<role>`).
+ */
+export function belongsTo(urn: string, componentUrn: string): boolean {
+  const component = urnTypes(componentUrn);
+  const types = urnTypes(urn);
+  const prefix = `${urnName(componentUrn)}-`;
+  return (
+    urn === componentUrn ||
+    (types.length > component.length && component.every((t, i) => types[i] === t) && urnName(urn).startsWith(prefix))
+  );
+}

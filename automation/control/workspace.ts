@@ -1,0 +1,81 @@
+/**
+ * Opening stacks through Pulumi's Automation API: a LocalWorkspace on this repository (the
+ * platform project at its root, the tenant shards in tenants/), the Pulumi CLI found on PATH and
+ * checked once. The library sees stacks only through `ControlStack`, the part of the Automation
+ * API's `Stack` it uses, so its decisions are tested against a stand-in that replays events.
+ */
+import { join } from "node:path";
+import {
+  LocalWorkspace,
+  PulumiCommand,
+  type ConfigValue,
+  type OutputMap,
+  type PreviewOptions,
+  type PreviewResult,
+  type RefreshOptions,
+  type RefreshResult,
+  type UpdateSummary,
+  type UpOptions,
+  type UpResult,
+} from "@pulumi/pulumi/automation";
+import { lt } from "semver";
+import { PULUMI_CLI_MIN_VERSION, PULUMI_INSTALL_HINT } from "../../model/controlPlane";
+import { TENANTS_DIR } from "../../model/tenants";
+
+export interface ControlStack {
+  readonly name: string;
+  getConfig(key: string, path?: boolean): Promise<ConfigValue>;
+  setConfig(key: string, value: ConfigValue, path?: boolean): Promise<void>;
+  removeConfig(key: string, path?: boolean): Promise<void>;
+  preview(opts?: PreviewOptions): Promise<PreviewResult>;
+  up(opts?: UpOptions): Promise<UpResult>;
+  refresh(opts?: RefreshOptions): Promise<RefreshResult>;
+  previewRefresh(opts?: RefreshOptions): Promise<PreviewResult>;
+  outputs(): Promise<OutputMap>;
+  history(pageSize?: number, page?: number, showSecrets?: boolean): Promise<UpdateSummary[]>;
+}
+
+export interface StackRef {
+  project: "platform" | "tenants";
+  stack: string;
+  /** Create the stack in the backend when it does not exist (a new tenant shard). */
+  create?: boolean;
+}
+
+export type OpenStack = (ref: StackRef) => Promise<ControlStack>;
+
+/** No usable Pulumi CLI: the operation never started. */
+export class NoCliError extends Error {
+  constructor(reason: string) {
+    super(`${reason}; ${PULUMI_INSTALL_HINT}`);
+    this.name = "NoCliError";
+  }
+}
+
+/** Why the CLI cannot be used, from what the Automation API threw while looking for it. */
+export function cliProblem(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  if (/ENOENT/.test(text)) return "no pulumi executable on PATH";
+  return `pulumi version failed: ${text.split("\n").find((l) => l.trim()) ?? text}`;
+}
+
+/** Opens stacks of the repository at `root` with the Pulumi CLI on PATH; the CLI is checked on first use. */
+export function localStacks(root: string): OpenStack {
+  let command: Promise<PulumiCommand> | undefined;
+  return async (ref) => {
+    command ??= PulumiCommand.get().then(
+      (found) => {
+        const version = found.version?.toString();
+        if (version && lt(version, PULUMI_CLI_MIN_VERSION))
+          throw new NoCliError(`pulumi ${version} is older than ${PULUMI_CLI_MIN_VERSION}, the oldest this repository is driven with`);
+        return found;
+      },
+      (err: unknown) => {
+        throw new NoCliError(cliProblem(err));
+      },
+    );
+    const pulumiCommand = await command;
+    const args = { stackName: ref.stack, workDir: ref.project === "platform" ? root : join(root, TENANTS_DIR) };
+    return ref.create ? LocalWorkspace.createOrSelectStack(args, { pulumiCommand }) : LocalWorkspace.selectStack(args, { pulumiCommand });
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The control plane's contract: what the `enclii-infra` CLI (and the automation library behind it)
+ * may change, what it reads, what each operation returns and how it exits. Switchyard (Go) calls
+ * the CLI with `--json` or drives the same stacks with Pulumi's Go Automation API; either way it
+ * holds to what is written here. README "The control plane's contract" is this file in prose.
+ */
+import { NAMESPACE } from "./schema";
+import { PLATFORM_PROJECT, TENANTS_KEY, TENANTS_PROJECT } from "./tenants";
+
+/**
+ * The oldest Pulumi CLI the library drives: the SDK this repository pins (package-lock), since an
+ * engine older than the SDK it runs may not understand what the SDK asks of it.
+ */
+export const PULUMI_CLI_MIN_VERSION = "3.270.0";
+export const PULUMI_INSTALL_HINT =
+  `install the Pulumi CLI ${PULUMI_CLI_MIN_VERSION} or newer (curl -fsSL https://get.pulumi.com | sh -s -- --version ${PULUMI_CLI_MIN_VERSION}, ` +
+  `or brew install pulumi/tap/pulumi), put it on PATH, then pulumi login to the state backend`;
+
+/** Exit statuses, one per outcome the control plane must tell apart. */
+export const EXIT = {
+  ok: 0,
+  /** The engine failed (an update, refresh or preview); nothing was rolled back. */
+  failed: 1,
+  /** Bad arguments or invalid config: nothing was started. */
+  usage: 2,
+  /** `drift`: the world differs from the state. */
+  drift: 3,
+  /** The guard refused: the change would replace or delete something that holds data or identity. */
+  refused: 4,
+  /** `deploy`: the update failed and the previous image is back. */
+  rolledBack: 5,
+  /** `deploy`: the update failed and so did restoring the previous image. */
+  rollbackFailed: 6,
+  /** No Pulumi CLI, or one older than PULUMI_CLI_MIN_VERSION. */
+  noCli: 7,
+  /** Another update held the stack through every retry. */
+  busy: 8,
+} as const;
+export type ExitName = keyof typeof EXIT;
+
+/** Config the control plane writes. Nothing else is the control plane's to change. */
+export const WRITABLE_CONFIG = [
+  {
+    project: PLATFORM_PROJECT,
+    key: `${NAMESPACE}:services.<service>.image`,
+    shape: "a pinned image reference: name:tag (not latest) or name@sha256:…",
+    via: "deploy, rollback",
+  },
+  {
+    project: TENANTS_PROJECT,
+    key: TENANTS_KEY,
+    shape: "a list of { name, hostnames: [fqdn…], service: { name, port } }, at most 100 per shard stack",
+    via: "domains add, domains remove",
+  },
+] as const;
+
+/** Stack outputs the control plane reads (platform stack unless said otherwise). */
+export const READ_OUTPUTS = {
+  services: "per service: namespace, Service name, port and public hostnames",
+  oidcIssuer: "Janua's issuer URL",
+  jwksUri: "where tokens are verified",
+  domain: "the environment's zone",
+  monthlyCostUsd: "the cost model's monthly total",
+  k3sVersion: "the cluster's k3s version",
+  hostnames: `(${TENANTS_PROJECT} shard stacks) per custom hostname: tenant, status, sslStatus, cnameTarget, ownershipVerification, sslValidation`,
+} as const;
+
+/** Where an image override lives in the platform stack's config, as a Pulumi property path. */
+export function imageConfigPath(service: string): string {
+  return `${NAMESPACE}:services["${service}"].image`;
+}
+
+/** A resource the guard stopped, and why. */
+export interface GuardViolation {
+  urn: string;
+  type: string;
+  op: string;
+  /** The properties that force the replacement, or why it is deleted. */
+  because: string[];
+  /** What the resource holds: why a replace or delete loses something. */
+  holds: string;
+}
+
+export interface ResourceCounts {
+  [op: string]: number;
+}
+
+/** Every operation's result (`--json` prints exactly this object). */
+export interface OperationResult {
+  operation: string;
+  environment: string;
+  /** The Pulumi stack operated on (a shard stack for `domains`). */
+  stack: string;
+  status:
+    | "ok"
+    | "deployed"
+    | "unchanged"
+    | "rolled-back"
+    | "rollback-failed"
+    | "refused"
+    | "failed"
+    | "drift"
+    | "no-drift"
+    | "busy"
+    | "no-cli"
+    | "usage";
+  exitCode: number;
+  /** One line a human can act on. */
+  message: string;
+  /** What the engine said when it failed (error diagnostics), secrets already masked by Pulumi. */
+  engineMessage?: string;
+  changes?: ResourceCounts;
+  violations?: GuardViolation[];
+  /** Files under the repository the operation edited (commit them: README "Who owns the config"). */
+  changedFiles?: string[];
+  deploy?: { service: string; image: string; previousImage?: string; targets: string[]; notApplied: string[] };
+  domains?: DomainsResult;
+  outputs?: Record<string, unknown>;
+  history?: HistoryEntry[];
+  drift?: { urn: string; op: string; properties: string[] }[];
+}
+
+export interface CustomerRecord {
+  type: "CNAME" | "TXT";
+  name: string;
+  value: string;
+  /** Why the customer adds it. */
+  purpose: "traffic" | "ownership" | "certificate";
+}
+
+export interface DomainStatus {
+  hostname: string;
+  tenant: string;
+  status: string;
+  sslStatus: string;
+  records: CustomerRecord[];
+}
+
+export interface DomainsResult {
+  tenant?: string;
+  shard?: string;
+  hostnames: DomainStatus[];
+  /** `domains list`: every tenant of the environment and its shard. */
+  tenants?: { name: string; shard: string; hostnames: string[]; service: string }[];
+}
+
+export interface HistoryEntry {
+  kind: string;
+  result: string;
+  startTime: string;
+  message: string;
+  image?: Record<string, string>;
+}
+
+/** Resource types whose replacement or deletion loses data or identity, with what they hold. */
+export const GUARDED_TYPES: Record<string, string> = {
+  "hcloud:index/server:Server": "a node: its disks, k3s state and Longhorn replicas",
+  "hcloud:index/volume:Volume": "a volume's data",
+  "hcloud:index/primaryIp:PrimaryIp": "a public address others know",
+  "hcloud:index/network:Network": "the private network the nodes talk over",
+  "hcloud:index/networkSubnet:NetworkSubnet": "the nodes' private addresses",
+  "kubernetes:core/v1:PersistentVolumeClaim": "a volume's data",
+  "kubernetes:core/v1:PersistentVolume": "a volume's data",
+  "kubernetes:core/v1:Namespace": "everything in the namespace, volumes and Secrets included",
+  "kubernetes:apps/v1:StatefulSet": "its volume claims (Redis)",
+  "kubernetes:postgresql.cnpg.io/v1:Cluster": "the database",
+  "kubernetes:barmancloud.cnpg.io/v1:ObjectStore": "the database's backups and WAL archive",
+  "kubernetes:postgresql.cnpg.io/v1:Database": "a database",
+  "kubernetes:helm.sh/v3:Release": "its chart's CRDs and what they hold (Longhorn volumes, CloudNativePG clusters)",
+  "cloudflare:index/r2Bucket:R2Bucket": "stored objects and backups",
+  "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": "the tunnel's identity every route points at",
+  "cloudflare:index/customHostname:CustomHostname": "a customer's hostname and certificate",
+  "random:index/randomPassword:RandomPassword": "a credential in use",
+  "random:index/randomBytes:RandomBytes": "a key in use",
+  "kubernetes:core/v1:Secret": "credentials and keys (Janua's signing keys)",
+};
+
+/** Operations that lose what a resource holds. */
+export const DESTRUCTIVE_OPS = ["replace", "create-replacement", "delete-replaced", "delete", "import-replacement"] as const;
+
+/** The component that holds one service's resources (Janua's auth component holds keys and clients, not its Deployment); a deploy targets its descendants. */
+export const SERVICE_COMPONENT_TYPE = "enclii:apps:Service";
+
+/** The message a deploy leaves in the stack's history, and how rollback finds it again. */
+export function deployMessage(operation: "deploy" | "rollback", service: string, image: string): string {
+  return `enclii ${operation} ${service} ${image}`;
+}
