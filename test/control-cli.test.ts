@@ -1,0 +1,187 @@
+/**
+ * `enclii-infra` as the control plane runs it: the bundled CLI, the real Automation API
+ * (LocalWorkspace, Stack, its gRPC event stream) and a stand-in `pulumi` first on PATH
+ * (testbed/pulumi), which records its arguments and replays engine event logs.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { runCli } from "../automation/commandLine";
+import { EXIT } from "../model/controlPlane";
+import { ROOT } from "./harness";
+
+const STANDIN = join(ROOT, "testbed", "pulumi");
+const SCENARIOS = join(STANDIN, "scenarios");
+const NODE_DIR = dirname(process.execPath);
+const API_DEPLOYMENT =
+  "urn:pulumi:staging::enclii-infra::enclii:platform:Platform$enclii:apps:Apps$enclii:apps:Service$kubernetes:apps/v1:Deployment::enclii-apps-switchyard-api-deployment";
+const DEPLOY = ["deploy", "--env", "staging", "--service", "switchyard-api", "--image", "ghcr.io/madfam-io/switchyard-api:1.4.3"];
+
+const tmp = mkdtempSync(join(tmpdir(), "enclii-cli-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let root: string;
+let state: string;
+let n = 0;
+
+beforeEach(() => {
+  root = join(tmp, `repo-${n}`);
+  state = join(tmp, `standin-${n++}`);
+  mkdirSync(join(root, "tenants"), { recursive: true });
+  for (const f of ["Pulumi.yaml", "Pulumi.staging.yaml", "dogfooding", join("tenants", "Pulumi.yaml")])
+    cpSync(join(ROOT, f), join(root, f), { recursive: true });
+});
+
+function cli(args: string[], opts: { scenario?: string; path?: string[] } = {}) {
+  const env = {
+    ...process.env,
+    PATH: (opts.path ?? [STANDIN, NODE_DIR, ...(process.env.PATH ?? "").split(delimiter)]).join(delimiter),
+    ENCLII_STANDIN_SCENARIO: join(SCENARIOS, opts.scenario ?? "deploy-ok.json"),
+    ENCLII_STANDIN_DIR: state,
+  };
+  return spawnSync(process.execPath, [join(ROOT, "automation", "launch.cjs"), ...args], { cwd: root, env, encoding: "utf8" });
+}
+
+/** What the stand-in was asked, one argument list per invocation. */
+const calls = (): string[][] =>
+  readFileSync(join(state, "calls.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l).args);
+const stackFile = () => readFileSync(join(root, "Pulumi.staging.yaml"), "utf8");
+
+describe("enclii-infra --help", () => {
+  it("explains the program and every command", () => {
+    const top = cli(["--help"]);
+    expect(top.status).toBe(0);
+    for (const command of ["plan", "preview", "up", "deploy", "rollback", "outputs", "history", "drift", "domains"])
+      expect(top.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
+    expect(top.stdout).toContain(
+      "Exit status: 0 ok, 1 failed, 2 usage, 3 drift, 4 refused, 5 rolledBack, 6 rollbackFailed, 7 noCli, 8 busy.",
+    );
+    for (const command of [["deploy"], ["rollback"], ["drift"], ["domains", "add"], ["domains", "status"], ["plan"]]) {
+      const help = cli([...command, "--help"]);
+      expect(help.status, command.join(" ")).toBe(0);
+      expect(help.stdout).toContain(`Usage: enclii-infra ${command.join(" ")} [options]`);
+    }
+  });
+
+  it("answers a usage error with exit 2, as JSON when asked", () => {
+    const res = cli(["deploy", "--env", "staging", "--service", "switchyard-api", "--json"]);
+    expect(res.status).toBe(EXIT.usage);
+    expect(JSON.parse(res.stdout)).toMatchObject({
+      status: "usage",
+      exitCode: 2,
+      message: "error: required option '--image <ref>' not specified",
+    });
+  });
+});
+
+describe("deploy through the Automation API", () => {
+  it("without a Pulumi CLI: exit 7, says what to install, changes nothing", () => {
+    const before = stackFile();
+    const res = cli(DEPLOY, { path: [NODE_DIR] });
+    expect(res.status).toBe(EXIT.noCli);
+    expect(res.stderr).toContain("no pulumi executable on PATH; install the Pulumi CLI 3.270.0 or newer");
+    expect(stackFile()).toBe(before);
+  });
+
+  it("with a CLI older than the SDK: exit 7 naming both versions", () => {
+    const res = cli(DEPLOY, { scenario: "too-old.json" });
+    expect(res.status).toBe(EXIT.noCli);
+    expect(res.stderr).toContain("pulumi 3.100.0 is older than 3.270.0");
+  });
+
+  it("deploys: the image in the stack file, an update targeted at the service's Deployment", () => {
+    const res = cli(DEPLOY);
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stdout).toContain("[1/1] update kubernetes:apps/v1:Deployment enclii-apps-switchyard-api-deployment");
+    expect(res.stdout).toContain("switchyard-api runs ghcr.io/madfam-io/switchyard-api:1.4.3 in staging");
+    expect(stackFile()).toContain("switchyard-api: { replicas: 1, image: ghcr.io/madfam-io/switchyard-api:1.4.3 }");
+    const up = calls().find((a) => a[0] === "up")!;
+    expect(up).toEqual(
+      expect.arrayContaining([
+        "--target",
+        API_DEPLOYMENT,
+        "--message",
+        "enclii deploy switchyard-api ghcr.io/madfam-io/switchyard-api:1.4.3",
+      ]),
+    );
+    // The engine's events arrived over the Automation API's gRPC stream, as from a CLI after 3.205.
+    expect(calls().find((a) => a[0] === "preview")).toEqual(expect.arrayContaining([expect.stringMatching(/^tcp:\/\/127\.0\.0\.1:\d+$/)]));
+  });
+
+  it("rolls back when the rollout fails, and says so", () => {
+    const before = stackFile();
+    const res = cli([...DEPLOY, "--json"], { scenario: "deploy-rollout-fails.json" });
+    expect(res.status).toBe(EXIT.rolledBack);
+    const out = JSON.parse(res.stdout);
+    expect(out).toMatchObject({
+      status: "rolled-back",
+      message: "switchyard-api: the update to ghcr.io/madfam-io/switchyard-api:1.4.3 failed; the image its spec names is back",
+    });
+    expect(out.engineMessage).toContain("'switchyard-api' timed out waiting to be Ready");
+    expect(stackFile()).toBe(before);
+    expect(calls().filter((a) => a[0] === "up")).toHaveLength(2);
+    expect(calls().some((a) => a[0] === "config" && a[1] === "rm")).toBe(true);
+  });
+
+  it("domains add prints the customer's records as one JSON result", () => {
+    const res = cli(
+      [
+        "domains",
+        "add",
+        "--env",
+        "staging",
+        "--tenant",
+        "acme",
+        "--hostname",
+        "shop.acme.example",
+        "--service",
+        "storefront:8080",
+        "--json",
+      ],
+      {
+        scenario: "domains.json",
+      },
+    );
+    expect(res.status, res.stderr).toBe(0);
+    const out = JSON.parse(res.stdout);
+    expect(out.domains.hostnames[0].records).toEqual([
+      { type: "CNAME", name: "shop.acme.example", value: "proxy.enclii.dev", purpose: "traffic" },
+      { type: "TXT", name: "_cf-custom-hostname.shop.acme.example", value: "5cc07c04-ea62-4a5a-95f0-419334a875a4", purpose: "ownership" },
+      { type: "TXT", name: "_acme-challenge.shop.acme.example", value: "ca3-574923932a82475cb8592200f1a2a23d", purpose: "certificate" },
+    ]);
+    expect(calls().map((a) => a.slice(0, 2).join(" "))).toEqual(
+      expect.arrayContaining(["stack select", "stack init", "preview --exec-kind", "up --yes"]),
+    );
+    expect(readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8")).toContain("- shop.acme.example");
+  });
+});
+
+describe("the Automation API's errors, as the CLI raises them", () => {
+  it("a concurrent update (HTTP 409 from the backend) is retried, then the deploy runs", async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      PATH: [STANDIN, NODE_DIR, process.env.PATH].join(delimiter),
+      ENCLII_STANDIN_SCENARIO: join(SCENARIOS, "busy-once.json"),
+      ENCLII_STANDIN_DIR: state,
+    });
+    const out: string[] = [];
+    const slept: number[] = [];
+    try {
+      const code = await runCli(
+        DEPLOY,
+        { stdout: (t) => out.push(t), stderr: (t) => out.push(t) },
+        { root, sleep: async (ms) => void slept.push(ms) },
+      );
+      expect(code, out.join("")).toBe(0);
+    } finally {
+      process.env = saved;
+    }
+    expect(slept).toEqual([5000]);
+    expect(out.join("")).toContain("staging: another update is running; retrying in 5 s (attempt 2 of 5)");
+    expect(calls().filter((a) => a[0] === "up")).toHaveLength(2);
+  });
+});

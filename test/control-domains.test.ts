@@ -1,0 +1,213 @@
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { domainsAdd, domainsList, domainsRemove, domainsStatus } from "../automation/control/domains";
+import { loadEnvironment } from "../automation/control/environment";
+import type { Options } from "../automation/control/operations";
+import { EXIT } from "../model/controlPlane";
+import type { HostnameStatus } from "../components/tenants/TenantShard";
+import { FakeStack, opener } from "./controlStack";
+import { ROOT } from "./harness";
+
+const tmp = mkdtempSync(join(tmpdir(), "enclii-domains-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+let root: string;
+let n = 0;
+
+beforeEach(() => {
+  root = join(tmp, String(n++));
+  mkdirSync(join(root, "tenants"), { recursive: true });
+  cpSync(join(ROOT, "Pulumi.staging.yaml"), join(root, "Pulumi.staging.yaml"));
+  cpSync(join(ROOT, "dogfooding"), join(root, "dogfooding"), { recursive: true });
+});
+
+const tenantsOf = (stack: string) =>
+  parse(readFileSync(join(root, "tenants", `Pulumi.${stack}.yaml`), "utf8")).config["enclii-tenants:tenants"];
+
+function writeShard(stack: string, tenants: object[]) {
+  writeFileSync(
+    join(root, "tenants", `Pulumi.${stack}.yaml`),
+    `# ${stack}, kept by hand\nconfig:\n  enclii-tenants:tenants: ${JSON.stringify(tenants)}\n`,
+  );
+}
+
+const status = (tenant: string, hostname: string): HostnameStatus => ({
+  tenant,
+  status: "pending",
+  sslStatus: "pending_validation",
+  cnameTarget: "proxy.enclii.dev",
+  ownershipVerification: { type: "TXT", name: `_cf-custom-hostname.${hostname}`, value: "5cc07c04" },
+  sslValidation: [{ type: "TXT", name: `_acme-challenge.${hostname}`, value: "ca3-5749" }],
+});
+
+function options(stacks: FakeStack[], allow: string[] = []): Options & { opened: ReturnType<typeof opener>["opened"] } {
+  const open = opener(stacks);
+  return { open, opened: open.opened, root, allow: new Set(allow) };
+}
+
+const NAMESPACE_URN =
+  "urn:pulumi:staging-000::enclii-tenants::enclii:tenants:TenantShard$kubernetes:core/v1:Namespace::tenants-acme-namespace";
+
+describe("domains add", () => {
+  it("adds a new tenant to the first shard, updates only that shard and returns the customer's records", async () => {
+    const shard = new FakeStack("staging-000", {
+      preview: [{ events: "shard-add.preview.jsonl" }],
+      up: [{ events: "shard-add.up.jsonl" }],
+    });
+    shard.outputMap = {
+      hostnames: {
+        value: { "shop.acme.example": status("acme", "shop.acme.example"), "x.other.example": status("other", "x.other.example") },
+        secret: false,
+      },
+    };
+    const o = options([shard]);
+    const res = await domainsAdd(o, loadEnvironment(root, "staging"), {
+      tenant: "acme",
+      hostname: "shop.acme.example",
+      service: "storefront:8080",
+    });
+    expect(res).toMatchObject({ status: "ok", exitCode: EXIT.ok, stack: "staging-000", changedFiles: ["tenants/Pulumi.staging-000.yaml"] });
+    expect(o.opened).toEqual([
+      { project: "tenants", stack: "staging-000", create: true },
+      { project: "tenants", stack: "staging-000" },
+    ]);
+    expect(tenantsOf("staging-000")).toEqual([
+      { name: "acme", hostnames: ["shop.acme.example"], service: { name: "storefront", port: 8080 } },
+    ]);
+    expect(res.domains?.hostnames).toEqual([
+      {
+        hostname: "shop.acme.example",
+        tenant: "acme",
+        status: "pending",
+        sslStatus: "pending_validation",
+        records: [
+          { type: "CNAME", name: "shop.acme.example", value: "proxy.enclii.dev", purpose: "traffic" },
+          { type: "TXT", name: "_cf-custom-hostname.shop.acme.example", value: "5cc07c04", purpose: "ownership" },
+          { type: "TXT", name: "_acme-challenge.shop.acme.example", value: "ca3-5749", purpose: "certificate" },
+        ],
+      },
+    ]);
+  });
+
+  it("puts a new tenant in the next shard when the first is full, keeping the full one's file as it was", async () => {
+    const full = Array.from({ length: 100 }, (_, i) => ({
+      name: `t${i}`,
+      hostnames: [`t${i}.example.com`],
+      service: { name: "web", port: 80 },
+    }));
+    writeShard("staging-000", full);
+    const before = readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8");
+    const next = new FakeStack("staging-001", { preview: [{ events: "shard-add.preview.jsonl" }], up: [{}] });
+    const res = await domainsAdd(options([next]), loadEnvironment(root, "staging"), {
+      tenant: "acme",
+      hostname: "shop.acme.example",
+      service: "storefront:8080",
+    });
+    expect(res.stack).toBe("staging-001");
+    expect(tenantsOf("staging-001")).toHaveLength(1);
+    expect(readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8")).toBe(before);
+  });
+
+  it("adds a hostname to an existing tenant in its own shard, keeping the file's comments", async () => {
+    writeShard("staging-000", [{ name: "acme", hostnames: ["shop.acme.example"], service: { name: "storefront", port: 8080 } }]);
+    const shard = new FakeStack("staging-000", { preview: [{ events: "no-change.preview.jsonl" }], up: [{}] });
+    const res = await domainsAdd(options([shard]), loadEnvironment(root, "staging"), { tenant: "acme", hostname: "www.acme.example" });
+    expect(res.exitCode).toBe(EXIT.ok);
+    expect(tenantsOf("staging-000")[0].hostnames).toEqual(["shop.acme.example", "www.acme.example"]);
+    expect(readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8")).toMatch(/^# staging-000, kept by hand/);
+  });
+
+  it("refuses bad input before touching any file or stack, naming the file and field", async () => {
+    writeShard("staging-000", [{ name: "acme", hostnames: ["shop.acme.example"], service: { name: "storefront", port: 8080 } }]);
+    const before = readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8");
+    const o = options([]);
+    const env = loadEnvironment(root, "staging");
+    const cases = [
+      [{ tenant: "new", hostname: "a.new.example" }, "--service: new is a new tenant; name the Service its hostnames route to (name:port)"],
+      [
+        { tenant: "acme", hostname: "b.acme.example", service: "other:80" },
+        "--service: acme routes to storefront:8080; domains add does not change a tenant's Service",
+      ],
+      [{ tenant: "new", hostname: "a.new.example", service: "web" }, '--service: "web" must be name:port, such as storefront:8080'],
+      [
+        { tenant: "new", hostname: "shop.acme.example", service: "web:80" },
+        "--hostname: shop.acme.example belongs to tenant acme (staging-000)",
+      ],
+      [
+        { tenant: "new", hostname: "api.enclii.dev", service: "web:80" },
+        "tenants/Pulumi.staging-000.yaml: api.enclii.dev: tenant hostname must not be under our zone enclii.dev",
+      ],
+      [
+        { tenant: "Bad_Name", hostname: "a.example.com", service: "web:80" },
+        "tenants/Pulumi.staging-000.yaml: enclii-tenants:tenants[1].name: must be a DNS label",
+      ],
+    ] as const;
+    for (const [request, message] of cases) {
+      const res = await domainsAdd(o, env, request);
+      expect(res.exitCode, JSON.stringify(request)).toBe(EXIT.usage);
+      expect(res.message).toContain(message);
+    }
+    expect(o.opened).toEqual([]);
+    expect(readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8")).toBe(before);
+  });
+});
+
+describe("domains remove, list and status", () => {
+  beforeEach(() =>
+    writeShard("staging-000", [
+      { name: "acme", hostnames: ["shop.acme.example"], service: { name: "storefront", port: 8080 } },
+      { name: "beta", hostnames: ["beta.example.org", "www.beta.example.org"], service: { name: "web", port: 80 } },
+    ]),
+  );
+
+  it("removing a tenant's last hostname is refused for its namespace, and the file is put back", async () => {
+    const before = readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8");
+    const shard = new FakeStack("staging-000", { preview: [{ events: "shard-remove-last.preview.jsonl" }], up: [{}] });
+    const res = await domainsRemove(options([shard]), loadEnvironment(root, "staging"), { tenant: "acme", hostname: "shop.acme.example" });
+    expect(res.exitCode).toBe(EXIT.refused);
+    // The hostname being removed is what the request asks for; the namespace is not.
+    expect(res.violations?.map((v) => v.urn)).toEqual([NAMESPACE_URN]);
+    expect(shard.callsOf("up")).toEqual([]);
+    expect(readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8")).toBe(before);
+  });
+
+  it("with the namespace allowed, the tenant goes", async () => {
+    const shard = new FakeStack("staging-000", { preview: [{ events: "shard-remove-last.preview.jsonl" }], up: [{}] });
+    const res = await domainsRemove(options([shard], [NAMESPACE_URN]), loadEnvironment(root, "staging"), {
+      tenant: "acme",
+      hostname: "shop.acme.example",
+    });
+    expect(res.exitCode).toBe(EXIT.ok);
+    expect(tenantsOf("staging-000").map((t: { name: string }) => t.name)).toEqual(["beta"]);
+  });
+
+  it("lists tenants without a Pulumi CLI, and refuses an unknown tenant", async () => {
+    const o = options([]);
+    const res = domainsList(o, loadEnvironment(root, "staging"));
+    expect(res.domains?.tenants).toEqual([
+      { name: "acme", shard: "staging-000", hostnames: ["shop.acme.example"], service: "storefront:8080" },
+      { name: "beta", shard: "staging-000", hostnames: ["beta.example.org", "www.beta.example.org"], service: "web:80" },
+    ]);
+    const missing = await domainsStatus(o, loadEnvironment(root, "staging"), { tenant: "gamma" });
+    expect(missing).toMatchObject({ exitCode: EXIT.usage, message: '--tenant: staging has no tenant "gamma"' });
+    expect(existsSync(join(root, "tenants", "Pulumi.staging-001.yaml"))).toBe(false);
+  });
+
+  it("status refreshes the shard and reports each of the tenant's hostnames", async () => {
+    const shard = new FakeStack("staging-000", { preview: [{ events: "no-change.preview.jsonl" }], up: [{}] });
+    shard.outputMap = {
+      hostnames: {
+        value: { "beta.example.org": { ...status("beta", "beta.example.org"), status: "active", sslStatus: "active", sslValidation: [] } },
+        secret: false,
+      },
+    };
+    const res = await domainsStatus(options([shard]), loadEnvironment(root, "staging"), { tenant: "beta" });
+    expect(shard.callsOf("preview")[0].args[0]).toMatchObject({ refresh: true });
+    expect(shard.callsOf("up")[0].args[0]).toMatchObject({ refresh: true });
+    expect(res.domains?.hostnames.map((h) => [h.hostname, h.status, h.sslStatus, h.records.length])).toEqual([
+      ["beta.example.org", "active", "active", 2],
+    ]);
+  });
+});

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import {
+  belongsTo,
+  changeCounts,
+  changingSteps,
+  engineErrors,
+  guardViolations,
+  serviceComponent,
+  stepsOf,
+  urnName,
+} from "../automation/control/events";
+import { events } from "./controlStack";
+
+const none = new Set<string>();
+const SERVER =
+  "urn:pulumi:staging::enclii-infra::enclii:platform:Platform$enclii:hetzner:CloudPool$hcloud:index/server:Server::enclii-cloud-staging";
+const REDIS =
+  "urn:pulumi:staging::enclii-infra::enclii:platform:Platform$enclii:data:DataLayer$enclii:data:Redis$kubernetes:apps/v1:StatefulSet::enclii-data-redis-redis";
+const CLUSTER =
+  "urn:pulumi:staging::enclii-infra::enclii:platform:Platform$enclii:data:DataLayer$enclii:data:Postgres$kubernetes:postgresql.cnpg.io/v1:Cluster::enclii-data-postgres-enclii-pg";
+const API_DEPLOYMENT =
+  "urn:pulumi:staging::enclii-infra::enclii:platform:Platform$enclii:apps:Apps$enclii:apps:Service$kubernetes:apps/v1:Deployment::enclii-apps-switchyard-api-deployment";
+
+describe("the guard over engine events", () => {
+  it("stops a server replaced for its location, naming the URN and the property", () => {
+    const violations = guardViolations(stepsOf(events("replace-server.preview.jsonl")), none);
+    expect(violations).toEqual([
+      {
+        urn: SERVER,
+        type: "hcloud:index/server:Server",
+        op: "replace",
+        because: ["location"],
+        holds: "a node: its disks, k3s state and Longhorn replicas",
+      },
+    ]);
+  });
+
+  it("stops the Redis StatefulSet replaced for its volume claim template", () => {
+    const [v] = guardViolations(stepsOf(events("replace-volume-claim-template.preview.jsonl")), none);
+    expect(v.urn).toBe(REDIS);
+    expect(v.because).toEqual(["spec", "spec.volumeClaimTemplates[0].spec.resources.requests.storage"]);
+  });
+
+  it("stops the database Cluster replaced for its name", () => {
+    const [v] = guardViolations(stepsOf(events("replace-database-cluster.preview.jsonl")), none);
+    expect(v).toMatchObject({ urn: CLUSTER, op: "replace", because: ["metadata", "metadata.name"], holds: "the database" });
+  });
+
+  it("lets an image change through, and a replacement named in the allow-list", () => {
+    expect(guardViolations(stepsOf(events("image-only.preview.jsonl")), none)).toEqual([]);
+    expect(guardViolations(stepsOf(events("replace-server.preview.jsonl")), new Set([SERVER]))).toEqual([]);
+    // An allow-list names URNs, not types: another server is still stopped.
+    expect(
+      guardViolations(stepsOf(events("replace-server.preview.jsonl")), new Set([SERVER.replace("staging::", "production::")])),
+    ).toHaveLength(1);
+  });
+
+  it("stops deletes of what holds data, with why", () => {
+    const violations = guardViolations(stepsOf(events("shard-remove-last.preview.jsonl")), none);
+    expect(violations.map((v) => [urnName(v.urn), v.op, v.because])).toEqual([
+      ["tenants-acme-namespace", "delete", ["it is no longer in the program"]],
+      ["tenants-shop.acme.example", "delete", ["it is no longer in the program"]],
+    ]);
+  });
+});
+
+describe("steps and services", () => {
+  it("collects one step per URN with every op the engine announced", () => {
+    const steps = stepsOf(events("replace-server.preview.jsonl"));
+    expect(steps.find((s) => s.urn === SERVER)?.ops).toEqual(["create-replacement", "replace", "delete-replaced"]);
+    expect(changingSteps(steps).map((s) => s.urn)).toEqual([SERVER]);
+    expect(changeCounts(events("replace-server.preview.jsonl"))).toEqual({ replace: 1 });
+  });
+
+  it("finds a service's component by its name under its parent, and only that service's resources", () => {
+    const steps = stepsOf(events("image-with-pending.preview.jsonl"));
+    const api = serviceComponent(steps, "switchyard-api")!;
+    expect(urnName(api.urn)).toBe("enclii-apps-switchyard-api");
+    // "api" would be a suffix of switchyard-api: not the same service.
+    expect(serviceComponent(steps, "api")).toBeUndefined();
+    expect(
+      changingSteps(steps)
+        .filter((s) => belongsTo(s.urn, api.urn))
+        .map((s) => s.urn),
+    ).toEqual([API_DEPLOYMENT]);
+    expect(belongsTo(API_DEPLOYMENT.replace("switchyard-api-deployment", "switchyard-ui-deployment"), api.urn)).toBe(false);
+  });
+
+  it("keeps the engine's error diagnostics, colours removed", () => {
+    const message = engineErrors(events("image-rollout-timeout.up.jsonl"));
+    expect(message).toContain("'switchyard-api' timed out waiting to be Ready");
+    expect(message).toContain("update failed");
+    expect(engineErrors(events("image-only.up.jsonl"))).toBe("");
+  });
+});
