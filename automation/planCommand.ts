@@ -4,12 +4,14 @@
  * environment (tenants/Pulumi.<stack>-NNN.yaml); a shard stack (`<environment>-NNN`) with its
  * platform, which it reads through a stack reference. Every stack file and config is checked
  * first, loading no Pulumi SDK; only configs that pass load the programs and their providers.
- * Exit status: 0 ok, 2 invalid stack file or config (every problem named), 1 anything else.
+ * Exit status: 0 ok, 2 bad arguments (no stack, no such stack file) or an invalid stack file or
+ * config (every problem named), 1 anything else (model/controlPlane.ts `EXIT`).
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { EXIT } from "../model/controlPlane";
 import { TENANTS_DIR, TENANTS_PROJECT, parseShardStack, platformStackName } from "../model/tenants";
 import { ConfigError, parseEnvironment } from "../stacks/config";
 import { checkAllShards, shardFiles } from "./shards";
@@ -40,7 +42,7 @@ async function plan(argv: string[], io: Io): Promise<number> {
   const [requested] = positionals;
   if (!requested || positionals.length > 1) {
     io.stderr(`${USAGE}\n`);
-    return 1;
+    return EXIT.usage;
   }
   const tenantsDir = values.tenants ?? TENANTS_DIR;
   // A shard stack plans its platform too: the shard reads the platform's outputs.
@@ -49,14 +51,14 @@ async function plan(argv: string[], io: Io): Promise<number> {
   const file = values.config ?? `Pulumi.${stack}.yaml`;
   if (!existsSync(file)) {
     io.stderr(`no stack file ${file} (${USAGE})\n`);
-    return 1;
+    return EXIT.usage;
   }
   const cfg = loadStackConfig(file);
   const env = parseEnvironment(stack, cfg.config, new Set(cfg.secretKeys), readSpecFiles(DOGFOODING_DIR));
   const files = shardFiles(tenantsDir, stack);
   if (shardOnly && !files.includes(join(tenantsDir, `Pulumi.${requested}.yaml`))) {
     io.stderr(`no stack file ${join(tenantsDir, `Pulumi.${requested}.yaml`)} (${USAGE})\n`);
-    return 1;
+    return EXIT.usage;
   }
   const shards = checkAllShards(files, env).filter((s) => !shardOnly || s.shard.stack === requested);
 
@@ -112,9 +114,9 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) {
       io.stderr(`${err.message}\n`);
-      return 2;
+      return EXIT.usage;
     }
     io.stderr(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 1;
+    return EXIT.failed;
   }
 }

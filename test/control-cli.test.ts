@@ -93,6 +93,16 @@ describe("deploy through the Automation API", () => {
     expect(res.stderr).toContain("pulumi 3.100.0 is older than 3.270.0");
   });
 
+  it("with a stack the backend does not have: exit 1 saying so, the stack file unchanged", () => {
+    const before = stackFile();
+    const res = cli([...DEPLOY, "--json"], { scenario: "no-stack.json" });
+    expect(res.status).toBe(EXIT.failed);
+    expect(JSON.parse(res.stdout).message).toBe(
+      "staging: no such stack in the backend pulumi is logged in to; pulumi login to the right backend, or pulumi stack init staging",
+    );
+    expect(stackFile()).toBe(before);
+  });
+
   it("deploys: the image in the stack file, an update targeted at the service's Deployment", () => {
     const res = cli(DEPLOY);
     expect(res.status, res.stderr).toBe(0);

@@ -16,7 +16,10 @@ const STACKS = [
 ];
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
 /** README's contract section, up to the next second-level heading. */
-const contract = README.slice(README.indexOf("## The control plane's contract"), README.indexOf("\n## ", README.indexOf("## The control plane's contract") + 1));
+const contract = README.slice(
+  README.indexOf("## The control plane's contract"),
+  README.indexOf("\n## ", README.indexOf("## The control plane's contract") + 1),
+);
 
 let plans: PlanResult[] = [];
 beforeAll(async () => {
@@ -61,7 +64,9 @@ describe("the control plane's contract", () => {
     expect(contract.length).toBeGreaterThan(0);
     for (const [name, code] of Object.entries(EXIT)) expect(contract, name).toMatch(new RegExp(`\\| ${code} \\| \`${name}\``));
     const program = buildCli({ stdout: () => undefined, stderr: () => undefined }, { root: ROOT }, () => undefined);
-    const commands = program.commands.flatMap((c) => (c.commands.length > 0 ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()]));
+    const commands = program.commands.flatMap((c) =>
+      c.commands.length > 0 ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()],
+    );
     expect(commands.length).toBe(12);
     for (const command of commands) expect(README, command).toContain(`enclii-infra ${command}`);
     for (const { key } of WRITABLE_CONFIG) expect(contract, key).toContain(`\`${key}\``);

@@ -98,8 +98,8 @@ describe("npm run plan", () => {
     expect(() => statSync(out)).toThrow();
   });
 
-  it("exits 1 for a missing stack file or no stack", () => {
-    expect(plan("nosuch").status).toBe(1);
-    expect(plan().status).toBe(1);
+  it("exits 2, a usage error, for a missing stack file or no stack", () => {
+    expect(plan("nosuch")).toMatchObject({ status: 2, stderr: expect.stringContaining("no stack file Pulumi.nosuch.yaml") });
+    expect(plan()).toMatchObject({ status: 2, stderr: expect.stringContaining("error: missing required argument 'stack'") });
   });
 });

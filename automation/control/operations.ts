@@ -8,7 +8,7 @@ import { EXIT, type GuardViolation, type HistoryEntry, type OperationResult } fr
 import { NAMESPACE } from "../../model/schema";
 import { ConfigError } from "../../stacks/config";
 import { changeCounts, changingSteps, describeViolation, engineErrors, guardViolations, stepsOf, urnName, type Step } from "./events";
-import { NoCliError, type ControlStack, type OpenStack } from "./workspace";
+import { NoCliError, StackMissingError, type ControlStack, type OpenStack } from "./workspace";
 
 /** Another update held the stack through every retry. */
 const RETRY_ATTEMPTS = 5;
@@ -96,12 +96,18 @@ export async function inspect(stack: ControlStack, o: Options, opts: { refresh?:
   return { steps, changing: changingSteps(steps), violations: guardViolations(steps, o.allow ?? new Set()), counts: changeCounts(events) };
 }
 
-/** Progress lines from an update's events: `[done/total] op type name`. */
+/**
+ * Progress lines from an update's events: the step that starts (a rollout wait can take minutes),
+ * then `[done/total] op type name` as each one finishes.
+ */
 function progress(total: number, report: ((line: string) => void) | undefined): (e: EngineEvent) => void {
   let done = 0;
+  const quiet = ["same", "read"];
   return (e) => {
+    const started = e.resourcePreEvent?.metadata;
+    if (started && !quiet.includes(started.op)) report?.(`      ${started.op} ${started.type} ${urnName(started.urn)} …`);
     const finished = e.resOutputsEvent?.metadata;
-    if (finished && !["same", "read"].includes(finished.op)) {
+    if (finished && !quiet.includes(finished.op)) {
       done++;
       report?.(`[${done}/${Math.max(total, done)}] ${finished.op} ${finished.type} ${urnName(finished.urn)}`);
     }
@@ -173,14 +179,16 @@ export class UsageError extends Error {
   }
 }
 
-/** Any thrown error as the result it stands for. */
+/** Any thrown error as the result it stands for; with --json the control plane always gets a result. */
 export function failure(base: Base, err: unknown): OperationResult {
   if (err instanceof NoCliError) return result(base, "no-cli", err.message);
   if (err instanceof BusyError) return result(base, "busy", err.message);
   if (err instanceof UsageError || err instanceof ConfigError) return result(base, "usage", err.message);
   if (err instanceof EngineError)
     return result(base, "failed", `${base.stack}: ${base.operation} failed`, { engineMessage: err.engineMessage });
-  throw err;
+  if (err instanceof StackMissingError) return result(base, "failed", err.message);
+  // Anything else the Pulumi CLI said (a backend unreachable, a stack file it refused): its last words.
+  return result(base, "failed", `${base.stack}: ${base.operation} failed`, { engineMessage: engineFailure([], err).engineMessage });
 }
 
 export function refusal(base: Base, violations: GuardViolation[]): OperationResult {

@@ -52,6 +52,16 @@ export class NoCliError extends Error {
   }
 }
 
+/** The stack does not exist in the backend the CLI is logged in to. */
+export class StackMissingError extends Error {
+  constructor(ref: StackRef) {
+    super(
+      `${ref.stack}: no such stack in the backend pulumi is logged in to; pulumi login to the right backend, or pulumi stack init ${ref.stack}${ref.project === "tenants" ? " in tenants/" : ""}`,
+    );
+    this.name = "StackMissingError";
+  }
+}
+
 /** Why the CLI cannot be used, from what the Automation API threw while looking for it. */
 export function cliProblem(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
@@ -76,6 +86,14 @@ export function localStacks(root: string): OpenStack {
     );
     const pulumiCommand = await command;
     const args = { stackName: ref.stack, workDir: ref.project === "platform" ? root : join(root, TENANTS_DIR) };
-    return ref.create ? LocalWorkspace.createOrSelectStack(args, { pulumiCommand }) : LocalWorkspace.selectStack(args, { pulumiCommand });
+    try {
+      return ref.create
+        ? await LocalWorkspace.createOrSelectStack(args, { pulumiCommand })
+        : await LocalWorkspace.selectStack(args, { pulumiCommand });
+    } catch (err) {
+      // By name: the class may come from another copy of the SDK.
+      if (err instanceof Error && err.name === "StackNotFoundError") throw new StackMissingError(ref);
+      throw err;
+    }
   };
 }

@@ -8,7 +8,8 @@
  *
  * ENCLII_STANDIN_SCENARIO: a JSON file saying what each command answers (scenarios/*.json): per
  * command a list of answers used in turn, the last repeated; `{ "events": file, "exitCode": n,
- * "stderr": text }`. ENCLII_STANDIN_DIR: where it keeps calls.jsonl (every invocation), its
+ * "stderr": text }` or `{ "conflict": true }` (a 409); `missingStacks` the backend does not
+ * have. ENCLII_STANDIN_DIR: where it keeps calls.jsonl (every invocation), its
  * counters and each stack's history. Nothing here talks to a backend or a cloud.
  */
 const { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } = require("node:fs");
@@ -17,7 +18,8 @@ const { dirname, join, resolve } = require("node:path");
 const { parseDocument } = require("yaml");
 
 const CONFLICT = "error: [409] Conflict: Another update is currently in progress.";
-const scenarioFile = process.env.ENCLII_STANDIN_SCENARIO ?? join(__dirname, "scenarios", "deploy-ok.json");
+// Absolute: the Automation API runs the CLI in the project's directory (tenants/ for a shard).
+const scenarioFile = resolve(process.env.ENCLII_STANDIN_SCENARIO ?? join(__dirname, "scenarios", "deploy-ok.json"));
 const scenario = JSON.parse(readFileSync(scenarioFile, "utf8"));
 const home = process.env.ENCLII_STANDIN_DIR ?? join(tmpdir(), "enclii-pulumi-standin");
 mkdirSync(home, { recursive: true });
@@ -44,8 +46,10 @@ function fail(message, code = 255) {
 function answer(command) {
   const list = scenario[command];
   if (!list || list.length === 0) fail(`stand-in: the scenario ${scenarioFile} has no answer for ${command}`);
-  const n = state.counters[command] ?? 0;
-  state.counters[command] = n + 1;
+  // Counted per scenario, so a session that switches scenarios starts each one at its first answer.
+  const counter = `${scenarioFile} ${command}`;
+  const n = state.counters[counter] ?? 0;
+  state.counters[counter] = n + 1;
   save();
   return list[Math.min(n, list.length - 1)];
 }
@@ -141,7 +145,8 @@ async function main() {
   const [first, second] = args;
   if (first === "version") return process.stdout.write(`v${scenario.version ?? "3.270.0"}\n`);
   if (first === "stack" && second === "select") {
-    if (existsSync(stackFile()) || state.stacks.includes(stack)) return;
+    const missing = (scenario.missingStacks ?? []).includes(stack);
+    if (!missing && (existsSync(stackFile()) || state.stacks.includes(stack))) return;
     return fail(`error: no stack named '${stack}' found`);
   }
   if (first === "stack" && second === "init") {
