@@ -129,7 +129,8 @@ describe("deploy through the Automation API", () => {
     const out = JSON.parse(res.stdout);
     expect(out).toMatchObject({
       status: "rolled-back",
-      message: "switchyard-api: the update to ghcr.io/madfam-io/switchyard-api:1.4.3 failed; the image its spec names is back",
+      message:
+        "switchyard-api: the update to ghcr.io/madfam-io/switchyard-api:1.4.3 failed; ghcr.io/madfam-io/switchyard-api:1.4.2 (its spec's image) is back",
     });
     expect(out.engineMessage).toContain("'switchyard-api' timed out waiting to be Ready");
     expect(stackFile()).toBe(before);

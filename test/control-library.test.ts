@@ -74,9 +74,11 @@ describe("deploy", () => {
 
   it("removes the override again when there was none before", async () => {
     const stack = new FakeStack("staging", { preview: [{ events: "image-only.preview.jsonl" }], up: [ROLLOUT_TIMEOUT, {}] });
-    const res = await deploy(options(stack), req());
+    const res = await deploy(options(stack), { ...req(), running: OLD });
     expect(res.status).toBe("rolled-back");
-    expect(res.message).toContain("the image its spec names is back");
+    expect(res.message).toBe(`switchyard-api: the update to ${NEW} failed; ${OLD} (its spec's image) is back`);
+    expect(res.changedFiles).toBeUndefined();
+    expect(stack.callsOf("up")[1].args[0]).toMatchObject({ message: `enclii rollback switchyard-api ${OLD}` });
     expect(stack.config.has(KEY)).toBe(false);
     expect(stack.callsOf("removeConfig")).toHaveLength(1);
   });

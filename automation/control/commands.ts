@@ -41,6 +41,7 @@ async function operate(a: ControlArgs, o: Options): Promise<OperationResult> {
     const env = loadEnvironment(o.root, a.env);
     const platform = () => o.open({ project: "platform", stack: a.env });
     const services = env.services.map((s) => s.name);
+    const running = (name?: string) => env.services.find((s) => s.name === name)?.image;
     const tenantReq = { tenant: a.tenant ?? "", hostname: a.hostname, service: a.service };
     switch (a.command) {
       case "preview":
@@ -54,9 +55,9 @@ async function operate(a: ControlArgs, o: Options): Promise<OperationResult> {
       case "history":
         return await historyOp(await platform(), base, a.limit ?? 10);
       case "deploy":
-        return await deploy(o, { environment: a.env, service: a.service!, image: a.image!, services });
+        return await deploy(o, { environment: a.env, service: a.service!, image: a.image!, services, running: running(a.service) });
       case "rollback":
-        return await rollback(o, { environment: a.env, service: a.service!, services });
+        return await rollback(o, { environment: a.env, service: a.service!, services, running: running(a.service) });
       case "domains add":
         return await domainsAdd(o, env, tenantReq);
       case "domains remove":

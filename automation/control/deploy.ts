@@ -39,6 +39,8 @@ export interface DeployRequest {
   image: string;
   /** The services the environment runs (their specs), so an unknown name is a usage error. */
   services: readonly string[];
+  /** The image the environment's config resolves to now (its spec's when nothing overrides it), for messages. */
+  running?: string;
   operation?: "deploy" | "rollback";
 }
 
@@ -97,7 +99,14 @@ export async function deploy(o: Options, req: DeployRequest): Promise<OperationR
         await restoreImage(stack, key, previous);
         throw err;
       }
-      return await restore(stack, o, base, { key, previous, targets: deployInfo.targets, failed: err, deploy: deployInfo, changedFiles });
+      return await restore(stack, o, base, {
+        key,
+        previous,
+        targets: deployInfo.targets,
+        failed: err,
+        deploy: deployInfo,
+        running: req.running,
+      });
     }
   } catch (err) {
     return { ...failure(base, err), deploy: info };
@@ -115,18 +124,18 @@ async function restore(
     targets: string[];
     failed: EngineError;
     deploy: NonNullable<OperationResult["deploy"]>;
-    changedFiles: string[];
+    running?: string;
   },
 ): Promise<OperationResult> {
   const service = r.deploy.service;
-  const back = r.previous ?? "the image its spec names";
+  const back = r.previous ?? (r.running ? `${r.running} (its spec's image)` : "its spec's image");
   o.report?.(`${service}: the update failed; restoring ${back}`);
   await restoreImage(stack, r.key, r.previous);
   try {
     await update(stack, o, {
       total: r.targets.length,
       target: r.targets,
-      message: deployMessage("rollback", service, r.previous ?? "spec"),
+      message: deployMessage("rollback", service, r.previous ?? r.running ?? "spec"),
     });
   } catch (err) {
     const again = err instanceof EngineError ? err.engineMessage : String(err);
@@ -134,13 +143,12 @@ async function restore(
       base,
       "rollback-failed",
       `${service}: the update to ${r.deploy.image} failed and restoring ${back} failed too; the service may be half-rolled; look at the Deployment before anything else`,
-      { engineMessage: `${r.failed.engineMessage}\n--- while restoring:\n${again}`, deploy: r.deploy, changedFiles: r.changedFiles },
+      { engineMessage: `${r.failed.engineMessage}\n--- while restoring:\n${again}`, deploy: r.deploy },
     );
   }
   return result(base, "rolled-back", `${service}: the update to ${r.deploy.image} failed; ${back} is back`, {
     engineMessage: r.failed.engineMessage,
     deploy: r.deploy,
-    changedFiles: r.changedFiles,
   });
 }
 
