@@ -24,13 +24,15 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
     .showHelpAfterError()
     .addHelpText("after", EXIT_HELP);
 
-  const control = (name: string, description: string) =>
-    program
+  const withEnv = (parent: Command, name: string, description: string, env: string) =>
+    parent
       .command(name)
       .description(description)
-      .requiredOption("--env <environment>", "the environment: a platform stack with a Pulumi.<environment>.yaml")
+      .requiredOption("--env <environment>", env)
       .option("--json", "print one JSON result on stdout")
       .exitOverride();
+  const control = (name: string, description: string) =>
+    withEnv(program, name, description, "the environment: a platform stack with a Pulumi.<environment>.yaml");
   const run = (command: string) => async (opts: Omit<ControlArgs, "command">) => {
     const { runControl } = await import("./control/commands");
     done(await runControl({ command, ...opts }, io, deps));
@@ -73,13 +75,7 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
     .command("domains")
     .description("a tenant's custom hostnames (Cloudflare for SaaS), in its shard stack")
     .exitOverride();
-  const domain = (name: string, description: string) =>
-    domains
-      .command(name)
-      .description(description)
-      .requiredOption("--env <environment>", "the environment whose shards hold the tenant")
-      .option("--json", "print one JSON result on stdout")
-      .exitOverride();
+  const domain = (name: string, description: string) => withEnv(domains, name, description, "the environment whose shards hold the tenant");
   domain("add", "add a hostname (and the tenant, when new) and print the DNS records the customer must create")
     .requiredOption("--tenant <name>", "the tenant")
     .requiredOption("--hostname <fqdn>", "the customer's hostname")

@@ -7,7 +7,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Document, parseDocument } from "yaml";
-import type { CustomerRecord, DomainStatus, OperationResult } from "../../model/controlPlane";
+import type { CustomerRecord, DomainStatus, GuardViolation, OperationResult } from "../../model/controlPlane";
 import type { Tenant } from "../../model/routes";
 import type { Environment } from "../../model/schema";
 import { placeTenant, shardFile, TENANTS_DIR, TENANTS_KEY, type Shard } from "../../model/tenants";
@@ -54,6 +54,28 @@ function writeShard(root: string, stack: string, tenants: Tenant[]): () => void 
   }
   writeFileSync(file, doc.toString({ lineWidth: 0 }));
   return () => (before === undefined ? rmSync(file) : writeFileSync(file, before));
+}
+
+/**
+ * The shard's file rewritten with `tenants` and only that shard updated, guarded. The CLI is found
+ * (and a new shard's stack created) before the file changes; a refusal puts the file back.
+ */
+async function updateShard(
+  o: Options,
+  base: Base,
+  stack: string,
+  tenants: Tenant[],
+  opts: { create?: boolean; message: string; expected?: (v: GuardViolation) => boolean },
+): Promise<OperationResult> {
+  const shardStack = await o.open({ project: "tenants", stack, create: opts.create });
+  const restore = writeShard(o.root, stack, tenants);
+  const changedFiles = [shardFile(stack)];
+  const up = await guardedUp(shardStack, o, base, opts).catch((err: unknown) => failure(base, err));
+  if (up.status === "refused") {
+    restore();
+    return up;
+  }
+  return { ...up, changedFiles };
 }
 
 /** Every shard checked again with the edit in place: names, hostnames and the zone rule, each problem naming its file. */
@@ -133,19 +155,15 @@ export async function domainsAdd(o: Options, env: Environment, req: DomainsReque
       : { name: req.tenant, hostnames: [req.hostname], service };
     const edited = { stack, tenants: existing ? shard.tenants.map((t) => (t === existing ? tenant : t)) : [...shard.tenants, tenant] };
     checkEdited(env, shards, edited);
-    // The CLI is found (and a new shard's stack created) before the file changes.
-    const shardStack = await o.open({ project: "tenants", stack, create: true });
-    const restore = writeShard(o.root, stack, edited.tenants);
-    const changedFiles = [shardFile(stack)];
-    const up = await guardedUp(shardStack, o, base, { message: `enclii domains add ${req.tenant} ${req.hostname}` }).catch(
-      (err: unknown) => ({ ...failure(base, err), changedFiles }),
-    );
-    if (up.status === "refused") restore();
+    const up = await updateShard(o, base, stack, edited.tenants, {
+      create: true,
+      message: `enclii domains add ${req.tenant} ${req.hostname}`,
+    });
     if (up.exitCode !== 0) return up;
     const hostnames = await tenantStatus(o, stack, req.tenant);
     return result(base, "ok", `${req.tenant} (${stack}): the customer adds these records\n${statusLines(hostnames)}`, {
       changes: up.changes,
-      changedFiles,
+      changedFiles: up.changedFiles,
       domains: { tenant: req.tenant, shard: stack, hostnames },
     });
   } catch (err) {
@@ -173,18 +191,11 @@ export async function domainsRemove(o: Options, env: Environment, req: DomainsRe
       hostnames.length > 0
         ? shard.tenants.map((t) => (t === existing ? { ...t, hostnames } : t))
         : shard.tenants.filter((t) => t !== existing);
-    const stack = await o.open({ project: "tenants", stack: shard.stack });
-    const restore = writeShard(o.root, shard.stack, tenants);
-    const changedFiles = [shardFile(shard.stack)];
-    const up = await guardedUp(stack, o, base, {
+    const up = await updateShard(o, base, shard.stack, tenants, {
       message: `enclii domains remove ${req.tenant} ${req.hostname}`,
       expected: (v) => v.type === CUSTOM_HOSTNAME_TYPE && v.op === "delete" && urnName(v.urn).endsWith(`-${req.hostname}`),
-    }).catch((err: unknown) => ({ ...failure(base, err), changedFiles }));
-    if (up.status === "refused") {
-      restore();
-      return up;
-    }
-    return { ...up, changedFiles, domains: { tenant: req.tenant, shard: shard.stack, hostnames: [] } };
+    });
+    return up.status === "refused" ? up : { ...up, domains: { tenant: req.tenant, shard: shard.stack, hostnames: [] } };
   } catch (err) {
     return failure(base, err);
   }
