@@ -46,10 +46,27 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
     .option("--out <dir>", "where the plan goes (default plan/<stack>)")
     .option("--config <file>", "a stack file other than Pulumi.<stack>.yaml")
     .option("--tenants <dir>", "where the shard stack files are (default tenants/)")
+    .option(
+      "--against <dir|ref>",
+      "compare with another plan: a plan directory or a git ref (exit 3 changes, 4 replaces something holding data)",
+    )
+    .option("--json", "print cost, capacity and the diff as one JSON object")
     .exitOverride()
-    .action(async (stack: string, opts: Record<string, string>) => {
-      const argv = [stack, ...Object.entries(opts).flatMap(([k, v]) => [`--${k}`, v])];
+    .action(async (stack: string, opts: Record<string, string | boolean>) => {
+      const argv = [stack, ...Object.entries(opts).flatMap(([k, v]) => (v === true ? [`--${k}`] : [`--${k}`, String(v)]))];
       done(await planCommand(argv, io));
+    });
+  program
+    .command("pr-comment")
+    .description("the pull request's plan comment: each stack's offline plan against the base ref, its bill and capacity (no credentials)")
+    .requiredOption("--base <ref>", "the git ref the pull request merges into (origin/main)")
+    .option("--stacks <list>", "comma-separated platform stacks", "staging,production")
+    .exitOverride()
+    .action(async (opts: { base: string; stacks: string }) => {
+      const { prComment } = await import("./prComment");
+      const { body, exitCode } = await prComment(opts.stacks.split(","), opts.base);
+      io.stdout(body);
+      done(exitCode);
     });
   control("preview", "what an update would change, with the guard's verdict (exit 4 when it would refuse)").action(run("preview"));
   control("up", "preview, guard, then update the platform stack")

@@ -1,11 +1,15 @@
 /**
- * `plan <stack> [--out DIR] [--config FILE] [--tenants DIR]`: the offline plan, as a function the
- * CLI and the tests call alike. A platform stack is planned with every tenant shard of its
- * environment (tenants/Pulumi.<stack>-NNN.yaml); a shard stack (`<environment>-NNN`) with its
- * platform, which it reads through a stack reference. Every stack file and config is checked
- * first, loading no Pulumi SDK; only configs that pass load the programs and their providers.
- * Exit status: 0 ok, 2 bad arguments (no stack, no such stack file) or an invalid stack file or
- * config (every problem named), 1 anything else (model/controlPlane.ts `EXIT`).
+ * `plan <stack> [--out DIR] [--config FILE] [--tenants DIR] [--against DIR|REF] [--json]`: the
+ * offline plan, as a function the CLI and the tests call alike. A platform stack is planned with
+ * every tenant shard of its environment (tenants/Pulumi.<stack>-NNN.yaml); a shard stack
+ * (`<environment>-NNN`) with its platform, which it reads through a stack reference. Every stack
+ * file and config is checked first, loading no Pulumi SDK; only configs that pass load the
+ * programs and their providers. The plan then judges the whole bill against `enclii:budget` and
+ * the pods and volumes against the machines, and with --against compares itself with another plan.
+ * Exit status (model/controlPlane.ts `EXIT`): 0 ok (no change), 2 bad arguments, an invalid stack
+ * file or config, or a plan that does not fit its machines or budget (every problem named),
+ * 3 changes against the other plan, 4 changes that replace or delete something holding data,
+ * 1 anything else.
  */
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -21,8 +25,13 @@ import type { PlanResult } from "./plan";
 import { writePlanFiles } from "./planFiles";
 import { loadStackConfig } from "./stackFile";
 import { summarize } from "./summary";
+import { budgetProblem, estimateCost } from "../model/cost";
+import { loadAgainst } from "./against";
+import { planCapacity } from "./capacity";
+import { UsageError } from "./control/errors";
+import { diffPlans, renderDiff } from "./planDiff";
 
-export const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--config FILE] [--tenants DIR]";
+export const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--config FILE] [--tenants DIR] [--against DIR|REF] [--json]";
 /** What a plan owns inside its directory; anything else there is left alone. */
 const PLAN_OUTPUTS = ["resources.json", "manifests", "bootstrap"];
 /** Where shard plans go inside the platform plan's directory. */
@@ -37,7 +46,13 @@ async function plan(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { out: { type: "string" }, config: { type: "string" }, tenants: { type: "string" } },
+    options: {
+      out: { type: "string" },
+      config: { type: "string" },
+      tenants: { type: "string" },
+      against: { type: "string" },
+      json: { type: "boolean" },
+    },
   });
   const [requested] = positionals;
   if (!requested || positionals.length > 1) {
@@ -60,7 +75,9 @@ async function plan(argv: string[], io: Io): Promise<number> {
     io.stderr(`no stack file ${join(tenantsDir, `Pulumi.${requested}.yaml`)} (${USAGE})\n`);
     return EXIT.usage;
   }
-  const shards = checkAllShards(files, env).filter((s) => !shardOnly || s.shard.stack === requested);
+  const allShards = checkAllShards(files, env);
+  const shards = allShards.filter((s) => !shardOnly || s.shard.stack === requested);
+  const say = values.json ? () => undefined : io.stdout;
 
   // The Pulumi SDK and the providers load only here, once every config is known to be good, so a
   // refusal costs no SDK start-up (the bundle evaluates these modules on first import).
@@ -71,8 +88,10 @@ async function plan(argv: string[], io: Io): Promise<number> {
   let started = performance.now();
   const platform = await runPlan(stack, cfg, () => program(env));
   const written = write(out, platform, PLAN_OUTPUTS);
-  if (!shardOnly) io.stdout(summarize(platform, env, cfg.placeholders));
-  io.stdout(
+  const hostnames = allShards.reduce((n, s) => n + s.shard.tenants.reduce((m, t) => m + t.hostnames.length, 0), 0);
+  const verdicts = { cost: estimateCost(env, hostnames), capacity: planCapacity(platform.resources, env) };
+  if (!shardOnly) say(summarize(platform, env, cfg.placeholders, verdicts));
+  say(
     `\nWrote ${join(out, "resources.json")}, ${written.manifests} manifests, ${written.bootstrap} bootstrap scripts (planned in ${elapsedMs(started)} ms)\n`,
   );
 
@@ -85,13 +104,28 @@ async function plan(argv: string[], io: Io): Promise<number> {
     });
     const dir = join(out, SHARD_PLANS, shard.stack);
     const w = write(dir, result, PLAN_OUTPUTS);
-    io.stdout(
+    say(
       `${shard.stack}: ${shard.tenants.length} tenants, ${result.resources.length} resources (planned in ${elapsedMs(started)} ms); wrote ${dir} (${w.manifests} manifests)\n`,
     );
   }
   // A shard whose stack file is gone leaves no plan behind.
   if (!shardOnly) removeStalePlans(join(out, SHARD_PLANS), new Set(shards.map((s) => s.shard.stack)));
-  return 0;
+
+  const passOn = [...(values.config ? ["--config", values.config] : []), ...(values.tenants ? ["--tenants", values.tenants] : [])];
+  const base = values.against ? loadAgainst(values.against, stack, passOn) : undefined;
+  const diff = base && diffPlans(base.plan, platform);
+  if (diff && base) say(`\n${renderDiff(diff, base.label)}`);
+  // The environment is judged when it is planned whole; a shard's own plan leaves that to it.
+  const problems = shardOnly
+    ? []
+    : [...verdicts.capacity.problems, budgetProblem(verdicts.cost)].filter((p): p is string => p !== undefined);
+  if (values.json) io.stdout(`${JSON.stringify({ stack, cost: verdicts.cost, capacity: verdicts.capacity, problems, diff })}\n`);
+  if (problems.length > 0) {
+    io.stderr(`The plan does not fit (README "Capacity and the bill"):\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
+    return EXIT.usage;
+  }
+  if (!diff) return EXIT.ok;
+  return { "no-change": EXIT.ok, changes: EXIT.drift, "replaces-stateful": EXIT.refused }[diff.verdict];
 }
 
 const elapsedMs = (since: number) => Math.round(performance.now() - since);
@@ -112,7 +146,7 @@ export async function planCommand(argv: string[], io: Io): Promise<number> {
   try {
     return await plan(argv, io);
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof UsageError) {
       io.stderr(`${err.message}\n`);
       return EXIT.usage;
     }

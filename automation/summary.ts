@@ -1,7 +1,7 @@
 /** The plan's human summary: what would be built, where, for how much. */
-import { PRICES_AS_OF } from "../model/catalog";
+import { describeCapacity, type CapacityReport } from "../model/capacity";
 import { budgetFor, describeBudget } from "../model/connectionBudget";
-import { estimateCost } from "../model/cost";
+import type { CostReport } from "../model/cost";
 import { DATABASES } from "../model/names";
 import type { Environment } from "../model/schema";
 import { SPEC_DIR } from "../model/services";
@@ -38,8 +38,13 @@ function byComponent(resources: PlanResource[]): string[] {
     .flatMap(([key, types]) => [`  ${key}`, ...[...types].sort().map(([t, n]) => `    ${String(n).padStart(3)} × ${t}`)]);
 }
 
-export function summarize(result: PlanResult, env: Environment, placeholders: string[]): string {
-  const cost = estimateCost(env);
+/** What the plan judges besides the resources: the whole bill and whether it fits the machines. */
+export interface Verdicts {
+  cost: CostReport;
+  capacity: CapacityReport;
+}
+
+export function summarize(result: PlanResult, env: Environment, placeholders: string[], { cost, capacity }: Verdicts): string {
   const usd = (n: number) => `$${n.toFixed(2)}`;
   const custom = result.resources.filter((r) => !COMPONENT.test(r.type) && r.type !== "pulumi:pulumi:Stack");
   const lines = [
@@ -68,10 +73,15 @@ export function summarize(result: PlanResult, env: Environment, placeholders: st
     `Data: PostgreSQL ${env.postgres.mode === "in-cluster" ? `in-cluster (CloudNativePG, ${env.postgres.instances} instance(s), ${env.postgres.storageGi} GiB, backups kept ${env.postgres.backupRetentionDays} days)` : `external at ${env.postgres.host}:${env.postgres.port}`} behind PgBouncer; Redis ${env.redis.mode}`,
     `  connection budget: ${describeBudget(budgetFor(env.postgres, env.nodes.length, DATABASES.length))}`,
     "",
-    `Cost per month (prices as of ${PRICES_AS_OF}; override with enclii:prices):`,
-    ...cost.lines.map((l) => `  ${`${l.item} × ${l.count}`.padEnd(24)} ${l.unpriced ? "unpriced" : usd(l.monthlyUsd)}`),
-    `  ${"total".padEnd(24)} ${usd(cost.monthlyUsd)}${cost.budgetUsd !== undefined ? ` of ${usd(cost.budgetUsd)} budget${cost.overBudget ? " — OVER BUDGET" : ""}` : ""}`,
-    `Capacity: ${cost.capacity.vcpu} vCPU, ${cost.capacity.memoryGi} GiB memory, ${cost.capacity.diskGi} GiB disk`,
+    "Cost per month:",
+    ...cost.lines.map(
+      (l) =>
+        `  ${usd(l.monthlyUsd).padStart(9)}  ${l.item}${l.count > 1 ? ` × ${l.count}` : ""}${l.unpriced ? " (UNPRICED)" : ""} [${l.source}]`,
+    ),
+    `  ${usd(cost.monthlyUsd).padStart(9)}  total${cost.budgetUsd !== undefined ? ` of ${usd(cost.budgetUsd)} budget${cost.overBudget ? " — OVER BUDGET" : ""}` : ""}`,
+    "",
+    `Capacity (${cost.capacity.vcpu} vCPU, ${cost.capacity.memoryGi} GiB memory, ${cost.capacity.diskGi} GiB disk; requests, autoscaled at their maximum):`,
+    ...describeCapacity(capacity),
     "",
     placeholders.length > 0
       ? `Secrets a real \`pulumi up\` still needs (placeholders here): ${placeholders.join(", ")}`

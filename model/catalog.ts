@@ -96,3 +96,19 @@ export const DEFAULT_PRICES: Prices = {
   primaryIpv4Eur: 0.5,
   eurToUsd: 1.088,
 };
+
+/**
+ * Cloudflare bills R2 and custom hostnames by use, in USD. Source: DESIGN.md §9 (Cloudflare's R2
+ * pricing page and Cloudflare for SaaS plans, January 2026): R2 Standard storage $0.015 per
+ * GB-month, Class A operations $4.50 per million, Class B $0.36 per million, free each month
+ * 10 GB, 1 M Class A, 10 M Class B; egress free. Custom hostnames: the first 100 free, then $0.10
+ * per hostname per month. Cloudflare Tunnel: free.
+ */
+export const CLOUDFLARE_PRICES_AS_OF = "2026-01-15";
+export const R2_PRICES = {
+  storageGbMonthUsd: 0.015,
+  classAPerMillionUsd: 4.5,
+  classBPerMillionUsd: 0.36,
+  free: { storageGb: 10, classAMillions: 1, classBMillions: 10 },
+} as const;
+export const CUSTOM_HOSTNAME_PRICES = { perHostnameUsd: 0.1, free: 100 } as const;

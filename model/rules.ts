@@ -44,7 +44,7 @@ export function longhornReplicas(nodeCount: number): number {
 }
 
 /** Longhorn keeps 25% of each disk free by default (storage-minimal-available-percentage). */
-const LONGHORN_USABLE_SHARE = 0.75;
+export const LONGHORN_USABLE_SHARE = 0.75;
 
 /**
  * The volumes the data layer asks Longhorn for, each kept on min(3, nodes) disks, against what the

@@ -3,7 +3,7 @@
  * `config.ts` parses with these; `rules.ts` checks what spans keys.
  */
 import { z } from "zod";
-import { DEFAULT_PRICES, type NetworkZone, type Prices } from "./catalog";
+import { DEFAULT_PRICES, R2_PRICES, type NetworkZone, type Prices } from "./catalog";
 import { fieldPath } from "./issues";
 import { MAX_NODES_PER_NETWORK } from "./names";
 import { isIpv4, parseCidr } from "./net";
@@ -27,6 +27,8 @@ export const LIMITS = {
   postgresStorageGi: 10_240,
   redisStorageGi: 1_024,
   budgetUsd: 1_000_000,
+  /** GB-months or millions of operations: a petabyte is already a typo. */
+  usage: 1_000_000,
   monthlyEurPerItem: 100_000,
   primaryIpv4Eur: 100,
   /** A sane exchange-rate window, so a cents/euros slip (108.8) is refused. */
@@ -108,6 +110,19 @@ export const keySchemas = {
   /** Stateful resources get `protect`, `retainOnDelete` and Hetzner delete/rebuild protection. */
   protect: z.boolean().default(true),
   budget: z.strictObject({ monthlyUsd: z.number().positive().max(LIMITS.budgetUsd) }).optional(),
+  /** The volume the bill prices (R2 bills by use): stated per environment, free tier by default. */
+  usage: z
+    .strictObject({
+      r2StorageGb: z.number().nonnegative().max(LIMITS.usage).default(R2_PRICES.free.storageGb),
+      r2ClassAMillions: z.number().nonnegative().max(LIMITS.usage).default(R2_PRICES.free.classAMillions),
+      r2ClassBMillions: z.number().nonnegative().max(LIMITS.usage).default(R2_PRICES.free.classBMillions),
+    })
+    .prefault({}),
+  /** What the cost model does not price (the Cloudflare plan, domains, support): one bill line each. */
+  otherCosts: z
+    .array(z.strictObject({ item: z.string().min(1).max(80), monthlyUsd: z.number().nonnegative().max(LIMITS.budgetUsd) }))
+    .max(50)
+    .default([]),
   /** Overrides of the dated price table, key by key. */
   prices: z
     .strictObject({
@@ -144,6 +159,8 @@ export const keySchemas = {
         maxConnections: whole(20, 10_000).default(100),
         /** How long R2 keeps etcd snapshots; the database's own backups are the provider's. */
         backupRetentionDays: backupRetentionDays,
+        /** The managed database's monthly price (its provider's plan), for the bill. */
+        monthlyUsd: z.number().nonnegative().max(LIMITS.budgetUsd).optional(),
       }),
     ])
     .prefault({ mode: "in-cluster" }),
@@ -244,6 +261,8 @@ export interface Environment {
   protect: boolean;
   budget?: Key<"budget">;
   prices: Prices;
+  usage: Key<"usage">;
+  otherCosts: Key<"otherCosts">;
   sshPublicKey?: string;
   postgres: PostgresConfig;
   redis: Key<"redis">;

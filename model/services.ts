@@ -150,7 +150,7 @@ const BYTES: Record<string, number> = {
   Ti: 2 ** 40,
   m: 1e-3,
 };
-function quantityValue(q: string): number {
+export function quantityValue(q: string): number {
   const [, num, unit = ""] = /^(\d+(?:\.\d+)?)(\D*)$/.exec(q)!;
   return Number(num) * BYTES[unit];
 }

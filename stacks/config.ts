@@ -108,6 +108,8 @@ export function parseEnvironment(
     protect: c.protect,
     budget: parsed.budget,
     prices: c.prices,
+    usage: c.usage,
+    otherCosts: c.otherCosts,
     sshPublicKey: parsed.sshPublicKey,
     postgres: c.postgres,
     redis: c.redis,

@@ -99,6 +99,9 @@ describe("parseEnvironment: valid configs", () => {
       protect: true,
       budget: { monthlyUsd: 100 },
       prices: { monthlyEur: { cx33: 8.99, cpx22: 19.99, cpx32: 35.99, "AX41-NVMe": 46 }, primaryIpv4Eur: 0.5, eurToUsd: 1.088 },
+      // Nothing stated: R2's free tier, nothing outside the model.
+      usage: { r2StorageGb: 10, r2ClassAMillions: 1, r2ClassBMillions: 10 },
+      otherCosts: [],
       sshPublicKey: undefined,
       postgres: { mode: "in-cluster", instances: 1, storageGi: 20, backupRetentionDays: 7, clusterName: "enclii-pg" },
       redis: { mode: "standalone", storageGi: 5 },

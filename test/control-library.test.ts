@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { deploy, rollback } from "../automation/control/deploy";
 import { driftOp, guardedUp, outputsOp, previewOp, type Options } from "../automation/control/operations";
-import { NoCliError } from "../automation/control/workspace";
+import { NoCliError } from "../automation/control/errors";
 import { EXIT, imageConfigPath } from "../model/controlPlane";
 import { FakeStack, historyEntry, opener } from "./controlStack";
 

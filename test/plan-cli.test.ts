@@ -52,7 +52,7 @@ describe("npm run plan", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('Offline plan for stack "staging" (enclii.dev)');
     expect(r.stdout).toContain("staging      server  cloud cx33 in fsn1, private 10.0.1.10, public IPv4");
-    expect(r.stdout).toMatch(/total\s+\$10\.32 of \$50\.00 budget/);
+    expect(r.stdout).toMatch(/\$11\.72 {2}total of \$50\.00 budget/);
     expect(r.stdout).toContain(
       "Secrets a real `pulumi up` still needs (placeholders here): cloudflare:apiToken, enclii:januaSigningKeys, enclii:smtpPassword, enclii:sshPrivateKey, hcloud:token",
     );

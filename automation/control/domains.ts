@@ -15,7 +15,8 @@ import { checkShardSources } from "../../stacks/shardConfig";
 import type { HostnameStatus } from "../../components/tenants/TenantShard";
 import { checkAllShards, shardFiles } from "../shards";
 import { urnName } from "./events";
-import { failure, guardedUp, result, UsageError, type Base, type Options } from "./operations";
+import { UsageError } from "./errors";
+import { failure, guardedUp, result, type Base, type Options } from "./operations";
 
 const CUSTOM_HOSTNAME_TYPE = "cloudflare:index/customHostname:CustomHostname";
 

@@ -6,7 +6,7 @@ import { SPEC_DIR } from "../../model/services";
 import { parseEnvironment } from "../../stacks/config";
 import { readSpecFiles } from "../../stacks/specs";
 import { loadStackConfig } from "../stackFile";
-import { UsageError } from "./operations";
+import { UsageError } from "./errors";
 
 export function loadEnvironment(root: string, environment: string): Environment {
   const file = join(root, `Pulumi.${environment}.yaml`);

@@ -8,7 +8,8 @@ import { EXIT, type GuardViolation, type HistoryEntry, type OperationResult } fr
 import { NAMESPACE } from "../../model/schema";
 import { ConfigError } from "../../stacks/config";
 import { changeCounts, changingSteps, describeViolation, engineErrors, guardViolations, stepsOf, urnName, type Step } from "./events";
-import { NoCliError, StackMissingError, type ControlStack, type OpenStack } from "./workspace";
+import { NoCliError, StackMissingError, UsageError } from "./errors";
+import type { ControlStack, OpenStack } from "./workspace";
 
 /** Another update held the stack through every retry. */
 const RETRY_ATTEMPTS = 5;
@@ -170,13 +171,6 @@ export function result(
     usage: EXIT.usage,
   }[status];
   return { ...base, status, exitCode, message, ...extra };
-}
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
 }
 
 /** Any thrown error as the result it stands for; with --json the control plane always gets a result. */

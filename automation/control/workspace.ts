@@ -19,8 +19,9 @@ import {
   type UpResult,
 } from "@pulumi/pulumi/automation";
 import { lt } from "semver";
-import { PULUMI_CLI_MIN_VERSION, PULUMI_INSTALL_HINT } from "../../model/controlPlane";
+import { PULUMI_CLI_MIN_VERSION } from "../../model/controlPlane";
 import { TENANTS_DIR } from "../../model/tenants";
+import { NoCliError, StackMissingError } from "./errors";
 
 export interface ControlStack {
   readonly name: string;
@@ -43,24 +44,6 @@ export interface StackRef {
 }
 
 export type OpenStack = (ref: StackRef) => Promise<ControlStack>;
-
-/** No usable Pulumi CLI: the operation never started. */
-export class NoCliError extends Error {
-  constructor(reason: string) {
-    super(`${reason}; ${PULUMI_INSTALL_HINT}`);
-    this.name = "NoCliError";
-  }
-}
-
-/** The stack does not exist in the backend the CLI is logged in to. */
-export class StackMissingError extends Error {
-  constructor(ref: StackRef) {
-    super(
-      `${ref.stack}: no such stack in the backend pulumi is logged in to; pulumi login to the right backend, or pulumi stack init ${ref.stack}${ref.project === "tenants" ? " in tenants/" : ""}`,
-    );
-    this.name = "StackMissingError";
-  }
-}
 
 /** Why the CLI cannot be used, from what the Automation API threw while looking for it. */
 export function cliProblem(err: unknown): string {
@@ -92,7 +75,7 @@ export function localStacks(root: string): OpenStack {
         : await LocalWorkspace.selectStack(args, { pulumiCommand });
     } catch (err) {
       // By name: the class may come from another copy of the SDK.
-      if (err instanceof Error && err.name === "StackNotFoundError") throw new StackMissingError(ref);
+      if (err instanceof Error && err.name === "StackNotFoundError") throw new StackMissingError(ref.stack, ref.project);
       throw err;
     }
   };
