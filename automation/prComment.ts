@@ -1,0 +1,111 @@
+/**
+ * `pr-comment --base <ref>`: the body of the pull request's sticky comment, as the PR workflow
+ * posts it and as anyone can produce it locally: per stack, the offline plan of this checkout
+ * against the base ref's (what changes, what it replaces), the bill against the budget, and
+ * whether the pods still fit the machines. No credentials: everything comes from offline plans.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EXIT } from "../model/controlPlane";
+import type { CapacityReport } from "../model/capacity";
+import type { CostReport } from "../model/cost";
+import { describeCost, flagLines, type PlanDiff } from "./planDiff";
+import { planCommand } from "./planCommand";
+
+/** Marks the comment, so the workflow edits its own comment instead of adding one per push. */
+export const COMMENT_MARKER = "<!-- enclii-offline-plan -->";
+
+interface StackOutcome {
+  stack: string;
+  exitCode: number;
+  cost?: CostReport;
+  capacity?: CapacityReport;
+  problems: string[];
+  diff?: PlanDiff;
+  error?: string;
+}
+
+const VERDICT: Record<number, string> = {
+  [EXIT.ok]: "no change",
+  [EXIT.drift]: "changes",
+  [EXIT.refused]: "**replaces or deletes something that holds data**",
+  [EXIT.usage]: "**does not fit** (plan refused)",
+  [EXIT.failed]: "**plan failed**",
+};
+const usd = (n: number) => `$${n.toFixed(2)}`;
+const code = (s: string) => `\`${s.replace(/`/g, "'")}\``;
+
+async function planStack(stack: string, base: string, out: string): Promise<StackOutcome> {
+  let stdout = "";
+  let stderr = "";
+  const exitCode = await planCommand([stack, "--out", join(out, stack), "--against", base, "--json"], {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+  });
+  const line = stdout.trim().split("\n").pop();
+  if (!line?.startsWith("{")) return { stack, exitCode, problems: [], error: stderr.trim() };
+  const parsed = JSON.parse(line) as Omit<StackOutcome, "exitCode" | "stack">;
+  return { stack, exitCode, ...parsed };
+}
+
+function section(o: StackOutcome): string[] {
+  const lines = [`### ${o.stack}: ${VERDICT[o.exitCode] ?? `exit ${o.exitCode}`}`, ""];
+  if (o.error) return [...lines, "```", o.error, "```", ""];
+  for (const p of o.problems) lines.push(`- :x: ${p}`);
+  if (o.problems.length > 0) lines.push("");
+  const changes = o.diff?.changes ?? [];
+  if (changes.length > 0) {
+    lines.push("| | resource | changed inputs |", "|---|---|---|");
+    for (const c of changes) {
+      const flags = flagLines(c).map((f) => `<br>:warning: ${f}`);
+      lines.push(
+        `| ${{ added: "+", removed: "−", changed: "~" }[c.kind]} | ${code(c.type)} ${code(c.name)} | ${c.paths.map(code).join(", ")}${flags.join("")} |`,
+      );
+    }
+    lines.push("");
+  }
+  if (o.diff) lines.push(`**Cost:** ${describeCost(o.diff.costUsd).replace("cost per month: ", "")} a month (platform stack)`);
+  if (o.cost)
+    lines.push(
+      `**Bill:** ${usd(o.cost.monthlyUsd)} a month${o.cost.budgetUsd !== undefined ? ` of a ${usd(o.cost.budgetUsd)} budget` : ""}: ${o.cost.lines
+        .filter((l) => l.monthlyUsd > 0 || l.unpriced)
+        .map((l) => `${l.item}${l.count > 1 ? ` × ${l.count}` : ""} ${l.unpriced ? "unpriced" : usd(l.monthlyUsd)}`)
+        .join("; ")}`,
+    );
+  if (o.capacity)
+    lines.push(
+      `**Capacity:** ${o.capacity.nodes
+        .map(
+          (n) =>
+            `${n.node} (${n.machine}) ${(n.requested.cpuMilli / 1000).toFixed(2)}/${(n.allocatable.cpuMilli / 1000).toFixed(2)} vCPU, ${(n.requested.memoryMi / 1024).toFixed(2)}/${(n.allocatable.memoryMi / 1024).toFixed(2)} GiB`,
+        )
+        .join(
+          "; ",
+        )}; disk ${o.capacity.disk.neededGi}/${o.capacity.disk.usableGi} GiB${o.capacity.surge ? `; room for a rolling update: ${o.capacity.surge.fitsOn ? "yes" : "**no**"}` : ""}`,
+    );
+  return [...lines, ""];
+}
+
+/** The comment body and the worst exit status among the stacks (failed and refused plans first). */
+export async function prComment(stacks: readonly string[], base: string): Promise<{ body: string; exitCode: number }> {
+  const out = mkdtempSync(join(tmpdir(), "enclii-pr-"));
+  try {
+    const outcomes: StackOutcome[] = [];
+    for (const stack of stacks) outcomes.push(await planStack(stack, base, out));
+    const rank = [EXIT.failed, EXIT.usage, EXIT.refused, EXIT.drift, EXIT.ok];
+    const exitCode = rank.find((c) => outcomes.some((o) => o.exitCode === c)) ?? EXIT.ok;
+    const body = [
+      COMMENT_MARKER,
+      `## Offline plan against ${code(base)}`,
+      "",
+      "What this pull request changes in each environment, from offline plans of both commits (no credentials, no cloud calls). " +
+        "Replacements are judged from the providers' own rules (README \"The offline plan\"); Pulumi's preview, where it runs, has the last word.",
+      "",
+      ...outcomes.flatMap(section),
+    ].join("\n");
+    return { body: `${body.trimEnd()}\n`, exitCode };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
