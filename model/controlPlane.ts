@@ -21,11 +21,14 @@ export const EXIT = {
   ok: 0,
   /** The engine failed (an update, refresh or preview); nothing was rolled back. */
   failed: 1,
-  /** Bad arguments or invalid config: nothing was started. */
+  /** Bad arguments or invalid config (for `plan`, also a plan over budget or not fitting its machines): nothing was started. */
   usage: 2,
-  /** `drift`: the world differs from the state. */
+  /** `drift`: the world differs from the state; `plan --against`: the plans differ. */
   drift: 3,
-  /** The guard refused: the change would replace or delete something that holds data or identity. */
+  /**
+   * The guard refused: the change would replace or delete something that holds data or identity;
+   * `plan --against`: a change does that (nothing runs; a reviewer decides).
+   */
   refused: 4,
   /** `deploy`: the update failed and the previous image is back. */
   rolledBack: 5,
