@@ -129,7 +129,8 @@ export function planMocks(stacks: StackOutputs = {}): pulumi.runtime.Mocks {
     newResource(args) {
       if (args.type === STACK_REFERENCE_TYPE)
         return { id: String(args.inputs.name), state: stackReferenceState(String(args.inputs.name), stacks) };
-      const id = fakeId(args.type, args.name);
+      // An adopted resource keeps the id it is imported with.
+      const id = args.id || fakeId(args.type, args.name);
       const state = { ...args.inputs, ...fakeOutputs(args.type, args.name, args.inputs) };
       if (args.type === CUSTOM_HOSTNAME_TYPE) {
         const zone = String(args.inputs.zoneId);

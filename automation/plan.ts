@@ -34,6 +34,10 @@ export interface PlanResource {
   protect: boolean;
   /** Pulumi forgets the resource, rather than deleting it, when the program drops it. */
   retainOnDelete: boolean;
+  /** Taken over from an existing object with this import id (`enclii:adopt`), not created. */
+  import?: string;
+  /** Inputs Pulumi leaves as they are in the world (an adopted resource's write-only inputs). */
+  ignoreChanges?: string[];
 }
 
 export interface PlanResult {
@@ -81,6 +85,8 @@ interface WireRequest {
   getProtect(): boolean;
   getRetainondelete(): boolean | undefined;
   getDependenciesList(): string[];
+  getImportid(): string;
+  getIgnorechangesList(): string[];
   getObject(): { toJavaScript(): Json } | undefined;
 }
 interface WireMonitor {
@@ -140,6 +146,8 @@ async function plan(stack: string, cfg: Pick<StackConfig, "config" | "secretKeys
           dependencies: [...new Set(req.getDependenciesList())].sort(),
           protect: req.getProtect(),
           retainOnDelete: req.getRetainondelete() === true,
+          ...(req.getImportid() && { import: req.getImportid() }),
+          ...(req.getIgnorechangesList().length > 0 && { ignoreChanges: req.getIgnorechangesList() }),
         });
       }
       cb(err, resp);

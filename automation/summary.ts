@@ -44,6 +44,14 @@ export interface Verdicts {
   capacity: CapacityReport;
 }
 
+/** What `enclii:adopt` takes over: one line each, so the operator checks the ids before the first update. */
+function adopted(resources: PlanResource[]): string[] {
+  const taken = resources.filter((r) => r.import);
+  return taken.length === 0
+    ? []
+    : [`  adopted, not created (${taken.length}):`, ...taken.map((r) => `    ${r.type} ${r.name} ← ${r.import}`)];
+}
+
 export function summarize(result: PlanResult, env: Environment, placeholders: string[], { cost, capacity }: Verdicts): string {
   const usd = (n: number) => `$${n.toFixed(2)}`;
   const custom = result.resources.filter((r) => !COMPONENT.test(r.type) && r.type !== "pulumi:pulumi:Stack");
@@ -51,6 +59,7 @@ export function summarize(result: PlanResult, env: Environment, placeholders: st
     `Offline plan for stack "${result.stack}" (${env.domain}) — nothing was created`,
     "",
     `Resources: ${custom.length} (${result.resources.filter((r) => r.protect).length} protected), by component:`,
+    ...adopted(result.resources),
     ...byComponent(result.resources),
     "",
     "Nodes:",

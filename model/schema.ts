@@ -118,6 +118,13 @@ export const keySchemas = {
       r2ClassBMillions: z.number().nonnegative().max(LIMITS.usage).default(R2_PRICES.free.classBMillions),
     })
     .prefault({}),
+  /**
+   * Existing objects to take over rather than create: a resource's name in the plan → the
+   * provider's import id (model/adopt.ts; README "Moving the running production onto this program").
+   */
+  adopt: z
+    .record(z.string().regex(/^[a-z0-9][-a-z0-9.]{0,199}$/, "must be a resource name from the plan"), z.string().min(1).max(300))
+    .default({}),
   /** What the cost model does not price (the Cloudflare plan, domains, support): one bill line each. */
   otherCosts: z
     .array(z.strictObject({ item: z.string().min(1).max(80), monthlyUsd: z.number().nonnegative().max(LIMITS.budgetUsd) }))
@@ -262,6 +269,7 @@ export interface Environment {
   budget?: Key<"budget">;
   prices: Prices;
   usage: Key<"usage">;
+  adopt: Key<"adopt">;
   otherCosts: Key<"otherCosts">;
   sshPublicKey?: string;
   postgres: PostgresConfig;

@@ -109,6 +109,7 @@ export function parseEnvironment(
     budget: parsed.budget,
     prices: c.prices,
     usage: c.usage,
+    adopt: c.adopt,
     otherCosts: c.otherCosts,
     sshPublicKey: parsed.sshPublicKey,
     postgres: c.postgres,

@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Platform } from "../components/platform/Platform";
 import { estimateCost } from "../model/cost";
 import { EXTERNAL_URLS_KEY, SIGNING_KEYS_KEY, SMTP_PASSWORD_KEY, type Environment } from "../model/schema";
-import { parseEnvironment } from "./config";
+import { adoption } from "./adopt";
+import { ConfigError, parseEnvironment } from "./config";
 import { DOGFOODING_DIR, readSpecFiles } from "./specs";
 
 /**
@@ -24,6 +25,8 @@ export async function program(parsed?: Environment): Promise<Record<string, unkn
   const config = pulumi.runtime.allConfig();
   const env = parsed ?? parseEnvironment(pulumi.getStack(), config, secretConfigKeys(config), readSpecFiles(DOGFOODING_DIR));
   for (const warning of env.warnings) void pulumi.log.warn(warning);
+  const adopted = adoption(env.adopt);
+  if (Object.keys(env.adopt).length > 0) pulumi.runtime.registerStackTransformation(adopted.transformation);
   const sshPrivateKey = pulumi.secret(config["enclii:sshPrivateKey"]);
   const hcloudProvider = env.nodes.some((n) => n.kind === "cloud")
     ? new hcloud.Provider("hcloud", { token: pulumi.secret(config["hcloud:token"]) })
@@ -42,6 +45,9 @@ export async function program(parsed?: Environment): Promise<Record<string, unkn
     januaSigningKeys: pulumi.secret(config[SIGNING_KEYS_KEY]),
     smtpPassword: env.smtp ? pulumi.secret(config[SMTP_PASSWORD_KEY]) : undefined,
   });
+  // Every resource is registered by now (none is created inside an apply).
+  const adoptProblems = adopted.problems();
+  if (adoptProblems.length > 0) throw new ConfigError(adoptProblems);
   const cost = estimateCost(env);
   return {
     nodes: platform.nodes,
