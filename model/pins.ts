@@ -27,10 +27,34 @@ export const K3S_RELEASES: readonly string[] = [
   "v1.37.1+k3s1",
 ];
 
-/** Helm charts, pinned. The CNPG chart's operator (1.30.0) and the barman-cloud chart's plugin (v0.13.0) match the CRDs in schemas/crds. */
+/**
+ * Kubernetes minors by the end of their upstream patch support (kubernetes.io/releases, "End of
+ * Life"); k3s patches a minor as long as upstream does. A stack on a minor past its end is warned
+ * about (not refused: a running cluster must step through the minors one at a time to leave it).
+ */
+export const K3S_MINOR_END_OF_LIFE: Record<string, string> = {
+  "1.32": "2026-02-28",
+  "1.33": "2026-06-28",
+  "1.34": "2026-10-27",
+  "1.35": "2027-02-28",
+  "1.36": "2027-06-28",
+  "1.37": "2027-10-28",
+};
+
+/** Every chart and image pin below was last checked against its upstream on this date. */
+export const PINS_CHECKED = "2026-12-02";
+
+/**
+ * Helm charts, pinned. Upstream's newest, as read on PINS_CHECKED: Longhorn 1.11.3 (longhorn/longhorn
+ * tag v1.11.3, 2026-07-01), cert-manager v1.19.6 (the 1.19 line's newest patch, 2026-06-25; 1.20
+ * and 1.21 are a minor upgrade each, not a patch), cloudnative-pg 0.29.0 (operator 1.30.0) and
+ * plugin-barman-cloud 0.7.0 (cloudnative-pg/charts; the chart's plugin is v0.13.0, and the
+ * ObjectStore CRD vendored in schemas/crds is byte-identical in v0.13.0 and v0.14.0, the plugin's
+ * newest tag, which no chart ships yet).
+ */
 export const CHARTS = {
-  longhorn: { chart: "longhorn", repo: "https://charts.longhorn.io", version: "1.11.0", namespace: "longhorn-system" },
-  certManager: { chart: "cert-manager", repo: "https://charts.jetstack.io", version: "v1.19.1", namespace: "cert-manager" },
+  longhorn: { chart: "longhorn", repo: "https://charts.longhorn.io", version: "1.11.3", namespace: "longhorn-system" },
+  certManager: { chart: "cert-manager", repo: "https://charts.jetstack.io", version: "v1.19.6", namespace: "cert-manager" },
   cnpg: { chart: "cloudnative-pg", repo: "https://cloudnative-pg.github.io/charts", version: "0.29.0", namespace: "cnpg-system" },
   barmanCloud: {
     chart: "plugin-barman-cloud",
@@ -41,16 +65,28 @@ export const CHARTS = {
 } as const;
 export type Chart = (typeof CHARTS)[keyof typeof CHARTS];
 
-/** Container images, pinned by tag. */
+/** Container images, pinned by tag; each comment says why this tag (as read on PINS_CHECKED). */
 export const IMAGES = {
-  /** cloudflared must stay within a year of Cloudflare's supported releases, so bump it deliberately. */
+  /** cloudflared must stay within a year of Cloudflare's supported releases; 2026.8.2 is the newest tag in cloudflare/cloudflared. */
   cloudflared: "cloudflare/cloudflared:2026.8.2",
-  postgres: "ghcr.io/cloudnative-pg/postgresql:17.6",
-  /** The image CloudNativePG 1.30 uses for its Pooler by default, pinned so an operator upgrade does not swap it unseen. */
-  cnpgPgbouncer: "ghcr.io/cloudnative-pg/pgbouncer:1.25.1",
-  /** Our own PgBouncer in front of an external database. */
-  pgbouncer: "ghcr.io/cloudnative-pg/pgbouncer:1.24.1",
-  redis: "redis:7.4.2-alpine",
-  /** The tenant router (standard Ingress objects only; no Traefik CRDs). */
-  traefik: "traefik:v3.6.8",
+  /**
+   * PostgreSQL 17's newest minor (17.11, August 2026), in the same image family as before (the
+   * plain tag, Debian bullseye): moving to the trixie-based "standard" images changes glibc's
+   * collations, which needs a REINDEX and is its own change.
+   */
+  postgres: "ghcr.io/cloudnative-pg/postgresql:17.11",
+  /**
+   * The Pooler's PgBouncer, pinned so an operator upgrade does not swap it unseen. 1.25.2 fixes
+   * CVE-2026-6664..6667 (an unauthenticated SCRAM crash among them).
+   */
+  cnpgPgbouncer: "ghcr.io/cloudnative-pg/pgbouncer:1.25.2",
+  /** Our own PgBouncer in front of an external database: the same release. */
+  pgbouncer: "ghcr.io/cloudnative-pg/pgbouncer:1.25.2",
+  /**
+   * The 7.4 line's newest patch: fixes CVE-2025-49844 ("RediShell", from 7.4.6), the May 2026
+   * batch and CVE-2026-81934 (docker-library/official-images, library/redis, 2026-08-18).
+   */
+  redis: "redis:7.4.11-alpine",
+  /** The tenant router (standard Ingress objects only; no Traefik CRDs): the 3.6 line's newest patch. */
+  traefik: "traefik:v3.6.24",
 } as const;

@@ -2,6 +2,7 @@
 import { DEDICATED_MODELS, LOCATIONS, SERVER_TYPES, machineSize } from "./catalog";
 import { FIRST_NODE_HOST, K3S_CIDRS, MAX_NODES_PER_NETWORK } from "./names";
 import { cidrContains, cidrsOverlap, parseCidr } from "./net";
+import { K3S_MINOR_END_OF_LIFE, K3S_RELEASES_AS_OF } from "./pins";
 import {
   EXTERNAL_URLS_KEY,
   NAMESPACE,
@@ -127,4 +128,17 @@ export function secretKeysFor(nodes: readonly unknown[], postgresMode: unknown, 
   if (postgresMode === "external") keys.push(EXTERNAL_URLS_KEY);
   if (smtp) keys.push(SMTP_PASSWORD_KEY);
   return keys.sort();
+}
+
+/**
+ * A k3s minor past its upstream end of life, as of the day the release table was read: warned
+ * about, since a running cluster leaves it only by stepping one minor at a time.
+ */
+export function k3sSupportWarnings(version: string): string[] {
+  const minor = /^v(1\.\d+)\./.exec(version)?.[1];
+  const end = minor ? K3S_MINOR_END_OF_LIFE[minor] : undefined;
+  if (!end || end >= K3S_RELEASES_AS_OF) return [];
+  return [
+    `${NAMESPACE}:k3s.version: k3s ${minor} left upstream support on ${end} (as of ${K3S_RELEASES_AS_OF}); upgrade one minor at a time to a supported one (README "Upgrading k3s")`,
+  ];
 }

@@ -9,7 +9,7 @@ import { describeIssues } from "../model/issues";
 import { APPS_NAMESPACE, FIRST_NODE_HOST } from "../model/names";
 import { hostAddress } from "../model/net";
 import { validateRoutes } from "../model/routes";
-import { checkNetwork, checkNodeCount, checkNodes, checkStorage, secretKeysFor } from "../model/rules";
+import { checkNetwork, checkNodeCount, checkNodes, checkStorage, k3sSupportWarnings, secretKeysFor } from "../model/rules";
 import { adminCidrWarnings, checkAdminCidrs } from "../model/adminCidrs";
 import { checkData } from "../model/dataRules";
 import { checkKeyNames } from "../model/keyNames";
@@ -117,7 +117,7 @@ export function parseEnvironment(
     services: resolved.services,
     janua: { signingKeyRotationDays: c.janua.signingKeyRotationDays, localhostRedirects },
     smtp: parsed.smtp,
-    warnings: adminCidrWarnings(c.adminCidrs),
+    warnings: [...adminCidrWarnings(c.adminCidrs), ...k3sSupportWarnings(c.k3s.version)],
   };
 }
 

@@ -1,10 +1,14 @@
 /** The environment contract: what a stack file may say, and exactly what it is told when it is wrong. */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { requiredSecretKeys, secretPlaceholder } from "../automation/placeholders";
 import { cidrContains, cidrsOverlap, hostAddress, isIpv4, parseCidr } from "../model/net";
+import { k3sSupportWarnings } from "../model/rules";
 import { SIGNING_KEYS_KEY, type Environment } from "../model/schema";
 import { ConfigError, parseEnvironment } from "../stacks/config";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
+import { ROOT } from "./harness";
 
 const SSH_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEncliiTestKey ops@enclii";
 /** Secrets that `pulumi config set --secret` would mark; anything else in raw is plain text. */
@@ -48,7 +52,7 @@ function stackConfig(overrides: Overrides = {}, plain: string[] = []): { raw: Re
     "enclii:domain": "enclii.io",
     "enclii:adminCidrs": ["198.51.100.7/32"],
     "enclii:nodes": [dedicated({ model: "AX41-NVMe" })],
-    "enclii:k3s": { version: "v1.33.4+k3s1" },
+    "enclii:k3s": { version: "v1.35.8+k3s1" },
     "enclii:cloudflare": { accountId: "0123456789abcdef0123456789abcdef", zoneId: "fedcba9876543210fedcba9876543210" },
     "enclii:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----",
     "cloudflare:apiToken": "cf-token",
@@ -95,13 +99,14 @@ describe("parseEnvironment: valid configs", () => {
       // No cloud node means no private network zone; the range and gateway still have defaults.
       network: { ipRange: "10.0.0.0/16", subnet: "10.0.1.0/24", zone: undefined, gateway: "10.0.0.1" },
       nodes: [{ kind: "dedicated", name: "ax41-1", role: "server", host: "203.0.113.10", user: "root", model: "AX41-NVMe" }],
-      k3s: { version: "v1.33.4+k3s1" },
+      k3s: { version: "v1.35.8+k3s1" },
       protect: true,
       budget: { monthlyUsd: 100 },
       prices: { monthlyEur: { cx33: 8.99, cpx22: 19.99, cpx32: 35.99, "AX41-NVMe": 46 }, primaryIpv4Eur: 0.5, eurToUsd: 1.088 },
       // Nothing stated: R2's free tier, nothing outside the model.
       usage: { r2StorageGb: 10, r2ClassAMillions: 1, r2ClassBMillions: 10 },
       otherCosts: [],
+      adopt: {},
       sshPublicKey: undefined,
       postgres: { mode: "in-cluster", instances: 1, storageGi: 20, backupRetentionDays: 7, clusterName: "enclii-pg" },
       redis: { mode: "standalone", storageGi: 5 },
@@ -703,5 +708,22 @@ describe("net", () => {
     expect(cidrsOverlap("10.0.0.0/16", "10.42.0.0/16")).toBe(false);
     expect(cidrsOverlap("10.0.0.0/24", "10.0.1.0/24")).toBe(false);
     expect(cidrsOverlap("0.0.0.0/0", "10.43.0.0/16")).toBe(true);
+  });
+});
+
+describe("k3s support", () => {
+  it("warns about a minor past its upstream end of life, as of the release table's date", () => {
+    expect(k3sSupportWarnings("v1.33.4+k3s1")).toEqual([
+      'enclii:k3s.version: k3s 1.33 left upstream support on 2026-06-28 (as of 2026-12-02); upgrade one minor at a time to a supported one (README "Upgrading k3s")',
+    ]);
+    expect(k3sSupportWarnings("v1.34.11+k3s1")).toHaveLength(1);
+    expect(k3sSupportWarnings("v1.35.8+k3s1")).toEqual([]);
+  });
+
+  it("the repository's stacks run a supported minor", () => {
+    for (const file of ["Pulumi.production.yaml", "Pulumi.staging.yaml", "examples/Pulumi.ha.yaml", "examples/Pulumi.external.yaml"]) {
+      const version = /version: (v\S+)/.exec(readFileSync(join(ROOT, file), "utf8"))![1];
+      expect(k3sSupportWarnings(version), file).toEqual([]);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { find, one, recordResources, settled, validateObject, type Registered } from "./harness";
+import { CHARTS, IMAGES } from "../model/pins";
 
 let all: Registered[];
 const byPrefix = (prefix: string) => all.filter((r) => r.name.startsWith(prefix));
@@ -59,7 +60,7 @@ describe("in-cluster PostgreSQL (CloudNativePG)", () => {
   it("installs cert-manager, the operator and the barman-cloud plugin from pinned charts", () => {
     const releases = find(all, "kubernetes:helm.sh/v3:Release").filter((r) => r.name.startsWith("in-"));
     expect(releases.map((r) => `${r.inputs.chart}@${r.inputs.version}`).sort()).toEqual([
-      "cert-manager@v1.19.1",
+      `cert-manager@${CHARTS.certManager.version}`,
       "cloudnative-pg@0.29.0",
       "plugin-barman-cloud@0.7.0",
     ]);
@@ -70,7 +71,7 @@ describe("in-cluster PostgreSQL (CloudNativePG)", () => {
     const { spec } = one(all, "kubernetes:postgresql.cnpg.io/v1:Cluster", "in-postgres-enclii-pg").inputs;
     expect(spec).toMatchObject({
       instances: 3,
-      imageName: "ghcr.io/cloudnative-pg/postgresql:17.6",
+      imageName: IMAGES.postgres,
       storage: { size: "80Gi", storageClass: "longhorn" },
       postgresql: { parameters: { max_connections: "100" } },
       plugins: [{ name: "barman-cloud.cloudnative-pg.io", isWALArchiver: true, parameters: { barmanObjectName: "r2-backups" } }],

@@ -5,8 +5,15 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { PULUMI_TOKEN_SECRET, SERVER_CA_FILE, renderCredentialScript } from "../components/k3s/credential";
-import { renderAuditPolicy, renderBootstrapScript, renderK3sConfig, type BootstrapOptions } from "../components/k3s/bootstrap";
+import {
+  K3S_VERSION_GUARD,
+  renderAuditPolicy,
+  renderBootstrapScript,
+  renderK3sConfig,
+  type BootstrapOptions,
+} from "../components/k3s/bootstrap";
 import { longhornValues } from "../components/k3s/Longhorn";
+import { CHARTS } from "../model/pins";
 import { longhornReplicas } from "../model/rules";
 import {
   find,
@@ -220,6 +227,44 @@ esac
   });
 });
 
+describe("k3s version guard (run by bash against a stand-in k3s)", () => {
+  const tmp = mkdtempSync(join(tmpdir(), "enclii-k3s-guard-"));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  /** The guard as the script runs it, with `k3s --version` answering `running` (none: no k3s). */
+  const run = (running: string | undefined, wanted: string) => {
+    const bin = join(tmp, running ?? "none");
+    spawnSync("mkdir", ["-p", bin]);
+    if (running)
+      writeFileSync(join(bin, "k3s"), `#!/bin/sh\necho "k3s version ${running} (4f5a6c2b)"\necho "go version go1.24.6"\n`, { mode: 0o755 });
+    return spawnSync(
+      "bash",
+      ["-c", `set -euo pipefail\nlog() { echo "$*"; }\nK3S_VERSION='${wanted}'\n${K3S_VERSION_GUARD}\necho "ok running=$running"`],
+      {
+        env: { PATH: `${bin}:/usr/bin:/bin` },
+        encoding: "utf8",
+      },
+    );
+  };
+
+  it("lets a first install, the same version, a patch and one minor up through", () => {
+    expect(run(undefined, "v1.35.8+k3s1").stdout).toBe("ok running=\n");
+    expect(run("v1.35.8+k3s1", "v1.35.8+k3s1").stdout).toBe("ok running=v1.35.8+k3s1\n");
+    expect(run("v1.34.3+k3s1", "v1.34.11+k3s1").status).toBe(0);
+    expect(run("v1.34.11+k3s1", "v1.35.8+k3s1").status).toBe(0);
+  });
+
+  it("refuses skipping a minor and a downgrade, saying what to do", () => {
+    const skip = run("v1.33.4+k3s1", "v1.35.8+k3s1");
+    expect(skip.status).toBe(1);
+    expect(skip.stdout).toBe(
+      "k3s v1.33.4+k3s1 -> v1.35.8+k3s1 skips a minor: upgrade one minor at a time (set enclii:k3s.version to a v1.34 release, pulumi up, then the next)\n",
+    );
+    const down = run("v1.35.8+k3s1", "v1.34.11+k3s1");
+    expect(down.status).toBe(1);
+    expect(down.stdout).toBe("k3s v1.35.8+k3s1 -> v1.34.11+k3s1 is a downgrade, which k3s does not support\n");
+  });
+});
+
 describe("host firewall lockout guard (run by bash)", () => {
   const script = renderBootstrapScript(variants.dedicated);
   // The guard alone; test/firewall.real.test.ts runs the whole section, staging and move included.
@@ -332,7 +377,7 @@ describe("K3sCluster and Longhorn components", () => {
     const release = one(all, "kubernetes:helm.sh/v3:Release", "lh-release");
     expect(release.inputs).toMatchObject({
       chart: "longhorn",
-      version: "1.11.0",
+      version: CHARTS.longhorn.version,
       repositoryOpts: { repo: "https://charts.longhorn.io" },
       namespace: "longhorn-system",
     });

@@ -505,7 +505,7 @@ describe("CloudNativePG custom resources, judged as the pods the operator render
     metadata: { name: "enclii-pg", namespace: "enclii-data" },
     spec: {
       instances: 3,
-      imageName: "ghcr.io/cloudnative-pg/postgresql:17.6",
+      imageName: "ghcr.io/cloudnative-pg/postgresql:17.11",
       resources: { requests: { cpu: "250m", memory: "1Gi" }, limits: { memory: "4Gi" } },
       ...spec,
     },
@@ -524,7 +524,7 @@ describe("CloudNativePG custom resources, judged as the pods the operator render
       containers: [
         {
           name: "pgbouncer",
-          image: "ghcr.io/cloudnative-pg/pgbouncer:1.25.1",
+          image: "ghcr.io/cloudnative-pg/pgbouncer:1.25.2",
           resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
           livenessProbe: { tcpSocket: { port: 5432 } },
         },

@@ -91,7 +91,7 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
       .filter((c) => c.name.endsWith("-bootstrap"));
     const chained = boots.filter((b) => boots.some((prev) => prev !== b && b.dependencies.includes(prev.urn)));
     expect(chained.length).toBe(boots.length - 1);
-    for (const b of boots) expect(String(b.inputs.create)).toContain("K3S_VERSION='v1.33.4+k3s1'");
+    for (const b of boots) expect(String(b.inputs.create)).toContain("K3S_VERSION='v1.35.8+k3s1'");
   });
 
   it("snapshots etcd to R2 on every server through the kube-system Secret", () => {

@@ -68,7 +68,7 @@ describe("production stack (one dedicated AX41-NVMe)", () => {
     expect(plan().result.outputs).toMatchObject({
       apiEndpoint: "https://203.0.113.10:6443",
       nodes: [{ name: "ax41-1", role: "server", nodeIp: "203.0.113.10", publicIp: "203.0.113.10" }],
-      k3sVersion: "v1.33.4+k3s1",
+      k3sVersion: "v1.35.8+k3s1",
       storageClass: "longhorn",
     });
     // The AX41 ($50.05), R2 at the stated usage ($5.82) and the domain ($1.25).

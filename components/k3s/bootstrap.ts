@@ -171,6 +171,27 @@ systemctl enable ${unit}.service
 systemctl restart ${unit}.service`;
 }
 
+/**
+ * k3s upgrades one minor at a time and never downgrades (k3s docs, Upgrades; Kubernetes' version
+ * skew policy): the running version, if any, against $K3S_VERSION, before anything is installed.
+ * Sets $running for the adoption check after it.
+ */
+export const K3S_VERSION_GUARD = `running=$(k3s --version 2>/dev/null | awk 'NR == 1 {print $3}' || true)
+if [ -n "$running" ]; then
+  have=\${running#v1.}
+  have=\${have%%.*}
+  want=\${K3S_VERSION#v1.}
+  want=\${want%%.*}
+  if [ "$want" -gt $((have + 1)) ]; then
+    log "k3s $running -> $K3S_VERSION skips a minor: upgrade one minor at a time (set enclii:k3s.version to a v1.$((have + 1)) release, pulumi up, then the next)"
+    exit 1
+  fi
+  if [ "$want" -lt "$have" ]; then
+    log "k3s $running -> $K3S_VERSION is a downgrade, which k3s does not support"
+    exit 1
+  fi
+fi`;
+
 export function renderBootstrapScript(o: BootstrapOptions): string {
   const parts: string[] = [];
   parts.push(`#!/usr/bin/env bash
@@ -334,12 +355,23 @@ ${renderK3sConfig(o).trimEnd()}
 K3S
 ${flannel}
 # A running node whose config changes is restarted below: say what changes first.
-if [ -f /etc/rancher/k3s/config.yaml ] && ! cmp -s /etc/rancher/k3s/config.yaml /etc/rancher/k3s/config.yaml.new; then
-  log "k3s config changes (k3s restarts to apply it):"
-  diff -u /etc/rancher/k3s/config.yaml /etc/rancher/k3s/config.yaml.new >&2 || true
+same_config=no
+if [ -f /etc/rancher/k3s/config.yaml ]; then
+  if cmp -s /etc/rancher/k3s/config.yaml /etc/rancher/k3s/config.yaml.new; then
+    same_config=yes
+  else
+    log "k3s config changes (k3s restarts to apply it):"
+    diff -u /etc/rancher/k3s/config.yaml /etc/rancher/k3s/config.yaml.new >&2 || true
+  fi
 fi
+${K3S_VERSION_GUARD}
 mv /etc/rancher/k3s/config.yaml.new /etc/rancher/k3s/config.yaml
 wanted="$K3S_VERSION $(sha256sum /etc/rancher/k3s/config.yaml | cut -d' ' -f1)"
+# Installed before this program (adoption): the same version with the same config is left running.
+if [ ! -f ${STATE_DIR}/k3s-installed ] && [ "$running" = "$K3S_VERSION" ] && [ "$same_config" = yes ]; then
+  log "k3s $K3S_VERSION already runs with this config: taken over as it is"
+  echo "$wanted" > ${STATE_DIR}/k3s-installed
+fi
 if [ "$(cat ${STATE_DIR}/k3s-installed 2>/dev/null || true)" != "$wanted" ]; then
   log "installing k3s $K3S_VERSION"
   curl -sfL --retry ${DOWNLOAD_RETRIES} --retry-all-errors "https://raw.githubusercontent.com/k3s-io/k3s/\${K3S_VERSION/+/%2B}/install.sh" -o ${STATE_DIR}/k3s-install.sh
