@@ -57,6 +57,19 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
       done(await planCommand(argv, io));
     });
   program
+    .command("drill")
+    .description(
+      "the restore drill: the database restored from R2 into a throw-away cluster, row counts through PgBouncer, the etcd snapshot's age",
+    )
+    .argument("<stack>", "a platform stack (Pulumi.<stack>.yaml)")
+    .option("--config <file>", "a stack file other than Pulumi.<stack>.yaml")
+    .option("--run", "run it against the cluster kubectl points at (default: print it)")
+    .exitOverride()
+    .action(async (stack: string, opts: { config?: string; run?: boolean }) => {
+      const { drillCommand } = await import("./drillCommand");
+      done(await drillCommand(stack, opts, io, deps.root));
+    });
+  program
     .command("pr-comment")
     .description("the pull request's plan comment: each stack's offline plan against the base ref, its bill and capacity (no credentials)")
     .requiredOption("--base <ref>", "the git ref the pull request merges into (origin/main)")

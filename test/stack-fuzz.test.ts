@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it, vi } from "vitest";
-import { CANARY, caseArbitrary, check, render, violation } from "../testbed/stackFuzz";
+import { CANARY, caseArbitrary, check, planAccepted, render, violation } from "../testbed/stackFuzz";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 
 /** Fixed, so a failure is reproduced by the same run; the bench runs many more with fresh seeds. */
@@ -32,7 +32,11 @@ describe("generated and mutated stack files", () => {
           return;
         }
         if (seen.planned >= MAX_PLANS) return;
-        const plan = await runPlan("fuzz", outcome.cfg!);
+        const plan = await planAccepted(() => runPlan("fuzz", outcome.cfg!));
+        if (!plan) {
+          seen.refused++;
+          return;
+        }
         expect(JSON.stringify(plan)).not.toContain(CANARY);
         seen.planned++;
       }),

@@ -304,3 +304,17 @@ export function violation(o: Outcome): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * An accepted case planned through the real program; undefined when the program refuses it for a
+ * reason only the plan can judge (an `enclii:adopt` name checked against what it registers), each
+ * problem naming its key. Anything else it throws is a failure of the property.
+ */
+export async function planAccepted<T>(plan: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await plan();
+  } catch (err) {
+    if (err instanceof ConfigError && err.problems.every((p) => p.startsWith(`${NAMESPACE}:adopt.`))) return undefined;
+    throw err;
+  }
+}

@@ -11,8 +11,8 @@ import { IN_CLUSTER_MAX_CONNECTIONS, type ConnectionBudget } from "../../model/c
 import { LONGHORN_OPT_OUT_LABELS } from "../k3s/Longhorn";
 import { MAX_CLIENT_CONN } from "./pgbouncer";
 
-const OBJECT_STORE_NAME = "r2-backups";
-const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
+export const OBJECT_STORE_NAME = "r2-backups";
+export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
 /** Daily at 03:00 UTC (CloudNativePG cron has a seconds field). */
 const BACKUP_SCHEDULE = "0 0 3 * * *";
 const PASSWORD_LENGTH = 32;
@@ -36,6 +36,19 @@ const POOLER_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { m
 const POOLER_LIVENESS = { tcpSocket: { port: PORTS.postgres }, periodSeconds: 10, failureThreshold: 6 };
 const POOLER_TOKEN_REASON =
   "CloudNativePG's PgBouncer instance manager watches its Pooler and reads the auth and TLS Secrets through the API";
+
+/**
+ * A new cluster's bootstrap from another cluster's base backups and WAL in the object store,
+ * optionally to a point in time: the restore a stack asks for, and the restore drill's.
+ */
+export function recoverySpec(fromCluster: string, targetTime?: string): Record<string, unknown> {
+  return {
+    bootstrap: { recovery: { source: "origin", ...(targetTime ? { recoveryTarget: { targetTime } } : {}) } },
+    externalClusters: [
+      { name: "origin", plugin: { name: BARMAN_PLUGIN, parameters: { barmanObjectName: OBJECT_STORE_NAME, serverName: fromCluster } } },
+    ],
+  };
+}
 
 export interface PostgresBackupTarget {
   /** s3://bucket/prefix on R2. */
@@ -80,19 +93,7 @@ export class Postgres extends pulumi.ComponentResource {
     const { clusterName, restore } = args.settings;
     const cr = (role: string, kind: string, apiVersion: string, spec: Record<string, unknown>, o: pulumi.CustomResourceOptions) =>
       new k8s.apiextensions.CustomResource(`${name}-${role}`, { apiVersion, kind, metadata: { name: role, namespace }, spec }, o);
-    const recovery = restore
-      ? {
-          bootstrap: {
-            recovery: { source: "origin", ...(restore.targetTime ? { recoveryTarget: { targetTime: restore.targetTime } } : {}) },
-          },
-          externalClusters: [
-            {
-              name: "origin",
-              plugin: { name: BARMAN_PLUGIN, parameters: { barmanObjectName: OBJECT_STORE_NAME, serverName: restore.fromCluster } },
-            },
-          ],
-        }
-      : {};
+    const recovery = restore ? recoverySpec(restore.fromCluster, restore.targetTime) : {};
 
     const roles = DATABASES.map((db) => {
       const password = new random.RandomPassword(`${name}-${db}-password`, { length: PASSWORD_LENGTH, special: false }, { parent: this });
