@@ -22,7 +22,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { makeTenants, placeAll, writeShardFiles } from "../testbed/tenantShards";
+import { makeTenants, placeAll, stagingForTenants, writeShardFiles } from "../testbed/tenantShards";
 import { benchConfig } from "./config";
 import { benchData } from "./data";
 import { stats, type Stats } from "./stats";
@@ -165,7 +165,7 @@ async function benchTenants(runs: number, log: (s: string) => void) {
     const rss: number[] = [];
     let last: Child | undefined;
     for (let i = 0; i < Math.min(runs, TENANT_RUNS(count)); i++) {
-      last = await run([...PLAN, "staging", "--tenants", tenantsDir, "--out", out]);
+      last = await run([...PLAN, "staging", "--config", stagingForTenants(work), "--tenants", tenantsDir, "--out", out]);
       wall.push(last.ms);
       rss.push(last.maxRssMiB);
       log(`  ${count} tenants ${i + 1}: ${last.ms.toFixed(0)} ms, ${last.maxRssMiB.toFixed(0)} MiB`);

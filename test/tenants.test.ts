@@ -15,8 +15,8 @@ import { DNS_EGRESS, FROM_CLOUDFLARED } from "../components/baseline";
 import { tenantPolicySpec } from "../components/tenants/tenantObjects";
 import type { Tenant } from "../model/routes";
 import { TENANTS_PER_SHARD } from "../model/tenants";
-import { makeTenants, placeAll, writeShardFiles } from "../testbed/tenantShards";
-import { ROOT, find, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
+import { makeTenants, placeAll, stagingForTenants, writeShardFiles } from "../testbed/tenantShards";
+import { find, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
 
 const ZONE_ID = "fedcba9876543210fedcba9876543210";
 const tenants: Tenant[] = [
@@ -315,8 +315,7 @@ describe("the planner with 1000 tenants on staging", () => {
   const tenantsDir = join(tmp, "tenants");
   // 1000 tenants' hostnames cost $90 a month past the free 100: over staging's $50 budget, which
   // the plan refuses (README "Capacity and the bill"). This environment budgets for them.
-  const config = join(tmp, "Pulumi.staging.yaml");
-  writeFileSync(config, readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8").replace("    monthlyUsd: 50\n", "    monthlyUsd: 200\n"));
+  const config = stagingForTenants(tmp);
   const run = async (out: string) => {
     let stdout = "";
     let stderr = "";

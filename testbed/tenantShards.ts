@@ -2,7 +2,7 @@
  * Tenant shard files as a new user (or the control plane's `domains add`) would write them: each
  * tenant placed by the shard rule (model/tenants.ts), one stack file per shard.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { Tenant } from "../model/routes";
@@ -36,4 +36,19 @@ export function writeShardFiles(dir: string, shards: Shard[]): string[] {
     writeFileSync(file, stringify({ config: { [TENANTS_KEY]: s.tenants } }));
     return file;
   });
+}
+
+/** Past the free 100, each tenant hostname costs $0.10 a month: a budget for 5000 of them and staging. */
+const TENANT_BUDGET_USD = 1000;
+
+/**
+ * Staging's stack file with a budget for thousands of tenants' hostnames, written into `dir`: the
+ * real one's $50 refuses them (README "Capacity and the bill"), as it should for staging.
+ */
+export function stagingForTenants(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "Pulumi.staging.yaml");
+  const text = readFileSync(join(__dirname, "..", "Pulumi.staging.yaml"), "utf8");
+  writeFileSync(file, text.replace(/^( {4}monthlyUsd:) 50$/m, `$1 ${TENANT_BUDGET_USD}`));
+  return file;
 }
