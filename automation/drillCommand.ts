@@ -3,12 +3,11 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { EXIT } from "../model/controlPlane";
-import { SPEC_DIR } from "../model/services";
-import { ConfigError, parseEnvironment } from "../stacks/config";
-import { readSpecFiles } from "../stacks/specs";
+import { ConfigError } from "../stacks/config";
 import type { Io } from "./control/commands";
+import { loadEnvironment } from "./control/environment";
+import { UsageError } from "./control/errors";
 import { renderDrillScript } from "./drill";
-import { loadStackConfig } from "./stackFile";
 
 /** What the script runs besides bash's own builtins and coreutils. */
 const TOOLS = ["kubectl", "jq"];
@@ -16,17 +15,11 @@ const TOOLS = ["kubectl", "jq"];
 const onPath = (tool: string) => (process.env.PATH ?? "").split(":").some((dir) => dir && existsSync(join(dir, tool)));
 
 export async function drillCommand(stack: string, opts: { config?: string; run?: boolean }, io: Io, root: string): Promise<number> {
-  const file = resolve(root, opts.config ?? `Pulumi.${stack}.yaml`);
-  if (!existsSync(file)) {
-    io.stderr(`no stack file ${file}\n`);
-    return EXIT.usage;
-  }
   let script: string;
   try {
-    const cfg = loadStackConfig(file);
-    script = renderDrillScript(parseEnvironment(stack, cfg.config, new Set(cfg.secretKeys), readSpecFiles(join(root, SPEC_DIR))));
+    script = renderDrillScript(loadEnvironment(root, stack, opts.config && resolve(root, opts.config)));
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof ConfigError || err instanceof UsageError)) throw err;
     io.stderr(`${err.message}\n`);
     return EXIT.usage;
   }

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { PULUMI_TOKEN_SECRET } from "../components/k3s/credential";
+import { SECRET_MARK } from "../model/names";
 
 const hash = (s: string) => createHash("sha256").update(s).digest();
 
@@ -108,8 +109,6 @@ function fakeId(type: string, name: string): string {
 export type StackOutputs = Record<string, Record<string, unknown>>;
 
 const STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference";
-/** How the plan writes a secret value (plan.ts redacts with it; a stack reference reads it back). */
-export const SECRET_MARK = "[secret]";
 
 const holdsSecret = (v: unknown): boolean =>
   v === SECRET_MARK || (Array.isArray(v) ? v.some(holdsSecret) : v !== null && typeof v === "object" && Object.values(v).some(holdsSecret));

@@ -7,7 +7,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
 import { PLATFORM_PROJECT } from "../model/tenants";
-import { planMocks, SECRET_MARK as SECRET, type StackOutputs } from "./mocks";
+import { SECRET_MARK as SECRET } from "../model/names";
+import { planMocks, type StackOutputs } from "./mocks";
 import { withoutDiagnostics } from "./sdkInternals";
 import type { StackConfig } from "./stackFile";
 

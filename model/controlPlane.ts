@@ -39,7 +39,6 @@ export const EXIT = {
   /** Another update held the stack through every retry. */
   busy: 8,
 } as const;
-export type ExitName = keyof typeof EXIT;
 
 /** Config the control plane writes. Nothing else is the control plane's to change. */
 export const WRITABLE_CONFIG = [

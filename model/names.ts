@@ -153,3 +153,8 @@ export const SECRET_KEYS = {
   clientSecret: "CLIENT_SECRET",
   r2: { endpoint: "R2_ENDPOINT", bucket: "R2_BUCKET", accessKeyId: "R2_ACCESS_KEY_ID", secretAccessKey: "R2_SECRET_ACCESS_KEY" },
 } as const;
+
+// ---------------------------------------------------------------- secrets shown
+
+/** How a secret value is written wherever one would be shown: plan files, stack references in plans, results. */
+export const SECRET_MARK = "[secret]";

@@ -95,7 +95,7 @@ export async function deploy(o: Options, req: DeployRequest): Promise<OperationR
       });
     } catch (err) {
       if (!(err instanceof EngineError)) {
-        // The update never ran (busy, or the CLI failed before the engine): the config goes back as it was.
+        // The update never ran (the stack stayed busy): the config goes back as it was.
         await restoreImage(stack, key, previous);
         throw err;
       }

@@ -17,6 +17,7 @@ import { checkAllShards, shardFiles } from "../shards";
 import { urnName } from "./events";
 import { UsageError } from "./errors";
 import { failure, guardedUp, result, type Base, type Options } from "./operations";
+import type { ControlStack } from "./workspace";
 
 const CUSTOM_HOSTNAME_TYPE = "cloudflare:index/customHostname:CustomHostname";
 
@@ -58,19 +59,19 @@ function writeShard(root: string, stack: string, tenants: Tenant[]): () => void 
 }
 
 /**
- * The shard's file rewritten with `tenants` and only that shard updated, guarded. The CLI is found
- * (and a new shard's stack created) before the file changes; a refusal puts the file back.
+ * The shard's file rewritten with `tenants` and only that shard updated, guarded. The caller has
+ * opened the stack (so the CLI is found, and a new shard created) before the file changes; a
+ * refusal puts the file back.
  */
 async function updateShard(
+  shardStack: ControlStack,
   o: Options,
   base: Base,
-  stack: string,
   tenants: Tenant[],
-  opts: { create?: boolean; message: string; expected?: (v: GuardViolation) => boolean },
+  opts: { message: string; expected?: (v: GuardViolation) => boolean },
 ): Promise<OperationResult> {
-  const shardStack = await o.open({ project: "tenants", stack, create: opts.create });
-  const restore = writeShard(o.root, stack, tenants);
-  const changedFiles = [shardFile(stack)];
+  const restore = writeShard(o.root, shardStack.name, tenants);
+  const changedFiles = [shardFile(shardStack.name)];
   const up = await guardedUp(shardStack, o, base, opts).catch((err: unknown) => failure(base, err));
   if (up.status === "refused") {
     restore();
@@ -105,9 +106,18 @@ function statusLines(hostnames: DomainStatus[]): string {
     .join("\n");
 }
 
+/** The shard holding `tenant`, and the tenant: a usage error naming the environment when none does. */
+function holderOf(shards: readonly Shard[], env: Environment, tenant: string): { shard: Shard; existing: Tenant } {
+  for (const shard of shards) {
+    const existing = shard.tenants.find((t) => t.name === tenant);
+    if (existing) return { shard, existing };
+  }
+  throw new UsageError(`--tenant: ${env.stack} has no tenant "${tenant}"`);
+}
+
 /** The shard's `hostnames` output for one tenant, as what the customer must do. */
-async function tenantStatus(o: Options, stack: string, tenant: string): Promise<DomainStatus[]> {
-  const outputs = await (await o.open({ project: "tenants", stack })).outputs();
+async function tenantStatus(shardStack: ControlStack, tenant: string): Promise<DomainStatus[]> {
+  const outputs = await shardStack.outputs();
   const all = (outputs.hostnames?.value ?? {}) as Record<string, HostnameStatus>;
   return Object.keys(all)
     .sort()
@@ -156,12 +166,10 @@ export async function domainsAdd(o: Options, env: Environment, req: DomainsReque
       : { name: req.tenant, hostnames: [req.hostname], service };
     const edited = { stack, tenants: existing ? shard.tenants.map((t) => (t === existing ? tenant : t)) : [...shard.tenants, tenant] };
     checkEdited(env, shards, edited);
-    const up = await updateShard(o, base, stack, edited.tenants, {
-      create: true,
-      message: `enclii domains add ${req.tenant} ${req.hostname}`,
-    });
+    const shardStack = await o.open({ project: "tenants", stack, create: true });
+    const up = await updateShard(shardStack, o, base, edited.tenants, { message: `enclii domains add ${req.tenant} ${req.hostname}` });
     if (up.exitCode !== 0) return up;
-    const hostnames = await tenantStatus(o, stack, req.tenant);
+    const hostnames = await tenantStatus(shardStack, req.tenant);
     return result(base, "ok", `${req.tenant} (${stack}): the customer adds these records\n${statusLines(hostnames)}`, {
       changes: up.changes,
       changedFiles: up.changedFiles,
@@ -181,10 +189,7 @@ export async function domainsRemove(o: Options, env: Environment, req: DomainsRe
   const base: Base = { operation: "domains remove", environment: env.stack, stack: env.stack };
   try {
     if (!req.hostname) throw new UsageError("--hostname is required");
-    const shards = loadShards(o, env);
-    const shard = shards.find((s) => s.tenants.some((t) => t.name === req.tenant));
-    const existing = shard?.tenants.find((t) => t.name === req.tenant);
-    if (!shard || !existing) throw new UsageError(`--tenant: ${env.stack} has no tenant "${req.tenant}"`);
+    const { shard, existing } = holderOf(loadShards(o, env), env, req.tenant);
     if (!existing.hostnames.includes(req.hostname)) throw new UsageError(`--hostname: ${req.tenant} has no hostname ${req.hostname}`);
     base.stack = shard.stack;
     const hostnames = existing.hostnames.filter((h) => h !== req.hostname);
@@ -192,7 +197,7 @@ export async function domainsRemove(o: Options, env: Environment, req: DomainsRe
       hostnames.length > 0
         ? shard.tenants.map((t) => (t === existing ? { ...t, hostnames } : t))
         : shard.tenants.filter((t) => t !== existing);
-    const up = await updateShard(o, base, shard.stack, tenants, {
+    const up = await updateShard(await o.open({ project: "tenants", stack: shard.stack }), o, base, tenants, {
       message: `enclii domains remove ${req.tenant} ${req.hostname}`,
       expected: (v) => v.type === CUSTOM_HOSTNAME_TYPE && v.op === "delete" && urnName(v.urn).endsWith(`-${req.hostname}`),
     });
@@ -206,15 +211,12 @@ export async function domainsRemove(o: Options, env: Environment, req: DomainsRe
 export async function domainsStatus(o: Options, env: Environment, req: DomainsRequest): Promise<OperationResult> {
   const base: Base = { operation: "domains status", environment: env.stack, stack: env.stack };
   try {
-    const shard = loadShards(o, env).find((s) => s.tenants.some((t) => t.name === req.tenant));
-    if (!shard) throw new UsageError(`--tenant: ${env.stack} has no tenant "${req.tenant}"`);
+    const { shard } = holderOf(loadShards(o, env), env, req.tenant);
     base.stack = shard.stack;
-    const up = await guardedUp(await o.open({ project: "tenants", stack: shard.stack }), o, base, {
-      message: `enclii domains status ${req.tenant}`,
-      refresh: true,
-    });
+    const shardStack = await o.open({ project: "tenants", stack: shard.stack });
+    const up = await guardedUp(shardStack, o, base, { message: `enclii domains status ${req.tenant}`, refresh: true });
     if (up.exitCode !== 0) return up;
-    const hostnames = await tenantStatus(o, shard.stack, req.tenant);
+    const hostnames = await tenantStatus(shardStack, req.tenant);
     return result(base, "ok", `${req.tenant} (${shard.stack})\n${statusLines(hostnames)}`, {
       domains: { tenant: req.tenant, shard: shard.stack, hostnames },
     });

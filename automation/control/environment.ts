@@ -8,9 +8,9 @@ import { readSpecFiles } from "../../stacks/specs";
 import { loadStackConfig } from "../stackFile";
 import { UsageError } from "./errors";
 
-export function loadEnvironment(root: string, environment: string): Environment {
-  const file = join(root, `Pulumi.${environment}.yaml`);
-  if (!existsSync(file)) throw new UsageError(`--env: no stack file Pulumi.${environment}.yaml in ${root}`);
+/** `file`: a stack file other than `Pulumi.<environment>.yaml` in `root`. */
+export function loadEnvironment(root: string, environment: string, file = join(root, `Pulumi.${environment}.yaml`)): Environment {
+  if (!existsSync(file)) throw new UsageError(`no stack file ${file}`);
   const cfg = loadStackConfig(file);
   return parseEnvironment(environment, cfg.config, new Set(cfg.secretKeys), readSpecFiles(join(root, SPEC_DIR)));
 }

@@ -5,6 +5,7 @@
  */
 import type { ConfigMap, EngineEvent, UpdateSummary } from "@pulumi/pulumi/automation";
 import { EXIT, type GuardViolation, type HistoryEntry, type OperationResult } from "../../model/controlPlane";
+import { SECRET_MARK } from "../../model/names";
 import { NAMESPACE } from "../../model/schema";
 import { ConfigError } from "../../stacks/config";
 import { changeCounts, changingSteps, describeViolation, engineErrors, guardViolations, stepsOf, urnName, type Step } from "./events";
@@ -15,8 +16,6 @@ import type { ControlStack, OpenStack } from "./workspace";
 const RETRY_ATTEMPTS = 5;
 const FIRST_RETRY_DELAY_MS = 5_000;
 const MAX_RETRY_DELAY_MS = 60_000;
-/** Secret outputs are replaced by this, never printed or returned. */
-export const REDACTED = "[secret]";
 const SERVICES_KEY = `${NAMESPACE}:services`;
 
 export interface Options {
@@ -69,6 +68,31 @@ export async function retrying<T>(stack: string, o: Options, fn: () => Promise<T
   }
 }
 
+/**
+ * One engine command (preview, up, refresh), retried while the stack is busy; its events, or an
+ * EngineError with the engine's own words when it fails.
+ */
+async function runEngine(
+  stack: ControlStack,
+  o: Options,
+  command: (onEvent: (e: EngineEvent) => void) => Promise<unknown>,
+  watch?: (e: EngineEvent) => void,
+): Promise<EngineEvent[]> {
+  const events: EngineEvent[] = [];
+  try {
+    await retrying(stack.name, o, () =>
+      command((e) => {
+        events.push(e);
+        watch?.(e);
+      }),
+    );
+  } catch (err) {
+    if (err instanceof BusyError) throw err;
+    throw engineFailure(events, err);
+  }
+  return events;
+}
+
 /** The engine's own words when a command failed: error diagnostics, else the last lines it wrote. */
 function engineFailure(events: readonly EngineEvent[], err: unknown): EngineError {
   const fromEvents = engineErrors(events);
@@ -86,13 +110,7 @@ export interface Inspection {
 
 /** A preview, its steps, and what the guard says of them. */
 export async function inspect(stack: ControlStack, o: Options, opts: { refresh?: boolean } = {}): Promise<Inspection> {
-  const events: EngineEvent[] = [];
-  try {
-    await retrying(stack.name, o, () => stack.preview({ refresh: opts.refresh, onEvent: (e) => events.push(e) }));
-  } catch (err) {
-    if (err instanceof BusyError) throw err;
-    throw engineFailure(events, err);
-  }
+  const events = await runEngine(stack, o, (onEvent) => stack.preview({ refresh: opts.refresh, onEvent }));
   const steps = stepsOf(events);
   return { steps, changing: changingSteps(steps), violations: guardViolations(steps, o.allow ?? new Set()), counts: changeCounts(events) };
 }
@@ -123,24 +141,12 @@ export async function update(
   o: Options,
   opts: { total: number; target?: string[]; message: string; refresh?: boolean },
 ): Promise<Record<string, number>> {
-  const events: EngineEvent[] = [];
-  const onProgress = progress(opts.total, o.report);
-  try {
-    await retrying(stack.name, o, () =>
-      stack.up({
-        target: opts.target,
-        message: opts.message,
-        refresh: opts.refresh,
-        onEvent: (e) => {
-          events.push(e);
-          onProgress(e);
-        },
-      }),
-    );
-  } catch (err) {
-    if (err instanceof BusyError) throw err;
-    throw engineFailure(events, err);
-  }
+  const events = await runEngine(
+    stack,
+    o,
+    (onEvent) => stack.up({ target: opts.target, message: opts.message, refresh: opts.refresh, onEvent }),
+    progress(opts.total, o.report),
+  );
   return changeCounts(events);
 }
 
@@ -223,13 +229,7 @@ export async function previewOp(stack: ControlStack, o: Options, base: Base): Pr
 
 /** A refresh in preview mode: exit status 3 when the world differs from the state. */
 export async function driftOp(stack: ControlStack, o: Options, base: Base): Promise<OperationResult> {
-  const events: EngineEvent[] = [];
-  try {
-    await retrying(stack.name, o, () => stack.previewRefresh({ onEvent: (e) => events.push(e) }));
-  } catch (err) {
-    if (err instanceof BusyError) throw err;
-    throw engineFailure(events, err);
-  }
+  const events = await runEngine(stack, o, (onEvent) => stack.previewRefresh({ onEvent }));
   // A refresh step that changes the state carries its diffs; an unchanged one carries none.
   const drift = stepsOf(events)
     .filter((s) => s.diffs.length > 0 || s.ops.some((op) => op === "delete"))
@@ -248,7 +248,7 @@ export async function outputsOp(stack: ControlStack, base: Base): Promise<Operat
   const outputs = Object.fromEntries(
     Object.keys(raw)
       .sort()
-      .map((k) => [k, raw[k].secret ? REDACTED : raw[k].value]),
+      .map((k) => [k, raw[k].secret ? SECRET_MARK : raw[k].value]),
   );
   return result(base, "ok", `${stack.name}: ${Object.keys(outputs).length} outputs`, { outputs });
 }
