@@ -48,6 +48,7 @@ describe("pgbouncer.ini", () => {
       "auth_file = /etc/pgbouncer/userlist.txt",
       "pool_mode = transaction",
       "max_client_conn = 1000",
+      "listen_backlog = 1000",
       "default_pool_size = 21",
       "max_db_connections = 21",
       "reserve_pool_size = 0",

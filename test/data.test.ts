@@ -126,7 +126,13 @@ describe("in-cluster PostgreSQL (CloudNativePG)", () => {
       type: "rw",
       pgbouncer: {
         poolMode: "transaction",
-        parameters: { max_client_conn: "1000", default_pool_size: "21", max_db_connections: "21", reserve_pool_size: "0" },
+        parameters: {
+          max_client_conn: "1000",
+          listen_backlog: "1000",
+          default_pool_size: "21",
+          max_db_connections: "21",
+          reserve_pool_size: "0",
+        },
       },
     });
     const cluster = one(all, "kubernetes:postgresql.cnpg.io/v1:Cluster", "in-postgres-enclii-pg").inputs;

@@ -77,6 +77,15 @@ export class Pod {
     return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
   }
 
+  /** The kernel's TCP extension counters in the pod's network namespace (`/proc/net/netstat`, TcpExt). */
+  tcpCounters(): Record<string, number> {
+    const lines = this.run(["cat", "/proc/net/netstat"])
+      .output.split("\n")
+      .filter((l) => l.startsWith("TcpExt:"));
+    const [names, values] = lines.map((l) => l.split(/\s+/).slice(1));
+    return Object.fromEntries(names.map((n, i) => [n, Number(values[i])]));
+  }
+
   /** A long-running process inside the pod; its output goes to `<pod dir>/<log>`. */
   async start(argv: string[], log: string, o: StartOptions = {}): Promise<Proc> {
     const proc = this.servers.spawn(this.wrap(argv, o), this.dir, join(this.dir, log), o.stopSignal);

@@ -9,7 +9,7 @@ import { stateful } from "../stateful";
 import { databaseUrlSecret } from "./databaseUrl";
 import { IN_CLUSTER_MAX_CONNECTIONS, type ConnectionBudget } from "../../model/connectionBudget";
 import { LONGHORN_OPT_OUT_LABELS } from "../k3s/Longhorn";
-import { MAX_CLIENT_CONN } from "./pgbouncer";
+import { LISTEN_BACKLOG, MAX_CLIENT_CONN } from "./pgbouncer";
 
 export const OBJECT_STORE_NAME = "r2-backups";
 export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
@@ -197,6 +197,7 @@ export class Postgres extends pulumi.ComponentResource {
             poolMode: "transaction",
             parameters: {
               max_client_conn: String(MAX_CLIENT_CONN),
+              listen_backlog: String(LISTEN_BACKLOG),
               default_pool_size: String(args.budget.perPool),
               max_db_connections: String(args.budget.perPool),
               reserve_pool_size: "0",

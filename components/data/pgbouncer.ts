@@ -9,6 +9,13 @@ import { CONTROL_CHARACTER, LOOKS_HASHED, PLAIN_IDENTIFIER } from "../../model/d
 import { DATABASES, PORTS } from "../../model/names";
 
 export const MAX_CLIENT_CONN = 1000;
+/**
+ * listen(2)'s queue: PgBouncer's default of 128 overflows when every client reconnects at once
+ * (a rollout, a failover), and past it the kernel answers SYN cookies it then resets: 24 of
+ * 1000 clients got ECONNRESET in test/pgbouncer.real.test.ts on a busy machine. Room for every
+ * client (the kernel caps it at net.core.somaxconn, 4096 in a pod).
+ */
+export const LISTEN_BACKLOG = MAX_CLIENT_CONN;
 /** Where the pod mounts the ini (ConfigMap) and the userlist (Secret). */
 export const PGBOUNCER_CONFIG_DIR = "/etc/pgbouncer";
 /** The Debian-family CA bundle in the image, for verify-full against a managed database. */
@@ -90,6 +97,7 @@ export function renderPgbouncerIni(
     `auth_file = ${configDir}/${USERLIST_FILE}`,
     "pool_mode = transaction",
     `max_client_conn = ${MAX_CLIENT_CONN}`,
+    `listen_backlog = ${LISTEN_BACKLOG}`,
     `default_pool_size = ${poolSize}`,
     // A second role on a database cannot double its share of PostgreSQL's max_connections.
     `max_db_connections = ${poolSize}`,
