@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import Ajv from "ajv";
+import Ajv, { type CodeOptions } from "ajv";
 import { parse } from "yaml";
 import { planMocks } from "../automation/mocks";
 import { SECRET_WIRE, waitForRegistrations } from "../automation/plan";
@@ -112,10 +112,24 @@ const integerIn = (bits: number) => ({
   type: "number" as const,
   validate: (n: number) => Number.isInteger(n) && Math.abs(n) <= 2 ** (bits - 1),
 });
+/**
+ * CRD patterns are Go (RE2) regular expressions; JavaScript has no inline flag groups, so a
+ * leading `(?i)` (prometheus-operator's `^(?i)(abort|warn)?$`) becomes the `i` flag.
+ */
+const re2Pattern: NonNullable<CodeOptions["regExp"]> = Object.assign(
+  (pattern: string, flags: string) => {
+    const inline = /^(\^?)\(\?i\)/.exec(pattern);
+    return inline ? new RegExp(inline[1] + pattern.slice(inline[0].length), `${flags}i`) : new RegExp(pattern, flags);
+  },
+  // Only standalone code generation reads this; validators here are compiled in process.
+  { code: "new RegExp" },
+);
+
 /** The OpenAPI formats the CRDs use, checked for real rather than ignored with a warning. */
 const ajv = new Ajv({
   strict: false,
   allErrors: true,
+  code: { regExp: re2Pattern },
   formats: {
     int32: integerIn(32),
     int64: integerIn(64),
