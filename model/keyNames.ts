@@ -4,12 +4,13 @@
  */
 import { didYouMean } from "./issues";
 import { TENANTS_DIR, TENANTS_KEY } from "./tenants";
+import { PAGING_KEY } from "./observability";
 import { EXTERNAL_URLS_KEY, NAMESPACE, SECRET_CONFIG_KEYS, SMTP_PASSWORD_KEY, keySchemas } from "./schema";
 
 const KNOWN = [
   ...Object.keys(keySchemas),
   ...SECRET_CONFIG_KEYS,
-  ...[EXTERNAL_URLS_KEY, SMTP_PASSWORD_KEY].map((k) => k.slice(NAMESPACE.length + 1)),
+  ...[EXTERNAL_URLS_KEY, SMTP_PASSWORD_KEY, PAGING_KEY].map((k) => k.slice(NAMESPACE.length + 1)),
 ];
 
 /** Keys an earlier layout read, with where their content lives now. */

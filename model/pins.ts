@@ -62,6 +62,29 @@ export const CHARTS = {
     version: "0.7.0",
     namespace: "cnpg-system",
   },
+  /**
+   * Observability (prometheus-community/helm-charts, grafana/alloy, grafana-community/helm-charts,
+   * as read on PINS_CHECKED). kube-prometheus-stack 88.3.0 is the newest whose Prometheus Operator
+   * is v0.93.0, the version of the CRDs vendored in schemas/crds/prometheus-operator (88.4.0 moves
+   * to v0.93.1; only image tags differ up to 88.5.3). Loki and Tempo's open-source charts moved to
+   * grafana-community in 2026 (Loki's from 6.55.0); Promtail reached end of life on 2026-03-02, so
+   * logs are collected by Alloy.
+   */
+  kubePrometheusStack: {
+    chart: "kube-prometheus-stack",
+    repo: "https://prometheus-community.github.io/helm-charts",
+    version: "88.3.0",
+    namespace: "monitoring",
+  },
+  loki: { chart: "loki", repo: "https://grafana-community.github.io/helm-charts", version: "18.11.0", namespace: "monitoring" },
+  tempo: { chart: "tempo", repo: "https://grafana-community.github.io/helm-charts", version: "2.2.4", namespace: "monitoring" },
+  blackbox: {
+    chart: "prometheus-blackbox-exporter",
+    repo: "https://prometheus-community.github.io/helm-charts",
+    version: "11.17.2",
+    namespace: "monitoring",
+  },
+  alloy: { chart: "alloy", repo: "https://grafana.github.io/helm-charts", version: "1.11.1", namespace: "monitoring-agents" },
 } as const;
 export type Chart = (typeof CHARTS)[keyof typeof CHARTS];
 
@@ -89,4 +112,8 @@ export const IMAGES = {
   redis: "redis:7.4.11-alpine",
   /** The tenant router (standard Ingress objects only; no Traefik CRDs): the 3.6 line's newest patch. */
   traefik: "traefik:v3.6.24",
+  /** The Redis exporter sidecar (oliver006/redis_exporter tag v1.88.0, 2026-07-23). */
+  redisExporter: "oliver006/redis_exporter:v1.88.0",
+  /** The read-only Prometheus proxy: nginx's stable line, unprivileged image (port 8080, uid 101). */
+  nginx: "nginxinc/nginx-unprivileged:1.30.4-alpine",
 } as const;

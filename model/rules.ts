@@ -2,6 +2,7 @@
 import { DEDICATED_MODELS, LOCATIONS, SERVER_TYPES, machineSize } from "./catalog";
 import { FIRST_NODE_HOST, K3S_CIDRS, MAX_NODES_PER_NETWORK } from "./names";
 import { cidrContains, cidrsOverlap, parseCidr } from "./net";
+import { observabilityVolumesGi, resolveObservability } from "./observability";
 import { K3S_MINOR_END_OF_LIFE, K3S_RELEASES_AS_OF } from "./pins";
 import {
   EXTERNAL_URLS_KEY,
@@ -39,6 +40,11 @@ export function checkNodeCount(entries: NodeEntry[]): string[] {
 
 const MAX_LONGHORN_REPLICAS = 3;
 
+/** The largest node's memory, GiB (what picks observability's default size). */
+export function largestNodeMemoryGi(nodes: readonly NodeSpec[]): number {
+  return Math.max(0, ...nodes.map((n) => machineSize(n)?.memoryGi ?? 0));
+}
+
 /** min(3, nodes): Longhorn will not schedule more replicas of a volume than there are nodes. */
 export function longhornReplicas(nodeCount: number): number {
   return Math.max(1, Math.min(MAX_LONGHORN_REPLICAS, nodeCount));
@@ -57,13 +63,22 @@ export function checkStorage(parsed: Parsed, nodes: NodeSpec[]): string[] {
   if (disk === 0) return [];
   const pg = parsed.postgres.mode === "in-cluster" ? parsed.postgres.instances * parsed.postgres.storageGi : 0;
   const redis = (parsed.redis.mode === "sentinel" ? 3 : 1) * parsed.redis.storageGi;
+  const observability = parsed.observability
+    ? observabilityVolumesGi(resolveObservability(parsed.observability, largestNodeMemoryGi(nodes)))
+    : 0;
   const replicas = longhornReplicas(nodes.length);
-  const needed = (pg + redis) * replicas;
+  const needed = (pg + redis + observability) * replicas;
   const usable = Math.floor(disk * LONGHORN_USABLE_SHARE);
   if (needed <= usable) return [];
-  const key = parsed.postgres.mode === "in-cluster" ? `${NAMESPACE}:postgres.storageGi` : `${NAMESPACE}:redis.storageGi`;
+  // Name the key that tipped it: observability's volumes when the data layer fits without them.
+  const key =
+    observability > 0 && (pg + redis) * replicas <= usable
+      ? `${NAMESPACE}:observability.storageGi`
+      : parsed.postgres.mode === "in-cluster"
+        ? `${NAMESPACE}:postgres.storageGi`
+        : `${NAMESPACE}:redis.storageGi`;
   return [
-    `${key}: the volumes need ${needed} GiB of disk (PostgreSQL ${pg} GiB + Redis ${redis} GiB, kept ${replicas}×), the nodes have ${usable} GiB usable (${LONGHORN_USABLE_SHARE * 100}% of ${disk} GiB)`,
+    `${key}: the volumes need ${needed} GiB of disk (PostgreSQL ${pg} GiB + Redis ${redis} GiB${observability ? ` + observability ${observability} GiB` : ""}, kept ${replicas}×), the nodes have ${usable} GiB usable (${LONGHORN_USABLE_SHARE * 100}% of ${disk} GiB)`,
   ];
 }
 

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { DEFAULT_PRICES, R2_PRICES, type NetworkZone, type Prices } from "./catalog";
 import { fieldPath } from "./issues";
+import { observabilitySchema, type Observability } from "./observability";
 import { MAX_NODES_PER_NETWORK } from "./names";
 import { isIpv4, parseCidr } from "./net";
 import { K3S_RELEASES, K3S_RELEASES_AS_OF, K3S_RELEASES_SOURCE } from "./pins";
@@ -205,6 +206,8 @@ export const keySchemas = {
       from: z.email({ error: "must be an email address" }),
     })
     .optional(),
+  /** Metrics, logs, traces, SLO alerts and dashboards (model/observability.ts); on unless `enabled: false`. */
+  observability: observabilitySchema,
   sshPublicKey: z
     .string()
     .max(LIMITS.sshPublicKeyLength)
@@ -278,6 +281,8 @@ export interface Environment {
   services: AppService[];
   janua: { signingKeyRotationDays: number; localhostRedirects: boolean };
   smtp?: SmtpSettings;
+  /** Undefined when `enclii:observability.enabled` is false. */
+  observability?: Observability;
   /** What is allowed but probably not meant (say, a documentation address in adminCidrs); shown, never fatal. */
   warnings: string[];
 }

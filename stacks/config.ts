@@ -9,7 +9,15 @@ import { describeIssues } from "../model/issues";
 import { APPS_NAMESPACE, FIRST_NODE_HOST } from "../model/names";
 import { hostAddress } from "../model/net";
 import { validateRoutes } from "../model/routes";
-import { checkNetwork, checkNodeCount, checkNodes, checkStorage, k3sSupportWarnings, secretKeysFor } from "../model/rules";
+import {
+  checkNetwork,
+  checkNodeCount,
+  checkNodes,
+  checkStorage,
+  k3sSupportWarnings,
+  largestNodeMemoryGi,
+  secretKeysFor,
+} from "../model/rules";
 import { adminCidrWarnings, checkAdminCidrs } from "../model/adminCidrs";
 import { checkData } from "../model/dataRules";
 import { checkKeyNames } from "../model/keyNames";
@@ -28,6 +36,16 @@ import {
   type Parsed,
 } from "../model/schema";
 import { resolveServices, type AppService, type SpecFile } from "../model/services";
+import {
+  MONITORING_NAMESPACE,
+  OBSERVABILITY_KEY,
+  OBS_PORTS,
+  PAGING_KEY,
+  SERVICES,
+  checkObservability,
+  parsePaging,
+  resolveObservability,
+} from "../model/observability";
 import { parseSigningKeys } from "../model/signingKeys";
 
 export class ConfigError extends Error {
@@ -70,6 +88,11 @@ export function parseEnvironment(
     if (raw[key] === undefined) problems.push(`${key}: is required (pulumi config set --secret ${key} …)`);
     else if (!secretKeys.has(key)) problems.push(`${key}: must be set as a secret (pulumi config set --secret ${key} …)`);
   }
+  if (raw[PAGING_KEY] !== undefined) {
+    if (!secretKeys.has(PAGING_KEY)) problems.push(`${PAGING_KEY}: must be set as a secret (pulumi config set --secret ${PAGING_KEY} …)`);
+    else problems.push(...parsePaging(raw[PAGING_KEY]).problems);
+  }
+  if (parsed.observability) problems.push(...checkObservability(parsed.observability, raw[PAGING_KEY] !== undefined));
   // Messages name fields and sizes, never key material.
   if (raw[SIGNING_KEYS_KEY] !== undefined) problems.push(...parseSigningKeys(raw[SIGNING_KEYS_KEY], SIGNING_KEYS_KEY).problems);
   const localhostRedirects = parsed.janua?.localhostRedirects ?? stack !== PRODUCTION_STACK;
@@ -79,6 +102,15 @@ export function parseEnvironment(
   const resolved = resolveServices(specs, { domain, overrides: parsed.services ?? {} });
   problems.push(...resolved.problems);
   if (parsed.domain) problems.push(...checkServiceRoutes(resolved.services, parsed.domain));
+  const grafana = parsed.observability?.enabled ? parsed.observability.grafana : undefined;
+  if (grafana && parsed.domain) {
+    const hostname = `${grafana.host}.${parsed.domain}`;
+    const taken = resolved.services.find((s) => s.hostnames.includes(hostname));
+    const key = `${OBSERVABILITY_KEY}.grafana.host`;
+    if (taken) problems.push(`${key}: ${hostname} is already routed by ${taken.file}`);
+    const route = { hostname, service: { namespace: MONITORING_NAMESPACE, name: SERVICES.grafana, port: OBS_PORTS.grafana } };
+    problems.push(...validateRoutes([route], parsed.domain).map((p) => `${key}: ${p}`));
+  }
   problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkStorage(parsed, nodes));
   if (network) {
     problems.push(
@@ -117,6 +149,7 @@ export function parseEnvironment(
     services: resolved.services,
     janua: { signingKeyRotationDays: c.janua.signingKeyRotationDays, localhostRedirects },
     smtp: parsed.smtp,
+    observability: resolveObservability(c.observability, largestNodeMemoryGi(nodes), raw[PAGING_KEY] !== undefined),
     warnings: [...adminCidrWarnings(c.adminCidrs), ...k3sSupportWarnings(c.k3s.version)],
   };
 }

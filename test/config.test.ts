@@ -19,6 +19,7 @@ const SECRETS = [
   "enclii:externalDatabaseUrls",
   SIGNING_KEYS_KEY,
   "enclii:smtpPassword",
+  "enclii:paging",
 ];
 const SPECS = readSpecFiles(DOGFOODING_DIR);
 
@@ -115,6 +116,16 @@ describe("parseEnvironment: valid configs", () => {
       customHostnames: false,
       janua: { signingKeyRotationDays: 90, localhostRedirects: true },
       smtp: undefined,
+      // On by default, at the full size on a 64 GiB AX41; Grafana unexposed, no paging.
+      observability: {
+        profile: "full",
+        logs: true,
+        traces: true,
+        retentionDays: { metrics: 15, logs: 14, traces: 7 },
+        storageGi: { metrics: 50, logs: 50, traces: 20 },
+        grafana: undefined,
+        paging: false,
+      },
       warnings: [
         "enclii:adminCidrs[0]: 198.51.100.7/32 is in a documentation range (RFC 5737): only a VPN or a NAT inside it can reach SSH and the API from there; use the public address pulumi up runs from",
       ],
@@ -725,5 +736,73 @@ describe("k3s support", () => {
       const version = /version: (v\S+)/.exec(readFileSync(join(ROOT, file), "utf8"))![1];
       expect(k3sSupportWarnings(version), file).toEqual([]);
     }
+  });
+});
+
+describe("enclii:observability and enclii:paging", () => {
+  const PAGING = JSON.stringify({ pagerduty: { routingKey: "0123456789abcdef" } });
+
+  it("picks the full set by the largest node's memory, not the nodes' sum", () => {
+    const profile = (nodes: unknown[]) => parse({ ...CLOUD_KEYS, "enclii:nodes": nodes, "enclii:protect": false }).observability?.profile;
+    expect(profile([cloud()])).toBe("lean");
+    // Four 8 GiB servers are 32 GiB in all, but Prometheus still lands on one of them.
+    expect(profile([cloud(), cloud({ name: "worker", role: "agent", count: 3 })])).toBe("lean");
+    expect(profile([cloud({ serverType: "cx53" })])).toBe("full");
+    expect(parse().observability?.profile).toBe("full");
+  });
+
+  it("takes the lean sizes, per-piece switches and overrides, and turns off entirely", () => {
+    const o = parse({ "enclii:observability": { profile: "lean", traces: false, retentionDays: { metrics: 30 } } }).observability;
+    expect(o).toMatchObject({
+      profile: "lean",
+      logs: true,
+      traces: false,
+      retentionDays: { metrics: 30, logs: 3 },
+      storageGi: { metrics: 10 },
+    });
+    expect(parse({ "enclii:observability": { enabled: false } }).observability).toBeUndefined();
+    expect(parse({ "enclii:paging": PAGING }).observability?.paging).toBe(true);
+  });
+
+  it("names every problem with its key, all at once", () => {
+    expect(
+      problemsOf(
+        {
+          "enclii:observability": { profile: "tiny", grafana: { allowedEmails: ["ops"] }, retentionDays: { logs: 0 } },
+          "enclii:paging": PAGING,
+        },
+        ["enclii:paging"],
+      ),
+    ).toEqual([
+      'enclii:observability.profile: must be one of "full", "lean"',
+      "enclii:observability.retentionDays.logs: must be at least 1",
+      "enclii:observability.grafana.allowedEmails[0]: must be an email address",
+      "enclii:paging: must be set as a secret (pulumi config set --secret enclii:paging …)",
+    ]);
+    expect(problemsOf({ "enclii:observability": { grafana: {} } })).toEqual([
+      "enclii:observability.grafana: needs allowedEmails or allowedEmailDomains (who Cloudflare Access lets in); leave grafana out to keep it unexposed",
+    ]);
+    expect(
+      problemsOf({ "enclii:observability": { enabled: false, grafana: { allowedEmailDomains: ["enclii.io"] } }, "enclii:paging": PAGING }),
+    ).toEqual([
+      "enclii:observability.grafana: Grafana is exposed but observability is off (enabled: false)",
+      "enclii:paging: paging is set but observability is off (enclii:observability.enabled: false)",
+    ]);
+    expect(problemsOf({ "enclii:paging": JSON.stringify({ opsgenie: { apiKey: "x" } }) })).toEqual([
+      "enclii:paging.opsgenie.apiKey: must be at least 8 characters long",
+    ]);
+  });
+
+  it("refuses a Grafana hostname a service already routes", () => {
+    expect(problemsOf({ "enclii:observability": { grafana: { host: "status", allowedEmails: ["ops@enclii.io"] } } })).toEqual([
+      "enclii:observability.grafana.host: status.enclii.io is already routed by dogfooding/status-page.yaml",
+    ]);
+  });
+
+  it("names observability's volumes when they are what no longer fits the disks", () => {
+    const small = { "enclii:nodes": [cloud()], ...CLOUD_KEYS };
+    expect(problemsOf({ ...small, "enclii:observability": { storageGi: { metrics: 40 } } })).toEqual([
+      "enclii:observability.storageGi: the volumes need 76 GiB of disk (PostgreSQL 20 GiB + Redis 5 GiB + observability 51 GiB, kept 1×), the nodes have 60 GiB usable (75% of 80 GiB)",
+    ]);
   });
 });

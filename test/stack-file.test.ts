@@ -137,7 +137,7 @@ describe("numbers and text out of range, refused before anything is expanded or 
       "a storage size the node's disk cannot hold",
       edit("    storageGi: 20", "    storageGi: 2000"),
       [
-        "enclii:postgres.storageGi: the volumes need 2005 GiB of disk (PostgreSQL 2000 GiB + Redis 5 GiB, kept 1×), the nodes have 60 GiB usable (75% of 80 GiB)",
+        "enclii:postgres.storageGi: the volumes need 2016 GiB of disk (PostgreSQL 2000 GiB + Redis 5 GiB + observability 11 GiB, kept 1×), the nodes have 60 GiB usable (75% of 80 GiB)",
       ],
     ],
     [

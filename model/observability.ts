@@ -1,0 +1,301 @@
+/**
+ * Observability's contract: the `enclii:observability` and `enclii:paging` config, the names and
+ * ports the components, NetworkPolicies and rules agree on, the SLO objectives, and the sizes each
+ * piece runs at. Pure: the components render from these, the capacity check counts them.
+ */
+import { z } from "zod";
+import { describeIssues, fieldPath } from "./issues";
+import { CHARTS } from "./pins";
+
+export const OBSERVABILITY_KEY = "enclii:observability";
+export const PAGING_KEY = "enclii:paging";
+
+/** Where the stack runs: Prometheus, Alertmanager, Grafana, Loki, Tempo, the probes (PodSecurity restricted). */
+export const MONITORING_NAMESPACE = CHARTS.kubePrometheusStack.namespace;
+/**
+ * node-exporter and the log collector read the host (/proc, /sys, /var/log/pods, hostNetwork), so
+ * they live apart, in a namespace that PodSecurity admits as privileged.
+ */
+export const AGENTS_NAMESPACE = CHARTS.alloy.namespace;
+
+/** Pod labels NetworkPolicies select the scrapers and readers by (set by the charts or by us). */
+export const POD_LABELS = {
+  prometheus: { "app.kubernetes.io/name": "prometheus" },
+  alertmanager: { "app.kubernetes.io/name": "alertmanager" },
+  grafana: { "app.kubernetes.io/name": "grafana" },
+  operator: { app: "kube-prometheus-stack-operator" },
+  kubeStateMetrics: { "app.kubernetes.io/name": "kube-state-metrics" },
+  loki: { "app.kubernetes.io/name": "loki" },
+  alloy: { "app.kubernetes.io/name": "alloy" },
+  tempo: { "app.kubernetes.io/name": "tempo" },
+  blackbox: { "app.kubernetes.io/name": "prometheus-blackbox-exporter" },
+  readonly: { "app.kubernetes.io/name": "prometheus-readonly" },
+} as const;
+
+/** Services the releases create (release names fixed below, so these are too). */
+export const SERVICES = {
+  prometheus: "kube-prometheus-stack-prometheus",
+  alertmanager: "kube-prometheus-stack-alertmanager",
+  grafana: "kube-prometheus-stack-grafana",
+  loki: "loki",
+  tempo: "tempo",
+  blackbox: "prometheus-blackbox-exporter",
+  readonly: "prometheus-readonly",
+} as const;
+
+export const OBS_PORTS = {
+  prometheus: 9090,
+  alertmanager: 9093,
+  grafana: 3000,
+  loki: 3100,
+  tempoQuery: 3200,
+  otlpGrpc: 4317,
+  otlpHttp: 4318,
+  blackbox: 9115,
+  readonly: 8080,
+  kubeStateMetrics: 8080,
+  operator: 8080,
+  nodeExporter: 9100,
+  kubelet: 10250,
+  /** The operator's config-reloader sidecar beside Prometheus and Alertmanager; the chart scrapes it. */
+  configReloader: 8080,
+  /** k3s's CoreDNS, scraped through the chart's own Service in kube-system. */
+  coreDns: 9153,
+  /** Embedded etcd's metrics on each server's node address (k3s `etcd-expose-metrics`). */
+  etcdMetrics: 2381,
+  /** CloudNativePG's instance exporter, the Pooler's PgBouncer exporter. */
+  cnpg: 9187,
+  pooler: 9127,
+  redisExporter: 9121,
+  longhorn: 9500,
+  certManager: 9402,
+  cloudflared: 2000,
+} as const;
+
+/** Grafana's provisioned data sources, by uid: dashboards refer to them by these. */
+export const DATASOURCES = { prometheus: "prometheus", loki: "loki", tempo: "tempo" } as const;
+/** ConfigMaps carrying this label are loaded as dashboards by Grafana's sidecar. */
+export const DASHBOARD_LABEL = { grafana_dashboard: "1" } as const;
+
+/**
+ * The metrics a service with `runtime.metrics` exposes: OpenTelemetry's HTTP server histogram as
+ * Prometheus names it. The latency SLO needs a bucket boundary at its threshold (0.2 s for 200 ms).
+ */
+export const HTTP_METRICS = {
+  duration: "http_server_request_duration_seconds",
+  status: "http_response_status_code",
+} as const;
+
+/** The roadmap's objectives. Latency is "95% of requests under the threshold" (P95 < 200 ms). */
+export const SLO = {
+  availability: { objective: 0.9995, windowDays: 30 },
+  errors: { objective: 0.999 },
+  latency: { objective: 0.95 },
+} as const;
+
+/**
+ * Multi-window, multi-burn-rate alerts (Google SRE workbook, "Alerting on SLOs", table 5-8): each
+ * fires when both its long and short window burn the error budget at least this fast.
+ */
+export const BURN_WINDOWS = [
+  { long: "1h", short: "5m", factor: 14.4, severity: "critical" },
+  { long: "6h", short: "30m", factor: 6, severity: "critical" },
+  { long: "1d", short: "2h", factor: 3, severity: "warning" },
+  { long: "3d", short: "6h", factor: 1, severity: "warning" },
+] as const;
+export type Severity = (typeof BURN_WINDOWS)[number]["severity"];
+
+export interface Size {
+  requests: { cpu: string; memory: string };
+  limits: { memory: string };
+}
+const size = (cpu: string, memory: string, limit: string): Size => ({ requests: { cpu, memory }, limits: { memory: limit } });
+
+/** What each piece runs at: `full` fits the AX41 beside everything else, `lean` a cx33 staging node. */
+export const SIZES = {
+  full: {
+    prometheus: size("500m", "2Gi", "4Gi"),
+    alertmanager: size("20m", "64Mi", "128Mi"),
+    operator: size("50m", "128Mi", "256Mi"),
+    grafana: size("100m", "256Mi", "512Mi"),
+    kubeStateMetrics: size("50m", "128Mi", "256Mi"),
+    nodeExporter: size("50m", "64Mi", "128Mi"),
+    loki: size("250m", "1Gi", "2Gi"),
+    alloy: size("100m", "128Mi", "512Mi"),
+    tempo: size("200m", "512Mi", "1Gi"),
+    blackbox: size("20m", "32Mi", "64Mi"),
+    readonly: size("20m", "32Mi", "64Mi"),
+    redisExporter: size("20m", "32Mi", "64Mi"),
+  },
+  lean: {
+    prometheus: size("100m", "512Mi", "1Gi"),
+    alertmanager: size("10m", "32Mi", "64Mi"),
+    operator: size("20m", "64Mi", "128Mi"),
+    grafana: size("20m", "128Mi", "256Mi"),
+    kubeStateMetrics: size("10m", "48Mi", "96Mi"),
+    nodeExporter: size("10m", "24Mi", "64Mi"),
+    loki: size("50m", "256Mi", "512Mi"),
+    alloy: size("20m", "64Mi", "256Mi"),
+    tempo: size("50m", "128Mi", "384Mi"),
+    blackbox: size("10m", "24Mi", "48Mi"),
+    readonly: size("10m", "16Mi", "32Mi"),
+    redisExporter: size("10m", "16Mi", "32Mi"),
+  },
+} as const satisfies Record<string, Record<string, Size>>;
+export type Profile = keyof typeof SIZES;
+export type Component = keyof (typeof SIZES)["full"];
+
+const DEFAULTS = {
+  full: { metricsDays: 15, logsDays: 14, tracesDays: 7, metricsGi: 50, logsGi: 50, tracesGi: 20 },
+  lean: { metricsDays: 7, logsDays: 3, tracesDays: 2, metricsGi: 10, logsGi: 5, tracesGi: 5 },
+} as const;
+/** Alertmanager keeps silences and notification state only. */
+export const ALERTMANAGER_STORAGE_GI = 1;
+/** How often the blackbox exporter probes each public hostname. */
+export const PROBE_INTERVAL = "30s";
+/** Tenants' custom hostnames are probed less often: there may be thousands, and a stuck certificate is an hour's alert. */
+export const CUSTOM_HOSTNAME_PROBE_INTERVAL = "5m";
+/** The blackbox exporter's modules: an HTTPS GET answering 2xx, and a TLS handshake with a valid certificate. */
+export const PROBE_MODULES = { http: "http_2xx", tls: "tls_connect" } as const;
+
+const days = z.number().int().min(1).max(400);
+const gi = z.number().int().min(1).max(2048);
+const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, "must be a DNS label");
+const emailDomain = z
+  .string()
+  .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase domain such as example.com");
+
+/** `enclii:observability`: on by default, each piece switchable, sizes and retention per environment. */
+export const observabilitySchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Unset: `full` when a node has FULL_PROFILE_MIN_NODE_MEMORY_GI of memory, else `lean`. */
+    profile: z.enum(["full", "lean"]).optional(),
+    logs: z.boolean().default(true),
+    traces: z.boolean().default(true),
+    retentionDays: z.strictObject({ metrics: days.optional(), logs: days.optional(), traces: days.optional() }).prefault({}),
+    storageGi: z.strictObject({ metrics: gi.optional(), logs: gi.optional(), traces: gi.optional() }).prefault({}),
+    /** Grafana behind Cloudflare Access at `<host>.<domain>`; left out, Grafana is not exposed at all. */
+    grafana: z
+      .strictObject({
+        host: dnsLabel.default("grafana"),
+        allowedEmails: z
+          .array(z.email({ error: "must be an email address" }))
+          .max(100)
+          .default([]),
+        allowedEmailDomains: z.array(emailDomain).max(20).default([]),
+      })
+      .optional(),
+  })
+  .prefault({});
+
+export interface Observability {
+  profile: Profile;
+  logs: boolean;
+  traces: boolean;
+  retentionDays: { metrics: number; logs: number; traces: number };
+  storageGi: { metrics: number; logs: number; traces: number };
+  grafana?: { host: string; allowedEmails: string[]; allowedEmailDomains: string[] };
+  /** `enclii:paging` is set (its content stays a secret, passed beside the environment). */
+  paging: boolean;
+}
+
+/**
+ * Prometheus, Loki and Tempo are one pod each, so what matters is the node they land on: the full
+ * set's requests (about 4 GiB) are an eighth of this. Smaller nodes (cx33, cpx32, even three of
+ * them) get the lean set unless the stack asks for `full`.
+ */
+export const FULL_PROFILE_MIN_NODE_MEMORY_GI = 32;
+
+/** Defaults resolved for the profile (chosen by the largest node's memory when unset); undefined when observability is off. */
+export function resolveObservability(
+  parsed: z.output<typeof observabilitySchema>,
+  largestNodeMemoryGi: number,
+  paging = false,
+): Observability | undefined {
+  if (!parsed.enabled) return undefined;
+  const profile = parsed.profile ?? (largestNodeMemoryGi >= FULL_PROFILE_MIN_NODE_MEMORY_GI ? "full" : "lean");
+  const d = DEFAULTS[profile];
+  return {
+    profile,
+    logs: parsed.logs,
+    traces: parsed.traces,
+    retentionDays: {
+      metrics: parsed.retentionDays.metrics ?? d.metricsDays,
+      logs: parsed.retentionDays.logs ?? d.logsDays,
+      traces: parsed.retentionDays.traces ?? d.tracesDays,
+    },
+    storageGi: {
+      metrics: parsed.storageGi.metrics ?? d.metricsGi,
+      logs: parsed.storageGi.logs ?? d.logsGi,
+      traces: parsed.storageGi.traces ?? d.tracesGi,
+    },
+    grafana: parsed.grafana,
+    paging,
+  };
+}
+
+/** The volumes observability asks Longhorn for, in GiB, for the disk check. */
+export function observabilityVolumesGi(o: Observability | undefined): number {
+  if (!o) return 0;
+  return o.storageGi.metrics + ALERTMANAGER_STORAGE_GI + (o.logs ? o.storageGi.logs : 0) + (o.traces ? o.storageGi.traces : 0);
+}
+
+/** What spans the observability key alone: a switch that contradicts another, Grafana exposed to nobody. */
+export function checkObservability(parsed: z.output<typeof observabilitySchema>, pagingSet: boolean): string[] {
+  const problems: string[] = [];
+  if (!parsed.enabled) {
+    if (parsed.grafana) problems.push(`${OBSERVABILITY_KEY}.grafana: Grafana is exposed but observability is off (enabled: false)`);
+    if (pagingSet) problems.push(`${PAGING_KEY}: paging is set but observability is off (${OBSERVABILITY_KEY}.enabled: false)`);
+    return problems;
+  }
+  const g = parsed.grafana;
+  if (g && g.allowedEmails.length === 0 && g.allowedEmailDomains.length === 0)
+    problems.push(
+      `${OBSERVABILITY_KEY}.grafana: needs allowedEmails or allowedEmailDomains (who Cloudflare Access lets in); leave grafana out to keep it unexposed`,
+    );
+  return problems;
+}
+
+const secretText = z.string().min(8).max(512);
+const httpsUrl = z.url({ protocol: /^https$/, error: "must be an https:// URL" });
+
+/**
+ * `enclii:paging` (secret JSON): where critical and warning alerts go (PagerDuty Events v2 or
+ * Opsgenie), and the dead man's switch's heartbeat URL. Unset: alerts stay in Alertmanager.
+ */
+export const pagingSchema = z
+  .strictObject({
+    pagerduty: z.strictObject({ routingKey: secretText }).optional(),
+    opsgenie: z.strictObject({ apiKey: secretText, apiUrl: httpsUrl.default("https://api.opsgenie.com/") }).optional(),
+    /** Pinged every minute while the Watchdog alert fires; the service behind it pages when the pings stop. */
+    deadMansSwitch: z.strictObject({ url: httpsUrl }).optional(),
+  })
+  .refine((p) => !(p.pagerduty && p.opsgenie), { message: "set pagerduty or opsgenie, not both" })
+  .refine((p) => p.pagerduty || p.opsgenie || p.deadMansSwitch, { message: "set pagerduty, opsgenie or deadMansSwitch" });
+export type Paging = z.output<typeof pagingSchema>;
+
+/** The secret's problems, naming fields only: the message never carries the key or URL. */
+export function parsePaging(text: string): { paging?: Paging; problems: string[] } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { problems: [`${PAGING_KEY}: must be JSON such as {"pagerduty":{"routingKey":"…"}}`] };
+  }
+  const result = pagingSchema.safeParse(value);
+  if (result.success) return { paging: result.data, problems: [] };
+  return {
+    problems: describeIssues(pagingSchema, result.error.issues, (path) => `${PAGING_KEY}${path.length ? "." : ""}${fieldPath(path)}`),
+  };
+}
+
+const inCluster = (service: string, port: number) => `http://${service}.${MONITORING_NAMESPACE}.svc.cluster.local:${port}`;
+/** Where apps send traces (OTLP over HTTP) and where the status page reads availability. */
+export const OTLP_HTTP_URL = inCluster(SERVICES.tempo, OBS_PORTS.otlpHttp);
+export const READONLY_PROMETHEUS_URL = inCluster(SERVICES.readonly, OBS_PORTS.readonly);
+export const PROMETHEUS_URL = inCluster(SERVICES.prometheus, OBS_PORTS.prometheus);
+export const LOKI_URL = inCluster(SERVICES.loki, OBS_PORTS.loki);
+export const TEMPO_URL = inCluster(SERVICES.tempo, OBS_PORTS.tempoQuery);
+/** The blackbox exporter as Probe objects name it (host:port, no scheme). */
+export const BLACKBOX_PROBER = `${SERVICES.blackbox}.${MONITORING_NAMESPACE}.svc:${OBS_PORTS.blackbox}`;
