@@ -6,6 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { NOT_INTERNET } from "../model/baseline";
 import { CLOUDFLARED, KUBE_SYSTEM_NAMESPACE, PORTS } from "../model/names";
+import { MONITORING_NAMESPACE, POD_LABELS } from "../model/observability";
 
 import Core = k8s.types.input.core.v1;
 import Input = k8s.types.input.networking.v1;
@@ -46,6 +47,14 @@ export function internetEgress(ports: Input.NetworkPolicyPort[]): Input.NetworkP
 export function inNamespace(namespace: pulumi.Input<string>): Input.NetworkPolicyPeer {
   return { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } };
 }
+
+/** Pods with these labels in that namespace. */
+export function podsIn(namespace: string, labels: Record<string, string>): Input.NetworkPolicyPeer {
+  return { ...inNamespace(namespace), podSelector: { matchLabels: labels } };
+}
+
+/** Prometheus's pods: what every scraped workload admits on its metrics port, and nothing more. */
+export const FROM_PROMETHEUS: Input.NetworkPolicyPeer = podsIn(MONITORING_NAMESPACE, POD_LABELS.prometheus);
 
 /** The cloudflared pods: what routed workloads (ours and tenants') admit. */
 export const FROM_CLOUDFLARED: Input.NetworkPolicyPeer = {

@@ -28,6 +28,18 @@ export const BINDING_ENV = {
     clientId: "OIDC_CLIENT_ID",
     clientSecret: "OIDC_CLIENT_SECRET",
   },
+  /** OpenTelemetry's standard SDK variables: traces to the environment's collector, or the SDK off. */
+  tracing: {
+    endpoint: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    protocol: "OTEL_EXPORTER_OTLP_PROTOCOL",
+    serviceName: "OTEL_SERVICE_NAME",
+    resourceAttributes: "OTEL_RESOURCE_ATTRIBUTES",
+    sampler: "OTEL_TRACES_SAMPLER",
+    samplerArg: "OTEL_TRACES_SAMPLER_ARG",
+    disabled: "OTEL_SDK_DISABLED",
+  },
+  /** The read-only Prometheus query path (GET /api/v1/query and query_range only). */
+  availability: { url: "AVAILABILITY_PROMETHEUS_URL" },
 } as const;
 
 /** The bindings' shape as far as their env names depend on it. */
@@ -36,6 +48,8 @@ export interface BindingKinds {
   redis?: unknown;
   r2?: unknown;
   oidc?: { role: "provider" | "client" | "resource-server" };
+  tracing?: unknown;
+  availability?: unknown;
 }
 
 const names = (group: Record<string, string>) => Object.values(group);
@@ -50,5 +64,7 @@ export function bindingEnvNames(b: BindingKinds): string[] {
     ...(oidc === "provider" ? [...names(BINDING_ENV.provider), ...names(BINDING_ENV.smtp)] : []),
     ...(oidc === "client" ? names(BINDING_ENV.client) : []),
     ...(oidc === "resource-server" ? names(BINDING_ENV.resourceServer) : []),
+    ...(b.tracing ? names(BINDING_ENV.tracing) : []),
+    ...(b.availability ? names(BINDING_ENV.availability) : []),
   ];
 }

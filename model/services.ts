@@ -70,6 +70,17 @@ const serviceSpecSchema = z.strictObject({
         limits: z.strictObject({ memory: quantity, cpu: quantity.optional() }),
       }),
       env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an upper-case environment variable name"), z.string()).default({}),
+      /**
+       * Where Prometheus scrapes the service (OpenTelemetry's HTTP server histogram, model/observability.ts).
+       * `latencyP95Ms` makes a latency SLO of it: 95% of requests faster than this.
+       */
+      metrics: z
+        .strictObject({
+          port: z.number().int().min(1024, "must be 1024 or above: containers run without privileges").max(65535),
+          path: z.string().startsWith("/", "must start with /").default("/metrics"),
+          latencyP95Ms: z.number().int().min(1).max(60_000).optional(),
+        })
+        .optional(),
       /** The root filesystem is read-only; these paths get an emptyDir each. */
       writablePaths: z.array(z.string().startsWith("/", "must be an absolute path")).default(["/tmp"]),
     }),
@@ -85,6 +96,10 @@ const serviceSpecSchema = z.strictObject({
           })
           .optional(),
         oidc: oidcBinding.optional(),
+        /** OpenTelemetry traces to the environment's collector (OTEL_* env); off when tracing is off. */
+        tracing: z.strictObject({ sampleRatio: z.number().min(0).max(1).default(1) }).optional(),
+        /** Read-only access to the services' measured availability (the status page). */
+        availability: z.strictObject({}).optional(),
       })
       .default({}),
     /** Services in this namespace that call this one directly (NetworkPolicy ingress). */
@@ -116,6 +131,7 @@ export interface AppService {
   resources: ServiceSpec["spec"]["runtime"]["resources"];
   env: Record<string, string>;
   writablePaths: string[];
+  metrics?: { port: number; path: string; latencyP95Ms?: number };
   bindings: Bindings;
   callers: string[];
   hostnames: string[];
@@ -182,6 +198,9 @@ function parseServiceSpec(f: SpecFile): { spec?: ServiceSpec; problems: string[]
   hosts.forEach((h, i) => {
     if (hosts.indexOf(h) !== i) at(`spec.routes[${i}].host`, `"${h}" is listed more than once`);
   });
+  const metrics = spec.spec.runtime.metrics;
+  if (metrics && metrics.port === spec.spec.runtime.port && hosts.length > 0)
+    at("spec.runtime.metrics.port", `${metrics.port} is the routed port: the metrics would be public; give them a port of their own`);
   const oidc = spec.spec.bindings.oidc;
   if ((oidc?.role === "provider" || oidc?.role === "client") && hosts.length === 0)
     at("spec.bindings.oidc", `role "${oidc.role}" needs a route (its public URL)`);
@@ -272,6 +291,7 @@ function resolve(file: string, spec: ServiceSpec, a: ResolveArgs): AppService {
     resources: runtime.resources,
     env: runtime.env,
     writablePaths: runtime.writablePaths,
+    metrics: runtime.metrics,
     bindings: spec.spec.bindings,
     callers: spec.spec.callers,
     hostnames: spec.spec.routes.map((r) => hostname(r.host, a.domain)),

@@ -59,6 +59,7 @@ beforeAll(async () => {
         password: pulumi.secret("SG.smtp-password"),
       },
     },
+    stack: "production",
     provider,
   });
   await settled();
@@ -181,6 +182,14 @@ describe("bindings become env", () => {
       JANUA_HS256_SECRET: { name: "janua-internal", key: "HS256_SECRET" },
       OIDC_CLIENT_ID: "enclii-api",
       OIDC_CLIENT_SECRET: { name: "oidc-client-enclii-api", key: "CLIENT_SECRET" },
+      // Observability is off here: the tracing SDK is switched off rather than left to retry nowhere.
+      OTEL_EXPORTER_OTLP_ENDPOINT: "",
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf",
+      OTEL_SERVICE_NAME: "switchyard-api",
+      OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=production,service.namespace=enclii-platform",
+      OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+      OTEL_TRACES_SAMPLER_ARG: "1",
+      OTEL_SDK_DISABLED: "true",
       LOG_FORMAT: "json",
       LOG_LEVEL: "info",
     });

@@ -22,6 +22,10 @@ export interface AppsArgs {
     localhostRedirects: boolean;
     smtp?: JanuaSmtp;
   };
+  /** The environment (stack) name. */
+  stack: string;
+  /** The environment's observability (absent: off): scrape, trace and availability wiring follow it. */
+  observability?: { traces: boolean };
   provider: k8s.Provider;
 }
 
@@ -51,11 +55,17 @@ export class Apps extends pulumi.ComponentResource {
     const ctx: BindingContext = {
       provider: providerSpec && { name: providerSpec.name, port: providerSpec.port, hostname: providerSpec.hostnames[0] },
       smtp: args.janua.smtp?.settings,
+      stack: args.stack,
+      observability: args.observability,
     };
     const specs = args.services.map((svc) => ({
       svc,
       env: serviceEnv(svc, ctx),
-      networkPolicy: servicePolicy(svc, args.services, { redisMode: args.redisMode, smtpPort: ctx.smtp?.port }),
+      networkPolicy: servicePolicy(svc, args.services, {
+        redisMode: args.redisMode,
+        smtpPort: ctx.smtp?.port,
+        observability: args.observability,
+      }),
     }));
     super("enclii:apps:Apps", name, {}, opts);
     const kube = { parent: this, provider: args.provider };

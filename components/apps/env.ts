@@ -18,6 +18,7 @@ import {
   issuerUrl,
   oidcClientSecretName,
 } from "../../model/names";
+import { OTLP_HTTP_URL, READONLY_PROMETHEUS_URL } from "../../model/observability";
 import { serviceUrl } from "../../model/routes";
 import type { SmtpSettings } from "../../model/schema";
 import type { AppService, Bindings } from "../../model/services";
@@ -28,6 +29,10 @@ export interface BindingContext {
   /** The service with `bindings.oidc.role: provider` (Janua): its name, port and public hostname. */
   provider?: { name: string; port: number; hostname: string };
   smtp?: SmtpSettings;
+  /** The environment (stack) the services run in, as their traces name it. */
+  stack: string;
+  /** The environment's observability: traces collected (and where), availability readable. Absent: off. */
+  observability?: { traces: boolean };
 }
 
 const fromSecret = (name: string, secret: string, key: string): EnvVar => ({ name, valueFrom: { secretKeyRef: { name: secret, key } } });
@@ -83,7 +88,7 @@ function oidcEnv(svc: Pick<AppService, "hostnames">, oidc: NonNullable<Bindings[
 }
 
 /** The env a service's bindings give it, in a stable order. */
-export function bindingEnv(svc: Pick<AppService, "bindings" | "hostnames">, ctx: BindingContext): EnvVar[] {
+export function bindingEnv(svc: Pick<AppService, "name" | "bindings" | "hostnames">, ctx: BindingContext): EnvVar[] {
   const b = svc.bindings;
   const r2 = BINDING_ENV.r2;
   return [
@@ -96,6 +101,23 @@ export function bindingEnv(svc: Pick<AppService, "bindings" | "hostnames">, ctx:
       : []),
     ...(b.r2 ? (Object.keys(r2) as (keyof typeof r2)[]).map((k) => fromSecret(r2[k], R2_APP_SECRET, SECRET_KEYS.r2[k])) : []),
     ...(b.oidc ? oidcEnv(svc, b.oidc, ctx) : []),
+    ...(b.tracing ? tracingEnv(svc.name, b.tracing.sampleRatio, ctx) : []),
+    ...(b.availability ? [plain(BINDING_ENV.availability.url, ctx.observability ? READONLY_PROMETHEUS_URL : "")] : []),
+  ];
+}
+
+/** The OTEL_* variables every OpenTelemetry SDK reads; with tracing off the SDK is switched off, not left to retry. */
+function tracingEnv(service: string, sampleRatio: number, ctx: BindingContext): EnvVar[] {
+  const env = BINDING_ENV.tracing;
+  const on = ctx.observability?.traces === true;
+  return [
+    plain(env.endpoint, on ? OTLP_HTTP_URL : ""),
+    plain(env.protocol, "http/protobuf"),
+    plain(env.serviceName, service),
+    plain(env.resourceAttributes, `deployment.environment.name=${ctx.stack},service.namespace=${APPS_NAMESPACE}`),
+    plain(env.sampler, "parentbased_traceidratio"),
+    plain(env.samplerArg, String(sampleRatio)),
+    plain(env.disabled, on ? "false" : "true"),
   ];
 }
 

@@ -4,7 +4,8 @@
  * apps namespace's default-deny and DNS allow (components/baseline.ts) sit underneath.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { FROM_CLOUDFLARED, inNamespace, internetEgress, tcp } from "../baseline";
+import { FROM_CLOUDFLARED, FROM_PROMETHEUS, inNamespace, internetEgress, podsIn, tcp } from "../baseline";
+import { MONITORING_NAMESPACE, OBS_PORTS, POD_LABELS } from "../../model/observability";
 import { DATA_NAMESPACE, PORTS, selectorLabels } from "../../model/names";
 import type { AppService } from "../../model/services";
 
@@ -16,6 +17,8 @@ export interface PolicyContext {
   redisMode: "standalone" | "sentinel";
   /** Janua sends mail through this port (587 for submission); no SMTP settings, no egress. */
   smtpPort?: number;
+  /** With observability on: Prometheus scrapes, traces go to Tempo, availability is read through the read-only proxy. */
+  observability?: { traces: boolean };
 }
 
 const pods = (service: string) => ({ podSelector: { matchLabels: selectorLabels(service) } });
@@ -34,6 +37,8 @@ export function servicePolicy(svc: AppService, all: AppService[], ctx: PolicyCon
   if (svc.hostnames.length > 0) {
     ingress.push({ from: [FROM_CLOUDFLARED], ports: [tcp(svc.port)] });
   }
+  const obs = ctx.observability;
+  if (obs && svc.metrics) ingress.push({ from: [FROM_PROMETHEUS], ports: [tcp(svc.metrics.port)] });
   const callers = callersOf(svc, all);
   if (callers.length > 0) ingress.push({ from: callers.map(pods), ports: [tcp(svc.port)] });
 
@@ -47,6 +52,8 @@ export function servicePolicy(svc: AppService, all: AppService[], ctx: PolicyCon
     });
   const internet = [...(b.r2 ? [PORTS.https] : []), ...(b.oidc?.role === "provider" && ctx.smtpPort !== undefined ? [ctx.smtpPort] : [])];
   if (internet.length > 0) egress.push(internetEgress([...new Set(internet)].sort((x, y) => x - y).map(tcp)));
+  if (obs?.traces && b.tracing) egress.push({ to: [podsIn(MONITORING_NAMESPACE, POD_LABELS.tempo)], ports: [tcp(OBS_PORTS.otlpHttp)] });
+  if (obs && b.availability) egress.push({ to: [podsIn(MONITORING_NAMESPACE, POD_LABELS.readonly)], ports: [tcp(OBS_PORTS.readonly)] });
   for (const callee of all) {
     if (callee.name !== svc.name && callersOf(callee, all).includes(svc.name))
       egress.push({ to: [pods(callee.name)], ports: [tcp(callee.port)] });

@@ -12,6 +12,9 @@ type EnvVar = k8s.types.input.core.v1.EnvVar;
 type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;
 
 const PORT_NAME = "http";
+/** The container port a service's PodMonitor scrapes (its app port when metrics share it). */
+export const METRICS_PORT_NAME = "metrics";
+export const metricsPortName = (svc: AppService) => (svc.metrics && svc.metrics.port !== svc.port ? METRICS_PORT_NAME : PORT_NAME);
 const STARTUP_PERIOD_SECONDS = 5;
 const READINESS_PERIOD_SECONDS = 10;
 /** Slower than readiness: a pod that is merely busy drops out of the Service long before it is killed. */
@@ -52,7 +55,13 @@ export function deploymentSpec(svc: AppService, env: EnvVar[], podAnnotations: R
           {
             name: svc.name,
             image: svc.image,
-            ports: [{ name: PORT_NAME, containerPort: svc.port, protocol: "TCP" }],
+            ports: [
+              { name: PORT_NAME, containerPort: svc.port, protocol: "TCP" },
+              // The PodMonitor scrapes this port by name; on the app's own port there is nothing to add.
+              ...(svc.metrics && svc.metrics.port !== svc.port
+                ? [{ name: METRICS_PORT_NAME, containerPort: svc.metrics.port, protocol: "TCP" }]
+                : []),
+            ],
             env,
             resources: svc.resources,
             securityContext: RESTRICTED_CONTAINER,

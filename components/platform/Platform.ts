@@ -177,6 +177,8 @@ export class Platform extends pulumi.ComponentResource {
           localhostRedirects: env.janua.localhostRedirects,
           smtp: env.smtp && { settings: env.smtp, password: args.smtpPassword! },
         },
+        stack: env.stack,
+        observability: env.observability && { traces: env.observability.traces },
         provider: k8sProvider,
       },
       { parent: this, dependsOn: [appsNamespace, data] },
