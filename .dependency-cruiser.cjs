@@ -7,7 +7,7 @@
  * stacks/ composes components; automation/ drives stacks/. Tests sit on top of everything.
  */
 /** Component layers, bottom first: each may import only the ones before it (and model/). */
-const LAYERS = ["hetzner", "k3s", "edge", "data", "auth", "apps", "platform", "tenants"];
+const LAYERS = ["hetzner", "k3s", "edge", "data", "auth", "apps", "observability", "platform", "tenants"];
 
 /** A forbidden import: from files whose path matches `from` to files whose path matches `to`. */
 const forbid = (name, comment, from, to) => ({ name, comment, severity: "error", from: { path: from }, to: { path: to } });

@@ -1,9 +1,10 @@
 /**
  * The pods and volumes an offline plan registers, for the capacity check (model/capacity.ts):
  * Deployments (at their HorizontalPodAutoscaler's maximum when one targets them), StatefulSets,
- * DaemonSets, CloudNativePG Clusters and Poolers; volumes from the Clusters' storage and the
- * StatefulSets' claim templates.
+ * DaemonSets, CloudNativePG Clusters and Poolers, and the Helm releases the program sizes; volumes
+ * from the Clusters' storage, the StatefulSets' claim templates and those releases' volumes.
  */
+import { chartWorkloads } from "../model/chartPods";
 import { checkCapacity, type CapacityReport, type PodGroup, type Resources, type Volume } from "../model/capacity";
 import type { Environment } from "../model/schema";
 import { quantityValue } from "../model/services";
@@ -91,6 +92,12 @@ export function plannedWorkloads(resources: readonly PlanResource[]): { groups: 
   for (const { r, o } of of("kubernetes:postgresql.cnpg.io/v1:Pooler")) {
     const template = o.spec?.template as { spec?: PodSpec } | undefined;
     groups.push({ workload: id(o, r.name), requests: podRequests(template?.spec), count: num(o.spec?.instances, 1), surge: 1 });
+  }
+  // Helm releases: the charts the program sizes (observability), read back from their values.
+  for (const { o } of of("kubernetes:helm.sh/v3:Release")) {
+    const chart = chartWorkloads(String(o.chart ?? ""), String(o.namespace ?? ""), o.values);
+    groups.push(...chart.groups);
+    volumes.push(...chart.volumes);
   }
   return { groups, volumes };
 }

@@ -2,6 +2,7 @@
  * What the offline plan puts where a real update reads a secret: the secrets a config needs, and
  * stand-ins of the right shape for those the stack file does not hold in plain text.
  */
+import { PAGING_KEY } from "../model/observability";
 import { DATABASES, PORTS } from "../model/names";
 import { secretKeysFor } from "../model/rules";
 import { EXTERNAL_URLS_KEY, NAMESPACE, SIGNING_KEYS_KEY, decode } from "../model/schema";
@@ -18,6 +19,8 @@ export function secretPlaceholder(key: string, config: Record<string, string> = 
     const server = `${typeof pg?.host === "string" ? pg.host : "placeholder.invalid"}:${typeof pg?.port === "number" ? pg.port : PORTS.postgres}`;
     return JSON.stringify(Object.fromEntries(DATABASES.map((db) => [db, `postgres://placeholder_${db}:${password}@${server}/${db}`])));
   }
+  // Paging's placeholder is a well-formed PagerDuty key, so the plan renders the receivers a real one would.
+  if (key === PAGING_KEY) return JSON.stringify({ pagerduty: { routingKey: fill } });
   // A fixed key keeps offline plans byte-identical; a real stack must set its own (`npm run keys -- rotate`).
   if (key === SIGNING_KEYS_KEY) return JSON.stringify(placeholderSigningKeys);
   return fill;

@@ -3,6 +3,8 @@ import { describeCapacity, type CapacityReport } from "../model/capacity";
 import { budgetFor, describeBudget } from "../model/connectionBudget";
 import type { CostReport } from "../model/cost";
 import { DATABASES } from "../model/names";
+import { OBS_PORTS } from "../model/observability";
+import { CHARTS } from "../model/pins";
 import type { Environment } from "../model/schema";
 import { SPEC_DIR } from "../model/services";
 import { isKubernetesObject } from "./files";
@@ -52,6 +54,56 @@ function adopted(resources: PlanResource[]): string[] {
     : [`  adopted, not created (${taken.length}):`, ...taken.map((r) => `    ${r.type} ${r.name} ← ${r.import}`)];
 }
 
+const MONITORING_TYPES: Record<string, string> = {
+  "kubernetes:monitoring.coreos.com/v1:PodMonitor": "PodMonitor",
+  "kubernetes:monitoring.coreos.com/v1:ServiceMonitor": "ServiceMonitor",
+  "kubernetes:monitoring.coreos.com/v1:Probe": "Probe",
+};
+
+/** What is watched, what alerts and where alerts go, from what the plan registered. */
+export function describeObservability(result: PlanResult, env: Environment): string[] {
+  const o = env.observability;
+  if (!o) return ["Observability: off (enclii:observability.enabled: false)"];
+  interface Planned {
+    metadata: { name: string; labels?: Record<string, string> };
+    data: Record<string, string>;
+    spec: {
+      targets: { staticConfig: { static: string[] } };
+      namespaceSelector: { matchNames: string[] };
+      groups: { rules: { alert?: string }[] }[];
+    };
+  }
+  const of = (type: string) => result.resources.filter((r) => r.type === type).map((r) => r.inputs as unknown as Planned);
+  const targets = Object.entries(MONITORING_TYPES).flatMap(([type, kind]) =>
+    of(type).map((m) =>
+      kind === "Probe"
+        ? `${kind} ${m.metadata.name}: ${m.spec.targets.staticConfig.static.join(", ")}`
+        : `${kind} ${m.metadata.name} → ${m.spec.namespaceSelector.matchNames.join(", ")}`,
+    ),
+  );
+  const rules = of("kubernetes:monitoring.coreos.com/v1:PrometheusRule").flatMap((r) => r.spec.groups);
+  const alerts = [...new Set(rules.flatMap((g) => g.rules.flatMap((r) => (r.alert ? [r.alert] : []))))];
+  const dashboards = of("kubernetes:core/v1:ConfigMap").filter((c) => c.metadata.labels?.grafana_dashboard);
+  const kps = result.resources.find(
+    (r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === CHARTS.kubePrometheusStack.chart,
+  );
+  const etcd = ((kps?.inputs.values as { kubeEtcd?: { endpoints?: string[] } } | undefined)?.kubeEtcd?.endpoints ?? []).map(
+    (ip) => `${ip}:${OBS_PORTS.etcdMetrics}`,
+  );
+  return [
+    `Observability (${o.profile}, namespace monitoring): metrics ${o.retentionDays.metrics} d / ${o.storageGi.metrics} GiB` +
+      `${o.logs ? `, logs ${o.retentionDays.logs} d / ${o.storageGi.logs} GiB` : ", no logs"}` +
+      `${o.traces ? `, traces ${o.retentionDays.traces} d / ${o.storageGi.traces} GiB` : ", no traces"}`,
+    `  Grafana: ${o.grafana ? `https://${o.grafana.host}.${env.domain} behind Cloudflare Access (${[...o.grafana.allowedEmails, ...o.grafana.allowedEmailDomains.map((d) => `*@${d}`)].join(", ")})` : "not exposed (kubectl port-forward)"}`,
+    `  paging: ${o.paging ? "enclii:paging (critical pages, warnings open low-urgency incidents)" : "none: alerts stay in Alertmanager (set enclii:paging)"}`,
+    `  scrape targets (${targets.length}):`,
+    ...targets.map((t) => `    ${t}`),
+    `    and the chart's own: the API server, every kubelet (cAdvisor, probes), embedded etcd at ${etcd.join(", ")}, CoreDNS, node-exporter, kube-state-metrics (with k3s's ETCDSnapshotFiles), Prometheus, Alertmanager, Grafana, the operator`,
+    `  alerts (${alerts.length}): ${alerts.join(", ")}`,
+    `  dashboards (${dashboards.length}): ${dashboards.map((d) => Object.keys(d.data)[0]).join(", ")}`,
+  ];
+}
+
 export function summarize(result: PlanResult, env: Environment, placeholders: string[], { cost, capacity }: Verdicts): string {
   const usd = (n: number) => `$${n.toFixed(2)}`;
   const custom = result.resources.filter((r) => !COMPONENT.test(r.type) && r.type !== "pulumi:pulumi:Stack");
@@ -81,6 +133,8 @@ export function summarize(result: PlanResult, env: Environment, placeholders: st
     "",
     `Data: PostgreSQL ${env.postgres.mode === "in-cluster" ? `in-cluster (CloudNativePG, ${env.postgres.instances} instance(s), ${env.postgres.storageGi} GiB, backups kept ${env.postgres.backupRetentionDays} days)` : `external at ${env.postgres.host}:${env.postgres.port}`} behind PgBouncer; Redis ${env.redis.mode}`,
     `  connection budget: ${describeBudget(budgetFor(env.postgres, env.nodes.length, DATABASES.length))}`,
+    "",
+    ...describeObservability(result, env),
     "",
     "Cost per month:",
     ...cost.lines.map(

@@ -34,7 +34,7 @@ export function tenantNamespace(tenant: string): string {
 }
 
 /** Pods, Services and NetworkPolicies find a service by this label (selectors are immutable, so nothing else). */
-const NAME_LABEL = "app.kubernetes.io/name";
+export const NAME_LABEL = "app.kubernetes.io/name";
 export const PART_OF = { "app.kubernetes.io/part-of": "enclii" } as const;
 
 export function selectorLabels(service: string): Record<string, string> {

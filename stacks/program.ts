@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Platform } from "../components/platform/Platform";
 import { estimateCost } from "../model/cost";
 import { EXTERNAL_URLS_KEY, SIGNING_KEYS_KEY, SMTP_PASSWORD_KEY, type Environment } from "../model/schema";
+import { PAGING_KEY } from "../model/observability";
 import { adoption } from "./adopt";
 import { ConfigError, parseEnvironment } from "./config";
 import { DOGFOODING_DIR, readSpecFiles } from "./specs";
@@ -44,6 +45,7 @@ export async function program(parsed?: Environment): Promise<Record<string, unkn
     externalDatabaseUrls,
     januaSigningKeys: pulumi.secret(config[SIGNING_KEYS_KEY]),
     smtpPassword: env.smtp ? pulumi.secret(config[SMTP_PASSWORD_KEY]) : undefined,
+    paging: config[PAGING_KEY] !== undefined ? pulumi.secret(config[PAGING_KEY]) : undefined,
   });
   // Every resource is registered by now (none is created inside an apply).
   const adoptProblems = adopted.problems();
@@ -67,6 +69,11 @@ export async function program(parsed?: Environment): Promise<Record<string, unkn
     jwksUri: platform.oidc.jwksUri,
     jwks: platform.oidc.jwks,
     k3sVersion: env.k3s.version,
+    // Only with observability on: Pulumi warns about undefined outputs.
+    ...(platform.observability && {
+      grafanaUrl: platform.observability.grafanaUrl ?? "not exposed (enclii:observability.grafana unset)",
+      grafanaAdminPassword: platform.observability.grafanaAdminPassword,
+    }),
     monthlyCostUsd: cost.monthlyUsd,
   };
 }

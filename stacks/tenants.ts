@@ -2,7 +2,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TenantShard } from "../components/tenants/TenantShard";
-import { platformStackName, type Shard, type ShardName } from "../model/tenants";
+import { platformStackName, shardStack, type Shard, type ShardName } from "../model/tenants";
 import { ConfigError } from "./config";
 import { parseShardConfig, zoneProblems } from "./shardConfig";
 
@@ -10,6 +10,8 @@ import { parseShardConfig, zoneProblems } from "./shardConfig";
 interface PlatformCustomHostnames {
   fallbackOrigin: string;
   ingressClass: string;
+  /** The blackbox exporter, when the platform runs observability. */
+  prober?: string;
 }
 
 /**
@@ -42,6 +44,8 @@ export async function tenantsProgram(checked?: Shard & ShardName): Promise<Recor
     zoneId: platform.requireOutput("zoneId") as pulumi.Output<string>,
     fallbackOrigin: saas.fallbackOrigin,
     ingressClass: saas.ingressClass,
+    prober: saas.prober,
+    shard: shardStack(shard.environment, shard.index),
     cloudflareProvider,
     k8sProvider,
   });

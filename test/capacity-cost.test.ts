@@ -42,7 +42,7 @@ describe("capacity", () => {
     expect(node.requested).toEqual({ cpuMilli: 200, memoryMi: 140 });
   });
 
-  it("counts what the plan registers: autoscaled Deployments at their maximum, the database, the pooler, Redis and its volume", async () => {
+  it("counts what the plan registers: autoscaled Deployments at their maximum, the database, the pooler, Redis, monitoring and their volumes", async () => {
     const result = await runPlan("staging", loadStackConfig(join(ROOT, "Pulumi.staging.yaml")));
     const { groups, volumes } = plannedWorkloads(result.resources);
     const api = groups.find((g) => g.workload === "enclii-platform/switchyard-api")!;
@@ -51,9 +51,19 @@ describe("capacity", () => {
       requests: { cpuMilli: 250, memoryMi: 1024 },
       count: 1,
     });
+    // The lean monitoring set, read back from the chart's values.
+    expect(groups.find((g) => g.workload === "monitoring/prometheus")).toEqual({
+      workload: "monitoring/prometheus",
+      requests: { cpuMilli: 100, memoryMi: 512 },
+      count: 1,
+      surge: 0,
+    });
+    expect(groups.find((g) => g.workload === "monitoring-agents/node-exporter")).toMatchObject({ count: "every-node" });
     expect(volumes.map((v) => [v.name, v.sizeGi])).toEqual([
       ["enclii-data/redis-data-0", 5],
       ["enclii-data/enclii-pg-1", 20],
+      ["monitoring/prometheus", 10],
+      ["monitoring/alertmanager", 1],
     ]);
   });
 
@@ -68,7 +78,7 @@ describe("capacity", () => {
   it("raising staging's replicas until it no longer fits fails the plan, naming the node and the shortfall", async () => {
     const text = readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8").replace(
       "switchyard-ui: { replicas: 1 }",
-      "switchyard-ui: { replicas: 7 }",
+      "switchyard-ui: { replicas: 5 }",
     );
     const { file } = environment("Pulumi.staging.yaml", "staging", text);
     let stderr = "";
@@ -78,19 +88,19 @@ describe("capacity", () => {
     });
     expect(code).toBe(2);
     expect(stderr).toContain(
-      "capacity: node staging (cx33) is short by 0.03 vCPU: its 26 pods request 3.38 vCPU and 5.48 GiB of the 3.34 vCPU and 5.83 GiB it can allocate",
+      "capacity: node staging (cx33) is short by 0.03 vCPU: its 32 pods request 3.38 vCPU and 5.82 GiB of the 3.34 vCPU and 5.83 GiB it can allocate",
     );
   });
 
-  it("with six replicas the pods fit, but not the rolling update", async () => {
+  it("with three replicas the pods fit, but not the rolling update", async () => {
     const text = readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8").replace(
       "switchyard-ui: { replicas: 1 }",
-      "switchyard-ui: { replicas: 6 }",
+      "switchyard-ui: { replicas: 3 }",
     );
     const { env, file } = environment("Pulumi.staging.yaml", "staging", text);
     const result = await runPlan("staging", loadStackConfig(file));
     expect(planCapacity(result.resources, env).problems).toEqual([
-      "capacity: no node has room for a rolling update of enclii-platform/switchyard-api (one more pod: 0.25 vCPU, 0.25 GiB); the most free is staging 0.07 vCPU, 0.60 GiB",
+      "capacity: no node has room for a rolling update of enclii-platform/switchyard-api (one more pod: 0.25 vCPU, 0.25 GiB); the most free is staging 0.17 vCPU, 0.51 GiB",
     ]);
   });
 

@@ -74,6 +74,7 @@ describe("k3s config", () => {
       "cluster-cidr": "10.42.0.0/16",
       "cluster-init": true,
       disable: ["traefik", "servicelb", "local-storage"],
+      "etcd-expose-metrics": true,
       "node-ip": "203.0.113.10",
       "node-name": "ax41-1",
       "protect-kernel-defaults": true,

@@ -482,8 +482,14 @@ describe("cross-object rules", () => {
 });
 
 describe("exempt namespaces", () => {
-  it("names a reason for each of kube-system, longhorn-system, cert-manager and cnpg-system", () => {
-    expect(Object.keys(EXEMPT_NAMESPACES).sort()).toEqual(["cert-manager", "cnpg-system", "kube-system", "longhorn-system"]);
+  it("names a reason for each of kube-system, longhorn-system, cert-manager, cnpg-system and monitoring-agents", () => {
+    expect(Object.keys(EXEMPT_NAMESPACES).sort()).toEqual([
+      "cert-manager",
+      "cnpg-system",
+      "kube-system",
+      "longhorn-system",
+      "monitoring-agents",
+    ]);
     for (const reason of Object.values(EXEMPT_NAMESPACES)) expect(reason.length).toBeGreaterThan(20);
   });
 

@@ -55,7 +55,7 @@ describe("enclii-infra pr-comment", () => {
         "| ~ | `pulumi:pulumi:Stack` `enclii-infra-staging` | `outputs.services[5].replicas` |\n",
     );
     expect(body).toContain("### production: no change\n");
-    expect(body).toContain("**Capacity:** staging (cx33) 2.88/3.34 vCPU");
+    expect(body).toContain("**Capacity:** staging (cx33) 3.08/3.34 vCPU");
     expect(body).toContain("**Bill:** $11.72 a month of a $50.00 budget");
     expect(body).not.toContain(":warning:");
   });
@@ -68,7 +68,7 @@ describe("enclii-infra pr-comment", () => {
       "### staging: changes\n\n| | resource | changed inputs |\n|---|---|---|\n" +
         "| ~ | `kubernetes:postgresql.cnpg.io/v1:Cluster` `enclii-data-postgres-enclii-pg` | `spec.storage.size` |\n\n",
     );
-    expect(res.stdout).toContain("disk 35/60 GiB");
+    expect(res.stdout).toContain("disk 46/60 GiB");
     expect(res.stdout).not.toContain(":warning:");
   });
 

@@ -19,6 +19,7 @@ import { makeTenants, placeAll, stagingForTenants, writeShardFiles } from "../te
 import { find, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
 
 const ZONE_ID = "fedcba9876543210fedcba9876543210";
+const PROBER = "prometheus-blackbox-exporter.monitoring.svc:9115";
 const tenants: Tenant[] = [
   { name: "acme", hostnames: ["www.acme.com", "app.acme.com"], service: { name: "web", port: 8080 } },
   { name: "globex", hostnames: ["globex.example"], service: { name: "site", port: 3000 } },
@@ -43,9 +44,12 @@ describe("TenantShard", () => {
       ingressClass: "enclii-tenants",
       cloudflareProvider: cf,
       k8sProvider: kube,
+      shard: "production-000",
     };
     shard = new TenantShard("shard", { ...args, tenants });
     new TenantShard("empty", { ...args, tenants: [] });
+    new TenantShard("probed", { ...args, tenants, prober: PROBER });
+    new TenantShard("vacant", { ...args, tenants: [], prober: PROBER });
     await settled();
   });
 
@@ -140,11 +144,38 @@ describe("TenantShard", () => {
   });
 
   it("registers nothing for an empty shard", () => {
-    expect(all.filter((r) => r.name.startsWith("empty-"))).toEqual([]);
+    expect(all.filter((r) => r.name.startsWith("empty-") || r.name.startsWith("vacant-"))).toEqual([]);
+  });
+
+  it("probes every hostname of the shard with one TLS Probe when the platform runs observability, and none without", () => {
+    const probes = all.filter((r) => r.type === "kubernetes:monitoring.coreos.com/v1:Probe");
+    expect(probes.map((p) => p.name)).toEqual(["probed-probe"]);
+    expect(probes[0].inputs).toMatchObject({
+      metadata: { name: "custom-hostnames-production-000", namespace: "monitoring" },
+      spec: {
+        jobName: "custom-hostnames",
+        module: "tls_connect",
+        prober: { url: PROBER },
+        targets: {
+          staticConfig: { static: ["app.acme.com:443", "globex.example:443", "www.acme.com:443"], labels: { shard: "production-000" } },
+        },
+      },
+    });
+    // The probe is the only thing a prober adds: the tenants' own objects are the same.
+    const names = (prefix: string) =>
+      all.filter((r) => r.name.startsWith(`${prefix}-`) && !r.name.endsWith("-probe")).map((r) => r.name.slice(prefix.length));
+    expect(names("probed")).toEqual(names("shard"));
   });
 
   it(`refuses more than ${TENANTS_PER_SHARD} tenants before registering anything`, () => {
-    const args = { zoneId: ZONE_ID, fallbackOrigin: "p", ingressClass: "c", cloudflareProvider: cf, k8sProvider: kube };
+    const args = {
+      zoneId: ZONE_ID,
+      fallbackOrigin: "p",
+      ingressClass: "c",
+      cloudflareProvider: cf,
+      k8sProvider: kube,
+      shard: "production-000",
+    };
     expect(() => new TenantShard("big", { ...args, tenants: makeTenants(TENANTS_PER_SHARD + 1) })).toThrow(
       `big: ${TENANTS_PER_SHARD + 1} tenants: a shard holds at most ${TENANTS_PER_SHARD}`,
     );
@@ -154,7 +185,7 @@ describe("TenantShard", () => {
   it("registers only objects the Kubernetes schema accepts", async () => {
     const objects = all.filter((r) => r.type.startsWith("kubernetes:") && typeof r.inputs.kind === "string");
     expect(new Set(objects.map((o) => o.inputs.kind))).toEqual(
-      new Set(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Ingress"]),
+      new Set(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Ingress", "Probe"]),
     );
     for (const o of objects)
       await expect(validateObject(o.inputs as { apiVersion: string; kind: string }), o.name).resolves.toBeUndefined();
@@ -362,8 +393,9 @@ describe("the planner with 1000 tenants on staging", () => {
     expect(shards).toEqual(Array.from({ length: 10 }, (_, i) => `staging-00${i}`));
     for (const s of shards) {
       const plan = JSON.parse(readFileSync(join(tmp, "many", "tenants", s, "resources.json"), "utf8"));
-      // Stack, shard component, two providers; then per tenant 5 objects + 1 custom hostname.
-      expect(plan.resources, s).toHaveLength(4 + 100 * 6);
+      // Stack, shard component, two providers, the shard's one Probe (staging runs observability);
+      // then per tenant 5 objects + 1 custom hostname.
+      expect(plan.resources, s).toHaveLength(5 + 100 * 6);
       expect(Object.keys(plan.outputs.hostnames)).toHaveLength(100);
       expect(plan.outputs.platform).toBe("organization/enclii-infra/staging");
       const providers = plan.resources.filter((r: { type: string }) => r.type.startsWith("pulumi:providers:"));
@@ -373,7 +405,7 @@ describe("the planner with 1000 tenants on staging", () => {
         "[secret]",
       ]);
     }
-    expect(many.stdout).toMatch(/^staging-009: 100 tenants, 604 resources \(planned in \d+ ms\); wrote /m);
+    expect(many.stdout).toMatch(/^staging-009: 100 tenants, 605 resources \(planned in \d+ ms\); wrote /m);
   });
 
   it("plans one shard on its own (with the platform it reads), and names a shard that has no file", async () => {
@@ -398,6 +430,7 @@ describe("the planner with 1000 tenants on staging", () => {
     const after = tree(join(tmp, "many"));
     const changed = [...after].filter(([k, v]) => before.get(k)?.digest !== v.digest).map(([k]) => k);
     expect(changed.sort()).toEqual([
+      "tenants/staging-003/manifests/monitoring/probe-custom-hostnames-staging-003.yaml",
       "tenants/staging-003/manifests/tenant-t0342/ingress-tenant.yaml",
       "tenants/staging-003/resources.json",
     ]);

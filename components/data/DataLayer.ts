@@ -1,17 +1,18 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { denyAllButDns, inNamespace, tcp } from "../baseline";
+import { FROM_PROMETHEUS, denyAllButDns, inNamespace, tcp } from "../baseline";
 import { s3CredentialsSecret, type S3Credentials } from "../edge/R2Storage";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { budgetFor } from "../../model/connectionBudget";
 import { DATABASES, DATA_NAMESPACE, PORTS, R2_SECRET_NAME } from "../../model/names";
+import { OBS_PORTS } from "../../model/observability";
 import { CHARTS } from "../../model/pins";
 import type { Environment, PostgresConfig } from "../../model/schema";
 import { stateful } from "../stateful";
 import { ExternalPostgres } from "./ExternalPostgres";
 import { Operators } from "./Operators";
 import { Postgres } from "./Postgres";
-import { Redis } from "./Redis";
+import { EXPORTER_PORT, Redis } from "./Redis";
 
 /** Egress the data pods need beyond their namespace: the API server (443/6443) and R2 (443). */
 const API_AND_OBJECT_STORAGE_PORTS = [PORTS.https, PORTS.kubernetesApi];
@@ -35,6 +36,8 @@ export interface DataLayerArgs {
   /** Longhorn's StorageClass, for the database's and Redis's volumes. */
   storageClass: pulumi.Input<string>;
   protect: boolean;
+  /** With observability on: Prometheus may scrape the exporters, and Redis pods carry one of this size. */
+  monitoring?: { redisExporter: k8s.types.input.core.v1.ResourceRequirements };
   provider: k8s.Provider;
 }
 
@@ -74,6 +77,12 @@ export class DataLayer extends pulumi.ComponentResource {
         },
       ],
     });
+    if (args.monitoring)
+      policy("allow-scrape", {
+        podSelector: {},
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [FROM_PROMETHEUS], ports: [OBS_PORTS.cnpg, OBS_PORTS.pooler, EXPORTER_PORT].map(tcp) }],
+      });
     const externalPort = args.postgres.mode === "external" ? [args.postgres.port] : [];
     policy("allow-egress-api-storage", {
       podSelector: {},
@@ -136,6 +145,7 @@ export class DataLayer extends pulumi.ComponentResource {
         storageGi: args.redis.storageGi,
         storageClass: args.storageClass,
         protect: args.protect,
+        exporter: args.monitoring && { resources: args.monitoring.redisExporter },
         provider: args.provider,
       },
       { parent: this },

@@ -30,8 +30,13 @@ export interface RedisArgs {
   storageClass: pulumi.Input<string>;
   /** Production: the Redis StatefulSet is `stateful`; its volumes are retained in every mode. */
   protect: boolean;
+  /** With observability on: a redis_exporter sidecar in each pod, sized so, on the `metrics` port. */
+  exporter?: { resources: k8s.types.input.core.v1.ResourceRequirements };
   provider: k8s.Provider;
 }
+
+/** redis_exporter's port; it recognises a Sentinel by its INFO and reports the masters it watches. */
+export const EXPORTER_PORT = 9121;
 
 /**
  * Redis on Longhorn, AOF + RDB. Standalone: one instance. Sentinel: three Redis (the first
@@ -73,6 +78,8 @@ export class Redis extends pulumi.ComponentResource {
         child,
       );
       const probe = { exec: { command: ["redis-cli", "-p", String(port), "ping"] }, periodSeconds: 10, timeoutSeconds: 3 };
+      // The exporter's own liveness: it answers /health whether or not Redis does (redis_up says that).
+      const exporterProbe = { httpGet: { path: "/health", port: EXPORTER_PORT }, periodSeconds: 10, timeoutSeconds: 3 };
       const set = new k8s.apps.v1.StatefulSet(
         `${name}-${service}`,
         {
@@ -117,6 +124,23 @@ export class Redis extends pulumi.ComponentResource {
                     livenessProbe: { ...probe, failureThreshold: 6 },
                     volumeMounts: [{ name: "work", mountPath: paths.work }, ...(data ? [{ name: "data", mountPath: paths.data }] : [])],
                   },
+                  ...(args.exporter
+                    ? [
+                        {
+                          name: "exporter",
+                          image: IMAGES.redisExporter,
+                          env: [
+                            { name: "REDIS_ADDR", value: `redis://localhost:${port}` },
+                            { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: config.metadata.name, key: PASSWORD_KEY } } },
+                          ],
+                          ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
+                          readinessProbe: exporterProbe,
+                          livenessProbe: { ...exporterProbe, failureThreshold: 6 },
+                          securityContext: RESTRICTED_CONTAINER,
+                          resources: args.exporter.resources,
+                        },
+                      ]
+                    : []),
                 ],
                 volumes: [
                   { name: "config", secret: { secretName: config.metadata.name } },

@@ -5,6 +5,7 @@ import * as random from "@pulumi/random";
 import {
   defaultDeny,
   DNS_EGRESS,
+  FROM_PROMETHEUS,
   inNamespace,
   internetEgress,
   oneAtATime,
@@ -43,6 +44,13 @@ export interface TunnelArgs {
    */
   fallback?: Route["service"];
   replicas: number;
+  /** With observability on: Prometheus may scrape cloudflared's metrics port (2000), nothing else. */
+  scraped?: boolean;
+  /**
+   * The tunnel's ingress rules and DNS records wait for these: a route behind Cloudflare Access
+   * (Grafana) must not be served before its Access application exists.
+   */
+  routesAfter?: pulumi.Resource[];
   cloudflareProvider: cloudflare.Provider;
   k8sProvider: k8s.Provider;
 }
@@ -96,7 +104,7 @@ export class Tunnel extends pulumi.ComponentResource {
         source: "cloudflare",
         config: { ingresses: tunnelIngress(args.routes, args.fallback) },
       },
-      cf,
+      { ...cf, dependsOn: args.routesAfter },
     );
     this.tunnelId = tunnel.id;
     this.cnameTarget = pulumi.interpolate`${tunnel.id}.${TUNNEL_CNAME_SUFFIX}`;
@@ -113,7 +121,7 @@ export class Tunnel extends pulumi.ComponentResource {
           ttl: AUTOMATIC_TTL,
           comment: `enclii-${args.stack} tunnel`,
         },
-        cf,
+        { ...cf, dependsOn: args.routesAfter },
       );
     }
 
@@ -187,6 +195,20 @@ export class Tunnel extends pulumi.ComponentResource {
       },
       kube,
     );
+    if (args.scraped) {
+      new k8s.networking.v1.NetworkPolicy(
+        `${name}-allow-scrape`,
+        {
+          metadata: { name: "allow-scrape", namespace },
+          spec: {
+            podSelector: { matchLabels: labels },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [FROM_PROMETHEUS], ports: [tcp(METRICS_PORT)] }],
+          },
+        },
+        kube,
+      );
+    }
     if (egressTargets.length > 0) {
       new k8s.networking.v1.NetworkPolicy(
         `${name}-egress-routes`,

@@ -95,6 +95,9 @@ export function renderK3sConfig(o: BootstrapOptions): string {
       "service-cidr": K3S_CIDRS.service,
       disable: ["traefik", "servicelb", "local-storage"],
       "secrets-encryption": true,
+      // etcd's metrics on the node address too (2381, plain HTTP, no data): Prometheus scrapes
+      // them there; the host firewall and the Hetzner firewall keep the port off the internet.
+      "etcd-expose-metrics": true,
       "write-kubeconfig-mode": "0600",
       "tls-san": [...new Set([o.nodeIp, ...o.tlsSans])],
       "kube-apiserver-arg": [

@@ -4,6 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { APPS_NAMESPACE, BACKUP_PREFIXES, TENANT_ROUTER } from "../../model/names";
+import { BLACKBOX_PROBER, SIZES } from "../../model/observability";
 import type { CloudNode, DedicatedNode as DedicatedNodeSpec, Environment } from "../../model/schema";
 import type { Jwks } from "../../model/signingKeys";
 import { Apps, type ServiceSummary } from "../apps/Apps";
@@ -15,6 +16,7 @@ import { CloudPool } from "../hetzner/CloudPool";
 import { DedicatedNode } from "../hetzner/DedicatedNode";
 import type { ClusterNode } from "../hetzner/node";
 import { K3sCluster } from "../k3s/K3sCluster";
+import { Observability } from "../observability/Observability";
 import { Longhorn } from "../k3s/Longhorn";
 
 export interface PlatformArgs {
@@ -29,6 +31,8 @@ export interface PlatformArgs {
   januaSigningKeys: pulumi.Output<string>;
   /** Required when `enclii:smtp` is set. */
   smtpPassword?: pulumi.Output<string>;
+  /** `enclii:paging` (secret JSON, validated with the config), when set. */
+  paging?: pulumi.Output<string>;
 }
 
 /** What the environment needs that config validation cannot see: the providers and secrets passed beside it. */
@@ -60,12 +64,14 @@ export class Platform extends pulumi.ComponentResource {
   public readonly tunnelId: pulumi.Output<string>;
   public readonly buckets: { assets: pulumi.Output<string>; backups: pulumi.Output<string> };
   /** With `enclii:customHostnames`: what the tenant shards read through their stack reference. */
-  public readonly customHostnames?: { fallbackOrigin: string; ingressClass: string };
+  public readonly customHostnames?: { fallbackOrigin: string; ingressClass: string; prober?: string };
   /** With `enclii:customHostnames`: the tenant shards' Cloudflare token (secret). */
   public readonly tenantApiToken?: pulumi.Output<string>;
   public readonly databaseSecrets: pulumi.Output<string>[];
   public readonly services: ServiceSummary[];
   public readonly oidc: { issuer?: string; jwksUri?: string; jwks?: pulumi.Output<Jwks> };
+  /** With observability on: where Grafana is (when exposed) and its admin password (secret). */
+  public readonly observability?: { grafanaUrl?: string; grafanaAdminPassword: pulumi.Output<string> };
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     const problems = validatePlatformArgs(args);
@@ -160,6 +166,7 @@ export class Platform extends pulumi.ComponentResource {
         appsNamespace: appsNamespace.metadata.name,
         storageClass: longhorn.storageClass,
         protect: env.protect,
+        monitoring: env.observability && { redisExporter: SIZES[env.observability.profile].redisExporter },
         provider: k8sProvider,
       },
       { parent: this, dependsOn: [longhorn] },
@@ -184,6 +191,29 @@ export class Platform extends pulumi.ComponentResource {
       { parent: this, dependsOn: [appsNamespace, data] },
     );
 
+    const observability =
+      env.observability &&
+      new Observability(
+        `${name}-observability`,
+        {
+          stack: env.stack,
+          domain: env.domain,
+          accountId,
+          settings: env.observability,
+          services: env.services,
+          postgresCluster: env.postgres.mode === "in-cluster" ? env.postgres.clusterName : undefined,
+          redisMode: env.redis.mode,
+          tunnelReplicas: env.tunnel.replicas,
+          storageClass: longhorn.storageClass,
+          etcdEndpoints: nodes.filter((n) => n.role === "server").map((n) => n.nodeIp),
+          paging: args.paging,
+          cloudflareProvider: cf,
+          k8sProvider,
+          dependsOn: [longhorn],
+        },
+        { parent: this },
+      );
+
     const tunnel = new Tunnel(
       `${name}-tunnel`,
       {
@@ -191,7 +221,9 @@ export class Platform extends pulumi.ComponentResource {
         accountId,
         zoneId,
         domain: env.domain,
-        routes: apps.routes,
+        routes: [...apps.routes, ...(observability?.routes ?? [])],
+        scraped: observability !== undefined,
+        routesAfter: observability?.accessGate && [observability.accessGate],
         fallback: env.customHostnames
           ? { namespace: TENANT_ROUTER.namespace, name: TENANT_ROUTER.name, port: TENANT_ROUTER.port }
           : undefined,
@@ -216,7 +248,12 @@ export class Platform extends pulumi.ComponentResource {
         },
         { parent: this },
       );
-      this.customHostnames = { fallbackOrigin: saas.fallbackOrigin, ingressClass: TENANT_ROUTER.ingressClass };
+      this.customHostnames = {
+        fallbackOrigin: saas.fallbackOrigin,
+        ingressClass: TENANT_ROUTER.ingressClass,
+        // With observability on, the shards probe their tenants' hostnames through this exporter.
+        ...(observability && { prober: BLACKBOX_PROBER }),
+      };
       this.tenantApiToken = saas.apiToken;
     }
 
@@ -229,7 +266,12 @@ export class Platform extends pulumi.ComponentResource {
     this.databaseSecrets = data.databaseSecrets;
     this.services = apps.services;
     this.oidc = { issuer: apps.issuer, jwksUri: apps.jwksUri, jwks: apps.jwks };
+    this.observability = observability && {
+      grafanaUrl: observability.grafanaUrl,
+      grafanaAdminPassword: observability.grafanaAdminPassword,
+    };
     this.registerOutputs({
+      observability: this.observability,
       services: this.services,
       oidc: this.oidc,
       nodes: this.nodes,

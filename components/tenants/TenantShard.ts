@@ -2,6 +2,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TENANT_ROUTER } from "../../model/names";
+import { MONITORING_NAMESPACE } from "../../model/observability";
 import type { Tenant } from "../../model/routes";
 import { TENANTS_PER_SHARD } from "../../model/tenants";
 import {
@@ -11,6 +12,7 @@ import {
   tenantIngressSpec,
   tenantNamespaceSpec,
   tenantPolicySpec,
+  shardProbeSpec,
 } from "./tenantObjects";
 
 export const MIN_TLS_VERSION = "1.2";
@@ -48,6 +50,10 @@ export interface TenantShardArgs {
   fallbackOrigin: pulumi.Input<string>;
   /** The tenant router's IngressClass. */
   ingressClass: string;
+  /** The platform's blackbox exporter, when it runs observability: the shard's hostnames get a TLS probe (a stuck certificate alerts). */
+  prober?: string;
+  /** The shard's stack (`production-003`): names its probe in the monitoring namespace. */
+  shard: string;
   cloudflareProvider: cloudflare.Provider;
   k8sProvider: k8s.Provider;
 }
@@ -88,6 +94,17 @@ export class TenantShard extends pulumi.ComponentResource {
       new k8s.networking.v1.NetworkPolicy(`${id}-policy`, { metadata: meta, spec: tenantPolicySpec(tenant, FROM_ROUTER) }, kube);
       new k8s.networking.v1.Ingress(`${id}-ingress`, { metadata: meta, spec: tenantIngressSpec(tenant, args.ingressClass) }, kube);
     }
+    if (args.prober && tenants.length > 0)
+      new k8s.apiextensions.CustomResource(
+        `${name}-probe`,
+        {
+          apiVersion: "monitoring.coreos.com/v1",
+          kind: "Probe",
+          metadata: { name: `custom-hostnames-${args.shard}`, namespace: MONITORING_NAMESPACE },
+          spec: shardProbeSpec(tenants, args.prober, args.shard),
+        },
+        kube,
+      );
 
     const entries = tenants
       .flatMap((t) => t.hostnames.map((hostname) => ({ tenant: t.name, hostname })))

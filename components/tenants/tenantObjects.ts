@@ -6,6 +6,8 @@ import type * as k8s from "@pulumi/kubernetes";
 import { DNS_EGRESS } from "../baseline";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { TENANT_LABEL, tenantNamespace } from "../../model/names";
+import { CUSTOM_HOSTNAME_PROBE_INTERVAL, PROBE_MODULES } from "../../model/observability";
+import { CUSTOM_HOSTNAMES_JOB } from "../../model/platformRules";
 import type { Tenant } from "../../model/routes";
 
 /** ResourceQuota `hard` for one tenant; no LoadBalancers or NodePorts: traffic arrives through the tunnel. */
@@ -57,5 +59,29 @@ export function tenantIngressSpec(tenant: Tenant, ingressClass: string): k8s.typ
   return {
     ingressClassName: ingressClass,
     rules: [...tenant.hostnames].sort().map((host) => ({ host, http: { paths: [{ path: "/", pathType: "Prefix", backend }] } })),
+  };
+}
+
+/**
+ * A TLS handshake with every hostname of a shard, through Cloudflare, every few minutes: a
+ * hostname whose certificate or ownership check is stuck pending (or whose customer never pointed
+ * it at us) fails for an hour and alerts (CustomHostnameNotServing). One object per shard, not per
+ * tenant: a tenant costs no extra resource.
+ */
+export function shardProbeSpec(tenants: readonly Tenant[], prober: string, shard: string): Record<string, unknown> {
+  return {
+    jobName: CUSTOM_HOSTNAMES_JOB,
+    interval: CUSTOM_HOSTNAME_PROBE_INTERVAL,
+    module: PROBE_MODULES.tls,
+    prober: { url: prober },
+    targets: {
+      staticConfig: {
+        static: tenants
+          .flatMap((t) => t.hostnames)
+          .sort()
+          .map((h) => `${h}:443`),
+        labels: { shard },
+      },
+    },
   };
 }

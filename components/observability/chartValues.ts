@@ -1,0 +1,166 @@
+/**
+ * The observability charts' values as plain data, from the environment's sizes and retention.
+ * Every pod gets requests and a memory limit (the capacity check reads them back from the release,
+ * model/chartPods.ts), the restricted security context where the chart lets us set it, and storage
+ * on Longhorn. kube-prometheus-stack's values are in metricsValues.ts.
+ */
+import { LOKI_URL, OBS_PORTS, PROBE_MODULES, SIZES, type Observability } from "../../model/observability";
+export type Values = Record<string, unknown>;
+
+export const RESTRICTED = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+export const podSecurity = (uid: number) => ({
+  runAsNonRoot: true,
+  runAsUser: uid,
+  runAsGroup: uid,
+  fsGroup: uid,
+  seccompProfile: { type: "RuntimeDefault" },
+});
+/** The images' own users: Prometheus/Alertmanager/operator/KSM run as nobody, Grafana as 472, Loki 10001, Tempo 10001. */
+export const UID = { nobody: 65534, grafana: 472, loki: 10001, tempo: 10001, blackbox: 1000 } as const;
+
+export const claim = (storageClass: string, gi: number) => ({
+  volumeClaimTemplate: {
+    spec: { storageClassName: storageClass, accessModes: ["ReadWriteOnce"], resources: { requests: { storage: `${gi}Gi` } } },
+  },
+});
+
+/** Loki as one pod on the filesystem (Longhorn), retention by its compactor. */
+export function lokiValues(o: Observability, storageClass: string): Values {
+  return {
+    deploymentMode: "Monolithic",
+    loki: {
+      auth_enabled: false,
+      commonConfig: { replication_factor: 1 },
+      storage: { type: "filesystem" },
+      schemaConfig: {
+        configs: [
+          { from: "2026-01-01", store: "tsdb", object_store: "filesystem", schema: "v13", index: { prefix: "index_", period: "24h" } },
+        ],
+      },
+      limits_config: { retention_period: `${o.retentionDays.logs * 24}h` },
+      compactor: { retention_enabled: true, delete_request_store: "filesystem" },
+      // No usage reports to Grafana Labs (the namespace's egress would refuse them anyway).
+      analytics: { reporting_enabled: false },
+      podSecurityContext: podSecurity(UID.loki),
+      containerSecurityContext: RESTRICTED,
+    },
+    singleBinary: {
+      replicas: 1,
+      resources: SIZES[o.profile].loki,
+      persistence: { enabled: true, size: `${o.storageGi.logs}Gi`, storageClass },
+    },
+    backend: { replicas: 0 },
+    read: { replicas: 0 },
+    write: { replicas: 0 },
+    gateway: { enabled: false },
+    chunksCache: { enabled: false },
+    resultsCache: { enabled: false },
+    lokiCanary: { enabled: false },
+    test: { enabled: false },
+    minio: { enabled: false },
+    sidecar: { rules: { enabled: false } },
+  };
+}
+
+/** Alloy reads every pod's logs through the Kubernetes API (no host mounts) and pushes them to Loki. */
+export function alloyConfig(): string {
+  return `discovery.kubernetes "pods" {
+  role = "pod"
+  selectors {
+    role  = "pod"
+    field = "spec.nodeName=" + coalesce(sys.env("HOSTNAME"), constants.hostname)
+  }
+}
+
+discovery.relabel "pods" {
+  targets = discovery.kubernetes.pods.targets
+  rule {
+    source_labels = ["__meta_kubernetes_namespace"]
+    target_label  = "namespace"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_name"]
+    target_label  = "pod"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_container_name"]
+    target_label  = "container"
+  }
+  rule {
+    source_labels = ["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+    target_label  = "app"
+  }
+}
+
+loki.source.kubernetes "pods" {
+  targets    = discovery.relabel.pods.output
+  forward_to = [loki.write.default.receiver]
+}
+
+loki.write "default" {
+  endpoint {
+    url = "${LOKI_URL}/loki/api/v1/push"
+  }
+}
+`;
+}
+
+export function alloyValues(o: Observability): Values {
+  return {
+    controller: { type: "daemonset" },
+    alloy: {
+      configMap: { create: true, content: alloyConfig() },
+      mounts: { varlog: false },
+      resources: SIZES[o.profile].alloy,
+    },
+  };
+}
+
+/** Tempo as one pod: OTLP in, traces kept on its volume for the retention. */
+export function tempoValues(o: Observability, storageClass: string): Values {
+  return {
+    tempo: {
+      retention: `${o.retentionDays.traces * 24}h`,
+      receivers: {
+        otlp: { protocols: { grpc: { endpoint: `0.0.0.0:${OBS_PORTS.otlpGrpc}` }, http: { endpoint: `0.0.0.0:${OBS_PORTS.otlpHttp}` } } },
+      },
+      metricsGenerator: { enabled: false },
+      reportingEnabled: false,
+      resources: SIZES[o.profile].tempo,
+      securityContext: RESTRICTED,
+    },
+    securityContext: podSecurity(UID.tempo),
+    persistence: { enabled: true, size: `${o.storageGi.traces}Gi`, storageClassName: storageClass },
+  };
+}
+
+/** The blackbox exporter's modules: an HTTPS GET that must answer 2xx over a valid certificate, and a bare TLS handshake. */
+export function blackboxValues(o: Observability): Values {
+  return {
+    config: {
+      modules: {
+        [PROBE_MODULES.tls]: { prober: "tcp", timeout: "5s", tcp: { tls: true, preferred_ip_protocol: "ip4" } },
+        [PROBE_MODULES.http]: {
+          prober: "http",
+          timeout: "5s",
+          http: {
+            valid_http_versions: ["HTTP/1.1", "HTTP/2.0"],
+            valid_status_codes: [],
+            follow_redirects: false,
+            preferred_ip_protocol: "ip4",
+            fail_if_not_ssl: true,
+          },
+        },
+      },
+    },
+    resources: SIZES[o.profile].blackbox,
+    securityContext: { ...RESTRICTED, runAsUser: UID.blackbox, runAsGroup: UID.blackbox },
+    podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
+  };
+}

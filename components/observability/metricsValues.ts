@@ -1,0 +1,164 @@
+/** kube-prometheus-stack's values: Prometheus, Alertmanager, Grafana, kube-state-metrics, node-exporter and k3s's endpoints. */
+import {
+  AGENTS_NAMESPACE,
+  ALERTMANAGER_STORAGE_GI,
+  DASHBOARD_LABEL,
+  DATASOURCES,
+  LOKI_URL,
+  OBS_PORTS,
+  PROMETHEUS_URL,
+  SIZES,
+  TEMPO_URL,
+  type Observability,
+} from "../../model/observability";
+import { ETCD_SNAPSHOT_METRIC } from "../../model/platformRules";
+import { RESTRICTED, UID, claim, podSecurity, type Values } from "./chartValues";
+
+/**
+ * k3s runs the API server, controller manager, scheduler and proxy in one process whose registry
+ * every metrics port serves (k3s-io/k3s#2262, #4987): the kubelet's endpoint (job `kubelet`) and the
+ * API server's (job `apiserver`) carry them all, so the per-component monitors would only scrape the
+ * same series again (and fail, since k3s binds them to localhost). The kubelet's job keeps its
+ * name: the chart's `jobNameOverride` renames only what its rules and dashboards select, not the
+ * scrape job, so a k3s-server override would leave the kubelet rules matching nothing.
+ */
+const K3S_DUPLICATE_MONITORS = ["kubeControllerManager", "kubeScheduler", "kubeProxy"] as const;
+/** Default rule groups about components k3s does not expose separately, or that we write ourselves (Watchdog). */
+const DEFAULT_RULES_OFF = ["kubeControllerManager", "kubeProxy", "kubeSchedulerAlerting", "kubeSchedulerRecording", "general"];
+
+export interface MetricsValuesArgs {
+  o: Observability;
+  storageClass: string;
+  /** The Secret holding alertmanager.yaml (rendered from enclii:paging). */
+  alertmanagerSecret: string;
+  /** The Secret with Grafana's admin user and password. */
+  grafanaSecret: string;
+  /** `https://grafana.<domain>` when exposed. */
+  grafanaUrl?: string;
+  /** The servers' node addresses: embedded etcd serves its metrics there (the chart's own Service and Endpoints point at them). */
+  etcdEndpoints: string[];
+}
+
+/** kube-prometheus-stack: the operator picks up every monitor and rule in the cluster, not only its own release's. */
+export function metricsValues(a: MetricsValuesArgs): Values {
+  const size = SIZES[a.o.profile];
+  const everything = Object.fromEntries(
+    ["rule", "serviceMonitor", "podMonitor", "probe", "scrapeConfig"].map((k) => [`${k}SelectorNilUsesHelmValues`, false]),
+  );
+  return {
+    crds: { enabled: true },
+    defaultRules: { create: true, rules: Object.fromEntries(DEFAULT_RULES_OFF.map((r) => [r, false])) },
+    ...Object.fromEntries(K3S_DUPLICATE_MONITORS.map((m) => [m, { enabled: false }])),
+    // Embedded etcd is not a pod: the chart's monitor reaches it at the servers' addresses (its default etcd alerts stay on).
+    kubeEtcd: {
+      enabled: true,
+      endpoints: a.etcdEndpoints,
+      service: { enabled: true, port: OBS_PORTS.etcdMetrics, targetPort: OBS_PORTS.etcdMetrics },
+      serviceMonitor: { scheme: "http" },
+    },
+    prometheusOperator: {
+      // The admission webhook's certificate jobs need their own ingress from the API server; the CRDs' schemas already reject bad objects.
+      admissionWebhooks: { enabled: false },
+      tls: { enabled: false },
+      resources: size.operator,
+      securityContext: podSecurity(UID.nobody),
+      containerSecurityContext: RESTRICTED,
+    },
+    prometheus: {
+      prometheusSpec: {
+        ...everything,
+        retention: `${a.o.retentionDays.metrics}d`,
+        // Keep a tenth of the volume for the WAL and compaction headroom.
+        retentionSize: `${Math.floor(a.o.storageGi.metrics * 0.9)}GiB`,
+        resources: size.prometheus,
+        storageSpec: claim(a.storageClass, a.o.storageGi.metrics),
+        securityContext: podSecurity(UID.nobody),
+        enableAdminAPI: false,
+        ...(a.grafanaUrl ? { externalUrl: a.grafanaUrl } : {}),
+      },
+    },
+    alertmanager: {
+      alertmanagerSpec: {
+        configSecret: a.alertmanagerSecret,
+        useExistingSecret: true,
+        resources: size.alertmanager,
+        storage: claim(a.storageClass, ALERTMANAGER_STORAGE_GI),
+        securityContext: podSecurity(UID.nobody),
+      },
+    },
+    grafana: {
+      enabled: true,
+      admin: { existingSecret: a.grafanaSecret, userKey: "admin-user", passwordKey: "admin-password" },
+      // Dashboards come from ConfigMaps (ours), so nothing in Grafana needs to survive a restart.
+      persistence: { enabled: false },
+      initChownData: { enabled: false },
+      resources: size.grafana,
+      securityContext: podSecurity(UID.grafana),
+      containerSecurityContext: RESTRICTED,
+      defaultDashboardsEnabled: true,
+      // The tunnel routes to the Service's port and cloudflared's egress admits the pod's: keep them the same.
+      service: { port: OBS_PORTS.grafana, targetPort: OBS_PORTS.grafana },
+      sidecar: {
+        dashboards: {
+          enabled: true,
+          label: Object.keys(DASHBOARD_LABEL)[0],
+          labelValue: Object.values(DASHBOARD_LABEL)[0],
+          searchNamespace: "ALL",
+        },
+        datasources: { enabled: true, defaultDatasourceEnabled: false },
+        securityContext: RESTRICTED,
+      },
+      datasources: { "datasources.yaml": { apiVersion: 1, datasources: datasources(a.o) } },
+      "grafana.ini": {
+        server: a.grafanaUrl ? { root_url: a.grafanaUrl } : {},
+        analytics: { reporting_enabled: false, check_for_updates: false },
+        // Cloudflare Access decides who reaches Grafana; users still sign in to Grafana itself.
+        auth: { disable_login_form: false },
+        users: { allow_sign_up: false },
+      },
+    },
+    "kube-state-metrics": {
+      resources: size.kubeStateMetrics,
+      securityContext: podSecurity(UID.nobody),
+      containerSecurityContext: RESTRICTED,
+      rbac: { extraRules: [{ apiGroups: ["k3s.cattle.io"], resources: ["etcdsnapshotfiles"], verbs: ["list", "watch"] }] },
+      customResourceState: { enabled: true, config: etcdSnapshotState() },
+    },
+    "prometheus-node-exporter": {
+      namespaceOverride: AGENTS_NAMESPACE,
+      resources: size.nodeExporter,
+    },
+  };
+}
+
+/** k3s records each etcd snapshot as an ETCDSnapshotFile; its creation time becomes a gauge the snapshot-age alert reads. */
+function etcdSnapshotState(): Values {
+  const [prefix, name] = [ETCD_SNAPSHOT_METRIC.replace(/_creation_timestamp_seconds$/, ""), "creation_timestamp_seconds"];
+  return {
+    kind: "CustomResourceStateMetrics",
+    spec: {
+      resources: [
+        {
+          groupVersionKind: { group: "k3s.cattle.io", version: "v1", kind: "ETCDSnapshotFile" },
+          metricNamePrefix: prefix,
+          labelsFromPath: { name: ["metadata", "name"], node: ["spec", "nodeName"] },
+          metrics: [
+            {
+              name,
+              help: "When etcd took the snapshot (status.creationTime)",
+              each: { type: "Gauge", gauge: { path: ["status", "creationTime"] } },
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+function datasources(o: Observability): Values[] {
+  return [
+    { name: "Prometheus", uid: DATASOURCES.prometheus, type: "prometheus", access: "proxy", url: PROMETHEUS_URL, isDefault: true },
+    ...(o.logs ? [{ name: "Loki", uid: DATASOURCES.loki, type: "loki", access: "proxy", url: LOKI_URL }] : []),
+    ...(o.traces ? [{ name: "Tempo", uid: DATASOURCES.tempo, type: "tempo", access: "proxy", url: TEMPO_URL }] : []),
+  ];
+}
