@@ -63,13 +63,17 @@ describe("rule files (promtool)", () => {
 });
 
 describe("availability SLO (99.95% over 30 days)", () => {
-  it("pages after an hour of burning the budget at 14.4× (0.72% of probes failing)", () => {
+  it("pages after an hour of burning the budget at 14.4× (0.72% of probes failing), not before", () => {
     if (!requireTool("promtool", "prometheus")) return;
+    // Three hours of clean probes, then the burn from minute 180: the 1 h window reaches 14.4× only
+    // once it holds nothing but the burn (30 minutes in it is at 7.2×, 55 minutes in at 13.2×).
     const r = unitTest(
-      [probe("switchyard-api", "0.9928+0x120")],
+      [probe("switchyard-api", "1+0x179 0.9928+0x120")],
       [
-        { eval_time: "60m", alertname: "SLOAvailabilityBudgetBurnFast", exp_alerts: [page("availability", "switchyard-api")] },
-        { eval_time: "60m", alertname: "SLOAvailabilityBudgetBurnSlow", exp_alerts: [ticket("availability", "switchyard-api")] },
+        { eval_time: "210m", alertname: "SLOAvailabilityBudgetBurnFast" },
+        { eval_time: "235m", alertname: "SLOAvailabilityBudgetBurnFast" },
+        { eval_time: "245m", alertname: "SLOAvailabilityBudgetBurnFast", exp_alerts: [page("availability", "switchyard-api")] },
+        { eval_time: "245m", alertname: "SLOAvailabilityBudgetBurnSlow", exp_alerts: [ticket("availability", "switchyard-api")] },
       ],
     );
     expect(r.ok, r.output).toBe(true);
