@@ -26,15 +26,27 @@ function requests(values: unknown, path: string[]): Resources {
 
 const gi = (q: unknown) => (typeof q === "string" ? quantityValue(q) / GI : 0);
 
+/** A pod's requests: its containers' summed, each read at a path of the values. */
+function podRequests(values: unknown, containers: string[][]): Resources {
+  return containers
+    .map((path) => requests(values, path))
+    .reduce((a, b) => ({ cpuMilli: a.cpuMilli + b.cpuMilli, memoryMi: a.memoryMi + b.memoryMi }), { cpuMilli: 0, memoryMi: 0 });
+}
+
+/** The operator's config reloader, a sidecar of Prometheus and Alertmanager. */
+const KPS_RELOADER = ["prometheusOperator", "prometheusConfigReloader", "resources"];
+/** Grafana's dashboards and data-sources sidecars share one resources value. */
+const GRAFANA_SIDECARS = ["dashboards", "datasources"];
+
 export interface ChartWorkloads {
   groups: PodGroup[];
   volumes: Volume[];
 }
 
 export function chartWorkloads(chart: string, namespace: string, values: unknown): ChartWorkloads {
-  const pod = (name: string, path: string[], count: PodGroup["count"] = 1, surge = 0): PodGroup => ({
+  const pod = (name: string, paths: string[][], count: PodGroup["count"] = 1, surge = 0): PodGroup => ({
     workload: `${namespace}/${name}`,
-    requests: requests(values, path),
+    requests: podRequests(values, paths),
     count,
     surge,
   });
@@ -45,13 +57,18 @@ export function chartWorkloads(chart: string, namespace: string, values: unknown
   switch (chart) {
     case CHARTS.kubePrometheusStack.chart: {
       const nodeNs = (at(values, ["prometheus-node-exporter", "namespaceOverride"]) as string | undefined) ?? namespace;
+      const sidecars = GRAFANA_SIDECARS.filter((s) => at(values, ["grafana", "sidecar", s, "enabled"]) !== false).map(() => [
+        "grafana",
+        "sidecar",
+        "resources",
+      ]);
       return {
         groups: [
-          pod("prometheus", ["prometheus", "prometheusSpec", "resources"]),
-          pod("alertmanager", ["alertmanager", "alertmanagerSpec", "resources"]),
-          pod("prometheus-operator", ["prometheusOperator", "resources"], 1, 1),
-          pod("kube-state-metrics", ["kube-state-metrics", "resources"], 1, 1),
-          ...(at(values, ["grafana", "enabled"]) === false ? [] : [pod("grafana", ["grafana", "resources"], 1, 1)]),
+          pod("prometheus", [["prometheus", "prometheusSpec", "resources"], KPS_RELOADER]),
+          pod("alertmanager", [["alertmanager", "alertmanagerSpec", "resources"], KPS_RELOADER]),
+          pod("prometheus-operator", [["prometheusOperator", "resources"]], 1, 1),
+          pod("kube-state-metrics", [["kube-state-metrics", "resources"]], 1, 1),
+          ...(at(values, ["grafana", "enabled"]) === false ? [] : [pod("grafana", [["grafana", "resources"], ...sidecars], 1, 1)]),
           {
             workload: `${nodeNs}/node-exporter`,
             requests: requests(values, ["prometheus-node-exporter", "resources"]),
@@ -69,18 +86,30 @@ export function chartWorkloads(chart: string, namespace: string, values: unknown
       const size = at(values, ["singleBinary", "persistence", "size"]);
       const replicas = (at(values, ["singleBinary", "replicas"]) as number | undefined) ?? 1;
       return {
-        groups: [pod("loki", ["singleBinary", "resources"], replicas)],
+        groups: [pod("loki", [["singleBinary", "resources"]], replicas)],
         volumes: size ? Array.from({ length: replicas }, (_, i) => ({ name: `${namespace}/loki-${i}`, sizeGi: gi(size) })) : [],
       };
     }
     case CHARTS.tempo.chart: {
       const size = at(values, ["persistence", "enabled"]) ? at(values, ["persistence", "size"]) : undefined;
-      return { groups: [pod("tempo", ["tempo", "resources"])], volumes: size ? [{ name: `${namespace}/tempo`, sizeGi: gi(size) }] : [] };
+      return { groups: [pod("tempo", [["tempo", "resources"]])], volumes: size ? [{ name: `${namespace}/tempo`, sizeGi: gi(size) }] : [] };
     }
     case CHARTS.alloy.chart:
-      return { groups: [pod("alloy", ["alloy", "resources"], "every-node")], volumes: [] };
+      return {
+        groups: [
+          pod(
+            "alloy",
+            [
+              ["alloy", "resources"],
+              ["configReloader", "resources"],
+            ],
+            "every-node",
+          ),
+        ],
+        volumes: [],
+      };
     case CHARTS.blackbox.chart:
-      return { groups: [pod("blackbox-exporter", ["resources"], 1, 1)], volumes: [] };
+      return { groups: [pod("blackbox-exporter", [["resources"]], 1, 1)], volumes: [] };
     default:
       return { groups: [], volumes: [] };
   }

@@ -126,6 +126,10 @@ export const SIZES = {
     blackbox: size("20m", "32Mi", "64Mi"),
     readonly: size("20m", "32Mi", "64Mi"),
     redisExporter: size("20m", "32Mi", "64Mi"),
+    /** The config reloaders beside Prometheus, Alertmanager and Alloy. */
+    configReloader: size("10m", "32Mi", "64Mi"),
+    /** Grafana's two sidecars (dashboards, data sources), each a Python process watching the API. */
+    grafanaSidecar: size("10m", "96Mi", "192Mi"),
   },
   lean: {
     prometheus: size("100m", "512Mi", "1Gi"),
@@ -140,6 +144,8 @@ export const SIZES = {
     blackbox: size("10m", "24Mi", "48Mi"),
     readonly: size("10m", "16Mi", "32Mi"),
     redisExporter: size("10m", "16Mi", "32Mi"),
+    configReloader: size("5m", "24Mi", "48Mi"),
+    grafanaSidecar: size("5m", "64Mi", "128Mi"),
   },
 } as const satisfies Record<string, Record<string, Size>>;
 export type Profile = keyof typeof SIZES;

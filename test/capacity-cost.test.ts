@@ -51,12 +51,16 @@ describe("capacity", () => {
       requests: { cpuMilli: 250, memoryMi: 1024 },
       count: 1,
     });
-    // The lean monitoring set, read back from the chart's values.
+    // The lean monitoring set, read back from the chart's values: Prometheus with its config
+    // reloader, Grafana with its two sidecars.
     expect(groups.find((g) => g.workload === "monitoring/prometheus")).toEqual({
       workload: "monitoring/prometheus",
-      requests: { cpuMilli: 100, memoryMi: 512 },
+      requests: { cpuMilli: 100 + 5, memoryMi: 512 + 24 },
       count: 1,
       surge: 0,
+    });
+    expect(groups.find((g) => g.workload === "monitoring/grafana")).toMatchObject({
+      requests: { cpuMilli: 20 + 2 * 5, memoryMi: 128 + 2 * 64 },
     });
     expect(groups.find((g) => g.workload === "monitoring-agents/node-exporter")).toMatchObject({ count: "every-node" });
     expect(volumes.map((v) => [v.name, v.sizeGi])).toEqual([
@@ -88,7 +92,7 @@ describe("capacity", () => {
     });
     expect(code).toBe(2);
     expect(stderr).toContain(
-      "capacity: node staging (cx33) is short by 0.03 vCPU: its 32 pods request 3.38 vCPU and 5.82 GiB of the 3.34 vCPU and 5.83 GiB it can allocate",
+      "capacity: node staging (cx33) is short by 0.05 vCPU and 0.16 GiB: its 32 pods request 3.40 vCPU and 6.00 GiB of the 3.34 vCPU and 5.83 GiB it can allocate",
     );
   });
 
@@ -100,7 +104,7 @@ describe("capacity", () => {
     const { env, file } = environment("Pulumi.staging.yaml", "staging", text);
     const result = await runPlan("staging", loadStackConfig(file));
     expect(planCapacity(result.resources, env).problems).toEqual([
-      "capacity: no node has room for a rolling update of enclii-platform/switchyard-api (one more pod: 0.25 vCPU, 0.25 GiB); the most free is staging 0.17 vCPU, 0.51 GiB",
+      "capacity: no node has room for a rolling update of enclii-platform/switchyard-api (one more pod: 0.25 vCPU, 0.25 GiB); the most free is staging 0.15 vCPU, 0.34 GiB",
     ]);
   });
 

@@ -101,6 +101,15 @@ describe("production's observability", () => {
     });
     expect(kps.defaultRules.rules.etcd).toBeUndefined();
     expect(kps.grafana.admin).toEqual({ existingSecret: "grafana-admin", userKey: "admin-user", passwordKey: "admin-password" });
+    // Every container has requests and a memory limit, the sidecars too.
+    expect(kps.prometheusOperator.prometheusConfigReloader.resources).toEqual({
+      requests: { cpu: "10m", memory: "32Mi" },
+      limits: { memory: "64Mi" },
+    });
+    expect(kps.grafana.sidecar.resources).toEqual({ requests: { cpu: "10m", memory: "96Mi" }, limits: { memory: "192Mi" } });
+    expect(inputs(named(production, RELEASE, "enclii-observability-logs-alloy")).values.configReloader.resources.limits).toEqual({
+      memory: "64Mi",
+    });
     expect(kps.alertmanager.alertmanagerSpec).toMatchObject({ configSecret: "alertmanager-config", useExistingSecret: true });
     const loki = inputs(named(production, RELEASE, "enclii-observability-logs-loki")).values;
     expect(loki.loki.limits_config).toEqual({ retention_period: "336h" });

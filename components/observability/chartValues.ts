@@ -119,6 +119,7 @@ export function alloyValues(o: Observability): Values {
       mounts: { varlog: false },
       resources: SIZES[o.profile].alloy,
     },
+    configReloader: { resources: SIZES[o.profile].configReloader },
   };
 }
 

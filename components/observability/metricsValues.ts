@@ -63,6 +63,8 @@ export function metricsValues(a: MetricsValuesArgs): Values {
       resources: size.operator,
       securityContext: podSecurity(UID.nobody),
       containerSecurityContext: RESTRICTED,
+      // The sidecar the operator adds to Prometheus and Alertmanager: its default would have no memory limit here.
+      prometheusConfigReloader: { resources: size.configReloader },
     },
     prometheus: {
       prometheusSpec: {
@@ -107,6 +109,7 @@ export function metricsValues(a: MetricsValuesArgs): Values {
         },
         datasources: { enabled: true, defaultDatasourceEnabled: false },
         securityContext: RESTRICTED,
+        resources: size.grafanaSidecar,
       },
       datasources: { "datasources.yaml": { apiVersion: 1, datasources: datasources(a.o) } },
       "grafana.ini": {
