@@ -130,6 +130,9 @@ export class PodNetwork {
       rmSync(join(NETNS_DIR, netns), { recursive: true, force: true });
     });
     ip("link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns);
+    // Deleting our end destroys the pair at once; left to the namespace, it lingers until the
+    // namespace's last process has exited, and the next network on this bridge name collides with it.
+    this.servers.onStop(() => spawnSync("ip", ["link", "del", veth]));
     ip("link", "set", veth, "master", this.bridge, "up");
     ip("-n", netns, "addr", "add", `${address}/24`, "dev", "eth0");
     ip("-n", netns, "link", "set", "eth0", "up");
