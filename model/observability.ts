@@ -131,11 +131,12 @@ export const SIZES = {
     /** Grafana's two sidecars (dashboards, data sources), each a Python process watching the API. */
     grafanaSidecar: size("10m", "96Mi", "192Mi"),
   },
+  // A few dozen targets: memory is what Prometheus needs; its CPU stays low but for compaction.
   lean: {
-    prometheus: size("100m", "512Mi", "1Gi"),
+    prometheus: size("50m", "512Mi", "1Gi"),
     alertmanager: size("10m", "32Mi", "64Mi"),
-    operator: size("20m", "64Mi", "128Mi"),
-    grafana: size("20m", "128Mi", "256Mi"),
+    operator: size("10m", "64Mi", "128Mi"),
+    grafana: size("10m", "128Mi", "256Mi"),
     kubeStateMetrics: size("10m", "48Mi", "96Mi"),
     nodeExporter: size("10m", "24Mi", "64Mi"),
     loki: size("50m", "256Mi", "512Mi"),

@@ -321,7 +321,7 @@ describe("staging: the lean set, and nothing when switched off", () => {
     expect(charts).not.toEqual(expect.arrayContaining(["loki"]));
     expect(charts.filter((c) => ["loki", "tempo", "alloy"].includes(c))).toEqual([]);
     const kps = inputs(named(staging, RELEASE, "enclii-observability-metrics-release")).values;
-    expect(kps.prometheus.prometheusSpec.resources.requests).toEqual({ cpu: "100m", memory: "512Mi" });
+    expect(kps.prometheus.prometheusSpec.resources.requests).toEqual({ cpu: "50m", memory: "512Mi" });
     const env = inputs(named(staging, "kubernetes:apps/v1:Deployment", "janua")).spec.template.spec.containers[0].env;
     expect(env).toContainEqual({ name: "OTEL_SDK_DISABLED", value: "true" });
     expect(describeObservability(staging, environment("Pulumi.staging.yaml", "staging"))[0]).toBe(

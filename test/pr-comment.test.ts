@@ -55,7 +55,7 @@ describe("enclii-infra pr-comment", () => {
         "| ~ | `pulumi:pulumi:Stack` `enclii-infra-staging` | `outputs.services[5].replicas` |\n",
     );
     expect(body).toContain("### production: no change\n");
-    expect(body).toContain("**Capacity:** staging (cx33) 3.10/3.34 vCPU");
+    expect(body).toContain("**Capacity:** staging (cx33) 3.02/3.34 vCPU");
     expect(body).toContain("**Bill:** $11.72 a month of a $50.00 budget");
     expect(body).not.toContain(":warning:");
   });
