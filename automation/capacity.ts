@@ -5,7 +5,7 @@
  * from the Clusters' storage, the StatefulSets' claim templates and those releases' volumes.
  */
 import { chartWorkloads } from "../model/chartPods";
-import { checkCapacity, type CapacityReport, type PodGroup, type Resources, type Volume } from "../model/capacity";
+import { checkCapacity, requested, sumResources, type CapacityReport, type PodGroup, type Resources, type Volume } from "../model/capacity";
 import type { Environment } from "../model/schema";
 import { quantityValue } from "../model/services";
 import type { PlanResource } from "./plan";
@@ -20,21 +20,12 @@ interface PodSpec {
 type Obj = Record<string, unknown> & { metadata?: { name?: string; namespace?: string }; spec?: Record<string, unknown> };
 
 const GI = 2 ** 30;
-const MI = 2 ** 20;
 
-function requestsOf(c: Container | undefined): Resources {
-  const r = c?.resources?.requests ?? {};
-  return {
-    cpuMilli: r.cpu ? Math.round(quantityValue(r.cpu) * 1000) : 0,
-    memoryMi: r.memory ? Math.round(quantityValue(r.memory) / MI) : 0,
-  };
-}
+const requestsOf = (c: Container | undefined): Resources => requested(c?.resources?.requests);
 
 /** A pod's requests: its containers together, or its largest init container if that is more. */
 function podRequests(spec: PodSpec | undefined): Resources {
-  const sum = (spec?.containers ?? [])
-    .map(requestsOf)
-    .reduce((a, b) => ({ cpuMilli: a.cpuMilli + b.cpuMilli, memoryMi: a.memoryMi + b.memoryMi }), { cpuMilli: 0, memoryMi: 0 });
+  const sum = sumResources((spec?.containers ?? []).map(requestsOf));
   const init = (spec?.initContainers ?? []).map(requestsOf);
   return {
     cpuMilli: Math.max(sum.cpuMilli, ...init.map((r) => r.cpuMilli)),

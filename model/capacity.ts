@@ -8,10 +8,26 @@
 import { machineSize } from "./catalog";
 import { LONGHORN_USABLE_SHARE, longhornReplicas } from "./rules";
 import type { NodeSpec } from "./schema";
+import { quantityValue } from "./services";
 
 export interface Resources {
   cpuMilli: number;
   memoryMi: number;
+}
+
+const MI = 2 ** 20;
+
+/** A container's `resources.requests` as the check counts them (what is unset reserves nothing). */
+export function requested(r: { cpu?: string; memory?: string } | undefined): Resources {
+  return {
+    cpuMilli: r?.cpu ? Math.round(quantityValue(r.cpu) * 1000) : 0,
+    memoryMi: r?.memory ? Math.round(quantityValue(r.memory) / MI) : 0,
+  };
+}
+
+/** Containers' requests added up, as one pod's. */
+export function sumResources(rs: readonly Resources[]): Resources {
+  return rs.reduce((a, b) => ({ cpuMilli: a.cpuMilli + b.cpuMilli, memoryMi: a.memoryMi + b.memoryMi }), { cpuMilli: 0, memoryMi: 0 });
 }
 
 /** One workload's pods: `count` of them, or one on every node (a DaemonSet, Longhorn's instance manager). */

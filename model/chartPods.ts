@@ -4,33 +4,25 @@
  * charts whose pods the program sizes are read; the others (Longhorn, cert-manager, the operators)
  * set no requests and reserve nothing, as the scheduler sees them.
  */
-import type { PodGroup, Resources, Volume } from "./capacity";
+import { requested, sumResources, type PodGroup, type Resources, type Volume } from "./capacity";
 import { CHARTS } from "./pins";
 import { quantityValue } from "./services";
 
 type Values = Record<string, unknown>;
-const MI = 2 ** 20;
 const GI = 2 ** 30;
 
 function at(values: unknown, path: string[]): unknown {
   return path.reduce<unknown>((v, k) => (v && typeof v === "object" ? (v as Values)[k] : undefined), values);
 }
 
-function requests(values: unknown, path: string[]): Resources {
-  const r = at(values, [...path, "requests"]) as { cpu?: string; memory?: string } | undefined;
-  return {
-    cpuMilli: r?.cpu ? Math.round(quantityValue(r.cpu) * 1000) : 0,
-    memoryMi: r?.memory ? Math.round(quantityValue(r.memory) / MI) : 0,
-  };
-}
+const requests = (values: unknown, path: string[]): Resources =>
+  requested(at(values, [...path, "requests"]) as { cpu?: string; memory?: string } | undefined);
 
 const gi = (q: unknown) => (typeof q === "string" ? quantityValue(q) / GI : 0);
 
 /** A pod's requests: its containers' summed, each read at a path of the values. */
 function podRequests(values: unknown, containers: string[][]): Resources {
-  return containers
-    .map((path) => requests(values, path))
-    .reduce((a, b) => ({ cpuMilli: a.cpuMilli + b.cpuMilli, memoryMi: a.memoryMi + b.memoryMi }), { cpuMilli: 0, memoryMi: 0 });
+  return sumResources(containers.map((path) => requests(values, path)));
 }
 
 /** The operator's config reloader, a sidecar of Prometheus and Alertmanager. */

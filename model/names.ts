@@ -10,7 +10,8 @@ export const APPS_NAMESPACE = "enclii-platform";
 export const DATA_NAMESPACE = "enclii-data";
 export const KUBE_SYSTEM_NAMESPACE = "kube-system";
 /** cloudflared's namespace and pod labels, which tenant and app NetworkPolicies admit. */
-export const CLOUDFLARED = { namespace: "cloudflared", labels: { "app.kubernetes.io/name": "cloudflared" } } as const;
+/** cloudflared's namespace, pod labels, and the port of its metrics and `/ready` (`--metrics`). */
+export const CLOUDFLARED = { namespace: "cloudflared", labels: { "app.kubernetes.io/name": "cloudflared" }, metricsPort: 2000 } as const;
 const TENANT_NAMESPACE_PREFIX = "tenant-";
 /** Labels every tenant namespace carries; the tenant router may reach only namespaces with it. */
 export const TENANT_LABEL = "enclii.io/tenant";

@@ -6,8 +6,11 @@
 import { z } from "zod";
 import { describeIssues, fieldPath } from "./issues";
 import { CHARTS } from "./pins";
+import { serviceUrl } from "./routes";
 
 export const OBSERVABILITY_KEY = "enclii:observability";
+/** The prometheus-operator objects' apiVersion (monitors, probes, rules). */
+export const MONITORING_API = "monitoring.coreos.com/v1";
 export const PAGING_KEY = "enclii:paging";
 
 /** Where the stack runs: Prometheus, Alertmanager, Grafana, Loki, Tempo, the probes (PodSecurity restricted). */
@@ -69,7 +72,6 @@ export const OBS_PORTS = {
   redisExporter: 9121,
   longhorn: 9500,
   certManager: 9402,
-  cloudflared: 2000,
 } as const;
 
 /** Grafana's provisioned data sources, by uid: dashboards refer to them by these. */
@@ -297,7 +299,9 @@ export function parsePaging(text: string): { paging?: Paging; problems: string[]
   };
 }
 
-const inCluster = (service: string, port: number) => `http://${service}.${MONITORING_NAMESPACE}.svc.cluster.local:${port}`;
+const inCluster = (name: string, port: number) => serviceUrl({ namespace: MONITORING_NAMESPACE, name, port });
+/** What the tunnel routes Grafana's hostname to. */
+export const GRAFANA_SERVICE = { namespace: MONITORING_NAMESPACE, name: SERVICES.grafana, port: OBS_PORTS.grafana } as const;
 /** Where apps send traces (OTLP over HTTP) and where the status page reads availability. */
 export const OTLP_HTTP_URL = inCluster(SERVICES.tempo, OBS_PORTS.otlpHttp);
 export const READONLY_PROMETHEUS_URL = inCluster(SERVICES.readonly, OBS_PORTS.readonly);

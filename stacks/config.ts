@@ -37,11 +37,9 @@ import {
 } from "../model/schema";
 import { resolveServices, type AppService, type SpecFile } from "../model/services";
 import {
-  MONITORING_NAMESPACE,
+  GRAFANA_SERVICE,
   OBSERVABILITY_KEY,
-  OBS_PORTS,
   PAGING_KEY,
-  SERVICES,
   checkObservability,
   parsePaging,
   resolveObservability,
@@ -108,7 +106,7 @@ export function parseEnvironment(
     const taken = resolved.services.find((s) => s.hostnames.includes(hostname));
     const key = `${OBSERVABILITY_KEY}.grafana.host`;
     if (taken) problems.push(`${key}: ${hostname} is already routed by ${taken.file}`);
-    const route = { hostname, service: { namespace: MONITORING_NAMESPACE, name: SERVICES.grafana, port: OBS_PORTS.grafana } };
+    const route = { hostname, service: GRAFANA_SERVICE };
     problems.push(...validateRoutes([route], parsed.domain).map((p) => `${key}: ${p}`));
   }
   problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkStorage(parsed, nodes));

@@ -12,7 +12,7 @@ import { stateful } from "../stateful";
 import { ExternalPostgres } from "./ExternalPostgres";
 import { Operators } from "./Operators";
 import { Postgres } from "./Postgres";
-import { EXPORTER_PORT, Redis } from "./Redis";
+import { Redis } from "./Redis";
 
 /** Egress the data pods need beyond their namespace: the API server (443/6443) and R2 (443). */
 const API_AND_OBJECT_STORAGE_PORTS = [PORTS.https, PORTS.kubernetesApi];
@@ -81,7 +81,7 @@ export class DataLayer extends pulumi.ComponentResource {
       policy("allow-scrape", {
         podSelector: {},
         policyTypes: ["Ingress"],
-        ingress: [{ from: [FROM_PROMETHEUS], ports: [OBS_PORTS.cnpg, OBS_PORTS.pooler, EXPORTER_PORT].map(tcp) }],
+        ingress: [{ from: [FROM_PROMETHEUS], ports: [OBS_PORTS.cnpg, OBS_PORTS.pooler, OBS_PORTS.redisExporter].map(tcp) }],
       });
     const externalPort = args.postgres.mode === "external" ? [args.postgres.port] : [];
     policy("allow-egress-api-storage", {

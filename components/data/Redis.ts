@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { DATA_NAMESPACE, PORTS, REDIS_SECRET, UIDS } from "../../model/names";
+import { OBS_PORTS } from "../../model/observability";
 import { IMAGES } from "../../model/pins";
 import { stateful } from "../stateful";
 import { MASTER_NAME } from "./redisConfig";
@@ -35,8 +36,8 @@ export interface RedisArgs {
   provider: k8s.Provider;
 }
 
-/** redis_exporter's port; it recognises a Sentinel by its INFO and reports the masters it watches. */
-export const EXPORTER_PORT = 9121;
+/** redis_exporter recognises a Sentinel by its INFO and reports the masters it watches. */
+const EXPORTER_PORT = OBS_PORTS.redisExporter;
 
 /**
  * Redis on Longhorn, AOF + RDB. Standalone: one instance. Sentinel: three Redis (the first

@@ -20,7 +20,7 @@ import { IMAGES } from "../../model/pins";
 import { validateRoutes, type Route } from "../../model/routes";
 import { tunnelIngress } from "./ingress";
 
-export const METRICS_PORT = 2000;
+const METRICS_PORT = CLOUDFLARED.metricsPort;
 export const TUNNEL_CNAME_SUFFIX = "cfargotunnel.com";
 /** Cloudflare requires at least 32 bytes for a tunnel secret. */
 const SECRET_BYTES = 32;

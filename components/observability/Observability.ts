@@ -4,9 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import {
   AGENTS_NAMESPACE,
+  GRAFANA_SERVICE,
   MONITORING_NAMESPACE,
-  OBS_PORTS,
-  SERVICES,
   SIZES,
   type Observability as ObservabilitySettings,
 } from "../../model/observability";
@@ -189,9 +188,7 @@ export class Observability extends pulumi.ComponentResource {
     );
     new ReadOnlyPrometheus(`${name}-readonly`, { size: size.readonly, provider: args.k8sProvider, dependsOn: crds }, { parent: this });
 
-    this.routes = grafanaHost
-      ? [{ hostname: grafanaHost, service: { namespace: MONITORING_NAMESPACE, name: SERVICES.grafana, port: OBS_PORTS.grafana } }]
-      : [];
+    this.routes = grafanaHost ? [{ hostname: grafanaHost, service: GRAFANA_SERVICE }] : [];
     this.grafanaAdminPassword = metrics.grafanaAdminPassword;
     this.namespace = MONITORING_NAMESPACE;
     this.scrapeTargets = scrapes.targets;

@@ -1,7 +1,15 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { MONITORING_NAMESPACE, OBS_PORTS, POD_LABELS, READONLY_PROMETHEUS_URL, SERVICES, type Size } from "../../model/observability";
+import {
+  MONITORING_NAMESPACE,
+  OBS_PORTS,
+  POD_LABELS,
+  PROMETHEUS_URL,
+  READONLY_PROMETHEUS_URL,
+  SERVICES,
+  type Size,
+} from "../../model/observability";
 import { PART_OF } from "../../model/names";
 import { IMAGES } from "../../model/pins";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../baseline";
@@ -29,7 +37,7 @@ export class ReadOnlyPrometheus extends pulumi.ComponentResource {
     const metadata = { name: SERVICES.readonly, namespace: MONITORING_NAMESPACE, labels: { ...labels, ...PART_OF } };
     const conf = readonlyNginxConf({
       listenPort: OBS_PORTS.readonly,
-      upstream: `${SERVICES.prometheus}.${MONITORING_NAMESPACE}.svc.cluster.local:${OBS_PORTS.prometheus}`,
+      upstream: new URL(PROMETHEUS_URL).host,
     });
     const config = new k8s.core.v1.ConfigMap(`${name}-config`, { metadata, data: { [CONFIG_FILE]: conf } }, child);
     const probe = { httpGet: { path: HEALTH_PATH, port: OBS_PORTS.readonly }, periodSeconds: 10 };

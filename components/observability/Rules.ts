@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PART_OF } from "../../model/names";
-import { MONITORING_NAMESPACE } from "../../model/observability";
+import { MONITORING_API, MONITORING_NAMESPACE } from "../../model/observability";
 import { platformRuleGroups, type PlatformRuleArgs } from "../../model/platformRules";
 import { sloRuleGroups, type RuleGroup, type SloTargets } from "../../model/slo";
 
@@ -24,7 +24,7 @@ export class Rules extends pulumi.ComponentResource {
       new k8s.apiextensions.CustomResource(
         `${name}-${rule}`,
         {
-          apiVersion: "monitoring.coreos.com/v1",
+          apiVersion: MONITORING_API,
           kind: "PrometheusRule",
           metadata: { name: rule, namespace: MONITORING_NAMESPACE, labels: { ...PART_OF } },
           spec: { groups },

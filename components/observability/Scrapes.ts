@@ -1,7 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { APPS_NAMESPACE, CLOUDFLARED, CNPG_POOLER_LABEL, DATA_NAMESPACE, selectorLabels } from "../../model/names";
-import { BLACKBOX_PROBER, MONITORING_NAMESPACE, PROBE_INTERVAL, PROBE_MODULES, type Observability } from "../../model/observability";
+import {
+  BLACKBOX_PROBER,
+  MONITORING_API,
+  MONITORING_NAMESPACE,
+  PROBE_INTERVAL,
+  PROBE_MODULES,
+  type Observability,
+} from "../../model/observability";
 import { CHARTS } from "../../model/pins";
 import type { AppService } from "../../model/services";
 import { AVAILABILITY_JOB } from "../../model/slo";
@@ -9,8 +16,6 @@ import { metricsPortName } from "../apps/workload";
 import { SERVICES as REDIS_SERVICES } from "../data/redisPods";
 import { blackboxValues } from "./chartValues";
 import { pinnedRelease } from "./release";
-
-const MONITORING_API = "monitoring.coreos.com/v1";
 
 export interface ScrapesArgs {
   observability: Observability;

@@ -56,7 +56,7 @@ export function monitoringPolicies(a: MonitoringPolicyArgs): Record<string, Spec
       ? [{ to: [inNamespace(APPS_NAMESPACE)], ports: [...new Set(a.appMetricsPorts)].sort().map(tcp) }]
       : []),
     { to: [inNamespace(DATA_NAMESPACE)], ports: [OBS_PORTS.cnpg, OBS_PORTS.pooler, OBS_PORTS.redisExporter].map(tcp) },
-    { to: [inNamespace(CLOUDFLARED.namespace)], ports: [tcp(OBS_PORTS.cloudflared)] },
+    { to: [inNamespace(CLOUDFLARED.namespace)], ports: [tcp(CLOUDFLARED.metricsPort)] },
     { to: [inNamespace(CHARTS.longhorn.namespace)], ports: [tcp(OBS_PORTS.longhorn)] },
     { to: [inNamespace(cert)], ports: [tcp(OBS_PORTS.certManager)] },
     { to: [inNamespace(KUBE_SYSTEM_NAMESPACE)], ports: [tcp(OBS_PORTS.coreDns)] },

@@ -2,7 +2,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TENANT_ROUTER } from "../../model/names";
-import { MONITORING_NAMESPACE } from "../../model/observability";
+import { MONITORING_API, MONITORING_NAMESPACE } from "../../model/observability";
 import type { Tenant } from "../../model/routes";
 import { TENANTS_PER_SHARD } from "../../model/tenants";
 import {
@@ -98,7 +98,7 @@ export class TenantShard extends pulumi.ComponentResource {
       new k8s.apiextensions.CustomResource(
         `${name}-probe`,
         {
-          apiVersion: "monitoring.coreos.com/v1",
+          apiVersion: MONITORING_API,
           kind: "Probe",
           metadata: { name: `custom-hostnames-${args.shard}`, namespace: MONITORING_NAMESPACE },
           spec: shardProbeSpec(tenants, args.prober, args.shard),
