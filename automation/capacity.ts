@@ -1,13 +1,21 @@
 /**
- * The pods and volumes an offline plan registers, for the capacity check (model/capacity.ts):
+ * The pods and volumes an offline plan registers, for the capacity check (model/cost/capacity.ts):
  * Deployments (at their HorizontalPodAutoscaler's maximum when one targets them), StatefulSets,
  * DaemonSets, CloudNativePG Clusters and Poolers, and the Helm releases the program sizes; volumes
  * from the Clusters' storage, the StatefulSets' claim templates and those releases' volumes.
  */
-import { chartWorkloads } from "../model/chartPods";
-import { checkCapacity, requested, sumResources, type CapacityReport, type PodGroup, type Resources, type Volume } from "../model/capacity";
-import type { Environment } from "../model/schema";
-import { quantityValue } from "../model/services";
+import { chartWorkloads } from "../model/cost/chartPods";
+import {
+  checkCapacity,
+  requested,
+  sumResources,
+  type CapacityReport,
+  type PodGroup,
+  type Resources,
+  type Volume,
+} from "../model/cost/capacity";
+import type { Environment } from "../model/config/schema";
+import { quantityValue } from "../model/config/services";
 import type { PlanResource } from "./plan";
 
 interface Container {

@@ -9,7 +9,7 @@ import { stringify } from "yaml";
 import { OBJECT_STORE_NAME, recoverySpec } from "../components/data/Postgres";
 import { DATA_NAMESPACE, POOLED_SERVICE, PORTS } from "../model/names";
 import { IMAGES } from "../model/pins";
-import type { Environment } from "../model/schema";
+import type { Environment } from "../model/config/schema";
 
 /** A base backup older than this fails the drill (daily backups, with slack for a slow one). */
 export const MAX_BACKUP_AGE_HOURS = 26;

@@ -20,7 +20,7 @@ import {
   rotateSigningKeys,
   serializeSigningKeys,
   type SigningKeySet,
-} from "../model/signingKeys";
+} from "../model/config/signingKeys";
 
 export const USAGE = "usage: npm run --silent keys -- rotate [--overlap-days N] [--if-older-than-days N] | jwks  (key set on stdin)";
 

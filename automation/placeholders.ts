@@ -2,10 +2,11 @@
  * What the offline plan puts where a real update reads a secret: the secrets a config needs, and
  * stand-ins of the right shape for those the stack file does not hold in plain text.
  */
-import { PAGING_KEY } from "../model/observability";
+import { PAGING_KEY } from "../model/observability/config";
 import { DATABASES, PORTS } from "../model/names";
-import { secretKeysFor } from "../model/rules";
-import { EXTERNAL_URLS_KEY, NAMESPACE, SIGNING_KEYS_KEY, decode } from "../model/schema";
+import { secretKeysFor } from "../model/rules/environment";
+import { EXTERNAL_URLS_KEY, NAMESPACE, SIGNING_KEYS_KEY } from "../model/config/schema";
+import { decode } from "../model/config/validators";
 import placeholderSigningKeys from "./placeholders/janua-signing-keys.json";
 
 /**

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as settings from "@pulumi/pulumi/runtime/settings";
-import { PLATFORM_PROJECT } from "../model/tenants";
+import { PLATFORM_PROJECT } from "../model/config/tenants";
 import { SECRET_MARK as SECRET } from "../model/names";
 import { planMocks, type StackOutputs } from "./mocks";
 import { withoutDiagnostics } from "./sdkInternals";

@@ -8,8 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EXIT } from "../model/controlPlane";
-import type { CapacityReport } from "../model/capacity";
-import type { CostReport } from "../model/cost";
+import type { CapacityReport } from "../model/cost/capacity";
+import type { CostReport } from "../model/cost/bill";
 import { describeCost, flagLines, type PlanDiff } from "./planDiff";
 import { planCommand } from "./planCommand";
 

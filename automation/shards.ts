@@ -1,8 +1,8 @@
 /** An environment's tenant shard stack files, read and checked alone and together (the planner and `domains` share it). */
 import { existsSync, readdirSync } from "node:fs";
 import { basename, join } from "node:path";
-import type { Environment } from "../model/schema";
-import { parseShardStack, type Shard, type ShardName } from "../model/tenants";
+import type { Environment } from "../model/config/schema";
+import { parseShardStack, type Shard, type ShardName } from "../model/config/tenants";
 import { ConfigError } from "../stacks/config";
 import { checkShardSources } from "../stacks/shardConfig";
 import { loadStackConfig, type StackConfig } from "./stackFile";

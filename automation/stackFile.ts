@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, parseDocument, type Pair } from "yaml";
-import { didYouMean } from "../model/issues";
+import { didYouMean } from "../model/config/issues";
 import { ConfigError } from "../stacks/config";
 import { requiredSecretKeys, secretPlaceholder } from "./placeholders";
 

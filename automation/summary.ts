@@ -1,12 +1,12 @@
 /** The plan's human summary: what would be built, where, for how much. */
-import { describeCapacity, type CapacityReport } from "../model/capacity";
-import { budgetFor, describeBudget } from "../model/connectionBudget";
-import type { CostReport } from "../model/cost";
+import { describeCapacity, type CapacityReport } from "../model/cost/capacity";
+import { budgetFor, describeBudget } from "../model/rules/connectionBudget";
+import type { CostReport } from "../model/cost/bill";
 import { DATABASES } from "../model/names";
-import { OBS_PORTS } from "../model/observability";
+import { OBS_PORTS } from "../model/observability/config";
 import { CHARTS } from "../model/pins";
-import type { Environment } from "../model/schema";
-import { SPEC_DIR } from "../model/services";
+import type { Environment } from "../model/config/schema";
+import { SPEC_DIR } from "../model/config/services";
 import { isKubernetesObject } from "./files";
 import type { PlanResource, PlanResult } from "./plan";
 

@@ -6,7 +6,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { NOT_INTERNET } from "../model/baseline";
 import { CLOUDFLARED, KUBE_SYSTEM_NAMESPACE, PORTS } from "../model/names";
-import { MONITORING_NAMESPACE, POD_LABELS } from "../model/observability";
+import { MONITORING_NAMESPACE, POD_LABELS } from "../model/observability/config";
 
 import Core = k8s.types.input.core.v1;
 import Input = k8s.types.input.networking.v1;

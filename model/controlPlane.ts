@@ -4,8 +4,8 @@
  * the CLI with `--json` or drives the same stacks with Pulumi's Go Automation API; either way it
  * holds to what is written here. README "The control plane's contract" is this file in prose.
  */
-import { NAMESPACE } from "./schema";
-import { PLATFORM_PROJECT, TENANTS_KEY, TENANTS_PROJECT } from "./tenants";
+import { NAMESPACE } from "./config/schema";
+import { PLATFORM_PROJECT, TENANTS_KEY, TENANTS_PROJECT } from "./config/tenants";
 
 /**
  * The oldest Pulumi CLI the library drives: the SDK this repository pins (package-lock), since an

@@ -6,7 +6,7 @@
  * reports them first (README "Moving the running production onto this program").
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ADOPTABLE, adoptProblems } from "../model/adopt";
+import { ADOPTABLE, adoptProblems } from "../model/rules/adopt";
 
 export function adoption(adopt: Readonly<Record<string, string>>): { transformation: pulumi.ResourceTransformation; problems(): string[] } {
   const seen: { name: string; type: string }[] = [];

@@ -4,8 +4,8 @@
  * Each key is parsed on its own and cross-field rules run over whatever parsed, so one run
  * reports every problem; each message starts with the key path it is about.
  */
-import { LOCATIONS } from "../model/catalog";
-import { describeIssues } from "../model/issues";
+import { LOCATIONS } from "../model/cost/catalog";
+import { describeIssues } from "../model/config/issues";
 import { APPS_NAMESPACE, FIRST_NODE_HOST } from "../model/names";
 import { hostAddress } from "../model/net";
 import { validateRoutes } from "../model/routes";
@@ -17,25 +17,25 @@ import {
   k3sSupportWarnings,
   largestNodeMemoryGi,
   secretKeysFor,
-} from "../model/rules";
-import { adminCidrWarnings, checkAdminCidrs } from "../model/adminCidrs";
-import { checkData } from "../model/dataRules";
-import { checkKeyNames } from "../model/keyNames";
+} from "../model/rules/environment";
+import { adminCidrWarnings, checkAdminCidrs } from "../model/rules/adminCidrs";
+import { checkData } from "../model/rules/data";
+import { checkKeyNames } from "../model/config/keyNames";
 import {
   EXTERNAL_URLS_KEY,
   NAMESPACE,
   PRODUCTION_STACK,
   REQUIRED,
   SIGNING_KEYS_KEY,
-  decode,
   keyPath,
   keySchemas,
   type Environment,
   type NodeEntry,
   type NodeSpec,
   type Parsed,
-} from "../model/schema";
-import { resolveServices, type AppService, type SpecFile } from "../model/services";
+} from "../model/config/schema";
+import { decode } from "../model/config/validators";
+import { resolveServices, type AppService, type SpecFile } from "../model/config/services";
 import {
   GRAFANA_SERVICE,
   OBSERVABILITY_KEY,
@@ -43,8 +43,8 @@ import {
   checkObservability,
   parsePaging,
   resolveObservability,
-} from "../model/observability";
-import { parseSigningKeys } from "../model/signingKeys";
+} from "../model/observability/config";
+import { parseSigningKeys } from "../model/config/signingKeys";
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {

@@ -1,5 +1,5 @@
 /** Tenant shards' config checked, loading no Pulumi SDK: the shard program and the planner's early check share it. */
-import { checkShards, parseShard, shardFile, type Shard, type ShardName } from "../model/tenants";
+import { checkShards, parseShard, shardFile, type Shard, type ShardName } from "../model/config/tenants";
 import { ConfigError } from "./config";
 
 export interface ShardSource {

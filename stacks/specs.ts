@@ -1,7 +1,7 @@
 /** Reads the service specs the program deploys: every `dogfooding/*.yaml`, named as errors name them. */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SPEC_DIR, type SpecFile } from "../model/services";
+import { SPEC_DIR, type SpecFile } from "../model/config/services";
 
 export const DOGFOODING_DIR = join(__dirname, "..", SPEC_DIR);
 

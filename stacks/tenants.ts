@@ -2,7 +2,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TenantShard } from "../components/tenants/TenantShard";
-import { platformStackName, shardStack, type Shard, type ShardName } from "../model/tenants";
+import { platformStackName, shardStack, type Shard, type ShardName } from "../model/config/tenants";
 import { ConfigError } from "./config";
 import { parseShardConfig, zoneProblems } from "./shardConfig";
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runPlan } from "../automation/plan";
 import { loadStackConfig } from "../automation/stackFile";
-import { ADOPTABLE, adoptProblems } from "../model/adopt";
+import { ADOPTABLE, adoptProblems } from "../model/rules/adopt";
 import { ROOT } from "./harness";
 
 const ACCOUNT = "0123456789abcdef0123456789abcdef";

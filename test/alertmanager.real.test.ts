@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { alertmanagerConfig } from "../model/alertmanager";
-import { parsePaging, type Paging } from "../model/observability";
+import { alertmanagerConfig } from "../model/observability/alertmanager";
+import { parsePaging, type Paging } from "../model/observability/config";
 import { requireTool } from "./harness";
 
 const dir = mkdtempSync(join(tmpdir(), "enclii-amtool-"));

@@ -7,8 +7,8 @@ import type * as pulumiNs from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { secretPlaceholder } from "../automation/placeholders";
 import type { Apps as AppsClass } from "../components/apps/Apps";
-import { SIGNING_KEYS_KEY } from "../model/schema";
-import { resolveServices, type AppService } from "../model/services";
+import { SIGNING_KEYS_KEY } from "../model/config/schema";
+import { resolveServices, type AppService } from "../model/config/services";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 import { find, isSecret, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
 

@@ -1,11 +1,11 @@
 /**
- * The env-name table (model/bindings.ts) against what the apps' env really sets: the spec check
+ * The env-name table (model/config/bindings.ts) against what the apps' env really sets: the spec check
  * refuses a spec's own env by the table, so the two must never drift apart.
  */
 import { describe, expect, it } from "vitest";
 import { bindingEnv } from "../components/apps/env";
-import { BINDING_ENV, bindingEnvNames } from "../model/bindings";
-import type { Bindings } from "../model/services";
+import { BINDING_ENV, bindingEnvNames } from "../model/config/bindings";
+import type { Bindings } from "../model/config/services";
 
 const ctx = {
   provider: { name: "janua", port: 8000, hostname: "auth.enclii.io" },

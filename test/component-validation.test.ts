@@ -6,7 +6,7 @@ import type * as pulumiNs from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { secretPlaceholder } from "../automation/placeholders";
 import type { PlatformArgs } from "../components/platform/Platform";
-import { EXTERNAL_URLS_KEY, SIGNING_KEYS_KEY, type Environment } from "../model/schema";
+import { EXTERNAL_URLS_KEY, SIGNING_KEYS_KEY, type Environment } from "../model/config/schema";
 import { parseEnvironment } from "../stacks/config";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 import { recordResources, settled, type Registered } from "./harness";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { budgetFor, connectionBudget, describeBudget } from "../model/connectionBudget";
+import { budgetFor, connectionBudget, describeBudget } from "../model/rules/connectionBudget";
 
 describe("the connection budget", () => {
   it("shares max_connections less the reserves among every (instance, database) pool, at most 25 each", () => {

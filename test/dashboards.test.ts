@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runPlan, type PlanResult } from "../automation/plan";
 import { loadStackConfig } from "../automation/stackFile";
-import { dashboards, type DashboardService } from "../model/dashboards";
-import { DATASOURCES } from "../model/observability";
+import { dashboards, type DashboardService } from "../model/observability/dashboards";
+import { DATASOURCES } from "../model/observability/config";
 import { ROOT } from "./harness";
 
 interface GridPos {

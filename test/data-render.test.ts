@@ -16,7 +16,7 @@ import {
   renderSentinelConf,
   SENTINEL_QUORUM,
 } from "../components/data/redisConfig";
-import { connectionBudget } from "../model/connectionBudget";
+import { connectionBudget } from "../model/rules/connectionBudget";
 import { shellcheck } from "./harness";
 import { REDIS_POD_PATHS, redisCommand, redisConfigFiles, redisInitScript } from "../components/data/redisPods";
 

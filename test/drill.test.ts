@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { drillObjects, renderDrillScript } from "../automation/drill";
 import { loadStackConfig } from "../automation/stackFile";
-import type { Environment } from "../model/schema";
+import type { Environment } from "../model/config/schema";
 import { parseEnvironment } from "../stacks/config";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 import { ROOT, requireTool, shellcheck, validateObject } from "./harness";

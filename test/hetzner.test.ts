@@ -1,6 +1,6 @@
 import type * as hcloudNs from "@pulumi/hcloud";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { CloudNode, DedicatedNode as DedicatedSpec } from "../model/schema";
+import type { CloudNode, DedicatedNode as DedicatedSpec } from "../model/config/schema";
 import { find, one, recordResources, resolve, settled, type Registered } from "./harness";
 
 const network = { ipRange: "10.0.0.0/16", subnet: "10.0.1.0/24", zone: "eu-central" as const, gateway: "10.0.0.1" };

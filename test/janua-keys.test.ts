@@ -15,7 +15,7 @@ import {
   rotationDue,
   serializeSigningKeys,
   type SigningKeySet,
-} from "../model/signingKeys";
+} from "../model/config/signingKeys";
 
 const ISSUER = "https://auth.enclii.io";
 const AUDIENCE = "enclii-api";

@@ -10,9 +10,9 @@ import { runPlan, type PlanResult } from "../automation/plan";
 import { loadStackConfig, type StackConfig } from "../automation/stackFile";
 import { oidcClients } from "../components/auth/clients";
 import { secretPlaceholder } from "../automation/placeholders";
-import { SIGNING_KEYS_KEY } from "../model/schema";
-import { resolveServices } from "../model/services";
-import { rotateSigningKeys, serializeSigningKeys, type Jwks, type SigningKeySet } from "../model/signingKeys";
+import { SIGNING_KEYS_KEY } from "../model/config/schema";
+import { resolveServices } from "../model/config/services";
+import { rotateSigningKeys, serializeSigningKeys, type Jwks, type SigningKeySet } from "../model/config/signingKeys";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 import { ROOT } from "./harness";
 

@@ -14,7 +14,7 @@ import {
 } from "../components/k3s/bootstrap";
 import { longhornValues } from "../components/k3s/Longhorn";
 import { CHARTS } from "../model/pins";
-import { longhornReplicas } from "../model/rules";
+import { longhornReplicas } from "../model/rules/environment";
 import {
   find,
   isSecret,

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPlan } from "../automation/plan";
 import { loadStackConfig } from "../automation/stackFile";
-import type { RuleGroup } from "../model/slo";
+import type { RuleGroup } from "../model/observability/slo";
 import { startPrometheus, startReadonlyProxy, type Running } from "../testbed/prometheus";
 import { Servers, waitFor } from "../testbed/servers";
 import { ROOT, requireTool } from "./harness";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { imageProblem } from "../model/baseline";
-import { resolveServices, type ServiceOverrides, type SpecFile } from "../model/services";
+import { resolveServices, type ServiceOverrides, type SpecFile } from "../model/config/services";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 
 const DOMAIN = "enclii.io";

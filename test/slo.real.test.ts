@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runPlan } from "../automation/plan";
 import { loadStackConfig } from "../automation/stackFile";
-import type { RuleGroup } from "../model/slo";
+import type { RuleGroup } from "../model/observability/slo";
 import { promtool } from "../testbed/promtool";
 import { ROOT, requireTool } from "./harness";
 

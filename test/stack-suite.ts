@@ -9,8 +9,8 @@ import { runPlan, type PlanResource, type PlanResult } from "../automation/plan"
 import { loadStackConfig } from "../automation/stackFile";
 import { fakeKubeconfig } from "../automation/mocks";
 import { secretPlaceholder } from "../automation/placeholders";
-import { SIGNING_KEYS_KEY } from "../model/schema";
-import type { SigningKeySet } from "../model/signingKeys";
+import { SIGNING_KEYS_KEY } from "../model/config/schema";
+import type { SigningKeySet } from "../model/config/signingKeys";
 import { ROOT, requireTool, shellcheck, validateObject } from "./harness";
 
 export interface StackPlan {

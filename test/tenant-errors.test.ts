@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { planCommand } from "../automation/planCommand";
 import type { Tenant } from "../model/routes";
-import { TENANTS_PER_SHARD, checkShards, parseShard, parseShardStack, placeTenant, shardStack, type Shard } from "../model/tenants";
+import { TENANTS_PER_SHARD, checkShards, parseShard, parseShardStack, placeTenant, shardStack, type Shard } from "../model/config/tenants";
 import { ConfigError } from "../stacks/config";
 import { parseShardConfig } from "../stacks/shardConfig";
 import { makeTenants, placeAll, writeShardFiles } from "../testbed/tenantShards";

@@ -14,7 +14,7 @@ import { planCommand } from "../automation/planCommand";
 import { DNS_EGRESS, FROM_CLOUDFLARED } from "../components/baseline";
 import { tenantPolicySpec } from "../components/tenants/tenantObjects";
 import type { Tenant } from "../model/routes";
-import { TENANTS_PER_SHARD } from "../model/tenants";
+import { TENANTS_PER_SHARD } from "../model/config/tenants";
 import { makeTenants, placeAll, stagingForTenants, writeShardFiles } from "../testbed/tenantShards";
 import { find, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
 

@@ -18,7 +18,7 @@ import {
   USERLIST_FILE,
   type ExternalServer,
 } from "../components/data/pgbouncer";
-import { budgetFor } from "../model/connectionBudget";
+import { budgetFor } from "../model/rules/connectionBudget";
 import { DATABASES, PORTS } from "../model/names";
 import { PodNetwork, type Pod } from "./pods";
 import { sleep, waitFor, type Servers } from "./servers";

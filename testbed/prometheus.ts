@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { readonlyNginxConf } from "../components/observability/readonlyProxy";
-import type { RuleGroup } from "../model/slo";
+import type { RuleGroup } from "../model/observability/slo";
 import { waitFor, type Proc, type Servers } from "./servers";
 
 export function freePort(): Promise<number> {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import type { RuleGroup } from "../model/slo";
+import type { RuleGroup } from "../model/observability/slo";
 
 export interface PromtoolResult {
   ok: boolean;

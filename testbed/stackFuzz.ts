@@ -15,7 +15,7 @@ import fc from "fast-check";
 import { parse, stringify } from "yaml";
 import type { z } from "zod";
 import { parseStackFile, type StackConfig } from "../automation/stackFile";
-import { NAMESPACE, keySchemas } from "../model/schema";
+import { NAMESPACE, keySchemas } from "../model/config/schema";
 import { ConfigError, parseEnvironment } from "../stacks/config";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 

@@ -1,12 +1,12 @@
 /**
  * Tenant shard files as a new user (or the control plane's `domains add`) would write them: each
- * tenant placed by the shard rule (model/tenants.ts), one stack file per shard.
+ * tenant placed by the shard rule (model/config/tenants.ts), one stack file per shard.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import type { Tenant } from "../model/routes";
-import { TENANTS_KEY, placeTenant, type Shard } from "../model/tenants";
+import { TENANTS_KEY, placeTenant, type Shard } from "../model/config/tenants";
 
 /** `count` tenants, `t0000`…, each with one hostname on its own domain. */
 export function makeTenants(count: number, prefix = "t"): Tenant[] {

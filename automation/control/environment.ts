@@ -1,8 +1,8 @@
 /** A platform stack's config read and checked as the program would, loading no Pulumi SDK. */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Environment } from "../../model/schema";
-import { SPEC_DIR } from "../../model/services";
+import type { Environment } from "../../model/config/schema";
+import { SPEC_DIR } from "../../model/config/services";
 import { parseEnvironment } from "../../stacks/config";
 import { readSpecFiles } from "../../stacks/specs";
 import { loadStackConfig } from "../stackFile";

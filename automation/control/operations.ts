@@ -6,7 +6,7 @@
 import type { ConfigMap, EngineEvent, UpdateSummary } from "@pulumi/pulumi/automation";
 import { EXIT, type GuardViolation, type HistoryEntry, type OperationResult } from "../../model/controlPlane";
 import { SECRET_MARK } from "../../model/names";
-import { NAMESPACE } from "../../model/schema";
+import { NAMESPACE } from "../../model/config/schema";
 import { ConfigError } from "../../stacks/config";
 import { changeCounts, changingSteps, describeViolation, engineErrors, guardViolations, stepsOf, urnName, type Step } from "./events";
 import { NoCliError, StackMissingError, UsageError } from "./errors";

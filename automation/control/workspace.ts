@@ -20,7 +20,7 @@ import {
 } from "@pulumi/pulumi/automation";
 import { lt } from "semver";
 import { PULUMI_CLI_MIN_VERSION } from "../../model/controlPlane";
-import { TENANTS_DIR } from "../../model/tenants";
+import { TENANTS_DIR } from "../../model/config/tenants";
 import { NoCliError, StackMissingError } from "./errors";
 
 export interface ControlStack {

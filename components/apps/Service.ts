@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { APPS_NAMESPACE, PART_OF, selectorLabels } from "../../model/names";
 import type { Route } from "../../model/routes";
-import type { AppService } from "../../model/services";
+import type { AppService } from "../../model/config/services";
 import { oneAtATime } from "../baseline";
 import { deploymentSpec, sourceAnnotations } from "./workload";
 

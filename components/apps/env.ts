@@ -1,10 +1,10 @@
 /**
  * Environment variables a service gets from the bindings it declares, named by the table in
- * model/bindings.ts. Values that are secrets come only by reference to a Kubernetes Secret;
+ * model/config/bindings.ts. Values that are secrets come only by reference to a Kubernetes Secret;
  * plain values are public facts (URLs, ids).
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { BINDING_ENV } from "../../model/bindings";
+import { BINDING_ENV } from "../../model/config/bindings";
 import {
   APPS_NAMESPACE,
   JANUA_SECRETS,
@@ -18,10 +18,10 @@ import {
   issuerUrl,
   oidcClientSecretName,
 } from "../../model/names";
-import { OTLP_HTTP_URL, READONLY_PROMETHEUS_URL } from "../../model/observability";
+import { OTLP_HTTP_URL, READONLY_PROMETHEUS_URL } from "../../model/observability/config";
 import { serviceUrl } from "../../model/routes";
-import type { SmtpSettings } from "../../model/schema";
-import type { AppService, Bindings } from "../../model/services";
+import type { SmtpSettings } from "../../model/config/schema";
+import type { AppService, Bindings } from "../../model/config/services";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar & { name: string };
 

@@ -5,9 +5,9 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { FROM_CLOUDFLARED, FROM_PROMETHEUS, inNamespace, internetEgress, podsIn, tcp } from "../baseline";
-import { MONITORING_NAMESPACE, OBS_PORTS, POD_LABELS } from "../../model/observability";
+import { MONITORING_NAMESPACE, OBS_PORTS, POD_LABELS } from "../../model/observability/config";
 import { DATA_NAMESPACE, PORTS, selectorLabels } from "../../model/names";
-import type { AppService } from "../../model/services";
+import type { AppService } from "../../model/config/services";
 
 type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
 type Ingress = k8s.types.input.networking.v1.NetworkPolicyIngressRule;

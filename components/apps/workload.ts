@@ -6,7 +6,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { PART_OF, selectorLabels } from "../../model/names";
-import type { AppService } from "../../model/services";
+import type { AppService } from "../../model/config/services";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 type DeploymentSpec = k8s.types.input.apps.v1.DeploymentSpec;

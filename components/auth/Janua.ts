@@ -2,9 +2,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { APPS_NAMESPACE, JANUA_SECRETS, JWKS_PATH, SECRET_KEYS, issuerUrl, oidcClientSecretName } from "../../model/names";
-import type { SmtpSettings } from "../../model/schema";
-import type { AppService } from "../../model/services";
-import { parseSigningKeys, publicJwks, rotationDue, type Jwks } from "../../model/signingKeys";
+import type { SmtpSettings } from "../../model/config/schema";
+import type { AppService } from "../../model/config/services";
+import { parseSigningKeys, publicJwks, rotationDue, type Jwks } from "../../model/config/signingKeys";
 import { oidcClients, type OidcClient } from "./clients";
 
 /** RFC 7518 §3.2: an HS256 key must be at least 256 bits; 48 bytes leaves margin. */

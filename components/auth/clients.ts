@@ -5,7 +5,7 @@
  * so clients are provisioned by `pulumi up` rather than by hand-made API calls.
  */
 import { LOCALHOST_REDIRECT, OIDC_CALLBACK_PATH } from "../../model/names";
-import type { AppService } from "../../model/services";
+import type { AppService } from "../../model/config/services";
 
 export interface OidcClient {
   client_id: string;

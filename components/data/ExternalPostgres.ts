@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { ConnectionBudget } from "../../model/connectionBudget";
+import type { ConnectionBudget } from "../../model/rules/connectionBudget";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { DATABASES, POOLED_SERVICE, PORTS, UIDS } from "../../model/names";
 import { IMAGES } from "../../model/pins";
@@ -23,7 +23,7 @@ export interface ExternalPostgresArgs {
   server: ExternalServer;
   /** Secret: database → postgres://user:password@host:port/dbname. */
   databaseUrls: pulumi.Output<Record<string, string>>;
-  /** PgBouncer's replicas and per-pool limit (model/connectionBudget.ts). */
+  /** PgBouncer's replicas and per-pool limit (model/rules/connectionBudget.ts). */
   budget: ConnectionBudget;
   provider: k8s.Provider;
 }

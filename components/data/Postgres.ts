@@ -3,11 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { NEEDS_TOKEN_ANNOTATION } from "../../model/baseline";
 import { IMAGES } from "../../model/pins";
-import type { PostgresConfig } from "../../model/schema";
+import type { PostgresConfig } from "../../model/config/schema";
 import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL, DATABASES, POOLED_SERVICE, PORTS } from "../../model/names";
 import { stateful } from "../stateful";
 import { databaseUrlSecret } from "./databaseUrl";
-import { IN_CLUSTER_MAX_CONNECTIONS, type ConnectionBudget } from "../../model/connectionBudget";
+import { IN_CLUSTER_MAX_CONNECTIONS, type ConnectionBudget } from "../../model/rules/connectionBudget";
 import { LONGHORN_OPT_OUT_LABELS } from "../k3s/Longhorn";
 import { LISTEN_BACKLOG, MAX_CLIENT_CONN } from "./pgbouncer";
 
@@ -64,7 +64,7 @@ export interface PostgresArgs {
   /** `enclii:postgres`: instances, storage, retention, the cluster's name, and a restore (a new cluster from another's archive). */
   settings: Extract<PostgresConfig, { mode: "in-cluster" }>;
   /** PgBouncer replicas: 2 when there is more than one node. */
-  /** The Pooler's instances and per-pool limit (model/connectionBudget.ts). */
+  /** The Pooler's instances and per-pool limit (model/rules/connectionBudget.ts). */
   budget: ConnectionBudget;
   backup: PostgresBackupTarget;
   storageClass: pulumi.Input<string>;

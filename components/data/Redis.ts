@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { DATA_NAMESPACE, PORTS, REDIS_SECRET, UIDS } from "../../model/names";
-import { OBS_PORTS } from "../../model/observability";
+import { OBS_PORTS } from "../../model/observability/config";
 import { IMAGES } from "../../model/pins";
 import { stateful } from "../stateful";
 import { MASTER_NAME } from "./redisConfig";

@@ -5,7 +5,7 @@
  * Invalid input throws rather than rendering a file PgBouncer would misread. The real-server
  * tests run these files in a pod of their own (testbed/postgres.ts).
  */
-import { CONTROL_CHARACTER, LOOKS_HASHED, PLAIN_IDENTIFIER } from "../../model/dataRules";
+import { CONTROL_CHARACTER, LOOKS_HASHED, PLAIN_IDENTIFIER } from "../../model/rules/data";
 import { DATABASES, PORTS } from "../../model/names";
 
 export const MAX_CLIENT_CONN = 1000;
@@ -60,7 +60,7 @@ export function externalDatabases(urls: Record<string, string>): ExternalDatabas
   });
 }
 
-/** `poolSize`: server connections per database, from the connection budget (model/connectionBudget.ts). */
+/** `poolSize`: server connections per database, from the connection budget (model/rules/connectionBudget.ts). */
 export function renderPgbouncerIni(
   server: ExternalServer,
   databases: Pick<ExternalDatabase, "name" | "dbname">[],

@@ -2,7 +2,7 @@ import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
 import { ADMIN_PORTS, MAX_SERVERS_PER_PLACEMENT_GROUP } from "../../model/names";
 import { hetznerProtection, stateful } from "../stateful";
-import type { CloudNode, Environment } from "../../model/schema";
+import type { CloudNode, Environment } from "../../model/config/schema";
 import type { ClusterNode } from "./node";
 
 const SSH_USER = "root";

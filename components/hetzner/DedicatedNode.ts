@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { DedicatedNode as DedicatedNodeSpec } from "../../model/schema";
+import type { DedicatedNode as DedicatedNodeSpec } from "../../model/config/schema";
 import type { ClusterNode } from "./node";
 
 export interface DedicatedNodeArgs {

@@ -1,6 +1,6 @@
 import type * as command from "@pulumi/command";
 import type * as pulumi from "@pulumi/pulumi";
-import type { Role } from "../../model/schema";
+import type { Role } from "../../model/config/schema";
 
 /** What the node layer hands the cluster layer: one machine, however it was obtained. */
 export interface ClusterNode {

@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHARTS } from "../../model/pins";
-import { longhornReplicas } from "../../model/rules";
+import { longhornReplicas } from "../../model/rules/environment";
 import { stateful, volumeReclaimPolicy } from "../stateful";
 
 /** The StorageClass the chart creates and marks default (`persistence.defaultClass`); the chart fixes its name. */

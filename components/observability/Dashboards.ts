@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { dashboards, type DashboardArgs } from "../../model/dashboards";
+import { dashboards, type DashboardArgs } from "../../model/observability/dashboards";
 import { PART_OF } from "../../model/names";
-import { DASHBOARD_LABEL, MONITORING_NAMESPACE } from "../../model/observability";
+import { DASHBOARD_LABEL, MONITORING_NAMESPACE } from "../../model/observability/config";
 
 export interface DashboardsArgs extends DashboardArgs {
   provider: k8s.Provider;

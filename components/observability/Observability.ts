@@ -8,10 +8,10 @@ import {
   MONITORING_NAMESPACE,
   SIZES,
   type Observability as ObservabilitySettings,
-} from "../../model/observability";
+} from "../../model/observability/config";
 import { APPS_NAMESPACE } from "../../model/names";
 import type { Route } from "../../model/routes";
-import type { AppService } from "../../model/services";
+import type { AppService } from "../../model/config/services";
 import { denyAllButDns } from "../baseline";
 import { Dashboards } from "./Dashboards";
 import { GrafanaAccess } from "./GrafanaAccess";

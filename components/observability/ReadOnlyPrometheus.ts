@@ -9,7 +9,7 @@ import {
   READONLY_PROMETHEUS_URL,
   SERVICES,
   type Size,
-} from "../../model/observability";
+} from "../../model/observability/config";
 import { PART_OF } from "../../model/names";
 import { IMAGES } from "../../model/pins";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../baseline";

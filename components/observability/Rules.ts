@@ -1,9 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PART_OF } from "../../model/names";
-import { MONITORING_API, MONITORING_NAMESPACE } from "../../model/observability";
-import { platformRuleGroups, type PlatformRuleArgs } from "../../model/platformRules";
-import { sloRuleGroups, type RuleGroup, type SloTargets } from "../../model/slo";
+import { MONITORING_API, MONITORING_NAMESPACE } from "../../model/observability/config";
+import { platformRuleGroups, type PlatformRuleArgs } from "../../model/observability/platformRules";
+import { sloRuleGroups, type RuleGroup, type SloTargets } from "../../model/observability/slo";
 
 export interface RulesArgs {
   slo: SloTargets;

@@ -8,10 +8,10 @@ import {
   PROBE_INTERVAL,
   PROBE_MODULES,
   type Observability,
-} from "../../model/observability";
+} from "../../model/observability/config";
 import { CHARTS } from "../../model/pins";
-import type { AppService } from "../../model/services";
-import { AVAILABILITY_JOB } from "../../model/slo";
+import type { AppService } from "../../model/config/services";
+import { AVAILABILITY_JOB } from "../../model/observability/slo";
 import { metricsPortName } from "../apps/workload";
 import { SERVICES as REDIS_SERVICES } from "../data/redisPods";
 import { blackboxValues } from "./chartValues";

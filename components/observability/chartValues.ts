@@ -1,10 +1,10 @@
 /**
  * The observability charts' values as plain data, from the environment's sizes and retention.
  * Every pod gets requests and a memory limit (the capacity check reads them back from the release,
- * model/chartPods.ts), the restricted security context where the chart lets us set it, and storage
+ * model/cost/chartPods.ts), the restricted security context where the chart lets us set it, and storage
  * on Longhorn. kube-prometheus-stack's values are in metricsValues.ts.
  */
-import { LOKI_URL, OBS_PORTS, PROBE_MODULES, SIZES, type Observability } from "../../model/observability";
+import { LOKI_URL, OBS_PORTS, PROBE_MODULES, SIZES, type Observability } from "../../model/observability/config";
 export type Values = Record<string, unknown>;
 
 export const RESTRICTED = {

@@ -10,8 +10,8 @@ import {
   SIZES,
   TEMPO_URL,
   type Observability,
-} from "../../model/observability";
-import { ETCD_SNAPSHOT_METRIC } from "../../model/platformRules";
+} from "../../model/observability/config";
+import { ETCD_SNAPSHOT_METRIC } from "../../model/observability/platformRules";
 import { RESTRICTED, UID, claim, podSecurity, type Values } from "./chartValues";
 
 /**

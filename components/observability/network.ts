@@ -5,7 +5,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { CLOUDFLARED, APPS_NAMESPACE, DATA_NAMESPACE, KUBE_SYSTEM_NAMESPACE, NAME_LABEL, PORTS } from "../../model/names";
-import { AGENTS_NAMESPACE, MONITORING_NAMESPACE, OBS_PORTS, POD_LABELS } from "../../model/observability";
+import { AGENTS_NAMESPACE, MONITORING_NAMESPACE, OBS_PORTS, POD_LABELS } from "../../model/observability/config";
 import { CHARTS } from "../../model/pins";
 import { FROM_CLOUDFLARED, inNamespace, internetEgress, podsIn, tcp } from "../baseline";
 

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import type { Observability } from "../../model/observability";
+import type { Observability } from "../../model/observability/config";
 import type { Chart } from "../../model/pins";
 
 /** What a component that installs one of the sized charts onto Longhorn needs. */

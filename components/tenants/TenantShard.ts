@@ -2,9 +2,9 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TENANT_ROUTER } from "../../model/names";
-import { MONITORING_API, MONITORING_NAMESPACE } from "../../model/observability";
+import { MONITORING_API, MONITORING_NAMESPACE } from "../../model/observability/config";
 import type { Tenant } from "../../model/routes";
-import { TENANTS_PER_SHARD } from "../../model/tenants";
+import { TENANTS_PER_SHARD } from "../../model/config/tenants";
 import {
   CONTAINER_DEFAULTS,
   DEFAULT_TENANT_QUOTA,

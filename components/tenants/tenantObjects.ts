@@ -6,8 +6,8 @@ import type * as k8s from "@pulumi/kubernetes";
 import { DNS_EGRESS } from "../baseline";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { TENANT_LABEL, tenantNamespace } from "../../model/names";
-import { CUSTOM_HOSTNAME_PROBE_INTERVAL, PROBE_MODULES } from "../../model/observability";
-import { CUSTOM_HOSTNAMES_JOB } from "../../model/platformRules";
+import { CUSTOM_HOSTNAME_PROBE_INTERVAL, PROBE_MODULES } from "../../model/observability/config";
+import { CUSTOM_HOSTNAMES_JOB } from "../../model/observability/platformRules";
 import type { Tenant } from "../../model/routes";
 
 /** ResourceQuota `hard` for one tenant; no LoadBalancers or NodePorts: traffic arrives through the tunnel. */

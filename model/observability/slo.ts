@@ -3,7 +3,7 @@
  * alerts read, and multi-window multi-burn-rate alerts (SRE workbook, "Alerting on SLOs"). Pure
  * data in the PrometheusRule `groups` shape; `promtool` checks and unit-tests it (test/slo.real.test.ts).
  */
-import { BURN_WINDOWS, HTTP_METRICS, SLO, type Severity } from "./observability";
+import { BURN_WINDOWS, HTTP_METRICS, SLO, type Severity } from "./config";
 
 export interface Rule {
   record?: string;

@@ -5,8 +5,8 @@
  * set no requests and reserve nothing, as the scheduler sees them.
  */
 import { requested, sumResources, type PodGroup, type Resources, type Volume } from "./capacity";
-import { CHARTS } from "./pins";
-import { quantityValue } from "./services";
+import { CHARTS } from "../pins";
+import { quantityValue } from "../config/services";
 
 type Values = Record<string, unknown>;
 const GI = 2 ** 30;

@@ -5,8 +5,8 @@
  * takes it over instead of creating a second one (or failing on "already exists"). Pure: the
  * program and the planner share the table and the checks.
  */
-import { didYouMean } from "./issues";
-import { NAMESPACE } from "./schema";
+import { didYouMean } from "../config/issues";
+import { NAMESPACE } from "../config/schema";
 
 export const ADOPT_KEY = `${NAMESPACE}:adopt`;
 
@@ -65,7 +65,7 @@ function notAdoptable(type: string): string {
     return "a component or provider is not a cloud object; name its resources instead";
   if (type.startsWith("random:"))
     return "random values are generated, not adopted; a Secret made from one keeps its value through the Kubernetes object";
-  return `${type} has no entry in ADOPTABLE (model/adopt.ts)`;
+  return `${type} has no entry in ADOPTABLE (model/rules/adopt.ts)`;
 }
 
 /** Every problem with `adopt` against what the plan registers: unknown names, types, id shapes. */

@@ -7,8 +7,8 @@
  */
 import { z } from "zod";
 import { describeIssues, fieldPath } from "./issues";
-import { validateRoutes, tenantRoutes, DNS_1035_LABEL, type Tenant } from "./routes";
-import { decode, dnsLabel, fqdn, port } from "./schema";
+import { validateRoutes, tenantRoutes, DNS_1035_LABEL, type Tenant } from "../routes";
+import { decode, dnsLabel, fqdn, port } from "./validators";
 
 export const PLATFORM_PROJECT = "enclii-infra";
 export const TENANTS_PROJECT = "enclii-tenants";

@@ -2,8 +2,8 @@
  * Who may reach SSH and the Kubernetes API, judged by the address space the CIDRs cover, not by
  * how they are spelt: 0.0.0.0/1 plus 128.0.0.0/1 is the whole internet as surely as 0.0.0.0/0.
  */
-import { cidrsOverlap, parseCidr } from "./net";
-import { LIMITS, NAMESPACE, type Parsed } from "./schema";
+import { cidrsOverlap, parseCidr } from "../net";
+import { LIMITS, NAMESPACE, type Parsed } from "../config/schema";
 
 const KEY = `${NAMESPACE}:adminCidrs`;
 const ALL_IPV4 = 2 ** 32;

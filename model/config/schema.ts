@@ -3,15 +3,15 @@
  * `config.ts` parses with these; `rules.ts` checks what spans keys.
  */
 import { z } from "zod";
-import { DEFAULT_PRICES, R2_PRICES, type NetworkZone, type Prices } from "./catalog";
+import { DEFAULT_PRICES, R2_PRICES, type NetworkZone, type Prices } from "../cost/catalog";
 import { fieldPath } from "./issues";
-import { observabilitySchema, type Observability } from "./observability";
-import { MAX_NODES_PER_NETWORK } from "./names";
-import { isIpv4, parseCidr } from "./net";
-import { K3S_RELEASES, K3S_RELEASES_AS_OF, K3S_RELEASES_SOURCE } from "./pins";
-import { DNS_NAME } from "./routes";
+import { observabilitySchema, type Observability } from "../observability/config";
+import { MAX_NODES_PER_NETWORK } from "../names";
+import { isIpv4, parseCidr } from "../net";
+import { K3S_RELEASES, K3S_RELEASES_AS_OF, K3S_RELEASES_SOURCE } from "../pins";
 import { serviceOverrides, type AppService } from "./services";
 import { DEFAULT_ROTATION_DAYS } from "./signingKeys";
+import { dnsLabel, fqdn, port, whole } from "./validators";
 
 export const NAMESPACE = "enclii";
 
@@ -38,10 +38,6 @@ export const LIMITS = {
   smtpUsernameLength: 256,
 } as const;
 
-export const dnsLabel = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and '-', at most 52 characters");
-export const fqdn = z.string().regex(DNS_NAME, "must be a lowercase fully qualified domain name");
 /** A host name (one label or more, lowercase) or an IPv4 address, as a server's address is written. */
 const host = z
   .string()
@@ -55,8 +51,6 @@ const role = z.enum(["server", "agent"]);
 /** Catalog names (server types, locations, models, images): short identifiers; the rules say which are known. */
 const catalogName = (what: string) =>
   z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9._]{0,63}$/, `must be a ${what}: letters, digits, '-', '.' and '_', at most 64 characters`);
-export const port = z.number().int().min(1).max(65535);
-const whole = (min: number, max: number) => z.number().int().min(min).max(max);
 
 const cloudPool = z.strictObject({
   name: dnsLabel,
@@ -121,7 +115,7 @@ export const keySchemas = {
     .prefault({}),
   /**
    * Existing objects to take over rather than create: a resource's name in the plan → the
-   * provider's import id (model/adopt.ts; README "Moving the running production onto this program").
+   * provider's import id (model/rules/adopt.ts; README "Moving the running production onto this program").
    */
   adopt: z
     .record(z.string().regex(/^[a-z0-9][-a-z0-9.]{0,199}$/, "must be a resource name from the plan"), z.string().min(1).max(300))
@@ -206,7 +200,7 @@ export const keySchemas = {
       from: z.email({ error: "must be an email address" }),
     })
     .optional(),
-  /** Metrics, logs, traces, SLO alerts and dashboards (model/observability.ts); on unless `enabled: false`. */
+  /** Metrics, logs, traces, SLO alerts and dashboards (model/observability/config.ts); on unless `enabled: false`. */
   observability: observabilitySchema,
   sshPublicKey: z
     .string()
@@ -291,12 +285,4 @@ export type PostgresConfig = z.infer<(typeof keySchemas)["postgres"]>;
 /** Where a config key's problem is reported: `enclii:nodes[1].serverType`. */
 export function keyPath(path: readonly PropertyKey[]): string {
   return `${NAMESPACE}:${fieldPath(path)}`;
-}
-
-export function decode(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
 }

@@ -4,7 +4,7 @@
  * and everything else is kept in Alertmanager only. Pure; `amtool check-config` reads the result.
  */
 import { WATCHDOG_ALERT } from "./platformRules";
-import type { Paging } from "./observability";
+import type { Paging } from "./config";
 
 const NULL_RECEIVER = "null";
 const PAGE = "page";

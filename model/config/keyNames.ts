@@ -4,7 +4,7 @@
  */
 import { didYouMean } from "./issues";
 import { TENANTS_DIR, TENANTS_KEY } from "./tenants";
-import { PAGING_KEY } from "./observability";
+import { PAGING_KEY } from "../observability/config";
 import { EXTERNAL_URLS_KEY, NAMESPACE, SECRET_CONFIG_KEYS, SMTP_PASSWORD_KEY, keySchemas } from "./schema";
 
 const KNOWN = [

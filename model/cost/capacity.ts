@@ -6,9 +6,9 @@
  * feeds it the pods and volumes it registered (automation/capacity.ts).
  */
 import { machineSize } from "./catalog";
-import { LONGHORN_USABLE_SHARE, longhornReplicas } from "./rules";
-import type { NodeSpec } from "./schema";
-import { quantityValue } from "./services";
+import { LONGHORN_USABLE_SHARE, longhornReplicas } from "../rules/environment";
+import type { NodeSpec } from "../config/schema";
+import { quantityValue } from "../config/services";
 
 export interface Resources {
   cpuMilli: number;

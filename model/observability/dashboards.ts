@@ -4,7 +4,7 @@
  * layer and the edge. Each becomes a ConfigMap Grafana's sidecar loads.
  */
 import type { Dashboard, Panel } from "@grafana/schema";
-import { DATASOURCES, HTTP_METRICS } from "./observability";
+import { DATASOURCES, HTTP_METRICS } from "./config";
 import { AVAILABILITY_JOB } from "./slo";
 import { CUSTOM_HOSTNAMES_JOB, ETCD_SNAPSHOT_METRIC } from "./platformRules";
 

@@ -2,8 +2,9 @@
  * Data-layer rules: what must fit the node count, and the external database's URLs checked the
  * way PgBouncer will read them, without ever echoing a URL or a password.
  */
-import { DATABASES } from "./names";
-import { EXTERNAL_URLS_KEY, NAMESPACE, decode, type Parsed } from "./schema";
+import { DATABASES } from "../names";
+import { EXTERNAL_URLS_KEY, NAMESPACE, type Parsed } from "../config/schema";
+import { decode } from "../config/validators";
 
 /** Names PgBouncer's ini takes without quoting (components/data/pgbouncer.ts renders them); PostgreSQL's 63-byte limit. */
 export const PLAIN_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_.-]{0,62}$/;

@@ -4,9 +4,10 @@
  * piece runs at. Pure: the components render from these, the capacity check counts them.
  */
 import { z } from "zod";
-import { describeIssues, fieldPath } from "./issues";
-import { CHARTS } from "./pins";
-import { serviceUrl } from "./routes";
+import { describeIssues, fieldPath } from "../config/issues";
+import { CHARTS } from "../pins";
+import { dnsLabel, whole } from "../config/validators";
+import { serviceUrl } from "../routes";
 
 export const OBSERVABILITY_KEY = "enclii:observability";
 /** The prometheus-operator objects' apiVersion (monitors, probes, rules). */
@@ -167,9 +168,8 @@ export const CUSTOM_HOSTNAME_PROBE_INTERVAL = "5m";
 /** The blackbox exporter's modules: an HTTPS GET answering 2xx, and a TLS handshake with a valid certificate. */
 export const PROBE_MODULES = { http: "http_2xx", tls: "tls_connect" } as const;
 
-const days = z.number().int().min(1).max(400);
-const gi = z.number().int().min(1).max(2048);
-const dnsLabel = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?$/, "must be a DNS label");
+const days = whole(1, 400);
+const gi = whole(1, 2048);
 const emailDomain = z
   .string()
   .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase domain such as example.com");

@@ -1,9 +1,9 @@
 /** Rules that span config keys: what must fit together before anything is registered. */
-import { DEDICATED_MODELS, LOCATIONS, SERVER_TYPES, machineSize } from "./catalog";
-import { FIRST_NODE_HOST, K3S_CIDRS, MAX_NODES_PER_NETWORK } from "./names";
-import { cidrContains, cidrsOverlap, parseCidr } from "./net";
-import { observabilityVolumesGi, resolveObservability } from "./observability";
-import { K3S_MINOR_END_OF_LIFE, K3S_RELEASES_AS_OF } from "./pins";
+import { DEDICATED_MODELS, LOCATIONS, SERVER_TYPES, machineSize } from "../cost/catalog";
+import { FIRST_NODE_HOST, K3S_CIDRS, MAX_NODES_PER_NETWORK } from "../names";
+import { cidrContains, cidrsOverlap, parseCidr } from "../net";
+import { observabilityVolumesGi, resolveObservability } from "../observability/config";
+import { K3S_MINOR_END_OF_LIFE, K3S_RELEASES_AS_OF } from "../pins";
 import {
   EXTERNAL_URLS_KEY,
   NAMESPACE,
@@ -14,7 +14,7 @@ import {
   type NodeEntry,
   type NodeSpec,
   type Parsed,
-} from "./schema";
+} from "../config/schema";
 
 export function checkNetwork(network: { ipRange: string; subnet: string }): string[] {
   const range = parseCidr(network.ipRange);

@@ -5,7 +5,7 @@
  * what the model does not price, as config states it.
  */
 import { CLOUDFLARE_PRICES_AS_OF, CUSTOM_HOSTNAME_PRICES, PRICES_AS_OF, R2_PRICES, machineSize, type Prices } from "./catalog";
-import type { Environment } from "./schema";
+import type { Environment } from "../config/schema";
 
 export interface CostLine {
   item: string;
@@ -26,8 +26,8 @@ export interface CostReport {
 }
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
-const HETZNER = `Hetzner price list ${PRICES_AS_OF} (model/catalog.ts), or enclii:prices`;
-const CLOUDFLARE = `Cloudflare pricing ${CLOUDFLARE_PRICES_AS_OF} (model/catalog.ts)`;
+const HETZNER = `Hetzner price list ${PRICES_AS_OF} (model/cost/catalog.ts), or enclii:prices`;
+const CLOUDFLARE = `Cloudflare pricing ${CLOUDFLARE_PRICES_AS_OF} (model/cost/catalog.ts)`;
 
 function priced(item: string, count: number, eachEur: number | undefined, prices: Prices): CostLine {
   if (eachEur === undefined) return { item, count, monthlyUsd: 0, source: "unpriced: set enclii:prices.monthlyEur", unpriced: true };

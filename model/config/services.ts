@@ -5,10 +5,11 @@
  */
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { imageProblem } from "./baseline";
+import { imageProblem } from "../baseline";
 import { bindingEnvNames } from "./bindings";
 import { describeIssues, fieldPath } from "./issues";
-import { DATABASES, R2_APP_BUCKETS, UIDS } from "./names";
+import { DATABASES, R2_APP_BUCKETS, UIDS } from "../names";
+import { replicas, serviceLabel } from "./validators";
 
 const SPEC_API_VERSION = "enclii.dev/v1";
 export const SPEC_DIR = "dogfooding";
@@ -16,9 +17,6 @@ export const SPEC_DIR = "dogfooding";
 const APEX = "@";
 const DEFAULT_STARTUP_TIMEOUT_SECONDS = 60;
 
-const dnsLabel = z
-  .string()
-  .regex(/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/, "must be a DNS label starting with a letter (lowercase letters, digits, '-')");
 const quantity = z.string().regex(/^\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, 'must be a Kubernetes quantity such as "250m" or "256Mi"');
 const glob = z.string().min(1);
 const utcTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d UTC$/, 'must be a time such as "22:00 UTC"');
@@ -32,15 +30,15 @@ const oidcBinding = z.discriminatedUnion("role", [
   /** The identity provider itself (Janua): gets the signing keys, secrets, SMTP and the client registry. */
   z.strictObject({ role: z.literal("provider") }),
   /** A browser app: a public client (authorization code + PKCE) redirected back to its own routes. */
-  z.strictObject({ role: z.literal("client"), clientId: dnsLabel, scope: z.string().default("openid profile email") }),
+  z.strictObject({ role: z.literal("client"), clientId: serviceLabel, scope: z.string().default("openid profile email") }),
   /** An API: validates tokens against the JWKS and holds a confidential client for client credentials. */
-  z.strictObject({ role: z.literal("resource-server"), clientId: dnsLabel, scope: z.string().default("api:read api:write") }),
+  z.strictObject({ role: z.literal("resource-server"), clientId: serviceLabel, scope: z.string().default("api:read api:write") }),
 ]);
 
 const serviceSpecSchema = z.strictObject({
   apiVersion: z.literal(SPEC_API_VERSION),
   kind: z.literal("Service"),
-  metadata: z.strictObject({ name: dnsLabel, project: dnsLabel.optional(), description: z.string().optional() }),
+  metadata: z.strictObject({ name: serviceLabel, project: serviceLabel.optional(), description: z.string().optional() }),
   spec: z.strictObject({
     build: z.strictObject({
       source: z.strictObject({
@@ -58,7 +56,7 @@ const serviceSpecSchema = z.strictObject({
     runtime: z.strictObject({
       image: pinnedImage,
       port: z.number().int().min(1024, "must be 1024 or above: containers run without privileges").max(65535),
-      replicas: z.number().int().min(1).max(50),
+      replicas,
       runAsUser: z.number().int().min(1, "must not be 0 (root)").default(UIDS.nonroot),
       healthCheck: z.strictObject({
         path: z.string().startsWith("/", "must start with /"),
@@ -71,7 +69,7 @@ const serviceSpecSchema = z.strictObject({
       }),
       env: z.record(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an upper-case environment variable name"), z.string()).default({}),
       /**
-       * Where Prometheus scrapes the service (OpenTelemetry's HTTP server histogram, model/observability.ts).
+       * Where Prometheus scrapes the service (OpenTelemetry's HTTP server histogram, model/observability/config.ts).
        * `latencyP95Ms` makes a latency SLO of it: 95% of requests faster than this.
        */
       metrics: z
@@ -103,15 +101,13 @@ const serviceSpecSchema = z.strictObject({
       })
       .default({}),
     /** Services in this namespace that call this one directly (NetworkPolicy ingress). */
-    callers: z.array(dnsLabel).default([]),
+    callers: z.array(serviceLabel).default([]),
     routes: z
       .array(
         z.strictObject({ host: z.string().regex(/^(@|[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/, 'must be "@" (the apex) or one DNS label') }),
       )
       .default([]),
-    autoscaling: z
-      .strictObject({ maxReplicas: z.number().int().min(1).max(50), targetCpuPercent: z.number().int().min(10).max(95).default(70) })
-      .optional(),
+    autoscaling: z.strictObject({ maxReplicas: replicas, targetCpuPercent: z.number().int().min(10).max(95).default(70) }).optional(),
   }),
 });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
@@ -144,10 +140,7 @@ export interface SpecFile {
   text: string;
 }
 
-export const serviceOverrides = z.record(
-  dnsLabel,
-  z.strictObject({ image: pinnedImage.optional(), replicas: z.number().int().min(1).max(50).optional() }),
-);
+export const serviceOverrides = z.record(serviceLabel, z.strictObject({ image: pinnedImage.optional(), replicas: replicas.optional() }));
 export type ServiceOverrides = z.infer<typeof serviceOverrides>;
 
 function hostname(host: string, domain: string): string {
