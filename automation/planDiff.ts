@@ -5,6 +5,7 @@
  * the text goes into pull-request comments as it is.
  */
 import { GUARDED_TYPES } from "../model/controlPlane";
+import type { PlatformOutputs } from "../model/platformOutputs";
 import { replacementsFor, type ReplaceRule } from "../model/replacements";
 import type { PlanResource } from "./plan";
 
@@ -75,7 +76,11 @@ function change(kind: ResourceChange["kind"], r: PlanResource, paths: string[]):
   return { kind, urn: r.urn, type: r.type, name: r.name, paths, replacements, stateful, losesData };
 }
 
-const costOf = (p: PlanFile) => (typeof p.outputs.monthlyCostUsd === "number" ? p.outputs.monthlyCostUsd : undefined);
+/** The platform's monthly cost output; a plan file is read from disk, so its type is checked, not trusted. */
+function costOf(p: PlanFile): number | undefined {
+  const cost = (p.outputs as Partial<Record<keyof PlatformOutputs, unknown>>).monthlyCostUsd;
+  return typeof cost === "number" ? cost : undefined;
+}
 
 export function diffPlans(before: PlanFile, after: PlanFile): PlanDiff {
   const old = new Map(before.resources.map((r) => [r.urn, r]));

@@ -94,7 +94,7 @@ export function describeObservability(result: PlanResult, env: Environment): str
     `Observability (${o.profile}, namespace monitoring): metrics ${o.retentionDays.metrics} d / ${o.storageGi.metrics} GiB` +
       `${o.logs ? `, logs ${o.retentionDays.logs} d / ${o.storageGi.logs} GiB` : ", no logs"}` +
       `${o.traces ? `, traces ${o.retentionDays.traces} d / ${o.storageGi.traces} GiB` : ", no traces"}`,
-    `  Grafana: ${o.grafana ? `https://${o.grafana.host}.${env.domain} behind Cloudflare Access (${[...o.grafana.allowedEmails, ...o.grafana.allowedEmailDomains.map((d) => `*@${d}`)].join(", ")})` : "not exposed (kubectl port-forward)"}`,
+    `  Grafana: ${o.grafana ? `https://${o.grafana.hostname} behind Cloudflare Access (${[...o.grafana.allowedEmails, ...o.grafana.allowedEmailDomains.map((d) => `*@${d}`)].join(", ")})` : "not exposed (kubectl port-forward)"}`,
     `  paging: ${o.paging ? "enclii:paging (critical pages, warnings open low-urgency incidents)" : "none: alerts stay in Alertmanager (set enclii:paging)"}`,
     `  scrape targets (${targets.length}):`,
     ...targets.map((t) => `    ${t}`),

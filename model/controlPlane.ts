@@ -2,10 +2,11 @@
  * The control plane's contract: what the `enclii-infra` CLI (and the automation library behind it)
  * may change, what it reads, what each operation returns and how it exits. Switchyard (Go) calls
  * the CLI with `--json` or drives the same stacks with Pulumi's Go Automation API; either way it
- * holds to what is written here. README "The control plane's contract" is this file in prose.
+ * holds to what is written here. docs/control-plane.md is this file in prose.
  */
 import { NAMESPACE } from "./config/schema";
 import { PLATFORM_PROJECT, TENANTS_KEY, TENANTS_PROJECT } from "./config/tenants";
+import type { PlatformOutputs } from "./platformOutputs";
 
 /**
  * The oldest Pulumi CLI the library drives: the SDK this repository pins (package-lock), since an
@@ -56,16 +57,16 @@ export const WRITABLE_CONFIG = [
   },
 ] as const;
 
-/** Stack outputs the control plane reads (platform stack unless said otherwise). */
+/** Stack outputs the control plane reads (platform stack unless said otherwise), named as PlatformOutputs names them. */
 export const READ_OUTPUTS = {
-  services: "per service: namespace, Service name, port and public hostnames",
+  services: "per service: name, image, replicas, the autoscaler's maximum when it has one, and public hostnames",
   oidcIssuer: "Janua's issuer URL",
   jwksUri: "where tokens are verified",
   domain: "the environment's zone",
   monthlyCostUsd: "the cost model's monthly total",
   k3sVersion: "the cluster's k3s version",
   hostnames: `(${TENANTS_PROJECT} shard stacks) per custom hostname: tenant, status, sslStatus, cnameTarget, ownershipVerification, sslValidation`,
-} as const;
+} as const satisfies Partial<Record<keyof PlatformOutputs | "hostnames", string>>;
 
 /** Where an image override lives in the platform stack's config, as a Pulumi property path. */
 export function imageConfigPath(service: string): string {
@@ -113,7 +114,7 @@ export interface OperationResult {
   engineMessage?: string;
   changes?: ResourceCounts;
   violations?: GuardViolation[];
-  /** Files under the repository the operation edited (commit them: README "Who owns the config"). */
+  /** Files under the repository the operation edited (commit them: docs/control-plane.md#who-owns-the-config). */
   changedFiles?: string[];
   deploy?: { service: string; image: string; previousImage?: string; targets: string[]; notApplied: string[] };
   domains?: DomainsResult;

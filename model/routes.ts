@@ -3,6 +3,7 @@
  * them (tunnel ingress, DNS, NetworkPolicies). Pure, so the rules are tested without mocks.
  */
 import { FALLBACK_ORIGIN_LABEL, tenantNamespace } from "./names";
+import type { Problem } from "./problem";
 
 export interface Route {
   hostname: string;
@@ -32,36 +33,49 @@ function inZone(hostname: string, zone: string): boolean {
   return hostname === zone || hostname.endsWith(`.${zone}`);
 }
 
-function serviceProblems(r: Route): string[] {
+export type RouteProblem = Problem<
+  | "duplicate-hostname"
+  | "invalid-hostname"
+  | "outside-zone"
+  | "inside-zone"
+  | "reserved-hostname"
+  | "invalid-namespace"
+  | "invalid-service-name"
+  | "invalid-port"
+>;
+
+function serviceProblems(r: Route): RouteProblem[] {
   const { namespace, name, port } = r.service;
-  const problems: string[] = [];
-  if (!DNS_1123_LABEL.test(namespace)) problems.push(`${r.hostname}: service namespace "${namespace}" must be a DNS-1123 label`);
-  if (!DNS_1035_LABEL.test(name)) problems.push(`${r.hostname}: service name "${name}" must be a DNS-1035 label`);
+  const problems: RouteProblem[] = [];
+  const add = (code: RouteProblem["code"], message: string) => problems.push({ where: r.hostname, code, message });
+  if (!DNS_1123_LABEL.test(namespace)) add("invalid-namespace", `service namespace "${namespace}" must be a DNS-1123 label`);
+  if (!DNS_1035_LABEL.test(name)) add("invalid-service-name", `service name "${name}" must be a DNS-1035 label`);
   if (!Number.isInteger(port) || port < 1 || port > MAX_PORT)
-    problems.push(`${r.hostname}: service port ${port} must be an integer from 1 to ${MAX_PORT}`);
+    add("invalid-port", `service port ${port} must be an integer from 1 to ${MAX_PORT}`);
   return problems;
 }
 
 /**
- * Every problem, each naming its hostname. `routes` are ours and must be the zone or under it;
+ * Every problem, each at its hostname. `routes` are ours and must be the zone or under it;
  * `tenant` routes are customers' custom hostnames and must be outside it.
  */
-export function validateRoutes(routes: Route[], zone: string, tenant: Route[] = []): string[] {
-  const problems: string[] = [];
+export function validateRoutes(routes: Route[], zone: string, tenant: Route[] = []): RouteProblem[] {
+  const problems: RouteProblem[] = [];
   const seen = new Set<string>();
   const reported = new Set<string>();
   const fallback = `${FALLBACK_ORIGIN_LABEL}.${zone}`;
   const check = (r: Route, ours: boolean) => {
     const h = r.hostname;
+    const add = (code: RouteProblem["code"], message: string) => problems.push({ where: h, code, message });
     if (seen.has(h) && !reported.has(h)) {
-      problems.push(`${h}: hostname is used by more than one route`);
+      add("duplicate-hostname", "hostname is used by more than one route");
       reported.add(h);
     }
     seen.add(h);
-    if (!DNS_NAME.test(h)) problems.push(`${h}: hostname must be a lowercase fully qualified domain name`);
-    else if (ours && !inZone(h, zone)) problems.push(`${h}: hostname must be ${zone} or under it`);
-    else if (!ours && inZone(h, zone)) problems.push(`${h}: tenant hostname must not be under our zone ${zone}`);
-    else if (h === fallback) problems.push(`${h}: hostname is reserved for the Cloudflare for SaaS fallback origin`);
+    if (!DNS_NAME.test(h)) add("invalid-hostname", "hostname must be a lowercase fully qualified domain name");
+    else if (ours && !inZone(h, zone)) add("outside-zone", `hostname must be ${zone} or under it`);
+    else if (!ours && inZone(h, zone)) add("inside-zone", `tenant hostname must not be under our zone ${zone}`);
+    else if (h === fallback) add("reserved-hostname", "hostname is reserved for the Cloudflare for SaaS fallback origin");
     problems.push(...serviceProblems(r));
   };
   for (const r of routes) check(r, true);

@@ -8,6 +8,7 @@ import { LOCATIONS } from "../model/cost/catalog";
 import { describeIssues } from "../model/config/issues";
 import { APPS_NAMESPACE, FIRST_NODE_HOST } from "../model/names";
 import { hostAddress } from "../model/net";
+import { renderProblem } from "../model/problem";
 import { validateRoutes } from "../model/routes";
 import {
   checkNetwork,
@@ -100,14 +101,17 @@ export function parseEnvironment(
   const resolved = resolveServices(specs, { domain, overrides: parsed.services ?? {} });
   problems.push(...resolved.problems);
   if (parsed.domain) problems.push(...checkServiceRoutes(resolved.services, parsed.domain));
-  const grafana = parsed.observability?.enabled ? parsed.observability.grafana : undefined;
+  // Resolved before the checks, so Grafana's route is checked with the hostname the environment carries.
+  const observability =
+    parsed.observability && resolveObservability(parsed.observability, largestNodeMemoryGi(nodes), domain, raw[PAGING_KEY] !== undefined);
+  const grafana = observability?.grafana;
   if (grafana && parsed.domain) {
-    const hostname = `${grafana.host}.${parsed.domain}`;
+    const { hostname } = grafana;
     const taken = resolved.services.find((s) => s.hostnames.includes(hostname));
     const key = `${OBSERVABILITY_KEY}.grafana.host`;
     if (taken) problems.push(`${key}: ${hostname} is already routed by ${taken.file}`);
     const route = { hostname, service: GRAFANA_SERVICE };
-    problems.push(...validateRoutes([route], parsed.domain).map((p) => `${key}: ${p}`));
+    problems.push(...validateRoutes([route], parsed.domain).map((p) => `${key}: ${renderProblem(p)}`));
   }
   problems.push(...checkData(parsed, nodes.length, raw[EXTERNAL_URLS_KEY]), ...checkStorage(parsed, nodes));
   if (network) {
@@ -147,7 +151,7 @@ export function parseEnvironment(
     services: resolved.services,
     janua: { signingKeyRotationDays: c.janua.signingKeyRotationDays, localhostRedirects },
     smtp: parsed.smtp,
-    observability: resolveObservability(c.observability, largestNodeMemoryGi(nodes), raw[PAGING_KEY] !== undefined),
+    observability,
     warnings: [...adminCidrWarnings(c.adminCidrs), ...k3sSupportWarnings(c.k3s.version)],
   };
 }
@@ -158,7 +162,7 @@ function checkServiceRoutes(services: AppService[], domain: string): string[] {
     validateRoutes(
       s.hostnames.map((hostname) => ({ hostname, service: { namespace: APPS_NAMESPACE, name: s.name, port: s.port } })),
       domain,
-    ).map((p) => `${s.file}: spec.routes: ${p}`),
+    ).map((p) => `${s.file}: spec.routes: ${renderProblem(p)}`),
   );
 }
 

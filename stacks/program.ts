@@ -5,6 +5,7 @@ import { Platform } from "../components/platform/Platform";
 import { estimateCost } from "../model/cost/bill";
 import { EXTERNAL_URLS_KEY, SIGNING_KEYS_KEY, SMTP_PASSWORD_KEY, type Environment } from "../model/config/schema";
 import { PAGING_KEY } from "../model/observability/config";
+import type { PlatformOutputs } from "../model/platformOutputs";
 import { adoption } from "./adopt";
 import { ConfigError, parseEnvironment } from "./config";
 import { DOGFOODING_DIR, readSpecFiles } from "./specs";
@@ -18,11 +19,16 @@ function secretConfigKeys(config: Record<string, string>): Set<string> {
   return new Set(Object.keys(config).filter((k) => runtime.isConfigSecret(k)));
 }
 
+/** A value as the program may hand it to Pulumi: itself, or a promise or Output of it, at any depth. */
+type Exported<T> = pulumi.Input<T extends object ? { [K in keyof T]: Exported<T[K]> } : T>;
+/** The stack's outputs as the program returns them: PlatformOutputs, before Pulumi resolves them. */
+type Exports = { [K in keyof PlatformOutputs]: Exported<PlatformOutputs[K]> };
+
 /**
  * The stack program: config is parsed and validated before any resource is registered. The
  * offline planner, which has already parsed this stack's config to check it, passes it in.
  */
-export async function program(parsed?: Environment): Promise<Record<string, unknown>> {
+export async function program(parsed?: Environment): Promise<Exports> {
   const config = pulumi.runtime.allConfig();
   const env = parsed ?? parseEnvironment(pulumi.getStack(), config, secretConfigKeys(config), readSpecFiles(DOGFOODING_DIR));
   for (const warning of env.warnings) void pulumi.log.warn(warning);
@@ -62,7 +68,8 @@ export async function program(parsed?: Environment): Promise<Record<string, unkn
     domain: env.domain,
     zoneId: env.cloudflare.zoneId,
     // Only with custom hostnames on: Pulumi warns about undefined outputs.
-    ...(platform.customHostnames && { customHostnames: platform.customHostnames, tenantApiToken: platform.tenantApiToken }),
+    ...(platform.customHostnames &&
+      ({ customHostnames: platform.customHostnames, tenantApiToken: platform.tenantApiToken } satisfies Partial<Exports>)),
     databaseSecrets: platform.databaseSecrets,
     services: platform.services,
     oidcIssuer: platform.oidc.issuer,
@@ -70,10 +77,11 @@ export async function program(parsed?: Environment): Promise<Record<string, unkn
     jwks: platform.oidc.jwks,
     k3sVersion: env.k3s.version,
     // Only with observability on: Pulumi warns about undefined outputs.
-    ...(platform.observability && {
-      grafanaUrl: platform.observability.grafanaUrl ?? "not exposed (enclii:observability.grafana unset)",
-      grafanaAdminPassword: platform.observability.grafanaAdminPassword,
-    }),
+    ...(platform.observability &&
+      ({
+        grafanaUrl: platform.observability.grafanaUrl ?? "not exposed (enclii:observability.grafana unset)",
+        grafanaAdminPassword: platform.observability.grafanaAdminPassword,
+      } satisfies Partial<Exports>)),
     monthlyCostUsd: cost.monthlyUsd,
   };
 }

@@ -1,5 +1,6 @@
 /** Tenant shards' config checked, loading no Pulumi SDK: the shard program and the planner's early check share it. */
 import { checkShards, parseShard, shardFile, type Shard, type ShardName } from "../model/config/tenants";
+import { renderProblem, type Problem } from "../model/problem";
 import { ConfigError } from "./config";
 
 export interface ShardSource {
@@ -9,9 +10,9 @@ export interface ShardSource {
   raw: Record<string, string>;
 }
 
-/** checkShards starts a problem with the shard's stack name; next to the file's name that says nothing more. */
-function inFile(file: string, stack: string, problem: string): string {
-  return `${file}: ${problem.startsWith(`${stack}: `) ? problem.slice(stack.length + 2) : problem}`;
+/** A shard's problem as text naming its file; one at the shard's stack itself needs no more than the file's name. */
+function inFile(file: string, stack: string, problem: Problem): string {
+  return `${file}: ${problem.where === stack ? problem.message : renderProblem(problem)}`;
 }
 
 /**
@@ -29,12 +30,7 @@ export function checkShardSources(sources: readonly ShardSource[], domain?: stri
     else problems.push(...parsed.problems.map((p) => inFile(file, stack, p)));
   }
   const across = checkShards(shards, domain);
-  problems.push(
-    ...across.map((p) => {
-      const stack = p.slice(0, p.indexOf(": "));
-      return inFile(fileOf.get(stack) ?? stack, stack, p);
-    }),
-  );
+  problems.push(...across.map((p) => inFile(fileOf.get(p.where) ?? p.where, p.where, p)));
   if (problems.length > 0) throw new ConfigError(problems);
   return shards;
 }

@@ -3,15 +3,18 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TenantShard } from "../components/tenants/TenantShard";
 import { platformStackName, shardStack, type Shard, type ShardName } from "../model/config/tenants";
+import type { PlatformOutputs } from "../model/platformOutputs";
 import { ConfigError } from "./config";
 import { parseShardConfig, zoneProblems } from "./shardConfig";
 
-/** The platform outputs a shard reads; stacks/program.ts exports them. */
-interface PlatformCustomHostnames {
-  fallbackOrigin: string;
-  ingressClass: string;
-  /** The blackbox exporter, when the platform runs observability. */
-  prober?: string;
+/** The platform stack's outputs through its stack reference, typed as stacks/program.ts exports them. */
+function platformOutputs(platform: pulumi.StackReference) {
+  return {
+    /** Resolved now; undefined when the platform stack does not export it. */
+    value: async <K extends keyof PlatformOutputs>(key: K) => (await platform.getOutputValue(key)) as PlatformOutputs[K] | undefined,
+    /** As an Output (secret when the output is); the update fails when the platform stack does not export it. */
+    require: <K extends keyof PlatformOutputs>(key: K) => platform.requireOutput(key) as pulumi.Output<NonNullable<PlatformOutputs[K]>>,
+  };
 }
 
 /**
@@ -24,9 +27,9 @@ export async function tenantsProgram(checked?: Shard & ShardName): Promise<Recor
   const shard = checked ?? parseShardConfig(pulumi.getStack(), raw);
 
   const platformName = platformStackName(raw, shard.environment, pulumi.getOrganization());
-  const platform = new pulumi.StackReference("platform", { name: platformName });
-  const domain = (await platform.getOutputValue("domain")) as string | undefined;
-  const saas = (await platform.getOutputValue("customHostnames")) as PlatformCustomHostnames | undefined;
+  const platform = platformOutputs(new pulumi.StackReference("platform", { name: platformName }));
+  const domain = await platform.value("domain");
+  const saas = await platform.value("customHostnames");
   if (!domain || !saas)
     throw new ConfigError([
       `${platformName}: has no ${domain ? "customHostnames" : "domain"} output; set enclii:customHostnames: true on the platform stack and pulumi up it first`,
@@ -35,13 +38,11 @@ export async function tenantsProgram(checked?: Shard & ShardName): Promise<Recor
   if (problems.length > 0) throw new ConfigError(problems);
   const { tenants } = shard;
 
-  const k8sProvider = new k8s.Provider("k8s", { kubeconfig: platform.requireOutput("kubeconfig") as pulumi.Output<string> });
-  const cloudflareProvider = new cloudflare.Provider("cloudflare", {
-    apiToken: platform.requireOutput("tenantApiToken") as pulumi.Output<string>,
-  });
+  const k8sProvider = new k8s.Provider("k8s", { kubeconfig: platform.require("kubeconfig") });
+  const cloudflareProvider = new cloudflare.Provider("cloudflare", { apiToken: platform.require("tenantApiToken") });
   const shardResource = new TenantShard("tenants", {
     tenants,
-    zoneId: platform.requireOutput("zoneId") as pulumi.Output<string>,
+    zoneId: platform.require("zoneId"),
     fallbackOrigin: saas.fallbackOrigin,
     ingressClass: saas.ingressClass,
     prober: saas.prober,

@@ -4,7 +4,9 @@ import type * as k8sNs from "@pulumi/kubernetes";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fakeTokenValue, fakeTunnelToken, fakeUuid } from "../automation/mocks";
 import { CATCH_ALL, tunnelIngress } from "../components/edge/ingress";
+import { NEEDS_TOKEN_ANNOTATION } from "../model/baseline";
 import { TENANT_ROUTER } from "../model/names";
+import { renderProblem } from "../model/problem";
 import { tenantRoutes, validateRoutes, type Route, type Tenant } from "../model/routes";
 import { find, isSecret, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
 
@@ -61,7 +63,7 @@ describe("routes", () => {
     expect(validateRoutes(routes, "enclii.io", tenantRoutes(tenants))).toEqual([]);
   });
 
-  it("reports every problem, each naming its hostname", () => {
+  it("reports every problem at its hostname, with a code", () => {
     const bad = [
       route("api.enclii.io", "api", "enclii", 8080),
       route("api.enclii.io", "api2", "enclii", 8080),
@@ -73,7 +75,8 @@ describe("routes", () => {
       route("y.enclii.io", "web", "enclii", 70000),
     ];
     const tenant = [route("shop.enclii.io", "web", "tenant-a", 80), route("api.enclii.io", "web", "tenant-b", 80)];
-    expect(validateRoutes(bad, "enclii.io", tenant)).toEqual([
+    const problems = validateRoutes(bad, "enclii.io", tenant);
+    expect(problems.map(renderProblem)).toEqual([
       "api.enclii.io: hostname is used by more than one route",
       "www.example.com: hostname must be enclii.io or under it",
       "Bad_Host.enclii.io: hostname must be a lowercase fully qualified domain name",
@@ -84,6 +87,18 @@ describe("routes", () => {
       "y.enclii.io: service port 70000 must be an integer from 1 to 65535",
       "shop.enclii.io: tenant hostname must not be under our zone enclii.io",
       "api.enclii.io: tenant hostname must not be under our zone enclii.io",
+    ]);
+    expect(problems.map((p) => p.code)).toEqual([
+      "duplicate-hostname",
+      "outside-zone",
+      "invalid-hostname",
+      "reserved-hostname",
+      "invalid-namespace",
+      "invalid-service-name",
+      "invalid-port",
+      "invalid-port",
+      "inside-zone",
+      "inside-zone",
     ]);
   });
 
@@ -182,9 +197,11 @@ describe("Tunnel", () => {
     });
     const d = one(all, T.deployment, "edge-deployment").inputs;
     expect(d.spec.replicas).toBe(2);
+    expect(d.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
     const pod = d.spec.template.spec;
     expect(pod).toMatchObject({
       automountServiceAccountToken: false,
+      enableServiceLinks: false,
       securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } },
     });
     expect(pod.topologySpreadConstraints).toEqual([
@@ -421,7 +438,11 @@ describe("CustomHostnames (the platform's half of Cloudflare for SaaS)", () => {
     expect(one(all, "kubernetes:networking.k8s.io/v1:IngressClass", "saas-router-class").inputs.metadata.name).toBe("enclii-tenants");
     const d = one(all, T.deployment, "saas-router-deployment").inputs;
     expect(d.spec.replicas).toBe(2);
+    expect(d.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+    // It watches the API server, so it mounts the token and says why.
+    expect(d.spec.template.metadata.annotations).toEqual({ [NEEDS_TOKEN_ANNOTATION]: "watches Ingresses, Services and EndpointSlices" });
     const pod = d.spec.template.spec;
+    expect(pod).toMatchObject({ serviceAccountName: "tenant-router", automountServiceAccountToken: true, enableServiceLinks: false });
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
     expect(pod.containers[0].image).toMatch(/^traefik:v3\.\d+\.\d+$/);
     expect(pod.containers[0].args).toContain("--providers.kubernetesIngress.ingressClass=enclii-tenants");

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { planCommand } from "../automation/planCommand";
+import { renderProblem } from "../model/problem";
 import type { Tenant } from "../model/routes";
 import { TENANTS_PER_SHARD, checkShards, parseShard, parseShardStack, placeTenant, shardStack, type Shard } from "../model/config/tenants";
 import { ConfigError } from "../stacks/config";
@@ -68,7 +69,7 @@ describe("parseShard", () => {
       "enclii-tenants:tenant": "[]",
     });
     expect(shard).toBeUndefined();
-    expect(problems).toEqual([
+    expect(problems.map(renderProblem)).toEqual([
       "staging: a tenant shard's stack name must be <environment>-NNN, such as production-000",
       "enclii-tenants:tenant: unknown config key (known: enclii-tenants:tenants, enclii-tenants:platformStack)",
       "enclii-tenants:tenants[0].name: must be a DNS label: lowercase letters, digits and '-', at most 52 characters",
@@ -80,13 +81,14 @@ describe("parseShard", () => {
   });
 
   it(`refuses more than ${TENANTS_PER_SHARD} tenants in one shard`, () => {
-    expect(parseShard("staging-000", raw(makeTenants(TENANTS_PER_SHARD + 1))).problems).toEqual([
+    expect(parseShard("staging-000", raw(makeTenants(TENANTS_PER_SHARD + 1))).problems.map(renderProblem)).toEqual([
       `enclii-tenants:tenants: must have at most ${TENANTS_PER_SHARD} items`,
     ]);
   });
 
   it("refuses tenant names and hostnames used twice in the shard", () => {
-    expect(parseShard("staging-000", raw([tenant("acme", "a.acme.com"), tenant("acme", "b.acme.com", "a.acme.com")])).problems).toEqual([
+    const { problems } = parseShard("staging-000", raw([tenant("acme", "a.acme.com"), tenant("acme", "b.acme.com", "a.acme.com")]));
+    expect(problems.map(renderProblem)).toEqual([
       'staging-000: tenant "acme" is declared more than once',
       "staging-000: hostname a.acme.com is declared more than once",
     ]);
@@ -99,7 +101,7 @@ describe("checkShards", () => {
       { stack: "staging-000", tenants: [tenant("acme", "shop.acme.com")] },
       { stack: "staging-001", tenants: [tenant("acme", "www.acme.com"), tenant("other", "shop.acme.com")] },
     ];
-    expect(checkShards(shards)).toEqual([
+    expect(checkShards(shards).map(renderProblem)).toEqual([
       'staging-001: tenant "acme" is also declared in staging-000',
       "staging-001: hostname shop.acme.com is also declared in staging-000",
     ]);
@@ -109,8 +111,8 @@ describe("checkShards", () => {
     expect(
       checkShards([{ stack: "staging-000", tenants: [tenant("a", "app.enclii.dev", "proxy.enclii.dev", "ok.example.com")] }], "enclii.dev"),
     ).toEqual([
-      "staging-000: app.enclii.dev: tenant hostname must not be under our zone enclii.dev",
-      "staging-000: proxy.enclii.dev: tenant hostname must not be under our zone enclii.dev",
+      { where: "staging-000", code: "inside-zone", message: "app.enclii.dev: tenant hostname must not be under our zone enclii.dev" },
+      { where: "staging-000", code: "inside-zone", message: "proxy.enclii.dev: tenant hostname must not be under our zone enclii.dev" },
     ]);
   });
 

@@ -7,6 +7,7 @@ import { APPS_NAMESPACE, R2_APP_SECRET, SECRET_KEYS } from "../../model/names";
 import type { Route } from "../../model/routes";
 import type { AppService } from "../../model/config/services";
 import type { Jwks } from "../../model/config/signingKeys";
+import type { ServiceSummary } from "../../model/platformOutputs";
 import { serviceEnv, type BindingContext } from "./env";
 import { servicePolicy } from "./network";
 import { Service } from "./Service";
@@ -27,14 +28,6 @@ export interface AppsArgs {
   /** The environment's observability (absent: off): scrape, trace and availability wiring follow it. */
   observability?: { traces: boolean };
   provider: k8s.Provider;
-}
-
-export interface ServiceSummary {
-  name: string;
-  image: string;
-  replicas: number;
-  maxReplicas?: number;
-  hostnames: string[];
 }
 
 /**

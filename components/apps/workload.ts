@@ -1,10 +1,10 @@
 /**
- * A service's Deployment as plain data: rolling updates that never drop below the desired
- * count, three probes, the restricted security context, requests and a memory limit.
+ * A service's Deployment as plain data: the workload baseline (components/workload.ts), three
+ * probes, requests and a memory limit, writable paths on emptyDir volumes.
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
-import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
+import { workloadSpec } from "../workload";
 import { PART_OF, selectorLabels } from "../../model/names";
 import type { AppService } from "../../model/config/services";
 
@@ -21,7 +21,6 @@ const READINESS_PERIOD_SECONDS = 10;
 const LIVENESS_PERIOD_SECONDS = 20;
 const PROBE_TIMEOUT_SECONDS = 2;
 const FAILURES_BEFORE_ACTION = 3;
-const REVISIONS_KEPT = 5;
 /** Source annotations let `kubectl describe` answer "what is this and where does it come from". */
 const SOURCE_ANNOTATIONS = {
   repository: "enclii.dev/source-repository",
@@ -34,51 +33,38 @@ function probe(path: string, periodSeconds: number, failureThreshold: number): k
 }
 
 export function deploymentSpec(svc: AppService, env: EnvVar[], podAnnotations: Record<string, pulumi.Input<string>> = {}): DeploymentSpec {
-  const labels = selectorLabels(svc.name);
   const volumes = svc.writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath }));
-  return {
-    // With autoscaling the HPA owns the count; a fixed value here would fight it on every update.
-    ...(svc.autoscaling ? {} : { replicas: svc.replicas }),
-    revisionHistoryLimit: REVISIONS_KEPT,
-    selector: { matchLabels: labels },
-    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
-    template: {
-      metadata: { labels: { ...labels, ...PART_OF }, ...(Object.keys(podAnnotations).length > 0 ? { annotations: podAnnotations } : {}) },
-      spec: {
-        serviceAccountName: svc.name,
-        automountServiceAccountToken: false,
-        // Service links would inject every Service's address into the env: noise, and a leak of the namespace's layout.
-        enableServiceLinks: false,
-        securityContext: restrictedPod(svc.runAsUser),
-        topologySpreadConstraints: spreadAcrossNodes(labels),
-        containers: [
-          {
-            name: svc.name,
-            image: svc.image,
-            ports: [
-              { name: PORT_NAME, containerPort: svc.port, protocol: "TCP" },
-              // The PodMonitor scrapes this port by name; on the app's own port there is nothing to add.
-              ...(svc.metrics && svc.metrics.port !== svc.port
-                ? [{ name: METRICS_PORT_NAME, containerPort: svc.metrics.port, protocol: "TCP" }]
-                : []),
-            ],
-            env,
-            resources: svc.resources,
-            securityContext: RESTRICTED_CONTAINER,
-            startupProbe: probe(
-              svc.healthCheck.path,
-              STARTUP_PERIOD_SECONDS,
-              Math.ceil(svc.healthCheck.startupTimeoutSeconds / STARTUP_PERIOD_SECONDS),
-            ),
-            readinessProbe: probe(svc.healthCheck.path, READINESS_PERIOD_SECONDS, FAILURES_BEFORE_ACTION),
-            livenessProbe: probe(svc.healthCheck.livenessPath, LIVENESS_PERIOD_SECONDS, FAILURES_BEFORE_ACTION),
-            volumeMounts: volumes.map(({ name, mountPath }) => ({ name, mountPath })),
-          },
-        ],
-        volumes: volumes.map(({ name }) => ({ name, emptyDir: {} })),
-      },
+  return workloadSpec({
+    labels: selectorLabels(svc.name),
+    podLabels: PART_OF,
+    podAnnotations,
+    // With autoscaling the HPA owns the count.
+    replicas: svc.autoscaling ? undefined : svc.replicas,
+    uid: svc.runAsUser,
+    serviceAccountName: svc.name,
+    container: {
+      name: svc.name,
+      image: svc.image,
+      ports: [
+        { name: PORT_NAME, containerPort: svc.port, protocol: "TCP" },
+        // The PodMonitor scrapes this port by name; on the app's own port there is nothing to add.
+        ...(svc.metrics && svc.metrics.port !== svc.port
+          ? [{ name: METRICS_PORT_NAME, containerPort: svc.metrics.port, protocol: "TCP" }]
+          : []),
+      ],
+      env,
+      resources: svc.resources,
+      startupProbe: probe(
+        svc.healthCheck.path,
+        STARTUP_PERIOD_SECONDS,
+        Math.ceil(svc.healthCheck.startupTimeoutSeconds / STARTUP_PERIOD_SECONDS),
+      ),
+      readinessProbe: probe(svc.healthCheck.path, READINESS_PERIOD_SECONDS, FAILURES_BEFORE_ACTION),
+      livenessProbe: probe(svc.healthCheck.livenessPath, LIVENESS_PERIOD_SECONDS, FAILURES_BEFORE_ACTION),
+      volumeMounts: volumes.map(({ name, mountPath }) => ({ name, mountPath })),
     },
-  };
+    volumes: volumes.map(({ name }) => ({ name, emptyDir: {} })),
+  });
 }
 
 export function sourceAnnotations(svc: AppService): Record<string, string> {

@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DNS_EGRESS, FROM_CLOUDFLARED, oneAtATime, RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes, tcp } from "../baseline";
-import { NEEDS_TOKEN_ANNOTATION, RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
+import { DNS_EGRESS, FROM_CLOUDFLARED, oneAtATime, tcp } from "../baseline";
+import { workloadSpec } from "../workload";
+import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { PORTS, TENANT_LABEL, TENANT_ROUTER, UIDS } from "../../model/names";
 import { IMAGES } from "../../model/pins";
 
@@ -79,34 +80,25 @@ export class TenantRouter extends pulumi.ComponentResource {
       `${name}-deployment`,
       {
         metadata: { name: TENANT_ROUTER.name, namespace, labels },
-        spec: {
+        spec: workloadSpec({
+          labels,
           replicas: args.replicas,
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels, annotations: { [NEEDS_TOKEN_ANNOTATION]: "watches Ingresses, Services and EndpointSlices" } },
-            spec: {
-              serviceAccountName: account.metadata.name,
-              automountServiceAccountToken: true,
-              securityContext: restrictedPod(UIDS.nonroot),
-              topologySpreadConstraints: spreadAcrossNodes(labels),
-              containers: [
-                {
-                  name: "traefik",
-                  image: IMAGES.traefik,
-                  args: routerArgs(),
-                  ports: [
-                    { name: "web", containerPort: TENANT_ROUTER.port },
-                    { name: "ping", containerPort: TENANT_ROUTER.pingPort },
-                  ],
-                  livenessProbe: { ...ping, initialDelaySeconds: 10 },
-                  readinessProbe: ping,
-                  resources: RESOURCES,
-                  securityContext: RESTRICTED_CONTAINER,
-                },
-              ],
-            },
+          uid: UIDS.nonroot,
+          serviceAccountName: account.metadata.name,
+          apiToken: "watches Ingresses, Services and EndpointSlices",
+          container: {
+            name: "traefik",
+            image: IMAGES.traefik,
+            args: routerArgs(),
+            ports: [
+              { name: "web", containerPort: TENANT_ROUTER.port },
+              { name: "ping", containerPort: TENANT_ROUTER.pingPort },
+            ],
+            livenessProbe: { ...ping, initialDelaySeconds: 10 },
+            readinessProbe: ping,
+            resources: RESOURCES,
           },
-        },
+        }),
       },
       kube,
     );

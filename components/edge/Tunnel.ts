@@ -2,21 +2,12 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import {
-  defaultDeny,
-  DNS_EGRESS,
-  FROM_PROMETHEUS,
-  inNamespace,
-  internetEgress,
-  oneAtATime,
-  RESTRICTED_CONTAINER,
-  restrictedPod,
-  spreadAcrossNodes,
-  tcp,
-} from "../baseline";
+import { defaultDeny, DNS_EGRESS, FROM_PROMETHEUS, inNamespace, internetEgress, oneAtATime, tcp } from "../baseline";
+import { workloadSpec } from "../workload";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { CLOUDFLARED, PORTS, UIDS } from "../../model/names";
 import { IMAGES } from "../../model/pins";
+import { renderProblem } from "../../model/problem";
 import { validateRoutes, type Route } from "../../model/routes";
 import { tunnelIngress } from "./ingress";
 
@@ -83,7 +74,7 @@ export class Tunnel extends pulumi.ComponentResource {
 
   constructor(name: string, args: TunnelArgs, opts?: pulumi.ComponentResourceOptions) {
     const problems = validateRoutes(args.routes, args.domain);
-    if (problems.length > 0) throw new Error(`${name}: invalid routes:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    if (problems.length > 0) throw new Error(`${name}: invalid routes:\n${problems.map((p) => `  - ${renderProblem(p)}`).join("\n")}`);
     super("enclii:edge:Tunnel", name, {}, opts);
     const cf = { parent: this, provider: args.cloudflareProvider };
     const kube = { parent: this, provider: args.k8sProvider };
@@ -144,33 +135,23 @@ export class Tunnel extends pulumi.ComponentResource {
       `${name}-deployment`,
       {
         metadata: { name: "cloudflared", namespace, labels },
-        spec: {
+        spec: workloadSpec({
+          labels,
           replicas: args.replicas,
-          selector: { matchLabels: labels },
-          template: {
-            // A new tunnel means a new token in the same Secret: roll the pods onto it.
-            metadata: { labels, annotations: { "enclii.io/tunnel-id": tunnel.id } },
-            spec: {
-              automountServiceAccountToken: false,
-              securityContext: restrictedPod(UIDS.nonroot),
-              // ScheduleAnyway: production runs all replicas on its single node.
-              topologySpreadConstraints: spreadAcrossNodes(labels),
-              containers: [
-                {
-                  name: "cloudflared",
-                  image: IMAGES.cloudflared,
-                  args: ["tunnel", "--no-autoupdate", "--metrics", `0.0.0.0:${METRICS_PORT}`, "run"],
-                  env: [{ name: "TUNNEL_TOKEN", valueFrom: { secretKeyRef: { name: tokenSecret.metadata.name, key: TOKEN_KEY } } }],
-                  ports: [{ name: "metrics", containerPort: METRICS_PORT }],
-                  livenessProbe: { ...probe, initialDelaySeconds: 10 },
-                  readinessProbe: probe,
-                  resources: RESOURCES,
-                  securityContext: RESTRICTED_CONTAINER,
-                },
-              ],
-            },
+          // A new tunnel means a new token in the same Secret: roll the pods onto it.
+          podAnnotations: { "enclii.io/tunnel-id": tunnel.id },
+          uid: UIDS.nonroot,
+          container: {
+            name: "cloudflared",
+            image: IMAGES.cloudflared,
+            args: ["tunnel", "--no-autoupdate", "--metrics", `0.0.0.0:${METRICS_PORT}`, "run"],
+            env: [{ name: "TUNNEL_TOKEN", valueFrom: { secretKeyRef: { name: tokenSecret.metadata.name, key: TOKEN_KEY } } }],
+            ports: [{ name: "metrics", containerPort: METRICS_PORT }],
+            livenessProbe: { ...probe, initialDelaySeconds: 10 },
+            readinessProbe: probe,
+            resources: RESOURCES,
           },
-        },
+        }),
       },
       kube,
     );

@@ -32,7 +32,6 @@ const AGENTS_NAMESPACE_LABELS = {
 
 export interface ObservabilityArgs {
   stack: string;
-  domain: string;
   accountId: string;
   settings: ObservabilitySettings;
   services: AppService[];
@@ -71,7 +70,7 @@ export class Observability extends pulumi.ComponentResource {
     const o = args.settings;
     const kube = { parent: this, provider: args.k8sProvider };
     const size = SIZES[o.profile];
-    const grafanaHost = o.grafana && `${o.grafana.host}.${args.domain}`;
+    const grafanaHost = o.grafana?.hostname;
     this.grafanaUrl = grafanaHost && `https://${grafanaHost}`;
 
     const monitoring = new k8s.core.v1.Namespace(
@@ -109,13 +108,13 @@ export class Observability extends pulumi.ComponentResource {
     );
     policies("agents", agents, agentPolicies(o.logs));
 
-    if (o.grafana && grafanaHost) {
+    if (o.grafana) {
       this.accessGate = new GrafanaAccess(
         `${name}-grafana-access`,
         {
           stack: args.stack,
           accountId: args.accountId,
-          hostname: grafanaHost,
+          hostname: o.grafana.hostname,
           allowedEmails: o.grafana.allowedEmails,
           allowedEmailDomains: o.grafana.allowedEmailDomains,
           provider: args.cloudflareProvider,

@@ -5,22 +5,9 @@
  * on Longhorn. kube-prometheus-stack's values are in metricsValues.ts.
  */
 import { LOKI_URL, OBS_PORTS, PROBE_MODULES, SIZES, type Observability } from "../../model/observability/config";
+import { RESTRICTED_CONTAINER, restrictedPod } from "../baseline";
 export type Values = Record<string, unknown>;
 
-export const RESTRICTED = {
-  allowPrivilegeEscalation: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-  capabilities: { drop: ["ALL"] },
-  seccompProfile: { type: "RuntimeDefault" },
-};
-export const podSecurity = (uid: number) => ({
-  runAsNonRoot: true,
-  runAsUser: uid,
-  runAsGroup: uid,
-  fsGroup: uid,
-  seccompProfile: { type: "RuntimeDefault" },
-});
 /** The images' own users: Prometheus/Alertmanager/operator/KSM run as nobody, Grafana as 472, Loki 10001, Tempo 10001. */
 export const UID = { nobody: 65534, grafana: 472, loki: 10001, tempo: 10001, blackbox: 1000 } as const;
 
@@ -47,8 +34,8 @@ export function lokiValues(o: Observability, storageClass: string): Values {
       compactor: { retention_enabled: true, delete_request_store: "filesystem" },
       // No usage reports to Grafana Labs (the namespace's egress would refuse them anyway).
       analytics: { reporting_enabled: false },
-      podSecurityContext: podSecurity(UID.loki),
-      containerSecurityContext: RESTRICTED,
+      podSecurityContext: restrictedPod(UID.loki),
+      containerSecurityContext: RESTRICTED_CONTAINER,
     },
     singleBinary: {
       replicas: 1,
@@ -134,9 +121,9 @@ export function tempoValues(o: Observability, storageClass: string): Values {
       metricsGenerator: { enabled: false },
       reportingEnabled: false,
       resources: SIZES[o.profile].tempo,
-      securityContext: RESTRICTED,
+      securityContext: RESTRICTED_CONTAINER,
     },
-    securityContext: podSecurity(UID.tempo),
+    securityContext: restrictedPod(UID.tempo),
     persistence: { enabled: true, size: `${o.storageGi.traces}Gi`, storageClassName: storageClass },
   };
 }
@@ -161,7 +148,7 @@ export function blackboxValues(o: Observability): Values {
       },
     },
     resources: SIZES[o.profile].blackbox,
-    securityContext: { ...RESTRICTED, runAsUser: UID.blackbox, runAsGroup: UID.blackbox },
-    podSecurityContext: { seccompProfile: { type: "RuntimeDefault" } },
+    securityContext: RESTRICTED_CONTAINER,
+    podSecurityContext: restrictedPod(UID.blackbox),
   };
 }

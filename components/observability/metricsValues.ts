@@ -12,7 +12,8 @@ import {
   type Observability,
 } from "../../model/observability/config";
 import { ETCD_SNAPSHOT_METRIC } from "../../model/observability/platformRules";
-import { RESTRICTED, UID, claim, podSecurity, type Values } from "./chartValues";
+import { RESTRICTED_CONTAINER, restrictedPod } from "../baseline";
+import { UID, claim, type Values } from "./chartValues";
 
 /**
  * k3s runs the API server, controller manager, scheduler and proxy in one process whose registry
@@ -61,8 +62,8 @@ export function metricsValues(a: MetricsValuesArgs): Values {
       admissionWebhooks: { enabled: false },
       tls: { enabled: false },
       resources: size.operator,
-      securityContext: podSecurity(UID.nobody),
-      containerSecurityContext: RESTRICTED,
+      securityContext: restrictedPod(UID.nobody),
+      containerSecurityContext: RESTRICTED_CONTAINER,
       // The sidecar the operator adds to Prometheus and Alertmanager: its default would have no memory limit here.
       prometheusConfigReloader: { resources: size.configReloader },
     },
@@ -74,7 +75,7 @@ export function metricsValues(a: MetricsValuesArgs): Values {
         retentionSize: `${Math.floor(a.o.storageGi.metrics * 0.9)}GiB`,
         resources: size.prometheus,
         storageSpec: claim(a.storageClass, a.o.storageGi.metrics),
-        securityContext: podSecurity(UID.nobody),
+        securityContext: restrictedPod(UID.nobody),
         enableAdminAPI: false,
         ...(a.grafanaUrl ? { externalUrl: a.grafanaUrl } : {}),
       },
@@ -85,7 +86,7 @@ export function metricsValues(a: MetricsValuesArgs): Values {
         useExistingSecret: true,
         resources: size.alertmanager,
         storage: claim(a.storageClass, ALERTMANAGER_STORAGE_GI),
-        securityContext: podSecurity(UID.nobody),
+        securityContext: restrictedPod(UID.nobody),
       },
     },
     grafana: {
@@ -95,8 +96,8 @@ export function metricsValues(a: MetricsValuesArgs): Values {
       persistence: { enabled: false },
       initChownData: { enabled: false },
       resources: size.grafana,
-      securityContext: podSecurity(UID.grafana),
-      containerSecurityContext: RESTRICTED,
+      securityContext: restrictedPod(UID.grafana),
+      containerSecurityContext: RESTRICTED_CONTAINER,
       defaultDashboardsEnabled: true,
       // The tunnel routes to the Service's port and cloudflared's egress admits the pod's: keep them the same.
       service: { port: OBS_PORTS.grafana, targetPort: OBS_PORTS.grafana },
@@ -108,7 +109,7 @@ export function metricsValues(a: MetricsValuesArgs): Values {
           searchNamespace: "ALL",
         },
         datasources: { enabled: true, defaultDatasourceEnabled: false },
-        securityContext: RESTRICTED,
+        securityContext: RESTRICTED_CONTAINER,
         resources: size.grafanaSidecar,
       },
       datasources: { "datasources.yaml": { apiVersion: 1, datasources: datasources(a.o) } },
@@ -122,8 +123,8 @@ export function metricsValues(a: MetricsValuesArgs): Values {
     },
     "kube-state-metrics": {
       resources: size.kubeStateMetrics,
-      securityContext: podSecurity(UID.nobody),
-      containerSecurityContext: RESTRICTED,
+      securityContext: restrictedPod(UID.nobody),
+      containerSecurityContext: RESTRICTED_CONTAINER,
       rbac: { extraRules: [{ apiGroups: ["k3s.cattle.io"], resources: ["etcdsnapshotfiles"], verbs: ["list", "watch"] }] },
       customResourceState: { enabled: true, config: etcdSnapshotState() },
     },

@@ -7,7 +7,8 @@ import { APPS_NAMESPACE, BACKUP_PREFIXES, TENANT_ROUTER } from "../../model/name
 import { BLACKBOX_PROBER, SIZES } from "../../model/observability/config";
 import type { CloudNode, DedicatedNode as DedicatedNodeSpec, Environment } from "../../model/config/schema";
 import type { Jwks } from "../../model/config/signingKeys";
-import { Apps, type ServiceSummary } from "../apps/Apps";
+import type { CustomHostnamesOutput, ServiceSummary } from "../../model/platformOutputs";
+import { Apps } from "../apps/Apps";
 import { DataLayer } from "../data/DataLayer";
 import { R2Storage } from "../edge/R2Storage";
 import { CustomHostnames } from "../edge/CustomHostnames";
@@ -64,7 +65,7 @@ export class Platform extends pulumi.ComponentResource {
   public readonly tunnelId: pulumi.Output<string>;
   public readonly buckets: { assets: pulumi.Output<string>; backups: pulumi.Output<string> };
   /** With `enclii:customHostnames`: what the tenant shards read through their stack reference. */
-  public readonly customHostnames?: { fallbackOrigin: string; ingressClass: string; prober?: string };
+  public readonly customHostnames?: CustomHostnamesOutput;
   /** With `enclii:customHostnames`: the tenant shards' Cloudflare token (secret). */
   public readonly tenantApiToken?: pulumi.Output<string>;
   public readonly databaseSecrets: pulumi.Output<string>[];
@@ -197,7 +198,6 @@ export class Platform extends pulumi.ComponentResource {
         `${name}-observability`,
         {
           stack: env.stack,
-          domain: env.domain,
           accountId,
           settings: env.observability,
           services: env.services,

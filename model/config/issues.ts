@@ -11,6 +11,7 @@
  */
 import { closest, distance } from "fastest-levenshtein";
 import type { z } from "zod";
+import { renderProblem, type Problem } from "../problem";
 
 /** `nodes[1].serverType`: dots between fields, brackets for list items. */
 export function fieldPath(path: readonly PropertyKey[]): string {
@@ -128,18 +129,28 @@ export function fieldsAt(schema: z.core.$ZodType, path: readonly PropertyKey[]):
   }
 }
 
-/** Every issue as `<where>: <message>`, unknown fields with a suggestion when one is close. */
+/** Every issue as a problem at `where(path)`, coded as zod codes it; unknown fields with a suggestion when one is close. */
+export function issueProblems(
+  schema: z.core.$ZodType,
+  issues: readonly z.core.$ZodIssue[],
+  where: (path: PropertyKey[]) => string,
+): Problem[] {
+  return issues.flatMap((issue) => {
+    const at = { where: where(issue.path), code: issue.code };
+    if (issue.code !== "unrecognized_keys") return [{ ...at, message: issueMessage(issue) }];
+    const known = fieldsAt(schema, issue.path);
+    return issue.keys.map((key) => {
+      const hint = didYouMean(key, known);
+      return { ...at, message: `unknown field ${JSON.stringify(key)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ""}` };
+    });
+  });
+}
+
+/** Every issue as `<where>: <message>` (see issueProblems). */
 export function describeIssues(
   schema: z.core.$ZodType,
   issues: readonly z.core.$ZodIssue[],
   where: (path: PropertyKey[]) => string,
 ): string[] {
-  return issues.flatMap((issue) => {
-    if (issue.code !== "unrecognized_keys") return [`${where(issue.path)}: ${issueMessage(issue)}`];
-    const known = fieldsAt(schema, issue.path);
-    return issue.keys.map((key) => {
-      const hint = didYouMean(key, known);
-      return `${where(issue.path)}: unknown field ${JSON.stringify(key)}${hint ? `; did you mean ${JSON.stringify(hint)}?` : ""}`;
-    });
-  });
+  return issueProblems(schema, issues, where).map(renderProblem);
 }

@@ -6,8 +6,9 @@
  * the control plane's `domains` commands share these rules.
  */
 import { z } from "zod";
-import { describeIssues, fieldPath } from "./issues";
-import { validateRoutes, tenantRoutes, DNS_1035_LABEL, type Tenant } from "../routes";
+import { fieldPath, issueProblems } from "./issues";
+import { renderProblem, type Problem } from "../problem";
+import { validateRoutes, tenantRoutes, DNS_1035_LABEL, type RouteProblem, type Tenant } from "../routes";
 import { decode, dnsLabel, fqdn, port } from "./validators";
 
 export const PLATFORM_PROJECT = "enclii-infra";
@@ -29,14 +30,29 @@ export const MAX_SHARDS = 1000;
 const SHARD_STACK = /^(?<environment>[a-z0-9]([-a-z0-9]*[a-z0-9])?)-(?<index>\d{3})$/;
 
 export const tenantSchema = z.strictObject({
-  name: dnsLabel,
-  hostnames: z.array(fqdn).min(1, "needs at least one hostname").max(HOSTNAMES_PER_TENANT),
-  service: z.strictObject({
-    name: z.string().regex(DNS_1035_LABEL, "must be a Service name: a DNS-1035 label (a letter first)"),
-    port,
-  }),
+  name: dnsLabel.describe("the tenant; its namespace is `tenant-<name>`"),
+  hostnames: z
+    .array(fqdn)
+    .min(1, "needs at least one hostname")
+    .max(HOSTNAMES_PER_TENANT)
+    .describe("the customer's own hostnames (never under the platform's zone), each a Cloudflare for SaaS custom hostname"),
+  service: z
+    .strictObject({
+      name: z.string().regex(DNS_1035_LABEL, "must be a Service name: a DNS-1035 label (a letter first)").describe("the Service's name"),
+      port: port.describe("the Service's port"),
+    })
+    .describe("the Service in the tenant's namespace that serves the hostnames"),
 });
-const shardTenants = z.array(tenantSchema).max(TENANTS_PER_SHARD);
+export const shardTenants = z
+  .array(tenantSchema)
+  .max(TENANTS_PER_SHARD)
+  .describe("the shard's tenants, placed by the shard rule (the lowest-numbered shard with room)");
+/** `enclii-tenants:platformStack`, documented beside the tenants' schema. */
+export const platformStackSchema = z
+  .string()
+  .regex(/^[\w.-]+\/[\w.-]+\/[\w.-]+$/, "must be a stack reference: <organization>/<project>/<stack>")
+  .optional()
+  .describe("the platform stack to read, when it is not `<organization>/enclii-infra/<environment>`");
 
 export interface ShardName {
   environment: string;
@@ -87,48 +103,67 @@ export function placeTenant(tenant: string, environment: string, shards: readonl
  * One shard's tenants from its config map (`enclii-tenants:tenants` as JSON text), every problem
  * named by key path. The stack name must be `<environment>-NNN`.
  */
-export function parseShard(stack: string, raw: Record<string, string>): { shard?: Shard & ShardName; problems: string[] } {
-  const problems: string[] = [];
+export function parseShard(stack: string, raw: Record<string, string>): { shard?: Shard & ShardName; problems: Problem[] } {
+  const problems: Problem[] = [];
   const name = parseShardStack(stack);
-  if (!name) problems.push(`${stack}: a tenant shard's stack name must be <environment>-NNN, such as production-000`);
+  if (!name)
+    problems.push({
+      where: stack,
+      code: "shard-name",
+      message: "a tenant shard's stack name must be <environment>-NNN, such as production-000",
+    });
   for (const key of Object.keys(raw).sort())
     if (key.startsWith(`${TENANTS_PROJECT}:`) && key !== TENANTS_KEY && key !== PLATFORM_STACK_KEY)
-      problems.push(`${key}: unknown config key (known: ${TENANTS_KEY}, ${PLATFORM_STACK_KEY})`);
+      problems.push({ where: key, code: "unknown-key", message: `unknown config key (known: ${TENANTS_KEY}, ${PLATFORM_STACK_KEY})` });
+  const platform = platformStackSchema.safeParse(raw[PLATFORM_STACK_KEY]);
+  if (!platform.success) problems.push(...issueProblems(platformStackSchema, platform.error.issues, () => PLATFORM_STACK_KEY));
   const text = raw[TENANTS_KEY];
   const parsed = shardTenants.safeParse(text === undefined ? [] : decode(text), { reportInput: true });
   if (!parsed.success)
-    problems.push(...describeIssues(shardTenants, parsed.error.issues, (path) => `${TENANTS_PROJECT}:${fieldPath(["tenants", ...path])}`));
+    problems.push(...issueProblems(shardTenants, parsed.error.issues, (path) => `${TENANTS_PROJECT}:${fieldPath(["tenants", ...path])}`));
   if (problems.length > 0 || !name || !parsed.success) return { problems };
   return { shard: { stack, ...name, tenants: parsed.data }, problems: checkShards([{ stack, tenants: parsed.data }]) };
 }
 
+/** A problem across shards, at the shard stack: a tenant or hostname declared twice, or a tenant route's problem. */
+export type ShardProblem = Problem<"duplicate-tenant" | RouteProblem["code"]>;
+
 /**
  * Across an environment's shards: tenant names and hostnames unique (a tenant's namespace and a
  * custom hostname exist once per cluster and zone). With `domain`, hostnames must be valid and
- * outside our own zone. Each problem names the shard stack.
+ * outside our own zone. Each problem is at the shard stack.
  */
-export function checkShards(shards: readonly Shard[], domain?: string): string[] {
-  const problems: string[] = [];
+export function checkShards(shards: readonly Shard[], domain?: string): ShardProblem[] {
+  const problems: ShardProblem[] = [];
   const owner = new Map<string, string>();
   const hostOwner = new Map<string, string>();
   for (const s of shards) {
     for (const t of s.tenants) {
       const seen = owner.get(t.name);
       if (seen)
-        problems.push(`${s.stack}: tenant "${t.name}" is ${seen === s.stack ? "declared more than once" : `also declared in ${seen}`}`);
+        problems.push({
+          where: s.stack,
+          code: "duplicate-tenant",
+          message: `tenant "${t.name}" is ${seen === s.stack ? "declared more than once" : `also declared in ${seen}`}`,
+        });
       else owner.set(t.name, s.stack);
       for (const h of t.hostnames) {
         const other = hostOwner.get(h);
         if (other)
-          problems.push(`${s.stack}: hostname ${h} is ${other === s.stack ? "declared more than once" : `also declared in ${other}`}`);
+          problems.push({
+            where: s.stack,
+            code: "duplicate-hostname",
+            message: `hostname ${h} is ${other === s.stack ? "declared more than once" : `also declared in ${other}`}`,
+          });
         else hostOwner.set(h, s.stack);
       }
     }
     if (domain)
       problems.push(
         ...validateRoutes([], domain, tenantRoutes(s.tenants))
-          .filter((p) => !p.endsWith("is used by more than one route"))
-          .map((p) => `${s.stack}: ${p}`),
+          // Reported above, naming the shards that declare it.
+          .filter((p) => p.code !== "duplicate-hostname")
+          .map((p) => ({ where: s.stack, code: p.code, message: renderProblem(p) })),
       );
   }
   return problems;

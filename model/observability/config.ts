@@ -155,6 +155,13 @@ export const SIZES = {
 export type Profile = keyof typeof SIZES;
 export type Component = keyof (typeof SIZES)["full"];
 
+/**
+ * Prometheus, Loki and Tempo are one pod each, so what matters is the node they land on: the full
+ * set's requests (about 4 GiB) are an eighth of this. Smaller nodes (cx33, cpx32, even three of
+ * them) get the lean set unless the stack asks for `full`.
+ */
+export const FULL_PROFILE_MIN_NODE_MEMORY_GI = 32;
+
 const DEFAULTS = {
   full: { metricsDays: 15, logsDays: 14, tracesDays: 7, metricsGi: 50, logsGi: 50, tracesGi: 20 },
   lean: { metricsDays: 7, logsDays: 3, tracesDays: 2, metricsGi: 10, logsGi: 5, tracesGi: 5 },
@@ -174,29 +181,55 @@ const emailDomain = z
   .string()
   .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase domain such as example.com");
 
+/** A profile's defaults as the config reference states them: "metrics/logs/traces" days or GiB. */
+function profileTriple(what: "retentionDays" | "storageGi", profile: Profile = "full"): string {
+  const d = DEFAULTS[profile];
+  return what === "retentionDays" ? `${d.metricsDays}/${d.logsDays}/${d.tracesDays} days` : `${d.metricsGi}/${d.logsGi}/${d.tracesGi} GiB`;
+}
+
 /** `enclii:observability`: on by default, each piece switchable, sizes and retention per environment. */
 export const observabilitySchema = z
   .strictObject({
-    enabled: z.boolean().default(true),
-    /** Unset: `full` when a node has FULL_PROFILE_MIN_NODE_MEMORY_GI of memory, else `lean`. */
-    profile: z.enum(["full", "lean"]).optional(),
-    logs: z.boolean().default(true),
-    traces: z.boolean().default(true),
-    retentionDays: z.strictObject({ metrics: days.optional(), logs: days.optional(), traces: days.optional() }).prefault({}),
-    storageGi: z.strictObject({ metrics: gi.optional(), logs: gi.optional(), traces: gi.optional() }).prefault({}),
-    /** Grafana behind Cloudflare Access at `<host>.<domain>`; left out, Grafana is not exposed at all. */
+    enabled: z.boolean().default(true).describe("`false` runs no monitoring at all"),
+    profile: z
+      .enum(["full", "lean"])
+      .optional()
+      .describe(
+        `sizes and retention; unset: \`full\` when a node has ${FULL_PROFILE_MIN_NODE_MEMORY_GI} GiB of memory or more, else \`lean\``,
+      ),
+    logs: z.boolean().default(true).describe("Loki and Alloy"),
+    traces: z.boolean().default(true).describe("Tempo"),
+    retentionDays: z
+      .strictObject({
+        metrics: days.optional().describe("Prometheus's retention"),
+        logs: days.optional().describe("Loki's retention"),
+        traces: days.optional().describe("Tempo's retention"),
+      })
+      .prefault({})
+      .describe(`days kept; unset, the profile's (full ${profileTriple("retentionDays")}; lean ${profileTriple("retentionDays", "lean")})`),
+    storageGi: z
+      .strictObject({
+        metrics: gi.optional().describe("Prometheus's volume"),
+        logs: gi.optional().describe("Loki's volume"),
+        traces: gi.optional().describe("Tempo's volume"),
+      })
+      .prefault({})
+      .describe(`volume sizes; unset, the profile's (full ${profileTriple("storageGi")}; lean ${profileTriple("storageGi", "lean")})`),
     grafana: z
       .strictObject({
-        host: dnsLabel.default("grafana"),
+        host: dnsLabel.default("grafana").describe("Grafana at `<host>.<domain>`"),
         allowedEmails: z
           .array(z.email({ error: "must be an email address" }))
           .max(100)
-          .default([]),
-        allowedEmailDomains: z.array(emailDomain).max(20).default([]),
+          .default([])
+          .describe("who Cloudflare Access lets in"),
+        allowedEmailDomains: z.array(emailDomain).max(20).default([]).describe("whole email domains Cloudflare Access lets in"),
       })
-      .optional(),
+      .optional()
+      .describe("Grafana behind Cloudflare Access; left out, Grafana is not exposed at all"),
   })
-  .prefault({});
+  .prefault({})
+  .describe("metrics, logs, traces, SLO alerts and dashboards; on unless `enabled: false`");
 
 export interface Observability {
   profile: Profile;
@@ -204,22 +237,17 @@ export interface Observability {
   traces: boolean;
   retentionDays: { metrics: number; logs: number; traces: number };
   storageGi: { metrics: number; logs: number; traces: number };
-  grafana?: { host: string; allowedEmails: string[]; allowedEmailDomains: string[] };
+  /** `hostname` is `<host>.<domain>`, computed here once: the route, the Access application and the URLs all read it. */
+  grafana?: { host: string; hostname: string; allowedEmails: string[]; allowedEmailDomains: string[] };
   /** `enclii:paging` is set (its content stays a secret, passed beside the environment). */
   paging: boolean;
 }
-
-/**
- * Prometheus, Loki and Tempo are one pod each, so what matters is the node they land on: the full
- * set's requests (about 4 GiB) are an eighth of this. Smaller nodes (cx33, cpx32, even three of
- * them) get the lean set unless the stack asks for `full`.
- */
-export const FULL_PROFILE_MIN_NODE_MEMORY_GI = 32;
 
 /** Defaults resolved for the profile (chosen by the largest node's memory when unset); undefined when observability is off. */
 export function resolveObservability(
   parsed: z.output<typeof observabilitySchema>,
   largestNodeMemoryGi: number,
+  domain: string,
   paging = false,
 ): Observability | undefined {
   if (!parsed.enabled) return undefined;
@@ -239,7 +267,7 @@ export function resolveObservability(
       logs: parsed.storageGi.logs ?? d.logsGi,
       traces: parsed.storageGi.traces ?? d.tracesGi,
     },
-    grafana: parsed.grafana,
+    grafana: parsed.grafana && { ...parsed.grafana, hostname: `${parsed.grafana.host}.${domain}` },
     paging,
   };
 }
@@ -275,13 +303,27 @@ const httpsUrl = z.url({ protocol: /^https$/, error: "must be an https:// URL" }
  */
 export const pagingSchema = z
   .strictObject({
-    pagerduty: z.strictObject({ routingKey: secretText }).optional(),
-    opsgenie: z.strictObject({ apiKey: secretText, apiUrl: httpsUrl.default("https://api.opsgenie.com/") }).optional(),
-    /** Pinged every minute while the Watchdog alert fires; the service behind it pages when the pings stop. */
-    deadMansSwitch: z.strictObject({ url: httpsUrl }).optional(),
+    pagerduty: z
+      .strictObject({ routingKey: secretText.describe("the service integration's routing key") })
+      .optional()
+      .describe("PagerDuty Events v2"),
+    opsgenie: z
+      .strictObject({
+        apiKey: secretText.describe("the API integration's key"),
+        apiUrl: httpsUrl.default("https://api.opsgenie.com/").describe("the EU instance: https://api.eu.opsgenie.com/"),
+      })
+      .optional()
+      .describe("Opsgenie"),
+    deadMansSwitch: z
+      .strictObject({ url: httpsUrl.describe("the heartbeat URL") })
+      .optional()
+      .describe("pinged every minute while the Watchdog alert fires; the service behind it pages when the pings stop"),
   })
   .refine((p) => !(p.pagerduty && p.opsgenie), { message: "set pagerduty or opsgenie, not both" })
-  .refine((p) => p.pagerduty || p.opsgenie || p.deadMansSwitch, { message: "set pagerduty, opsgenie or deadMansSwitch" });
+  .refine((p) => p.pagerduty || p.opsgenie || p.deadMansSwitch, { message: "set pagerduty, opsgenie or deadMansSwitch" })
+  .describe(
+    "JSON: where Alertmanager sends alerts (critical pages, warnings open tickets) — PagerDuty or Opsgenie, not both — and the dead man's switch; unset, alerts stay in Alertmanager",
+  );
 export type Paging = z.output<typeof pagingSchema>;
 
 /** The secret's problems, naming fields only: the message never carries the key or URL. */

@@ -63,8 +63,9 @@ export function checkStorage(parsed: Parsed, nodes: NodeSpec[]): string[] {
   if (disk === 0) return [];
   const pg = parsed.postgres.mode === "in-cluster" ? parsed.postgres.instances * parsed.postgres.storageGi : 0;
   const redis = (parsed.redis.mode === "sentinel" ? 3 : 1) * parsed.redis.storageGi;
+  // Only the volumes count here, not Grafana's hostname: any domain will do.
   const observability = parsed.observability
-    ? observabilityVolumesGi(resolveObservability(parsed.observability, largestNodeMemoryGi(nodes)))
+    ? observabilityVolumesGi(resolveObservability(parsed.observability, largestNodeMemoryGi(nodes), parsed.domain ?? ""))
     : 0;
   const replicas = longhornReplicas(nodes.length);
   const needed = (pg + redis + observability) * replicas;
@@ -154,6 +155,6 @@ export function k3sSupportWarnings(version: string): string[] {
   const end = minor ? K3S_MINOR_END_OF_LIFE[minor] : undefined;
   if (!end || end >= K3S_RELEASES_AS_OF) return [];
   return [
-    `${NAMESPACE}:k3s.version: k3s ${minor} left upstream support on ${end} (as of ${K3S_RELEASES_AS_OF}); upgrade one minor at a time to a supported one (README "Upgrading k3s")`,
+    `${NAMESPACE}:k3s.version: k3s ${minor} left upstream support on ${end} (as of ${K3S_RELEASES_AS_OF}); upgrade one minor at a time to a supported one (docs/runbooks/upgrades.md#upgrading-k3s)`,
   ];
 }

@@ -1,0 +1,61 @@
+/**
+ * The platform stack's outputs, as read back: stacks/program.ts exports them, the tenant shards
+ * read them through a stack reference (stacks/tenants.ts) and the control plane through the
+ * Automation API (model/controlPlane.ts `READ_OUTPUTS`). One type for every side, so renaming or
+ * retyping an output fails the type check where it is written and where it is read. Secret
+ * outputs read back as their plain values.
+ */
+import type { Jwks } from "./config/signingKeys";
+
+export interface PlatformNode {
+  name: string;
+  role: string;
+  nodeIp: string;
+  /** Nodes with a public address only. */
+  publicIp?: string;
+}
+
+export interface ServiceSummary {
+  name: string;
+  image: string;
+  replicas: number;
+  /** With autoscaling. */
+  maxReplicas?: number;
+  hostnames: string[];
+}
+
+/** With `enclii:customHostnames`: what a tenant shard needs to route its tenants' hostnames. */
+export interface CustomHostnamesOutput {
+  fallbackOrigin: string;
+  ingressClass: string;
+  /** The blackbox exporter, when the platform runs observability. */
+  prober?: string;
+}
+
+export interface PlatformOutputs {
+  nodes: PlatformNode[];
+  apiEndpoint: string;
+  /** Secret. */
+  kubeconfig: string;
+  storageClass: string;
+  tunnelId: string;
+  buckets: { assets: string; backups: string };
+  /** The environment's zone. */
+  domain: string;
+  zoneId: string;
+  customHostnames?: CustomHostnamesOutput;
+  /** With `enclii:customHostnames`: the tenant shards' Cloudflare token (secret). */
+  tenantApiToken?: string;
+  databaseSecrets: string[];
+  services: ServiceSummary[];
+  /** Janua's, when it runs. */
+  oidcIssuer?: string;
+  jwksUri?: string;
+  jwks?: Jwks;
+  k3sVersion: string;
+  /** With observability on: Grafana's URL, or why it has none. */
+  grafanaUrl?: string;
+  /** With observability on (secret). */
+  grafanaAdminPassword?: string;
+  monthlyCostUsd: number;
+}
