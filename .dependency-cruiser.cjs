@@ -1,5 +1,5 @@
 /**
- * The layering rules (README "Architecture"), checked by `npm test`. A violation names its rule:
+ * The layering rules (docs/architecture.md#the-layers), checked by `npm test`. A violation names its rule:
  *
  *   error layer-order-k3s: components/k3s/Longhorn.ts → components/data/DataLayer.ts
  *

@@ -12,7 +12,7 @@ const EXIT_HELP = `
 Exit status: ${Object.entries(EXIT)
   .map(([name, code]) => `${code} ${name}`)
   .join(", ")}.
-With --json, stdout holds one JSON object (README "The control plane's contract"); progress goes to stderr.`;
+With --json, stdout holds one JSON object (docs/control-plane.md); progress goes to stderr.`;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 

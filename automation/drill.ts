@@ -52,7 +52,7 @@ const COUNT_SQL =
 export function renderDrillScript(env: Environment): string {
   if (env.postgres.mode !== "in-cluster")
     return `#!/usr/bin/env bash
-# ${env.stack}: the database is external; its provider's restore is the drill (README "Runbooks").
+# ${env.stack}: the database is external; its provider's restore is the drill (docs/runbooks/restore.md).
 echo "${env.stack}: external PostgreSQL: nothing to drill here" >&2
 `;
   const source = env.postgres.clusterName;
@@ -60,7 +60,7 @@ echo "${env.stack}: external PostgreSQL: nothing to drill here" >&2
     .map((o) => stringify(o).trimEnd())
     .join("\n---\n");
   return `#!/usr/bin/env bash
-# Restore drill for ${env.stack} (README "Runbooks"): the database from the R2 archive into a
+# Restore drill for ${env.stack} (docs/runbooks/restore.md): the database from the R2 archive into a
 # throw-away cluster, row counts through PgBouncer against the real database's, then it is
 # removed; and the newest etcd snapshot's age. Needs kubectl (KUBECONFIG for ${env.stack}), jq and
 # GNU coreutils.

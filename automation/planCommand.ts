@@ -121,7 +121,7 @@ async function plan(argv: string[], io: Io): Promise<number> {
     : [...verdicts.capacity.problems, budgetProblem(verdicts.cost)].filter((p): p is string => p !== undefined);
   if (values.json) io.stdout(`${JSON.stringify({ stack, cost: verdicts.cost, capacity: verdicts.capacity, problems, diff })}\n`);
   if (problems.length > 0) {
-    io.stderr(`The plan does not fit (README "Capacity and the bill"):\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
+    io.stderr(`The plan does not fit (docs/capacity-and-cost.md):\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
     return EXIT.usage;
   }
   if (!diff) return EXIT.ok;

@@ -100,7 +100,7 @@ export async function prComment(stacks: readonly string[], base: string): Promis
       `## Offline plan against ${code(base)}`,
       "",
       "What this pull request changes in each environment, from offline plans of both commits (no credentials, no cloud calls). " +
-        "Replacements are judged from the providers' own rules (README \"The offline plan\"); Pulumi's preview, where it runs, has the last word.",
+        "Replacements are judged from the providers' own rules (docs/plan.md#what-a-change-does); Pulumi's preview, where it runs, has the last word.",
       "",
       ...outcomes.flatMap(section),
     ].join("\n");

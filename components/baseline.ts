@@ -1,5 +1,5 @@
 /**
- * The workload baseline (DESIGN §6) as values and small builders, so every component applies
+ * The workload baseline (docs/security.md) as values and small builders, so every component applies
  * the same rules and the policy pack and tests can read them.
  */
 import * as k8s from "@pulumi/kubernetes";

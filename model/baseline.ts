@@ -1,5 +1,5 @@
 /**
- * The workload baseline's facts (DESIGN §6) that the components apply and the policy pack checks:
+ * The workload baseline's facts (docs/security.md) that the components apply and the policy pack checks:
  * the namespace labels, the token annotation, what counts as a pinned image, what is not the internet.
  */
 

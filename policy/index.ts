@@ -1,5 +1,5 @@
 /**
- * The workload baseline (DESIGN §6) as a Pulumi policy pack, enforced on every preview and update:
+ * The workload baseline (docs/security.md) as a Pulumi policy pack, enforced on every preview and update:
  *
  *     pulumi preview --stack production --policy-pack policy
  *

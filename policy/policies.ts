@@ -39,7 +39,7 @@ const text = (v: Violation) => `${v.rule}: ${v.message}`;
 export const objectPolicy = {
   name: "enclii-workload-baseline",
   description:
-    "Every Kubernetes object meets the DESIGN §6 baseline: Pod Security Standards restricted, read-only root, resources, probes, pinned images, no API token unless needed.",
+    "Every Kubernetes object meets the baseline of docs/security.md: Pod Security Standards restricted, read-only root, resources, probes, pinned images, no API token unless needed.",
   enforcementLevel: "mandatory",
   validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => {
     const obj = kubernetesObject(args.type, args.props);

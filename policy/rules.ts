@@ -1,5 +1,5 @@
 /**
- * The workload baseline (DESIGN §6) as pure checks over plain Kubernetes objects: the JSON the
+ * The workload baseline (docs/security.md) as pure checks over plain Kubernetes objects: the JSON the
  * program registers as resource inputs. One implementation, run in two places: the policy pack
  * (`pulumi preview --policy-pack policy`, see ./policies.ts) and the whole-stack test
  * (test/baseline.test.ts), so what CI proves is what the engine enforces.
@@ -96,7 +96,7 @@ function resourceViolations(who: string, path: string, resources: Resources | un
   }
 }
 
-/** DESIGN §6 beyond Pod Security: read-only root, resources, probes, pinned images, no API token. */
+/** The baseline (docs/security.md) beyond Pod Security: read-only root, resources, probes, pinned images, no API token. */
 function workloadBaseline(pods: Pods, add: Report): void {
   for (const c of allContainers(pods.spec)) {
     const who = nameOf(c);

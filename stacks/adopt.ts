@@ -3,7 +3,7 @@
  * option (its write-only inputs ignored, which no import could match), so the first update takes
  * over the existing object. Names that match nothing, or a type that is not adopted this way, are
  * collected and reported together once the program has registered everything; the offline plan
- * reports them first (README "Moving the running production onto this program").
+ * reports them first (docs/runbooks/adoption.md).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ADOPTABLE, adoptProblems } from "../model/rules/adopt";

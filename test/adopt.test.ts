@@ -9,7 +9,7 @@ import { ROOT } from "./harness";
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
 const ZONE = "00112233445566778899aabbccddeeff";
 const TUNNEL = "9f1c2a44-5d6e-4f70-8a9b-0c1d2e3f4a5b";
-/** What the running production has, by the names the plan gives them (README's runbook, step 2). */
+/** What the running production has, by the names the plan gives them (docs/runbooks/adoption.md, step 2). */
 const EXISTING = {
   "enclii-tunnel-tunnel": `${ACCOUNT}/${TUNNEL}`,
   "enclii-tunnel-config": `${ACCOUNT}/${TUNNEL}`,

@@ -1,6 +1,6 @@
 /**
  * Alertmanager's configuration from enclii:paging, through the real amtool: it loads, and each
- * alert goes where the README says (critical pages, warnings open tickets, the Watchdog pings the
+ * alert goes where docs/observability.md#where-alerts-go says (critical pages, warnings open tickets, the Watchdog pings the
  * dead man's switch, nothing leaves without paging set).
  */
 import { spawnSync } from "node:child_process";

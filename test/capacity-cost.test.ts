@@ -152,8 +152,8 @@ describe("the whole bill", () => {
     expect(stderr).toContain("enclii:budget.monthlyUsd: the bill is $11.72 a month");
   });
 
-  it("README's cost table is the model's figures for the repository's stacks", () => {
-    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  it("the docs' cost table is the model's figures for the repository's stacks", () => {
+    const readme = readFileSync(join(ROOT, "docs", "capacity-and-cost.md"), "utf8");
     for (const [name, file, stack] of [
       ["production", "Pulumi.production.yaml", "production"],
       ["staging", "Pulumi.staging.yaml", "staging"],

@@ -422,7 +422,7 @@ const invalid: InvalidCase[] = [
     name: "tenants in the platform stack: they moved to shard stacks, and the message says where",
     overrides: { "enclii:tenants": [{ name: "acme", hostnames: ["shop.acme.com"], service: { name: "web", port: 8080 } }] },
     problems: [
-      'enclii:tenants: tenants live in their shard stacks now (tenants/Pulumi.<environment>-NNN.yaml, key enclii-tenants:tenants); set enclii:customHostnames: true here (README "Tenants")',
+      "enclii:tenants: tenants live in their shard stacks now (tenants/Pulumi.<environment>-NNN.yaml, key enclii-tenants:tenants); set enclii:customHostnames: true here (docs/tenants.md)",
     ],
   },
   {
@@ -725,7 +725,7 @@ describe("net", () => {
 describe("k3s support", () => {
   it("warns about a minor past its upstream end of life, as of the release table's date", () => {
     expect(k3sSupportWarnings("v1.33.4+k3s1")).toEqual([
-      'enclii:k3s.version: k3s 1.33 left upstream support on 2026-06-28 (as of 2026-12-02); upgrade one minor at a time to a supported one (README "Upgrading k3s")',
+      "enclii:k3s.version: k3s 1.33 left upstream support on 2026-06-28 (as of 2026-12-02); upgrade one minor at a time to a supported one (docs/runbooks/upgrades.md#upgrading-k3s)",
     ]);
     expect(k3sSupportWarnings("v1.34.11+k3s1")).toHaveLength(1);
     expect(k3sSupportWarnings("v1.35.8+k3s1")).toEqual([]);

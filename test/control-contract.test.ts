@@ -1,4 +1,4 @@
-/** The control-plane contract (model/controlPlane.ts) against the program, the SDK and the README. */
+/** The control-plane contract (model/controlPlane.ts) against the program, the SDK and docs/control-plane.md. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -14,12 +14,8 @@ const STACKS = [
   { stack: "ha", file: "examples/Pulumi.ha.yaml" },
   { stack: "external", file: "examples/Pulumi.external.yaml" },
 ];
-const README = readFileSync(join(ROOT, "README.md"), "utf8");
-/** README's contract section, up to the next second-level heading. */
-const contract = README.slice(
-  README.indexOf("## The control plane's contract"),
-  README.indexOf("\n## ", README.indexOf("## The control plane's contract") + 1),
-);
+/** The contract in prose: its page of the docs. */
+const contract = readFileSync(join(ROOT, "docs", "control-plane.md"), "utf8");
 
 let plans: PlanResult[] = [];
 beforeAll(async () => {
@@ -60,7 +56,7 @@ describe("the control plane's contract", () => {
     expect(Object.keys(READ_OUTPUTS).filter((k) => k !== "hostnames" && !exported.has(k))).toEqual([]);
   });
 
-  it("is in README: every exit status, command, writable key, output and guarded type", () => {
+  it("is in docs/control-plane.md: every exit status, command, writable key, output and guarded type", () => {
     expect(contract.length).toBeGreaterThan(0);
     for (const [name, code] of Object.entries(EXIT)) expect(contract, name).toMatch(new RegExp(`\\| ${code} \\| \`${name}\``));
     const program = buildCli({ stdout: () => undefined, stderr: () => undefined }, { root: ROOT }, () => undefined);
@@ -68,7 +64,7 @@ describe("the control plane's contract", () => {
       c.commands.length > 0 ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()],
     );
     expect(commands.length).toBe(14);
-    for (const command of commands) expect(README, command).toContain(`enclii-infra ${command}`);
+    for (const command of commands) expect(contract, command).toContain(`enclii-infra ${command}`);
     for (const { key } of WRITABLE_CONFIG) expect(contract, key).toContain(`\`${key}\``);
     for (const key of Object.keys(READ_OUTPUTS)) expect(contract, key).toContain(`\`${key}\``);
     for (const type of Object.keys(GUARDED_TYPES)) expect(contract, type).toContain(`\`${type}\``);

@@ -269,7 +269,7 @@ describe("Pod Security Standards: restricted", () => {
   });
 });
 
-describe("the rest of the DESIGN §6 baseline", () => {
+describe("the rest of the baseline (docs/security.md)", () => {
   it.each([
     [
       "readOnlyRootFilesystem missing",

@@ -165,9 +165,9 @@ describe("spec errors name the file and the field", () => {
   });
 });
 
-describe("README's spec example", () => {
+describe("the docs' spec example", () => {
   it("is the real switchyard-api spec, so the documented format cannot drift", () => {
-    const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+    const readme = readFileSync(join(__dirname, "..", "docs", "services.md"), "utf8");
     const spec = readFileSync(join(DOGFOODING_DIR, "switchyard-api.yaml"), "utf8");
     expect(readme).toContain(spec.trim());
   });

@@ -345,7 +345,7 @@ describe("the planner with 1000 tenants on staging", () => {
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const tenantsDir = join(tmp, "tenants");
   // 1000 tenants' hostnames cost $90 a month past the free 100: over staging's $50 budget, which
-  // the plan refuses (README "Capacity and the bill"). This environment budgets for them.
+  // the plan refuses (docs/capacity-and-cost.md). This environment budgets for them.
   const config = stagingForTenants(tmp);
   const run = async (out: string) => {
     let stdout = "";

@@ -43,7 +43,7 @@ const TENANT_BUDGET_USD = 1000;
 
 /**
  * Staging's stack file with a budget for thousands of tenants' hostnames, written into `dir`: the
- * real one's $50 refuses them (README "Capacity and the bill"), as it should for staging.
+ * real one's $50 refuses them (docs/capacity-and-cost.md), as it should for staging.
  */
 export function stagingForTenants(dir: string): string {
   mkdirSync(dir, { recursive: true });

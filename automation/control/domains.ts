@@ -52,7 +52,7 @@ function writeShard(root: string, stack: string, tenants: Tenant[]): () => void 
     doc.setIn(["config", TENANTS_KEY], doc.createNode(tenants));
   } else {
     doc = new Document({ config: { [TENANTS_KEY]: tenants } });
-    doc.commentBefore = ` Tenant shard ${stack}, written by enclii-infra domains (README "Tenants").`;
+    doc.commentBefore = ` Tenant shard ${stack}, written by enclii-infra domains (docs/tenants.md).`;
   }
   writeFileSync(file, doc.toString({ lineWidth: 0 }));
   return () => (before === undefined ? rmSync(file) : writeFileSync(file, before));

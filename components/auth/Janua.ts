@@ -64,7 +64,7 @@ export class Janua extends pulumi.ComponentResource {
     keySet.apply((set) => {
       if (rotationDue(set, new Date(), args.rotationDays)) {
         pulumi.log.warn(
-          `Janua's signing key ${set.keys[0].kid} is older than ${args.rotationDays} days; rotate it (README: "Rotating Janua's signing key")`,
+          `Janua's signing key ${set.keys[0].kid} is older than ${args.rotationDays} days; rotate it (docs/runbooks/rotations.md#januas-signing-key)`,
           this,
         );
       }

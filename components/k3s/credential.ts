@@ -4,7 +4,7 @@
  * Kubernetes operation would fail. Instead the first server issues a token for a ServiceAccount
  * bound to cluster-admin, from a `kubernetes.io/service-account-token` Secret: such tokens do not
  * expire (until the Secret is deleted), and the cluster CA they are checked with lasts ten years.
- * Rotation is README "Rotating the cluster credential".
+ * Rotation: docs/runbooks/rotations.md#the-cluster-credential.
  */
 import { KUBE_SYSTEM_NAMESPACE, PORTS } from "../../model/names";
 

@@ -15,7 +15,7 @@ const KNOWN = [
 
 /** Keys an earlier layout read, with where their content lives now. */
 const MOVED: Record<string, string> = {
-  tenants: `tenants live in their shard stacks now (${TENANTS_DIR}/Pulumi.<environment>-NNN.yaml, key ${TENANTS_KEY}); set ${NAMESPACE}:customHostnames: true here (README "Tenants")`,
+  tenants: `tenants live in their shard stacks now (${TENANTS_DIR}/Pulumi.<environment>-NNN.yaml, key ${TENANTS_KEY}); set ${NAMESPACE}:customHostnames: true here (docs/tenants.md)`,
 };
 
 function suggestion(name: string): string {

@@ -47,166 +47,244 @@ const host = z
   );
 const cidr = z.string().refine((s) => parseCidr(s) !== undefined, "must be an IPv4 CIDR such as 198.51.100.7/32");
 const ipv4 = z.string().refine(isIpv4, "must be an IPv4 address");
-const role = z.enum(["server", "agent"]);
+const role = z
+  .enum(["server", "agent"])
+  .describe("`server` runs the control plane and etcd (keep their number odd), `agent` only workloads");
 /** Catalog names (server types, locations, models, images): short identifiers; the rules say which are known. */
 const catalogName = (what: string) =>
   z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9._]{0,63}$/, `must be a ${what}: letters, digits, '-', '.' and '_', at most 64 characters`);
 
 const cloudPool = z.strictObject({
-  name: dnsLabel,
-  kind: z.literal("cloud"),
-  serverType: catalogName("server type"),
-  location: catalogName("location"),
-  count: whole(1, LIMITS.nodes).default(1),
+  name: dnsLabel.describe("the pool's name (a DNS label)"),
+  kind: z.literal("cloud").describe("Hetzner Cloud servers on the private network"),
+  serverType: catalogName("server type").describe("a Hetzner server type in the price table (`model/cost/catalog.ts`), such as `cx33`"),
+  location: catalogName("location").describe("a Hetzner location such as `fsn1`; all cloud nodes in one network zone"),
+  count: whole(1, LIMITS.nodes).default(1).describe("servers in the pool, named `<name>-1`…`<name>-N`"),
   role,
-  image: catalogName("image").default("ubuntu-24.04"),
-  publicIpv4: z.boolean().default(true),
+  image: catalogName("image").default("ubuntu-24.04").describe("Hetzner image"),
+  publicIpv4: z
+    .boolean()
+    .default(true)
+    .describe("a public IPv4 address; the first server needs one (API endpoint, jump host, NAT gateway)"),
 });
 const dedicatedHost = z.strictObject({
-  name: dnsLabel,
-  kind: z.literal("dedicated"),
-  host: ipv4,
+  name: dnsLabel.describe("the node's name (a DNS label)"),
+  kind: z.literal("dedicated").describe("an existing dedicated server reached over SSH"),
+  host: ipv4.describe("its public IPv4 address"),
   role,
-  /** The SSH login: a POSIX user name. */
   user: z
     .string()
     .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a user name: lowercase letters, digits, '_' and '-', at most 32 characters")
-    .default("root"),
-  model: catalogName("dedicated model").default("AX41-NVMe"),
+    .default("root")
+    .describe("the SSH login (a POSIX user name)"),
+  model: catalogName("dedicated model").default("AX41-NVMe").describe("the Hetzner dedicated model, for the bill and the capacity check"),
 });
 
-const backupRetentionDays = whole(1, 365).default(7);
+const backupRetentionDays = whole(1, 365).default(7).describe("days the backups in R2 are kept");
 
 export const keySchemas = {
-  domain: fqdn,
-  cloudflare: z.strictObject({
-    accountId: z.string().regex(/^[0-9a-f]{32}$/, "must be a 32-character hex Cloudflare id"),
-    zoneId: z.string().regex(/^[0-9a-f]{32}$/, "must be a 32-character hex Cloudflare id"),
-  }),
-  adminCidrs: z.array(cidr).min(1, "needs at least one CIDR").max(LIMITS.adminCidrs),
-  network: z.strictObject({ ipRange: cidr.default("10.0.0.0/16"), subnet: cidr.default("10.0.1.0/24") }).prefault({}),
+  domain: fqdn.describe("the environment's Cloudflare zone (a lowercase FQDN); every public hostname is under it"),
+  cloudflare: z
+    .strictObject({
+      accountId: z
+        .string()
+        .regex(/^[0-9a-f]{32}$/, "must be a 32-character hex Cloudflare id")
+        .describe("the account's id"),
+      zoneId: z
+        .string()
+        .regex(/^[0-9a-f]{32}$/, "must be a 32-character hex Cloudflare id")
+        .describe("the zone's id"),
+    })
+    .describe("the Cloudflare account and the zone of `enclii:domain` (32-character hex ids)"),
+  adminCidrs: z
+    .array(cidr)
+    .min(1, "needs at least one CIDR")
+    .max(LIMITS.adminCidrs)
+    .describe(
+      `IPv4 CIDRs that may reach SSH (22) and the Kubernetes API (6443), at most ${LIMITS.adminAddresses.toLocaleString("en")} addresses together; must include where \`pulumi up\` runs`,
+    ),
+  network: z
+    .strictObject({
+      ipRange: cidr.default("10.0.0.0/16").describe("the Hetzner network's range; must not overlap k3s's 10.42.0.0/16 and 10.43.0.0/16"),
+      subnet: cidr.default("10.0.1.0/24").describe("the nodes' subnet, inside `ipRange`, with room for every node (addresses from `.10`)"),
+    })
+    .prefault({})
+    .describe("the private network of cloud nodes"),
   nodes: z
     .array(z.discriminatedUnion("kind", [cloudPool, dedicatedHost]))
     .min(1, "needs at least one node")
-    .max(LIMITS.nodes),
-  k3s: z.strictObject({
-    version: z
-      .string()
-      .regex(/^v1\.\d+\.\d+\+k3s\d+$/, 'must be a pinned k3s release such as "v1.33.4+k3s1"')
-      .superRefine((version, ctx) => {
-        if (/^v1\.\d+\.\d+\+k3s\d+$/.test(version) && !K3S_RELEASES.includes(version)) {
-          ctx.addIssue({
-            code: "custom",
-            message: `${version} is not in the k3s release table (model/pins.ts, as of ${K3S_RELEASES_AS_OF}; newest ${K3S_RELEASES.at(-1)}): read its notes at ${K3S_RELEASES_SOURCE} and add its tag to K3S_RELEASES`,
-          });
-        }
-      }),
-  }),
-  /** Stateful resources get `protect`, `retainOnDelete` and Hetzner delete/rebuild protection. */
-  protect: z.boolean().default(true),
-  budget: z.strictObject({ monthlyUsd: z.number().positive().max(LIMITS.budgetUsd) }).optional(),
-  /** The volume the bill prices (R2 bills by use): stated per environment, free tier by default. */
+    .max(LIMITS.nodes)
+    .describe("the machines: pools of Hetzner Cloud servers or dedicated hosts, not mixed; servers first, an odd number of them"),
+  k3s: z
+    .strictObject({
+      version: z
+        .string()
+        .regex(/^v1\.\d+\.\d+\+k3s\d+$/, 'must be a pinned k3s release such as "v1.33.4+k3s1"')
+        .superRefine((version, ctx) => {
+          if (/^v1\.\d+\.\d+\+k3s\d+$/.test(version) && !K3S_RELEASES.includes(version)) {
+            ctx.addIssue({
+              code: "custom",
+              message: `${version} is not in the k3s release table (model/pins.ts, as of ${K3S_RELEASES_AS_OF}; newest ${K3S_RELEASES.at(-1)}): read its notes at ${K3S_RELEASES_SOURCE} and add its tag to K3S_RELEASES`,
+            });
+          }
+        })
+        .describe("a k3s release listed in `K3S_RELEASES` (`model/pins.ts`), such as `v1.35.8+k3s1`; one minor at a time"),
+    })
+    .describe("the Kubernetes distribution's release, installed over SSH by the bootstrap"),
+  protect: z
+    .boolean()
+    .default(true)
+    .describe(
+      "everything that holds data is `protect`ed and `retainOnDelete`, with Hetzner delete/rebuild protection and Longhorn's `Retain` reclaim policy",
+    ),
+  budget: z
+    .strictObject({ monthlyUsd: z.number().positive().max(LIMITS.budgetUsd).describe("the most the whole bill may be, in USD") })
+    .optional()
+    .describe("the plan fails (exit 2) when the whole monthly bill is over it"),
   usage: z
     .strictObject({
-      r2StorageGb: z.number().nonnegative().max(LIMITS.usage).default(R2_PRICES.free.storageGb),
-      r2ClassAMillions: z.number().nonnegative().max(LIMITS.usage).default(R2_PRICES.free.classAMillions),
-      r2ClassBMillions: z.number().nonnegative().max(LIMITS.usage).default(R2_PRICES.free.classBMillions),
+      r2StorageGb: z.number().nonnegative().max(LIMITS.usage).default(R2_PRICES.free.storageGb).describe("GB-months R2 stores"),
+      r2ClassAMillions: z
+        .number()
+        .nonnegative()
+        .max(LIMITS.usage)
+        .default(R2_PRICES.free.classAMillions)
+        .describe("millions of class A (write, list) operations a month"),
+      r2ClassBMillions: z
+        .number()
+        .nonnegative()
+        .max(LIMITS.usage)
+        .default(R2_PRICES.free.classBMillions)
+        .describe("millions of class B (read) operations a month"),
     })
-    .prefault({}),
-  /**
-   * Existing objects to take over rather than create: a resource's name in the plan → the
-   * provider's import id (model/rules/adopt.ts; README "Moving the running production onto this program").
-   */
+    .prefault({})
+    .describe("what R2 stores and serves a month, for the bill: R2 bills by use (defaults: R2's free tier)"),
   adopt: z
     .record(z.string().regex(/^[a-z0-9][-a-z0-9.]{0,199}$/, "must be a resource name from the plan"), z.string().min(1).max(300))
-    .default({}),
-  /** What the cost model does not price (the Cloudflare plan, domains, support): one bill line each. */
+    .default({})
+    .describe("`{ <resource name in the plan>: <provider import id> }`: existing objects the next update takes over instead of creating"),
   otherCosts: z
-    .array(z.strictObject({ item: z.string().min(1).max(80), monthlyUsd: z.number().nonnegative().max(LIMITS.budgetUsd) }))
+    .array(
+      z.strictObject({
+        item: z.string().min(1).max(80).describe("the bill line's name"),
+        monthlyUsd: z.number().nonnegative().max(LIMITS.budgetUsd).describe("its monthly price in USD"),
+      }),
+    )
     .max(50)
-    .default([]),
-  /** Overrides of the dated price table, key by key. */
+    .default([])
+    .describe("what the cost model does not price (the Cloudflare plan, domains, support), one bill line each"),
   prices: z
     .strictObject({
       monthlyEur: z
         .record(catalogName("server type or model"), z.number().nonnegative().max(LIMITS.monthlyEurPerItem))
         .default({})
-        .transform((m) => ({ ...DEFAULT_PRICES.monthlyEur, ...m })),
-      primaryIpv4Eur: z.number().nonnegative().max(LIMITS.primaryIpv4Eur).default(DEFAULT_PRICES.primaryIpv4Eur),
-      eurToUsd: z.number().min(LIMITS.eurToUsd.min).max(LIMITS.eurToUsd.max).default(DEFAULT_PRICES.eurToUsd),
+        .transform((m) => ({ ...DEFAULT_PRICES.monthlyEur, ...m }))
+        .describe("`{ <server type or model>: <EUR a month> }`, merged over the dated table in `model/cost/catalog.ts`"),
+      primaryIpv4Eur: z
+        .number()
+        .nonnegative()
+        .max(LIMITS.primaryIpv4Eur)
+        .default(DEFAULT_PRICES.primaryIpv4Eur)
+        .describe("a primary IPv4 address, EUR a month"),
+      eurToUsd: z
+        .number()
+        .min(LIMITS.eurToUsd.min)
+        .max(LIMITS.eurToUsd.max)
+        .default(DEFAULT_PRICES.eurToUsd)
+        .describe("the exchange rate the bill uses"),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("overrides of the dated price table, key by key (Hetzner reprices)"),
   postgres: z
     .discriminatedUnion("mode", [
       z.strictObject({
-        mode: z.literal("in-cluster"),
-        instances: whole(1, 5).default(1),
-        storageGi: whole(1, LIMITS.postgresStorageGi).default(20),
+        mode: z.literal("in-cluster").describe("CloudNativePG in the cluster, backed up to R2"),
+        instances: whole(1, 5).default(1).describe("PostgreSQL instances, no more than nodes"),
+        storageGi: whole(1, LIMITS.postgresStorageGi).default(20).describe("each instance's volume"),
         backupRetentionDays,
-        clusterName: dnsLabel.default("enclii-pg"),
-        /** Bootstrap this (new) cluster from another cluster's backups, optionally to a point in time. */
+        clusterName: dnsLabel
+          .default("enclii-pg")
+          .describe("the CloudNativePG Cluster's name; a new name with `restore` bootstraps a new cluster from backups"),
         restore: z
           .strictObject({
-            fromCluster: dnsLabel,
-            targetTime: z.iso.datetime({ offset: true, error: "must be an RFC 3339 time such as 2026-11-20T09:59:00Z" }).optional(),
+            fromCluster: dnsLabel.describe("the cluster whose R2 archive to restore"),
+            targetTime: z.iso
+              .datetime({ offset: true, error: "must be an RFC 3339 time such as 2026-11-20T09:59:00Z" })
+              .optional()
+              .describe("recover to this moment, inside the retention window; unset, to the latest WAL"),
           })
-          .optional(),
+          .optional()
+          .describe("bootstrap this (new) cluster from another cluster's backups, optionally to a point in time"),
       }),
       z.strictObject({
-        mode: z.literal("external"),
-        host,
-        port: port.default(5432),
-        sslmode: z.enum(["require", "verify-full"]).default("require"),
-        /** The managed server's `max_connections` (its plan says); the poolers' budget is computed from it. */
-        maxConnections: whole(20, 10_000).default(100),
-        /** How long R2 keeps etcd snapshots; the database's own backups are the provider's. */
-        backupRetentionDays: backupRetentionDays,
-        /** The managed database's monthly price (its provider's plan), for the bill. */
-        monthlyUsd: z.number().nonnegative().max(LIMITS.budgetUsd).optional(),
+        mode: z.literal("external").describe("a managed PostgreSQL behind our PgBouncer"),
+        host: host.describe("the managed server's host name or IPv4 address"),
+        port: port.default(5432).describe("the managed server's port"),
+        sslmode: z.enum(["require", "verify-full"]).default("require").describe("TLS from PgBouncer to the server"),
+        maxConnections: whole(20, 10_000)
+          .default(100)
+          .describe("the managed server's `max_connections`; the poolers' budget is computed from it"),
+        backupRetentionDays: backupRetentionDays.describe("days R2 keeps etcd snapshots (the database's backups are the provider's)"),
+        monthlyUsd: z.number().nonnegative().max(LIMITS.budgetUsd).optional().describe("the managed database's price, for the bill"),
       }),
     ])
-    .prefault({ mode: "in-cluster" }),
+    .prefault({ mode: "in-cluster" })
+    .describe("the database: `in-cluster` (CloudNativePG) or `external`; apps see the same pooled Service and Secrets either way"),
   r2: z
     .strictObject({
-      jurisdiction: z.enum(["default", "eu", "fedramp"]).default("default"),
-      /** Location hint for new buckets (weur, eeur, enam, wnam, apac, oc). */
-      location: z.enum(["weur", "eeur", "enam", "wnam", "apac", "oc"]).optional(),
+      jurisdiction: z.enum(["default", "eu", "fedramp"]).default("default").describe("where the buckets' data lives (fixed at creation)"),
+      location: z.enum(["weur", "eeur", "enam", "wnam", "apac", "oc"]).optional().describe("location hint for new buckets"),
     })
-    .prefault({}),
-  /** cloudflared replicas (production sets 3). */
-  tunnel: z.strictObject({ replicas: whole(1, 10).default(2) }).prefault({}),
-  /**
-   * Cloudflare for SaaS: the fallback origin, the tenant router and the tenants' API token. Tenants
-   * themselves live in their shard stacks (tenants/), so the platform stack never grows with them.
-   */
-  customHostnames: z.boolean().default(false),
+    .prefault({})
+    .describe("the R2 buckets (`assets`, `backups`)"),
+  tunnel: z
+    .strictObject({ replicas: whole(1, 10).default(2).describe("cloudflared replicas (production sets 3)") })
+    .prefault({})
+    .describe("the Cloudflare Tunnel's connectors"),
+  customHostnames: z
+    .boolean()
+    .default(false)
+    .describe(
+      "Cloudflare for SaaS for this zone: the fallback origin `proxy.<domain>`, the tenant router and the shards' token; tenants live in their shard stacks",
+    ),
   redis: z
-    .strictObject({ mode: z.enum(["standalone", "sentinel"]).default("standalone"), storageGi: whole(1, LIMITS.redisStorageGi).default(5) })
-    .prefault({}),
-  /** Per-environment overrides of `dogfooding/` specs: a deploy is a config change. */
-  services: serviceOverrides.default({}),
+    .strictObject({
+      mode: z.enum(["standalone", "sentinel"]).default("standalone").describe("one Redis, or 3 Redis and 3 Sentinels (needs 3 nodes)"),
+      storageGi: whole(1, LIMITS.redisStorageGi).default(5).describe("each Redis pod's volume"),
+    })
+    .prefault({})
+    .describe("Redis"),
+  services: serviceOverrides
+    .default({})
+    .describe(
+      "`{ <service>: { image?, replicas? } }`: this environment's overrides of the `dogfooding/` specs (pinned images only): a deploy is a config change",
+    ),
   janua: z
     .strictObject({
-      signingKeyRotationDays: whole(1, 365).default(DEFAULT_ROTATION_DAYS),
-      /** Only outside production: lets a developer's `next dev` on localhost:3000 sign in. */
-      localhostRedirects: z.boolean().optional(),
+      signingKeyRotationDays: whole(1, 365).default(DEFAULT_ROTATION_DAYS).describe("`pulumi up` warns when the signing key is older"),
+      localhostRedirects: z
+        .boolean()
+        .optional()
+        .describe("lets a developer's `next dev` on localhost:3000 sign in; default on outside `production`, refused in it"),
     })
-    .prefault({}),
+    .prefault({})
+    .describe("Janua, the OIDC provider"),
   smtp: z
     .strictObject({
-      host: fqdn,
-      port: port.default(587),
-      username: z.string().min(1).max(LIMITS.smtpUsernameLength),
-      from: z.email({ error: "must be an email address" }),
+      host: fqdn.describe("the mail server's host name"),
+      port: port.default(587).describe("its submission port (STARTTLS)"),
+      username: z.string().min(1).max(LIMITS.smtpUsernameLength).describe("the SMTP user"),
+      from: z.email({ error: "must be an email address" }).describe("the sender address"),
     })
-    .optional(),
-  /** Metrics, logs, traces, SLO alerts and dashboards (model/observability/config.ts); on unless `enabled: false`. */
+    .optional()
+    .describe("Janua's mail server; the password is the secret `enclii:smtpPassword`"),
   observability: observabilitySchema,
   sshPublicKey: z
     .string()
     .max(LIMITS.sshPublicKeyLength)
     .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line")
-    .optional(),
+    .optional()
+    .describe("the OpenSSH public key installed as the cloud servers' root key (required with cloud nodes)"),
 };
 export type Parsed = { [K in keyof typeof keySchemas]?: z.infer<(typeof keySchemas)[K]> };
 
@@ -220,6 +298,30 @@ export const SIGNING_KEYS_KEY = `${NAMESPACE}:januaSigningKeys`;
 export const PRODUCTION_STACK = "production";
 /** With `postgres.mode: external`: a secret JSON map, database → postgres:// URL. */
 export const EXTERNAL_URLS_KEY = `${NAMESPACE}:externalDatabaseUrls`;
+
+/**
+ * Every secret a stack may read (set with `pulumi config set --secret`), when it is needed and
+ * what it holds: the config reference lists these beside the plain keys' schemas, and a test holds
+ * the list to what `secretKeysFor` asks for.
+ */
+export const SECRET_KEY_DOCS: Record<string, { needed: string; description: string }> = {
+  [`${NAMESPACE}:sshPrivateKey`]: { needed: "always", description: "the key Pulumi uses to SSH into every node" },
+  [SIGNING_KEYS_KEY]: {
+    needed: "always",
+    description: "Janua's RS256 key set (JSON, newest first), made and rotated by `npm run keys -- rotate`",
+  },
+  "cloudflare:apiToken": {
+    needed: "always",
+    description: "Cloudflare token: Tunnel, DNS, R2, SSL and Certificates (custom hostnames), Account API Tokens Write (the R2 tokens)",
+  },
+  "hcloud:token": { needed: "with cloud nodes", description: "Hetzner Cloud API token" },
+  [EXTERNAL_URLS_KEY]: {
+    needed: "with `postgres.mode: external`",
+    description:
+      'JSON map `{ "enclii": "postgres://…", "janua": "postgres://…" }`, one password per user, the host and port of `enclii:postgres`',
+  },
+  [SMTP_PASSWORD_KEY]: { needed: "with `enclii:smtp`", description: "the SMTP password" },
+};
 
 export type SmtpSettings = NonNullable<z.infer<(typeof keySchemas)["smtp"]>>;
 export type NodeEntry = NonNullable<Parsed["nodes"]>[number];

@@ -140,7 +140,13 @@ export interface SpecFile {
   text: string;
 }
 
-export const serviceOverrides = z.record(serviceLabel, z.strictObject({ image: pinnedImage.optional(), replicas: replicas.optional() }));
+export const serviceOverrides = z.record(
+  serviceLabel,
+  z.strictObject({
+    image: pinnedImage.optional().describe("the image to run instead of the spec's, pinned by tag or digest"),
+    replicas: replicas.optional().describe("replicas instead of the spec's, within its autoscaling ceiling"),
+  }),
+);
 export type ServiceOverrides = z.infer<typeof serviceOverrides>;
 
 function hostname(host: string, domain: string): string {

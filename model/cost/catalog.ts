@@ -81,7 +81,7 @@ export interface Prices {
 }
 
 /**
- * Sources: DESIGN.md §9 (Hetzner's EU price list after the June 2026 change),
+ * Sources (docs/capacity-and-cost.md#prices-and-their-sources): Hetzner's EU price list after the June 2026 change,
  * seed roadmap January 2026 for the AX41-NVMe (≈ $50/mo, i.e. €46) and the EUR/USD rate it used
  * (€41.37 ≈ $45). A type without a figure here is reported as unpriced until priced in config.
  */
@@ -98,8 +98,8 @@ export const DEFAULT_PRICES: Prices = {
 };
 
 /**
- * Cloudflare bills R2 and custom hostnames by use, in USD. Source: DESIGN.md §9 (Cloudflare's R2
- * pricing page and Cloudflare for SaaS plans, January 2026): R2 Standard storage $0.015 per
+ * Cloudflare bills R2 and custom hostnames by use, in USD. Source (docs/capacity-and-cost.md#prices-and-their-sources): Cloudflare's R2
+ * pricing page and Cloudflare for SaaS plans, January 2026. R2 Standard storage $0.015 per
  * GB-month, Class A operations $4.50 per million, Class B $0.36 per million, free each month
  * 10 GB, 1 M Class A, 10 M Class B; egress free. Custom hostnames: the first 100 free, then $0.10
  * per hostname per month. Cloudflare Tunnel: free.

@@ -1,5 +1,5 @@
 /**
- * Adopting what already runs (README "Moving the running production onto this program"):
+ * Adopting what already runs (docs/runbooks/adoption.md):
  * `enclii:adopt` maps a resource's name in the plan to the provider's id of the existing object,
  * and the program registers that resource with Pulumi's `import` option, so the first `pulumi up`
  * takes it over instead of creating a second one (or failing on "already exists"). Pure: the
