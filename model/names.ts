@@ -82,8 +82,9 @@ export const REDIS_DOWN_AFTER_MS = 5000;
 /**
  * What apps give a Redis command before giving up (REDIS_COMMAND_TIMEOUT_MS). Shorter than
  * down-after: a master hung longer than that is replaced, and when it wakes it still answers the
- * writes it had queued with OK before it learns it is demoted. Those writes are lost; a client
- * that gave up at 2 s never took them for success.
+ * writes it had queued with OK before it learns it is demoted. Those writes are lost: a client
+ * loses at most the writes it sent in the last REDIS_COMMAND_TIMEOUT_MS before the master woke
+ * (docs/data.md); older ones had timed out and were never taken for success.
  */
 export const REDIS_COMMAND_TIMEOUT_MS = 2000;
 export const databaseSecretName = (db: string) => `database-${db}`;

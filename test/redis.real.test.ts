@@ -15,6 +15,7 @@ import {
   partition,
   redisCall,
   sentinelMaster,
+  startPipelinedWriter,
   startRedisCluster,
   startWriter,
   type RedisCluster,
@@ -170,11 +171,22 @@ describe.skipIf(!available || !requireTool("nft", "nftables"))("Redis with Senti
   });
 });
 
+/**
+ * The writer that keeps one connection sends a write every 50 ms, an app's pace, and slow enough
+ * that a hang of up to ~20 s queues less than Redis reads from a client at once (16 KB): on waking,
+ * the master can answer that whole read OK before it has recounted its replicas, the worst case
+ * (when it recounts first, it refuses them all and nothing is lost). A faster writer's last writes
+ * wait behind older ones and meet NOREPLICAS instead.
+ */
+const PIPELINE_PAUSE_MS = 50;
+/** Node's timers count whole milliseconds: besides any hold-up of the loop, one may fire up to 1 ms late. */
+const TIMER_GRANULARITY_MS = 1;
+
 describe.skipIf(!available)("Redis with Sentinel: the master hung (SIGSTOP) past the failover", () => {
   const servers = new Servers();
   afterAll(() => servers.stopAll());
 
-  it("loses no write a client with the apps' command timeout saw acknowledged", async () => {
+  it("loses no acknowledged write of a client that asks the Sentinels again after a timeout and has moved on before the master wakes", async () => {
     const c = await startRedisCluster(servers, "sentinel");
     const [old] = c.redis;
     // As a Sentinel-aware client: after a failure, ask a Sentinel where the master is.
@@ -193,7 +205,8 @@ describe.skipIf(!available)("Redis with Sentinel: the master hung (SIGSTOP) past
     await waitFor("writes acknowledged by the new master", async () =>
       writer.acked.filter((a) => a.at > promotedAt).length >= 20 ? true : undefined,
     );
-    // The old master wakes with its queued writes and a stale view of its replicas.
+    // The old master wakes with its queued writes and a stale view of its replicas. Every write this
+    // client sent it had timed out before the client moved, so none of their OKs can reach it.
     process.kill(old.proc.pid, "SIGCONT");
     await waitFor("the old master to be demoted and rejoin", () => rejoined(c, old));
     await writer.stop();
@@ -201,6 +214,48 @@ describe.skipIf(!available)("Redis with Sentinel: the master hung (SIGSTOP) past
     expect(lost).toEqual([]);
     console.warn(
       `hang: ${writer.acked.length} writes acknowledged, ${lost.length} lost; failures by kind ${JSON.stringify(writer.errors)}`,
+    );
+  });
+
+  it("a client that keeps writing on one connection loses only writes sent within its command timeout before the master woke", async () => {
+    const c = await startRedisCluster(servers, "sentinel");
+    const [old] = c.redis;
+    const writer = startPipelinedWriter(old.pod.ip, c.password, REDIS_COMMAND_TIMEOUT_MS, "q", PIPELINE_PAUSE_MS);
+    const acked = () => writer.writes.filter((w) => w.outcome === "OK");
+    await waitFor("writes acknowledged", async () => (acked().length >= 20 ? true : undefined));
+    const stoppedAt = performance.now();
+    process.kill(old.proc.pid, "SIGSTOP");
+    const master = await waitFor("a new master", async () => {
+      const m = await c.agreedMaster();
+      return m && m !== old ? m : undefined;
+    });
+    const promotedAt = performance.now();
+    await waitFor("a write to the new master", async () => ((await c.call(master, "SET", "q-after", "1")) === "OK" ? true : undefined));
+    // Taken before the signal: the master wakes after it, so the window below is if anything wider.
+    const wokeAt = performance.now();
+    process.kill(old.proc.pid, "SIGCONT");
+    await waitFor("the old master to be demoted and rejoin", () => rejoined(c, old));
+    await writer.stop();
+
+    const lostKeys = new Set(await lostWrites(c, master, acked()));
+    const lost = acked().filter((w) => lostKeys.has(w.key));
+    // An OK needs the reply read before the command's timer ran: the reply comes after the wake,
+    // the timer runs REDIS_COMMAND_TIMEOUT_MS after the send, late by as much as the loop was held up.
+    const from = wokeAt - REDIS_COMMAND_TIMEOUT_MS - writer.maxLoopDelayMs - TIMER_GRANULARITY_MS;
+    // One connection answers in order, and a master that refused once refuses from then on.
+    const firstRefused = writer.writes.find((w) => w.settledAt! > wokeAt && w.outcome !== "OK" && w.outcome !== "Command");
+    expect(firstRefused).toBeDefined();
+    const rel = (t: number) => (t - wokeAt).toFixed(0);
+    const outside = lost.filter((w) => w.sentAt <= from || w.sentAt >= firstRefused!.sentAt);
+    expect(
+      outside.map((w) => `${w.key} sent at ${rel(w.sentAt)} ms`),
+      `window ${rel(from)}…${rel(firstRefused!.sentAt)} ms`,
+    ).toEqual([]);
+    console.warn(
+      `hang, one connection: master stopped ${(wokeAt - stoppedAt).toFixed(0)} ms, replica promoted after ${(promotedAt - stoppedAt).toFixed(0)} ms; ` +
+        `${acked().length} writes acknowledged, ${lost.length} lost, sent ${lost.length ? `${rel(lost[0].sentAt)}…${rel(lost.at(-1)!.sentAt)}` : "–"} ms ` +
+        `from the wake (window from ${rel(from)} ms); first refusal (${firstRefused!.outcome}) sent at ${rel(firstRefused!.sentAt)} ms; ` +
+        `client loop held up ${writer.maxLoopDelayMs.toFixed(1)} ms at most`,
     );
   });
 });

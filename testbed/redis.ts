@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Redis } from "ioredis";
 import { MASTER_NAME } from "../components/data/redisConfig";
 import {
@@ -248,6 +249,89 @@ export function startWriter(password: string, resolveMaster: () => Promise<strin
   log.stop = async () => {
     running = false;
     await loop;
+  };
+  return log;
+}
+
+/** One write of `startPipelinedWriter`: when it was sent and, once settled, when and how. */
+export interface PipelinedWrite {
+  key: string;
+  /** performance.now() just before the command was handed to the client (which starts its timeout then). */
+  sentAt: number;
+  settledAt?: number;
+  /** "OK", or the error's first word (`Command` for a command timeout, NOREPLICAS, READONLY…). */
+  outcome?: string;
+}
+
+export interface PipelineLog {
+  writes: PipelinedWrite[];
+  /**
+   * The longest this process's event loop was held up while the writer ran (known after `stop`):
+   * how late a command timeout, a Node timer, can have fired, so how long past its timeout a
+   * reply read first can still have counted as OK.
+   */
+  maxLoopDelayMs: number;
+  /** Stops sending, waits for every write to settle (each within its timeout), then disconnects. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A client that keeps writing on one connection, as an app does whose concurrent requests share
+ * one ioredis client: a write every `pauseMs`, sent without waiting for the replies to the earlier
+ * ones, each given up after `commandTimeoutMs` (ioredis `commandTimeout`, which rejects the
+ * command but keeps the connection). Nothing makes it reconnect: it stays on `host`.
+ */
+export function startPipelinedWriter(
+  host: string,
+  password: string,
+  commandTimeoutMs: number,
+  prefix: string,
+  pauseMs: number,
+): PipelineLog {
+  const writes: PipelinedWrite[] = [];
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
+  const client = new Redis({
+    host,
+    port: PORTS.redis,
+    password,
+    enableReadyCheck: false,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: commandTimeoutMs,
+    commandTimeout: commandTimeoutMs,
+  });
+  client.on("error", () => undefined);
+  const pending = new Set<Promise<void>>();
+  let running = true;
+  const loop = (async () => {
+    for (let n = 0; running; n++) {
+      const w: PipelinedWrite = { key: `${prefix}:${n}`, sentAt: performance.now() };
+      writes.push(w);
+      const settle = (outcome: string) => {
+        w.settledAt = performance.now();
+        w.outcome = outcome;
+      };
+      const p = client.set(w.key, w.key).then(
+        (reply) => settle(String(reply)),
+        (err: unknown) => settle((err instanceof Error ? err.message : String(err)).split(" ")[0]),
+      );
+      pending.add(p);
+      void p.finally(() => pending.delete(p));
+      await sleep(pauseMs);
+    }
+  })();
+  const log: PipelineLog = {
+    writes,
+    maxLoopDelayMs: NaN,
+    stop: async () => {
+      running = false;
+      await loop;
+      await Promise.all(pending);
+      client.disconnect();
+      loopDelay.disable();
+      log.maxLoopDelayMs = loopDelay.max / 1e6;
+    },
   };
   return log;
 }
