@@ -80,6 +80,13 @@ describe("parseShard", () => {
     ]);
   });
 
+  it("checks the platform stack it names as a stack reference, and takes one", () => {
+    expect(parseShard("staging-000", { "enclii-tenants:platformStack": "staging" }).problems.map(renderProblem)).toEqual([
+      "enclii-tenants:platformStack: must be a stack reference: <organization>/<project>/<stack>",
+    ]);
+    expect(parseShard("staging-000", { "enclii-tenants:platformStack": "acme/enclii-infra/staging" }).problems).toEqual([]);
+  });
+
   it(`refuses more than ${TENANTS_PER_SHARD} tenants in one shard`, () => {
     expect(parseShard("staging-000", raw(makeTenants(TENANTS_PER_SHARD + 1))).problems.map(renderProblem)).toEqual([
       `enclii-tenants:tenants: must have at most ${TENANTS_PER_SHARD} items`,
