@@ -187,6 +187,18 @@ function profileTriple(what: "retentionDays" | "storageGi", profile: Profile = "
   return what === "retentionDays" ? `${d.metricsDays}/${d.logsDays}/${d.tracesDays} days` : `${d.metricsGi}/${d.logsGi}/${d.tracesGi} GiB`;
 }
 
+/** One setting per piece (metrics, logs, traces), each unset by default: the profile decides. */
+function perPiece(value: z.ZodNumber, what: string, summary: string, key: "retentionDays" | "storageGi") {
+  return z
+    .strictObject({
+      metrics: value.optional().describe(`Prometheus's ${what}`),
+      logs: value.optional().describe(`Loki's ${what}`),
+      traces: value.optional().describe(`Tempo's ${what}`),
+    })
+    .prefault({})
+    .describe(`${summary}; unset, the profile's (full ${profileTriple(key)}; lean ${profileTriple(key, "lean")})`);
+}
+
 /** `enclii:observability`: on by default, each piece switchable, sizes and retention per environment. */
 export const observabilitySchema = z
   .strictObject({
@@ -199,22 +211,8 @@ export const observabilitySchema = z
       ),
     logs: z.boolean().default(true).describe("Loki and Alloy"),
     traces: z.boolean().default(true).describe("Tempo"),
-    retentionDays: z
-      .strictObject({
-        metrics: days.optional().describe("Prometheus's retention"),
-        logs: days.optional().describe("Loki's retention"),
-        traces: days.optional().describe("Tempo's retention"),
-      })
-      .prefault({})
-      .describe(`days kept; unset, the profile's (full ${profileTriple("retentionDays")}; lean ${profileTriple("retentionDays", "lean")})`),
-    storageGi: z
-      .strictObject({
-        metrics: gi.optional().describe("Prometheus's volume"),
-        logs: gi.optional().describe("Loki's volume"),
-        traces: gi.optional().describe("Tempo's volume"),
-      })
-      .prefault({})
-      .describe(`volume sizes; unset, the profile's (full ${profileTriple("storageGi")}; lean ${profileTriple("storageGi", "lean")})`),
+    retentionDays: perPiece(days, "retention", "days kept", "retentionDays"),
+    storageGi: perPiece(gi, "volume", "volume sizes", "storageGi"),
     grafana: z
       .strictObject({
         host: dnsLabel.default("grafana").describe("Grafana at `<host>.<domain>`"),
