@@ -4,7 +4,8 @@
  * (testbed/pulumi), which records its arguments and replays engine event logs.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import Module from "node:module";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
@@ -33,12 +34,13 @@ beforeEach(() => {
     cpSync(join(ROOT, f), join(root, f), { recursive: true });
 });
 
-function cli(args: string[], opts: { scenario?: string; path?: string[] } = {}) {
+function cli(args: string[], opts: { scenario?: string; path?: string[]; env?: NodeJS.ProcessEnv } = {}) {
   const env = {
     ...process.env,
     PATH: (opts.path ?? [STANDIN, NODE_DIR, ...(process.env.PATH ?? "").split(delimiter)]).join(delimiter),
     ENCLII_STANDIN_SCENARIO: join(SCENARIOS, opts.scenario ?? "deploy-ok.json"),
     ENCLII_STANDIN_DIR: state,
+    ...opts.env,
   };
   return spawnSync(process.execPath, [join(ROOT, "automation", "launch.cjs"), ...args], { cwd: root, env, encoding: "utf8" });
 }
@@ -168,6 +170,31 @@ describe("deploy through the Automation API", () => {
       expect.arrayContaining(["stack select", "stack init", "preview --exec-kind", "up --yes"]),
     );
     expect(readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8")).toContain("- shop.acme.example");
+  });
+});
+
+describe("the launcher on the Node it runs on", () => {
+  // @types/node is Node 20's, which has no compile cache.
+  const hasCompileCache = typeof (Module as { enableCompileCache?: unknown }).enableCompileCache === "function";
+
+  it(`keeps the Automation API in Node's compile cache ${hasCompileCache ? "(Node 22+)" : "only on Node 22+, not this one"}`, () => {
+    const tmpDir = join(tmp, `os-tmpdir-${n}`);
+    mkdirSync(tmpDir);
+    // The cache goes where the launcher's own call puts it: under the temporary directory.
+    const res = cli(DEPLOY, {
+      path: [NODE_DIR],
+      env: { TMPDIR: tmpDir, NODE_COMPILE_CACHE: undefined, NODE_DISABLE_COMPILE_CACHE: undefined },
+    });
+    expect(res.status, res.stderr).toBe(EXIT.noCli);
+    const cache = join(tmpDir, "node-compile-cache");
+    if (hasCompileCache) {
+      // One directory per Node version, one file per module: the Automation API is hundreds of them.
+      const [versionDir, ...others] = readdirSync(cache);
+      expect(others).toEqual([]);
+      expect(readdirSync(join(cache, versionDir)).length).toBeGreaterThan(100);
+    } else {
+      expect(existsSync(cache)).toBe(false);
+    }
   });
 });
 

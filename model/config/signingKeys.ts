@@ -64,15 +64,10 @@ function pathOf(where: string, path: readonly PropertyKey[]): string {
 const int = (b64: string) => BigInt(`0x${Buffer.from(b64, "base64url").toString("hex") || "0"}`);
 
 function rsaKeyProblem(jwk: RsaPrivateJwk): string | undefined {
-  let bits: number;
-  try {
-    bits = createPrivateKey({ key: jwk, format: "jwk" }).asymmetricKeyDetails?.modulusLength ?? 0;
-  } catch {
-    return "is not a valid RSA private key";
-  }
-  if (bits < MIN_RSA_BITS) return `RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required`;
-  // node:crypto accepts members of different keys (say another key's n): Janua would sign with
-  // p and q while the JWKS publishes an n that no signature verifies against.
+  // node:crypto accepts members of different keys (say another key's d): Janua would sign with
+  // one key while the JWKS publishes another's n, which no signature verifies against. Checked
+  // before node:crypto sees the key, since which mixes it refuses depends on the Node: with
+  // OpenSSL 3.5 (Node 24) another key's n or p already fails the import, with 3.0 (Node 20) none.
   const [n, e, d, p, q, dp, dq, qi] = RSA_MEMBERS.slice(1).map((m) => int(jwk[m]));
   const consistent =
     p > 1n &&
@@ -83,7 +78,14 @@ function rsaKeyProblem(jwk: RsaPrivateJwk): string | undefined {
     dp === d % (p - 1n) &&
     dq === d % (q - 1n) &&
     (qi * q) % p === 1n;
-  return consistent ? undefined : "RSA key members do not belong together (n, e, d, p, q, dp, dq, qi)";
+  if (!consistent) return "RSA key members do not belong together (n, e, d, p, q, dp, dq, qi)";
+  let bits: number;
+  try {
+    bits = createPrivateKey({ key: jwk, format: "jwk" }).asymmetricKeyDetails?.modulusLength ?? 0;
+  } catch {
+    return "is not a valid RSA private key";
+  }
+  return bits < MIN_RSA_BITS ? `RSA key has ${bits} bits; at least ${MIN_RSA_BITS} are required` : undefined;
 }
 
 /** Every problem with the set, each starting with its path; messages never contain key material. */
