@@ -11,7 +11,7 @@ import { runPlan } from "../automation/plan";
 import { loadStackConfig } from "../automation/stackFile";
 import type { RuleGroup } from "../model/observability/slo";
 import { startPrometheus, startReadonlyProxy, type Running } from "../testbed/prometheus";
-import { Servers, waitFor } from "../testbed/servers";
+import { Servers, hang, waitFor } from "../testbed/servers";
 import { ROOT, requireTool } from "./harness";
 
 const servers = new Servers();
@@ -78,7 +78,7 @@ describe("read-only Prometheus proxy (nginx + Prometheus)", () => {
 
   it("gives up on a hung Prometheus after its read timeout, and answers again once it runs", async () => {
     if (!present) return;
-    process.kill(prometheus.proc.pid, "SIGSTOP");
+    await hang(prometheus.proc.pid, "Prometheus");
     try {
       const hung = await call(`${proxy.url}/api/v1/query?query=vector(1)`);
       expect(hung.status).toBe(504);

@@ -110,3 +110,17 @@ export async function adoptRunuserChild(proc: Proc, what: string): Promise<void>
   const children = `/proc/${proc.pid}/task/${proc.pid}/children`;
   proc.pid = await waitFor(`${what} to start`, async () => Number(readFileSync(children, "utf8").trim()) || undefined);
 }
+
+/**
+ * SIGSTOP and wait until every thread of the process has stopped: the kernel stops a process's
+ * threads one by one as each next runs, so on a busy machine a thread can still answer a request
+ * sent right after the signal (a Go server's, for one). `/proc/<pid>/task/<tid>/stat` shows each
+ * thread's state, `T` once it is stopped.
+ */
+export async function hang(pid: number, what: string): Promise<void> {
+  process.kill(pid, "SIGSTOP");
+  const tasks = `/proc/${pid}/task`;
+  await waitFor(`${what} to stop`, async () =>
+    readdirSync(tasks).every((tid) => /^\d+ \(.*\) T /.test(readFileSync(`${tasks}/${tid}/stat`, "utf8"))) ? true : undefined,
+  );
+}
