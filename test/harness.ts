@@ -7,6 +7,7 @@ import Ajv, { type CodeOptions } from "ajv";
 import { parse } from "yaml";
 import { planMocks } from "../automation/mocks";
 import { SECRET_WIRE, waitForRegistrations } from "../automation/plan";
+import { toolPath } from "../testbed/toolchain";
 
 export const ROOT = join(__dirname, "..");
 
@@ -86,6 +87,17 @@ export function requireTool(tool: string, debianPackage = tool): boolean {
   if (!present && process.env.CI) throw new Error(`${tool} is missing; .ci/run must install it`);
   if (!present) console.warn(`skipping: ${tool} is not installed (apt-get install ${debianPackage})`);
   return present;
+}
+
+/**
+ * The path of a Go-built tool (testbed/toolchain.ts), or undefined: skipped locally with the
+ * command that builds it, a failure in CI, where .ci/run builds them all first.
+ */
+export function requireBuilt(bin: string): string | undefined {
+  const path = toolPath(bin);
+  if (!path && process.env.CI) throw new Error(`${bin} is not built; .ci/run must run npm run toolchain first`);
+  if (!path) console.warn(`skipping: ${bin} is not built (npm run toolchain)`);
+  return path;
 }
 
 /** Pods (testbed/pods.ts) need root and iproute2 for network namespaces: skipped locally without them, a failure in CI. */
