@@ -50,6 +50,9 @@ describe("the Go toolchain", () => {
     const withGo = modules.filter((dir) => readdirSync(join(TOOLCHAIN, dir)).some((f) => f.endsWith(".go")));
     expect(withGo.length).toBeGreaterThan(0);
     for (const dir of withGo) {
+      // A main that embeds a file the build copies in vets only once the build has run.
+      const copied = TOOLS.find((t) => t.dir === dir && t.copy);
+      if (copied && !requireBuilt(copied.bin)) continue;
       const vet = run("go", ["vet", "./..."], join(TOOLCHAIN, dir));
       expect(vet.stderr.replace(/^go: downloading .*\n/gm, ""), dir).toBe("");
       expect(vet.status, dir).toBe(0);
