@@ -10,13 +10,18 @@ import {
   SERVICES,
   type Size,
 } from "../../model/observability/config";
-import { PART_OF } from "../../model/names";
+import { PART_OF, UIDS } from "../../model/names";
 import { IMAGES } from "../../model/pins";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../baseline";
 import { HEALTH_PATH, WRITABLE_DIR, readonlyNginxConf } from "./readonlyProxy";
 
-/** The nginx-unprivileged image's user. */
-const NGINX_UID = 101;
+/**
+ * Not the image's own user (101): a uid that low can be a real user on the host, which Trivy's
+ * KSV-0020/0021 flag (docs/security.md#trivys-findings). nginx needs no particular uid here: it
+ * reads only its world-readable binary and the mounted config (which includes no other file), and
+ * writes its pid and temp files only to the emptyDir, which fsGroup makes this uid's group's.
+ */
+const NGINX_UID = UIDS.nonroot;
 const CONFIG_FILE = "nginx.conf";
 
 export interface ReadOnlyPrometheusArgs {
