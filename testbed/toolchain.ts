@@ -141,7 +141,8 @@ export function build(t: Tool, log: (line: string) => void): { path: string; bui
   const env = { ...process.env, ...t.env };
   const go = (args: string[]) => execFileSync("go", args, { cwd: dir, env, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
   if (t.copy) {
-    const moduleDir = go(["list", "-m", "-f", "{{.Dir}}", t.module]).trim();
+    // `go list -m` names no folder for a module not yet in the module cache; download does both.
+    const moduleDir = (JSON.parse(go(["mod", "download", "-json", t.module])) as { Dir: string }).Dir;
     copyFileSync(join(moduleDir, t.copy.from), join(dir, t.copy.to));
   }
   // Built beside the final place and renamed into it, so an interrupted build leaves no binary.
@@ -162,13 +163,18 @@ export function build(t: Tool, log: (line: string) => void): { path: string; bui
 }
 
 if (require.main === module) {
-  const only = process.argv.slice(2);
-  const chosen = only.length ? only.map(tool) : TOOLS;
-  for (const t of chosen) {
-    const start = Date.now();
-    const { path, built } = build(t, (line) => process.stdout.write(`${line}\n`));
-    process.stdout.write(
-      `${t.bin} ${moduleVersion(t)}: ${built ? `built in ${Math.round((Date.now() - start) / 1000)} s` : "cached"} (${path})\n`,
-    );
+  try {
+    const only = process.argv.slice(2);
+    const chosen = only.length ? only.map(tool) : TOOLS;
+    for (const t of chosen) {
+      const start = Date.now();
+      const { path, built } = build(t, (line) => process.stdout.write(`${line}\n`));
+      const took = built ? `built in ${Math.round((Date.now() - start) / 1000)} s` : "cached";
+      process.stdout.write(`${t.bin} ${moduleVersion(t)}: ${took} (${path})\n`);
+    }
+  } catch (e) {
+    // Go's own output (stderr, passed through) says what failed; this names the step.
+    console.error(`npm run toolchain: ${(e as Error).message.split("\n")[0]}`);
+    process.exit(1);
   }
 }
