@@ -27,6 +27,13 @@ export interface ApiResponse {
   warnings: string[];
 }
 
+/**
+ * A safety net, not a budget: kube-apiserver once took over 180 s to become ready on a 2-core
+ * machine also running the rest of the suite. Below vitest's 300 s hook timeout, so a slow start
+ * fails with this wait's message; a server that dies fails the wait at once.
+ */
+const KUBE_START_MS = 240_000;
+
 export interface Kube {
   /** https://127.0.0.1:<port> */
   server: string;
@@ -166,7 +173,7 @@ export async function startKube(servers: Servers): Promise<Kube | undefined> {
       const pem = existsSync(join(certDir, "apiserver.key")) ? readFileSync(join(certDir, "apiserver.crt"), "utf8") : "";
       return pem.split("-----END CERTIFICATE-----").length > 2 ? pem : undefined;
     },
-    120_000,
+    KUBE_START_MS,
   );
   const api: Kube["api"] = (method, path, body, contentType = "application/json") =>
     new Promise((resolve, reject) => {
@@ -191,7 +198,11 @@ export async function startKube(servers: Servers): Promise<Kube | undefined> {
       req.end(payload);
     });
   // Ready means every post-start hook ran, including the one that writes the default RBAC roles.
-  await starting("kube-apiserver to be ready", async () => ((await api("GET", "/readyz")).status === 200 ? true : undefined), 180_000);
+  await starting(
+    "kube-apiserver to be ready",
+    async () => ((await api("GET", "/readyz")).status === 200 ? true : undefined),
+    KUBE_START_MS,
+  );
   ready = true;
 
   const kubeconfigText = [
