@@ -173,6 +173,18 @@ describe("deploy through the Automation API", () => {
   });
 });
 
+describe("a preview the engine fails", () => {
+  it("for a protected resource it would replace: exit 4, the violation named, nothing updated", () => {
+    const res = cli(["up", "--env", "staging", "--json"], { scenario: "protected-replace.json" });
+    expect(res.status, res.stderr).toBe(EXIT.refused);
+    const out = JSON.parse(res.stdout);
+    expect(out).toMatchObject({ status: "refused", violations: [{ op: "replace", because: ["metadata.name"], holds: "the database" }] });
+    expect(out.violations[0].urn).toMatch(/kubernetes:postgresql\.cnpg\.io\/v1:Cluster::enclii-data-postgres-enclii-pg$/);
+    expect(out.engineMessage).toContain("as it is currently marked for protection");
+    expect(calls().filter((a) => a[0] === "up")).toEqual([]);
+  });
+});
+
 describe("the launcher on the Node it runs on", () => {
   // @types/node is Node 20's, which has no compile cache.
   const hasCompileCache = typeof (Module as { enableCompileCache?: unknown }).enableCompileCache === "function";

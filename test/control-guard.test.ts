@@ -5,6 +5,9 @@ import {
   changingSteps,
   engineErrors,
   guardViolations,
+  protectedRefusals,
+  protectedViolations,
+  refreshOutcomes,
   serviceComponent,
   stepsOf,
   urnName,
@@ -38,12 +41,13 @@ describe("the guard over engine events", () => {
   it("stops the Redis StatefulSet replaced for its volume claim template", () => {
     const [v] = guardViolations(stepsOf(events("replace-volume-claim-template.preview.jsonl")), none);
     expect(v.urn).toBe(REDIS);
-    expect(v.because).toEqual(["spec", "spec.volumeClaimTemplates[0].spec.resources.requests.storage"]);
+    // pulumi-kubernetes names the full path in its replace keys, and lists nothing in `diffs`.
+    expect(v.because).toEqual(["spec.volumeClaimTemplates[0].spec.resources.requests.storage"]);
   });
 
   it("stops the database Cluster replaced for its name", () => {
     const [v] = guardViolations(stepsOf(events("replace-database-cluster.preview.jsonl")), none);
-    expect(v).toMatchObject({ urn: CLUSTER, op: "replace", because: ["metadata", "metadata.name"], holds: "the database" });
+    expect(v).toMatchObject({ urn: CLUSTER, op: "replace", because: ["metadata.name"], holds: "the database" });
   });
 
   it("lets an image change through, and a replacement named in the allow-list", () => {
@@ -61,6 +65,39 @@ describe("the guard over engine events", () => {
       ["tenants-acme-namespace", "delete", ["it is no longer in the program"]],
       ["tenants-shop.acme.example", "delete", ["it is no longer in the program"]],
     ]);
+  });
+});
+
+describe("what the real engine's events say (logs recorded by test/engine.real.test.ts)", () => {
+  const UI_DEPLOYMENT = API_DEPLOYMENT.replace("switchyard-api-deployment", "switchyard-ui-deployment");
+
+  it("a refresh's outcome is on its outputs event; its pre-event says only `refresh`", () => {
+    const log = events("drift.refresh.jsonl");
+    expect(refreshOutcomes(log)).toEqual([{ urn: UI_DEPLOYMENT, op: "update", properties: ["spec.replicas"] }]);
+    expect(stepsOf(log).find((s) => s.urn === UI_DEPLOYMENT)).toMatchObject({ ops: ["refresh"], diffs: [], replaceKeys: [] });
+    expect(refreshOutcomes(events("image-only.preview.jsonl"))).toEqual([]);
+  });
+
+  it("a delete-before-replace is announced delete first, and its failed preview still names the steps", () => {
+    const log = events("replace-volume-claim-template.preview.jsonl");
+    expect(stepsOf(log).find((s) => s.urn === REDIS)?.ops).toEqual(["delete-replaced", "replace", "create-replacement"]);
+    expect(engineErrors(log)).toContain('StatefulSet.apps "redis" is invalid: spec: Forbidden');
+    expect(protectedRefusals(log)).toEqual([]);
+  });
+
+  it("finds the protected resources the engine refused to replace or delete, from its error diagnostics", () => {
+    const replacing = events("replace-protected.preview.jsonl");
+    expect(protectedRefusals(replacing)).toEqual([CLUSTER]);
+    expect(protectedViolations(stepsOf(replacing), [CLUSTER])).toEqual([
+      { urn: CLUSTER, type: "kubernetes:postgresql.cnpg.io/v1:Cluster", op: "replace", because: ["metadata.name"], holds: "the database" },
+    ]);
+    const deleting = events("delete-protected.preview.jsonl");
+    expect(protectedRefusals(deleting)).toEqual([CLUSTER]);
+    expect(protectedViolations(stepsOf(deleting), [CLUSTER])).toMatchObject([
+      { op: "delete", because: ["it is no longer in the program"] },
+    ]);
+    // Without steps (a dependent replacement stops the preview at once) the URN still says what it is.
+    expect(protectedViolations([], [REDIS])).toMatchObject([{ type: "kubernetes:apps/v1:StatefulSet", op: "replace" }]);
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { deploy, rollback } from "../automation/control/deploy";
-import { driftOp, guardedUp, outputsOp, previewOp, type Options } from "../automation/control/operations";
+import { failure, guardedUp, previewOp, type Options } from "../automation/control/operations";
+import { driftOp, outputsOp } from "../automation/control/reads";
 import { NoCliError } from "../automation/control/errors";
 import { EXIT, imageConfigPath } from "../model/controlPlane";
 import { FakeStack, historyEntry, opener } from "./controlStack";
@@ -12,6 +13,10 @@ const OLD = "ghcr.io/madfam-io/switchyard-api:1.4.2";
 const API_DEPLOYMENT =
   "urn:pulumi:staging::enclii-infra::enclii:platform:Platform$enclii:apps:Apps$enclii:apps:Service$kubernetes:apps/v1:Deployment::enclii-apps-switchyard-api-deployment";
 const UI_DEPLOYMENT = API_DEPLOYMENT.replaceAll("switchyard-api", "switchyard-ui");
+const CLUSTER =
+  "urn:pulumi:staging::enclii-infra::enclii:platform:Platform$enclii:data:DataLayer$enclii:data:Postgres$kubernetes:postgresql.cnpg.io/v1:Cluster::enclii-data-postgres-enclii-pg";
+const REDIS =
+  "urn:pulumi:staging::enclii-infra::enclii:platform:Platform$enclii:data:DataLayer$enclii:data:Redis$kubernetes:apps/v1:StatefulSet::enclii-data-redis-redis";
 const ROLLOUT_TIMEOUT = { events: "image-rollout-timeout.up.jsonl", error: { stderr: "error: update failed" } };
 const CONFLICT = { name: "ConcurrentUpdateError", stderr: "[409] Conflict: Another update is currently in progress." };
 
@@ -213,9 +218,50 @@ describe("guarded updates, preview, drift and outputs", () => {
     const drifted = new FakeStack("staging", { previewRefresh: [{ events: "drift.refresh.jsonl" }] });
     const res = await driftOp(drifted, options(drifted), base);
     expect(res.exitCode).toBe(EXIT.drift);
-    expect(res.drift).toEqual([{ urn: UI_DEPLOYMENT, op: "update", properties: ["spec", "spec.replicas"] }]);
+    expect(res.drift).toEqual([{ urn: UI_DEPLOYMENT, op: "update", properties: ["spec.replicas"] }]);
     const clean = new FakeStack("staging", { previewRefresh: [{ events: "no-change.preview.jsonl" }] });
     expect((await driftOp(clean, options(clean), base)).exitCode).toBe(EXIT.ok);
+  });
+
+  it("a preview the engine fails for a protected resource: refused (exit 4) naming it, --allow or not, nothing run", async () => {
+    const failed = { events: "replace-protected.preview.jsonl", error: { stderr: "" } };
+    for (const allow of [new Set<string>(), new Set([CLUSTER])]) {
+      const stack = new FakeStack("staging", { preview: [failed], up: [{}] });
+      const res = await guardedUp(stack, options(stack, { allow }), base, { message: "x" });
+      expect(res).toMatchObject({
+        status: "refused",
+        exitCode: EXIT.refused,
+        violations: [{ urn: CLUSTER, op: "replace", because: ["metadata.name"] }],
+      });
+      expect(res.message).toContain(`replace ${CLUSTER} (forced by metadata.name): loses the database [protected]`);
+      expect(res.message).toContain("the engine refuses to replace or delete a [protected] resource whatever --allow says");
+      expect(res.engineMessage).toContain("as it is currently marked for protection");
+      expect(stack.callsOf("up")).toEqual([]);
+    }
+  });
+
+  it("a failed preview that would replace what holds data is refused; allowed, it is the failure it was", async () => {
+    const failed = { events: "replace-volume-claim-template.preview.jsonl", error: { stderr: "" } };
+    const stack = new FakeStack("staging", { preview: [failed], up: [{}] });
+    const refused = await previewOp(stack, options(stack), base);
+    expect(refused).toMatchObject({ status: "refused", violations: [{ urn: REDIS }] });
+    expect(refused.message).toContain("pass --allow <urn> for each (the preview itself failed, so allowing it is not enough");
+    const allowed = await guardedUp(stack, options(stack, { allow: new Set([REDIS]) }), base, { message: "x" }).catch((err: unknown) =>
+      failure(base, err),
+    );
+    expect(allowed).toMatchObject({ status: "failed", exitCode: EXIT.failed });
+    expect(allowed.engineMessage).toContain('StatefulSet.apps "redis" is invalid');
+    expect(stack.callsOf("up")).toEqual([]);
+  });
+
+  it("a deploy whose preview failed elsewhere puts the image back and runs nothing", async () => {
+    const stack = new FakeStack("staging", { preview: [{ events: "replace-protected.preview.jsonl", error: { stderr: "" } }], up: [{}] });
+    stack.config.set(KEY, OLD);
+    const res = await deploy(options(stack), req());
+    expect(res).toMatchObject({ status: "failed", exitCode: EXIT.failed });
+    expect(res.engineMessage).toContain("marked for protection");
+    expect(stack.config.get(KEY)).toBe(OLD);
+    expect(stack.callsOf("up")).toEqual([]);
   });
 
   it("outputs never carry a secret's value", async () => {

@@ -7,7 +7,8 @@ import { EXIT, type OperationResult } from "../../model/controlPlane";
 import { deploy, rollback } from "./deploy";
 import { domainsAdd, domainsList, domainsRemove, domainsStatus } from "./domains";
 import { loadEnvironment } from "./environment";
-import { driftOp, failure, guardedUp, historyOp, outputsOp, previewOp, type Base, type Options } from "./operations";
+import { failure, guardedUp, previewOp, type Base, type Options } from "./operations";
+import { driftOp, historyOp, outputsOp } from "./reads";
 import { localStacks, type OpenStack } from "./workspace";
 
 export interface Io {

@@ -5,7 +5,8 @@
 import { imageProblem } from "../../model/baseline";
 import { deployMessage, imageConfigPath, type OperationResult } from "../../model/controlPlane";
 import { belongsTo, serviceComponent } from "./events";
-import { EngineError, failure, historyEntry, inspect, refusal, result, retrying, update, type Base, type Options } from "./operations";
+import { EngineError, failure, inspect, proceed, refusal, result, retrying, update, type Base, type Options } from "./operations";
+import { historyEntry } from "./reads";
 import type { ControlStack } from "./workspace";
 
 /** How far back `rollback` looks for the previous image. */
@@ -73,9 +74,10 @@ export async function deploy(o: Options, req: DeployRequest): Promise<OperationR
     deployInfo.notApplied = found.changing.filter((s) => !targets.includes(s)).map((s) => s.urn);
     // Only what the deploy would apply is judged: changes elsewhere are left for a full `up`.
     const violations = found.violations.filter((v) => deployInfo.targets.includes(v.urn));
-    if (violations.length > 0) {
+    if (violations.length > 0 || found.failed) {
       await restoreImage(stack, key, previous);
-      return { ...refusal(base, violations), deploy: deployInfo };
+      if (violations.length > 0) return { ...refusal(base, violations, found), deploy: deployInfo };
+      proceed(found);
     }
     if (targets.length === 0) {
       return result(base, "unchanged", `${req.service} in ${req.environment}: the preview changes none of its resources`, {

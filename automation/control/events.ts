@@ -49,6 +49,78 @@ export function stepsOf(events: readonly EngineEvent[]): Step[] {
   return [...byUrn.values()];
 }
 
+/** What a refresh found for one resource: `update` or `delete`, and the properties that differ. */
+export interface RefreshOutcome {
+  urn: string;
+  op: string;
+  properties: string[];
+}
+
+/**
+ * What a refresh found, per resource that differs from the state. The engine announces a refresh
+ * step with op `refresh` and nothing else, since it reads the resource only when the step runs
+ * (pkg/resource/deploy/step.go `RefreshStep.Apply` computes the diff); the outcome comes on the
+ * step's `resOutputsEvent`, whose op is `RefreshStep.ResultOp()` (`same`, `update` or `delete`)
+ * and whose diffs are that diff (pkg/engine/update.go `OnResourceStepPost`, both actions).
+ */
+export function refreshOutcomes(events: readonly EngineEvent[]): RefreshOutcome[] {
+  const refreshed = new Set<string>();
+  const outcomes: RefreshOutcome[] = [];
+  for (const event of events) {
+    const pre = event.resourcePreEvent?.metadata;
+    if (pre?.op === "refresh") refreshed.add(pre.urn);
+    const done = event.resOutputsEvent?.metadata;
+    if (!done || !refreshed.has(done.urn) || done.op === "same" || done.op === "refresh") continue;
+    const properties = [...new Set([...(done.diffs ?? []), ...Object.keys(done.detailedDiff ?? {})])];
+    outcomes.push({ urn: done.urn, op: done.op, properties });
+  }
+  return outcomes;
+}
+
+/**
+ * What the engine says when a change would replace or delete a protected resource. Replacing one:
+ * a preview reports it and goes on, so the replacement's steps are still announced, then fails;
+ * an update stops there (pkg/resource/deploy/step_generator.go `generateStepsFromDiff`, and its
+ * dependent-replacement variant "as part of replacing"). Deleting one fails the delete step, in a
+ * preview too (pkg/resource/deploy/step.go `DeleteStep.Apply`, `deleteProtectedError`). The URN is
+ * the first one quoted in the message.
+ */
+const PROTECTED = [
+  /unable to replace resource "([^"]+)"[\s\S]*?as it is currently marked for protection/,
+  /resource "([^"]+)" cannot be deleted\s+because it is protected/,
+];
+
+/** URNs the engine refused to replace or delete because they are protected, from its error diagnostics. */
+export function protectedRefusals(events: readonly EngineEvent[]): string[] {
+  const urns: string[] = [];
+  for (const event of events) {
+    const d = event.diagnosticEvent;
+    if (d?.severity !== "error") continue;
+    const text = d.message.replace(ANSI, "");
+    for (const m of PROTECTED.map((re) => re.exec(text))) if (m && !urns.includes(m[1])) urns.push(m[1]);
+  }
+  return urns;
+}
+
+/**
+ * The guard's violations for protected resources the engine refused to replace or delete,
+ * whatever the allow-list says (the engine would refuse the update anyway); what forces a
+ * replacement comes from the steps the preview still announced.
+ */
+export function protectedViolations(steps: readonly Step[], urns: readonly string[]): GuardViolation[] {
+  return urns.map((urn) => {
+    const step = steps.find((s) => s.urn === urn);
+    const type = step?.type ?? urnTypes(urn).at(-1)!;
+    const replaced = !step || step.ops.some((o) => o !== "delete" && DESTRUCTIVE.has(o));
+    const because = !replaced
+      ? ["it is no longer in the program"]
+      : step && step.replaceKeys.length > 0
+        ? step.replaceKeys
+        : ["the provider requires a replacement"];
+    return { urn, type, op: replaced ? "replace" : "delete", because, holds: GUARDED_TYPES[type] ?? "what the program protects" };
+  });
+}
+
 /** Steps that change the world (creates, updates, replaces, deletes). */
 export function changingSteps(steps: readonly Step[]): Step[] {
   return steps.filter((s) => s.ops.some((op) => !NO_CHANGE_OPS.has(op)));

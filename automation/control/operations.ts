@@ -1,14 +1,23 @@
 /**
- * The operations every command is made of: a guarded preview, a guarded update, drift, outputs and
- * history, each retried while another update holds the stack and each ending in one
+ * The operations every command is made of: a guarded preview and a guarded update (the reads are
+ * in reads.ts), each retried while another update holds the stack and each ending in one
  * `OperationResult`. Nothing here prints: progress goes to `report`, the result to the caller.
  */
-import type { ConfigMap, EngineEvent, UpdateSummary } from "@pulumi/pulumi/automation";
-import { EXIT, type GuardViolation, type HistoryEntry, type OperationResult } from "../../model/controlPlane";
-import { SECRET_MARK } from "../../model/names";
-import { NAMESPACE } from "../../model/config/schema";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
+import { EXIT, type GuardViolation, type OperationResult } from "../../model/controlPlane";
 import { ConfigError } from "../../stacks/config";
-import { changeCounts, changingSteps, describeViolation, engineErrors, guardViolations, stepsOf, urnName, type Step } from "./events";
+import {
+  changeCounts,
+  changingSteps,
+  describeViolation,
+  engineErrors,
+  guardViolations,
+  protectedRefusals,
+  protectedViolations,
+  stepsOf,
+  urnName,
+  type Step,
+} from "./events";
 import { NoCliError, StackMissingError, UsageError } from "./errors";
 import type { ControlStack, OpenStack } from "./workspace";
 
@@ -16,7 +25,6 @@ import type { ControlStack, OpenStack } from "./workspace";
 const RETRY_ATTEMPTS = 5;
 const FIRST_RETRY_DELAY_MS = 5_000;
 const MAX_RETRY_DELAY_MS = 60_000;
-const SERVICES_KEY = `${NAMESPACE}:services`;
 
 export interface Options {
   open: OpenStack;
@@ -38,11 +46,12 @@ export class BusyError extends Error {
   }
 }
 
-/** The update failed in the engine: its error diagnostics, else the CLI's last words. */
+/** The update failed in the engine: its error diagnostics, else the CLI's last words; and the events it sent first. */
 export class EngineError extends Error {
   constructor(
     public readonly engineMessage: string,
     cause: unknown,
+    public readonly events: readonly EngineEvent[] = [],
   ) {
     super(engineMessage, { cause });
     this.name = "EngineError";
@@ -72,7 +81,7 @@ export async function retrying<T>(stack: string, o: Options, fn: () => Promise<T
  * One engine command (preview, up, refresh), retried while the stack is busy; its events, or an
  * EngineError with the engine's own words when it fails.
  */
-async function runEngine(
+export async function runEngine(
   stack: ControlStack,
   o: Options,
   command: (onEvent: (e: EngineEvent) => void) => Promise<unknown>,
@@ -98,7 +107,7 @@ function engineFailure(events: readonly EngineEvent[], err: unknown): EngineErro
   const fromEvents = engineErrors(events);
   const stderr =
     (err as { commandResult?: { stderr?: string } }).commandResult?.stderr ?? (err instanceof Error ? err.message : String(err));
-  return new EngineError(fromEvents || stderr.trim().split("\n").slice(-5).join("\n"), err);
+  return new EngineError(fromEvents || stderr.trim().split("\n").slice(-5).join("\n"), err, events);
 }
 
 export interface Inspection {
@@ -106,13 +115,47 @@ export interface Inspection {
   changing: Step[];
   violations: GuardViolation[];
   counts: Record<string, number>;
+  /** Protected resources the engine refused to replace or delete (the preview failed for them). */
+  protectedUrns: string[];
+  /** The preview failed: its events were still judged, and nothing may run after it (`proceed`). */
+  failed?: EngineError;
 }
 
-/** A preview, its steps, and what the guard says of them. */
+/** Nothing runs after a failed preview: once the guard has had its say, the failure is the answer. */
+export function proceed(found: Inspection): void {
+  if (found.failed) throw found.failed;
+}
+
+/**
+ * A preview, its steps, and what the guard says of them. The engine fails a preview that would
+ * replace or delete a protected resource (events.ts `protectedRefusals`), and pulumi-kubernetes
+ * fails the preview of a delete-before-replace whose old object still holds the name (its dry-run
+ * create meets the live object; docs/control-plane.md#checked-against-the-real-engine): the steps
+ * it announced before failing are still judged, so a change that would lose data is refused
+ * (exit 4) rather than reported as an engine failure. `--allow` cannot let a protected resource
+ * through, since the engine would refuse the update too; a failed preview never leads to an update.
+ */
 export async function inspect(stack: ControlStack, o: Options, opts: { refresh?: boolean } = {}): Promise<Inspection> {
-  const events = await runEngine(stack, o, (onEvent) => stack.preview({ refresh: opts.refresh, onEvent }));
+  let events: readonly EngineEvent[];
+  let failed: EngineError | undefined;
+  try {
+    events = await runEngine(stack, o, (onEvent) => stack.preview({ refresh: opts.refresh, onEvent }));
+  } catch (err) {
+    if (!(err instanceof EngineError)) throw err;
+    ({ events } = failed = err);
+  }
   const steps = stepsOf(events);
-  return { steps, changing: changingSteps(steps), violations: guardViolations(steps, o.allow ?? new Set()), counts: changeCounts(events) };
+  const protectedUrns = protectedRefusals(events);
+  const allow = new Set([...(o.allow ?? [])].filter((urn) => !protectedUrns.includes(urn)));
+  const guarded = guardViolations(steps, allow);
+  const violations = [
+    ...guarded,
+    ...protectedViolations(
+      steps,
+      protectedUrns.filter((urn) => !guarded.some((v) => v.urn === urn)),
+    ),
+  ];
+  return { steps, changing: changingSteps(steps), violations, counts: changeCounts(events), protectedUrns, failed };
 }
 
 /**
@@ -121,12 +164,15 @@ export async function inspect(stack: ControlStack, o: Options, opts: { refresh?:
  */
 function progress(total: number, report: ((line: string) => void) | undefined): (e: EngineEvent) => void {
   let done = 0;
-  const quiet = ["same", "read"];
+  const quiet = ["same", "read", "refresh"];
+  // An update with refresh reports each refresh's outcome (update, delete) on its outputs event: not a change it made.
+  const startedAs = new Map<string, string>();
   return (e) => {
     const started = e.resourcePreEvent?.metadata;
+    if (started) startedAs.set(started.urn, started.op);
     if (started && !quiet.includes(started.op)) report?.(`      ${started.op} ${started.type} ${urnName(started.urn)} …`);
     const finished = e.resOutputsEvent?.metadata;
-    if (finished && !quiet.includes(finished.op)) {
+    if (finished && !quiet.includes(finished.op) && startedAs.get(finished.urn) !== "refresh") {
       done++;
       report?.(`[${done}/${Math.max(total, done)}] ${finished.op} ${finished.type} ${urnName(finished.urn)}`);
     }
@@ -191,14 +237,31 @@ export function failure(base: Base, err: unknown): OperationResult {
   return result(base, "failed", `${base.stack}: ${base.operation} failed`, { engineMessage: engineFailure([], err).engineMessage });
 }
 
-export function refusal(base: Base, violations: GuardViolation[]): OperationResult {
+/** The guard's answer; `found` says which violations the engine itself refused (protected) and what it said. */
+export function refusal(
+  base: Base,
+  violations: GuardViolation[],
+  found: Pick<Inspection, "protectedUrns" | "failed"> = { protectedUrns: [] },
+): OperationResult {
+  const isProtected = (v: GuardViolation) => found.protectedUrns.includes(v.urn);
+  const others = violations.filter((v) => !isProtected(v)).length;
+  const how =
+    violations.length === others
+      ? "if this is intended, pass --allow <urn> for each"
+      : "the engine refuses to replace or delete a [protected] resource whatever --allow says: take protect off it in the program first, if this is intended" +
+        (others > 0 ? "; for the others pass --allow <urn>" : "");
+  // Allowed, a change whose preview failed is still not run (`proceed`): the engine's words say why.
+  const failed =
+    found.failed && violations.length === others
+      ? " (the preview itself failed, so allowing it is not enough: see the engine's message)"
+      : "";
   return result(
     base,
     "refused",
     `refused: ${violations.length} resource(s) holding data or identity would be lost:\n` +
-      violations.map((v) => `  ${describeViolation(v)}`).join("\n") +
-      "\nnothing was changed; if this is intended, pass --allow <urn> for each",
-    { violations },
+      violations.map((v) => `  ${describeViolation(v)}${isProtected(v) ? " [protected]" : ""}`).join("\n") +
+      `\nnothing was changed; ${how}${failed}`,
+    { violations, ...(found.failed ? { engineMessage: found.failed.engineMessage } : {}) },
   );
 }
 
@@ -210,8 +273,9 @@ export async function guardedUp(
   opts: { message: string; refresh?: boolean; expected?: (v: GuardViolation) => boolean },
 ): Promise<OperationResult> {
   const found = await inspect(stack, o, opts);
-  const violations = found.violations.filter((v) => !opts.expected?.(v));
-  if (violations.length > 0) return refusal(base, violations);
+  const violations = found.violations.filter((v) => !opts.expected?.(v) || found.protectedUrns.includes(v.urn));
+  if (violations.length > 0) return refusal(base, violations, found);
+  proceed(found);
   if (found.changing.length === 0 && !opts.refresh) return result(base, "unchanged", `${stack.name}: nothing to change`, { changes: {} });
   o.report?.(`${stack.name}: ${found.changing.length} resource(s) to change`);
   const changes = await update(stack, o, { total: found.changing.length, message: opts.message, refresh: opts.refresh });
@@ -220,70 +284,10 @@ export async function guardedUp(
 
 export async function previewOp(stack: ControlStack, o: Options, base: Base): Promise<OperationResult> {
   const found = await inspect(stack, o);
-  if (found.violations.length > 0) return refusal(base, found.violations);
+  if (found.violations.length > 0) return refusal(base, found.violations, found);
+  proceed(found);
   const listed = found.changing.map((s) => `  ${s.ops.join("/")} ${s.urn}`).join("\n");
   return result(base, "ok", `${stack.name}: ${found.changing.length} resource(s) would change${listed ? `\n${listed}` : ""}`, {
     changes: found.counts,
   });
-}
-
-/** A refresh in preview mode: exit status 3 when the world differs from the state. */
-export async function driftOp(stack: ControlStack, o: Options, base: Base): Promise<OperationResult> {
-  const events = await runEngine(stack, o, (onEvent) => stack.previewRefresh({ onEvent }));
-  // A refresh step that changes the state carries its diffs; an unchanged one carries none.
-  const drift = stepsOf(events)
-    .filter((s) => s.diffs.length > 0 || s.ops.some((op) => op === "delete"))
-    .map((s) => ({ urn: s.urn, op: s.ops.find((op) => op !== "refresh") ?? "update", properties: s.diffs }));
-  if (drift.length === 0) return result(base, "no-drift", `${stack.name}: the world matches the state`, { drift });
-  return result(
-    base,
-    "drift",
-    `${stack.name}: ${drift.length} resource(s) differ from the state:\n${drift.map((d) => `  ${d.urn}: ${d.properties.join(", ") || d.op}`).join("\n")}`,
-    { drift },
-  );
-}
-
-export async function outputsOp(stack: ControlStack, base: Base): Promise<OperationResult> {
-  const raw = await stack.outputs();
-  const outputs = Object.fromEntries(
-    Object.keys(raw)
-      .sort()
-      .map((k) => [k, raw[k].secret ? SECRET_MARK : raw[k].value]),
-  );
-  return result(base, "ok", `${stack.name}: ${Object.keys(outputs).length} outputs`, { outputs });
-}
-
-/** Per service, the image an update ran with (overrides only: a service without one ran its spec's). */
-export function imagesIn(config: ConfigMap | undefined): Record<string, string> {
-  const entry = config?.[SERVICES_KEY] as { value?: string; objectValue?: unknown } | undefined;
-  if (!entry) return {};
-  let services: unknown = entry.objectValue;
-  if (services === undefined && entry.value !== undefined) {
-    try {
-      services = JSON.parse(entry.value);
-    } catch {
-      return {};
-    }
-  }
-  if (!services || typeof services !== "object") return {};
-  const images: Record<string, string> = {};
-  for (const [name, o] of Object.entries(services as Record<string, { image?: unknown }>))
-    if (typeof o?.image === "string") images[name] = o.image;
-  return images;
-}
-
-export function historyEntry(h: UpdateSummary): HistoryEntry {
-  return {
-    kind: h.kind,
-    result: h.result,
-    startTime: new Date(h.startTime).toISOString(),
-    message: h.message ?? "",
-    image: imagesIn(h.config),
-  };
-}
-
-export async function historyOp(stack: ControlStack, base: Base, limit: number): Promise<OperationResult> {
-  const history = (await stack.history(limit, 1, false)).map(historyEntry);
-  const lines = history.map((h) => `  ${h.startTime} ${h.kind} ${h.result}${h.message ? `: ${h.message}` : ""}`).join("\n");
-  return result(base, "ok", `${stack.name}: last ${history.length} operation(s)${lines ? `\n${lines}` : ""}`, { history });
 }

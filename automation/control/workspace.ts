@@ -52,11 +52,26 @@ export function cliProblem(err: unknown): string {
   return `pulumi version failed: ${text.split("\n").find((l) => l.trim()) ?? text}`;
 }
 
-/** Opens stacks of the repository at `root` with the Pulumi CLI on PATH; the CLI is checked on first use. */
-export function localStacks(root: string): OpenStack {
+/** Where the CLI comes from and what it runs with, when not the `pulumi` on PATH in this process's environment. */
+export interface CliOptions {
+  /**
+   * A Pulumi installation: `<pulumiRoot>/bin/pulumi`, whose directory the Automation API puts first
+   * on the CLI's PATH (cmd.ts `PulumiCommand.run`), so the language host and provider plugins
+   * installed beside it are the ones the engine finds.
+   */
+  pulumiRoot?: string;
+  /**
+   * Environment for every CLI call, over this process's own (`LocalWorkspace`'s `envVars`): the
+   * backend's PULUMI_HOME, the passphrase. Values go through the environment, never the arguments.
+   */
+  envVars?: Record<string, string>;
+}
+
+/** Opens stacks of the repository at `root` with the Pulumi CLI (on PATH unless `cli` says where); the CLI is checked on first use. */
+export function localStacks(root: string, cli: CliOptions = {}): OpenStack {
   let command: Promise<PulumiCommand> | undefined;
   return async (ref) => {
-    command ??= PulumiCommand.get().then(
+    command ??= PulumiCommand.get(cli.pulumiRoot ? { root: cli.pulumiRoot } : undefined).then(
       (found) => {
         const version = found.version?.toString();
         if (version && lt(version, PULUMI_CLI_MIN_VERSION))
@@ -67,12 +82,10 @@ export function localStacks(root: string): OpenStack {
         throw new NoCliError(cliProblem(err));
       },
     );
-    const pulumiCommand = await command;
+    const opts = { pulumiCommand: await command, envVars: cli.envVars };
     const args = { stackName: ref.stack, workDir: ref.project === "platform" ? root : join(root, TENANTS_DIR) };
     try {
-      return ref.create
-        ? await LocalWorkspace.createOrSelectStack(args, { pulumiCommand })
-        : await LocalWorkspace.selectStack(args, { pulumiCommand });
+      return ref.create ? await LocalWorkspace.createOrSelectStack(args, opts) : await LocalWorkspace.selectStack(args, opts);
     } catch (err) {
       // By name: the class may come from another copy of the SDK.
       if (err instanceof Error && err.name === "StackNotFoundError") throw new StackMissingError(ref.stack, ref.project);

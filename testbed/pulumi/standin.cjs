@@ -11,6 +11,12 @@
  * "stderr": text }` or `{ "conflict": true }` (a 409); `missingStacks` the backend does not
  * have. ENCLII_STANDIN_DIR: where it keeps calls.jsonl (every invocation), its
  * counters and each stack's history. Nothing here talks to a backend or a cloud.
+ *
+ * Checked against the real CLI (test/engine.real.test.ts, docs/control-plane.md#checked-against-the-real-engine):
+ * the event logs are the real engine's, recorded or reshaped to its events; the error texts the
+ * Automation API recognises ("no stack named", "not found for stack", the 409) are the real
+ * ones; a failed preview is its events and then a non-zero exit, as the real one. It does not
+ * encrypt secrets (`config set --secret` writes the plain value) and numbers history from 1.
  */
 const { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } = require("node:fs");
 const { tmpdir } = require("node:os");
@@ -172,7 +178,7 @@ async function main() {
   if (first === "config" && second === "get") {
     const key = args[args.indexOf("get") + (has("--path") ? 2 : 1)];
     const value = loadDoc().getIn(configPath(key, has("--path")));
-    if (value === undefined) return fail(`error: configuration key '${key}' not found for stack '${stack}'`);
+    if (value === undefined) return fail(`error: configuration key '${key}' not found for stack '${stack}'`, 1);
     return process.stdout.write(JSON.stringify({ value: String(value), secret: false }));
   }
   if (first === "config" && second === "set") {
