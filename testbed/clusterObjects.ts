@@ -85,8 +85,11 @@ function releases(plan: PlanResult): Release[] {
     .map((r) => ({ chart: String(r.inputs.chart), namespace: String(r.inputs.namespace) }));
 }
 
-/** Plans every stack, one after another (the plan runner's state is global); a shard right after its platform. */
-export async function renderStacks(): Promise<StackObjects[]> {
+/**
+ * Plans every stack, one after another (the plan runner's state is global); a shard right after
+ * its platform, with `shardTenants` tenants.
+ */
+export async function renderStacks(shardTenants = SHARD_TENANTS): Promise<StackObjects[]> {
   const out: StackObjects[] = [];
   let shardPlatform: PlanResult | undefined;
   for (const [stack, file] of Object.entries(STACK_FILES)) {
@@ -99,7 +102,7 @@ export async function renderStacks(): Promise<StackObjects[]> {
     const drill = drillObjects(env, drillName).map((object) => ({ source: "drill", object: object as KubeObject }));
     out.push({ stack, objects: [...planObjects(plan), ...scriptObjects(plan), ...drill], releases: releases(plan) });
   }
-  const [shard] = placeAll(SHARD_ENVIRONMENT, makeTenants(SHARD_TENANTS));
+  const [shard] = placeAll(SHARD_ENVIRONMENT, makeTenants(shardTenants));
   const raw = { [TENANTS_KEY]: JSON.stringify(shard.tenants) };
   const plan = await runPlan(shard.stack, { config: raw, secretKeys: [] }, () => tenantsProgram(), {
     project: TENANTS_PROJECT,

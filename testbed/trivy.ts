@@ -9,25 +9,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSyn
 import { createServer, type AddressInfo } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { planFiles } from "../automation/files";
-import { PLAN_ORGANIZATION, runPlan, type PlanResult } from "../automation/plan";
-import { loadStackConfig } from "../automation/stackFile";
-import { PLATFORM_PROJECT, TENANTS_PROJECT } from "../model/config/tenants";
-import { makeTenants, placeAll, writeShardFiles } from "./tenantShards";
+import { stringify } from "yaml";
+import { renderStacks } from "./clusterObjects";
 import { toolPath } from "./toolchain";
 
-const ROOT = join(__dirname, "..");
-
-/** The platform stacks scanned: stack name → stack file. */
-export const SCANNED_STACKS: Readonly<Record<string, string>> = {
-  production: "Pulumi.production.yaml",
-  staging: "Pulumi.staging.yaml",
-  ha: "examples/Pulumi.ha.yaml",
-  external: "examples/Pulumi.external.yaml",
-};
-/** The tenant shard scanned rides on staging, the environment with custom hostnames. */
-const SHARD_ENVIRONMENT = "staging";
-/** Two tenants: every tenant's objects are the same shape, so two show anything one tenant's would. */
+/** The tenants of the shard scanned: every tenant's objects are the same shape, so two show anything one tenant's would. */
 const SHARD_TENANTS = 2;
 
 /** One failed check on one object, as the scan reports it. */
@@ -47,48 +33,20 @@ export interface Finding {
 /** Findings in a stable order, whichever batch finished first. */
 const order = (f: Finding) => `${f.check} ${f.stack} ${f.resource}`;
 
-function writeManifests(dir: string, result: PlanResult): number {
-  let n = 0;
-  for (const [path, text] of planFiles(result)) {
-    if (!path.startsWith("manifests/")) continue;
-    mkdirSync(dirname(join(dir, path)), { recursive: true });
-    writeFileSync(join(dir, path), text);
-    n += 1;
-  }
-  return n;
-}
-
 /**
- * Plans every scanned stack and one tenant shard, writing `<dir>/<stack>/manifests/<ns>/<kind>-<name>.yaml`
- * as `npm run plan` does; returns how many manifests each plan wrote.
+ * Plans every platform stack and one tenant shard (testbed/clusterObjects.ts, as the cluster check
+ * does) and writes their manifests as `npm run plan` names them,
+ * `<dir>/<stack>/manifests/<ns>/<kind>-<name>.yaml`; returns how many each plan wrote.
  */
 export async function renderManifests(dir: string): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  const platforms: Record<string, PlanResult> = {};
-  for (const [stack, file] of Object.entries(SCANNED_STACKS)) {
-    // loadStackConfig stands in placeholders for the secrets, as the offline plan does.
-    platforms[stack] = await runPlan(stack, loadStackConfig(join(ROOT, file)));
-    counts[stack] = writeManifests(join(dir, stack), platforms[stack]);
-  }
-  // The shard's stack file written as `domains add` would, then planned as Pulumi runs tenants/.
-  const shardDir = mkdtempSync(join(tmpdir(), "enclii-trivy-shard-"));
-  try {
-    const [shard] = placeAll(SHARD_ENVIRONMENT, makeTenants(SHARD_TENANTS));
-    const [file] = writeShardFiles(shardDir, [shard]);
-    const entry = (await import("../tenants/index")).default as unknown as () => Promise<Record<string, unknown>>;
-    const reference = `${PLAN_ORGANIZATION}/${PLATFORM_PROJECT}/${SHARD_ENVIRONMENT}`;
-    const result = await runPlan(
-      shard.stack,
-      loadStackConfig(file, () => []),
-      entry,
-      {
-        project: TENANTS_PROJECT,
-        stackOutputs: { [reference]: platforms[SHARD_ENVIRONMENT].outputs },
-      },
-    );
-    counts[shard.stack] = writeManifests(join(dir, shard.stack), result);
-  } finally {
-    rmSync(shardDir, { recursive: true, force: true });
+  for (const { stack, objects } of await renderStacks(SHARD_TENANTS)) {
+    counts[stack] = 0;
+    for (const { source, object } of objects.filter((o) => o.source.startsWith("manifests/"))) {
+      mkdirSync(dirname(join(dir, stack, source)), { recursive: true });
+      writeFileSync(join(dir, stack, source), stringify(object));
+      counts[stack] += 1;
+    }
   }
   return counts;
 }
