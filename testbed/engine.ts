@@ -213,6 +213,8 @@ const STEP_EVENTS = ["resourcePreEvent", "resOutputsEvent", "resOpFailedEvent"] 
 
 export function shapeOf(events: readonly EngineEvent[]): Shape {
   const shape: Shape = { resources: {}, others: [] };
+  /** Where the summaries are in `others`: written once the whole run is seen. */
+  const summaries: number[] = [];
   for (const e of events) {
     const kind = Object.keys(e).find((k) => k !== "sequence" && k !== "timestamp")!;
     const step = STEP_EVENTS.includes(kind as (typeof STEP_EVENTS)[number])
@@ -236,9 +238,25 @@ export function shapeOf(events: readonly EngineEvent[]): Shape {
       if (e.diagnosticEvent.severity === "error")
         shape.others.push(`diagnosticEvent error ${e.diagnosticEvent.urn ? "names a resource" : "names none"}`);
     } else if (e.summaryEvent) {
-      const counts = Object.entries(e.summaryEvent.resourceChanges ?? {}).sort(([a], [b]) => a.localeCompare(b));
-      shape.others.push(`summaryEvent ${counts.map(([op, n]) => `${op}=${n}`).join(",")}`);
+      summaries.push(shape.others.length);
+      shape.others.push(JSON.stringify(e.summaryEvent.resourceChanges ?? {}));
     } else shape.others.push(kind);
+  }
+  // A failed run stops stepping at the failure while the program is still registering
+  // (pkg/resource/deploy/deployment_executor.go: a failed step cancels the executor, and
+  // registrations arriving after it get no step), so which unchanged resources were announced
+  // before then, and the summary's `same` count, depend on timing: seen as 13 or 14 of the same
+  // preview. What changes, and how the run ends, do not.
+  const failed = shape.others.some((o) => o.startsWith("diagnosticEvent error"));
+  if (failed) {
+    for (const [urn, lines] of Object.entries(shape.resources))
+      if (lines.every((l) => l.split(" ")[1] === "same")) delete shape.resources[urn];
+  }
+  for (const at of summaries) {
+    const counts = Object.entries(JSON.parse(shape.others[at]) as Record<string, number>)
+      .filter(([op]) => !(failed && op === "same"))
+      .sort(([a], [b]) => a.localeCompare(b));
+    shape.others[at] = `summaryEvent ${counts.map(([op, n]) => `${op}=${n}`).join(",")}`;
   }
   return shape;
 }
