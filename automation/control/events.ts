@@ -111,13 +111,9 @@ export function protectedViolations(steps: readonly Step[], urns: readonly strin
   return urns.map((urn) => {
     const step = steps.find((s) => s.urn === urn);
     const type = step?.type ?? urnTypes(urn).at(-1)!;
-    const replaced = !step || step.ops.some((o) => o !== "delete" && DESTRUCTIVE.has(o));
-    const because = !replaced
-      ? ["it is no longer in the program"]
-      : step && step.replaceKeys.length > 0
-        ? step.replaceKeys
-        : ["the provider requires a replacement"];
-    return { urn, type, op: replaced ? "replace" : "delete", because, holds: GUARDED_TYPES[type] ?? "what the program protects" };
+    // No announced step: the engine refused before stepping it, which only a replacement does.
+    const { op, because } = step ? destruction(step) : { op: "replace" as const, because: [REPLACEMENT_REQUIRED] };
+    return { urn, type, op, because, holds: GUARDED_TYPES[type] ?? "what the program protects" };
   });
 }
 
@@ -134,17 +130,19 @@ export function guardViolations(steps: readonly Step[], allow: ReadonlySet<strin
   const violations: GuardViolation[] = [];
   for (const step of steps) {
     const holds = GUARDED_TYPES[step.type];
-    const op = step.ops.find((o) => DESTRUCTIVE.has(o));
-    if (!holds || !op || allow.has(step.urn)) continue;
-    const replaced = step.ops.some((o) => o !== "delete" && DESTRUCTIVE.has(o));
-    const because = replaced
-      ? step.replaceKeys.length > 0
-        ? step.replaceKeys
-        : ["the provider requires a replacement"]
-      : ["it is no longer in the program"];
-    violations.push({ urn: step.urn, type: step.type, op: replaced ? "replace" : "delete", because, holds });
+    if (!holds || !step.ops.some((o) => DESTRUCTIVE.has(o)) || allow.has(step.urn)) continue;
+    violations.push({ urn: step.urn, type: step.type, ...destruction(step), holds });
   }
   return violations;
+}
+
+const REPLACEMENT_REQUIRED = "the provider requires a replacement";
+
+/** Whether a destructive step replaces or deletes, and what forces it. */
+function destruction(step: Step): Pick<GuardViolation, "op" | "because"> {
+  const replaced = step.ops.some((o) => o !== "delete" && DESTRUCTIVE.has(o));
+  if (!replaced) return { op: "delete", because: ["it is no longer in the program"] };
+  return { op: "replace", because: step.replaceKeys.length > 0 ? step.replaceKeys : [REPLACEMENT_REQUIRED] };
 }
 
 export function describeViolation(v: GuardViolation): string {
