@@ -4,14 +4,23 @@
  */
 import { DROP_ALL, RULES, allContainers, nameOf, type CommonSecurityContext, type Pods, type Report } from "./objects";
 
-const ALLOWED_VOLUME_TYPES = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
-const ALLOWED_CAPABILITY = "NET_BIND_SERVICE";
-const ALLOWED_SECCOMP = ["RuntimeDefault", "Localhost"];
-const ALLOWED_APPARMOR = ["RuntimeDefault", "Localhost"];
-const APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/";
-const DEFAULT_PROC_MOUNT = "Default";
+export const ALLOWED_VOLUME_TYPES = [
+  "configMap",
+  "csi",
+  "downwardAPI",
+  "emptyDir",
+  "ephemeral",
+  "persistentVolumeClaim",
+  "projected",
+  "secret",
+];
+export const ALLOWED_CAPABILITY = "NET_BIND_SERVICE";
+export const ALLOWED_SECCOMP = ["RuntimeDefault", "Localhost"];
+export const ALLOWED_APPARMOR = ["RuntimeDefault", "Localhost"];
+export const APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/";
+export const DEFAULT_PROC_MOUNT = "Default";
 /** Safe sysctls as of v1.32 (unchanged in v1.33). */
-const SAFE_SYSCTLS = [
+export const SAFE_SYSCTLS = [
   "kernel.shm_rmid_forced",
   "net.ipv4.ip_local_port_range",
   "net.ipv4.ip_unprivileged_port_start",
@@ -25,9 +34,9 @@ const SAFE_SYSCTLS = [
   "net.ipv4.tcp_rmem",
   "net.ipv4.tcp_wmem",
 ];
-const ALLOWED_SELINUX_TYPES = ["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
+export const ALLOWED_SELINUX_TYPES = ["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
 
-const allowedAppArmorAnnotation = (value: string) => value === "" || value === "runtime/default" || value.startsWith("localhost/");
+export const allowedAppArmorAnnotation = (value: string) => value === "" || value === "runtime/default" || value.startsWith("localhost/");
 
 /** Pod Security Standards "restricted" (which includes "baseline"), for Linux pods. */
 export function podSecurity(pods: Pods, add: Report): void {

@@ -38,7 +38,7 @@ export { EXEMPT_NAMESPACES, NEEDS_TOKEN_ANNOTATION, RULES, objectRef, type KubeO
 
 const POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 const RESTRICTED = RESTRICTED_NAMESPACE_LABELS[POD_SECURITY_ENFORCE_LABEL];
-const UNPINNED_TAG = "latest";
+export const UNPINNED_TAG = "latest";
 
 function podsOf(obj: KubeObject): Pods | undefined {
   const spec = (obj.spec ?? {}) as { replicas?: unknown; template?: PodTemplate; jobTemplate?: { spec?: { template?: PodTemplate } } };

@@ -148,7 +148,8 @@ function asStored(o: KubeObject): KubeObject {
   return { ...rest, data: { ...(rest.data as object), ...Object.fromEntries(encoded) } };
 }
 
-async function applyOne(kube: Kube, resources: Resources, source: string, o: KubeObject): Promise<Applied> {
+/** One object by server-side apply, strict, and read back; as whoever `kube.api` calls as. */
+export async function applyOne(kube: Kube, resources: Resources, source: string, o: KubeObject): Promise<Applied> {
   // A kind the server does not serve (no CRD for it) is that object's refusal, not the end of the check.
   const path = await resources.path(o).catch((err: Error) => err);
   if (path instanceof Error) return { ref: refOf(o), source, refused: `not served: ${path.message}`, lost: [], omitted: [], warnings: [] };
@@ -161,14 +162,64 @@ async function applyOne(kube: Kube, resources: Resources, source: string, o: Kub
   return { ref: refOf(o), source, ...compareStored(asStored(o), back.body), warnings: r.warnings };
 }
 
+const ADMISSION_KINDS = ["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"];
+const ADMISSION_API = "/apis/admissionregistration.k8s.io/v1";
+const CANARY = "enclii-check-canary";
+
 /**
- * A stack's objects, Namespaces first, each applied and read back. Each namespace gets the
- * `default` ServiceAccount the controller-manager would have made (pods that name no account use it).
+ * Waits until the admission policies and bindings written so far are in force. The API server
+ * loads them from its watches, each delivering objects in the order they were written: a canary
+ * policy and binding written after them, refusing a ConfigMap of their name, is in force only
+ * once everything written before it is. The canary is then removed, and waited out too, so a
+ * later call cannot see this one's canary before its own policies.
+ */
+export async function policiesInForce(kube: Kube): Promise<void> {
+  const meta = { apiVersion: "admissionregistration.k8s.io/v1", metadata: { name: CANARY } };
+  const canary = [
+    {
+      path: `${ADMISSION_API}/validatingadmissionpolicies/${CANARY}`,
+      body: {
+        ...meta,
+        kind: "ValidatingAdmissionPolicy",
+        spec: {
+          matchConstraints: {
+            resourceRules: [{ apiGroups: [""], apiVersions: ["v1"], resources: ["configmaps"], operations: ["CREATE"] }],
+          },
+          validations: [{ expression: `object.metadata.name != "${CANARY}"`, message: CANARY }],
+        },
+      },
+    },
+    {
+      path: `${ADMISSION_API}/validatingadmissionpolicybindings/${CANARY}`,
+      body: { ...meta, kind: "ValidatingAdmissionPolicyBinding", spec: { policyName: CANARY, validationActions: ["Deny"] } },
+    },
+  ];
+  const refused = async () => {
+    const r = await kube.api("POST", "/api/v1/namespaces/default/configmaps?dryRun=All", { metadata: { name: CANARY } });
+    return r.status !== 201 && String(r.body?.message).includes(CANARY);
+  };
+  for (const { path, body } of canary) {
+    const r = await kube.api("PATCH", `${path}?fieldManager=${FIELD_MANAGER}`, body, "application/apply-patch+yaml");
+    if (r.status !== 200 && r.status !== 201) throw new Error(`the admission canary: ${why(r)}`);
+  }
+  await waitFor("the admission policies to be in force", async () => ((await refused()) ? true : undefined));
+  for (const { path } of canary.reverse()) await kube.api("DELETE", path);
+  await waitFor("the admission canary to be gone", async () => ((await refused()) ? undefined : true));
+}
+
+/**
+ * A stack's objects, admission policies first, then Namespaces, each applied and read back. Each
+ * namespace gets the `default` ServiceAccount the controller-manager would have made (pods that
+ * name no account use it).
  */
 export async function applyStack(kube: Kube, resources: Resources, stack: StackObjects): Promise<Applied[]> {
+  const policies = stack.objects.filter((r) => ADMISSION_KINDS.includes(r.object.kind));
   const first = stack.objects.filter((r) => r.object.kind === "Namespace");
-  const rest = stack.objects.filter((r) => r.object.kind !== "Namespace");
+  const rest = stack.objects.filter((r) => r.object.kind !== "Namespace" && !ADMISSION_KINDS.includes(r.object.kind));
   const out: Applied[] = [];
+  // The admission policies first, in force before anything they judge (Namespaces included) is applied.
+  for (const r of policies) out.push(await applyOne(kube, resources, r.source, r.object));
+  if (policies.length > 0) await policiesInForce(kube);
   for (const r of first) out.push(await applyOne(kube, resources, r.source, r.object));
   for (const ns of namespacesOf(stack)) {
     const sa = await kube.api("POST", `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: "default" } });
