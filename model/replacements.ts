@@ -84,6 +84,12 @@ export const REPLACE_RULES: ReplaceRule[] = [
     source: "Cloudflare R2 docs, Data location: a bucket's jurisdiction is set when it is created and cannot be changed",
   },
   {
+    type: "cloudflare:index/r2BucketLock:R2BucketLock",
+    paths: ["accountId", "bucketName"],
+    effect: "replace",
+    source: CLOUDFLARE("r2_bucket_lock"),
+  },
+  {
     type: "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared",
     paths: ["accountId", "configSrc"],
     effect: "replace",

@@ -14,7 +14,21 @@ export type R2Jurisdiction = "default" | "eu" | "fedramp";
  */
 export const R2_BUCKET_ITEM_READ = "6a018a9f2fc74eb6b293b0c548f38b39";
 export const R2_BUCKET_ITEM_WRITE = "2efd5506f9c8494dacb1fa10a3e7d5b6";
-const EXPIRING_PREFIXES = [BACKUP_PREFIXES.postgres, BACKUP_PREFIXES.etcd];
+
+/** What writes into the backups bucket, each under its own prefix and with its own token. */
+export type BackupWriter = keyof typeof BACKUP_PREFIXES;
+const BACKUP_WRITERS = Object.keys(BACKUP_PREFIXES) as BackupWriter[];
+/**
+ * Prefixes whose objects are written once and never rewritten: barman-cloud's WAL segments and
+ * base backups (a new key each, backup.info uploaded once: barman/cloud.py
+ * CloudBackupUploader._coordinate_backup) and k3s's snapshots (named by node and time:
+ * pkg/etcd/s3/s3.go Upload). These expire by age and are locked. Longhorn is neither: an old
+ * block can belong to today's backup (BACKUP_PREFIXES), and its backupstore rewrites volume.cfg
+ * and its lock files in place and deletes the lock files after every backup (longhorn/backupstore
+ * lock.go saveLock/removeLock), which a lock would refuse, failing every volume backup
+ * (docs/storage.md#backups-a-compromised-cluster-cannot-delete).
+ */
+export const WRITE_ONCE_PREFIXES = [BACKUP_PREFIXES.postgres, BACKUP_PREFIXES.etcd];
 /**
  * Age-based expiry is a backstop behind each tool's own retention: restoring to the oldest point
  * in the window needs the base backup taken before it, so objects live a week past the window.
@@ -31,6 +45,8 @@ export interface R2StorageArgs {
   /** Best-effort placement hint ("weur", "eeur", "enam", "wnam", "apac", "oc"); only honoured at creation. */
   location?: string;
   backupRetentionDays: number;
+  /** Days R2 refuses any delete or overwrite under WRITE_ONCE_PREFIXES, whoever asks; at least backupRetentionDays. */
+  backupLockDays: number;
   /** Production: both buckets are `stateful`: protected, and retained if removed from the program. */
   protect: boolean;
   provider: cloudflare.Provider;
@@ -56,7 +72,7 @@ function lifecycleRules(expireAfterDays?: number): cloudflare.types.input.R2Buck
   if (expireAfterDays === undefined) return [abort];
   return [
     abort,
-    ...EXPIRING_PREFIXES.map((prefix) => ({
+    ...WRITE_ONCE_PREFIXES.map((prefix) => ({
       id: `expire-${prefix.replace(/\/$/, "")}-after-${expireAfterDays}-days`,
       enabled: true,
       conditions: { prefix },
@@ -66,21 +82,44 @@ function lifecycleRules(expireAfterDays?: number): cloudflare.types.input.R2Buck
 }
 
 /**
- * The platform's object storage: an assets/artifacts bucket and a backups bucket, and a token
- * scoped to each bucket, turned into S3 credentials (R2's rule: access key = token
- * id, secret key = SHA-256 of the token value).
+ * Age-based lock rules: R2 refuses deletes, overwrites, copies onto a key and lifecycle
+ * deletions of an object under these prefixes until it is lockDays old (Cloudflare R2 docs,
+ * Bucket locks). Changing them takes bucket-configuration rights that no writer token holds.
+ */
+function lockRules(lockDays: number): cloudflare.types.input.R2BucketLockRule[] {
+  return WRITE_ONCE_PREFIXES.map((prefix) => ({
+    id: `lock-${prefix.replace(/\/$/, "")}-for-${lockDays}-days`,
+    enabled: true,
+    prefix,
+    condition: { type: "Age", maxAgeSeconds: lockDays * DAY_SECONDS },
+  }));
+}
+
+/**
+ * The platform's object storage: an assets/artifacts bucket and a backups bucket, a token scoped
+ * to the assets bucket and one per backup writer scoped to the backups bucket, each turned into
+ * S3 credentials (R2's rule: access key = token id, secret key = SHA-256 of the token value), and
+ * lock rules on the backups that no writer token can lift.
  */
 export class R2Storage extends pulumi.ComponentResource {
   public readonly assetsBucket: pulumi.Output<string>;
   public readonly backupsBucket: pulumi.Output<string>;
   public readonly endpoint: string;
   public readonly jurisdiction: R2Jurisdiction;
-  /** Scoped to the backups bucket: for the data layer, Longhorn and etcd snapshots. */
-  public readonly credentials: S3Credentials;
+  /**
+   * One token per writer (CloudNativePG, Longhorn, k3s etcd snapshots). R2 scopes tokens to
+   * buckets, not prefixes, so each reaches the whole backups bucket: separate tokens are revoked
+   * and rotated one at a time, and the lock, not the scope, keeps backups from being deleted.
+   */
+  public readonly backupCredentials: Record<BackupWriter, S3Credentials>;
   /** Scoped to the assets bucket: for apps with an r2 binding. */
   public readonly assetsCredentials: S3Credentials;
 
   constructor(name: string, args: R2StorageArgs, opts?: pulumi.ComponentResourceOptions) {
+    if (args.backupLockDays < args.backupRetentionDays)
+      throw new Error(
+        `${name}: backupLockDays (${args.backupLockDays}) is shorter than backupRetentionDays (${args.backupRetentionDays}): a backup still inside its retention could be deleted with a writer's token`,
+      );
     super("enclii:edge:R2Storage", name, {}, opts);
     const cf = { parent: this, provider: args.provider };
     const { accountId } = args;
@@ -100,10 +139,18 @@ export class R2Storage extends pulumi.ComponentResource {
     };
     this.assetsBucket = bucket("assets", undefined);
     this.backupsBucket = bucket("backups", args.backupRetentionDays + EXPIRY_GRACE_DAYS);
+    // Not `stateful`: the provider's delete leaves the rules in place (terraform-provider-cloudflare
+    // internal/services/r2_bucket_lock/resource.go, Delete is a no-op), so dropping this resource never unlocks.
+    new cloudflare.R2BucketLock(
+      `${name}-backups-lock`,
+      { accountId, bucketName: this.backupsBucket, jurisdiction, rules: lockRules(args.backupLockDays) },
+      cf,
+    );
 
     this.endpoint = r2Endpoint(accountId, jurisdiction);
     this.jurisdiction = jurisdiction;
     // Account-owned rather than user-owned: it keeps working when the person who ran `pulumi up` leaves.
+    // Object read and write only: changing lock or lifecycle rules takes "Workers R2 Storage Write" on the account.
     const scopedCredentials = (role: string, bucketName: pulumi.Output<string>): S3Credentials => {
       const token = new cloudflare.AccountToken(
         `${name}-${role}-token`,
@@ -128,15 +175,17 @@ export class R2Storage extends pulumi.ComponentResource {
         endpoint: this.endpoint,
       };
     };
-    // One token per bucket: an app that leaks its credentials cannot touch the backups.
-    this.credentials = scopedCredentials("backups", this.backupsBucket);
+    // An app that leaks its credentials cannot touch the backups; a writer's token is revoked without the others'.
+    this.backupCredentials = Object.fromEntries(
+      BACKUP_WRITERS.map((writer) => [writer, scopedCredentials(`backups-${writer}`, this.backupsBucket)]),
+    ) as Record<BackupWriter, S3Credentials>;
     this.assetsCredentials = scopedCredentials("assets", this.assetsBucket);
     this.registerOutputs({
       assetsBucket: this.assetsBucket,
       backupsBucket: this.backupsBucket,
       endpoint: this.endpoint,
       jurisdiction: this.jurisdiction,
-      credentials: this.credentials,
+      backupCredentials: this.backupCredentials,
       assetsCredentials: this.assetsCredentials,
     });
   }

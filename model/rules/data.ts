@@ -66,6 +66,13 @@ export function checkData(parsed: Parsed, nodeCount: number, externalUrls: strin
   if (pg?.mode === "in-cluster" && pg.restore?.fromCluster === pg.clusterName) {
     problems.push(`${NAMESPACE}:postgres.restore.fromCluster: restore into a new clusterName, not over "${pg.clusterName}" itself`);
   }
+  // A lock shorter than the retention would let a compromised cluster delete backups still inside it.
+  const lockDays = parsed.r2?.backupLockDays;
+  if (pg && lockDays !== undefined && lockDays < pg.backupRetentionDays) {
+    problems.push(
+      `${NAMESPACE}:r2.backupLockDays: ${lockDays} days is shorter than ${NAMESPACE}:postgres.backupRetentionDays (${pg.backupRetentionDays}); set it to at least that, or leave it unset`,
+    );
+  }
   if (parsed.redis?.mode === "sentinel" && nodeCount > 0 && nodeCount < 3) {
     problems.push(`${NAMESPACE}:redis.mode: sentinel needs 3 schedulable nodes for 3 Redis and 3 Sentinels (have ${nodeCount})`);
   }
