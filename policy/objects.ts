@@ -1,5 +1,6 @@
 /** The shapes the baseline rules read, and the helpers every rule file shares. */
 import { KUBE_SYSTEM_NAMESPACE } from "../model/names";
+import { AGENTS_NAMESPACE } from "../model/observability/config";
 import { CHARTS } from "../model/pins";
 
 export interface Violation {
@@ -43,8 +44,8 @@ export const EXEMPT_NAMESPACES: Readonly<Record<string, string>> = {
     "k3s's own components (CoreDNS, metrics-server), deployed by k3s itself; we only put the etcd snapshot Secret there",
   [CHARTS.longhorn.namespace]: "Longhorn's manager, CSI and instance-manager pods need privileged access to the host's disks and iSCSI",
   [CHARTS.certManager.namespace]: "filled by the upstream cert-manager Helm chart in the cluster; the program renders none of its objects",
-  [CHARTS.alloy.namespace]:
-    "node-exporter and the log collector, from the upstream charts: node-exporter reads the host's /proc, /sys and root filesystem on the host network",
+  [AGENTS_NAMESPACE]:
+    "node-exporter, from the upstream kube-prometheus-stack chart: it reads the host's /proc, /sys and root filesystem on the host network",
   [CHARTS.cnpg.namespace]:
     "filled by the upstream CloudNativePG and barman-cloud Helm charts in the cluster; the program renders none of their objects",
 };

@@ -60,7 +60,7 @@ describe("capacity", () => {
       surge: 0,
     });
     expect(groups.find((g) => g.workload === "monitoring/grafana")).toMatchObject({
-      requests: { cpuMilli: 10 + 2 * 5, memoryMi: 128 + 2 * 64 },
+      requests: { cpuMilli: 10 + 5, memoryMi: 128 + 64 },
     });
     expect(groups.find((g) => g.workload === "monitoring-agents/node-exporter")).toMatchObject({ count: "every-node" });
     expect(volumes.map((v) => [v.name, v.sizeGi])).toEqual([
@@ -92,7 +92,7 @@ describe("capacity", () => {
     });
     expect(code).toBe(2);
     expect(stderr).toContain(
-      "capacity: node staging (cx33) is short by 0.16 GiB: its 32 pods request 3.33 vCPU and 6.00 GiB of the 3.34 vCPU and 5.83 GiB it can allocate",
+      "capacity: node staging (cx33) is short by 0.10 GiB: its 32 pods request 3.32 vCPU and 5.93 GiB of the 3.34 vCPU and 5.83 GiB it can allocate",
     );
   });
 
@@ -104,7 +104,7 @@ describe("capacity", () => {
     const { env, file } = environment("Pulumi.staging.yaml", "staging", text);
     const result = await runPlan("staging", loadStackConfig(file));
     expect(planCapacity(result.resources, env).problems).toEqual([
-      "capacity: no node has room for a rolling update of enclii-platform/switchyard-api (one more pod: 0.25 vCPU, 0.25 GiB); the most free is staging 0.22 vCPU, 0.34 GiB",
+      "capacity: no node has room for a rolling update of enclii-platform/switchyard-api (one more pod: 0.25 vCPU, 0.25 GiB); the most free is staging 0.22 vCPU, 0.40 GiB",
     ]);
   });
 

@@ -115,7 +115,7 @@ describe("dashboards in the plans", () => {
     }
     // Production reads logs from Loki; staging runs no Loki, so no dashboard asks it for anything.
     expect(plans.production.provisioned).toEqual(new Set(Object.values(DATASOURCES)));
-    expect(plans.staging.provisioned).toEqual(new Set([DATASOURCES.prometheus]));
+    expect(plans.staging.provisioned).toEqual(new Set([DATASOURCES.prometheus, DATASOURCES.alertmanager]));
     const logs = (stack: string) => Object.values(plans[stack].files).flatMap((d) => d.panels.filter((p) => p.type === "logs"));
     expect(logs("production")).toHaveLength(6);
     expect(logs("staging")).toEqual([]);

@@ -48,7 +48,10 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 const ns = (r: PlanResource) => inputs(r).metadata?.namespace;
 
-const GRAFANA = { host: "grafana", allowedEmails: ["ops@enclii.io"], allowedEmailDomains: ["madfam.io"] };
+const GRAFANA = { host: "grafana", allowedEmails: ["ops@enclii.io"], allowedEmailDomains: ["madfam.io"], teamName: "madfam" };
+const CONFIG = "cloudflare:index/zeroTrustTunnelCloudflaredConfig:ZeroTrustTunnelCloudflaredConfig";
+const ACCOUNT = "kubernetes:core/v1:ServiceAccount";
+const RBAC = "kubernetes:rbac.authorization.k8s.io/v1:";
 const CANARY = "CANARY_paging_0c1e6a2b9f";
 
 let production: PlanResult;
@@ -72,7 +75,7 @@ describe("production's observability", () => {
       .map((r) => [inputs(r).chart, inputs(r).version, inputs(r).namespace])
       .filter(([, , n]) => String(n).startsWith("monitoring"));
     expect(releases.sort()).toEqual([
-      ["alloy", "1.11.1", "monitoring-agents"],
+      ["alloy", "1.11.1", "monitoring"],
       ["kube-prometheus-stack", "88.3.0", "monitoring"],
       ["loki", "18.11.0", "monitoring"],
       ["prometheus-blackbox-exporter", "11.17.2", "monitoring"],
@@ -117,7 +120,46 @@ describe("production's observability", () => {
     expect(
       inputs(named(production, "kubernetes:core/v1:Namespace", "monitoring")).metadata.labels["pod-security.kubernetes.io/enforce"],
     ).toBe("restricted");
+    // Only node-exporter reads the host: its namespace alone is exempt, monitoring (with Alloy) is not.
     expect(Object.keys(EXEMPT_NAMESPACES)).toContain("monitoring-agents");
+    expect(Object.keys(EXEMPT_NAMESPACES)).not.toContain("monitoring");
+  });
+
+  it("runs Grafana and Alloy as accounts of ours, with the charts' RBAC off, before their releases", () => {
+    const grafana = named(production, ACCOUNT, "grafana");
+    const alloy = named(production, ACCOUNT, "alloy");
+    expect([ns(grafana), ns(alloy)]).toEqual(["monitoring", "monitoring"]);
+    expect(inputs(named(production, `${RBAC}Role`, "grafana-dashboards"))).toMatchObject({
+      metadata: { name: "grafana-dashboards", namespace: "monitoring" },
+      rules: [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get", "list", "watch"] }],
+    });
+    expect(inputs(named(production, `${RBAC}RoleBinding`, "grafana-dashboards"))).toMatchObject({
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "grafana-dashboards" },
+      subjects: [{ kind: "ServiceAccount", name: "grafana", namespace: "monitoring" }],
+    });
+    expect(inputs(named(production, `${RBAC}ClusterRole`, "enclii-alloy")).rules).toEqual([
+      { apiGroups: [""], resources: ["pods", "pods/log", "namespaces"], verbs: ["get", "list", "watch"] },
+    ]);
+    expect(inputs(named(production, `${RBAC}ClusterRoleBinding`, "enclii-alloy"))).toMatchObject({
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "enclii-alloy" },
+      subjects: [{ kind: "ServiceAccount", name: "alloy", namespace: "monitoring" }],
+    });
+    const kps = named(production, RELEASE, "enclii-observability-metrics-release");
+    expect(inputs(kps).values.grafana).toMatchObject({
+      rbac: { create: false },
+      serviceAccount: { create: false, name: "grafana" },
+      sidecar: { dashboards: { searchNamespace: ["monitoring"], resource: "configmap" }, datasources: { enabled: false } },
+    });
+    const release = named(production, RELEASE, "enclii-observability-logs-alloy");
+    expect(inputs(release).values).toMatchObject({ rbac: { create: false }, serviceAccount: { create: false, name: "alloy" } });
+    for (const [r, account, binding] of [
+      [kps, grafana, named(production, `${RBAC}RoleBinding`, "grafana-dashboards")],
+      [release, alloy, named(production, `${RBAC}ClusterRoleBinding`, "enclii-alloy")],
+    ])
+      expect(r.dependencies).toEqual(expect.arrayContaining([account.urn, binding.urn]));
+    // Unexposed, the admin password's login form is the way in, over a port-forward.
+    expect(inputs(kps).values.grafana["grafana.ini"].auth).toEqual({ disable_login_form: false });
+    expect(inputs(kps).values.grafana["grafana.ini"]["auth.jwt"]).toBeUndefined();
   });
 
   it("scrapes every service's metrics port, cloudflared, CloudNativePG, PgBouncer, Redis, Longhorn and cert-manager", () => {
@@ -237,6 +279,23 @@ describe("production's observability", () => {
     }
   });
 
+  it("reaches the nodes at their own addresses only, and the internet only for the blackbox exporter's probes", () => {
+    const monitoringPolicies = ofType(production, POLICY).filter((p) => ns(p) === "monitoring");
+    const prometheus = inputs(named(production, POLICY, "enclii-observability-monitoring-prometheus")).spec;
+    expect(prometheus.egress).toContainEqual({
+      to: [{ ipBlock: { cidr: "203.0.113.10/32" } }],
+      ports: [9100, 10250, 6443, 2381].map((port) => ({ protocol: "TCP", port })),
+    });
+    const open = monitoringPolicies.filter((p) => JSON.stringify(inputs(p).spec).includes('"0.0.0.0/0"')).map((p) => p.name);
+    expect(open).toEqual(["enclii-observability-monitoring-blackbox"]);
+    const alloy = inputs(named(production, POLICY, "enclii-observability-monitoring-alloy")).spec;
+    expect(alloy.ingress).toEqual([]);
+    expect(alloy.egress[0]).toEqual({ to: [{ ipBlock: { cidr: "203.0.113.10/32" } }], ports: [{ protocol: "TCP", port: 6443 }] });
+    // node-exporter (host network) is all that runs in the agents namespace: its default-deny, nothing else.
+    const agents = ofType(production, POLICY).filter((p) => ns(p) === "monitoring-agents");
+    expect(agents.map((p) => inputs(p).metadata.name).sort()).toEqual(["allow-dns", "default-deny"]);
+  });
+
   it("passes the baseline: a default-deny in each monitoring namespace, restricted pods, pinned images", () => {
     const objects = production.resources.flatMap((r) => {
       const o = r.type.startsWith("kubernetes:") ? kubernetesObject(r.type, r.inputs) : undefined;
@@ -294,12 +353,43 @@ describe("Grafana exposed and paging set", () => {
     expect(inputs(config).config.ingresses).toContainEqual({
       hostname: "grafana.enclii.io",
       service: "http://kube-prometheus-stack-grafana.monitoring.svc.cluster.local:3000",
+      originRequest: { access: expect.objectContaining({ required: true }) },
     });
     const dns = ofType(exposed, "cloudflare:index/dnsRecord:DnsRecord").find((d) => inputs(d).name === "grafana.enclii.io")!;
     for (const r of [config, dns]) expect(r.dependencies, r.name).toContain(app.urn);
     expect(exposed.outputs.grafanaUrl).toBe("https://grafana.enclii.io");
     const grafana = inputs(named(exposed, POLICY, "enclii-observability-monitoring-grafana")).spec;
     expect(grafana.ingress[0].from[0].namespaceSelector.matchLabels["kubernetes.io/metadata.name"]).toBe("cloudflared");
+  });
+
+  it("lets in only Access's token for the application: cloudflared requires it, Grafana signs in with it alone", () => {
+    const app = ofType(exposed, "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication")[0];
+    const rules = inputs(named(exposed, CONFIG, "enclii-tunnel-config")).config.ingresses;
+    const grafanaRule = rules.find((r: { hostname?: string }) => r.hostname === "grafana.enclii.io");
+    expect(grafanaRule.originRequest.access).toMatchObject({ required: true, teamName: "madfam" });
+    expect(grafanaRule.originRequest.access.audTags).toHaveLength(1);
+    // No other rule changes.
+    expect(rules.filter((r: { originRequest?: unknown }) => r.originRequest).map((r: { hostname: string }) => r.hostname)).toEqual([
+      "grafana.enclii.io",
+    ]);
+    const kps = named(exposed, RELEASE, "enclii-observability-metrics-release");
+    expect(kps.dependencies).toContain(app.urn);
+    const ini = inputs(kps).values.grafana["grafana.ini"];
+    expect(ini["auth.jwt"]).toMatchObject({
+      enabled: true,
+      header_name: "Cf-Access-Jwt-Assertion",
+      email_claim: "email",
+      username_claim: "email",
+      jwk_set_url: "https://madfam.cloudflareaccess.com/cdn-cgi/access/certs",
+      auto_sign_up: true,
+    });
+    expect(JSON.parse(ini["auth.jwt"].expect_claims)).toMatchObject({ iss: "https://madfam.cloudflareaccess.com" });
+    expect(ini.auth).toEqual({ disable_login_form: true });
+    expect(ini["auth.basic"]).toEqual({ enabled: false });
+    // Access's keys are fetched over HTTPS: Grafana's egress has it when exposed, and not otherwise.
+    const https = { to: [{ ipBlock: expect.objectContaining({ cidr: "0.0.0.0/0" }) }], ports: [{ protocol: "TCP", port: 443 }] };
+    expect(inputs(named(exposed, POLICY, "enclii-observability-monitoring-grafana")).spec.egress).toContainEqual(https);
+    expect(inputs(named(production, POLICY, "enclii-observability-monitoring-grafana")).spec.egress).not.toContainEqual(https);
   });
 
   it("lets Alertmanager out to the pager over HTTPS, and never writes the routing key anywhere", () => {
@@ -320,6 +410,13 @@ describe("staging: the lean set, and nothing when switched off", () => {
     expect(charts).toEqual(expect.arrayContaining(["kube-prometheus-stack", "prometheus-blackbox-exporter"]));
     expect(charts).not.toEqual(expect.arrayContaining(["loki"]));
     expect(charts.filter((c) => ["loki", "tempo", "alloy"].includes(c))).toEqual([]);
+    // Without logs, no Alloy account or ClusterRole; Grafana's account as everywhere.
+    expect(
+      ofType(staging, ACCOUNT)
+        .filter((a) => ns(a) === "monitoring")
+        .map((a) => inputs(a).metadata.name),
+    ).toEqual(["grafana"]);
+    expect(ofType(staging, `${RBAC}ClusterRole`).filter((r) => inputs(r).metadata.name === "enclii-alloy")).toEqual([]);
     const kps = inputs(named(staging, RELEASE, "enclii-observability-metrics-release")).values;
     expect(kps.prometheus.prometheusSpec.resources.requests).toEqual({ cpu: "50m", memory: "512Mi" });
     const env = inputs(named(staging, "kubernetes:apps/v1:Deployment", "janua")).spec.template.spec.containers[0].env;
@@ -340,6 +437,7 @@ describe("staging: the lean set, and nothing when switched off", () => {
         (r.type === RELEASE && String(inputs(r).namespace).startsWith("monitoring")),
     );
     expect(monitoringish.map((r) => r.name)).toEqual([]);
+    expect(ofType(off, `${RBAC}ClusterRole`).filter((r) => inputs(r).metadata.name === "enclii-alloy")).toEqual([]);
     expect(ofType(off, POLICY).filter((p) => inputs(p).metadata.name === "allow-scrape")).toEqual([]);
     expect(JSON.stringify(ofType(off, POLICY).map(inputs))).not.toContain('"prometheus"');
     const redis = inputs(named(off, "kubernetes:apps/v1:StatefulSet", "redis")).spec.template.spec.containers;

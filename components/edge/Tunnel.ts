@@ -21,6 +21,15 @@ const AUTOMATIC_TTL = 1;
 const EDGE_PORTS = [{ protocol: "UDP", port: 7844 }, tcp(7844), tcp(PORTS.https)];
 const RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } };
 
+/** A hostname behind Cloudflare Access: cloudflared itself refuses its requests without a valid token of the application. */
+export interface AccessGuard {
+  hostname: string;
+  /** The Zero Trust team (`<team>.cloudflareaccess.com`) whose keys sign the tokens. */
+  teamName: string;
+  /** The Access application's audience tag. */
+  audience: pulumi.Input<string>;
+}
+
 export interface TunnelArgs {
   stack: string;
   accountId: string;
@@ -42,6 +51,11 @@ export interface TunnelArgs {
    * (Grafana) must not be served before its Access application exists.
    */
   routesAfter?: pulumi.Resource[];
+  /**
+   * Routes whose rule requires Access (Grafana): if a request reached the tunnel around Access,
+   * cloudflared would still check its `Cf-Access-Jwt-Assertion` against the application.
+   */
+  accessRequired?: AccessGuard[];
   cloudflareProvider: cloudflare.Provider;
   k8sProvider: k8s.Provider;
 }
@@ -93,7 +107,14 @@ export class Tunnel extends pulumi.ComponentResource {
         accountId: args.accountId,
         tunnelId: tunnel.id,
         source: "cloudflare",
-        config: { ingresses: tunnelIngress(args.routes, args.fallback) },
+        config: {
+          ingresses: tunnelIngress(args.routes, args.fallback).map((rule) => {
+            const guard = args.accessRequired?.find((g) => g.hostname === rule.hostname);
+            return guard
+              ? { ...rule, originRequest: { access: { required: true, teamName: guard.teamName, audTags: [guard.audience] } } }
+              : rule;
+          }),
+        },
       },
       { ...cf, dependsOn: args.routesAfter },
     );

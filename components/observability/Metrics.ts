@@ -4,7 +4,9 @@ import * as random from "@pulumi/random";
 import { stringify } from "yaml";
 import { alertmanagerConfig } from "../../model/observability/alertmanager";
 import { MONITORING_NAMESPACE, parsePaging, type Observability } from "../../model/observability/config";
+import { GRAFANA_ACCOUNT } from "../../model/observability/accounts";
 import { CHARTS } from "../../model/pins";
+import { chartAccount } from "./account";
 import { metricsValues } from "./metricsValues";
 import { pinnedRelease } from "./release";
 
@@ -22,6 +24,8 @@ export interface MetricsArgs {
   /** `enclii:paging` (secret JSON, validated with the config); absent: alerts stay in Alertmanager. */
   paging?: pulumi.Output<string>;
   grafanaUrl?: string;
+  /** With Grafana exposed: the Access application's audience tag, the only one Grafana accepts. */
+  accessAudience?: pulumi.Input<string>;
   /** The servers' node addresses, where embedded etcd serves its metrics. */
   etcdEndpoints: pulumi.Input<string>[];
   provider: k8s.Provider;
@@ -30,7 +34,8 @@ export interface MetricsArgs {
 
 /**
  * kube-prometheus-stack: Prometheus, Alertmanager (its config a Secret rendered from
- * `enclii:paging`), Grafana (admin password from random), kube-state-metrics and node-exporter.
+ * `enclii:paging`), Grafana (admin password from random; its account ours, with a Role that reads
+ * ConfigMaps in `monitoring` only), kube-state-metrics and node-exporter.
  */
 export class Metrics extends pulumi.ComponentResource {
   public readonly release: k8s.helm.v3.Release;
@@ -63,20 +68,24 @@ export class Metrics extends pulumi.ComponentResource {
       },
       child,
     );
+    const grafanaAccount = chartAccount(`${name}-grafana`, GRAFANA_ACCOUNT, child);
     this.release = pinnedRelease(
       `${name}-release`,
       CHARTS.kubePrometheusStack,
-      pulumi.all([args.storageClass, pulumi.all(args.etcdEndpoints)]).apply(([storageClass, etcdEndpoints]) =>
-        metricsValues({
-          o: args.observability,
-          storageClass,
-          alertmanagerSecret: ALERTMANAGER_SECRET,
-          grafanaSecret: GRAFANA_SECRET,
-          grafanaUrl: args.grafanaUrl,
-          etcdEndpoints,
-        }),
-      ),
-      { ...child, dependsOn: [...args.dependsOn, grafanaSecret, alertmanagerSecret] },
+      pulumi
+        .all([args.storageClass, pulumi.all(args.etcdEndpoints), args.accessAudience])
+        .apply(([storageClass, etcdEndpoints, accessAudience]) =>
+          metricsValues({
+            o: args.observability,
+            storageClass,
+            alertmanagerSecret: ALERTMANAGER_SECRET,
+            grafanaSecret: GRAFANA_SECRET,
+            grafanaUrl: args.grafanaUrl,
+            accessAudience,
+            etcdEndpoints,
+          }),
+        ),
+      { ...child, dependsOn: [...args.dependsOn, grafanaSecret, alertmanagerSecret, ...grafanaAccount] },
     );
     this.grafanaAdminPassword = pulumi.secret(password.result);
     this.registerOutputs({ grafanaAdminPassword: this.grafanaAdminPassword });

@@ -13,17 +13,18 @@ import { APPS_NAMESPACE } from "../../model/names";
 import type { Route } from "../../model/routes";
 import type { AppService } from "../../model/config/services";
 import { denyAllButDns } from "../baseline";
+import type { AccessGuard } from "../edge/Tunnel";
 import { Dashboards } from "./Dashboards";
 import { GrafanaAccess } from "./GrafanaAccess";
 import { Logs } from "./Logs";
 import { Metrics } from "./Metrics";
-import { agentPolicies, monitoringPolicies } from "./network";
+import { monitoringPolicies } from "./network";
 import { ReadOnlyPrometheus } from "./ReadOnlyPrometheus";
 import { Rules } from "./Rules";
 import { Scrapes } from "./Scrapes";
 import { Traces } from "./Traces";
 
-/** node-exporter reads the host's /proc, /sys and root filesystem on the host network: PodSecurity "privileged". */
+/** node-exporter, alone here, reads the host's /proc, /sys and root filesystem on the host network: PodSecurity "privileged". */
 const AGENTS_NAMESPACE_LABELS = {
   "pod-security.kubernetes.io/enforce": "privileged",
   "pod-security.kubernetes.io/audit": "restricted",
@@ -42,6 +43,8 @@ export interface ObservabilityArgs {
   storageClass: pulumi.Input<string>;
   /** The k3s servers' node addresses (embedded etcd's metrics). */
   etcdEndpoints: pulumi.Input<string>[];
+  /** Every node's address: the only place the monitoring pods may reach the API server, kubelets, node-exporter and etcd. */
+  nodeAddresses: pulumi.Input<string>[];
   /** `enclii:paging` (secret JSON). */
   paging?: pulumi.Output<string>;
   cloudflareProvider: cloudflare.Provider;
@@ -52,13 +55,15 @@ export interface ObservabilityArgs {
 
 /**
  * Metrics, logs, traces, SLO alerts, paging and dashboards for one environment, in the
- * `monitoring` namespace (and `monitoring-agents` for what reads the host), sized by profile.
+ * `monitoring` namespace (and `monitoring-agents` for node-exporter, which reads the host), sized by profile.
  */
 export class Observability extends pulumi.ComponentResource {
   /** Grafana's route for the tunnel, when it is exposed. */
   public readonly routes: Route[];
   /** The tunnel's routes wait for this Access application, so Grafana is never public without it. */
   public readonly accessGate?: pulumi.Resource;
+  /** With Grafana exposed: cloudflared refuses its requests without this application's token. */
+  public readonly access?: AccessGuard;
   public readonly grafanaUrl?: string;
   public readonly grafanaAdminPassword: pulumi.Output<string>;
   public readonly namespace: string;
@@ -97,6 +102,7 @@ export class Observability extends pulumi.ComponentResource {
       "monitoring",
       monitoring,
       monitoringPolicies({
+        nodeCidrs: args.nodeAddresses.map((address) => pulumi.interpolate`${address}/32`),
         appMetricsPorts: args.services.flatMap((s) => (s.metrics ? [s.metrics.port] : [])),
         tracingServices: args.services.filter((s) => s.bindings.tracing).map((s) => s.name),
         availabilityReaders: args.services.filter((s) => s.bindings.availability).map((s) => s.name),
@@ -106,10 +112,11 @@ export class Observability extends pulumi.ComponentResource {
         paging: o.paging,
       }),
     );
-    policies("agents", agents, agentPolicies(o.logs));
+    // Only the default-deny: node-exporter is on the host network, where NetworkPolicy does not apply.
+    policies("agents", agents, {});
 
     if (o.grafana) {
-      this.accessGate = new GrafanaAccess(
+      const application = new GrafanaAccess(
         `${name}-grafana-access`,
         {
           stack: args.stack,
@@ -121,6 +128,8 @@ export class Observability extends pulumi.ComponentResource {
         },
         { parent: this },
       ).application;
+      this.accessGate = application;
+      this.access = { hostname: o.grafana.hostname, teamName: o.grafana.teamName, audience: application.aud };
     }
     const ready = [...args.dependsOn, monitoring, agents];
     const metrics = new Metrics(
@@ -131,6 +140,7 @@ export class Observability extends pulumi.ComponentResource {
         storageClass: args.storageClass,
         paging: args.paging,
         grafanaUrl: this.grafanaUrl,
+        accessAudience: this.access?.audience,
         etcdEndpoints: args.etcdEndpoints,
         provider: args.k8sProvider,
         dependsOn: ready,

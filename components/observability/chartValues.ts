@@ -4,12 +4,19 @@
  * model/cost/chartPods.ts), the restricted security context where the chart lets us set it, and storage
  * on Longhorn. kube-prometheus-stack's values are in metricsValues.ts.
  */
+import { ALLOY_ACCOUNT } from "../../model/observability/accounts";
 import { LOKI_URL, OBS_PORTS, PROBE_MODULES, SIZES, type Observability } from "../../model/observability/config";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../baseline";
 export type Values = Record<string, unknown>;
 
-/** The images' own users: Prometheus/Alertmanager/operator/KSM run as nobody, Grafana as 472, Loki 10001, Tempo 10001. */
-export const UID = { nobody: 65534, grafana: 472, loki: 10001, tempo: 10001, blackbox: 1000 } as const;
+/**
+ * The images' own users: Prometheus/Alertmanager/operator/KSM run as nobody, Grafana as 472, Loki
+ * 10001, Tempo 10001; Alloy's image creates `alloy` (473) but runs as root unless told (its Dockerfile).
+ */
+export const UID = { nobody: 65534, grafana: 472, loki: 10001, tempo: 10001, blackbox: 1000, alloy: 473 } as const;
+
+/** Where Alloy keeps its state (log positions): an emptyDir, since its root filesystem is read-only. */
+const ALLOY_STORAGE = { volume: "storage", path: "/var/lib/alloy/data" } as const;
 
 export const claim = (storageClass: string, gi: number) => ({
   volumeClaimTemplate: {
@@ -98,14 +105,27 @@ loki.write "default" {
 `;
 }
 
+/**
+ * Alloy's chart (grafana/alloy, operations/helm/charts/alloy at helm-chart/1.11.1, values.yaml):
+ * no host mounts, its own restricted security context, and our account in place of the chart's
+ * ClusterRole (which reads Secrets, ConfigMaps and more in every namespace).
+ */
 export function alloyValues(o: Observability): Values {
   return {
-    controller: { type: "daemonset" },
+    controller: { type: "daemonset", volumes: { extra: [{ name: ALLOY_STORAGE.volume, emptyDir: {} }] } },
+    global: { podSecurityContext: restrictedPod(UID.alloy) },
     alloy: {
       configMap: { create: true, content: alloyConfig() },
-      mounts: { varlog: false },
+      storagePath: ALLOY_STORAGE.path,
+      mounts: { varlog: false, dockercontainers: false, extra: [{ name: ALLOY_STORAGE.volume, mountPath: ALLOY_STORAGE.path }] },
+      // No usage reports to Grafana Labs: Alloy has no internet egress.
+      enableReporting: false,
+      securityContext: RESTRICTED_CONTAINER,
       resources: SIZES[o.profile].alloy,
     },
+    rbac: { create: false },
+    serviceAccount: { create: false, name: ALLOY_ACCOUNT.name },
+    // The chart's config reloader already runs restricted (non-root 65534, read-only root, drop ALL, RuntimeDefault).
     configReloader: { resources: SIZES[o.profile].configReloader },
   };
 }
@@ -116,6 +136,10 @@ export function tempoValues(o: Observability, storageClass: string): Values {
     tempo: {
       retention: `${o.retentionDays.traces * 24}h`,
       receivers: {
+        // The chart also turns on Jaeger's four receivers (tempo.receivers.jaeger in its values.yaml);
+        // null deletes a default key in Helm, and the Kubernetes provider passes it on since v4.30.0
+        // (pulumi/pulumi-kubernetes#4293). Only OTLP is left listening.
+        jaeger: null,
         otlp: { protocols: { grpc: { endpoint: `0.0.0.0:${OBS_PORTS.otlpGrpc}` }, http: { endpoint: `0.0.0.0:${OBS_PORTS.otlpHttp}` } } },
       },
       metricsGenerator: { enabled: false },

@@ -1,19 +1,9 @@
 /** kube-prometheus-stack's values: Prometheus, Alertmanager, Grafana, kube-state-metrics, node-exporter and k3s's endpoints. */
-import {
-  AGENTS_NAMESPACE,
-  ALERTMANAGER_STORAGE_GI,
-  DASHBOARD_LABEL,
-  DATASOURCES,
-  LOKI_URL,
-  OBS_PORTS,
-  PROMETHEUS_URL,
-  SIZES,
-  TEMPO_URL,
-  type Observability,
-} from "../../model/observability/config";
+import { AGENTS_NAMESPACE, ALERTMANAGER_STORAGE_GI, OBS_PORTS, SIZES, type Observability } from "../../model/observability/config";
 import { ETCD_SNAPSHOT_METRIC } from "../../model/observability/platformRules";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../baseline";
 import { UID, claim, type Values } from "./chartValues";
+import { grafanaValues } from "./grafanaValues";
 
 /**
  * k3s runs the API server, controller manager, scheduler and proxy in one process whose registry
@@ -36,6 +26,8 @@ export interface MetricsValuesArgs {
   grafanaSecret: string;
   /** `https://grafana.<domain>` when exposed. */
   grafanaUrl?: string;
+  /** With Grafana exposed: the Access application's audience tag. */
+  accessAudience?: string;
   /** The servers' node addresses: embedded etcd serves its metrics there (the chart's own Service and Endpoints point at them). */
   etcdEndpoints: string[];
 }
@@ -89,38 +81,7 @@ export function metricsValues(a: MetricsValuesArgs): Values {
         securityContext: restrictedPod(UID.nobody),
       },
     },
-    grafana: {
-      enabled: true,
-      admin: { existingSecret: a.grafanaSecret, userKey: "admin-user", passwordKey: "admin-password" },
-      // Dashboards come from ConfigMaps (ours), so nothing in Grafana needs to survive a restart.
-      persistence: { enabled: false },
-      initChownData: { enabled: false },
-      resources: size.grafana,
-      securityContext: restrictedPod(UID.grafana),
-      containerSecurityContext: RESTRICTED_CONTAINER,
-      defaultDashboardsEnabled: true,
-      // The tunnel routes to the Service's port and cloudflared's egress admits the pod's: keep them the same.
-      service: { port: OBS_PORTS.grafana, targetPort: OBS_PORTS.grafana },
-      sidecar: {
-        dashboards: {
-          enabled: true,
-          label: Object.keys(DASHBOARD_LABEL)[0],
-          labelValue: Object.values(DASHBOARD_LABEL)[0],
-          searchNamespace: "ALL",
-        },
-        datasources: { enabled: true, defaultDatasourceEnabled: false },
-        securityContext: RESTRICTED_CONTAINER,
-        resources: size.grafanaSidecar,
-      },
-      datasources: { "datasources.yaml": { apiVersion: 1, datasources: datasources(a.o) } },
-      "grafana.ini": {
-        server: a.grafanaUrl ? { root_url: a.grafanaUrl } : {},
-        analytics: { reporting_enabled: false, check_for_updates: false },
-        // Cloudflare Access decides who reaches Grafana; users still sign in to Grafana itself.
-        auth: { disable_login_form: false },
-        users: { allow_sign_up: false },
-      },
-    },
+    grafana: grafanaValues({ o: a.o, grafanaSecret: a.grafanaSecret, grafanaUrl: a.grafanaUrl, accessAudience: a.accessAudience }),
     "kube-state-metrics": {
       resources: size.kubeStateMetrics,
       securityContext: restrictedPod(UID.nobody),
@@ -157,12 +118,4 @@ function etcdSnapshotState(): Values {
       ],
     },
   };
-}
-
-function datasources(o: Observability): Values[] {
-  return [
-    { name: "Prometheus", uid: DATASOURCES.prometheus, type: "prometheus", access: "proxy", url: PROMETHEUS_URL, isDefault: true },
-    ...(o.logs ? [{ name: "Loki", uid: DATASOURCES.loki, type: "loki", access: "proxy", url: LOKI_URL }] : []),
-    ...(o.traces ? [{ name: "Tempo", uid: DATASOURCES.tempo, type: "tempo", access: "proxy", url: TEMPO_URL }] : []),
-  ];
 }

@@ -4,8 +4,9 @@
  * underneath is the namespace's own (components/baseline.ts).
  */
 import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
 import { CLOUDFLARED, APPS_NAMESPACE, DATA_NAMESPACE, KUBE_SYSTEM_NAMESPACE, NAME_LABEL, PORTS } from "../../model/names";
-import { AGENTS_NAMESPACE, MONITORING_NAMESPACE, OBS_PORTS, POD_LABELS } from "../../model/observability/config";
+import { MONITORING_NAMESPACE, OBS_PORTS, POD_LABELS } from "../../model/observability/config";
 import { CHARTS } from "../../model/pins";
 import { FROM_CLOUDFLARED, inNamespace, internetEgress, podsIn, tcp } from "../baseline";
 
@@ -13,8 +14,16 @@ type Spec = k8s.types.input.networking.v1.NetworkPolicySpec;
 type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
 type Egress = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
 
-/** The Kubernetes API (and kubelets, node-exporter on the host network) are reached at node addresses, not pod addresses. */
-const nodes = (ports: number[]): Egress => ({ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: ports.map(tcp) });
+/**
+ * The Kubernetes API (and kubelets, node-exporter on the host network, embedded etcd) are reached
+ * at the nodes' own addresses, not pod addresses: these, and nothing else on those ports.
+ * NetworkPolicy sees the API server's address after the `kubernetes` Service's DNAT (k3s
+ * advertises each server's node address).
+ */
+const nodes = (cidrs: pulumi.Input<string>[], ports: number[]): Egress => ({
+  to: cidrs.map((cidr) => ({ ipBlock: { cidr } })),
+  ports: ports.map(tcp),
+});
 const monitoring = (labels: Record<string, string>): Peer => podsIn(MONITORING_NAMESPACE, labels);
 const only = (labels: Record<string, string>) => ({ podSelector: { matchLabels: labels } });
 const cert = CHARTS.certManager.namespace;
@@ -30,13 +39,15 @@ const appPods = (services: string[]): Peer[] =>
     : [];
 
 export interface MonitoringPolicyArgs {
+  /** Every node's address as a /32: where the API server, kubelets, node-exporter and etcd listen. */
+  nodeCidrs: pulumi.Input<string>[];
   /** Metrics ports of our services, scraped in the apps namespace. */
   appMetricsPorts: number[];
   /** Services that send traces (`bindings.tracing`): the only pods Tempo admits. */
   tracingServices: string[];
   /** Services that read availability (`bindings.availability`): the only pods the read-only proxy admits. */
   availabilityReaders: string[];
-  /** Grafana is reached through the tunnel. */
+  /** Grafana is reached through the tunnel, behind Cloudflare Access. */
   grafanaExposed: boolean;
   logs: boolean;
   traces: boolean;
@@ -49,9 +60,10 @@ export function monitoringPolicies(a: MonitoringPolicyArgs): Record<string, Spec
   const P = POD_LABELS;
   const grafana = monitoring(P.grafana);
   const prometheus = monitoring(P.prometheus);
+  const apiServer = nodes(a.nodeCidrs, [PORTS.kubernetesApi]);
+  // node-exporter, alone in the agents namespace, is on the host network: reached at the nodes' addresses.
   const scrapeTargets: Egress[] = [
     { to: [inNamespace(MONITORING_NAMESPACE)] },
-    { to: [inNamespace(AGENTS_NAMESPACE)] },
     ...(a.appMetricsPorts.length > 0
       ? [{ to: [inNamespace(APPS_NAMESPACE)], ports: [...new Set(a.appMetricsPorts)].sort().map(tcp) }]
       : []),
@@ -60,7 +72,7 @@ export function monitoringPolicies(a: MonitoringPolicyArgs): Record<string, Spec
     { to: [inNamespace(CHARTS.longhorn.namespace)], ports: [tcp(OBS_PORTS.longhorn)] },
     { to: [inNamespace(cert)], ports: [tcp(OBS_PORTS.certManager)] },
     { to: [inNamespace(KUBE_SYSTEM_NAMESPACE)], ports: [tcp(OBS_PORTS.coreDns)] },
-    nodes([OBS_PORTS.nodeExporter, OBS_PORTS.kubelet, PORTS.kubernetesApi, OBS_PORTS.etcdMetrics]),
+    nodes(a.nodeCidrs, [OBS_PORTS.nodeExporter, OBS_PORTS.kubelet, PORTS.kubernetesApi, OBS_PORTS.etcdMetrics]),
   ];
   const policies: Record<string, Spec> = {
     prometheus: {
@@ -95,20 +107,22 @@ export function monitoringPolicies(a: MonitoringPolicyArgs): Record<string, Spec
           ports: [OBS_PORTS.prometheus, OBS_PORTS.alertmanager, OBS_PORTS.loki, OBS_PORTS.tempoQuery].map(tcp),
         },
         // The sidecar watches ConfigMaps for dashboards through the API.
-        nodes([PORTS.kubernetesApi]),
+        apiServer,
+        // Exposed, Grafana checks Access's token against the keys at https://<team>.cloudflareaccess.com.
+        ...(a.grafanaExposed ? [internetEgress([tcp(PORTS.https)])] : []),
       ],
     },
     "kube-api-clients": {
       podSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "In", values: ["kube-state-metrics"] }] },
       policyTypes: ["Ingress", "Egress"],
       ingress: [{ from: [prometheus], ports: [tcp(OBS_PORTS.kubeStateMetrics)] }],
-      egress: [nodes([PORTS.kubernetesApi])],
+      egress: [apiServer],
     },
     operator: {
       ...only(P.operator),
       policyTypes: ["Ingress", "Egress"],
       ingress: [{ from: [prometheus], ports: [tcp(OBS_PORTS.operator)] }],
-      egress: [nodes([PORTS.kubernetesApi]), { to: [prometheus, monitoring(P.alertmanager)] }],
+      egress: [apiServer, { to: [prometheus, monitoring(P.alertmanager)] }],
     },
     blackbox: {
       ...only(P.blackbox),
@@ -124,13 +138,22 @@ export function monitoringPolicies(a: MonitoringPolicyArgs): Record<string, Spec
       egress: [{ to: [prometheus], ports: [tcp(OBS_PORTS.prometheus)] }],
     },
   };
-  if (a.logs)
+  if (a.logs) {
     policies.loki = {
       ...only(P.loki),
       policyTypes: ["Ingress", "Egress"],
-      ingress: [{ from: [podsIn(AGENTS_NAMESPACE, P.alloy), grafana, prometheus], ports: [tcp(OBS_PORTS.loki)] }],
+      ingress: [{ from: [monitoring(P.alloy), grafana, prometheus], ports: [tcp(OBS_PORTS.loki)] }],
       egress: [],
     };
+    // The log collector: pods and their logs from the API server, pushed to Loki. Nothing reads it
+    // (the chart's ServiceMonitor is off), and it reaches no kubelet or host path.
+    policies.alloy = {
+      ...only(P.alloy),
+      policyTypes: ["Ingress", "Egress"],
+      ingress: [],
+      egress: [apiServer, { to: [monitoring(P.loki)], ports: [tcp(OBS_PORTS.loki)] }],
+    };
+  }
   if (a.traces)
     policies.tempo = {
       ...only(P.tempo),
@@ -142,17 +165,4 @@ export function monitoringPolicies(a: MonitoringPolicyArgs): Record<string, Spec
       egress: [],
     };
   return policies;
-}
-
-/** The log collector: the API for pod logs, Loki for pushing, Prometheus scraping it. */
-export function agentPolicies(logs: boolean): Record<string, Spec> {
-  if (!logs) return {};
-  return {
-    alloy: {
-      ...only(POD_LABELS.alloy),
-      policyTypes: ["Ingress", "Egress"],
-      ingress: [{ from: [monitoring(POD_LABELS.prometheus)] }],
-      egress: [nodes([PORTS.kubernetesApi, OBS_PORTS.kubelet]), { to: [monitoring(POD_LABELS.loki)], ports: [tcp(OBS_PORTS.loki)] }],
-    },
-  };
 }

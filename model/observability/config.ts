@@ -17,10 +17,11 @@ export const PAGING_KEY = "enclii:paging";
 /** Where the stack runs: Prometheus, Alertmanager, Grafana, Loki, Tempo, the probes (PodSecurity restricted). */
 export const MONITORING_NAMESPACE = CHARTS.kubePrometheusStack.namespace;
 /**
- * node-exporter and the log collector read the host (/proc, /sys, /var/log/pods, hostNetwork), so
- * they live apart, in a namespace that PodSecurity admits as privileged.
+ * node-exporter reads the host (/proc, /sys, the root filesystem, hostNetwork), so it lives apart, in
+ * a namespace that PodSecurity admits as privileged. Nothing else runs there: the log collector
+ * reads logs through the API and runs in `monitoring` (CHARTS.alloy.namespace).
  */
-export const AGENTS_NAMESPACE = CHARTS.alloy.namespace;
+export const AGENTS_NAMESPACE = "monitoring-agents";
 
 /** Pod labels NetworkPolicies select the scrapers and readers by (set by the charts or by us). */
 export const POD_LABELS = {
@@ -76,7 +77,7 @@ export const OBS_PORTS = {
 } as const;
 
 /** Grafana's provisioned data sources, by uid: dashboards refer to them by these. */
-export const DATASOURCES = { prometheus: "prometheus", loki: "loki", tempo: "tempo" } as const;
+export const DATASOURCES = { prometheus: "prometheus", alertmanager: "alertmanager", loki: "loki", tempo: "tempo" } as const;
 /** ConfigMaps carrying this label are loaded as dashboards by Grafana's sidecar. */
 export const DASHBOARD_LABEL = { grafana_dashboard: "1" } as const;
 
@@ -131,7 +132,7 @@ export const SIZES = {
     redisExporter: size("20m", "32Mi", "64Mi"),
     /** The config reloaders beside Prometheus, Alertmanager and Alloy. */
     configReloader: size("10m", "32Mi", "64Mi"),
-    /** Grafana's two sidecars (dashboards, data sources), each a Python process watching the API. */
+    /** Grafana's dashboards sidecar, a Python process watching ConfigMaps through the API. */
     grafanaSidecar: size("10m", "96Mi", "192Mi"),
   },
   // A few dozen targets: memory is what Prometheus needs; its CPU stays low but for compaction.
@@ -174,6 +175,12 @@ export const PROBE_INTERVAL = "30s";
 export const CUSTOM_HOSTNAME_PROBE_INTERVAL = "5m";
 /** The blackbox exporter's modules: an HTTPS GET answering 2xx, and a TLS handshake with a valid certificate. */
 export const PROBE_MODULES = { http: "http_2xx", tls: "tls_connect" } as const;
+
+/**
+ * A Zero Trust team's Access domain: it issues the JWT Cloudflare Access puts in front of every
+ * request it lets through (`iss`), and serves the keys that sign it at `/cdn-cgi/access/certs`.
+ */
+export const accessTeamDomain = (teamName: string) => `https://${teamName}.cloudflareaccess.com`;
 
 const days = whole(1, 400);
 const gi = whole(1, 2048);
@@ -222,6 +229,15 @@ export const observabilitySchema = z
           .default([])
           .describe("who Cloudflare Access lets in"),
         allowedEmailDomains: z.array(emailDomain).max(20).default([]).describe("whole email domains Cloudflare Access lets in"),
+        teamName: z
+          .string()
+          .regex(
+            /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+            "must be the Zero Trust team name alone, the <team> of <team>.cloudflareaccess.com (lowercase letters, digits and '-')",
+          )
+          .describe(
+            "the Cloudflare Zero Trust team name, `<team>` in `<team>.cloudflareaccess.com` (Zero Trust → Settings): Grafana and cloudflared check each request's Access token against its issuer and keys",
+          ),
       })
       .optional()
       .describe("Grafana behind Cloudflare Access; left out, Grafana is not exposed at all"),
@@ -236,7 +252,7 @@ export interface Observability {
   retentionDays: { metrics: number; logs: number; traces: number };
   storageGi: { metrics: number; logs: number; traces: number };
   /** `hostname` is `<host>.<domain>`, computed here once: the route, the Access application and the URLs all read it. */
-  grafana?: { host: string; hostname: string; allowedEmails: string[]; allowedEmailDomains: string[] };
+  grafana?: { host: string; hostname: string; allowedEmails: string[]; allowedEmailDomains: string[]; teamName: string };
   /** `enclii:paging` is set (its content stays a secret, passed beside the environment). */
   paging: boolean;
 }
@@ -348,5 +364,6 @@ export const READONLY_PROMETHEUS_URL = inCluster(SERVICES.readonly, OBS_PORTS.re
 export const PROMETHEUS_URL = inCluster(SERVICES.prometheus, OBS_PORTS.prometheus);
 export const LOKI_URL = inCluster(SERVICES.loki, OBS_PORTS.loki);
 export const TEMPO_URL = inCluster(SERVICES.tempo, OBS_PORTS.tempoQuery);
+export const ALERTMANAGER_URL = inCluster(SERVICES.alertmanager, OBS_PORTS.alertmanager);
 /** The blackbox exporter as Probe objects name it (host:port, no scheme). */
 export const BLACKBOX_PROBER = `${SERVICES.blackbox}.${MONITORING_NAMESPACE}.svc:${OBS_PORTS.blackbox}`;
