@@ -90,7 +90,11 @@ export function diffPlans(before: PlanFile, after: PlanFile): PlanDiff {
     const was = old.get(urn);
     if (!was) changes.push(change("added", r, []));
     else {
-      const paths = changedPaths(was.inputs, r.inputs);
+      // The engine keeps the old value of an ignored input: no diff, so no update or replacement.
+      const ignored = r.ignoreChanges ?? [];
+      const paths = changedPaths(was.inputs, r.inputs).filter(
+        (p) => !ignored.some((i) => p === i || p.startsWith(`${i}.`) || p.startsWith(`${i}[`)),
+      );
       if (paths.length > 0) changes.push(change("changed", r, paths));
     }
   }

@@ -170,7 +170,8 @@ function checkServiceRoutes(services: AppService[], domain: string): string[] {
 function expandNodes(entries: NodeEntry[], subnet: string): NodeSpec[] {
   let host = FIRST_NODE_HOST;
   const expanded = entries.flatMap((e): NodeSpec[] => {
-    if (e.kind === "dedicated") return [{ kind: "dedicated", name: e.name, role: e.role, host: e.host, user: e.user, model: e.model }];
+    if (e.kind === "dedicated")
+      return [{ kind: "dedicated", name: e.name, role: e.role, host: e.host, user: e.user, model: e.model, hostKey: e.hostKey }];
     return Array.from({ length: e.count }, (_, i) => ({
       kind: "cloud" as const,
       name: e.count === 1 ? e.name : `${e.name}-${i + 1}`,

@@ -23,7 +23,15 @@ function environment(extra: Record<string, unknown>): Environment {
     "enclii:domain": "enclii.dev",
     "enclii:cloudflare": JSON.stringify({ accountId: "0".repeat(32), zoneId: "1".repeat(32) }),
     "enclii:adminCidrs": JSON.stringify(["198.51.100.7/32"]),
-    "enclii:nodes": JSON.stringify([{ name: "ax41-1", kind: "dedicated", host: "203.0.113.10", role: "server" }]),
+    "enclii:nodes": JSON.stringify([
+      {
+        name: "ax41-1",
+        kind: "dedicated",
+        host: "203.0.113.10",
+        role: "server",
+        hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAFbxtNDZMD1FYnkQR1/pusV4AeFRh8BQDXjgGPOnp2E",
+      },
+    ]),
     "enclii:k3s": JSON.stringify({ version: "v1.33.4+k3s1" }),
     "enclii:sshPrivateKey": "key",
     [SIGNING_KEYS_KEY]: secretPlaceholder(SIGNING_KEYS_KEY),
@@ -95,7 +103,7 @@ describe("refusals register nothing", () => {
       name: "n1",
       role: "server" as const,
       nodeIp: "10.0.1.10",
-      connection: { host: "10.0.1.10" },
+      connection: { host: "10.0.1.10", hostKey: "ssh-ed25519 AAAA" },
       network: "private" as const,
     };
     expect(

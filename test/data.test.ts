@@ -28,6 +28,7 @@ beforeAll(async () => {
     postgres: { mode: "in-cluster", instances: 3, storageGi: 80, backupRetentionDays: 7, clusterName: "enclii-pg", backup },
     redis: { mode: "sentinel", storageGi: 5 },
     nodeCount: 3,
+    nodeIps: ["10.0.1.10", "10.0.1.11", "10.0.1.12"],
     appsNamespace: "enclii-platform",
     storageClass: "longhorn",
     protect: true,
@@ -48,6 +49,29 @@ beforeAll(async () => {
     },
     redis: { mode: "standalone", storageGi: 5 },
     nodeCount: 1,
+    nodeIps: ["203.0.113.10"],
+    appsNamespace: "enclii-platform",
+    storageClass: "longhorn",
+    protect: false,
+    provider,
+  });
+  // An external database named by its address: egress to exactly that address.
+  new DataLayer("extip", {
+    postgres: {
+      mode: "external",
+      host: "10.0.1.50",
+      port: 6432,
+      sslmode: "require",
+      maxConnections: 100,
+      backupRetentionDays: 7,
+      databaseUrls: pulumi.secret<Record<string, string>>({
+        enclii: "postgres://enclii_user:p@10.0.1.50:6432/enclii",
+        janua: "postgres://janua_user:s@10.0.1.50:6432/janua",
+      }),
+    },
+    redis: { mode: "standalone", storageGi: 5 },
+    nodeCount: 1,
+    nodeIps: ["10.0.1.10"],
     appsNamespace: "enclii-platform",
     storageClass: "longhorn",
     protect: false,
@@ -226,6 +250,17 @@ describe("Redis", () => {
   });
 });
 
+describe("the operators' namespaces", () => {
+  it("enforce Pod Security restricted: cert-manager's and CloudNativePG's charts meet it", () => {
+    for (const ns of ["cert-manager", "cnpg-system"])
+      expect(one(all, "kubernetes:core/v1:Namespace", `in-operators-${ns}`).inputs.metadata.labels, ns).toEqual({
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+      });
+  });
+});
+
 describe("data namespace", () => {
   it("is restricted and default-deny, open only to apps on the data ports", () => {
     expect(one(all, "kubernetes:core/v1:Namespace", "in-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe(
@@ -233,7 +268,8 @@ describe("data namespace", () => {
     );
     expect(kinds("in-").filter((k) => k.startsWith("NetworkPolicy/"))).toEqual([
       "NetworkPolicy/allow-dns",
-      "NetworkPolicy/allow-egress-api-storage",
+      "NetworkPolicy/allow-egress-api",
+      "NetworkPolicy/allow-egress-object-storage",
       "NetworkPolicy/allow-from-apps",
       "NetworkPolicy/allow-from-operator",
       "NetworkPolicy/allow-same-namespace",
@@ -241,6 +277,57 @@ describe("data namespace", () => {
     ]);
     const apps = one(all, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "in-allow-from-apps").inputs.spec.ingress[0];
     expect(apps.ports.map((p: { port: number }) => p.port)).toEqual([5432, 6379, 26379]);
+  });
+
+  it("lets CloudNativePG's pods reach the API server at the nodes' addresses only, and R2 from instances and jobs only", () => {
+    const spec = (name: string) => one(all, "kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs.spec;
+    expect(spec("in-allow-egress-api")).toEqual({
+      podSelector: { matchExpressions: [{ key: "cnpg.io/cluster", operator: "Exists" }] },
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: ["10.0.1.10", "10.0.1.11", "10.0.1.12"].map((ip) => ({ ipBlock: { cidr: `${ip}/32` } })),
+          ports: [{ protocol: "TCP", port: 6443 }],
+        },
+      ],
+    });
+    // The poolers need the API only; Redis needs nothing outside the namespace.
+    expect(spec("in-allow-egress-object-storage")).toEqual({
+      podSelector: {
+        matchExpressions: [
+          { key: "cnpg.io/cluster", operator: "Exists" },
+          { key: "cnpg.io/poolerName", operator: "DoesNotExist" },
+        ],
+      },
+      policyTypes: ["Egress"],
+      egress: [
+        {
+          to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }],
+          ports: [{ protocol: "TCP", port: 443 }],
+        },
+      ],
+    });
+    expect(find(all, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "in-allow-egress-database")).toEqual([]);
+  });
+
+  it("lets only the external database's PgBouncer out, to the database's port on public addresses", () => {
+    expect(kinds("ext-").filter((k) => k.startsWith("NetworkPolicy/allow-egress"))).toEqual(["NetworkPolicy/allow-egress-database"]);
+    const policy = one(all, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "ext-allow-egress-database").inputs.spec;
+    const pgbouncer = one(all, "kubernetes:apps/v1:Deployment", "ext-postgres-pgbouncer").inputs.spec.template.metadata.labels;
+    expect(policy.podSelector).toEqual({ matchLabels: pgbouncer });
+    expect(policy.egress).toEqual([
+      {
+        to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"] } }],
+        ports: [{ protocol: "TCP", port: 5432 }],
+      },
+    ]);
+    expect(one(all, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "extip-allow-egress-database").inputs.spec.egress).toEqual([
+      { to: [{ ipBlock: { cidr: "10.0.1.50/32" } }], ports: [{ protocol: "TCP", port: 6432 }] },
+    ]);
+    // Nothing anywhere in the data namespace may go everywhere.
+    for (const p of find(all, "kubernetes:networking.k8s.io/v1:NetworkPolicy"))
+      for (const rule of p.inputs.spec.egress ?? [])
+        for (const peer of rule.to ?? []) if (peer.ipBlock?.cidr === "0.0.0.0/0") expect(peer.ipBlock.except, p.name).toBeDefined();
   });
 
   it("every Kubernetes object validates against the Kubernetes schema", async () => {

@@ -21,6 +21,10 @@ const POD = "10.42.0.9";
 /** A port nothing but pods may reach (the kubelet's). */
 const KUBELET = 10250;
 const API = 6443;
+/** Ports on the host no pod needs: sshd, and etcd's client port. */
+const SSH = 22;
+const ETCD_CLIENT = 2379;
+const LISTENED = [KUBELET, API, SSH, ETCD_CLIENT];
 /** A connection that gets no answer is given up after this long: its absence is the expected result. */
 const GIVE_UP_MS = 3000;
 
@@ -73,13 +77,13 @@ describe.runIf(ready)("the host firewall in a network namespace", () => {
     writeFileSync(file, rules);
     sh(`ip netns exec ${NS.host} nft -f ${file}`);
 
-    const listen = `const net=require("net");for(const p of [${KUBELET},${API}])net.createServer(s=>{console.log("from "+s.remoteAddress+" to "+p);s.end()}).listen(p,()=>console.log("listening "+p));`;
+    const listen = `const net=require("net");for(const p of [${LISTENED.join(",")}])net.createServer(s=>{console.log("from "+s.remoteAddress+" to "+p);s.end()}).listen(p,()=>console.log("listening "+p));`;
     server = spawn("ip", ["netns", "exec", NS.host, process.execPath, "-e", listen], { stdio: ["ignore", "pipe", "inherit"] });
     await new Promise<void>((resolve) => {
       let listening = 0;
       server!.stdout!.setEncoding("utf8").on("data", (d: string) => {
         for (const line of d.split("\n").filter(Boolean)) {
-          if (line.startsWith("listening") && ++listening === 2) resolve();
+          if (line.startsWith("listening") && ++listening === LISTENED.length) resolve();
           if (line.startsWith("from")) accepted.push(line);
         }
       });
@@ -91,8 +95,15 @@ describe.runIf(ready)("the host firewall in a network namespace", () => {
     for (const ns of Object.values(NS)) spawnSync("ip", ["netns", "del", ns]);
   });
 
-  it("lets a pod on cni0 reach the host", () => {
+  it("lets a pod on cni0 reach the kubelet and the API server on the host", () => {
     expect(connect(NS.pod, "10.42.0.1", KUBELET)).toBe("connected");
+    expect(connect(NS.pod, "10.42.0.1", API)).toBe("connected");
+  });
+
+  it("drops a pod's packets to sshd and to etcd's client port", () => {
+    expect(connect(NS.pod, "10.42.0.1", SSH)).toBe("no answer");
+    expect(connect(NS.pod, "10.42.0.1", ETCD_CLIENT)).toBe("no answer");
+    expect(accepted.filter((a) => a.endsWith(` to ${SSH}`) || a.endsWith(` to ${ETCD_CLIENT}`))).toEqual([]);
   });
 
   it("lets the admin address reach 6443 on the public interface, and nothing else", () => {

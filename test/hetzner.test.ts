@@ -1,7 +1,12 @@
 import type * as hcloudNs from "@pulumi/hcloud";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { CloudNode, DedicatedNode as DedicatedSpec } from "../model/config/schema";
-import { find, one, recordResources, resolve, settled, type Registered } from "./harness";
+import { parse } from "yaml";
+import { fakeEd25519 } from "../automation/mocks";
+import { keySchemas, type CloudNode, type DedicatedNode as DedicatedSpec } from "../model/config/schema";
+import { find, isSecret, one, recordResources, resolve, settled, type Registered } from "./harness";
+
+/** A real ED25519 public key line (ssh-keygen -t ed25519). */
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAFbxtNDZMD1FYnkQR1/pusV4AeFRh8BQDXjgGPOnp2E";
 
 const network = { ipRange: "10.0.0.0/16", subnet: "10.0.1.0/24", zone: "eu-central" as const, gateway: "10.0.0.1" };
 const cloudNode = (name: string, i: number, publicIpv4: boolean): CloudNode => ({
@@ -100,6 +105,28 @@ describe("CloudPool (HA: first server public, two private-only)", () => {
     expect(ha.nodes[2].publicIp).toBeUndefined();
   });
 
+  it("gives every server its own ED25519 host key through cloud-init, and pins each connection to it", async () => {
+    for (const [i, n] of ["gw", "node-1", "node-2"].entries()) {
+      expect(one(all, "tls:index/privateKey:PrivateKey", `ha-${n}-host-key`).inputs).toEqual({ algorithm: "ED25519" });
+      const key = fakeEd25519(`ha-${n}-host-key`);
+      const userData = one(all, "hcloud:index/server:Server", `ha-${n}`).inputs.userData as string;
+      expect(userData.startsWith("#cloud-config\n")).toBe(true);
+      // The image's own host keys are deleted; only this one is written.
+      expect(parse(userData)).toEqual({
+        ssh_deletekeys: true,
+        ssh_keys: { ed25519_private: key.privateKeyOpenssh, ed25519_public: key.publicKeyOpenssh.trim() },
+      });
+      expect((await resolve(ha.nodes[i].connection)).hostKey).toBe(key.publicKeyOpenssh.trim());
+    }
+    // The private-only nodes' proxy (the first server) is pinned to the first server's key.
+    const proxy = (await resolve(ha.nodes[1].connection)).proxy as { hostKey?: string };
+    expect(proxy.hostKey).toBe(fakeEd25519("ha-gw-host-key").publicKeyOpenssh.trim());
+  });
+
+  it("keeps the private host key secret", async () => {
+    expect(await isSecret(ha.servers.gw.userData)).toBe(true);
+  });
+
   it("turns on Hetzner delete and rebuild protection when protected", () => {
     for (const s of find(all, "hcloud:index/server:Server").filter((r) => r.name.startsWith("ha-"))) {
       expect(s.inputs).toMatchObject({ deleteProtection: true, rebuildProtection: true });
@@ -145,10 +172,43 @@ describe("DedicatedNode", () => {
       host: "203.0.113.10",
       user: "root",
       model: "AX41-NVMe",
+      hostKey: HOST_KEY,
     };
     const node = new DedicatedNode("ded", { spec, sshPrivateKey: "key" }).node;
     expect(node).toMatchObject({ name: "ax41-1", nodeIp: "203.0.113.10", network: "public", hostFirewall: true });
-    expect(await resolve(node.connection)).toMatchObject({ host: "203.0.113.10", user: "root" });
+    // Pinned to the key the stack file names.
+    expect(await resolve(node.connection)).toMatchObject({ host: "203.0.113.10", user: "root", hostKey: HOST_KEY });
     expect(find(all, "hcloud:index/server:Server", "ded-ax41-1")).toEqual([]);
+    expect(find(all, "tls:index/privateKey:PrivateKey").filter((k) => k.name.startsWith("ded-"))).toEqual([]);
+  });
+});
+
+describe("a dedicated host's key in the config", () => {
+  const HOW =
+    "must be the host's ED25519 public key, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5…`: read it with `ssh-keyscan -t ed25519 <host>` (without the host name it prints first) and check its fingerprint (`ssh-keygen -lf <file>`) against the one the server's own console shows (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`)";
+  const problems = (hostKey: unknown) => {
+    const entry = { name: "ax41-1", kind: "dedicated", host: "203.0.113.10", role: "server", hostKey };
+    const parsed = keySchemas.nodes.safeParse([entry]);
+    return parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  };
+
+  it.each([
+    ["a key", HOST_KEY],
+    ["a key with its comment, as in ssh_host_ed25519_key.pub", `${HOST_KEY} root@ax41-1`],
+  ])("accepts %s", (_, key) => {
+    expect(problems(key)).toEqual([]);
+  });
+
+  it.each([
+    ["ssh-keyscan's line, host name first", `203.0.113.10 ${HOST_KEY}`],
+    ["another key type", "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7"],
+    ["a key cut short", HOST_KEY.slice(0, -1)],
+    ["a key with a wrong length field", HOST_KEY.replace("AAAAI", "AAAAH")],
+  ])("refuses %s, saying how to read the key", (_, key) => {
+    expect(problems(key)).toEqual([`0.hostKey: ${HOW}`]);
+  });
+
+  it("is required", () => {
+    expect(problems(undefined)).toEqual(["0.hostKey: Invalid input: expected string, received undefined"]);
   });
 });

@@ -40,6 +40,26 @@ describe("changedPaths", () => {
   });
 });
 
+describe("ignoreChanges", () => {
+  const server = (userData: string, ignoreChanges?: string[]) => ({
+    resources: [
+      {
+        urn: "u",
+        type: "hcloud:index/server:Server",
+        name: "s",
+        inputs: { userData, location: "fsn1" },
+        ...(ignoreChanges && { ignoreChanges }),
+      },
+    ],
+    outputs: {},
+  });
+  it("drops a change to an input the resource ignores, as the engine does, and keeps the rest", () => {
+    const kept = diffPlans(server("a") as never, server("b") as never).changes;
+    expect(kept.map((c) => c.paths)).toEqual([["userData"]]);
+    expect(diffPlans(server("a", ["userData"]) as never, server("b", ["userData"]) as never).changes).toEqual([]);
+  });
+});
+
 describe("the replacement table", () => {
   const replaces = (type: string, path: string) => replacementsFor(type, [path]).map((t) => t.rule.effect);
   it("flags what forces a replacement, and only that", () => {

@@ -25,9 +25,9 @@ describe("external-PostgreSQL stack (managed database behind our PgBouncer)", ()
     expect(plan().files.get("manifests/enclii-platform/secret-database-janua.yaml")).toContain('DATABASE_URL: "[secret]"');
   });
 
-  it("allows the data namespace to reach the external database port", () => {
-    const egress = plan().byName("kubernetes:networking.k8s.io/v1:NetworkPolicy", "enclii-data-allow-egress-api-storage").inputs
-      .spec as any;
-    expect(egress.egress[0].ports.map((p: { port: number }) => p.port)).toEqual([443, 6443, 5432]);
+  it("lets only PgBouncer out of the data namespace, to the external database's port", () => {
+    const policy = plan().byName("kubernetes:networking.k8s.io/v1:NetworkPolicy", "enclii-data-allow-egress-database").inputs.spec as any;
+    expect(policy.podSelector).toEqual({ matchLabels: { app: "pgbouncer" } });
+    expect(policy.egress[0].ports.map((p: { port: number }) => p.port)).toEqual([5432]);
   });
 });

@@ -1,10 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { FROM_PROMETHEUS, denyAllButDns, inNamespace, tcp } from "../baseline";
+import { FROM_PROMETHEUS, denyAllButDns, inNamespace, internetEgress, tcp } from "../baseline";
 import { s3CredentialsSecret, type S3Credentials } from "../edge/R2Storage";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { budgetFor } from "../../model/rules/connectionBudget";
-import { DATABASES, DATA_NAMESPACE, PORTS, R2_SECRET_NAME } from "../../model/names";
+import { CNPG_POOLER_LABEL, DATABASES, DATA_NAMESPACE, PORTS, R2_SECRET_NAME } from "../../model/names";
+import { isIpv4 } from "../../model/net";
 import { OBS_PORTS } from "../../model/observability/config";
 import { CHARTS } from "../../model/pins";
 import type { Environment, PostgresConfig } from "../../model/config/schema";
@@ -14,8 +15,14 @@ import { Operators } from "./Operators";
 import { Postgres } from "./Postgres";
 import { Redis } from "./Redis";
 
-/** Egress the data pods need beyond their namespace: the API server (443/6443) and R2 (443). */
-const API_AND_OBJECT_STORAGE_PORTS = [PORTS.https, PORTS.kubernetesApi];
+/**
+ * CloudNativePG labels every pod of a cluster with the cluster's name: instances, its jobs
+ * (initdb, join, recovery) and its Pooler's pods, which also carry CNPG_POOLER_LABEL
+ * (cloudnative-pg v1.30.0 pkg/specs/pods.go, jobs.go, pgbouncer/deployments.go: ClusterLabelName).
+ */
+const CNPG_CLUSTER_LABEL = "cnpg.io/cluster";
+/** The pods of our PgBouncer in front of an external database (components/data/ExternalPostgres.ts). */
+const EXTERNAL_POOLER_PODS = { app: "pgbouncer" };
 
 /** The database settings with what each mode needs beside them, so neither can be missing. */
 export type DataLayerPostgres =
@@ -32,6 +39,8 @@ export interface DataLayerArgs {
   postgres: DataLayerPostgres;
   redis: Environment["redis"];
   nodeCount: number;
+  /** The nodes' addresses: the API server CloudNativePG's pods call is there (6443), nowhere else. */
+  nodeIps: pulumi.Input<string>[];
   appsNamespace: pulumi.Input<string>;
   /** Longhorn's StorageClass, for the database's and Redis's volumes. */
   storageClass: pulumi.Input<string>;
@@ -83,17 +92,32 @@ export class DataLayer extends pulumi.ComponentResource {
         policyTypes: ["Ingress"],
         ingress: [{ from: [FROM_PROMETHEUS], ports: [OBS_PORTS.cnpg, OBS_PORTS.pooler, OBS_PORTS.redisExporter].map(tcp) }],
       });
-    const externalPort = args.postgres.mode === "external" ? [args.postgres.port] : [];
-    policy("allow-egress-api-storage", {
-      podSelector: {},
-      policyTypes: ["Egress"],
-      egress: [
-        {
-          to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
-          ports: [...API_AND_OBJECT_STORAGE_PORTS, ...externalPort].map(tcp),
-        },
-      ],
-    });
+    // Redis needs nothing outside the namespace; what else leaves it is below, per mode.
+    if (args.postgres.mode === "in-cluster") {
+      const cnpgPods = { key: CNPG_CLUSTER_LABEL, operator: "Exists" };
+      // The instance manager in every instance and job pod, and the Pooler's, works through the API.
+      policy("allow-egress-api", {
+        podSelector: { matchExpressions: [cnpgPods] },
+        policyTypes: ["Egress"],
+        egress: [
+          { to: args.nodeIps.map((ip) => ({ ipBlock: { cidr: pulumi.interpolate`${ip}/32` } })), ports: [tcp(PORTS.kubernetesApi)] },
+        ],
+      });
+      // The barman-cloud sidecar (WAL, base backups, restores) in instance and job pods; not the poolers.
+      policy("allow-egress-object-storage", {
+        podSelector: { matchExpressions: [cnpgPods, { key: CNPG_POOLER_LABEL, operator: "DoesNotExist" }] },
+        policyTypes: ["Egress"],
+        egress: [internetEgress([tcp(PORTS.https)])],
+      });
+    } else {
+      const { host, port } = args.postgres;
+      // An address is exact; a name may resolve anywhere public (the cluster and private ranges stay out).
+      policy("allow-egress-database", {
+        podSelector: { matchLabels: EXTERNAL_POOLER_PODS },
+        policyTypes: ["Egress"],
+        egress: [isIpv4(host) ? { to: [{ ipBlock: { cidr: `${host}/32` } }], ports: [tcp(port)] } : internetEgress([tcp(port)])],
+      });
+    }
 
     // One budget for whichever pooler serves: max_connections shared by every (instance, database) pool.
     const budget = budgetFor(args.postgres, args.nodeCount, DATABASES.length);

@@ -1,13 +1,19 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { CHARTS, type Chart } from "../../model/pins";
 
-/** Chart-managed namespaces: the charts' pods meet "baseline"; "restricted" is audited and warned. */
-const OPERATOR_NAMESPACE_LABELS = {
-  "pod-security.kubernetes.io/enforce": "baseline",
-  "pod-security.kubernetes.io/audit": "restricted",
-  "pod-security.kubernetes.io/warn": "restricted",
-};
+/**
+ * Every pod these charts run meets Pod Security "restricted" with their default values, so the
+ * namespaces enforce it (docs/data.md#the-operators-namespaces). At the pinned versions:
+ * cert-manager v1.19.6 (deploy/charts/cert-manager/values.yaml `securityContext`,
+ * `containerSecurityContext`, and the same under `webhook`, `cainjector`, `startupapicheck`):
+ * runAsNonRoot, RuntimeDefault seccomp, no privilege escalation, ALL capabilities dropped, no host
+ * namespaces (`webhook.hostNetwork: false`); cloudnative-pg 0.29.0 and plugin-barman-cloud 0.7.0
+ * (charts/<chart>/values.yaml `podSecurityContext`, `containerSecurityContext`, `hostNetwork: false`):
+ * the same, as uid 10001, with emptyDir and Secret volumes only.
+ */
+const OPERATOR_NAMESPACE_LABELS = RESTRICTED_NAMESPACE_LABELS;
 
 export interface OperatorsArgs {
   provider: k8s.Provider;

@@ -1,5 +1,7 @@
 import * as hcloud from "@pulumi/hcloud";
 import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { stringify } from "yaml";
 import { ADMIN_PORTS, MAX_SERVERS_PER_PLACEMENT_GROUP } from "../../model/names";
 import { hetznerProtection, stateful } from "../stateful";
 import type { CloudNode, Environment } from "../../model/config/schema";
@@ -28,6 +30,16 @@ function firewallRules(adminCidrs: string[]): hcloud.types.input.FirewallRule[] 
     port: String(port),
     sourceIps: adminCidrs,
   }));
+}
+
+/**
+ * cloud-init's user data installing the server's SSH host key, so Pulumi knows the key before its
+ * first connection and pins it. canonical/cloud-init cloudinit/config/cc_ssh.py: `ssh_deletekeys`
+ * removes the image's /etc/ssh/ssh_host_*key* files, and with `ssh_keys` given only those keys are
+ * written, none generated. The private key is in Hetzner's user_data (docs/nodes-and-k3s.md#ssh-host-keys).
+ */
+function hostKeyUserData(privateKey: string, publicKey: string): string {
+  return `#cloud-config\n${stringify({ ssh_deletekeys: true, ssh_keys: { ed25519_private: privateKey, ed25519_public: publicKey.trim() } })}`;
 }
 
 /**
@@ -81,8 +93,11 @@ export class CloudPool extends pulumi.ComponentResource {
       : undefined;
 
     this.servers = {};
-    let gatewayServer: hcloud.Server | undefined;
+    let jumpHost: { server: hcloud.Server; hostKey: pulumi.Output<string> } | undefined;
     this.nodes = nodes.map((n, i) => {
+      // Made once and kept in state: the server keeps the key it was created with (userData is ignored after).
+      const key = new tls.PrivateKey(`${name}-${n.name}-host-key`, { algorithm: "ED25519" }, { parent: this });
+      const hostKey = key.publicKeyOpenssh.apply((k) => k.trim());
       const server = new hcloud.Server(
         `${name}-${n.name}`,
         {
@@ -97,26 +112,29 @@ export class CloudPool extends pulumi.ComponentResource {
           networks: [{ networkId, ip: n.privateIp }],
           publicNets: [{ ipv4Enabled: n.publicIpv4, ipv6Enabled: n.publicIpv4 }],
           labels: { ...labels, "enclii.io/pool": n.pool, "enclii.io/role": n.role },
+          userData: pulumi.secret(pulumi.all([key.privateKeyOpenssh, key.publicKeyOpenssh]).apply(([p, k]) => hostKeyUserData(p, k))),
           ...hetzner,
         },
-        { ...child, ...keep, dependsOn: [subnet] },
+        // cloud-init writes the keys on the first boot only, and the hcloud provider replaces a server whose user
+        // data changes: a server created before host keys keeps its own (docs/nodes-and-k3s.md#ssh-host-keys).
+        { ...child, ...keep, dependsOn: [subnet], ignoreChanges: ["userData"], additionalSecretOutputs: ["userData"] },
       );
       this.servers[n.name] = server;
-      gatewayServer ??= server;
+      jumpHost ??= { server, hostKey };
       const publicIp = n.publicIpv4 ? server.ipv4Address : undefined;
-      const jump = gatewayServer.ipv4Address;
       return {
         name: n.name,
         role: n.role,
         nodeIp: n.privateIp,
         publicIp,
         connection: publicIp
-          ? { host: publicIp, user: SSH_USER, privateKey: args.sshPrivateKey }
+          ? { host: publicIp, user: SSH_USER, privateKey: args.sshPrivateKey, hostKey }
           : {
               host: n.privateIp,
               user: SSH_USER,
               privateKey: args.sshPrivateKey,
-              proxy: { host: jump, user: SSH_USER, privateKey: args.sshPrivateKey },
+              hostKey,
+              proxy: { host: jumpHost.server.ipv4Address, user: SSH_USER, privateKey: args.sshPrivateKey, hostKey: jumpHost.hostKey },
             },
         network: "private",
         hostFirewall: false,

@@ -25,7 +25,8 @@ export class DedicatedNode extends pulumi.ComponentResource {
       role: spec.role,
       nodeIp: spec.host,
       publicIp: this.host,
-      connection: { host: spec.host, user: spec.user, privateKey: args.sshPrivateKey },
+      // Pinned to the key the stack file names: a host answering with any other is refused.
+      connection: { host: spec.host, user: spec.user, privateKey: args.sshPrivateKey, hostKey: spec.hostKey },
       network: "public",
       hostFirewall: true,
       ready: [],

@@ -10,7 +10,8 @@ export interface ClusterNode {
   nodeIp: pulumi.Input<string>;
   /** Reachable from where `pulumi up` runs; undefined for nodes without public IPv4. */
   publicIp?: pulumi.Output<string>;
-  connection: command.types.input.remote.ConnectionArgs;
+  /** Always pinned to the host's SSH key (and the jump host's, through a proxy): never trust on first use. */
+  connection: command.types.input.remote.ConnectionArgs & { hostKey: pulumi.Input<string> };
   /** Cloud nodes talk over Hetzner's private network; dedicated hosts over the internet. */
   network: "private" | "public";
   /** Dedicated hosts are outside Hetzner Cloud firewalls, so the bootstrap sets nftables. */

@@ -4,7 +4,9 @@
  * config reinstalls in place). Holds no secret: the join token arrives on standard input.
  */
 import { stringify } from "yaml";
-import { ADMIN_PORTS, K3S_CIDRS } from "../../model/names";
+import { ADMIN_PORTS, K3S_CIDRS, PORTS } from "../../model/names";
+import { OBS_PORTS } from "../../model/observability/config";
+import { K3S_INSTALL_SCRIPT } from "../../model/pins";
 
 /** Hetzner's recursive resolvers; private-only servers get no DNS from DHCP. */
 const HETZNER_RESOLVERS = ["185.12.64.1", "185.12.64.2"] as const;
@@ -56,6 +58,7 @@ const KUBELET_SYSCTLS: Record<string, string> = {
 const PACKAGES = ["curl", "open-iscsi", "nfs-common", "nftables"];
 const TOKEN_FILE = "/etc/rancher/k3s/enclii-token";
 const STATE_DIR = "/var/lib/enclii";
+const K3S_INSTALL_URL = `https://raw.githubusercontent.com/k3s-io/k3s/${K3S_INSTALL_SCRIPT.commit}/install.sh`;
 
 export interface BootstrapOptions {
   nodeName: string;
@@ -119,6 +122,14 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Where pod traffic enters the host: the CNI bridge and flannel's VXLAN or WireGuard device. */
 export const POD_INTERFACES = ["cni0", "flannel.1", "flannel-wg"];
+/**
+ * What pods reach on the host itself: the API server (the `kubernetes` Service's endpoints), the
+ * kubelet (metrics-server, Prometheus) and what Prometheus scrapes at node addresses
+ * (components/observability/network.ts): node-exporter on the host network and embedded etcd's
+ * metrics. Not sshd, not etcd's client and peer ports (2379, 2380), and no DNS: CoreDNS is a pod
+ * and forwards to the resolvers in systemd-resolved's upstream list, never to the host.
+ */
+const POD_TO_HOST_PORTS = [OBS_PORTS.etcdMetrics, PORTS.kubernetesApi, OBS_PORTS.nodeExporter, OBS_PORTS.kubelet];
 export const FIREWALL_FILE = "/etc/enclii/firewall.nft";
 
 /**
@@ -142,7 +153,7 @@ table inet enclii_host {
     ct state established,related accept
     ct state invalid drop
     iifname "lo" accept
-    iifname { ${podInterfaces} } accept comment "pods to host"
+    iifname { ${podInterfaces} } tcp dport { ${POD_TO_HOST_PORTS.join(", ")} } accept comment "pods to the API server, kubelet and metrics"
     meta l4proto { icmp, ipv6-icmp } accept
     tcp dport { ${Object.values(ADMIN_PORTS).join(", ")} } ip saddr { ${fw.adminCidrs.join(", ")} } accept comment "admin CIDRs"
 ${peers}  }
@@ -195,6 +206,17 @@ if [ -n "$running" ]; then
   fi
 fi`;
 
+/**
+ * The downloaded install script ($K3S_INSTALL_SCRIPT) runs as root only if it is byte for byte the
+ * pinned one ($K3S_INSTALL_SHA256, model/pins.ts): a changed file at the URL, or anything between
+ * here and GitHub, stops the bootstrap before it runs.
+ */
+export const K3S_INSTALL_CHECK = `if ! printf '%s  %s\\n' "$K3S_INSTALL_SHA256" "$K3S_INSTALL_SCRIPT" | sha256sum -c --status; then
+  log "refusing to run the k3s install script: $K3S_INSTALL_URL has sha256 $(sha256sum < "$K3S_INSTALL_SCRIPT" | cut -d' ' -f1), not the pinned $K3S_INSTALL_SHA256 (K3S_INSTALL_SCRIPT in model/pins.ts)"
+  rm -f "$K3S_INSTALL_SCRIPT"
+  exit 1
+fi`;
+
 export function renderBootstrapScript(o: BootstrapOptions): string {
   const parts: string[] = [];
   parts.push(`#!/usr/bin/env bash
@@ -205,6 +227,9 @@ set -euo pipefail
 NODE_NAME=${q(o.nodeName)}
 NODE_IP=${q(o.nodeIp)}
 K3S_VERSION=${q(o.k3sVersion)}
+K3S_INSTALL_URL=${q(K3S_INSTALL_URL)}
+K3S_INSTALL_SHA256=${q(K3S_INSTALL_SCRIPT.sha256)}
+K3S_INSTALL_SCRIPT=${STATE_DIR}/k3s-install.sh
 export DEBIAN_FRONTEND=noninteractive
 
 log() { printf '[enclii %s] %s\\n' "$NODE_NAME" "$*" >&2; }
@@ -377,8 +402,9 @@ if [ ! -f ${STATE_DIR}/k3s-installed ] && [ "$running" = "$K3S_VERSION" ] && [ "
 fi
 if [ "$(cat ${STATE_DIR}/k3s-installed 2>/dev/null || true)" != "$wanted" ]; then
   log "installing k3s $K3S_VERSION"
-  curl -sfL --retry ${DOWNLOAD_RETRIES} --retry-all-errors "https://raw.githubusercontent.com/k3s-io/k3s/\${K3S_VERSION/+/%2B}/install.sh" -o ${STATE_DIR}/k3s-install.sh
-  INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC=${installExec} sh ${STATE_DIR}/k3s-install.sh
+  curl -sfL --retry ${DOWNLOAD_RETRIES} --retry-all-errors "$K3S_INSTALL_URL" -o "$K3S_INSTALL_SCRIPT"
+${K3S_INSTALL_CHECK.replace(/^/gm, "  ")}
+  INSTALL_K3S_VERSION="$K3S_VERSION" INSTALL_K3S_EXEC=${installExec} sh "$K3S_INSTALL_SCRIPT"
   echo "$wanted" > ${STATE_DIR}/k3s-installed
 fi
 deadline=$(( $(date +%s) + ${READY_TIMEOUT_S} ))
