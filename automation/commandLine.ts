@@ -3,9 +3,11 @@
  * other command, through Pulumi's Automation API and the Pulumi CLI on PATH). Arguments are parsed
  * by commander; a usage error exits 2 (with --json, as a result object).
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { EXIT } from "../model/controlPlane";
 import type { ControlArgs, ControlDeps, Io } from "./control/commands";
+import { RUN_TOKEN_TTL_S } from "../components/k3s/credential";
+import { ACCOUNTS, type KubeTokenArgs } from "./control/kubeToken";
 import { planCommand } from "./planCommand";
 
 const EXIT_HELP = `
@@ -15,6 +17,14 @@ Exit status: ${Object.entries(EXIT)
 With --json, stdout holds one JSON object (docs/control-plane.md); progress goes to stderr.`;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+/** TokenRequest's floor is 10 minutes; above the run's two hours a token is not short-lived. */
+const TOKEN_MINUTES = { min: 10, max: RUN_TOKEN_TTL_S / 60 };
+function minutes(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < TOKEN_MINUTES.min || n > TOKEN_MINUTES.max)
+    throw new InvalidArgumentError(`a whole number of minutes from ${TOKEN_MINUTES.min} to ${TOKEN_MINUTES.max}`);
+  return n;
+}
 
 export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void): Command {
   const program = new Command("enclii-infra")
@@ -80,6 +90,26 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
       const { body, exitCode } = await prComment(opts.stacks.split(","), opts.base);
       io.stdout(body);
       done(exitCode);
+    });
+  program
+    .command("kube-token")
+    .description(
+      "a short-lived Kubernetes token, minted over SSH at the environment's first server: ENCLII_TENANTS_TOKEN=$(enclii-infra kube-token --env E) pulumi up, in tenants/",
+    )
+    .requiredOption("--env <environment>", "the environment: a platform stack with a Pulumi.<environment>.yaml")
+    .addOption(
+      new Option("--account <name>", "tenants: the shards' account; platform: cluster-admin, for break-glass work")
+        .choices(Object.keys(ACCOUNTS))
+        .default("tenants"),
+    )
+    .option("--minutes <n>", "how long the token lives (10 to 120)", minutes, RUN_TOKEN_TTL_S / 60)
+    .option("--revoke", "refuse every token of the account from now on, instead of minting one")
+    .exitOverride()
+    .action(async (opts: KubeTokenArgs) => {
+      const { kubeTokenCommand } = await import("./control/kubeToken");
+      const { localStacks } = await import("./control/workspace");
+      const open = deps.open ?? localStacks(deps.root);
+      done(await kubeTokenCommand(opts, io, (stack) => open({ project: "platform", stack })));
     });
   control("preview", "what an update would change, with the guard's verdict (exit 4 when it would refuse)").action(run("preview"));
   control("up", "preview, guard, then update the platform stack")

@@ -3,9 +3,8 @@
  * numeric Hetzner ids, stable ids everywhere, all derived from resource names (never from
  * registration order, which can vary).
  */
-import { createHash } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
-import { PULUMI_TOKEN_SECRET } from "../components/k3s/credential";
 import { SECRET_MARK } from "../model/names";
 
 const hash = (s: string) => createHash("sha256").update(s).digest();
@@ -15,25 +14,9 @@ function fakeIpv4(name: string): string {
   return `203.0.113.${(hash(name).readUInt8(0) % 250) + 2}`;
 }
 
-export function fakeKubeconfig(): string {
-  return [
-    "apiVersion: v1",
-    "kind: Config",
-    "clusters:",
-    "- cluster:",
-    "    certificate-authority-data: ZmFrZS1jYQ==",
-    "    server: https://127.0.0.1:6443",
-    "  name: default",
-    "contexts:",
-    "- context: {cluster: default, user: default}",
-    "  name: default",
-    "current-context: default",
-    "users:",
-    "- name: default",
-    "  user: {token: fake-service-account-token}",
-    "",
-  ].join("\n");
-}
+/** What the mocked token mint prints (components/k3s/credential.ts remoteTokenCommand): a JWT-shaped token and the CA. */
+export const FAKE_RUN_TOKEN = "fake-header.fake-run-token.fake-signature";
+const FAKE_CA_DATA = Buffer.from("fake-ca").toString("base64");
 
 /** A UUID-shaped id (version 4 layout) derived from `seed`. */
 export function fakeUuid(seed: string): string {
@@ -52,12 +35,56 @@ export function fakeTokenValue(name: string): string {
   return hash(`token:${name}`).toString("base64url").slice(0, 40);
 }
 
+/** PKCS#8's DER prefix for a raw 32-byte ED25519 private key (RFC 8410). */
+const ED25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b657004220420", "hex");
+/** The SSH wire format's string: a 32-bit big-endian length, then the bytes. */
+function sshString(b: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(b.length);
+  return Buffer.concat([length, b]);
+}
+
+/**
+ * A real ED25519 key derived from `seed`, in the OpenSSH formats tls.PrivateKey outputs
+ * (openssh PROTOCOL.key, unencrypted), so tests can check a host key's halves belong together.
+ */
+export function fakeEd25519(seed: string): { privateKeyOpenssh: string; publicKeyOpenssh: string; publicKeyFingerprintSha256: string } {
+  const secret = hash(`ed25519:${seed}`);
+  const key = createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, secret]), format: "der", type: "pkcs8" });
+  const pub = Buffer.from(createPublicKey(key).export({ format: "jwk" }).x!, "base64url");
+  const blob = Buffer.concat([sshString(Buffer.from("ssh-ed25519")), sshString(pub)]);
+  const check = hash(`check:${seed}`).subarray(0, 4);
+  const section = Buffer.concat([check, check, blob, sshString(Buffer.concat([secret, pub])), sshString(Buffer.alloc(0))]);
+  const padding = Buffer.from(Array.from({ length: (8 - (section.length % 8)) % 8 }, (_, i) => i + 1));
+  const none = sshString(Buffer.from("none"));
+  const body = Buffer.concat([
+    Buffer.from("openssh-key-v1\0"),
+    none,
+    none,
+    sshString(Buffer.alloc(0)),
+    Buffer.from([0, 0, 0, 1]),
+    sshString(blob),
+    sshString(Buffer.concat([section, padding])),
+  ]);
+  const pem = body
+    .toString("base64")
+    .match(/.{1,70}/g)!
+    .join("\n");
+  return {
+    privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${pem}\n-----END OPENSSH PRIVATE KEY-----\n`,
+    publicKeyOpenssh: `ssh-ed25519 ${blob.toString("base64")}\n`,
+    publicKeyFingerprintSha256: `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`,
+  };
+}
+
 const CLOUDFLARE_TOKEN_TYPES = ["cloudflare:index/apiToken:ApiToken", "cloudflare:index/accountToken:AccountToken"];
 const TUNNEL_TYPE = "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared";
 const CUSTOM_HOSTNAME_TYPE = "cloudflare:index/customHostname:CustomHostname";
 
 function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
+    case "tls:index/privateKey:PrivateKey":
+      return fakeEd25519(name);
     case "hcloud:index/server:Server":
       return { ipv4Address: fakeIpv4(name), ipv6Address: "2001:db8::1", status: "running" };
     case "random:index/randomPassword:RandomPassword":
@@ -67,7 +94,10 @@ function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>
           .slice(0, Number(inputs.length ?? 32)),
       };
     case "command:remote:Command":
-      return { stdout: String(inputs.create ?? "").includes(PULUMI_TOKEN_SECRET) ? fakeKubeconfig() : "", stderr: "" };
+      return { stdout: "", stderr: "" };
+    case "cloudflare:index/zeroTrustAccessApplication:ZeroTrustAccessApplication":
+      // The application's audience tag, which Grafana and cloudflared check Access's tokens against.
+      return { aud: hash(`aud:${name}`).toString("hex") };
     case "kubernetes:helm.sh/v3:Release":
       return { status: { namespace: inputs.namespace, status: "deployed", version: inputs.version } };
     case "random:index/randomBytes:RandomBytes": {
@@ -163,6 +193,8 @@ export function planMocks(stacks: StackOutputs = {}): pulumi.runtime.Mocks {
           }));
           return { ...args.inputs, results };
         }
+        case "command:local:run":
+          return { ...args.inputs, stdout: `${FAKE_RUN_TOKEN}\n${FAKE_CA_DATA}\n`, stderr: "" };
         default:
           return args.inputs;
       }

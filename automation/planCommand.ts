@@ -82,6 +82,8 @@ async function plan(argv: string[], io: Io): Promise<number> {
   // The Pulumi SDK and the providers load only here, once every config is known to be good, so a
   // refusal costs no SDK start-up (the bundle evaluates these modules on first import).
   const { runPlan, PLAN_ORGANIZATION } = await import("./plan");
+  // The shards' token, as a run gets it minted (the mocks answer every API call).
+  const { FAKE_RUN_TOKEN } = await import("./mocks");
   const { program } = await import("../stacks/program");
   const { tenantsProgram } = await import("../stacks/tenants");
   const out = values.out ?? join("plan", stack);
@@ -98,7 +100,7 @@ async function plan(argv: string[], io: Io): Promise<number> {
   for (const { shard, cfg: shardCfg } of shards) {
     started = performance.now();
     const reference = platformStackName(shardCfg.config, stack, PLAN_ORGANIZATION);
-    const result = await runPlan(shard.stack, shardCfg, () => tenantsProgram(shard), {
+    const result = await runPlan(shard.stack, shardCfg, () => tenantsProgram(shard, FAKE_RUN_TOKEN), {
       project: TENANTS_PROJECT,
       stackOutputs: { [reference]: platform.outputs },
     });

@@ -70,18 +70,42 @@ export const EXPECTED_ACCESS: readonly AccountAccess[] = [
   })),
   {
     account: "enclii-tenant-router/tenant-router",
-    // Traefik's Ingress provider will not start without reading Secrets (for Ingress TLS, which
-    // no tenant uses: TLS ends at Cloudflare), and a ClusterRole grants them in every namespace:
-    // a compromised router reads every Secret of the cluster. Recorded as it is today.
-    why: "ClusterRole enclii-tenant-router: Traefik's Ingress provider (services, secrets, nodes; endpointslices; ingresses)",
-    allowed: { "secrets get": "all", "secrets list": "all", "secrets watch": "all", "nodes list": "all" },
+    // Traefik's Ingress provider will not start without reading Secrets in the namespaces it
+    // watches (for Ingress TLS, which no tenant uses): it watches its own namespace only, where
+    // an admission policy refuses every Secret (components/edge/tenantsPolicies.ts).
+    why: "Role tenant-router in its own namespace: Traefik's Ingress provider (services, secrets, endpointslices, ingresses); no cluster-scoped kind",
+    allowed: {
+      "secrets get": ["enclii-tenant-router"],
+      "secrets list": ["enclii-tenant-router"],
+      "secrets watch": ["enclii-tenant-router"],
+    },
   },
   {
     account: "kube-system/enclii-pulumi",
-    // Pulumi's credential is bound to cluster-admin (components/k3s/credential.ts): every answer
-    // is yes. Issue 25 replaces it with a role limited to what the program manages.
-    why: "ClusterRoleBinding enclii-pulumi → cluster-admin, made by the bootstrap for Pulumi's provider (issue 25 narrows it)",
+    // The platform's own account stays cluster-admin: the stack installs CRDs, operators,
+    // admission policies and cluster roles. What changed is its tokens: minted per run over
+    // SSH (which is root on the nodes already), two hours each, none stored in a Secret.
+    why: "ClusterRoleBinding enclii-pulumi → cluster-admin, for the platform stack; tokens per run, two hours (docs/security.md#how-a-run-gets-its-credential)",
     allowed: everything,
+  },
+  {
+    account: "kube-system/enclii-tenants",
+    // Writes are granted cluster-wide (RBAC cannot say tenant-*) and fenced by the admission
+    // policy, which a SubjectAccessReview does not see: test/credentials.real.test.ts shows the fence.
+    why: "ClusterRole enclii-tenants (namespaces, quotas, limit ranges, network policies) fenced to tenant-* by enclii-tenants-scope; routes and probes by Role",
+    allowed: { "namespaces list": "all" },
+  },
+  {
+    account: "monitoring/grafana",
+    // The chart's RBAC is off: it would grant Secrets beside ConfigMaps, in every namespace
+    // (model/observability/accounts.ts). ConfigMaps are not among the checks: nothing here.
+    why: "Role grafana-dashboards in monitoring: configmaps get, list, watch, for the dashboards sidecar",
+    allowed: {},
+  },
+  {
+    account: "monitoring/alloy",
+    why: "ClusterRole enclii-alloy: pods, pods/log and namespaces get, list, watch, to tail every pod's log through the API server",
+    allowed: { "namespaces list": "all" },
   },
 ];
 

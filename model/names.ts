@@ -23,7 +23,6 @@ export const TENANT_ROUTER = {
   namespace: "enclii-tenant-router",
   name: "tenant-router",
   labels: { "app.kubernetes.io/name": "tenant-router" },
-  ingressClass: "enclii-tenants",
   /** Traefik's HTTP entry point; unprivileged, so the pod runs without capabilities. */
   port: 8000,
   /** Traefik's own entry point, for /ping only. */
@@ -99,9 +98,11 @@ export const R2_APP_SECRET = "r2-assets";
 /** The Kubernetes Secret name that every backup consumer's namespace gets. */
 export const R2_SECRET_NAME = "r2-credentials";
 /**
- * Backup consumers write under these prefixes of the backups bucket. Only `postgres/` and `etcd/`
- * expire by age: Longhorn's backup store deduplicates blocks across backups, so an old block can
- * still belong to today's backup, and Longhorn prunes it itself (RecurringJob `retain`).
+ * Backup consumers write under these prefixes of the backups bucket, each with its own token. Only
+ * `postgres/` and `etcd/` expire by age and are locked against deletion: Longhorn's backup store
+ * deduplicates blocks across backups, so an old block can still belong to today's backup, and
+ * Longhorn prunes it itself (RecurringJob `retain`) and rewrites files in place
+ * (docs/storage.md#backups-a-compromised-cluster-cannot-delete).
  */
 export const BACKUP_PREFIXES = { postgres: "postgres/", etcd: "etcd/", longhorn: "longhorn/" } as const;
 

@@ -28,6 +28,18 @@ export const K3S_RELEASES: readonly string[] = [
 ];
 
 /**
+ * k3s's install script, pinned by commit and checked against its sha256 before it runs as root.
+ * The script installs whichever release INSTALL_K3S_VERSION names, checking that release's binary
+ * against the release's own sha256sum-<arch>.txt, so one script serves every release above. The
+ * sha256 is the one k3s-io/k3s keeps beside the script (install.sh.sha256sum, k3s-io/k3s#8312) at
+ * this commit, and the script's text there hashes to it. A new pin: read both at the new commit.
+ */
+export const K3S_INSTALL_SCRIPT = {
+  commit: "019b0afdd830e36f5e4b7a5b237e6a4339e6a6be",
+  sha256: "68ae766b4c4fd2c8032f712cdd346c8f9d1ae60eaeb4736a1155effda44ea23d",
+} as const;
+
+/**
  * Kubernetes minors by the end of their upstream patch support (kubernetes.io/releases, "End of
  * Life"); k3s patches a minor as long as upstream does. A stack on a minor past its end is warned
  * about (not refused: a running cluster must step through the minors one at a time to leave it).
@@ -84,7 +96,8 @@ export const CHARTS = {
     version: "11.17.2",
     namespace: "monitoring",
   },
-  alloy: { chart: "alloy", repo: "https://grafana.github.io/helm-charts", version: "1.11.1", namespace: "monitoring-agents" },
+  /** In `monitoring` since it reads logs through the API server, not the host: PodSecurity restricted admits it. */
+  alloy: { chart: "alloy", repo: "https://grafana.github.io/helm-charts", version: "1.11.1", namespace: "monitoring" },
 } as const;
 export type Chart = (typeof CHARTS)[keyof typeof CHARTS];
 

@@ -27,16 +27,31 @@ export interface ServiceSummary {
 /** With `enclii:customHostnames`: what a tenant shard needs to route its tenants' hostnames. */
 export interface CustomHostnamesOutput {
   fallbackOrigin: string;
-  ingressClass: string;
   /** The blackbox exporter, when the platform runs observability. */
   prober?: string;
+}
+
+/** Where a token for the cluster is minted over SSH (components/k3s/credential.ts): an address and a pinned host key, no credential. */
+export interface TokenMintTarget {
+  host: string;
+  port: number;
+  user: string;
+  /** The server's public host key: any other is refused. */
+  hostKey: string;
+}
+
+/** The API server, for a stack that brings its own short-lived token (the tenant shards). */
+export interface KubeApi {
+  server: string;
+  /** Base64 PEM. */
+  certificateAuthorityData: string;
+  tokenMint: TokenMintTarget;
 }
 
 export interface PlatformOutputs {
   nodes: PlatformNode[];
   apiEndpoint: string;
-  /** Secret. */
-  kubeconfig: string;
+  kubeApi: KubeApi;
   storageClass: string;
   tunnelId: string;
   buckets: { assets: string; backups: string };

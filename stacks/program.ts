@@ -60,7 +60,7 @@ export async function program(parsed?: Environment): Promise<Exports> {
   return {
     nodes: platform.nodes,
     apiEndpoint: platform.apiEndpoint,
-    kubeconfig: platform.kubeconfig,
+    kubeApi: platform.kubeApi,
     storageClass: platform.storageClass,
     tunnelId: platform.tunnelId,
     buckets: platform.buckets,

@@ -2,7 +2,9 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { TenantShard } from "../components/tenants/TenantShard";
-import { platformStackName, shardStack, type Shard, type ShardName } from "../model/config/tenants";
+import { renderKubeconfig, TENANTS_ACCOUNT } from "../components/k3s/credential";
+import { SHARD_TOKEN_ENV, platformStackName, shardStack, type Shard, type ShardName } from "../model/config/tenants";
+import { KUBE_SYSTEM_NAMESPACE } from "../model/names";
 import type { PlatformOutputs } from "../model/platformOutputs";
 import { ConfigError } from "./config";
 import { parseShardConfig, zoneProblems } from "./shardConfig";
@@ -19,10 +21,14 @@ function platformOutputs(platform: pulumi.StackReference) {
 
 /**
  * A tenant shard stack (`enclii-tenants` project, stack `<environment>-NNN`): its tenants from
- * its own config, everything else (kubeconfig, zone, fallback origin, Cloudflare token) from the
- * environment's platform stack through a stack reference.
+ * its own config, everything else (the API server, zone, fallback origin, Cloudflare token) from the
+ * environment's platform stack through a stack reference, and its Kubernetes token, minted for
+ * this run, from whoever runs it (`token`, by default the environment's SHARD_TOKEN_ENV).
  */
-export async function tenantsProgram(checked?: Shard & ShardName): Promise<Record<string, unknown>> {
+export async function tenantsProgram(
+  checked?: Shard & ShardName,
+  token: string | undefined = process.env[SHARD_TOKEN_ENV],
+): Promise<Record<string, unknown>> {
   const raw = pulumi.runtime.allConfig();
   const shard = checked ?? parseShardConfig(pulumi.getStack(), raw);
 
@@ -38,13 +44,19 @@ export async function tenantsProgram(checked?: Shard & ShardName): Promise<Recor
   if (problems.length > 0) throw new ConfigError(problems);
   const { tenants } = shard;
 
-  const k8sProvider = new k8s.Provider("k8s", { kubeconfig: platform.require("kubeconfig") });
+  if (!token)
+    throw new ConfigError([
+      `${SHARD_TOKEN_ENV} is not set: a shard runs with a short-lived token of ${KUBE_SYSTEM_NAMESPACE}/${TENANTS_ACCOUNT}; mint one with \`npx enclii-infra kube-token --env ${shard.environment}\` (docs/tenants.md#the-shards-account)`,
+    ]);
+  const kubeconfig = platform
+    .require("kubeApi")
+    .apply((api) => renderKubeconfig({ server: api.server, caData: api.certificateAuthorityData, account: TENANTS_ACCOUNT, token }));
+  const k8sProvider = new k8s.Provider("k8s", { kubeconfig: pulumi.secret(kubeconfig) });
   const cloudflareProvider = new cloudflare.Provider("cloudflare", { apiToken: platform.require("tenantApiToken") });
   const shardResource = new TenantShard("tenants", {
     tenants,
     zoneId: platform.require("zoneId"),
     fallbackOrigin: saas.fallbackOrigin,
-    ingressClass: saas.ingressClass,
     prober: saas.prober,
     shard: shardStack(shard.environment, shard.index),
     cloudflareProvider,

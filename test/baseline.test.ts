@@ -11,6 +11,7 @@ import { loadStackConfig } from "../automation/stackFile";
 import { kubernetesObject } from "../policy/policies";
 import { checkObjects, hasPods, objectRef, type KubeObject } from "../policy/rules";
 import { ROOT } from "./harness";
+import { FAKE_RUN_TOKEN } from "../automation/mocks";
 
 const STACKS = [
   { stack: "production", file: "Pulumi.production.yaml" },
@@ -54,7 +55,7 @@ describe("a staging tenant shard meets the workload baseline", () => {
     ];
     const raw = { "enclii-tenants:tenants": JSON.stringify(tenants) };
     const shard = parseShardConfig("staging-000", raw, "enclii.dev");
-    const { resources } = await runPlan("staging-000", { config: raw, secretKeys: [] }, () => tenantsProgram(shard), {
+    const { resources } = await runPlan("staging-000", { config: raw, secretKeys: [] }, () => tenantsProgram(shard, FAKE_RUN_TOKEN), {
       project: "enclii-tenants",
       stackOutputs: { "organization/enclii-infra/staging": platform.outputs },
     });

@@ -28,6 +28,7 @@ const dedicated = (fields: Record<string, unknown> = {}) => ({
   kind: "dedicated",
   host: "203.0.113.10",
   role: "server",
+  hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAFbxtNDZMD1FYnkQR1/pusV4AeFRh8BQDXjgGPOnp2E",
   ...fields,
 });
 const cloud = (fields: Record<string, unknown> = {}) => ({
@@ -99,7 +100,17 @@ describe("parseEnvironment: valid configs", () => {
       adminCidrs: ["198.51.100.7/32"],
       // No cloud node means no private network zone; the range and gateway still have defaults.
       network: { ipRange: "10.0.0.0/16", subnet: "10.0.1.0/24", zone: undefined, gateway: "10.0.0.1" },
-      nodes: [{ kind: "dedicated", name: "ax41-1", role: "server", host: "203.0.113.10", user: "root", model: "AX41-NVMe" }],
+      nodes: [
+        {
+          kind: "dedicated",
+          name: "ax41-1",
+          role: "server",
+          host: "203.0.113.10",
+          user: "root",
+          model: "AX41-NVMe",
+          hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAFbxtNDZMD1FYnkQR1/pusV4AeFRh8BQDXjgGPOnp2E",
+        },
+      ],
       k3s: { version: "v1.35.8+k3s1" },
       protect: true,
       budget: { monthlyUsd: 100 },
@@ -768,7 +779,7 @@ describe("enclii:observability and enclii:paging", () => {
     expect(
       problemsOf(
         {
-          "enclii:observability": { profile: "tiny", grafana: { allowedEmails: ["ops"] }, retentionDays: { logs: 0 } },
+          "enclii:observability": { profile: "tiny", grafana: { teamName: "enclii", allowedEmails: ["ops"] }, retentionDays: { logs: 0 } },
           "enclii:paging": PAGING,
         },
         ["enclii:paging"],
@@ -779,11 +790,14 @@ describe("enclii:observability and enclii:paging", () => {
       "enclii:observability.grafana.allowedEmails[0]: must be an email address",
       "enclii:paging: must be set as a secret (pulumi config set --secret enclii:paging …)",
     ]);
-    expect(problemsOf({ "enclii:observability": { grafana: {} } })).toEqual([
+    expect(problemsOf({ "enclii:observability": { grafana: { teamName: "enclii" } } })).toEqual([
       "enclii:observability.grafana: needs allowedEmails or allowedEmailDomains (who Cloudflare Access lets in); leave grafana out to keep it unexposed",
     ]);
     expect(
-      problemsOf({ "enclii:observability": { enabled: false, grafana: { allowedEmailDomains: ["enclii.io"] } }, "enclii:paging": PAGING }),
+      problemsOf({
+        "enclii:observability": { enabled: false, grafana: { teamName: "enclii", allowedEmailDomains: ["enclii.io"] } },
+        "enclii:paging": PAGING,
+      }),
     ).toEqual([
       "enclii:observability.grafana: Grafana is exposed but observability is off (enabled: false)",
       "enclii:paging: paging is set but observability is off (enclii:observability.enabled: false)",
@@ -794,9 +808,9 @@ describe("enclii:observability and enclii:paging", () => {
   });
 
   it("refuses a Grafana hostname a service already routes", () => {
-    expect(problemsOf({ "enclii:observability": { grafana: { host: "status", allowedEmails: ["ops@enclii.io"] } } })).toEqual([
-      "enclii:observability.grafana.host: status.enclii.io is already routed by dogfooding/status-page.yaml",
-    ]);
+    expect(
+      problemsOf({ "enclii:observability": { grafana: { teamName: "enclii", host: "status", allowedEmails: ["ops@enclii.io"] } } }),
+    ).toEqual(["enclii:observability.grafana.host: status.enclii.io is already routed by dogfooding/status-page.yaml"]);
   });
 
   it("names observability's volumes when they are what no longer fits the disks", () => {

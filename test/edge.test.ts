@@ -294,6 +294,7 @@ describe("R2Storage", () => {
       jurisdiction: "default",
       location: "weur",
       backupRetentionDays: 7,
+      backupLockDays: 7,
       protect: true,
       provider: cfProvider,
     });
@@ -302,10 +303,11 @@ describe("R2Storage", () => {
       accountId: ACCOUNT,
       jurisdiction: "eu",
       backupRetentionDays: 14,
+      backupLockDays: 30,
       protect: false,
       provider: cfProvider,
     });
-    edge.s3CredentialsSecret("r2-creds", "longhorn-system", r2.credentials, { provider: k8sProvider });
+    edge.s3CredentialsSecret("r2-creds", "longhorn-system", r2.backupCredentials.longhorn, { provider: k8sProvider });
     await settled();
   });
 
@@ -348,9 +350,10 @@ describe("R2Storage", () => {
     expect(one(all, T.lifecycle, "r2eu-backups-lifecycle").inputs.rules[1].deleteObjectsTransition.condition.maxAge).toBe(21 * 86_400);
   });
 
-  it("scopes one account token to each bucket with object read and write, so apps never hold backup credentials", () => {
+  it("scopes the assets token to its bucket and one token per backup writer to the backups bucket, object read and write only", () => {
     const resources = (name: string) => JSON.parse(one(all, T.token, name).inputs.policies[0].resources);
-    for (const role of ["backups", "assets"]) {
+    const bucketOf = { assets: "assets", "backups-postgres": "backups", "backups-longhorn": "backups", "backups-etcd": "backups" };
+    for (const [role, bucket] of Object.entries(bucketOf)) {
       const token = one(all, T.token, `r2-${role}-token`).inputs;
       expect(token).toMatchObject({ accountId: ACCOUNT, name: `enclii-production-r2-${role}` });
       expect(token.policies).toHaveLength(1);
@@ -359,22 +362,34 @@ describe("R2Storage", () => {
         { id: "2efd5506f9c8494dacb1fa10a3e7d5b6" },
       ]);
       expect(resources(`r2-${role}-token`)).toEqual({
-        [`com.cloudflare.edge.r2.bucket.${ACCOUNT}_default_enclii-production-${role}`]: "*",
+        [`com.cloudflare.edge.r2.bucket.${ACCOUNT}_default_enclii-production-${bucket}`]: "*",
       });
     }
+    // No shared backups token is left: the assets token and one per backup writer.
+    expect(
+      under(all, T.token, "r2")
+        .map((t) => t.name)
+        .sort(),
+    ).toEqual(["r2-assets-token", "r2-backups-etcd-token", "r2-backups-longhorn-token", "r2-backups-postgres-token"]);
     expect(Object.keys(resources("r2eu-assets-token"))).toEqual([`com.cloudflare.edge.r2.bucket.${ACCOUNT}_eu_enclii-staging-assets`]);
+    expect(Object.keys(resources("r2eu-backups-etcd-token"))).toEqual([
+      `com.cloudflare.edge.r2.bucket.${ACCOUNT}_eu_enclii-staging-backups`,
+    ]);
   });
 
   it("derives S3 credentials: access key = token id, secret = SHA-256 of the token value, kept secret", async () => {
     for (const [creds, token] of [
-      [r2.credentials, "r2-backups-token"],
+      [r2.backupCredentials.postgres, "r2-backups-postgres-token"],
+      [r2.backupCredentials.longhorn, "r2-backups-longhorn-token"],
+      [r2.backupCredentials.etcd, "r2-backups-etcd-token"],
       [r2.assetsCredentials, "r2-assets-token"],
     ] as const) {
       expect(await resolve(creds.accessKeyId)).toMatch(/^[0-9a-f]{32}$/);
       expect(await resolve(creds.secretAccessKey)).toBe(createHash("sha256").update(fakeTokenValue(token)).digest("hex"));
       expect(await isSecret(creds.secretAccessKey)).toBe(true);
     }
-    expect(await resolve(r2.assetsCredentials.accessKeyId)).not.toBe(await resolve(r2.credentials.accessKeyId));
+    const keyIds = await Promise.all([r2.assetsCredentials, ...Object.values(r2.backupCredentials)].map((c) => resolve(c.accessKeyId)));
+    expect(new Set(keyIds).size).toBe(4);
   });
 
   it("hands the credentials to a consumer namespace under every key its tools read", () => {
@@ -402,6 +417,8 @@ describe("CustomHostnames (the platform's half of Cloudflare for SaaS)", () => {
       domain: "enclii.io",
       tunnelCname: "tunnel-uuid.cfargotunnel.com",
       routerReplicas: 2,
+      nodeIps: ["10.0.1.10", "10.0.1.11"],
+      probes: true,
       cloudflareProvider: cfProvider,
       k8sProvider,
     });
@@ -435,7 +452,8 @@ describe("CustomHostnames (the platform's half of Cloudflare for SaaS)", () => {
 
   it("runs the tenant router: Traefik on standard Ingresses of its own class, hardened, reachable from cloudflared only", () => {
     expect(saas.router).toEqual(ROUTER);
-    expect(one(all, "kubernetes:networking.k8s.io/v1:IngressClass", "saas-router-class").inputs.metadata.name).toBe("enclii-tenants");
+    // Matched by annotation: the router reads no IngressClass (no cluster-scoped lookup at all).
+    expect(find(all, "kubernetes:networking.k8s.io/v1:IngressClass")).toEqual([]);
     const d = one(all, T.deployment, "saas-router-deployment").inputs;
     expect(d.spec.replicas).toBe(2);
     expect(d.spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
@@ -445,7 +463,15 @@ describe("CustomHostnames (the platform's half of Cloudflare for SaaS)", () => {
     expect(pod).toMatchObject({ serviceAccountName: "tenant-router", automountServiceAccountToken: true, enableServiceLinks: false });
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
     expect(pod.containers[0].image).toMatch(/^traefik:v3\.\d+\.\d+$/);
-    expect(pod.containers[0].args).toContain("--providers.kubernetesIngress.ingressClass=enclii-tenants");
+    expect(pod.containers[0].args.filter((a: string) => a.includes("ingressClass"))).toEqual([]);
+    expect(pod.containers[0].args).toEqual(
+      expect.arrayContaining([
+        "--providers.kubernetesIngress.namespaces=enclii-tenant-router",
+        "--providers.kubernetesIngress.disableClusterScopeResources=true",
+        "--providers.kubernetesIngress.allowExternalNameServices=true",
+        "--providers.kubernetesIngress.ingressEndpoint.hostname=proxy.enclii.io",
+      ]),
+    );
     expect(pod.containers[0].args).toContain("--entryPoints.web.address=:8000");
     expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
     const svc = one(all, "kubernetes:core/v1:Service", "saas-router-service").inputs;
@@ -466,6 +492,53 @@ describe("CustomHostnames (the platform's half of Cloudflare for SaaS)", () => {
     expect(policy.egress.at(-1)).toEqual({
       to: [{ namespaceSelector: { matchExpressions: [{ key: "enclii.io/tenant", operator: "Exists" }] } }],
     });
+    // The API server at the nodes only: nothing to the internet.
+    expect(policy.egress[1]).toEqual({
+      to: [{ ipBlock: { cidr: "10.0.1.10/32" } }, { ipBlock: { cidr: "10.0.1.11/32" } }],
+      ports: [{ protocol: "TCP", port: 6443 }],
+    });
+    expect(JSON.stringify(policy.egress)).not.toContain("0.0.0.0/0");
+  });
+
+  it("lets the router read its own namespace only: a Role, no ClusterRole", () => {
+    const role = one(all, "kubernetes:rbac.authorization.k8s.io/v1:Role", "saas-router-role").inputs;
+    expect(role.metadata).toEqual({ name: "tenant-router", namespace: "enclii-tenant-router" });
+    expect(role.rules.flatMap((r: { resources: string[] }) => r.resources)).toEqual([
+      "services",
+      "secrets",
+      "endpointslices",
+      "ingresses",
+      "ingresses/status",
+    ]);
+    expect(one(all, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "saas-router-binding").inputs.roleRef).toMatchObject({
+      kind: "Role",
+      name: "tenant-router",
+    });
+    expect(find(all, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole").filter((r) => r.name.startsWith("saas-router"))).toEqual([]);
+  });
+
+  it("gives the shards their own account, fenced by admission policies before it gets any right", () => {
+    const sa = one(all, "kubernetes:core/v1:ServiceAccount", "saas-access-account").inputs;
+    expect(sa).toMatchObject({ metadata: { name: "enclii-tenants", namespace: "kube-system" }, automountServiceAccountToken: false });
+    const policies = find(all, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy").map((p) => p.inputs.metadata.name);
+    expect(policies.sort()).toEqual(["enclii-tenant-router-no-secrets", "enclii-tenants-scope"]);
+    const bindings = find(all, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding");
+    expect(bindings.map((b) => [b.inputs.spec.policyName, b.inputs.spec.validationActions]).sort()).toEqual([
+      ["enclii-tenant-router-no-secrets", ["Deny"]],
+      ["enclii-tenants-scope", ["Deny"]],
+    ]);
+    expect(one(all, "kubernetes:rbac.authorization.k8s.io/v1:Role", "saas-access-routes-role").inputs.metadata.namespace).toBe(
+      "enclii-tenant-router",
+    );
+    expect(one(all, "kubernetes:rbac.authorization.k8s.io/v1:Role", "saas-access-probes-role").inputs.metadata.namespace).toBe(
+      "monitoring",
+    );
+    // No Secret, Pod or RBAC kind anywhere in what the account may do.
+    const resources = find(all, "kubernetes:rbac.authorization.k8s.io/v1:Role")
+      .concat(find(all, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"))
+      .filter((r) => r.name.startsWith("saas-access"))
+      .flatMap((r) => r.inputs.rules.flatMap((rule: { resources: string[] }) => rule.resources));
+    expect(resources.filter((r: string) => /secret|pod|role|token|serviceaccount/.test(r))).toEqual([]);
   });
 
   it("registers no tenant anything: its size does not depend on tenants", () => {
@@ -480,15 +553,23 @@ describe("CustomHostnames (the platform's half of Cloudflare for SaaS)", () => {
         "cloudflare:index/customHostnameFallbackOrigin:CustomHostnameFallbackOrigin",
         "cloudflare:index/dnsRecord:DnsRecord",
         "enclii:edge:TenantRouter",
+        "enclii:edge:TenantsAccess",
         "kubernetes:apps/v1:Deployment",
         "kubernetes:core/v1:Namespace",
         "kubernetes:core/v1:Service",
         "kubernetes:core/v1:ServiceAccount",
-        "kubernetes:networking.k8s.io/v1:IngressClass",
+        "kubernetes:core/v1:ServiceAccount",
         "kubernetes:networking.k8s.io/v1:NetworkPolicy",
         "kubernetes:policy/v1:PodDisruptionBudget",
-        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
-        "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding",
+        "kubernetes:rbac.authorization.k8s.io/v1:Role",
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+        ...["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Role", "RoleBinding"].map(
+          (k) => `kubernetes:rbac.authorization.k8s.io/v1:${k}`,
+        ),
+        ...["ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"].flatMap((k) => [
+          `kubernetes:admissionregistration.k8s.io/v1:${k}`,
+          `kubernetes:admissionregistration.k8s.io/v1:${k}`,
+        ]),
       ].sort(),
     );
   });
@@ -508,7 +589,10 @@ describe("every Kubernetes object registered so far", () => {
         "ServiceAccount",
         "ClusterRole",
         "ClusterRoleBinding",
-        "IngressClass",
+        "Role",
+        "RoleBinding",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
       ]),
     );
     for (const o of objects)
@@ -532,10 +616,11 @@ describe("secrets in the offline plan", () => {
         accountId: ACCOUNT,
         jurisdiction: "default",
         backupRetentionDays: 7,
+        backupLockDays: 7,
         protect: true,
         provider: cf,
       });
-      edge.s3CredentialsSecret("r2-creds", "cnpg-system", r2.credentials, { provider: kube });
+      edge.s3CredentialsSecret("r2-creds", "cnpg-system", r2.backupCredentials.postgres, { provider: kube });
       const saas = new edge.CustomHostnames("saas", {
         stack: "production",
         accountId: ACCOUNT,
@@ -543,31 +628,46 @@ describe("secrets in the offline plan", () => {
         domain: "enclii.io",
         tunnelCname: tunnel.cnameTarget,
         routerReplicas: 2,
+        nodeIps: ["10.0.1.10"],
+        probes: false,
         cloudflareProvider: cf,
         k8sProvider: kube,
       });
-      return { tunnelId: tunnel.tunnelId, r2: r2.credentials, tenantApiToken: saas.apiToken };
+      return { tunnelId: tunnel.tunnelId, r2: r2.backupCredentials, tenantApiToken: saas.apiToken };
     });
     written = [...planFiles(plan).values()].join("\n") + JSON.stringify(plan.outputs);
   });
 
   it("writes the tunnel token and the R2 secret key nowhere, not even hashed", () => {
     const tunnelId = fakeUuid("edge-tunnel");
-    const token = fakeTokenValue("r2-token");
+    const r2Tokens = ["r2-assets-token", "r2-backups-postgres-token", "r2-backups-longhorn-token", "r2-backups-etcd-token"].map(
+      fakeTokenValue,
+    );
     const tenantToken = fakeTokenValue("saas-token");
-    for (const leaked of [fakeTunnelToken(ACCOUNT, tunnelId), token, createHash("sha256").update(token).digest("hex"), tenantToken])
-      expect(written).not.toContain(leaked);
+    const r2Keys = r2Tokens.map((t) => createHash("sha256").update(t).digest("hex"));
+    for (const leaked of [fakeTunnelToken(ACCOUNT, tunnelId), ...r2Tokens, ...r2Keys, tenantToken]) expect(written).not.toContain(leaked);
     expect(plan.outputs.tenantApiToken).toBe("[secret]");
     expect(byName("edge-token").inputs.stringData).toEqual({ token: "[secret]" });
     expect(Object.values(byName("r2-creds").inputs.stringData as object).every((v) => v === "[secret]")).toBe(true);
     expect(byName("edge-tunnel").inputs.tunnelSecret).toBe("[secret]");
-    expect(plan.outputs.r2).toMatchObject({ secretAccessKey: "[secret]" });
+    for (const writer of ["postgres", "longhorn", "etcd"])
+      expect(plan.outputs.r2).toMatchObject({ [writer]: { secretAccessKey: "[secret]" } });
     expect(plan.outputs.tunnelId).toBe(tunnelId);
+  });
+
+  it("gives the shards' account its rights only after the admission policies that fence it are bound", () => {
+    const fences = ["saas-access-enclii-tenants-scope-binding", "saas-access-enclii-tenant-router-no-secrets-binding"].map(
+      (n) => byName(n).urn,
+    );
+    for (const name of ["saas-access-cluster-role", "saas-access-cluster-binding", "saas-access-routes-role", "saas-access-routes-binding"])
+      expect(byName(name).dependencies, name).toEqual(expect.arrayContaining(fences));
   });
 
   it("keeps both buckets: protected, and forgotten rather than deleted if dropped from the program", () => {
     for (const bucket of ["r2-backups", "r2-assets"]) expect(byName(bucket), bucket).toMatchObject({ protect: true, retainOnDelete: true });
     expect(byName("r2-backups-lifecycle")).toMatchObject({ protect: false, retainOnDelete: false });
+    // Deleting the lock resource leaves the rules on the bucket (docs/storage.md#backups-a-compromised-cluster-cannot-delete).
+    expect(byName("r2-backups-lock")).toMatchObject({ protect: false, retainOnDelete: false });
   });
 
   it("puts every child on an explicit provider", () => {

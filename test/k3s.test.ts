@@ -1,11 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { PULUMI_TOKEN_SECRET, SERVER_CA_FILE, renderCredentialScript } from "../components/k3s/credential";
+import { FAKE_RUN_TOKEN } from "../automation/mocks";
+import { MINT_TOKEN_SCRIPT, PULUMI_ACCOUNT, RUN_TOKEN_TTL_S, remoteTokenCommand, renderAccountScript } from "../components/k3s/credential";
 import {
+  K3S_INSTALL_CHECK,
   K3S_VERSION_GUARD,
   renderAuditPolicy,
   renderBootstrapScript,
@@ -13,7 +16,7 @@ import {
   type BootstrapOptions,
 } from "../components/k3s/bootstrap";
 import { longhornValues } from "../components/k3s/Longhorn";
-import { CHARTS } from "../model/pins";
+import { CHARTS, K3S_INSTALL_SCRIPT } from "../model/pins";
 import { longhornReplicas } from "../model/rules/environment";
 import {
   find,
@@ -144,12 +147,22 @@ describe("bootstrap script", () => {
     expect(shellcheck(renderBootstrapScript(o))).toBe("");
   });
 
-  it("pins the k3s version and its install script to the same tag, and reads the token from stdin", () => {
+  it("pins the k3s version, and the install script by commit and sha256; reads the token from stdin", () => {
     const s = renderBootstrapScript(server);
     expect(s).toContain("K3S_VERSION='v1.33.4+k3s1'");
-    expect(s).toContain("https://raw.githubusercontent.com/k3s-io/k3s/${K3S_VERSION/+/%2B}/install.sh");
+    expect(K3S_INSTALL_SCRIPT.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(K3S_INSTALL_SCRIPT.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(s).toContain(`K3S_INSTALL_URL='https://raw.githubusercontent.com/k3s-io/k3s/${K3S_INSTALL_SCRIPT.commit}/install.sh'`);
+    expect(s).toContain(`K3S_INSTALL_SHA256='${K3S_INSTALL_SCRIPT.sha256}'`);
     expect(s).toContain("IFS= read -r K3S_TOKEN");
     expect(s).not.toMatch(/get\.k3s\.io/);
+    // Downloaded, then checked, and only then run.
+    const download = s.indexOf('-o "$K3S_INSTALL_SCRIPT"');
+    const check = s.indexOf("| sha256sum -c --status; then");
+    const run = s.indexOf('INSTALL_K3S_EXEC=server sh "$K3S_INSTALL_SCRIPT"');
+    expect(download).toBeGreaterThan(0);
+    expect(check).toBeGreaterThan(download);
+    expect(run).toBeGreaterThan(check);
   });
 
   it("only reinstalls when the version or the config changed (idempotent re-runs)", () => {
@@ -172,7 +185,10 @@ describe("bootstrap script", () => {
     const s = renderBootstrapScript(variants["dedicated peer"]);
     expect(s).toContain("type filter hook input priority filter + 10; policy drop;");
     // Pod traffic is admitted by interface; a pod-range source elsewhere is dropped before routing.
-    expect(s).toContain('iifname { "cni0", "flannel.1", "flannel-wg" } accept comment "pods to host"');
+    expect(s).toContain(
+      'iifname { "cni0", "flannel.1", "flannel-wg" } tcp dport { 2381, 6443, 9100, 10250 } accept comment "pods to the API server, kubelet and metrics"',
+    );
+    expect(s).not.toMatch(/iifname \{[^}]*\} accept/);
     expect(s).toContain('ip saddr { 10.42.0.0/16, 10.43.0.0/16 } iifname != { "lo", "cni0", "flannel.1", "flannel-wg" } counter drop');
     expect(s).not.toMatch(/^\s*ip saddr 10\.42\.0\.0\/16 accept/m);
     expect(s).toContain('tcp dport { 22, 6443 } ip saddr { 198.51.100.7/32 } accept comment "admin CIDRs"');
@@ -182,49 +198,44 @@ describe("bootstrap script", () => {
   });
 });
 
-describe("the cluster credential script (run by bash against a stand-in k3s)", () => {
-  const script = renderCredentialScript();
-  const dir = mkdtempSync(join(tmpdir(), "enclii-credential-"));
+describe("the install script's sha256 check (run by bash)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "enclii-k3s-install-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const script = join(dir, "k3s-install.sh");
+  const body = "#!/bin/sh\necho installing\n";
+  const sha256 = createHash("sha256").update(body).digest("hex");
+  /** The check as the bootstrap runs it, against `script` holding `body`, expecting `expected`. */
+  const run = (expected: string) => {
+    writeFileSync(script, body);
+    return spawnSync(
+      "bash",
+      [
+        "-c",
+        `set -euo pipefail\nlog() { echo "$*"; }\nK3S_INSTALL_URL=https://example.invalid/install.sh\nK3S_INSTALL_SHA256=${expected}\nK3S_INSTALL_SCRIPT=${script}\n${K3S_INSTALL_CHECK}\necho checked`,
+      ],
+      { encoding: "utf8" },
+    );
+  };
 
-  it("is shellcheck-clean", () => {
-    expect(shellcheck(script)).toBe("");
+  it("lets the script with the pinned sha256 through, untouched", () => {
+    const r = run(sha256);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toBe("checked\n");
+    expect(readFileSync(script, "utf8")).toBe(body);
   });
 
-  it("applies the account, binding and token Secret, waits for the token, and prints a token kubeconfig", () => {
-    const ca = join(dir, "server-ca.crt");
-    writeFileSync(ca, "-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n");
-    // A k3s that records what it was asked, and fills the token in on the second read, as the token controller does.
-    writeFileSync(
-      join(dir, "k3s"),
-      `#!/usr/bin/env bash
-case "$*" in
-  "kubectl apply -f -") cat > "${dir}/applied.yaml" ;;
-  *"get secret ${PULUMI_TOKEN_SECRET}"*)
-    n=$(cat "${dir}/reads" 2>/dev/null || echo 0); echo $((n + 1)) > "${dir}/reads"
-    if [ "$n" -ge 1 ]; then printf '%s' "$(printf 'the-token' | base64)"; fi ;;
-  *) echo "unexpected: $*" >&2; exit 1 ;;
-esac
-`,
-      { mode: 0o755 },
+  it("refuses any other script, says why, and deletes it", () => {
+    const pinned = "0".repeat(64);
+    const r = run(pinned);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe(
+      `refusing to run the k3s install script: https://example.invalid/install.sh has sha256 ${sha256}, not the pinned ${pinned} (K3S_INSTALL_SCRIPT in model/pins.ts)\n`,
     );
-    const r = spawnSync("bash", ["--norc", "--noprofile", "-c", script.replace(SERVER_CA_FILE, ca)], {
-      env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir },
-      encoding: "utf8",
-    });
-    expect(r.status, r.stderr).toBe(0);
-    const applied = readFileSync(join(dir, "applied.yaml"), "utf8");
-    expect(applied).toContain("type: kubernetes.io/service-account-token");
-    expect(applied).toContain("name: cluster-admin");
-    expect(readFileSync(join(dir, "reads"), "utf8").trim()).toBe("2");
-    const kubeconfig = parse(r.stdout);
-    expect(kubeconfig.users).toEqual([{ name: "enclii-pulumi", user: { token: "the-token" } }]);
-    expect(kubeconfig.clusters[0].cluster).toEqual({
-      server: "https://127.0.0.1:6443",
-      "certificate-authority-data": Buffer.from(readFileSync(ca)).toString("base64"),
-    });
-    // Nothing in it expires with the client certificates k3s rotates yearly.
-    expect(r.stdout).not.toContain("client-certificate");
+    expect(existsSync(script)).toBe(false);
+  });
+
+  it("is what the bootstrap runs", () => {
+    expect(renderBootstrapScript(server)).toContain(K3S_INSTALL_CHECK.replace(/^/gm, "  "));
   });
 });
 
@@ -321,7 +332,7 @@ describe("K3sCluster and Longhorn components", () => {
       role: "server" as const,
       nodeIp: ip,
       publicIp: publicIp ? pulumi.output(publicIp) : undefined,
-      connection: { host: publicIp ?? ip, user: "root", privateKey: pulumi.secret("key") },
+      connection: { host: publicIp ?? ip, user: "root", privateKey: pulumi.secret("key"), hostKey: `ssh-ed25519 AAAA-${name}` },
       network: "private" as const,
       hostFirewall: false,
       ready: [],
@@ -355,14 +366,23 @@ describe("K3sCluster and Longhorn components", () => {
     expect(one(all, "random:index/randomPassword:RandomPassword", "c-token").inputs).toMatchObject({ length: 48, special: false });
   });
 
-  it("reads a non-expiring credential without logging it and points it at the public endpoint", async () => {
-    expect(one(all, "command:remote:Command", "c-kubeconfig").inputs).toMatchObject({
-      create: renderCredentialScript(),
-      logging: "none",
-    });
+  it("makes the platform's account on the first server, revoking the everlasting token earlier versions kept", () => {
+    expect(one(all, "command:remote:Command", "c-accounts").inputs).toMatchObject({ create: renderAccountScript() });
+    expect(renderAccountScript()).toContain("delete secret enclii-pulumi-token --ignore-not-found");
+    expect(renderAccountScript()).not.toContain("service-account-token");
+  });
+
+  it("mints a two-hour token per run over SSH and gives the provider a kubeconfig with it, at the public endpoint", async () => {
+    expect(RUN_TOKEN_TTL_S).toBe(7200);
+    const kubeconfig = parse(await resolve(cluster.kubeconfig));
+    expect(kubeconfig.users).toEqual([{ name: PULUMI_ACCOUNT, user: { token: FAKE_RUN_TOKEN } }]);
+    expect(kubeconfig.clusters[0].cluster.server).toBe("https://203.0.113.5:6443");
     expect(await isSecret(cluster.kubeconfig)).toBe(true);
-    expect(await resolve(cluster.kubeconfig)).toContain("server: https://203.0.113.5:6443");
     expect(await resolve(cluster.apiEndpoint)).toBe("https://203.0.113.5:6443");
+    expect(await isSecret(cluster.caData)).toBe(false);
+    expect(await resolve(cluster.tokenMint)).toMatchObject({ host: "203.0.113.5", port: 22, user: "root" });
+    expect(remoteTokenCommand(PULUMI_ACCOUNT, RUN_TOKEN_TTL_S)).toContain("create token enclii-pulumi --duration=7200s");
+    expect(MINT_TOKEN_SCRIPT).toContain("StrictHostKeyChecking=yes");
   });
 
   it("snapshots and backs up every volume of the default group daily, keeping the configured backups", async () => {

@@ -7,7 +7,7 @@ import { beforeAll, expect, it } from "vitest";
 import { planFiles } from "../automation/files";
 import { runPlan, type PlanResource, type PlanResult } from "../automation/plan";
 import { loadStackConfig } from "../automation/stackFile";
-import { fakeKubeconfig } from "../automation/mocks";
+import { FAKE_RUN_TOKEN } from "../automation/mocks";
 import { secretPlaceholder } from "../automation/placeholders";
 import { SIGNING_KEYS_KEY } from "../model/config/schema";
 import type { SigningKeySet } from "../model/config/signingKeys";
@@ -81,8 +81,22 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
       .ofType("command:remote:Command")
       .find((c) => c.name.endsWith("-bootstrap"))!.inputs.stdin;
     expect(token).toBe("[secret]");
-    expect(written).not.toContain(fakeKubeconfig().split("\n")[4].trim());
-    expect(get().result.outputs.kubeconfig).toBe("[secret]");
+    expect(written).not.toContain(FAKE_RUN_TOKEN);
+    // No cluster credential leaves the run: the shards mint their own (docs/security.md#how-a-run-gets-its-credential).
+    expect(get().result.outputs.kubeconfig).toBeUndefined();
+  });
+
+  it("keeps no long-lived token: no ServiceAccount token Secret in any manifest or script, and a per-run mint instead", () => {
+    const written = [...get().files.values()].join("\n");
+    expect(written).not.toContain("kubernetes.io/service-account-token");
+    const secrets = get().ofType("kubernetes:core/v1:Secret");
+    expect(secrets.filter((s) => s.inputs.type === "kubernetes.io/service-account-token").map((s) => s.name)).toEqual([]);
+    // The accounts script revokes the everlasting token earlier versions kept.
+    const accounts = get()
+      .ofType("command:remote:Command")
+      .filter((c) => c.name.endsWith("-accounts"));
+    expect(accounts.length).toBe(1);
+    expect(String(accounts[0].inputs.create)).toContain("delete secret enclii-pulumi-token --ignore-not-found");
   });
 
   it("bootstraps nodes one after another, so joins never race and upgrades roll one node at a time", () => {

@@ -9,12 +9,12 @@ import { join, relative } from "node:path";
 import type * as cloudflareNs from "@pulumi/cloudflare";
 import type * as k8sNs from "@pulumi/kubernetes";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeUuid } from "../automation/mocks";
+import { FAKE_RUN_TOKEN, fakeUuid } from "../automation/mocks";
 import { planCommand } from "../automation/planCommand";
 import { DNS_EGRESS, FROM_CLOUDFLARED } from "../components/baseline";
 import { tenantPolicySpec } from "../components/tenants/tenantObjects";
 import type { Tenant } from "../model/routes";
-import { TENANTS_PER_SHARD } from "../model/config/tenants";
+import { SHARD_TOKEN_ENV, TENANTS_PER_SHARD } from "../model/config/tenants";
 import { makeTenants, placeAll, stagingForTenants, writeShardFiles } from "../testbed/tenantShards";
 import { find, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
 
@@ -41,7 +41,6 @@ describe("TenantShard", () => {
     const args = {
       zoneId: ZONE_ID,
       fallbackOrigin: "proxy.enclii.io",
-      ingressClass: "enclii-tenants",
       cloudflareProvider: cf,
       k8sProvider: kube,
       shard: "production-000",
@@ -53,7 +52,7 @@ describe("TenantShard", () => {
     await settled();
   });
 
-  it("registers five objects per tenant and a custom hostname per hostname, straight under the shard", () => {
+  it("registers six objects per tenant and a custom hostname per hostname, straight under the shard", () => {
     const mine = all.filter((r) => r.name.startsWith("shard-"));
     expect(mine.map((r) => `${r.type} ${r.name}`).sort()).toEqual(
       [
@@ -66,6 +65,7 @@ describe("TenantShard", () => {
           `kubernetes:core/v1:LimitRange shard-${t}-limits`,
           `kubernetes:networking.k8s.io/v1:NetworkPolicy shard-${t}-policy`,
           `kubernetes:networking.k8s.io/v1:Ingress shard-${t}-ingress`,
+          `kubernetes:core/v1:Service shard-${t}-route-service`,
         ]),
       ].sort(),
     );
@@ -111,14 +111,23 @@ describe("TenantShard", () => {
     });
   });
 
-  it("routes each hostname, every path, to the tenant's Service through the router's IngressClass", () => {
+  it("routes each hostname, every path, in the router's namespace, through an ExternalName into the tenant's namespace", () => {
     const ingress = one(all, "kubernetes:networking.k8s.io/v1:Ingress", "shard-acme-ingress").inputs;
-    expect(ingress.metadata).toEqual({ name: "tenant", namespace: "tenant-acme" });
-    const backend = { service: { name: "web", port: { number: 8080 } } };
+    // No class: the router takes every Ingress of its namespace, and reads no IngressClass.
+    expect(ingress.metadata).toEqual({ name: "tenant-acme", namespace: "enclii-tenant-router", labels: { "enclii.io/tenant": "acme" } });
+    const backend = { service: { name: "tenant-acme", port: { number: 8080 } } };
     expect(ingress.spec).toEqual({
-      ingressClassName: "enclii-tenants",
       rules: ["app.acme.com", "www.acme.com"].map((host) => ({ host, http: { paths: [{ path: "/", pathType: "Prefix", backend }] } })),
     });
+    const target = one(all, "kubernetes:core/v1:Service", "shard-acme-route-service").inputs;
+    expect(target.metadata).toEqual({ name: "tenant-acme", namespace: "enclii-tenant-router", labels: { "enclii.io/tenant": "acme" } });
+    expect(target.spec).toEqual({
+      type: "ExternalName",
+      externalName: "web.tenant-acme.svc.cluster.local",
+      ports: [{ name: "web", port: 8080 }],
+    });
+    // Nothing of the route is in the tenant's namespace, which the router does not read.
+    expect(find(all, "kubernetes:networking.k8s.io/v1:Ingress").filter((r) => r.inputs.metadata.namespace === "tenant-acme")).toEqual([]);
   });
 
   it("asks for a DV certificate per hostname, validated by TXT, TLS 1.2 minimum and TLS 1.3 on", () => {
@@ -171,7 +180,6 @@ describe("TenantShard", () => {
     const args = {
       zoneId: ZONE_ID,
       fallbackOrigin: "p",
-      ingressClass: "c",
       cloudflareProvider: cf,
       k8sProvider: kube,
       shard: "production-000",
@@ -185,7 +193,7 @@ describe("TenantShard", () => {
   it("registers only objects the Kubernetes schema accepts", async () => {
     const objects = all.filter((r) => r.type.startsWith("kubernetes:") && typeof r.inputs.kind === "string");
     expect(new Set(objects.map((o) => o.inputs.kind))).toEqual(
-      new Set(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Ingress", "Probe"]),
+      new Set(["Namespace", "ResourceQuota", "LimitRange", "NetworkPolicy", "Ingress", "Service", "Probe"]),
     );
     for (const o of objects)
       await expect(validateObject(o.inputs as { apiVersion: string; kind: string }), o.name).resolves.toBeUndefined();
@@ -319,6 +327,31 @@ describe("the shard program as Pulumi runs it (tenants/index.ts)", () => {
       stackOutputs: { [`organization/enclii-infra/${platformStack === "production" ? "staging" : platformStack}`]: platform.outputs },
     });
   };
+  // As enclii-infra runs a shard: its token, minted for the run, in the environment.
+  beforeAll(() => {
+    process.env[SHARD_TOKEN_ENV] = FAKE_RUN_TOKEN;
+  });
+  afterAll(() => {
+    delete process.env[SHARD_TOKEN_ENV];
+  });
+
+  it("refuses to run without a token of its own, saying how to mint one", async () => {
+    delete process.env[SHARD_TOKEN_ENV];
+    try {
+      await expect(shardPlan("staging", "Pulumi.staging.yaml")).rejects.toThrow(
+        "ENCLII_TENANTS_TOKEN is not set: a shard runs with a short-lived token of kube-system/enclii-tenants; mint one with `npx enclii-infra kube-token --env staging` (docs/tenants.md#the-shards-account)",
+      );
+    } finally {
+      process.env[SHARD_TOKEN_ENV] = FAKE_RUN_TOKEN;
+    }
+  });
+
+  it("builds its kubeconfig from the platform's API server and its own token, for its own account", async () => {
+    const plan = await shardPlan("staging", "Pulumi.staging.yaml");
+    const provider = plan.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
+    // A secret: the token is in it.
+    expect(provider.inputs.kubeconfig).toBe("[secret]");
+  });
 
   it("parses its own config, reads the platform by stack reference and plans its tenants", async () => {
     const plan = await shardPlan("staging", "Pulumi.staging.yaml");
@@ -388,14 +421,14 @@ describe("the planner with 1000 tenants on staging", () => {
     expect(platform).toEqual(digests(tree(join(tmp, "none"))));
   });
 
-  it("writes ten shard plans of 100 tenants, six resources per one-hostname tenant", () => {
+  it("writes ten shard plans of 100 tenants, seven resources per one-hostname tenant", () => {
     const shards = readdirSync(join(tmp, "many", "tenants")).sort();
     expect(shards).toEqual(Array.from({ length: 10 }, (_, i) => `staging-00${i}`));
     for (const s of shards) {
       const plan = JSON.parse(readFileSync(join(tmp, "many", "tenants", s, "resources.json"), "utf8"));
       // Stack, shard component, two providers, the shard's one Probe (staging runs observability);
-      // then per tenant 5 objects + 1 custom hostname.
-      expect(plan.resources, s).toHaveLength(5 + 100 * 6);
+      // then per tenant 6 objects (the route's two in the router's namespace) + 1 custom hostname.
+      expect(plan.resources, s).toHaveLength(5 + 100 * 7);
       expect(Object.keys(plan.outputs.hostnames)).toHaveLength(100);
       expect(plan.outputs.platform).toBe("organization/enclii-infra/staging");
       const providers = plan.resources.filter((r: { type: string }) => r.type.startsWith("pulumi:providers:"));
@@ -405,7 +438,7 @@ describe("the planner with 1000 tenants on staging", () => {
         "[secret]",
       ]);
     }
-    expect(many.stdout).toMatch(/^staging-009: 100 tenants, 605 resources \(planned in \d+ ms\); wrote /m);
+    expect(many.stdout).toMatch(/^staging-009: 100 tenants, 705 resources \(planned in \d+ ms\); wrote /m);
   });
 
   it("plans one shard on its own (with the platform it reads), and names a shard that has no file", async () => {
@@ -430,8 +463,8 @@ describe("the planner with 1000 tenants on staging", () => {
     const after = tree(join(tmp, "many"));
     const changed = [...after].filter(([k, v]) => before.get(k)?.digest !== v.digest).map(([k]) => k);
     expect(changed.sort()).toEqual([
+      "tenants/staging-003/manifests/enclii-tenant-router/ingress-tenant-t0342.yaml",
       "tenants/staging-003/manifests/monitoring/probe-custom-hostnames-staging-003.yaml",
-      "tenants/staging-003/manifests/tenant-t0342/ingress-tenant.yaml",
       "tenants/staging-003/resources.json",
     ]);
     const touched = [...after].filter(([k, v]) => before.get(k)?.mtimeMs !== v.mtimeMs).map(([k]) => k);

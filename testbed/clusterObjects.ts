@@ -16,6 +16,7 @@ import { parseEnvironment } from "../stacks/config";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 import { tenantsProgram } from "../stacks/tenants";
 import { makeTenants, placeAll } from "./tenantShards";
+import { FAKE_RUN_TOKEN } from "../automation/mocks";
 
 const ROOT = join(__dirname, "..");
 
@@ -104,7 +105,7 @@ export async function renderStacks(shardTenants = SHARD_TENANTS): Promise<StackO
   }
   const [shard] = placeAll(SHARD_ENVIRONMENT, makeTenants(shardTenants));
   const raw = { [TENANTS_KEY]: JSON.stringify(shard.tenants) };
-  const plan = await runPlan(shard.stack, { config: raw, secretKeys: [] }, () => tenantsProgram(), {
+  const plan = await runPlan(shard.stack, { config: raw, secretKeys: [] }, () => tenantsProgram(undefined, FAKE_RUN_TOKEN), {
     project: TENANTS_PROJECT,
     stackOutputs: { [platformStackName(raw, SHARD_ENVIRONMENT, PLAN_ORGANIZATION)]: shardPlatform!.outputs },
   });

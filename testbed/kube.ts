@@ -46,6 +46,8 @@ export interface Kube {
    * `warnings`: the server's `Warning` headers (PodSecurity's "would violate", deprecations).
    */
   api(method: string, path: string, body?: unknown, contentType?: string): Promise<ApiResponse>;
+  /** Calls the API with another bearer token (a ServiceAccount's), as `api` does. */
+  apiAs(token: string): Kube["api"];
   /** Runs the built kubectl with the admin kubeconfig. */
   kubectl(args: string[], input?: string): { status: number; stdout: string; stderr: string };
 }
@@ -175,28 +177,35 @@ export async function startKube(servers: Servers): Promise<Kube | undefined> {
     },
     KUBE_START_MS,
   );
-  const api: Kube["api"] = (method, path, body, contentType = "application/json") =>
-    new Promise((resolve, reject) => {
-      const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-      const headers = { authorization: `Bearer ${token}`, accept: "application/json", ...(payload ? { "content-type": contentType } : {}) };
-      // The self-signed certificate names IP 127.0.0.1 (the advertise address), not "localhost": checked as is.
-      const req = request(`${server}${path}`, { method, ca, headers }, (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (c: string) => (text += c));
-        res.on("end", () => {
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // plain text (readyz) stays text
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed, warnings: warnings(res.rawHeaders) });
+  const apiAs =
+    (bearer: string): Kube["api"] =>
+    (method, path, body, contentType = "application/json") =>
+      new Promise((resolve, reject) => {
+        const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+        const headers = {
+          authorization: `Bearer ${bearer}`,
+          accept: "application/json",
+          ...(payload ? { "content-type": contentType } : {}),
+        };
+        // The self-signed certificate names IP 127.0.0.1 (the advertise address), not "localhost": checked as is.
+        const req = request(`${server}${path}`, { method, ca, headers }, (res) => {
+          let text = "";
+          res.setEncoding("utf8");
+          res.on("data", (c: string) => (text += c));
+          res.on("end", () => {
+            let parsed: unknown = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              // plain text (readyz) stays text
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed, warnings: warnings(res.rawHeaders) });
+          });
         });
+        req.on("error", reject);
+        req.end(payload);
       });
-      req.on("error", reject);
-      req.end(payload);
-    });
+  const api = apiAs(token);
   // Ready means every post-start hook ran, including the one that writes the default RBAC roles.
   await starting(
     "kube-apiserver to be ready",
@@ -221,5 +230,5 @@ export async function startKube(servers: Servers): Promise<Kube | undefined> {
     const r = spawnSync(kubectlBin, [`--kubeconfig=${kubeconfig}`, ...args], { input, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
-  return { server, kubeconfig, kubeconfigText, api, kubectl };
+  return { server, kubeconfig, kubeconfigText, api, apiAs, kubectl };
 }

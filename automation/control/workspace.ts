@@ -20,7 +20,9 @@ import {
 } from "@pulumi/pulumi/automation";
 import { lt } from "semver";
 import { PULUMI_CLI_MIN_VERSION } from "../../model/controlPlane";
-import { TENANTS_DIR } from "../../model/config/tenants";
+import { TENANTS_ACCOUNT } from "../../components/k3s/credential";
+import { SHARD_TOKEN_ENV, TENANTS_DIR, parseShardStack } from "../../model/config/tenants";
+import { mintToken } from "./kubeToken";
 import { NoCliError, StackMissingError } from "./errors";
 
 export interface ControlStack {
@@ -68,7 +70,7 @@ export interface CliOptions {
 }
 
 /** Opens stacks of the repository at `root` with the Pulumi CLI (on PATH unless `cli` says where); the CLI is checked on first use. */
-export function localStacks(root: string, cli: CliOptions = {}): OpenStack {
+export function localStacks(root: string, cli: CliOptions = {}, mint: typeof mintToken = mintToken): OpenStack {
   let command: Promise<PulumiCommand> | undefined;
   return async (ref) => {
     command ??= PulumiCommand.get(cli.pulumiRoot ? { root: cli.pulumiRoot } : undefined).then(
@@ -82,7 +84,15 @@ export function localStacks(root: string, cli: CliOptions = {}): OpenStack {
         throw new NoCliError(cliProblem(err));
       },
     );
-    const opts = { pulumiCommand: await command, envVars: cli.envVars };
+    const pulumiCommand = await command;
+    // A shard runs with a token of its own account minted for this run, from its platform stack,
+    // unless the caller brings one (a runner with its own way to mint, an operator's kube-token).
+    const shard = ref.project === "tenants" ? parseShardStack(ref.stack) : undefined;
+    const brought = cli.envVars?.[SHARD_TOKEN_ENV] ?? process.env[SHARD_TOKEN_ENV];
+    const platform = (environment: string) =>
+      LocalWorkspace.selectStack({ stackName: environment, workDir: root }, { pulumiCommand, envVars: cli.envVars });
+    const token = shard && (brought || (await mint(await platform(shard.environment), TENANTS_ACCOUNT)));
+    const opts = { pulumiCommand, envVars: { ...cli.envVars, ...(token && { [SHARD_TOKEN_ENV]: token }) } };
     const args = { stackName: ref.stack, workDir: ref.project === "platform" ? root : join(root, TENANTS_DIR) };
     try {
       return ref.create ? await LocalWorkspace.createOrSelectStack(args, opts) : await LocalWorkspace.selectStack(args, opts);

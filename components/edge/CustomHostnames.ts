@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { FALLBACK_ORIGIN_LABEL } from "../../model/names";
 import type { Route } from "../../model/routes";
 import { TenantRouter } from "./TenantRouter";
+import { TenantsAccess } from "./TenantsAccess";
 
 const AUTOMATIC_TTL = 1;
 /**
@@ -22,6 +23,10 @@ export interface CustomHostnamesArgs {
   /** The tunnel's `<id>.cfargotunnel.com`: the fallback origin is a proxied CNAME to it. */
   tunnelCname: pulumi.Input<string>;
   routerReplicas: number;
+  /** The nodes' addresses, where the router reaches the API server. */
+  nodeIps: pulumi.Input<string>[];
+  /** Observability runs: the shards' account may write their probes in monitoring. */
+  probes: boolean;
   cloudflareProvider: cloudflare.Provider;
   k8sProvider: k8s.Provider;
 }
@@ -29,12 +34,15 @@ export interface CustomHostnamesArgs {
 /**
  * The platform's half of Cloudflare for SaaS, the same whatever the number of tenants: the
  * fallback origin (`proxy.<domain>`, a proxied CNAME to the tunnel) that customers' hostnames
- * CNAME to, the tenant router cloudflared sends them to, and an account token limited to this
- * zone's custom hostnames that the tenant shards use (so shard stacks hold no secrets of their own).
+ * CNAME to, the tenant router cloudflared sends them to, an account token limited to this zone's
+ * custom hostnames that the tenant shards use (so shard stacks hold no secrets of their own), and
+ * the shards' Kubernetes account.
  */
 export class CustomHostnames extends pulumi.ComponentResource {
   public readonly fallbackOrigin: string;
   public readonly router: Route["service"];
+  /** The shards' Kubernetes account. */
+  public readonly access: TenantsAccess;
   /** For the tenant shards' Cloudflare provider. */
   public readonly apiToken: pulumi.Output<string>;
 
@@ -77,11 +85,22 @@ export class CustomHostnames extends pulumi.ComponentResource {
       cf,
     );
     this.apiToken = pulumi.secret(token.value);
-    this.router = new TenantRouter(
+    const router = new TenantRouter(
       `${name}-router`,
-      { replicas: args.routerReplicas, provider: args.k8sProvider },
+      { replicas: args.routerReplicas, fallbackOrigin: this.fallbackOrigin, nodeIps: args.nodeIps, provider: args.k8sProvider },
       { parent: this },
-    ).service;
-    this.registerOutputs({ fallbackOrigin: this.fallbackOrigin, router: this.router, apiToken: this.apiToken });
+    );
+    this.router = router.service;
+    this.access = new TenantsAccess(
+      `${name}-access`,
+      { routerNamespace: router.namespace, probes: args.probes, provider: args.k8sProvider },
+      { parent: this },
+    );
+    this.registerOutputs({
+      fallbackOrigin: this.fallbackOrigin,
+      router: this.router,
+      apiToken: this.apiToken,
+      access: this.access.account,
+    });
   }
 }

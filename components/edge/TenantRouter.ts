@@ -8,26 +8,41 @@ import { IMAGES } from "../../model/pins";
 
 const RESOURCES = { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "512Mi" } };
 /**
- * What Traefik's Kubernetes Ingress provider watches (Traefik 3.1+ reads EndpointSlices and
- * Nodes). Secrets are for Ingress TLS: the provider will not start without them, though TLS ends
- * at Cloudflare and no tenant Ingress names a certificate.
+ * What Traefik's Kubernetes Ingress provider reads, in the router's own namespace only: the
+ * tenant shards put their Ingresses and ExternalName Services there. The provider starts a
+ * Secrets informer per watched namespace and will not start without it (for Ingress TLS, which no
+ * tenant uses: TLS ends at Cloudflare); no Secret can exist in this namespace
+ * (components/edge/tenantsPolicies.ts), so the grant reads nothing.
  */
 const RULES: k8s.types.input.rbac.v1.PolicyRule[] = [
-  { apiGroups: [""], resources: ["services", "secrets", "nodes"], verbs: ["get", "list", "watch"] },
+  { apiGroups: [""], resources: ["services", "secrets"], verbs: ["get", "list", "watch"] },
   { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["list", "watch"] },
-  { apiGroups: ["networking.k8s.io"], resources: ["ingresses", "ingressclasses"], verbs: ["get", "list", "watch"] },
+  { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["get", "list", "watch"] },
   { apiGroups: ["networking.k8s.io"], resources: ["ingresses/status"], verbs: ["update"] },
 ];
 
-/** Traefik's static configuration as flags: one entry point, the Ingress provider limited to our class. */
-export function routerArgs(): string[] {
+/**
+ * Traefik's static configuration as flags: one entry point, the Ingress provider on the router's
+ * namespace alone, no cluster-scoped lookups (IngressClasses, Nodes), so a Role is all it needs
+ * (docs/tenants.md#how-a-hostname-reaches-its-tenant). Without the IngressClass lookup an
+ * Ingress naming a class is never taken, and with no ingressClass set one naming none is
+ * (Traefik v3.6 pkg/provider/kubernetes/ingress/kubernetes.go, shouldProcessIngress): the
+ * shards' Ingresses name none, and the admission policy refuses one that does. ExternalName
+ * Services are how a route in this namespace reaches a tenant's Service; the admission policy
+ * pins them to tenant namespaces.
+ */
+export function routerArgs(fallbackOrigin: string): string[] {
   return [
     `--entryPoints.web.address=:${TENANT_ROUTER.port}`,
     `--entryPoints.traefik.address=:${TENANT_ROUTER.pingPort}`,
     "--ping=true",
     "--providers.kubernetesIngress=true",
-    `--providers.kubernetesIngress.ingressClass=${TENANT_ROUTER.ingressClass}`,
-    "--providers.kubernetesIngress.allowExternalNameServices=false",
+    `--providers.kubernetesIngress.namespaces=${TENANT_ROUTER.namespace}`,
+    "--providers.kubernetesIngress.disableClusterScopeResources=true",
+    "--providers.kubernetesIngress.allowExternalNameServices=true",
+    // The Ingresses' status names where customers point their hostnames, which is what tells
+    // Pulumi a shard's route was taken up.
+    `--providers.kubernetesIngress.ingressEndpoint.hostname=${fallbackOrigin}`,
     "--global.checkNewVersion=false",
     "--global.sendAnonymousUsage=false",
     "--log.level=INFO",
@@ -36,17 +51,24 @@ export function routerArgs(): string[] {
 
 export interface TenantRouterArgs {
   replicas: number;
+  /** `proxy.<domain>`, written into each Ingress's status. */
+  fallbackOrigin: string;
+  /** The nodes' addresses: the API server the router watches is there (6443), nowhere else. */
+  nodeIps: pulumi.Input<string>[];
   provider: k8s.Provider;
 }
 
 /**
  * The custom-hostname router: cloudflared's catch-all goes to it, and it routes by Host header to
  * tenant Services through standard Ingress objects of class `enclii-tenants`, which each tenant
- * shard adds in its tenants' namespaces. The platform's own resources here never change with
- * tenants. It may reach tenant namespaces only, on any port (tenants choose their ports).
+ * shard adds to the router's namespace (with an ExternalName Service into the tenant's namespace).
+ * The platform's own resources here never change with tenants. It may reach tenant namespaces
+ * only, on any port (tenants choose their ports), and the API server; it reads no Secret.
  */
 export class TenantRouter extends pulumi.ComponentResource {
   public readonly service: { namespace: string; name: string; port: number };
+  /** The namespace, once it exists: the shards' Role there waits for it. */
+  public readonly namespace: pulumi.Output<string>;
 
   constructor(name: string, args: TenantRouterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("enclii:edge:TenantRouter", name, {}, opts);
@@ -58,20 +80,16 @@ export class TenantRouter extends pulumi.ComponentResource {
       kube,
     );
     const namespace = ns.metadata.name;
+    this.namespace = namespace;
     const account = new k8s.core.v1.ServiceAccount(`${name}-account`, { metadata: { name: TENANT_ROUTER.name, namespace } }, kube);
-    const role = new k8s.rbac.v1.ClusterRole(`${name}-role`, { metadata: { name: `enclii-${TENANT_ROUTER.name}` }, rules: RULES }, kube);
-    new k8s.rbac.v1.ClusterRoleBinding(
+    const role = new k8s.rbac.v1.Role(`${name}-role`, { metadata: { name: TENANT_ROUTER.name, namespace }, rules: RULES }, kube);
+    new k8s.rbac.v1.RoleBinding(
       `${name}-binding`,
       {
-        metadata: { name: `enclii-${TENANT_ROUTER.name}` },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: role.metadata.name },
+        metadata: { name: TENANT_ROUTER.name, namespace },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
         subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace }],
       },
-      kube,
-    );
-    new k8s.networking.v1.IngressClass(
-      `${name}-class`,
-      { metadata: { name: TENANT_ROUTER.ingressClass }, spec: { controller: "traefik.io/ingress-controller" } },
       kube,
     );
 
@@ -89,7 +107,7 @@ export class TenantRouter extends pulumi.ComponentResource {
           container: {
             name: "traefik",
             image: IMAGES.traefik,
-            args: routerArgs(),
+            args: routerArgs(args.fallbackOrigin),
             ports: [
               { name: "web", containerPort: TENANT_ROUTER.port },
               { name: "ping", containerPort: TENANT_ROUTER.pingPort },
@@ -118,7 +136,8 @@ export class TenantRouter extends pulumi.ComponentResource {
       },
       kube,
     );
-    // One policy: deny by default, admit cloudflared, reach DNS, the API server and tenant namespaces.
+    // One policy: deny by default, admit cloudflared, reach DNS, the API server (at the nodes: a
+    // Service address is rewritten to the node's before the policy sees it) and tenant namespaces.
     new k8s.networking.v1.NetworkPolicy(
       `${name}-policy`,
       {
@@ -129,7 +148,7 @@ export class TenantRouter extends pulumi.ComponentResource {
           ingress: [{ from: [FROM_CLOUDFLARED], ports: [tcp(TENANT_ROUTER.port)] }],
           egress: [
             DNS_EGRESS,
-            { to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [tcp(PORTS.https), tcp(PORTS.kubernetesApi)] },
+            { to: args.nodeIps.map((ip) => ({ ipBlock: { cidr: pulumi.interpolate`${ip}/32` } })), ports: [tcp(PORTS.kubernetesApi)] },
             { to: [{ namespaceSelector: { matchExpressions: [{ key: TENANT_LABEL, operator: "Exists" }] } }] },
           ],
         },
@@ -137,6 +156,6 @@ export class TenantRouter extends pulumi.ComponentResource {
       kube,
     );
     this.service = { namespace: TENANT_ROUTER.namespace, name: TENANT_ROUTER.name, port: TENANT_ROUTER.port };
-    this.registerOutputs({ service: this.service });
+    this.registerOutputs({ service: this.service, namespace: this.namespace });
   }
 }

@@ -1,6 +1,17 @@
 import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
-import { renderCredentialScript } from "./credential";
+import type { TokenMintTarget } from "../../model/platformOutputs";
+import {
+  MINT_TOKEN_SCRIPT,
+  PULUMI_ACCOUNT,
+  RUN_TOKEN_TTL_S,
+  apiServer,
+  mintEnvironment,
+  parseMinted,
+  remoteTokenCommand,
+  renderAccountScript,
+  renderKubeconfig,
+} from "./credential";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { BOOTSTRAP_SUFFIX, ETCD_S3_CONFIG_SECRET, KUBE_SYSTEM_NAMESPACE, PORTS } from "../../model/names";
@@ -8,6 +19,8 @@ import type { ClusterNode } from "../hetzner/node";
 import { renderBootstrapScript } from "./bootstrap";
 
 const TOKEN_LENGTH = 48;
+const SSH_PORT = 22;
+const SSH_DEFAULT_USER = "root";
 
 /** Where etcd snapshots go (R2): plain values, so the cluster layer needs nothing from the edge. */
 export interface EtcdSnapshotTarget {
@@ -32,8 +45,13 @@ export interface K3sClusterArgs {
  * time: Pulumi updates a resource only after everything it depends on is updated.
  */
 export class K3sCluster extends pulumi.ComponentResource {
+  /** The platform account's kubeconfig for this run (secret): its token expires RUN_TOKEN_TTL_S after the run began. */
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly apiEndpoint: pulumi.Output<string>;
+  /** The cluster CA (base64 PEM): not secret, what other stacks need beside a token. */
+  public readonly caData: pulumi.Output<string>;
+  /** Where a token is minted over SSH (no secret): the control plane mints the tenant shards' tokens there. */
+  public readonly tokenMint: pulumi.Output<TokenMintTarget>;
   public readonly provider: k8s.Provider;
   public readonly bootstraps: command.remote.Command[];
 
@@ -78,16 +96,37 @@ export class K3sCluster extends pulumi.ComponentResource {
       );
     }
 
-    const read = new command.remote.Command(
-      `${name}-kubeconfig`,
-      { connection: first.connection, create: renderCredentialScript(), logging: "none" },
-      { parent: this, dependsOn: this.bootstraps, additionalSecretOutputs: ["stdout"] },
+    // The accounts (and the end of the everlasting token earlier versions kept) on the first server.
+    const accounts = new command.remote.Command(
+      `${name}-accounts`,
+      { connection: first.connection, create: renderAccountScript(), logging: "stdoutAndStderr" },
+      { parent: this, dependsOn: this.bootstraps },
     );
-    this.apiEndpoint = pulumi.interpolate`https://${publicIp}:${PORTS.kubernetesApi}`;
+    this.apiEndpoint = pulumi.output(publicIp).apply(apiServer);
+    const c = first.connection;
+    // Field by field: the connection as a whole holds the private key, which would make all of it secret.
+    this.tokenMint = pulumi.all([c.host, c.port, c.user, c.hostKey]).apply(([host, port, user, hostKey]) => ({
+      host,
+      port: port ?? SSH_PORT,
+      user: user ?? SSH_DEFAULT_USER,
+      hostKey: hostKey ?? "",
+    }));
+    // A token per run, preview included: an invoke runs every time, where a resource would keep the first one.
+    const minted = command.local.runOutput(
+      {
+        command: MINT_TOKEN_SCRIPT,
+        environment: this.tokenMint.apply((m) => mintEnvironment({ ...m, remote: remoteTokenCommand(PULUMI_ACCOUNT, RUN_TOKEN_TTL_S) })),
+        stdin: pulumi.secret(pulumi.output(c.privateKey).apply((key) => key ?? "")),
+        logging: "none",
+      },
+      { parent: this, dependsOn: [accounts] },
+    );
+    // Public (it is in every kubeconfig): unsecret, so other stacks read it plainly.
+    this.caData = pulumi.unsecret(minted.stdout.apply((out) => parseMinted(out).caData));
     this.kubeconfig = pulumi.secret(
       pulumi
-        .all([read.stdout, this.apiEndpoint])
-        .apply(([text, endpoint]) => text.replace(`https://127.0.0.1:${PORTS.kubernetesApi}`, endpoint)),
+        .all([minted.stdout, this.apiEndpoint])
+        .apply(([out, server]) => renderKubeconfig({ server, account: PULUMI_ACCOUNT, ...parseMinted(out) })),
     );
     this.provider = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this });
     const snap = args.etcdSnapshots;
@@ -107,6 +146,6 @@ export class K3sCluster extends pulumi.ComponentResource {
       },
       { parent: this, provider: this.provider },
     );
-    this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint });
+    this.registerOutputs({ kubeconfig: this.kubeconfig, apiEndpoint: this.apiEndpoint, caData: this.caData, tokenMint: this.tokenMint });
   }
 }

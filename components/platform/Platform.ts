@@ -7,7 +7,7 @@ import { APPS_NAMESPACE, BACKUP_PREFIXES, TENANT_ROUTER } from "../../model/name
 import { BLACKBOX_PROBER, SIZES } from "../../model/observability/config";
 import type { CloudNode, DedicatedNode as DedicatedNodeSpec, Environment } from "../../model/config/schema";
 import type { Jwks } from "../../model/config/signingKeys";
-import type { CustomHostnamesOutput, ServiceSummary } from "../../model/platformOutputs";
+import type { CustomHostnamesOutput, ServiceSummary, TokenMintTarget } from "../../model/platformOutputs";
 import { Apps } from "../apps/Apps";
 import { DataLayer } from "../data/DataLayer";
 import { R2Storage } from "../edge/R2Storage";
@@ -16,6 +16,7 @@ import { Tunnel } from "../edge/Tunnel";
 import { CloudPool } from "../hetzner/CloudPool";
 import { DedicatedNode } from "../hetzner/DedicatedNode";
 import type { ClusterNode } from "../hetzner/node";
+import { Admission } from "../k3s/Admission";
 import { K3sCluster } from "../k3s/K3sCluster";
 import { Observability } from "../observability/Observability";
 import { Longhorn } from "../k3s/Longhorn";
@@ -59,7 +60,12 @@ export interface NodeSummary {
 /** One environment: nodes → k3s → storage → data → auth and apps → edge. */
 export class Platform extends pulumi.ComponentResource {
   public readonly nodes: NodeSummary[];
-  public readonly kubeconfig: pulumi.Output<string>;
+  /** Where the API server is and how a run mints its token there (no credential: docs/security.md#how-a-run-gets-its-credential). */
+  public readonly kubeApi: {
+    server: pulumi.Output<string>;
+    certificateAuthorityData: pulumi.Output<string>;
+    tokenMint: pulumi.Output<TokenMintTarget>;
+  };
   public readonly apiEndpoint: pulumi.Output<string>;
   public readonly storageClass: pulumi.Output<string>;
   public readonly tunnelId: pulumi.Output<string>;
@@ -114,6 +120,8 @@ export class Platform extends pulumi.ComponentResource {
         jurisdiction: env.r2.jurisdiction,
         location: env.r2.location,
         backupRetentionDays: env.postgres.backupRetentionDays,
+        // Unset, the lock lasts exactly the retention (docs/storage.md#backups-a-compromised-cluster-cannot-delete).
+        backupLockDays: env.r2.backupLockDays ?? env.postgres.backupRetentionDays,
         protect: env.protect,
         provider: cf,
       },
@@ -126,11 +134,13 @@ export class Platform extends pulumi.ComponentResource {
         nodes,
         version: env.k3s.version,
         adminCidrs: env.adminCidrs,
-        etcdSnapshots: { bucket: r2.backupsBucket, folder: BACKUP_PREFIXES.etcd.replace(/\/$/, ""), ...r2.credentials },
+        etcdSnapshots: { bucket: r2.backupsBucket, folder: BACKUP_PREFIXES.etcd.replace(/\/$/, ""), ...r2.backupCredentials.etcd },
       },
       { parent: this },
     );
     const k8sProvider = cluster.provider;
+    // The baseline in the API server as soon as the cluster answers (docs/nodes-and-k3s.md#in-cluster-admission).
+    new Admission(`${name}-admission`, { provider: k8sProvider }, { parent: this, dependsOn: cluster.bootstraps });
     const longhorn = new Longhorn(
       `${name}-longhorn`,
       {
@@ -139,7 +149,7 @@ export class Platform extends pulumi.ComponentResource {
         provider: k8sProvider,
         protect: env.protect,
         // R2 ignores the region; Longhorn's URL format requires one.
-        backup: { url: pulumi.interpolate`s3://${r2.backupsBucket}@auto/${BACKUP_PREFIXES.longhorn}`, ...r2.credentials },
+        backup: { url: pulumi.interpolate`s3://${r2.backupsBucket}@auto/${BACKUP_PREFIXES.longhorn}`, ...r2.backupCredentials.longhorn },
       },
       { parent: this, dependsOn: cluster.bootstraps },
     );
@@ -158,12 +168,13 @@ export class Platform extends pulumi.ComponentResource {
                 ...env.postgres,
                 backup: {
                   destinationPath: pulumi.interpolate`s3://${r2.backupsBucket}/${BACKUP_PREFIXES.postgres}`,
-                  credentials: r2.credentials,
+                  credentials: r2.backupCredentials.postgres,
                 },
               }
             : { ...env.postgres, databaseUrls: args.externalDatabaseUrls! },
         redis: env.redis,
         nodeCount: nodes.length,
+        nodeIps: nodes.map((n) => n.nodeIp),
         appsNamespace: appsNamespace.metadata.name,
         storageClass: longhorn.storageClass,
         protect: env.protect,
@@ -206,6 +217,7 @@ export class Platform extends pulumi.ComponentResource {
           tunnelReplicas: env.tunnel.replicas,
           storageClass: longhorn.storageClass,
           etcdEndpoints: nodes.filter((n) => n.role === "server").map((n) => n.nodeIp),
+          nodeAddresses: nodes.map((n) => n.nodeIp),
           paging: args.paging,
           cloudflareProvider: cf,
           k8sProvider,
@@ -224,6 +236,7 @@ export class Platform extends pulumi.ComponentResource {
         routes: [...apps.routes, ...(observability?.routes ?? [])],
         scraped: observability !== undefined,
         routesAfter: observability?.accessGate && [observability.accessGate],
+        accessRequired: observability?.access && [observability.access],
         fallback: env.customHostnames
           ? { namespace: TENANT_ROUTER.namespace, name: TENANT_ROUTER.name, port: TENANT_ROUTER.port }
           : undefined,
@@ -243,6 +256,8 @@ export class Platform extends pulumi.ComponentResource {
           domain: env.domain,
           tunnelCname: tunnel.cnameTarget,
           routerReplicas: env.tunnel.replicas,
+          nodeIps: nodes.map((n) => n.nodeIp),
+          probes: observability !== undefined,
           cloudflareProvider: cf,
           k8sProvider,
         },
@@ -250,7 +265,6 @@ export class Platform extends pulumi.ComponentResource {
       );
       this.customHostnames = {
         fallbackOrigin: saas.fallbackOrigin,
-        ingressClass: TENANT_ROUTER.ingressClass,
         // With observability on, the shards probe their tenants' hostnames through this exporter.
         ...(observability && { prober: BLACKBOX_PROBER }),
       };
@@ -258,7 +272,11 @@ export class Platform extends pulumi.ComponentResource {
     }
 
     this.nodes = nodes.map((n) => ({ name: n.name, role: n.role, nodeIp: n.nodeIp, publicIp: n.publicIp }));
-    this.kubeconfig = cluster.kubeconfig;
+    this.kubeApi = {
+      server: cluster.apiEndpoint,
+      certificateAuthorityData: cluster.caData,
+      tokenMint: cluster.tokenMint,
+    };
     this.apiEndpoint = cluster.apiEndpoint;
     this.storageClass = longhorn.storageClass;
     this.tunnelId = tunnel.tunnelId;
@@ -275,7 +293,7 @@ export class Platform extends pulumi.ComponentResource {
       services: this.services,
       oidc: this.oidc,
       nodes: this.nodes,
-      kubeconfig: this.kubeconfig,
+      kubeApi: this.kubeApi,
       apiEndpoint: this.apiEndpoint,
       storageClass: this.storageClass,
       tunnelId: this.tunnelId,

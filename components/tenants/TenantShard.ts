@@ -10,6 +10,8 @@ import {
   DEFAULT_TENANT_QUOTA,
   TENANT_OBJECT,
   tenantIngressSpec,
+  tenantRouteMetadata,
+  tenantRouteServiceSpec,
   tenantNamespaceSpec,
   tenantPolicySpec,
   shardProbeSpec,
@@ -48,8 +50,6 @@ export interface TenantShardArgs {
   zoneId: pulumi.Input<string>;
   /** The platform's `proxy.<domain>`, which customers CNAME their hostnames to. */
   fallbackOrigin: pulumi.Input<string>;
-  /** The tenant router's IngressClass. */
-  ingressClass: string;
   /** The platform's blackbox exporter, when it runs observability: the shard's hostnames get a TLS probe (a stuck certificate alerts). */
   prober?: string;
   /** The shard's stack (`production-003`): names its probe in the monitoring namespace. */
@@ -64,9 +64,10 @@ export function validateTenantShardArgs(args: TenantShardArgs): string[] {
 
 /**
  * Up to TENANTS_PER_SHARD tenants: per tenant a namespace (restricted Pod Security, quota,
- * default limits, one NetworkPolicy) with an Ingress for the tenant router, and a Cloudflare
- * custom hostname (DV certificate by TXT) per hostname. Four objects plus the hostnames per
- * tenant, registered straight under the shard: a component per tenant would add a resource each.
+ * default limits, one NetworkPolicy), a route in the tenant router's namespace (an Ingress and
+ * an ExternalName Service into the tenant's namespace), and a Cloudflare custom hostname (DV
+ * certificate by TXT) per hostname. Six objects plus the hostnames per tenant, registered straight
+ * under the shard: a component per tenant would add a resource each.
  */
 export class TenantShard extends pulumi.ComponentResource {
   /** Per hostname, sorted: status and the DNS records the customer must add. */
@@ -92,7 +93,13 @@ export class TenantShard extends pulumi.ComponentResource {
         kube,
       );
       new k8s.networking.v1.NetworkPolicy(`${id}-policy`, { metadata: meta, spec: tenantPolicySpec(tenant, FROM_ROUTER) }, kube);
-      new k8s.networking.v1.Ingress(`${id}-ingress`, { metadata: meta, spec: tenantIngressSpec(tenant, args.ingressClass) }, kube);
+      const route = tenantRouteMetadata(tenant);
+      const target = new k8s.core.v1.Service(`${id}-route-service`, { metadata: route, spec: tenantRouteServiceSpec(tenant) }, kube);
+      new k8s.networking.v1.Ingress(
+        `${id}-ingress`,
+        { metadata: route, spec: tenantIngressSpec(tenant) },
+        { ...kube, dependsOn: [target] },
+      );
     }
     if (args.prober && tenants.length > 0)
       new k8s.apiextensions.CustomResource(

@@ -5,7 +5,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { DNS_EGRESS } from "../baseline";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
-import { TENANT_LABEL, tenantNamespace } from "../../model/names";
+import { TENANT_LABEL, TENANT_ROUTER, tenantNamespace } from "../../model/names";
 import { CUSTOM_HOSTNAME_PROBE_INTERVAL, PROBE_MODULES } from "../../model/observability/config";
 import { CUSTOM_HOSTNAMES_JOB } from "../../model/observability/platformRules";
 import type { Tenant } from "../../model/routes";
@@ -53,13 +53,34 @@ export function tenantPolicySpec(
   };
 }
 
-/** Host routes for the tenant router: each hostname, every path, to the tenant's Service. */
-export function tenantIngressSpec(tenant: Tenant, ingressClass: string): k8s.types.input.networking.v1.IngressSpec {
-  const backend = { service: { name: tenant.service.name, port: { number: tenant.service.port } } };
+/**
+ * The tenant's route, in the tenant router's namespace (the only one the router reads): an
+ * Ingress without a class (the router takes every Ingress there: components/edge/TenantRouter.ts
+ * routerArgs) with each hostname, every path, to an ExternalName Service of the same name that
+ * points at the tenant's Service in its own namespace. Both named after the tenant's namespace,
+ * as the admission policy requires (components/edge/tenantsPolicies.ts).
+ */
+export function tenantRouteName(tenant: Tenant): string {
+  return tenantNamespace(tenant.name);
+}
+
+export function tenantIngressSpec(tenant: Tenant): k8s.types.input.networking.v1.IngressSpec {
+  const backend = { service: { name: tenantRouteName(tenant), port: { number: tenant.service.port } } };
   return {
-    ingressClassName: ingressClass,
     rules: [...tenant.hostnames].sort().map((host) => ({ host, http: { paths: [{ path: "/", pathType: "Prefix", backend }] } })),
   };
+}
+
+export function tenantRouteServiceSpec(tenant: Tenant): k8s.types.input.core.v1.ServiceSpec {
+  return {
+    type: "ExternalName",
+    externalName: `${tenant.service.name}.${tenantNamespace(tenant.name)}.svc.cluster.local`,
+    ports: [{ name: "web", port: tenant.service.port }],
+  };
+}
+
+export function tenantRouteMetadata(tenant: Tenant): k8s.types.input.meta.v1.ObjectMeta {
+  return { name: tenantRouteName(tenant), namespace: TENANT_ROUTER.namespace, labels: { [TENANT_LABEL]: tenant.name } };
 }
 
 /**

@@ -67,6 +67,12 @@ const cloudPool = z.strictObject({
     .default(true)
     .describe("a public IPv4 address; the first server needs one (API endpoint, jump host, NAT gateway)"),
 });
+/**
+ * An OpenSSH ED25519 public key line, optionally with a comment. The base64 is exact: the 19-byte
+ * header (string "ssh-ed25519", then the key's length, 32) fixes its first 25 characters and the
+ * top bits of the 26th; 51 bytes in all are 68 characters, without padding.
+ */
+const ED25519_HOST_KEY = /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-P][A-Za-z0-9+/]{42}( \S.*)?$/;
 const dedicatedHost = z.strictObject({
   name: dnsLabel.describe("the node's name (a DNS label)"),
   kind: z.literal("dedicated").describe("an existing dedicated server reached over SSH"),
@@ -78,6 +84,15 @@ const dedicatedHost = z.strictObject({
     .default("root")
     .describe("the SSH login (a POSIX user name)"),
   model: catalogName("dedicated model").default("AX41-NVMe").describe("the Hetzner dedicated model, for the bill and the capacity check"),
+  hostKey: z
+    .string()
+    .regex(
+      ED25519_HOST_KEY,
+      "must be the host's ED25519 public key, `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5…`: read it with `ssh-keyscan -t ed25519 <host>` (without the host name it prints first) and check its fingerprint (`ssh-keygen -lf <file>`) against the one the server's own console shows (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`)",
+    )
+    .describe(
+      "the host's SSH host key, `ssh-ed25519 AAAA…`: every SSH connection to it is pinned to this key (docs/nodes-and-k3s.md#ssh-host-keys)",
+    ),
 });
 
 const backupRetentionDays = whole(1, 365).default(7).describe("days the backups in R2 are kept");
@@ -234,6 +249,11 @@ export const keySchemas = {
     .strictObject({
       jurisdiction: z.enum(["default", "eu", "fedramp"]).default("default").describe("where the buckets' data lives (fixed at creation)"),
       location: z.enum(["weur", "eeur", "enam", "wnam", "apac", "oc"]).optional().describe("location hint for new buckets"),
+      backupLockDays: whole(1, 365)
+        .optional()
+        .describe(
+          "days R2 refuses to delete or overwrite a PostgreSQL or etcd backup, even with the cluster's tokens; at least, and unset equal to, `postgres.backupRetentionDays`",
+        ),
     })
     .prefault({})
     .describe("the R2 buckets (`assets`, `backups`)"),
@@ -345,6 +365,8 @@ export interface DedicatedNode {
   host: string;
   user: string;
   model: string;
+  /** `ssh-ed25519 AAAA…`: what every SSH connection to the host is pinned to. */
+  hostKey: string;
 }
 export type NodeSpec = CloudNode | DedicatedNode;
 

@@ -17,6 +17,12 @@ export const TENANTS_PROJECT = "enclii-tenants";
 export const TENANTS_DIR = "tenants";
 export const TENANTS_KEY = `${TENANTS_PROJECT}:tenants`;
 /** Optional: the platform stack to read, when it is not `<organization>/enclii-infra/<environment>`. */
+/**
+ * The environment variable a shard run reads its Kubernetes token from: minted for the run, for
+ * the shards' own account (docs/tenants.md#the-shards-account). An environment variable, never
+ * stack config (which the Automation API would pass on a command line) or a file.
+ */
+export const SHARD_TOKEN_ENV = "ENCLII_TENANTS_TOKEN";
 export const PLATFORM_STACK_KEY = `${TENANTS_PROJECT}:platformStack`;
 /**
  * A shard's size bound: one `pulumi up` of a shard stays a few hundred resources, and a 1000-tenant
