@@ -1,5 +1,6 @@
 /** The shapes the baseline rules read, and the helpers every rule file shares. */
 import { KUBE_SYSTEM_NAMESPACE } from "../model/names";
+import { POD_SECURITY } from "../model/baseline";
 import { AGENTS_NAMESPACE } from "../model/observability/config";
 import { CHARTS } from "../model/pins";
 
@@ -51,7 +52,7 @@ export const EXEMPT_NAMESPACES: Readonly<Record<string, string>> = {
 };
 
 const DEFAULT_NAMESPACE = "default";
-export const DROP_ALL = "ALL";
+export const DROP_ALL = POD_SECURITY.dropAll;
 
 export type Labels = Record<string, string>;
 

@@ -2,41 +2,24 @@
  * Pod Security Standards "restricted" as Kubernetes v1.33's admission controller applies it
  * (k8s.io/pod-security-admission, policy/check_*.go), for Linux pods.
  */
+import { POD_SECURITY } from "../model/baseline";
 import { DROP_ALL, RULES, allContainers, nameOf, type CommonSecurityContext, type Pods, type Report } from "./objects";
 
-export const ALLOWED_VOLUME_TYPES = [
-  "configMap",
-  "csi",
-  "downwardAPI",
-  "emptyDir",
-  "ephemeral",
-  "persistentVolumeClaim",
-  "projected",
-  "secret",
-];
-export const ALLOWED_CAPABILITY = "NET_BIND_SERVICE";
-export const ALLOWED_SECCOMP = ["RuntimeDefault", "Localhost"];
-export const ALLOWED_APPARMOR = ["RuntimeDefault", "Localhost"];
-export const APPARMOR_ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/";
-export const DEFAULT_PROC_MOUNT = "Default";
-/** Safe sysctls as of v1.32 (unchanged in v1.33). */
-export const SAFE_SYSCTLS = [
-  "kernel.shm_rmid_forced",
-  "net.ipv4.ip_local_port_range",
-  "net.ipv4.ip_unprivileged_port_start",
-  "net.ipv4.tcp_syncookies",
-  "net.ipv4.ping_group_range",
-  "net.ipv4.ip_local_reserved_ports",
-  "net.ipv4.tcp_keepalive_time",
-  "net.ipv4.tcp_fin_timeout",
-  "net.ipv4.tcp_keepalive_intvl",
-  "net.ipv4.tcp_keepalive_probes",
-  "net.ipv4.tcp_rmem",
-  "net.ipv4.tcp_wmem",
-];
-export const ALLOWED_SELINUX_TYPES = ["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"];
+const {
+  allowedVolumeTypes: ALLOWED_VOLUME_TYPES,
+  allowedCapability: ALLOWED_CAPABILITY,
+  allowedSeccomp: ALLOWED_SECCOMP,
+  allowedAppArmor: ALLOWED_APPARMOR,
+  appArmorAnnotationPrefix: APPARMOR_ANNOTATION_PREFIX,
+  allowedAppArmorAnnotations,
+  localhostAppArmorAnnotation,
+  defaultProcMount: DEFAULT_PROC_MOUNT,
+  safeSysctls: SAFE_SYSCTLS,
+  allowedSeLinuxTypes: ALLOWED_SELINUX_TYPES,
+} = POD_SECURITY;
 
-export const allowedAppArmorAnnotation = (value: string) => value === "" || value === "runtime/default" || value.startsWith("localhost/");
+export const allowedAppArmorAnnotation = (value: string) =>
+  allowedAppArmorAnnotations.includes(value) || value.startsWith(localhostAppArmorAnnotation);
 
 /** Pod Security Standards "restricted" (which includes "baseline"), for Linux pods. */
 export function podSecurity(pods: Pods, add: Report): void {

@@ -11,7 +11,7 @@
  * them before anything is deployed, and cover what admission does not (read-only root, resources,
  * probes, pinned images, the token, PDBs, default-deny).
  */
-import { NEEDS_TOKEN_ANNOTATION, RESTRICTED_NAMESPACE_LABELS, imageProblem } from "../model/baseline";
+import { NEEDS_TOKEN_ANNOTATION, RESTRICTED_NAMESPACE_LABELS, UNPINNED_TAG, imageProblem } from "../model/baseline";
 import { BARMAN_OBJECT_STORE, CNPG_GROUP, cnpgClusterPods, cnpgPoolerPods } from "./cnpg";
 import {
   EXEMPT_NAMESPACES,
@@ -38,7 +38,6 @@ export { EXEMPT_NAMESPACES, NEEDS_TOKEN_ANNOTATION, RULES, objectRef, type KubeO
 
 const POD_SECURITY_ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 const RESTRICTED = RESTRICTED_NAMESPACE_LABELS[POD_SECURITY_ENFORCE_LABEL];
-export const UNPINNED_TAG = "latest";
 
 function podsOf(obj: KubeObject): Pods | undefined {
   const spec = (obj.spec ?? {}) as { replicas?: unknown; template?: PodTemplate; jobTemplate?: { spec?: { template?: PodTemplate } } };

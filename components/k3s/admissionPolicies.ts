@@ -6,7 +6,14 @@
  * namespaces are left alone, since refusing one of their pods would break them at the next rollout.
  * Pure, so the tests install these very objects on a real API server.
  */
-import { NEEDS_TOKEN_ANNOTATION, RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
+import {
+  DIGEST_PATTERN,
+  NEEDS_TOKEN_ANNOTATION,
+  POD_SECURITY,
+  RESTRICTED_NAMESPACE_LABELS,
+  TAG_PATTERN,
+  UNPINNED_TAG,
+} from "../../model/baseline";
 import { APPS_NAMESPACE, CLOUDFLARED, KUBE_SYSTEM_NAMESPACE, TENANT_LABEL, TENANT_ROUTER } from "../../model/names";
 import { AGENTS_NAMESPACE } from "../../model/observability/config";
 import { CHARTS } from "../../model/pins";
@@ -37,11 +44,13 @@ export interface BindingObject {
 }
 
 /**
- * The pack's facts, mirrored: components may not import policy/ (.dependency-cruiser.cjs), and
- * test/admission.test.ts fails on any difference from policy/pss.ts, policy/objects.ts and
- * model/baseline.ts's imageProblem.
+ * The baseline's facts: Pod Security's allowed values and what pins an image are model/baseline.ts's,
+ * the pack's own; the exempt namespaces are mirrored (components may not import policy/,
+ * .dependency-cruiser.cjs) and test/admission.test.ts fails on any difference from
+ * policy/objects.ts EXEMPT_NAMESPACES.
  */
 export const MIRRORED = {
+  ...POD_SECURITY,
   /** policy/objects.ts EXEMPT_NAMESPACES: never judged, whatever a binding selects. */
   exemptNamespaces: [
     KUBE_SYSTEM_NAMESPACE,
@@ -50,36 +59,11 @@ export const MIRRORED = {
     AGENTS_NAMESPACE,
     CHARTS.cnpg.namespace,
   ],
-  allowedVolumeTypes: ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"],
-  dropAll: "ALL",
-  allowedCapability: "NET_BIND_SERVICE",
-  allowedSeccomp: ["RuntimeDefault", "Localhost"],
-  allowedAppArmor: ["RuntimeDefault", "Localhost"],
-  appArmorAnnotationPrefix: "container.apparmor.security.beta.kubernetes.io/",
-  /** The AppArmor annotation values allowed as they are, and the prefix of the allowed localhost profiles. */
-  allowedAppArmorAnnotations: ["", "runtime/default"],
-  localhostAppArmorAnnotation: "localhost/",
-  defaultProcMount: "Default",
-  safeSysctls: [
-    "kernel.shm_rmid_forced",
-    "net.ipv4.ip_local_port_range",
-    "net.ipv4.ip_unprivileged_port_start",
-    "net.ipv4.tcp_syncookies",
-    "net.ipv4.ping_group_range",
-    "net.ipv4.ip_local_reserved_ports",
-    "net.ipv4.tcp_keepalive_time",
-    "net.ipv4.tcp_fin_timeout",
-    "net.ipv4.tcp_keepalive_intvl",
-    "net.ipv4.tcp_keepalive_probes",
-    "net.ipv4.tcp_rmem",
-    "net.ipv4.tcp_wmem",
-  ],
-  allowedSeLinuxTypes: ["", "container_t", "container_init_t", "container_kvm_t", "container_engine_t"],
-  unpinnedTag: "latest",
-  /** RE2 (CEL `matches`, which finds anywhere): a sha256 digest, or a last path segment ending in a valid tag. */
-  digestPattern: "@sha256:[0-9a-f]{64}$",
-  tagPattern: ":[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-} as const;
+  unpinnedTag: UNPINNED_TAG,
+  /** CEL `matches` finds anywhere: a sha256 digest, or a last path segment ending in a valid tag. */
+  digestPattern: DIGEST_PATTERN,
+  tagPattern: `:${TAG_PATTERN}$`,
+};
 
 /** The baseline's rules (policy/objects.ts RULES) an admission policy cannot judge, and why. */
 export const LEFT_TO_THE_PACK: Readonly<Record<string, string>> = {
