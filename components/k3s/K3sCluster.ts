@@ -97,10 +97,13 @@ export class K3sCluster extends pulumi.ComponentResource {
     }
 
     // The accounts (and the end of the everlasting token earlier versions kept) on the first server.
+    // The alias makes the command that read that token into this one: an update on an existing
+    // cluster, which rewrites its stdout (the old token) away and, unlike a creation, does not
+    // leave the preview's token unknown (the engine answers no invoke that waits on a creation).
     const accounts = new command.remote.Command(
       `${name}-accounts`,
       { connection: first.connection, create: renderAccountScript(), logging: "stdoutAndStderr" },
-      { parent: this, dependsOn: this.bootstraps },
+      { parent: this, dependsOn: this.bootstraps, aliases: [{ name: `${name}-kubeconfig` }] },
     );
     this.apiEndpoint = pulumi.output(publicIp).apply(apiServer);
     const c = first.connection;
