@@ -62,6 +62,9 @@ export interface RefreshOutcome {
  * (pkg/resource/deploy/step.go `RefreshStep.Apply` computes the diff); the outcome comes on the
  * step's `resOutputsEvent`, whose op is `RefreshStep.ResultOp()` (`same`, `update` or `delete`)
  * and whose diffs are that diff (pkg/engine/update.go `OnResourceStepPost`, both actions).
+ * Drift runs the refresh with the program (`runProgram`), so providers are configured as the
+ * program configures them now: the Kubernetes token in the state expired two hours after the
+ * update that stored it (docs/security.md#how-a-run-gets-its-credential).
  */
 export function refreshOutcomes(events: readonly EngineEvent[]): RefreshOutcome[] {
   const refreshed = new Set<string>();
@@ -72,6 +75,9 @@ export function refreshOutcomes(events: readonly EngineEvent[]): RefreshOutcome[
     const done = event.resOutputsEvent?.metadata;
     if (!done || !refreshed.has(done.urn) || done.op === "same" || done.op === "refresh") continue;
     const properties = [...new Set([...(done.diffs ?? []), ...Object.keys(done.detailedDiff ?? {})])];
+    // A refresh that runs the program reports what it re-registers without provider state (the
+    // stack, components, providers) as updated with no property: nothing in the world differs.
+    if (done.op === "update" && properties.length === 0) continue;
     outcomes.push({ urn: done.urn, op: done.op, properties });
   }
   return outcomes;

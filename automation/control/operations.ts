@@ -139,7 +139,9 @@ export async function inspect(stack: ControlStack, o: Options, opts: { refresh?:
   let events: readonly EngineEvent[];
   let failed: EngineError | undefined;
   try {
-    events = await runEngine(stack, o, (onEvent) => stack.preview({ refresh: opts.refresh, onEvent }));
+    // A refresh runs with the program (Pulumi's --run-program): up front, from the state, it would
+    // configure the providers with the last run's Kubernetes token, expired two hours after it.
+    events = await runEngine(stack, o, (onEvent) => stack.preview({ refresh: opts.refresh, runProgram: opts.refresh, onEvent }));
   } catch (err) {
     if (!(err instanceof EngineError)) throw err;
     ({ events } = failed = err);
@@ -190,7 +192,7 @@ export async function update(
   const events = await runEngine(
     stack,
     o,
-    (onEvent) => stack.up({ target: opts.target, message: opts.message, refresh: opts.refresh, onEvent }),
+    (onEvent) => stack.up({ target: opts.target, message: opts.message, refresh: opts.refresh, runProgram: opts.refresh, onEvent }),
     progress(opts.total, o.report),
   );
   return changeCounts(events);

@@ -14,7 +14,9 @@ const SERVICES_KEY = `${NAMESPACE}:services`;
 
 /** A refresh in preview mode: exit status 3 when the world differs from the state. */
 export async function driftOp(stack: ControlStack, o: Options, base: Base): Promise<OperationResult> {
-  const events = await runEngine(stack, o, (onEvent) => stack.previewRefresh({ onEvent }));
+  // With the program: a refresh alone configures providers from the state, whose Kubernetes
+  // token expired hours after the run that stored it (docs/security.md#how-a-run-gets-its-credential).
+  const events = await runEngine(stack, o, (onEvent) => stack.previewRefresh({ onEvent, runProgram: true }));
   // The outcome of each refresh is on its outputs event, not its pre-event (events.ts refreshOutcomes).
   const drift = refreshOutcomes(events);
   if (drift.length === 0) return result(base, "no-drift", `${stack.name}: the world matches the state`, { drift });
