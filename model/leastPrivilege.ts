@@ -3,8 +3,9 @@
  * its workloads run as, and the k3s bootstrap's own account may do, for the verbs that matter to
  * an attacker holding the account's token. `npm run cluster-check` asks a real API server
  * (SubjectAccessReview) and fails on any answer that differs from this table
- * (docs/security.md#the-rbac-matrix). Charts' accounts are not here: their RBAC is rendered by
- * Helm at install time, not by this program.
+ * (docs/security.md#the-rbac-matrix). Charts' accounts are not here, their RBAC being rendered
+ * by Helm at install time, except Grafana's and Alloy's, whose chart RBAC is off and whose
+ * accounts the program renders (model/observability/accounts.ts).
  */
 
 export interface AccessCheck {
