@@ -19,9 +19,16 @@ With --json, stdout holds one JSON object (docs/control-plane.md); progress goes
 const collect = (value: string, previous: string[]) => [...previous, value];
 /** TokenRequest's floor is 10 minutes; above the run's two hours a token is not short-lived. */
 const TOKEN_MINUTES = { min: 10, max: RUN_TOKEN_TTL_S / 60 };
+/** The history page the CLI asks for: a whole number, at most what one page of the backend holds. */
+const HISTORY_MAX = 100;
+function historyLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > HISTORY_MAX) throw new InvalidArgumentError(`a whole number from 1 to ${HISTORY_MAX}`);
+  return n;
+}
 function minutes(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < TOKEN_MINUTES.min || n > TOKEN_MINUTES.max)
+  if (!/^\d+$/.test(value) || n < TOKEN_MINUTES.min || n > TOKEN_MINUTES.max)
     throw new InvalidArgumentError(`a whole number of minutes from ${TOKEN_MINUTES.min} to ${TOKEN_MINUTES.max}`);
   return n;
 }
@@ -127,7 +134,7 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
     .action(run("rollback"));
   control("outputs", "the stack's outputs, secrets shown as [secret]").action(run("outputs"));
   control("history", "the stack's last operations and the images they ran")
-    .option("--limit <n>", "how many", (v) => Number(v), 10)
+    .option("--limit <n>", `how many (1 to ${HISTORY_MAX})`, historyLimit, 10)
     .action(run("history"));
   control("drift", "refresh in preview mode: exit 3 when the world differs from the state").action(run("drift"));
 

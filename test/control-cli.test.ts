@@ -69,6 +69,17 @@ describe("enclii-infra --help", () => {
     }
   });
 
+  it("refuses a history --limit that is not a whole number from 1 to 100, and kube-token minutes outside 10 to 120", () => {
+    for (const limit of ["0", "-1", "1.5", "ten", "101", "1e2"]) {
+      const res = cli(["history", "--env", "staging", "--limit", limit]);
+      expect(res.status, limit).toBe(EXIT.usage);
+      expect(res.stderr, limit).toContain(`option '--limit <n>' argument '${limit}' is invalid. a whole number from 1 to 100`);
+    }
+    const res = cli(["kube-token", "--env", "staging", "--minutes", "5"]);
+    expect(res.status).toBe(EXIT.usage);
+    expect(res.stderr).toContain("a whole number of minutes from 10 to 120");
+  });
+
   it("answers a usage error with exit 2, as JSON when asked", () => {
     const res = cli(["deploy", "--env", "staging", "--service", "switchyard-api", "--json"]);
     expect(res.status).toBe(EXIT.usage);

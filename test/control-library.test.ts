@@ -116,6 +116,16 @@ describe("deploy", () => {
     expect(stack.calls).toEqual([]);
   });
 
+  it("refuses an image reference a registry could not parse, naming the part", async () => {
+    const stack = new FakeStack("staging");
+    const res = await deploy(options(stack), req("ghcr.io/Madfam-io/switchyard-api:1.4.3"));
+    expect(res.exitCode).toBe(EXIT.usage);
+    expect(res.message).toBe(
+      '--image: "ghcr.io/Madfam-io/switchyard-api:1.4.3": the repository "Madfam-io/switchyard-api" must be lowercase letters and digits, in components separated by . _ __ or - and joined by /',
+    );
+    expect(stack.calls).toEqual([]);
+  });
+
   it("reports a missing Pulumi CLI with what to install", async () => {
     const stack = new FakeStack("staging");
     const res = await deploy(

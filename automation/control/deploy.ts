@@ -3,6 +3,7 @@
  * limited to that service's resources, and the previous image restored when the update fails.
  */
 import { imageProblem } from "../../model/baseline";
+import { imageReferenceProblem } from "../../model/imageReference";
 import { deployMessage, imageConfigPath, type OperationResult } from "../../model/controlPlane";
 import { belongsTo, serviceComponent } from "./events";
 import { EngineError, failure, inspect, proceed, refusal, result, retrying, update, type Base, type Options } from "./operations";
@@ -48,7 +49,9 @@ export interface DeployRequest {
 export async function deploy(o: Options, req: DeployRequest): Promise<OperationResult> {
   const operation = req.operation ?? "deploy";
   const base: Base = { operation, environment: req.environment, stack: req.environment };
-  const problems = [serviceProblem(req), imageProblem(req.image) && `--image: ${imageProblem(req.image)}`].filter((p) => p);
+  // The grammar first (what a registry can parse), then what the baseline calls pinned.
+  const imageWrong = imageReferenceProblem(req.image) ?? imageProblem(req.image);
+  const problems = [serviceProblem(req), imageWrong && `--image: ${imageWrong}`].filter((p) => p);
   if (problems.length > 0) return result(base, "usage", problems.join("\n"));
   const key = imageConfigPath(req.service);
   const info = { service: req.service, image: req.image, targets: [] as string[], notApplied: [] as string[] };
