@@ -39,6 +39,16 @@ export const EXIT = {
   noCli: 7,
   /** Another update held the stack through every retry. */
   busy: 8,
+  /** The stack does not exist in the backend the CLI is logged in to: log in elsewhere, or create it. */
+  noStack: 9,
+  /** `rollback`: the history holds no earlier successful update with another image; deploy an explicit one. */
+  nothingToRollBack: 10,
+  /** A signal stopped the update: the engine cancelled it, finished the steps in flight and unlocked the stack. */
+  cancelled: 11,
+  /** A second signal: the engine was terminated mid-update; the message says what state the stack is left in. */
+  interrupted: 12,
+  /** `deploy`: outside the service's `deploySchedule` window (and no `--force`); the message says when the next one opens. */
+  outsideWindow: 13,
 } as const;
 
 /** Config the control plane writes. Nothing else is the control plane's to change. */
@@ -106,7 +116,13 @@ export interface OperationResult {
     | "no-drift"
     | "busy"
     | "no-cli"
-    | "usage";
+    | "usage"
+    | "no-stack"
+    | "nothing-to-roll-back"
+    | "cancelled"
+    | "interrupted"
+    | "outside-window"
+    | "skipped";
   exitCode: number;
   /** One line a human can act on. */
   message: string;

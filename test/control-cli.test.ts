@@ -60,7 +60,7 @@ describe("enclii-infra --help", () => {
     for (const command of ["plan", "preview", "up", "deploy", "rollback", "outputs", "history", "drift", "domains"])
       expect(top.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
     expect(top.stdout).toContain(
-      "Exit status: 0 ok, 1 failed, 2 usage, 3 drift, 4 refused, 5 rolledBack, 6 rollbackFailed, 7 noCli, 8 busy.",
+      "Exit status: 0 ok, 1 failed, 2 usage, 3 drift, 4 refused, 5 rolledBack, 6 rollbackFailed, 7 noCli, 8 busy, 9 noStack, 10 nothingToRollBack, 11 cancelled, 12 interrupted, 13 outsideWindow.",
     );
     for (const command of [["deploy"], ["rollback"], ["drift"], ["domains", "add"], ["domains", "status"], ["plan"]]) {
       const help = cli([...command, "--help"]);
@@ -106,10 +106,10 @@ describe("deploy through the Automation API", () => {
     expect(res.stderr).toContain("pulumi 3.100.0 is older than 3.270.0");
   });
 
-  it("with a stack the backend does not have: exit 1 saying so, the stack file unchanged", () => {
+  it("with a stack the backend does not have: exit 9 (noStack) saying so, the stack file unchanged", () => {
     const before = stackFile();
     const res = cli([...DEPLOY, "--json"], { scenario: "no-stack.json" });
-    expect(res.status).toBe(EXIT.failed);
+    expect(res.status).toBe(EXIT.noStack);
     expect(JSON.parse(res.stdout).message).toBe(
       "staging: no such stack in the backend pulumi is logged in to; pulumi login to the right backend, or pulumi stack init staging",
     );

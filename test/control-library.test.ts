@@ -187,7 +187,7 @@ describe("rollback", () => {
     const stack = new FakeStack("staging");
     stack.historyList = [historyEntry("succeeded", { "switchyard-api": NEW }), historyEntry("succeeded", {})];
     const res = await rollback(options(stack), { environment: "staging", service: "switchyard-api", services: SERVICES });
-    expect(res.exitCode).toBe(EXIT.failed);
+    expect(res.exitCode).toBe(EXIT.nothingToRollBack);
     expect(res.message).toBe(
       "switchyard-api: none of the last 2 successful updates of staging ran another recorded image; deploy an explicit --image instead",
     );

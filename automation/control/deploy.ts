@@ -182,7 +182,7 @@ export async function rollback(o: Options, req: Omit<DeployRequest, "image" | "o
   if (!previous)
     return result(
       base,
-      "failed",
+      "nothing-to-roll-back",
       `${req.service}: none of the last ${images.length} successful updates of ${req.environment} ran another recorded image; deploy an explicit --image instead`,
     );
   return deploy(o, { ...req, image: previous, operation: "rollback" });

@@ -97,6 +97,7 @@ export async function kubeTokenCommand(
     return EXIT.ok;
   } catch (err) {
     io.stderr(`kube-token: ${err instanceof Error ? err.message : String(err)}\n`);
-    return err instanceof UsageError || (err instanceof Error && err.name === "StackMissingError") ? EXIT.usage : EXIT.failed;
+    if (err instanceof Error && err.name === "StackMissingError") return EXIT.noStack;
+    return err instanceof UsageError ? EXIT.usage : EXIT.failed;
   }
 }

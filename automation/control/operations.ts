@@ -223,6 +223,12 @@ export function result(
     busy: EXIT.busy,
     "no-cli": EXIT.noCli,
     usage: EXIT.usage,
+    "no-stack": EXIT.noStack,
+    "nothing-to-roll-back": EXIT.nothingToRollBack,
+    cancelled: EXIT.cancelled,
+    interrupted: EXIT.interrupted,
+    "outside-window": EXIT.outsideWindow,
+    skipped: EXIT.ok,
   }[status];
   return { ...base, status, exitCode, message, ...extra };
 }
@@ -234,7 +240,7 @@ export function failure(base: Base, err: unknown): OperationResult {
   if (err instanceof UsageError || err instanceof ConfigError) return result(base, "usage", err.message);
   if (err instanceof EngineError)
     return result(base, "failed", `${base.stack}: ${base.operation} failed`, { engineMessage: err.engineMessage });
-  if (err instanceof StackMissingError) return result(base, "failed", err.message);
+  if (err instanceof StackMissingError) return result(base, "no-stack", err.message);
   // Anything else the Pulumi CLI said (a backend unreachable, a stack file it refused): its last words.
   return result(base, "failed", `${base.stack}: ${base.operation} failed`, { engineMessage: engineFailure([], err).engineMessage });
 }
