@@ -4,10 +4,12 @@
  * by commander; a usage error exits 2 (with --json, as a result object).
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { EXIT } from "../model/controlPlane";
+import { operationResult } from "../model/contract";
+import { EXIT, type OperationResult } from "../model/controlPlane";
 import type { ControlArgs, ControlDeps, Io } from "./control/commands";
 import { RUN_TOKEN_TTL_S } from "../components/k3s/credential";
 import { ACCOUNTS, type KubeTokenArgs } from "./control/kubeToken";
+import { allowArg, changedArg, environmentArg, stackFileArg, stackListArg } from "./cliArgs";
 import { planCommand } from "./planCommand";
 
 const EXIT_HELP = `
@@ -16,7 +18,6 @@ Exit status: ${Object.entries(EXIT)
   .join(", ")}.
 With --json, stdout holds one JSON object (docs/control-plane.md); progress goes to stderr.`;
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 /** TokenRequest's floor is 10 minutes; above the run's two hours a token is not short-lived. */
 const TOKEN_MINUTES = { min: 10, max: RUN_TOKEN_TTL_S / 60 };
 /** The history page the CLI asks for: a whole number, at most what one page of the backend holds. */
@@ -45,7 +46,7 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
     parent
       .command(name)
       .description(description)
-      .requiredOption("--env <environment>", env)
+      .requiredOption("--env <environment>", env, environmentArg(deps.root))
       .option("--json", "print one JSON result on stdout")
       .exitOverride();
   const control = (name: string, description: string) =>
@@ -54,7 +55,7 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
     const { runControl } = await import("./control/commands");
     done(await runControl({ command, ...opts }, io, deps));
   };
-  const allow = new Option("--allow <urn>", "accept replacing or deleting this resource (repeat for each)").argParser(collect).default([]);
+  const allow = new Option("--allow <urn>", "accept replacing or deleting this resource (repeat for each)").argParser(allowArg).default([]);
 
   program
     .command("plan")
@@ -79,7 +80,7 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
       "the restore drill: the database restored from R2 into a throw-away cluster, row counts through PgBouncer, the etcd snapshot's age",
     )
     .argument("<stack>", "a platform stack (Pulumi.<stack>.yaml)")
-    .option("--config <file>", "a stack file other than Pulumi.<stack>.yaml")
+    .option("--config <file>", "a stack file other than Pulumi.<stack>.yaml", stackFileArg(deps.root))
     .option("--run", "run it against the cluster kubectl points at (default: print it)")
     .exitOverride()
     .action(async (stack: string, opts: { config?: string; run?: boolean }) => {
@@ -90,7 +91,7 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
     .command("pr-comment")
     .description("the pull request's plan comment: each stack's offline plan against the base ref, its bill and capacity (no credentials)")
     .requiredOption("--base <ref>", "the git ref the pull request merges into (origin/main)")
-    .option("--stacks <list>", "comma-separated platform stacks", "staging,production")
+    .option("--stacks <list>", "comma-separated platform stacks", stackListArg(deps.root), "staging,production")
     .exitOverride()
     .action(async (opts: { base: string; stacks: string }) => {
       const { prComment } = await import("./prComment");
@@ -103,7 +104,7 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
     .description(
       "a short-lived Kubernetes token, minted over SSH at the environment's first server: ENCLII_TENANTS_TOKEN=$(enclii-infra kube-token --env E) pulumi up, in tenants/",
     )
-    .requiredOption("--env <environment>", "the environment: a platform stack with a Pulumi.<environment>.yaml")
+    .requiredOption("--env <environment>", "the environment: a platform stack with a Pulumi.<environment>.yaml", environmentArg(deps.root))
     .addOption(
       new Option("--account <name>", "tenants: the shards' account; platform: cluster-admin, for break-glass work")
         .choices(Object.keys(ACCOUNTS))
@@ -126,6 +127,13 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
   control("deploy", "set one service's image and update only that service; the previous image comes back if the update fails")
     .requiredOption("--service <name>", "a service from dogfooding/ (switchyard-api, janua, …)")
     .requiredOption("--image <ref>", "a pinned image: name:tag (not latest) or name@sha256:…")
+    .option(
+      "--changed <path>",
+      "a path the push changed, as git names it (repeat for each): judged by the service's deployFilter",
+      changedArg,
+      [],
+    )
+    .option("--force", "deploy whatever the service's deploySchedule and deployFilter say")
     .addOption(allow)
     .action(run("deploy"));
   control("rollback", "deploy the image of the previous successful deploy, found in the stack's history")
@@ -163,6 +171,20 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
   return program;
 }
 
+/**
+ * A usage error commander found, as the result the command would have given: named by its
+ * command (`domains add`) and the environment it was asked for (its platform stack: a shard is
+ * only chosen once the arguments are good).
+ */
+function usageResult(argv: string[], message: string): OperationResult {
+  const firstFlag = argv.findIndex((a) => a.startsWith("-"));
+  const words = firstFlag < 0 ? argv : argv.slice(0, firstFlag);
+  const at = argv.findIndex((a) => a === "--env" || a.startsWith("--env="));
+  const env = at < 0 ? "" : argv[at].startsWith("--env=") ? argv[at].slice("--env=".length) : (argv[at + 1] ?? "");
+  const environment = env.startsWith("-") ? "" : env;
+  return operationResult({ operation: words.join(" "), environment, stack: environment }, "usage", message.replace(/^error: /, ""));
+}
+
 /** Parses `argv` and runs the command; resolves with its exit status. */
 export async function runCli(argv: string[], io: Io, deps: ControlDeps): Promise<number> {
   let code: number = EXIT.ok;
@@ -172,8 +194,7 @@ export async function runCli(argv: string[], io: Io, deps: ControlDeps): Promise
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
     if (err.exitCode === 0) return EXIT.ok; // --help, --version
-    if (argv.includes("--json"))
-      io.stdout(`${JSON.stringify({ operation: argv[0], status: "usage", exitCode: EXIT.usage, message: err.message })}\n`);
+    if (argv.includes("--json")) io.stdout(`${JSON.stringify(usageResult(argv, err.message))}\n`);
     return EXIT.usage;
   }
   return code;

@@ -5,14 +5,16 @@
  * (`<environment>-NNN`) with its platform, which it reads through a stack reference. Every stack
  * file and config is checked first, loading no Pulumi SDK; only configs that pass load the
  * programs and their providers. The plan then judges the whole bill against `enclii:budget` and
- * the pods and volumes against the machines, and with --against compares itself with another plan.
- * Exit status (model/controlPlane.ts `EXIT`): 0 ok (no change), 2 bad arguments, an invalid stack
+ * the pods and volumes against the machines, and with --against compares itself with another plan
+ * (read, or planned at its git ref, before this plan writes anything: `--against plan/<stack>` is
+ * the previous run's plan, not this one). Exit status (model/controlPlane.ts `EXIT`): 0 ok (no
+ * change), 2 bad arguments (a path option that leads nowhere among them), an invalid stack
  * file or config, or a plan that does not fit its machines or budget (every problem named),
  * 3 changes against the other plan, 4 changes that replace or delete something holding data,
  * 1 anything else.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { EXIT } from "../model/controlPlane";
@@ -29,6 +31,7 @@ import { budgetProblem, estimateCost } from "../model/cost/bill";
 import { loadAgainst } from "./against";
 import { planCapacity } from "./capacity";
 import { UsageError } from "./control/errors";
+import { planResult } from "./planResult";
 import { diffPlans, renderDiff } from "./planDiff";
 
 export const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--config FILE] [--tenants DIR] [--against DIR|REF] [--json]";
@@ -42,8 +45,28 @@ export interface Io {
   stderr(text: string): void;
 }
 
-async function plan(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
+const kind = (path: string) => (existsSync(path) ? (statSync(path).isDirectory() ? "directory" : "file") : undefined);
+
+/**
+ * The path options' problems, each naming its option and path: a mistyped path must not plan
+ * something else (a missing --tenants would plan no shards) or fail half-way through writing.
+ */
+function pathProblems(values: { out?: string; config?: string; tenants?: string }): string[] {
+  const problems: string[] = [];
+  const { out, config, tenants } = values;
+  if (config !== undefined && kind(config) !== "file")
+    problems.push(`--config: ${kind(config) ? `${config} is a directory, not a stack file` : `no stack file ${config}`}`);
+  if (tenants !== undefined && kind(tenants) !== "directory")
+    problems.push(`--tenants: ${kind(tenants) ? `${tenants} is a file, not a directory` : `no directory ${tenants}`}`);
+  // The plan makes its directory, not the ones above it: a missing parent is a typo more often than not.
+  if (out !== undefined && kind(out) === "file") problems.push(`--out: ${out} is a file, not a directory`);
+  else if (out !== undefined && kind(dirname(resolve(out))) !== "directory")
+    problems.push(`--out: no directory ${dirname(out)} to write ${out} in`);
+  return problems;
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -54,9 +77,22 @@ async function plan(argv: string[], io: Io): Promise<number> {
       json: { type: "boolean" },
     },
   });
+}
+
+async function plan(argv: string[], io: Io): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    // An unknown option or one without its value (node:util's ERR_PARSE_ARGS_*).
+    io.stderr(`${err instanceof Error ? err.message : String(err)}\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
   const [requested] = positionals;
-  if (!requested || positionals.length > 1) {
-    io.stderr(`${USAGE}\n`);
+  const wrongPaths = pathProblems(values);
+  if (!requested || positionals.length > 1 || wrongPaths.length > 0) {
+    io.stderr(`${[...wrongPaths, USAGE].join("\n")}\n`);
     return EXIT.usage;
   }
   const tenantsDir = values.tenants ?? TENANTS_DIR;
@@ -78,6 +114,8 @@ async function plan(argv: string[], io: Io): Promise<number> {
   const allShards = checkAllShards(files, env);
   const shards = allShards.filter((s) => !shardOnly || s.shard.stack === requested);
   const say = values.json ? () => undefined : io.stdout;
+  const passOn = [...(values.config ? ["--config", values.config] : []), ...(values.tenants ? ["--tenants", values.tenants] : [])];
+  const base = values.against ? loadAgainst(values.against, stack, passOn) : undefined;
 
   // The Pulumi SDK and the providers load only here, once every config is known to be good, so a
   // refusal costs no SDK start-up (the bundle evaluates these modules on first import).
@@ -113,8 +151,6 @@ async function plan(argv: string[], io: Io): Promise<number> {
   // A shard whose stack file is gone leaves no plan behind.
   if (!shardOnly) removeStalePlans(join(out, SHARD_PLANS), new Set(shards.map((s) => s.shard.stack)));
 
-  const passOn = [...(values.config ? ["--config", values.config] : []), ...(values.tenants ? ["--tenants", values.tenants] : [])];
-  const base = values.against ? loadAgainst(values.against, stack, passOn) : undefined;
   const diff = base && diffPlans(base.plan, platform);
   if (diff && base) say(`\n${renderDiff(diff, base.label)}`);
   // The environment is judged when it is planned whole; a shard's own plan leaves that to it.
@@ -144,7 +180,23 @@ function write(dir: string, result: PlanResult, owned: string[]): { manifests: n
   return { manifests: count("manifests/"), bootstrap: count("bootstrap/") };
 }
 
+/** The plan; with --json, its answer as one result in the control plane's envelope (planResult.ts). */
 export async function planCommand(argv: string[], io: Io): Promise<number> {
+  if (!argv.includes("--json")) return await planOrProblem(argv, io);
+  let report: string | undefined;
+  let said = "";
+  const code = await planOrProblem(argv, {
+    stdout: (text) => (report = text),
+    stderr: (text) => {
+      said += text;
+      io.stderr(text);
+    },
+  });
+  io.stdout(`${JSON.stringify(planResult(argv, code, report, said))}\n`);
+  return code;
+}
+
+async function planOrProblem(argv: string[], io: Io): Promise<number> {
   try {
     return await plan(argv, io);
   } catch (err) {

@@ -4,9 +4,10 @@
  * something that holds data (the guard's types, model/controlPlane.ts). Pure and deterministic:
  * the text goes into pull-request comments as it is.
  */
+import type { PlanDiff, Replacement, ResourceChange } from "../model/contract";
 import { GUARDED_TYPES } from "../model/controlPlane";
 import type { PlatformOutputs } from "../model/platformOutputs";
-import { replacementsFor, type ReplaceRule } from "../model/replacements";
+import { replacementsFor } from "../model/replacements";
 import type { PlanResource } from "./plan";
 
 export interface PlanFile {
@@ -15,33 +16,7 @@ export interface PlanFile {
   outputs: Record<string, unknown>;
 }
 
-export interface Replacement {
-  effect: ReplaceRule["effect"];
-  paths: string[];
-  source: string;
-  note?: string;
-}
-
-export interface ResourceChange {
-  kind: "added" | "removed" | "changed";
-  urn: string;
-  type: string;
-  name: string;
-  /** Changed input paths (changed resources only). */
-  paths: string[];
-  replacements: Replacement[];
-  /** Holds data or identity (the guard's table). */
-  stateful: boolean;
-  /** A replacement or removal of something stateful. */
-  losesData: boolean;
-}
-
-export interface PlanDiff {
-  stack: string;
-  changes: ResourceChange[];
-  costUsd: { before?: number; after?: number };
-  verdict: "no-change" | "changes" | "replaces-stateful";
-}
+export type { PlanDiff, Replacement, ResourceChange };
 
 type Json = unknown;
 const STACK_TYPE = "pulumi:pulumi:Stack";

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { EXIT } from "../model/controlPlane";
+import { EXIT, type OperationResult } from "../model/controlPlane";
 import type { CapacityReport } from "../model/cost/capacity";
 import type { CostReport } from "../model/cost/bill";
 import { describeCost, flagLines, type PlanDiff } from "./planDiff";
@@ -43,10 +43,9 @@ async function planStack(stack: string, base: string, out: string): Promise<Stac
     stdout: (t) => void (stdout += t),
     stderr: (t) => void (stderr += t),
   });
-  const line = stdout.trim().split("\n").pop();
-  if (!line?.startsWith("{")) return { stack, exitCode, problems: [], error: stderr.trim() };
-  const parsed = JSON.parse(line) as Omit<StackOutcome, "exitCode" | "stack">;
-  return { stack, exitCode, ...parsed };
+  const { plan } = JSON.parse(stdout) as OperationResult;
+  if (!plan) return { stack, exitCode, problems: [], error: stderr.trim() };
+  return { stack, exitCode, ...plan };
 }
 
 function section(o: StackOutcome): string[] {

@@ -8,6 +8,18 @@ import { NAMESPACE } from "./config/schema";
 import { PLATFORM_PROJECT, TENANTS_KEY, TENANTS_PROJECT } from "./config/tenants";
 import type { PlatformOutputs } from "./platformOutputs";
 
+export { CONTRACT_VERSION, EXIT, STATUS_EXIT } from "./contract";
+export type {
+  CustomerRecord,
+  DomainStatus,
+  DomainsResult,
+  GuardViolation,
+  HistoryEntry,
+  OperationResult,
+  ResourceCounts,
+  Status,
+} from "./contract";
+
 /**
  * The oldest Pulumi CLI the library drives: the SDK this repository pins (package-lock), since an
  * engine older than the SDK it runs may not understand what the SDK asks of it.
@@ -16,40 +28,6 @@ export const PULUMI_CLI_MIN_VERSION = "3.270.0";
 export const PULUMI_INSTALL_HINT =
   `install the Pulumi CLI ${PULUMI_CLI_MIN_VERSION} or newer (curl -fsSL https://get.pulumi.com | sh -s -- --version ${PULUMI_CLI_MIN_VERSION}, ` +
   `or brew install pulumi/tap/pulumi), put it on PATH, then pulumi login to the state backend`;
-
-/** Exit statuses, one per outcome the control plane must tell apart. */
-export const EXIT = {
-  ok: 0,
-  /** The engine failed (an update, refresh or preview); nothing was rolled back. */
-  failed: 1,
-  /** Bad arguments or invalid config (for `plan`, also a plan over budget or not fitting its machines): nothing was started. */
-  usage: 2,
-  /** `drift`: the world differs from the state; `plan --against`: the plans differ. */
-  drift: 3,
-  /**
-   * The guard refused: the change would replace or delete something that holds data or identity;
-   * `plan --against`: a change does that (nothing runs; a reviewer decides).
-   */
-  refused: 4,
-  /** `deploy`: the update failed and the previous image is back. */
-  rolledBack: 5,
-  /** `deploy`: the update failed and so did restoring the previous image. */
-  rollbackFailed: 6,
-  /** No Pulumi CLI, or one older than PULUMI_CLI_MIN_VERSION. */
-  noCli: 7,
-  /** Another update held the stack through every retry. */
-  busy: 8,
-  /** The stack does not exist in the backend the CLI is logged in to: log in elsewhere, or create it. */
-  noStack: 9,
-  /** `rollback`: the history holds no earlier successful update with another image; deploy an explicit one. */
-  nothingToRollBack: 10,
-  /** A signal stopped the update: the engine cancelled it, finished the steps in flight and unlocked the stack. */
-  cancelled: 11,
-  /** A second signal: the engine was terminated mid-update; the message says what state the stack is left in. */
-  interrupted: 12,
-  /** `deploy`: outside the service's `deploySchedule` window (and no `--force`); the message says when the next one opens. */
-  outsideWindow: 13,
-} as const;
 
 /** Config the control plane writes. Nothing else is the control plane's to change. */
 export const WRITABLE_CONFIG = [
@@ -81,94 +59,6 @@ export const READ_OUTPUTS = {
 /** Where an image override lives in the platform stack's config, as a Pulumi property path. */
 export function imageConfigPath(service: string): string {
   return `${NAMESPACE}:services["${service}"].image`;
-}
-
-/** A resource the guard stopped, and why. */
-export interface GuardViolation {
-  urn: string;
-  type: string;
-  op: string;
-  /** The properties that force the replacement, or why it is deleted. */
-  because: string[];
-  /** What the resource holds: why a replace or delete loses something. */
-  holds: string;
-}
-
-export interface ResourceCounts {
-  [op: string]: number;
-}
-
-/** Every operation's result (`--json` prints exactly this object). */
-export interface OperationResult {
-  operation: string;
-  environment: string;
-  /** The Pulumi stack operated on (a shard stack for `domains`). */
-  stack: string;
-  status:
-    | "ok"
-    | "deployed"
-    | "unchanged"
-    | "rolled-back"
-    | "rollback-failed"
-    | "refused"
-    | "failed"
-    | "drift"
-    | "no-drift"
-    | "busy"
-    | "no-cli"
-    | "usage"
-    | "no-stack"
-    | "nothing-to-roll-back"
-    | "cancelled"
-    | "interrupted"
-    | "outside-window"
-    | "skipped";
-  exitCode: number;
-  /** One line a human can act on. */
-  message: string;
-  /** What the engine said when it failed (error diagnostics), secrets already masked by Pulumi. */
-  engineMessage?: string;
-  changes?: ResourceCounts;
-  violations?: GuardViolation[];
-  /** Files under the repository the operation edited (commit them: docs/control-plane.md#who-owns-the-config). */
-  changedFiles?: string[];
-  deploy?: { service: string; image: string; previousImage?: string; targets: string[]; notApplied: string[] };
-  domains?: DomainsResult;
-  outputs?: Record<string, unknown>;
-  history?: HistoryEntry[];
-  drift?: { urn: string; op: string; properties: string[] }[];
-}
-
-export interface CustomerRecord {
-  type: "CNAME" | "TXT";
-  name: string;
-  value: string;
-  /** Why the customer adds it. */
-  purpose: "traffic" | "ownership" | "certificate";
-}
-
-export interface DomainStatus {
-  hostname: string;
-  tenant: string;
-  status: string;
-  sslStatus: string;
-  records: CustomerRecord[];
-}
-
-export interface DomainsResult {
-  tenant?: string;
-  shard?: string;
-  hostnames: DomainStatus[];
-  /** `domains list`: every tenant of the environment and its shard. */
-  tenants?: { name: string; shard: string; hostnames: string[]; service: string }[];
-}
-
-export interface HistoryEntry {
-  kind: string;
-  result: string;
-  startTime: string;
-  message: string;
-  image?: Record<string, string>;
 }
 
 /** Resource types whose replacement or deletion loses data or identity, with what they hold. */

@@ -25,6 +25,15 @@ const DOMAIN_RE = full(DOMAIN);
 const TAG_RE = full(TAG);
 const DIGEST_RE = full(SHA256_DIGEST);
 
+/**
+ * The grammar as one regular expression (distribution/reference's anchored `ReferenceRegexp`,
+ * restricted to sha256 digests), for the JSON Schema a client checks results with; the name's
+ * length and the wording of what is wrong stay with `imageReferenceProblem`.
+ */
+export function imageReferencePattern(): RegExp {
+  return full(`(?:${DOMAIN}/)?${PATH_COMPONENT}(?:/${PATH_COMPONENT})*(?::${TAG})?(?:@${SHA256_DIGEST})?`);
+}
+
 /** Why `ref` is not an image reference the platform can pull, or undefined when it is one. */
 export function imageReferenceProblem(ref: string): string | undefined {
   const at = ref.indexOf("@");

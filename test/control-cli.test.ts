@@ -4,7 +4,7 @@
  * (testbed/pulumi), which records its arguments and replays engine event logs.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -18,7 +18,18 @@ const SCENARIOS = join(STANDIN, "scenarios");
 const NODE_DIR = dirname(process.execPath);
 const API_DEPLOYMENT =
   "urn:pulumi:staging::enclii-infra::enclii:platform:Platform$enclii:apps:Apps$enclii:apps:Service$kubernetes:apps/v1:Deployment::enclii-apps-switchyard-api-deployment";
-const DEPLOY = ["deploy", "--env", "staging", "--service", "switchyard-api", "--image", "ghcr.io/madfam-io/switchyard-api:1.4.3"];
+// switchyard-api's deployFilter judges the push's paths (docs/control-plane.md#when-a-deploy-may-run).
+const DEPLOY = [
+  "deploy",
+  "--env",
+  "staging",
+  "--service",
+  "switchyard-api",
+  "--image",
+  "ghcr.io/madfam-io/switchyard-api:1.4.3",
+  "--changed",
+  "apps/switchyard-api/main.go",
+];
 
 const tmp = mkdtempSync(join(tmpdir(), "enclii-cli-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -86,7 +97,7 @@ describe("enclii-infra --help", () => {
     expect(JSON.parse(res.stdout)).toMatchObject({
       status: "usage",
       exitCode: 2,
-      message: "error: required option '--image <ref>' not specified",
+      message: "staging (stack staging): required option '--image <ref>' not specified",
     });
   });
 });
@@ -180,6 +191,44 @@ describe("deploy through the Automation API", () => {
       expect.arrayContaining(["stack select", "stack init", "preview --exec-kind", "up --yes"]),
     );
     expect(readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8")).toContain("- shop.acme.example");
+  });
+});
+
+describe("the spec's deploy rules, before the Pulumi CLI runs", () => {
+  /** A deploySchedule on switchyard-api whose window opens two hours from now (whole minutes, UTC); its opening instant. */
+  function windowLater(): string {
+    const opens = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 2 * 3_600_000);
+    const utc = (d: Date) => `${d.toISOString().slice(11, 16)} UTC`;
+    const file = join(root, "dogfooding", "switchyard-api.yaml");
+    const schedule = `deploySchedule: { onlyAfter: "${utc(opens)}", onlyBefore: "${utc(new Date(opens.getTime() + 3_600_000))}" }`;
+    writeFileSync(file, readFileSync(file, "utf8").replace("        deployFilter:", `        ${schedule}\n        deployFilter:`));
+    return opens.toISOString().replace(".000Z", "Z");
+  }
+
+  it("outside the window: exit 13 naming when the next opens, the CLI never called; --force deploys", () => {
+    const opensAt = windowLater();
+    const before = stackFile();
+    const res = cli([...DEPLOY, "--json"]);
+    expect(res.status, res.stderr).toBe(EXIT.outsideWindow);
+    const out = JSON.parse(res.stdout);
+    expect(out).toMatchObject({ status: "outside-window", exitCode: EXIT.outsideWindow });
+    expect(out.message).toContain(
+      `(deploySchedule in dogfooding/switchyard-api.yaml); the next window opens at ${opensAt}; nothing was changed`,
+    );
+    expect(existsSync(join(state, "calls.jsonl"))).toBe(false);
+    expect(stackFile()).toBe(before);
+    const forced = cli([...DEPLOY, "--force"]);
+    expect(forced.status, forced.stderr).toBe(0);
+    expect(calls().filter((a) => a[0] === "up")).toHaveLength(1);
+  });
+
+  it("no changed path passes the deployFilter: skipped, exit 0, the CLI never called", () => {
+    const res = cli([...DEPLOY.slice(0, -2), "--changed", "docs/services.md"]);
+    expect(res.status, res.stderr).toBe(0);
+    expect(res.stdout).toBe(
+      "switchyard-api: none of the 1 changed path(s) passes its deployFilter (paths [apps/switchyard-api/**, go.mod, go.sum], excludePaths [**/*.md], in dogfooding/switchyard-api.yaml); nothing was deployed\n",
+    );
+    expect(existsSync(join(state, "calls.jsonl"))).toBe(false);
   });
 });
 

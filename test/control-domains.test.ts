@@ -117,6 +117,66 @@ describe("domains add", () => {
     expect(readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8")).toMatch(/^# staging-000, kept by hand/);
   });
 
+  it("of a hostname the tenant already has: unchanged, its records from the stack, the file byte for byte, no engine command", async () => {
+    writeShard("staging-000", [{ name: "acme", hostnames: ["shop.acme.example"], service: { name: "storefront", port: 8080 } }]);
+    const file = join(root, "tenants", "Pulumi.staging-000.yaml");
+    const before = readFileSync(file);
+    const shard = new FakeStack("staging-000");
+    shard.outputMap = { hostnames: { value: { "shop.acme.example": status("acme", "shop.acme.example") }, secret: false } };
+    const o = options([shard]);
+    const res = await domainsAdd(o, loadEnvironment(root, "staging"), {
+      tenant: "acme",
+      hostname: "shop.acme.example",
+      service: "storefront:8080",
+    });
+    expect(res).toMatchObject({ status: "unchanged", exitCode: EXIT.ok, stack: "staging-000" });
+    expect(res.changedFiles).toBeUndefined();
+    expect(res.message).toBe(
+      "acme (staging-000) already has shop.acme.example; nothing changed (status as of the shard's last update); the customer adds these records\n" +
+        "shop.acme.example: pending, certificate pending_validation\n" +
+        "  CNAME shop.acme.example → proxy.enclii.dev (traffic)\n" +
+        "  TXT _cf-custom-hostname.shop.acme.example → 5cc07c04 (ownership)\n" +
+        "  TXT _acme-challenge.shop.acme.example → ca3-5749 (certificate)",
+    );
+    expect(res.domains?.hostnames.map((h) => h.records.length)).toEqual([3]);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    // The stack is opened (not created) and only its outputs read: no preview, no update.
+    expect(o.opened).toEqual([{ project: "tenants", stack: "staging-000" }]);
+    expect(shard.calls.map((c) => c.method)).toEqual(["outputs"]);
+  });
+
+  it("of a hostname in the file but not in the stack (an update that failed): updates the shard, the file untouched", async () => {
+    writeShard("staging-000", [{ name: "acme", hostnames: ["shop.acme.example"], service: { name: "storefront", port: 8080 } }]);
+    const file = join(root, "tenants", "Pulumi.staging-000.yaml");
+    const before = readFileSync(file);
+    const shard = new FakeStack("staging-000", {
+      preview: [{ events: "shard-add.preview.jsonl" }],
+      up: [{ events: "shard-add.up.jsonl" }],
+    });
+    const res = await domainsAdd(options([shard]), loadEnvironment(root, "staging"), { tenant: "acme", hostname: "shop.acme.example" });
+    expect(res).toMatchObject({ status: "ok", exitCode: EXIT.ok });
+    expect(res.message).toMatch(
+      /^acme \(staging-000\): shop\.acme\.example was in tenants\/Pulumi\.staging-000\.yaml but not in the stack; updated;/,
+    );
+    expect(res.changedFiles).toBeUndefined();
+    expect(readFileSync(file).equals(before)).toBe(true);
+    expect(shard.calls.map((c) => c.method)).toEqual(["outputs", "preview", "up", "outputs"]);
+    expect(shard.callsOf("up")[0].args[0]).toMatchObject({ message: "enclii domains add acme shop.acme.example" });
+  });
+
+  it("of a hostname another tenant holds, in another shard: a usage error naming both, nothing opened or written", async () => {
+    writeShard("staging-000", [{ name: "acme", hostnames: ["shop.acme.example"], service: { name: "storefront", port: 8080 } }]);
+    writeShard("staging-001", [{ name: "beta", hostnames: ["www.beta.example"], service: { name: "web", port: 80 } }]);
+    const files = ["staging-000", "staging-001"].map((s) => join(root, "tenants", `Pulumi.${s}.yaml`));
+    const before = files.map((f) => readFileSync(f));
+    const o = options([]);
+    const res = await domainsAdd(o, loadEnvironment(root, "staging"), { tenant: "acme", hostname: "www.beta.example" });
+    expect(res.exitCode).toBe(EXIT.usage);
+    expect(res.message).toContain("--hostname: www.beta.example belongs to tenant beta (staging-001)");
+    expect(o.opened).toEqual([]);
+    expect(files.map((f) => readFileSync(f).equals(before[files.indexOf(f)]))).toEqual([true, true]);
+  });
+
   it("refuses bad input before touching any file or stack, naming the file and field", async () => {
     writeShard("staging-000", [{ name: "acme", hostnames: ["shop.acme.example"], service: { name: "storefront", port: 8080 } }]);
     const before = readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8");
@@ -129,6 +189,21 @@ describe("domains add", () => {
         "--service: acme routes to storefront:8080; domains add does not change a tenant's Service",
       ],
       [{ tenant: "new", hostname: "a.new.example", service: "web" }, '--service: "web" must be name:port, such as storefront:8080'],
+      [
+        { tenant: "new", hostname: "a.new.example", service: "web:80:1" },
+        '--service: "web:80:1" must be name:port, such as storefront:8080',
+      ],
+      ...["0", "65536", "08080", "-1", "1.5", "http"].map(
+        (port) =>
+          [
+            { tenant: "new", hostname: "a.new.example", service: `web:${port}` },
+            `--service: the port "${port}" must be a whole number from 1 to 65535`,
+          ] as const,
+      ),
+      [
+        { tenant: "new", hostname: "a.new.example", service: "1web:80" },
+        '--service: "1web" must be a Service name: a DNS-1035 label (a letter first)',
+      ],
       [
         { tenant: "new", hostname: "shop.acme.example", service: "web:80" },
         "--hostname: shop.acme.example belongs to tenant acme (staging-000)",
@@ -189,7 +264,7 @@ describe("domains remove, list and status", () => {
       { name: "beta", shard: "staging-000", hostnames: ["beta.example.org", "www.beta.example.org"], service: "web:80" },
     ]);
     const missing = await domainsStatus(o, loadEnvironment(root, "staging"), { tenant: "gamma" });
-    expect(missing).toMatchObject({ exitCode: EXIT.usage, message: '--tenant: staging has no tenant "gamma"' });
+    expect(missing).toMatchObject({ exitCode: EXIT.usage, message: 'staging (stack staging): --tenant: staging has no tenant "gamma"' });
     expect(existsSync(join(root, "tenants", "Pulumi.staging-001.yaml"))).toBe(false);
   });
 

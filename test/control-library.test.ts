@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { deploy, rollback } from "../automation/control/deploy";
-import { failure, guardedUp, previewOp, type Options } from "../automation/control/operations";
+import { failure, guardedUp, previewOp } from "../automation/control/operations";
 import { driftOp, outputsOp } from "../automation/control/reads";
 import { NoCliError } from "../automation/control/errors";
 import { EXIT, imageConfigPath } from "../model/controlPlane";
-import { FakeStack, historyEntry, opener } from "./controlStack";
+import { fakeOptions, FakeStack, historyEntry } from "./controlStack";
 
 const SERVICES = ["switchyard-api", "switchyard-ui", "janua"];
 const KEY = imageConfigPath("switchyard-api");
@@ -20,19 +20,7 @@ const REDIS =
 const ROLLOUT_TIMEOUT = { events: "image-rollout-timeout.up.jsonl", error: { stderr: "error: update failed" } };
 const CONFLICT = { name: "ConcurrentUpdateError", stderr: "[409] Conflict: Another update is currently in progress." };
 
-function options(stack: FakeStack, extra: Partial<Options> = {}): Options & { slept: number[]; lines: string[] } {
-  const slept: number[] = [];
-  const lines: string[] = [];
-  return {
-    open: opener([stack]),
-    root: "/nonexistent",
-    report: (l) => lines.push(l),
-    sleep: async (ms) => void slept.push(ms),
-    slept,
-    lines,
-    ...extra,
-  };
-}
+const options = fakeOptions;
 
 const req = (image = NEW) => ({ environment: "staging", service: "switchyard-api", image, services: SERVICES });
 
@@ -110,7 +98,7 @@ describe("deploy", () => {
     const res = await deploy(o, { ...req("ghcr.io/madfam-io/switchyard-api:latest"), service: "nope" });
     expect(res.exitCode).toBe(EXIT.usage);
     expect(res.message).toBe(
-      '--service: staging runs no service "nope" (it runs switchyard-api, switchyard-ui, janua)\n' +
+      'staging (stack staging): --service: staging runs no service "nope" (it runs switchyard-api, switchyard-ui, janua)\n' +
         '--image: "ghcr.io/madfam-io/switchyard-api:latest" uses "latest"; pin a version (name:1.2.3) or a digest (name@sha256:…)',
     );
     expect(stack.calls).toEqual([]);
@@ -121,7 +109,7 @@ describe("deploy", () => {
     const res = await deploy(options(stack), req("ghcr.io/Madfam-io/switchyard-api:1.4.3"));
     expect(res.exitCode).toBe(EXIT.usage);
     expect(res.message).toBe(
-      '--image: "ghcr.io/Madfam-io/switchyard-api:1.4.3": the repository "Madfam-io/switchyard-api" must be lowercase letters and digits, in components separated by . _ __ or - and joined by /',
+      'staging (stack staging): --image: "ghcr.io/Madfam-io/switchyard-api:1.4.3": the repository "Madfam-io/switchyard-api" must be lowercase letters and digits, in components separated by . _ __ or - and joined by /',
     );
     expect(stack.calls).toEqual([]);
   });
@@ -140,7 +128,7 @@ describe("deploy", () => {
     expect(res.message).toMatch(/^no pulumi executable on PATH; install the Pulumi CLI 3\.270\.0 or newer/);
   });
 
-  it("retries while another update holds the stack, with growing delays, then succeeds", async () => {
+  it("retries while another update holds the stack, with growing delays, each time from a new preview, then succeeds", async () => {
     const stack = new FakeStack("staging", {
       preview: [{ events: "image-only.preview.jsonl" }],
       up: [{ error: CONFLICT }, { error: CONFLICT }, { events: "image-only.up.jsonl" }],
@@ -149,7 +137,7 @@ describe("deploy", () => {
     const res = await deploy(o, req());
     expect(res.status).toBe("deployed");
     expect(o.slept).toEqual([5000, 10000]);
-    expect(stack.callsOf("up")).toHaveLength(3);
+    expect(stack.calls.map((c) => c.method)).toEqual(["getConfig", "setConfig", ...Array(3).fill(["preview", "up"]).flat()]);
   });
 
   it("gives up after five attempts and says the stack is busy, with the image restored", async () => {
@@ -217,6 +205,39 @@ describe("guarded updates, preview, drift and outputs", () => {
     expect(stack.callsOf("up")).toHaveLength(1);
   });
 
+  it("a 409 retry previews and guards again: the verdict of the newest preview decides", async () => {
+    const stack = new FakeStack("staging", {
+      preview: [{ events: "image-only.preview.jsonl" }, { events: "image-only.preview.jsonl" }],
+      up: [{ error: CONFLICT }, { events: "image-only.up.jsonl" }],
+    });
+    const o = options(stack);
+    expect(await guardedUp(stack, o, base, { message: "x" })).toMatchObject({ status: "ok", changes: { update: 1 } });
+    expect(stack.calls.map((c) => c.method)).toEqual(["preview", "up", "preview", "up"]);
+    expect(o.slept).toEqual([5000]);
+    // Meanwhile the other writer made the change destructive: the second preview's verdict stands, nothing runs.
+    const turned = new FakeStack("staging", {
+      preview: [{ events: "image-only.preview.jsonl" }, { events: "replace-server.preview.jsonl" }],
+      up: [{ error: CONFLICT }, {}],
+    });
+    const refused = await guardedUp(turned, options(turned), base, { message: "x" });
+    expect(refused).toMatchObject({ status: "refused", exitCode: EXIT.refused, violations: [{ type: "hcloud:index/server:Server" }] });
+    expect(turned.calls.map((c) => c.method)).toEqual(["preview", "up", "preview"]);
+  });
+
+  it("every update and refresh preview asks the SDK not to decrypt its summary (showSecrets: false)", async () => {
+    const stack = new FakeStack("staging", {
+      preview: [{ events: "image-only.preview.jsonl" }],
+      up: [{ events: "image-only.up.jsonl" }],
+      previewRefresh: [{ events: "drift.refresh.jsonl" }],
+    });
+    await guardedUp(stack, options(stack), base, { message: "x" });
+    await driftOp(stack, options(stack), base);
+    expect([...stack.callsOf("up"), ...stack.callsOf("previewRefresh")].map((c) => c.args[0])).toMatchObject([
+      { showSecrets: false },
+      { showSecrets: false },
+    ]);
+  });
+
   it("preview says what would change and what the guard thinks", async () => {
     const ok = new FakeStack("staging", { preview: [{ events: "image-with-pending.preview.jsonl" }] });
     expect(await previewOp(ok, options(ok), base)).toMatchObject({ exitCode: EXIT.ok, changes: { update: 2 } });
@@ -264,11 +285,13 @@ describe("guarded updates, preview, drift and outputs", () => {
     expect(stack.callsOf("up")).toEqual([]);
   });
 
-  it("a deploy whose preview failed elsewhere puts the image back and runs nothing", async () => {
+  it("a deploy whose preview the engine failed for a protected resource elsewhere: refused naming it, the image back, nothing run", async () => {
     const stack = new FakeStack("staging", { preview: [{ events: "replace-protected.preview.jsonl", error: { stderr: "" } }], up: [{}] });
     stack.config.set(KEY, OLD);
     const res = await deploy(options(stack), req());
-    expect(res).toMatchObject({ status: "failed", exitCode: EXIT.failed });
+    expect(res).toMatchObject({ status: "refused", exitCode: EXIT.refused, violations: [{ op: "replace" }] });
+    expect(res.violations?.[0].urn).toMatch(/kubernetes:postgresql\.cnpg\.io\/v1:Cluster::/);
+    expect(res.message).toContain("[protected]");
     expect(res.engineMessage).toContain("marked for protection");
     expect(stack.config.get(KEY)).toBe(OLD);
     expect(stack.callsOf("up")).toEqual([]);

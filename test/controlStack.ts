@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { ConfigValue, EngineEvent, OutputMap, UpdateSummary } from "@pulumi/pulumi/automation";
 import type { ControlStack, OpenStack, StackRef } from "../automation/control/workspace";
 import { ROOT } from "./harness";
+import type { Options } from "../automation/control/operations";
 
 export const EVENTS_DIR = join(ROOT, "testbed", "pulumi", "events");
 
@@ -20,10 +21,16 @@ export function events(file: string): EngineEvent[] {
 
 /** What one engine command does: replay a log, then succeed or throw. */
 export interface Answer {
-  events?: string;
+  /** A log in testbed/pulumi/events, or the events themselves. */
+  events?: string | EngineEvent[];
+  /** What happens while the command runs, after its events: a signal to the process, say. */
+  during?: () => void;
   /** Thrown after the events, as the Automation API throws a failed command. */
   error?: { name?: string; stderr?: string };
 }
+
+/** What the CLI says when its command was cancelled (SIGINT, the Automation API's abort): exit 1. */
+const CANCELED = { stderr: "error: update canceled" };
 
 export interface Call {
   method: string;
@@ -55,16 +62,23 @@ export class FakeStack implements ControlStack {
     };
   }
 
-  private async engine(method: string, opts: { onEvent?: (e: EngineEvent) => void } | undefined): Promise<never | Record<string, never>> {
+  private async engine(
+    method: string,
+    opts: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal } | undefined,
+  ): Promise<never | Record<string, never>> {
     const queue = this.queues[method];
     const answer = (queue.length > 1 ? queue.shift() : queue[0]) ?? {};
-    for (const e of answer.events ? events(answer.events) : []) opts?.onEvent?.(e);
+    const replayed = typeof answer.events === "string" ? events(answer.events) : (answer.events ?? []);
+    for (const e of replayed) opts?.onEvent?.(e);
+    answer.during?.();
+    // As the CLI answers the SIGINT the Automation API sends it on abort (automation/cmd.js `exec`).
+    if (opts?.signal?.aborted) throw commandError(CANCELED);
     if (answer.error) throw commandError(answer.error);
     return {};
   }
 
   private record(method: string, ...args: unknown[]): void {
-    this.calls.push({ method, args: args.map((a) => (a && typeof a === "object" ? { ...a, onEvent: undefined } : a)) });
+    this.calls.push({ method, args: args.map((a) => (a && typeof a === "object" ? { ...a, onEvent: undefined, signal: undefined } : a)) });
   }
 
   callsOf(method: string): Call[] {
@@ -85,17 +99,17 @@ export class FakeStack implements ControlStack {
     this.record("removeConfig", key);
     this.config.delete(key);
   }
-  async preview(opts?: { onEvent?: (e: EngineEvent) => void }) {
+  async preview(opts?: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal }) {
     this.record("preview", opts);
     await this.engine("preview", opts);
     return { stdout: "", stderr: "", changeSummary: {} };
   }
-  async previewRefresh(opts?: { onEvent?: (e: EngineEvent) => void }) {
+  async previewRefresh(opts?: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal }) {
     this.record("previewRefresh", opts);
     await this.engine("previewRefresh", opts);
     return { stdout: "", stderr: "", changeSummary: {} };
   }
-  async up(opts?: { onEvent?: (e: EngineEvent) => void }) {
+  async up(opts?: { onEvent?: (e: EngineEvent) => void; signal?: AbortSignal }) {
     this.record("up", opts);
     await this.engine("up", opts);
     return { stdout: "", stderr: "", outputs: this.outputMap, summary: {} as UpdateSummary };
@@ -137,5 +151,20 @@ export function historyEntry(result: UpdateSummary["result"], images: Record<str
     endTime: new Date("2026-12-01T10:01:00Z"),
     environment: {},
     config: { "enclii:services": { value: JSON.stringify(services), secret: false } },
+  };
+}
+
+/** Library options over `stack`, with the progress lines and the retry waits kept for assertions. */
+export function fakeOptions(stack: FakeStack, extra: Partial<Options> = {}): Options & { slept: number[]; lines: string[] } {
+  const slept: number[] = [];
+  const lines: string[] = [];
+  return {
+    open: opener([stack]),
+    root: "/nonexistent",
+    report: (l) => lines.push(l),
+    sleep: async (ms) => void slept.push(ms),
+    slept,
+    lines,
+    ...extra,
   };
 }

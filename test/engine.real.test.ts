@@ -17,7 +17,8 @@ import { failure, guardedUp, previewOp, type Options } from "../automation/contr
 import { driftOp, historyOp, outputsOp } from "../automation/control/reads";
 import type { ControlStack } from "../automation/control/workspace";
 import { EXIT, imageConfigPath } from "../model/controlPlane";
-import { ENGINE_TOOLS, fixtureCluster, killTree, recording, shapeOf, startEngine, unlike, type Engine } from "../testbed/engine";
+import { ENGINE_TOOLS, fixtureCluster, killTree, recording, startEngine, type Engine } from "../testbed/engine";
+import { shapeOf, unlike } from "../testbed/engineShapes";
 import { startKube, type Kube } from "../testbed/kube";
 import { Servers } from "../testbed/servers";
 import { EVENTS_DIR, events } from "./controlStack";
@@ -78,12 +79,12 @@ describe.skipIf(!engineBuilt)("the library on the real Pulumi CLI: file backend,
   it("sets and reads config by path, and a secret only encrypted in the stack file", async () => {
     const key = imageConfigPath("switchyard-api");
     await set(stack, key, IMAGE("1.4.2"));
-    engine.setSecret("dev", "enclii:token", TOKEN);
+    engine.setSecret("dev", "fixture:token", TOKEN);
     expect(await stack.getConfig(key, true)).toMatchObject({ value: IMAGE("1.4.2"), secret: false });
-    expect(await stack.getConfig("enclii:token")).toMatchObject({ value: TOKEN, secret: true });
+    expect(await stack.getConfig("fixture:token")).toMatchObject({ value: TOKEN, secret: true });
     const file = readFileSync(join(engine.root, "Pulumi.dev.yaml"), "utf8");
     expect(file).toContain(`switchyard-api:\n      image: ${IMAGE("1.4.2")}`);
-    expect(file).toMatch(/enclii:token:\n {4}secure: v1:/);
+    expect(file).toMatch(/fixture:token:\n {4}secure: v1:/);
     expect(file).not.toContain(TOKEN);
     await stack.removeConfig(key, true);
     // The library tells "no override" from other failures by this wording (deploy.ts currentImage).
@@ -92,10 +93,20 @@ describe.skipIf(!engineBuilt)("the library on the real Pulumi CLI: file backend,
 
   it("updates, then reads outputs (the secret masked) and history (each update's config and message)", async () => {
     await set(stack, imageConfigPath("switchyard-api"), IMAGE("1.4.3"));
+    const runs = open.since();
+    const calls = engine.calls().length;
     expect(await guardedUp(stack, options(), base, { message: "enclii deploy switchyard-api 1.4.3" })).toMatchObject({
       status: "ok",
       changes: { create: 2 },
     });
+    // The summary the SDK read from the history (showSecrets: false) marks the secret, no value; the one
+    // --show-secrets call is `stack output`, which `up` always makes (localWorkspace.js stackOutputs).
+    const summary = JSON.stringify((runs()[1].result as { summary: unknown }).summary);
+    expect(summary).toContain('"fixture:token":{"secret":true}');
+    expect(summary).not.toContain(TOKEN);
+    const made = engine.calls().slice(calls);
+    expect(made.filter((c) => c[0] === "stack" && c[1] === "history")).toEqual([expect.not.arrayContaining(["--show-secrets"])]);
+    expect(made.filter((c) => c.includes("--show-secrets")).map((c) => c.slice(0, 2).join(" "))).toEqual(["stack output"]);
     const outputs = await outputsOp(stack, base);
     expect(outputs.outputs).toEqual({ greeting: "hello", token: "[secret]" });
     const history = await historyOp(stack, base, 5);
@@ -107,10 +118,10 @@ describe.skipIf(!engineBuilt)("the library on the real Pulumi CLI: file backend,
 
   it("waits out another update holding the backend's lock (ConcurrentUpdateError), then runs", async () => {
     const release = join(engine.root, "release");
-    await set(stack, "enclii:holdUntil", release);
+    await set(stack, "fixture:holdUntil", release);
     const holder = (await engine.open({ project: "platform", stack: "dev" })).up({ message: "holder" });
     await engine.locked("dev");
-    await set(stack, "enclii:greeting", "hi");
+    await set(stack, "fixture:greeting", "hi");
     const o = options({
       sleep: async (ms) => {
         o.slept.push(ms);
@@ -118,28 +129,34 @@ describe.skipIf(!engineBuilt)("the library on the real Pulumi CLI: file backend,
         await holder;
       },
     });
+    const runs = open.since();
     const res = await guardedUp(stack, o, base, { message: "second" }).finally(() => writeFileSync(release, ""));
     await holder;
     expect(res, res.engineMessage).toMatchObject({ status: "ok", changes: { update: 1 } });
     expect(o.slept).toEqual([5000]);
+    // A 409 retry shows two previews: the update that ran followed its own preview, taken after the other writer.
+    const ran = runs().map((r) => `${r.method}${r.error ? ` ${(r.error as Error).name}` : ""}`);
+    expect(ran).toEqual(["preview", "up ConcurrentUpdateError", "preview", "up"]);
     expect(o.lines).toContain("dev: another update is running; retrying in 5 s (attempt 2 of 5)");
   });
 
   it("answers busy while a killed update's lock stays, and pulumi cancel removes it", async () => {
     // The program waits for a file that never comes; the lock is taken before it runs.
-    await set(stack, "enclii:holdUntil", join(engine.root, "never"));
+    await set(stack, "fixture:holdUntil", join(engine.root, "never"));
     const killed = engine.spawnPulumi(["up", "--yes", "--skip-preview", "--stack", "dev"], join(engine.root, "killed.log"));
     await engine.locked("dev");
     killTree(killed.pid!);
-    await set(stack, "enclii:greeting", "hello again");
+    await set(stack, "fixture:greeting", "hello again");
     const o = options();
+    const runs = open.since();
     // As the commands answer it (commands.ts `operate`): the thrown BusyError as a result.
     const busy = await guardedUp(stack, o, base, { message: "third" }).catch((err: unknown) => failure(base, err));
     expect(busy).toMatchObject({ status: "busy", exitCode: EXIT.busy });
     expect(o.slept).toEqual([5000, 10000, 20000, 40000]);
+    expect(runs().map((r) => r.method)).toEqual(Array(5).fill(["preview", "up"]).flat());
     await engine.cancel("dev");
     expect(engine.locks("dev")).toEqual([]);
-    await stack.removeConfig("enclii:holdUntil");
+    await stack.removeConfig("fixture:holdUntil");
     expect(await guardedUp(stack, options(), base, { message: "third" })).toMatchObject({ status: "ok" });
   });
 });
@@ -156,7 +173,7 @@ describe.skipIf(!clusterBuilt)("previews and updates of the fixture against a re
     kube = (await startKube(servers))!;
     kubectl = await fixtureCluster(kube);
     stack = await open({ project: "platform", stack: "staging", create: true });
-    engine.setSecret("staging", "enclii:kubeconfig", kube.kubeconfigText);
+    engine.setSecret("staging", "fixture:kubeconfig", kube.kubeconfigText);
   });
 
   it("creates the objects, previewed and guarded", async () => {
@@ -182,7 +199,7 @@ describe.skipIf(!clusterBuilt)("previews and updates of the fixture against a re
   });
 
   it("rolls back an image whose rollout never completes, with the provider's own words", async () => {
-    await set(stack, "enclii:failingImage", IMAGE("1.4.4"));
+    await set(stack, "fixture:failingImage", IMAGE("1.4.4"));
     const runs = open.since();
     const res = await deploy(options(), { environment: "staging", service: "switchyard-api", image: IMAGE("1.4.4"), services: SERVICES });
     expect(res, res.engineMessage).toMatchObject({ status: "rolled-back", exitCode: EXIT.rolledBack });
@@ -224,7 +241,7 @@ describe.skipIf(!clusterBuilt)("previews and updates of the fixture against a re
   });
 
   it("a replacement (create, then delete): refused naming the property, run when allowed", async () => {
-    await set(stack, "enclii:databaseCluster", "enclii-pg-restored");
+    await set(stack, "fixture:databaseCluster", "enclii-pg-restored");
     const runs = open.since();
     const res = await previewOp(stack, options(), preview);
     expect(res).toMatchObject({ status: "refused", exitCode: EXIT.refused, violations: [{ urn: CLUSTER, op: "replace" }] });
@@ -237,7 +254,7 @@ describe.skipIf(!clusterBuilt)("previews and updates of the fixture against a re
   });
 
   it("a delete-before-replace (the Redis volume claim template): its preview fails in the provider, refused all the same", async () => {
-    await set(stack, "enclii:redisStorageGi", "2");
+    await set(stack, "fixture:redisStorageGi", "2");
     const runs = open.since();
     const res = await previewOp(stack, options(), preview);
     expect(res).toMatchObject({ status: "refused", exitCode: EXIT.refused, violations: [{ urn: REDIS, op: "replace" }] });
@@ -261,7 +278,7 @@ describe.skipIf(!clusterBuilt)("previews and updates of the fixture against a re
   it("protect: the engine fails the preview; the library refuses (exit 4) naming it, whatever --allow says", async () => {
     await set(stack, "enclii:protect", "true");
     await stack.up({ message: "protect" });
-    await set(stack, "enclii:databaseCluster", "enclii-pg-2");
+    await set(stack, "fixture:databaseCluster", "enclii-pg-2");
     const runs = open.since();
     const res = await previewOp(stack, options(), preview);
     expect(res).toMatchObject({ status: "refused", exitCode: EXIT.refused, violations: [{ urn: CLUSTER, op: "replace" }] });
@@ -274,8 +291,8 @@ describe.skipIf(!clusterBuilt)("previews and updates of the fixture against a re
     expect(allowed.status).toBe("refused");
     expect(runs().filter((r) => r.method === "up")).toEqual([]);
 
-    await set(stack, "enclii:databaseCluster", "enclii-pg-restored");
-    await set(stack, "enclii:database", "false");
+    await set(stack, "fixture:databaseCluster", "enclii-pg-restored");
+    await set(stack, "fixture:database", "false");
     const deleting = open.since();
     const refused = await previewOp(stack, options(), preview);
     expect(refused).toMatchObject({ status: "refused", violations: [{ urn: CLUSTER, op: "delete" }] });
@@ -285,9 +302,9 @@ describe.skipIf(!clusterBuilt)("previews and updates of the fixture against a re
 
   it("a deletion of what holds data, unprotected: refused by the guard alone", async () => {
     await set(stack, "enclii:protect", "false");
-    await set(stack, "enclii:database", "true");
+    await set(stack, "fixture:database", "true");
     await stack.up({ message: "unprotect" });
-    await set(stack, "enclii:database", "false");
+    await set(stack, "fixture:database", "false");
     const runs = open.since();
     const res = await previewOp(stack, options(), preview);
     expect(res).toMatchObject({

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { planCommand } from "../automation/planCommand";
 import { ROOT, tree } from "./harness";
 
 const tmp = mkdtempSync(join(tmpdir(), "enclii-plan-"));
@@ -96,6 +97,68 @@ describe("npm run plan", () => {
     expect(r.stderr).toContain("enclii:adminCidrs: together they admit every IPv4 address");
     expect(r.stderr).toContain("enclii:sshPublicKey: is required when cloud nodes are created");
     expect(() => statSync(out)).toThrow();
+  });
+
+  it("exits 2 naming each path option that leads nowhere, before loading Pulumi or writing anything", () => {
+    const file = join(tmp, "a-file");
+    writeFileSync(file, "");
+    const argv = ["staging", "--tenants", join(tmp, "no-tenants"), "--config", tmp, "--out", join(tmp, "no-parent", "out")];
+    const script = [
+      'const { planCommand } = require("./automation/planCommand");',
+      "let err = '';",
+      `planCommand(${JSON.stringify(argv)}, { stdout: () => {}, stderr: (t) => (err += t) }).then((code) => {`,
+      "  const pulumi = Object.keys(require.cache).filter((m) => m.includes('/node_modules/@pulumi/'));",
+      "  process.stdout.write(JSON.stringify({ code, err, pulumi: pulumi.length }));",
+      "});",
+    ].join("\n");
+    const r = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), ["-e", script], { cwd: ROOT, encoding: "utf8" });
+    expect(JSON.parse(r.stdout)).toEqual({
+      code: 2,
+      err: [
+        `--config: ${tmp} is a directory, not a stack file`,
+        `--tenants: no directory ${join(tmp, "no-tenants")}`,
+        `--out: no directory ${join(tmp, "no-parent")} to write ${join(tmp, "no-parent", "out")} in`,
+        "usage: npm run plan -- <stack> [--out DIR] [--config FILE] [--tenants DIR] [--against DIR|REF] [--json]",
+        "",
+      ].join("\n"),
+      pulumi: 0,
+    });
+    expect(() => statSync(join(tmp, "no-parent"))).toThrow();
+    // Through the CLI, one at a time: a missing stack file, a file where a directory goes.
+    expect(plan("staging", "--config", join(tmp, "Pulumi.nosuch.yaml"))).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(new RegExp(`^--config: no stack file ${join(tmp, "Pulumi.nosuch.yaml")}\n`)),
+    });
+    expect(plan("staging", "--tenants", file, "--out", file)).toMatchObject({
+      status: 2,
+      stderr: expect.stringMatching(
+        new RegExp(`^--tenants: ${file} is a file, not a directory\n--out: ${file} is a file, not a directory\n`),
+      ),
+    });
+  });
+
+  it("compares with the plan its --out held before, when --against names the same directory", async () => {
+    const dir = join(tmp, "same-dir");
+    const io = { stdout: () => undefined, stderr: () => undefined };
+    expect(await planCommand(["staging", "--out", dir], io)).toBe(0);
+    const replicas = join(tmp, "replicas.yaml");
+    writeFileSync(
+      replicas,
+      readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8").replace("switchyard-ui: { replicas: 1 }", "switchyard-ui: { replicas: 2 }"),
+    );
+    // The old plan is read before this one overwrites it: the change shows (exit 3), then the directory holds the new plan.
+    expect(await planCommand(["staging", "--config", replicas, "--out", dir, "--against", dir], io)).toBe(3);
+    expect(await planCommand(["staging", "--config", replicas, "--out", dir, "--against", dir], io)).toBe(0);
+  });
+
+  it("answers an unknown option or one without its value with exit 2, called as a function too", async () => {
+    let err = "";
+    const io = { stdout: () => undefined, stderr: (t: string) => void (err += t) };
+    expect(await planCommand(["staging", "--outt", "x"], io)).toBe(2);
+    expect(err).toMatch(/^Unknown option '--outt'/);
+    err = "";
+    expect(await planCommand(["staging", "--out"], io)).toBe(2);
+    expect(err).toMatch(/^Option '--out <value>' argument missing\n/);
   });
 
   it("exits 2, a usage error, for a missing stack file or no stack", () => {

@@ -82,6 +82,16 @@ describe("spec errors name the file and the field", () => {
     ]);
   });
 
+  it("rejects a deploySchedule whose window is empty or the whole day, where the spec is read", () => {
+    const equal = edited(
+      "docs-site",
+      (d) => (d.spec.build.source.git.deploySchedule = { onlyAfter: "22:00 UTC", onlyBefore: "22:00 UTC" }),
+    );
+    expect(problemsOf(equal)).toEqual([
+      "dogfooding/docs-site.yaml: spec.build.source.git.deploySchedule: onlyAfter and onlyBefore are both 22:00 UTC: the window would be empty, or the whole day; leave deploySchedule out to deploy at any time",
+    ]);
+  });
+
   it("rejects unpinned images: latest, no tag", () => {
     expect(problemsOf(edited("docs-site", (d) => (d.spec.runtime.image = "ghcr.io/madfam-io/docs-site:latest")))).toEqual([
       'dogfooding/docs-site.yaml: spec.runtime.image: "ghcr.io/madfam-io/docs-site:latest" uses "latest"; pin a version (name:1.2.3) or a digest (name@sha256:…)',

@@ -1,9 +1,9 @@
 /** Tenant shards: every refusal's exact wording, and the placement rule the control plane will use. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { planCommand } from "../automation/planCommand";
+import { USAGE, planCommand } from "../automation/planCommand";
 import { renderProblem } from "../model/problem";
 import type { Tenant } from "../model/routes";
 import { TENANTS_PER_SHARD, checkShards, parseShard, parseShardStack, placeTenant, shardStack, type Shard } from "../model/config/tenants";
@@ -168,6 +168,15 @@ describe("the planner refuses bad shards before loading Pulumi", () => {
     const r = await run("staging", "--config", config, "--tenants", dir, "--out", join(tmp, "off-plan"));
     expect(r.code).toBe(2);
     expect(r.stderr).toBe("invalid stack config:\n  - enclii:customHostnames: staging has tenant shards (staging-000); set it to true\n");
+  });
+
+  it("when --tenants names no directory: exit 2 naming it, where it would have planned no shards", async () => {
+    for (const stack of ["staging", "staging-000"]) {
+      const r = await run(stack, "--tenants", join(tmp, "nosuch"), "--out", join(tmp, "nosuch-plan"));
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`--tenants: no directory ${join(tmp, "nosuch")}\n${USAGE}\n`);
+    }
+    expect(existsSync(join(tmp, "nosuch-plan"))).toBe(false);
   });
 
   it("naming every shard file's problems together, across shards too", async () => {

@@ -3,7 +3,7 @@
  * NetworkPolicy against the two it replaced, and the planner at 1000 tenants.
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import type * as cloudflareNs from "@pulumi/cloudflare";
@@ -408,6 +408,8 @@ describe("the planner with 1000 tenants on staging", () => {
   let many: Awaited<ReturnType<typeof run>>;
 
   beforeAll(async () => {
+    // `--tenants` must name a directory that exists (planCommand.ts pathProblems).
+    mkdirSync(tenantsDir, { recursive: true });
     none = await run(join(tmp, "none"));
     writeShardFiles(tenantsDir, placeAll("staging", makeTenants(1000)));
     many = await run(join(tmp, "many"));

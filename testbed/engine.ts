@@ -6,7 +6,9 @@
  *
  * - a Pulumi installation of our own (`<dir>/bin`, links to the built binaries), which the
  *   Automation API puts first on the CLI's PATH: the language host and the provider are found
- *   there, the provider as an ambient plugin whatever version the npm SDK asks for;
+ *   there, the provider as an ambient plugin whatever version the npm SDK asks for; its `pulumi`
+ *   is a script that records each call's arguments (`calls()`) and then execs the built CLI, so
+ *   the process the SDK starts and signals is the CLI itself;
  * - a temp PULUMI_HOME, `pulumi login file://<dir>/state` (the self-managed backend, with its lock
  *   files), and the passphrase secrets provider, its passphrase only ever in the environment;
  * - no update check, no plugin download;
@@ -17,7 +19,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync } from "node:fs";
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { delimiter, dirname, join } from "node:path";
 import {
   LocalWorkspace,
@@ -39,6 +41,15 @@ export const PROJECT = "enclii-infra";
 export interface Engine {
   /** The program's copy: a repository root as `localStacks` sees one (the platform project at its root). */
   root: string;
+  /**
+   * What every CLI call runs with, over this process's environment: PATH with this installation's
+   * `bin` first, PULUMI_HOME (logged in to the file backend), the passphrase, no update check.
+   */
+  env: Record<string, string>;
+  /** The CLI in `cwd` (default `root`), `input` on its stdin. */
+  pulumi(args: string[], opts?: { cwd?: string; input?: string }): { status: number; stdout: string; stderr: string };
+  /** Every CLI call so far (the SDK's and the tests'), as its argument list. */
+  calls(): string[][];
   /** The passphrase of the stacks' secrets provider, for tests that check it never leaks. */
   passphrase: string;
   /** Stacks opened as the library opens them, with this engine's CLI and environment. */
@@ -64,7 +75,22 @@ export function startEngine(servers: Servers, tools: Record<(typeof ENGINE_TOOLS
   const dir = servers.tempDir("engine");
   const bin = join(dir, "pulumi", "bin");
   mkdirSync(bin, { recursive: true });
-  for (const name of ENGINE_TOOLS) symlinkSync(tools[name], join(bin, name));
+  for (const name of ENGINE_TOOLS.filter((t) => t !== "pulumi")) symlinkSync(tools[name], join(bin, name));
+  // The dynamic providers' plugin, as the Node.js SDK's distribution ships it
+  // (sdk/nodejs/dist/pulumi-resource-pulumi-nodejs): the SDK's provider, from the program's node_modules.
+  writeFileSync(
+    join(bin, "pulumi-resource-pulumi-nodejs"),
+    `#!/bin/sh\nexec node "$(node -e "console.log(require.resolve('@pulumi/pulumi/cmd/dynamic-provider'))")" "$@"\n`,
+    { mode: 0o755 },
+  );
+  const callLog = join(dir, "calls.log");
+  // One write per call (a line of arguments, each ended by US), so concurrent calls never
+  // interleave; `exec`, so the SDK's child is the CLI and its SIGINT reaches the engine.
+  writeFileSync(
+    join(bin, "pulumi"),
+    `#!/bin/sh\nus=$(printf '\\037')\nline=""\nfor a in "$@"; do line="$line$a$us"; done\nprintf '%s\\n' "$line" >> '${callLog}'\nexec '${tools.pulumi}' "$@"\n`,
+    { mode: 0o755 },
+  );
   const state = join(dir, "state");
   const root = join(dir, "program");
   mkdirSync(state);
@@ -86,8 +112,13 @@ export function startEngine(servers: Servers, tools: Record<(typeof ENGINE_TOOLS
     PULUMI_NODEJS_TRANSPILE_ONLY: "true",
   };
   const fullEnv = () => ({ ...process.env, ...env });
-  const pulumi = (args: string[], input?: string) => {
-    const r = spawnSync(join(bin, "pulumi"), [...args, "--non-interactive"], { cwd: root, env: fullEnv(), encoding: "utf8", input });
+  const pulumi: Engine["pulumi"] = (args, opts = {}) => {
+    const r = spawnSync(join(bin, "pulumi"), [...args, "--non-interactive"], {
+      cwd: opts.cwd ?? root,
+      env: fullEnv(),
+      encoding: "utf8",
+      input: opts.input,
+    });
     return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
   const login = pulumi(["login", `file://${state}`]);
@@ -100,10 +131,19 @@ export function startEngine(servers: Servers, tools: Record<(typeof ENGINE_TOOLS
   };
   return {
     root,
+    env,
+    pulumi,
+    calls: () =>
+      existsSync(callLog)
+        ? readFileSync(callLog, "utf8")
+            .split("\n")
+            .filter(Boolean)
+            .map((line) => line.split("\u001f").slice(0, -1))
+        : [],
     passphrase,
     open: localStacks(root, { pulumiRoot, envVars: env }),
     setSecret(stack, key, value) {
-      const r = pulumi(["config", "set", "--secret", key, "--stack", stack], value);
+      const r = pulumi(["config", "set", "--secret", key, "--stack", stack], { input: value });
       if (r.status !== 0) throw new Error(`pulumi config set --secret ${key} failed: ${r.stderr}`);
     },
     spawnPulumi(args, log) {
@@ -127,8 +167,8 @@ export function startEngine(servers: Servers, tools: Record<(typeof ENGINE_TOOLS
 }
 
 /**
- * The fixture's cluster: the CloudNativePG Cluster's CRD as vendored (schemas/), created (apply's
- * annotation cannot hold it) and waited for; returns kubectl in the fixture's namespace, throwing
+ * The fixture's cluster: the CloudNativePG Cluster's CRD as vendored (schemas/), created unless
+ * it is there (apply's annotation cannot hold it) and waited for; returns kubectl in the fixture's namespace, throwing
  * with kubectl's words when it fails.
  */
 export async function fixtureCluster(kube: Kube): Promise<(...args: string[]) => string> {
@@ -137,7 +177,9 @@ export async function fixtureCluster(kube: Kube): Promise<(...args: string[]) =>
     if (r.status !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
     return r.stdout.trim();
   };
-  kubectl("create", `--filename=${join(__dirname, "..", "schemas", "crds", "cnpg", "postgresql.cnpg.io_clusters.yaml")}`);
+  // Once per API server: another fixture on the same server may have created it.
+  if (kube.kubectl(["get", "crd/clusters.postgresql.cnpg.io"]).status !== 0)
+    kubectl("create", `--filename=${join(__dirname, "..", "schemas", "crds", "cnpg", "postgresql.cnpg.io_clusters.yaml")}`);
   // `kubectl wait` fails outright while the CRD has no conditions yet.
   const established = '--output=jsonpath={.status.conditions[?(@.type=="Established")].status}';
   await waitFor("the Cluster CRD to be established", async () =>
@@ -146,10 +188,11 @@ export async function fixtureCluster(kube: Kube): Promise<(...args: string[]) =>
   return kubectl;
 }
 
-/** One engine command the library ran: its name, the events it sent, and whether it failed. */
+/** One engine command the library ran: its name, the events it sent, and what it returned or threw. */
 export interface Run {
   method: "preview" | "up" | "previewRefresh";
   events: EngineEvent[];
+  result?: unknown;
   error?: unknown;
 }
 
@@ -170,7 +213,7 @@ export function recording(open: OpenStack): OpenStack & { runs: Run[]; since(): 
         runs.push(run);
         const given = opts?.onEvent;
         try {
-          return await call({ ...opts, onEvent: (e: EngineEvent) => (run.events.push(e), given?.(e)) } as O);
+          return (run.result = await call({ ...opts, onEvent: (e: EngineEvent) => (run.events.push(e), given?.(e)) } as O));
         } catch (err) {
           run.error = err;
           throw err;
@@ -195,95 +238,6 @@ export function recording(open: OpenStack): OpenStack & { runs: Run[]; since(): 
     return () => runs.slice(start);
   };
   return Object.assign(async (ref: StackRef) => wrap(await open(ref)), { runs, since });
-}
-
-/**
- * Events as the comparisons see them: per URN, in order, which event carried which op, keys,
- * diffs and detailed diff, and whether it had an old and a new state; the rest (prelude, error
- * diagnostics and whether they name a resource, the summary's counts, cancel) in order. Times, sequence numbers, states' values and message texts are left out: they differ
- * between runs. Resources are grouped by URN since the engine steps through independent resources
- * in parallel, so their events interleave differently from run to run.
- */
-export interface Shape {
-  resources: Record<string, string[]>;
-  others: string[];
-}
-
-const STEP_EVENTS = ["resourcePreEvent", "resOutputsEvent", "resOpFailedEvent"] as const;
-
-export function shapeOf(events: readonly EngineEvent[]): Shape {
-  const shape: Shape = { resources: {}, others: [] };
-  /** Where the summaries are in `others`: written once the whole run is seen. */
-  const summaries: number[] = [];
-  for (const e of events) {
-    const kind = Object.keys(e).find((k) => k !== "sequence" && k !== "timestamp")!;
-    const step = STEP_EVENTS.includes(kind as (typeof STEP_EVENTS)[number])
-      ? (e as unknown as Record<string, { metadata: import("@pulumi/pulumi/automation").StepEventMetadata }>)[kind].metadata
-      : undefined;
-    if (step) {
-      const detailed = Object.entries(step.detailedDiff ?? {})
-        .map(([path, d]) => `${path}:${d.diffKind}${d.inputDiff ? "" : "(output)"}`)
-        .sort();
-      const parts = [
-        kind,
-        step.op,
-        `keys=${[...(step.keys ?? [])].sort()}`,
-        `diffs=${[...(step.diffs ?? [])].sort()}`,
-        `detailed=${detailed}`,
-      ];
-      parts.push(`old=${step.old ? "yes" : "no"}`, `new=${step.new ? "yes" : "no"}`);
-      (shape.resources[step.urn] ??= []).push(parts.join(" "));
-    } else if (e.diagnosticEvent) {
-      // Errors only: the rest is the SDK's debug log and notes about this machine's plugins.
-      if (e.diagnosticEvent.severity === "error")
-        shape.others.push(`diagnosticEvent error ${e.diagnosticEvent.urn ? "names a resource" : "names none"}`);
-    } else if (e.summaryEvent) {
-      summaries.push(shape.others.length);
-      shape.others.push(JSON.stringify(e.summaryEvent.resourceChanges ?? {}));
-    } else shape.others.push(kind);
-  }
-  // A failed run stops stepping at the failure while the program is still registering
-  // (pkg/resource/deploy/deployment_executor.go: a failed step cancels the executor, and
-  // registrations arriving after it get no step), so which unchanged resources were announced
-  // before then, and the summary's `same` count, depend on timing: seen as 13 or 14 of the same
-  // preview. What changes, and how the run ends, do not.
-  const failed = shape.others.some((o) => o.startsWith("diagnosticEvent error"));
-  if (failed) {
-    for (const [urn, lines] of Object.entries(shape.resources))
-      if (lines.every((l) => l.split(" ")[1] === "same")) delete shape.resources[urn];
-  }
-  for (const at of summaries) {
-    const counts = Object.entries(JSON.parse(shape.others[at]) as Record<string, number>)
-      .filter(([op]) => !(failed && op === "same"))
-      .sort(([a], [b]) => a.localeCompare(b));
-    shape.others[at] = `summaryEvent ${counts.map(([op, n]) => `${op}=${n}`).join(",")}`;
-  }
-  return shape;
-}
-
-/**
- * Where logs the real engine did not produce step unlike it: each resource's events must step as
- * some resource's in `real` did, and each log must end (prelude, errors, summary, cancel) as some
- * run did. Which keys, properties and values are the log's own; whether `diffs` lists top-level
- * keys is the provider's choice (pulumi-kubernetes lists none), not the engine's.
- */
-export function unlike(logs: Record<string, readonly EngineEvent[]>, real: readonly (readonly EngineEvent[])[]): string[] {
-  const skeleton = (lines: string[]) =>
-    lines
-      .map((l) => l.replace(/ diffs=\S*/, "").replace(/(keys|detailed)=(\S*)/g, (_, k: string, v: string) => `${k}=${v ? "some" : "none"}`))
-      .join(" | ");
-  const ends = (s: Shape) => s.others.map((o) => o.replace(/^summaryEvent .*/, "summaryEvent")).join(" | ");
-  const shapes = real.map(shapeOf);
-  const steps = new Set(shapes.flatMap((s) => Object.values(s.resources).map(skeleton)));
-  const endings = new Set(shapes.map(ends));
-  const found: string[] = [];
-  for (const [file, events] of Object.entries(logs)) {
-    const shape = shapeOf(events);
-    for (const [urn, lines] of Object.entries(shape.resources))
-      if (!steps.has(skeleton(lines))) found.push(`${file} ${urn}: ${skeleton(lines)}`);
-    if (!endings.has(ends(shape))) found.push(`${file} ends: ${ends(shape)}`);
-  }
-  return found;
 }
 
 /** The PIDs under `pid`, children first found through /proc (Linux). */

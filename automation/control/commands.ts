@@ -5,10 +5,12 @@
  */
 import { EXIT, type OperationResult } from "../../model/controlPlane";
 import { deploy, rollback } from "./deploy";
+import { deployGate } from "./deployRules";
 import { domainsAdd, domainsList, domainsRemove, domainsStatus } from "./domains";
 import { loadEnvironment } from "./environment";
 import { failure, guardedUp, previewOp, type Base, type Options } from "./operations";
 import { driftOp, historyOp, outputsOp } from "./reads";
+import { Stop, withSignals } from "./signals";
 import { localStacks, type OpenStack } from "./workspace";
 
 export interface Io {
@@ -27,6 +29,10 @@ export interface ControlArgs {
   hostname?: string;
   message?: string;
   limit?: number;
+  /** `deploy`: the push's changed paths, judged by the service's deployFilter. */
+  changed?: string[];
+  /** `deploy`: whatever the service's deploySchedule and deployFilter say. */
+  force?: boolean;
 }
 
 export interface ControlDeps {
@@ -34,15 +40,18 @@ export interface ControlDeps {
   /** Opens stacks; the Pulumi CLI on PATH unless a test stands in. */
   open?: OpenStack;
   sleep?: (ms: number) => Promise<void>;
+  /** The clock a deploySchedule is judged by; the system's unless a test stands in. */
+  now?: () => Date;
 }
 
-async function operate(a: ControlArgs, o: Options): Promise<OperationResult> {
+async function operate(a: ControlArgs, o: Options, now: () => Date): Promise<OperationResult> {
   const base: Base = { operation: a.command, environment: a.env, stack: a.env };
   try {
     const env = loadEnvironment(o.root, a.env);
     const platform = () => o.open({ project: "platform", stack: a.env });
     const services = env.services.map((s) => s.name);
-    const running = (name?: string) => env.services.find((s) => s.name === name)?.image;
+    const spec = (name?: string) => env.services.find((s) => s.name === name);
+    const running = (name?: string) => spec(name)?.image;
     const tenantReq = { tenant: a.tenant ?? "", hostname: a.hostname, service: a.service };
     switch (a.command) {
       case "preview":
@@ -56,7 +65,14 @@ async function operate(a: ControlArgs, o: Options): Promise<OperationResult> {
       case "history":
         return await historyOp(await platform(), base, a.limit ?? 10);
       case "deploy":
-        return await deploy(o, { environment: a.env, service: a.service!, image: a.image!, services, running: running(a.service) });
+        return await deploy(o, {
+          environment: a.env,
+          service: a.service!,
+          image: a.image!,
+          services,
+          running: running(a.service),
+          gate: deployGate(spec(a.service), a, now()),
+        });
       case "rollback":
         return await rollback(o, { environment: a.env, service: a.service!, services, running: running(a.service) });
       case "domains add":
@@ -75,17 +91,23 @@ async function operate(a: ControlArgs, o: Options): Promise<OperationResult> {
   }
 }
 
-/** Runs one control-plane command; returns its exit status. */
+/**
+ * Runs one control-plane command; returns its exit status. While it runs, SIGINT and SIGTERM stop
+ * it through the engine (signals.ts): exit 11 `cancelled`, 12 `interrupted` after a second one.
+ */
 export async function runControl(a: ControlArgs, io: Io, deps: ControlDeps): Promise<number> {
   const progress = a.json ? io.stderr : io.stdout;
+  const report = (line: string) => progress(`${line}\n`);
+  const stop = new Stop(report);
   const o: Options = {
     open: deps.open ?? localStacks(deps.root),
     root: deps.root,
     allow: new Set(a.allow ?? []),
-    report: (line) => progress(`${line}\n`),
+    report,
     sleep: deps.sleep,
+    stop,
   };
-  const res = await operate(a, o);
+  const res = await withSignals(stop, () => operate(a, o, deps.now ?? (() => new Date())));
   if (a.json) io.stdout(`${JSON.stringify(res)}\n`);
   else {
     const out = res.exitCode === EXIT.ok || res.exitCode === EXIT.drift ? io.stdout : io.stderr;

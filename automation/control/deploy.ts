@@ -4,9 +4,23 @@
  */
 import { imageProblem } from "../../model/baseline";
 import { imageReferenceProblem } from "../../model/imageReference";
-import { deployMessage, imageConfigPath, type OperationResult } from "../../model/controlPlane";
+import { heldBack, type DeployGate } from "./deployRules";
 import { belongsTo, serviceComponent } from "./events";
-import { EngineError, failure, inspect, proceed, refusal, result, retrying, update, type Base, type Options } from "./operations";
+import { deployMessage, imageConfigPath, type GuardViolation, type OperationResult } from "../../model/controlPlane";
+import {
+  EngineError,
+  failure,
+  inspect,
+  proceed,
+  refusal,
+  result,
+  retrying,
+  update,
+  type Base,
+  type Inspection,
+  type Options,
+} from "./operations";
+import { CancelledError } from "./signals";
 import { historyEntry } from "./reads";
 import type { ControlStack } from "./workspace";
 
@@ -44,6 +58,8 @@ export interface DeployRequest {
   /** The image the environment's config resolves to now (its spec's when nothing overrides it), for messages. */
   running?: string;
   operation?: "deploy" | "rollback";
+  /** The spec's deploy rules and the push they judge (deployRules.ts); a rollback has none. */
+  gate?: DeployGate;
 }
 
 export async function deploy(o: Options, req: DeployRequest): Promise<OperationResult> {
@@ -53,6 +69,8 @@ export async function deploy(o: Options, req: DeployRequest): Promise<OperationR
   const imageWrong = imageReferenceProblem(req.image) ?? imageProblem(req.image);
   const problems = [serviceProblem(req), imageWrong && `--image: ${imageWrong}`].filter((p) => p);
   if (problems.length > 0) return result(base, "usage", problems.join("\n"));
+  const held = req.gate && heldBack(base, req.gate, req);
+  if (held) return held;
   const key = imageConfigPath(req.service);
   const info = { service: req.service, image: req.image, targets: [] as string[], notApplied: [] as string[] };
   try {
@@ -64,61 +82,108 @@ export async function deploy(o: Options, req: DeployRequest): Promise<OperationR
 
     await stack.setConfig(key, { value: req.image, secret: false }, true);
     const changedFiles = [`Pulumi.${req.environment}.yaml`];
-    let found;
+    const message = deployMessage(operation, req.service, req.image);
+    let outcome: Attempt;
     try {
-      found = await inspect(stack, o);
+      // While the stack is busy the whole attempt runs again: a new preview, a new verdict, new targets.
+      outcome = await retrying(stack.name, o, () => attempt(stack, o, base, deployInfo, message));
     } catch (err) {
+      // Nothing ran (busy throughout, a failed preview), or a signal stopped it: the config goes back
+      // as it was, since a deploy the engine did not finish is not the record (no restore update
+      // starts after a signal).
       await restoreImage(stack, key, previous);
-      throw err;
+      if (!(err instanceof CancelledError)) throw err;
+      const res = failure(base, err);
+      const said = err.pending.length > 0 ? res.message : err.state;
+      return { ...res, message: `${said}\n${restoredNote(req, previous)}`, deploy: deployInfo };
     }
-    const component = serviceComponent(found.steps, req.service);
-    const targets = component ? found.changing.filter((s) => belongsTo(s.urn, component.urn)) : [];
-    deployInfo.targets = targets.map((s) => s.urn);
-    deployInfo.notApplied = found.changing.filter((s) => !targets.includes(s)).map((s) => s.urn);
-    // Only what the deploy would apply is judged: changes elsewhere are left for a full `up`.
-    const violations = found.violations.filter((v) => deployInfo.targets.includes(v.urn));
-    if (violations.length > 0 || found.failed) {
+    if (outcome.refused) {
       await restoreImage(stack, key, previous);
-      if (violations.length > 0) return { ...refusal(base, violations, found), deploy: deployInfo };
-      proceed(found);
+      return { ...outcome.refused, deploy: deployInfo };
     }
-    if (targets.length === 0) {
+    if (outcome.failed)
+      return await restore(stack, o, base, { key, previous, failed: outcome.failed, deploy: deployInfo, running: req.running });
+    if (deployInfo.targets.length === 0) {
       return result(base, "unchanged", `${req.service} in ${req.environment}: the preview changes none of its resources`, {
         deploy: deployInfo,
         changedFiles,
       });
     }
-    const message = deployMessage(operation, req.service, req.image);
-    try {
-      const changes = await update(stack, o, { total: targets.length, target: deployInfo.targets, message });
-      const skipped =
-        deployInfo.notApplied.length > 0 ? `; ${deployInfo.notApplied.length} pending change(s) elsewhere left for a full up` : "";
-      return result(base, "deployed", `${req.service} runs ${req.image} in ${req.environment}${skipped}`, {
-        deploy: deployInfo,
-        changes,
-        changedFiles,
-      });
-    } catch (err) {
-      if (!(err instanceof EngineError)) {
-        // The update never ran (the stack stayed busy): the config goes back as it was.
-        await restoreImage(stack, key, previous);
-        throw err;
-      }
-      return await restore(stack, o, base, {
-        key,
-        previous,
-        targets: deployInfo.targets,
-        failed: err,
-        deploy: deployInfo,
-        running: req.running,
-      });
-    }
+    const skipped =
+      deployInfo.notApplied.length > 0 ? `; ${deployInfo.notApplied.length} pending change(s) elsewhere left for a full up` : "";
+    return result(base, "deployed", `${req.service} runs ${req.image} in ${req.environment}${skipped}`, {
+      deploy: deployInfo,
+      changes: outcome.changes,
+      changedFiles,
+    });
   } catch (err) {
     return { ...failure(base, err), deploy: info };
   }
 }
 
-/** The update failed: the previous image back in config, and an update of the same resources to it. */
+/** What a deploy attempt did: refused, failed in the update, or updated its targets (none: nothing of the service changes). */
+interface Attempt {
+  refused?: OperationResult;
+  failed?: EngineError;
+  changes?: Record<string, number>;
+}
+
+/** The service's resources among a preview's changes, and what the guard says of them alone. */
+function serviceChanges(found: Inspection, service: string): { targets: string[]; notApplied: string[]; violations: GuardViolation[] } {
+  const component = serviceComponent(found.steps, service);
+  const targets = component ? found.changing.filter((s) => belongsTo(s.urn, component.urn)).map((s) => s.urn) : [];
+  const notApplied = found.changing.filter((s) => !targets.includes(s.urn)).map((s) => s.urn);
+  // Only what the deploy would apply is judged: changes elsewhere are left for a full `up`. But a
+  // protected resource the engine refused fails the whole preview, wherever it is, and a deploy
+  // never runs after a failed preview: that is a refusal naming it (exit 4), not an engine failure.
+  const judged = found.violations.filter((v) => targets.includes(v.urn) || found.protectedUrns.includes(v.urn));
+  return { targets, notApplied, violations: judged };
+}
+
+/**
+ * One attempt: a preview, the guard over the service's changes (`info` takes its targets and what
+ * it leaves), and an update targeted at them. A failed preview throws; a failed update is returned
+ * (the caller restores the previous image); a busy stack throws for `retrying` to run it again.
+ */
+async function attempt(
+  stack: ControlStack,
+  o: Options,
+  base: Base,
+  info: NonNullable<OperationResult["deploy"]>,
+  message: string,
+): Promise<Attempt> {
+  const found = await inspect(stack, o);
+  const { targets, notApplied, violations } = serviceChanges(found, info.service);
+  Object.assign(info, { targets, notApplied });
+  if (violations.length > 0) return { refused: refusal(base, violations, found) };
+  proceed(found);
+  if (targets.length === 0) return {};
+  try {
+    return { changes: await update(stack, o, { total: targets.length, target: targets, message }) };
+  } catch (err) {
+    if (!(err instanceof EngineError)) throw err;
+    return { failed: err };
+  }
+}
+
+/** What the previous image is called in messages: the override, else the spec's image. */
+function previousName(previous: string | undefined, running: string | undefined): string {
+  return previous ?? (running ? `${running} (its spec's image)` : "its spec's image");
+}
+
+/** A cancelled deploy's config: back as it was, so running the same deploy again finishes it. */
+function restoredNote(req: DeployRequest, previous: string | undefined): string {
+  const back = previousName(previous, req.running);
+  return `${req.service}: Pulumi.${req.environment}.yaml is back to ${back} (a deploy the engine did not finish is not recorded); deploy ${req.image} again to finish it`;
+}
+
+/**
+ * The update failed: the previous image back in config, and an update of the same resources to
+ * it. When another update holds the stack meanwhile, the restore waits like any update, and each
+ * later attempt previews and judges again what the restore would change (the other writer may
+ * have changed the service), targeting the service's resources that preview changes. A signal
+ * stops it before or during its update; the config stays restored.
+ */
 async function restore(
   stack: ControlStack,
   o: Options,
@@ -126,30 +191,57 @@ async function restore(
   r: {
     key: string;
     previous?: string;
-    targets: string[];
     failed: EngineError;
     deploy: NonNullable<OperationResult["deploy"]>;
     running?: string;
   },
 ): Promise<OperationResult> {
   const service = r.deploy.service;
-  const back = r.previous ?? (r.running ? `${r.running} (its spec's image)` : "its spec's image");
+  const back = previousName(r.previous, r.running);
+  const message = deployMessage("rollback", service, r.previous ?? r.running ?? "spec");
   o.report?.(`${service}: the update failed; restoring ${back}`);
   await restoreImage(stack, r.key, r.previous);
-  try {
-    await update(stack, o, {
-      total: r.targets.length,
-      target: r.targets,
-      message: deployMessage("rollback", service, r.previous ?? r.running ?? "spec"),
-    });
-  } catch (err) {
-    const again = err instanceof EngineError ? err.engineMessage : String(err);
-    return result(
+  const failedToo = (why: string, extra: Partial<OperationResult>) =>
+    result(
       base,
       "rollback-failed",
-      `${service}: the update to ${r.deploy.image} failed and restoring ${back} failed too; the service may be half-rolled; look at the Deployment before anything else`,
-      { engineMessage: `${r.failed.engineMessage}\n--- while restoring:\n${again}`, deploy: r.deploy },
+      `${service}: the update to ${r.deploy.image} failed and restoring ${back} ${why}; the service may be half-rolled; look at the Deployment before anything else`,
+      { deploy: r.deploy, ...extra },
     );
+  try {
+    const refused = await retrying(stack.name, o, async (n) => {
+      if (n === 1) {
+        await update(stack, o, { total: r.deploy.targets.length, target: r.deploy.targets, message });
+        return undefined;
+      }
+      const found = await inspect(stack, o);
+      const { targets, violations } = serviceChanges(found, service);
+      if (violations.length > 0) return refusal(base, violations, found);
+      proceed(found);
+      if (targets.length > 0) await update(stack, o, { total: targets.length, target: targets, message });
+      return undefined;
+    });
+    if (refused)
+      return failedToo(`was refused by the guard (${refused.message})`, {
+        violations: refused.violations,
+        engineMessage: r.failed.engineMessage,
+      });
+  } catch (err) {
+    if (err instanceof CancelledError) {
+      const res = failure(base, err);
+      const stopped =
+        err.pending.length > 0
+          ? res.message
+          : `${err.state}; Pulumi.${base.environment}.yaml says ${back}: enclii-infra up --env ${base.environment} applies it`;
+      return {
+        ...res,
+        message: `${service}: the update to ${r.deploy.image} failed; restoring ${back} was stopped: ${stopped}`,
+        engineMessage: `${r.failed.engineMessage}${res.engineMessage ? `\n--- while restoring:\n${res.engineMessage}` : ""}`,
+        deploy: r.deploy,
+      };
+    }
+    const again = err instanceof EngineError ? err.engineMessage : err instanceof Error ? err.message : String(err);
+    return failedToo("failed too", { engineMessage: `${r.failed.engineMessage}\n--- while restoring:\n${again}` });
   }
   return result(base, "rolled-back", `${service}: the update to ${r.deploy.image} failed; ${back} is back`, {
     engineMessage: r.failed.engineMessage,

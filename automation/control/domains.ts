@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Document, parseDocument } from "yaml";
 import type { CustomerRecord, DomainStatus, GuardViolation, OperationResult } from "../../model/controlPlane";
-import type { Tenant } from "../../model/routes";
+import { DNS_1035_LABEL, type Tenant } from "../../model/routes";
 import type { Environment } from "../../model/config/schema";
 import { placeTenant, shardFile, TENANTS_DIR, TENANTS_KEY, type Shard } from "../../model/config/tenants";
 import { checkShardSources } from "../../stacks/shardConfig";
@@ -20,6 +20,7 @@ import { failure, guardedUp, result, type Base, type Options } from "./operation
 import type { ControlStack } from "./workspace";
 
 const CUSTOM_HOSTNAME_TYPE = "cloudflare:index/customHostname:CustomHostname";
+const MAX_PORT = 65535;
 
 export interface DomainsRequest {
   tenant: string;
@@ -32,10 +33,15 @@ function loadShards(o: Options, env: Environment): Shard[] {
   return checkAllShards(shardFiles(join(o.root, TENANTS_DIR), env.stack), env).map((s) => s.shard);
 }
 
+/** `--service name:port`, each part checked as the shard's schema will (model/config/tenants.ts), naming the flag. */
 function parseService(text: string): Tenant["service"] {
-  const m = /^([^:]+):(\d+)$/.exec(text);
+  const m = /^([^:]+):([^:]+)$/.exec(text);
   if (!m) throw new UsageError(`--service: "${text}" must be name:port, such as storefront:8080`);
-  return { name: m[1], port: Number(m[2]) };
+  const [, name, port] = m;
+  if (!DNS_1035_LABEL.test(name)) throw new UsageError(`--service: "${name}" must be a Service name: a DNS-1035 label (a letter first)`);
+  if (!/^[1-9]\d{0,4}$/.test(port) || Number(port) > MAX_PORT)
+    throw new UsageError(`--service: the port "${port}" must be a whole number from 1 to ${MAX_PORT}`);
+  return { name, port: Number(port) };
 }
 
 /**
@@ -161,8 +167,10 @@ export async function domainsAdd(o: Options, env: Environment, req: DomainsReque
       throw new UsageError(
         `--service: ${req.tenant} routes to ${existing.service.name}:${existing.service.port}; domains add does not change a tenant's Service`,
       );
+    if (existing?.hostnames.includes(req.hostname))
+      return await alreadyThere(o, base, { tenant: req.tenant, hostname: req.hostname, stack });
     const tenant: Tenant = existing
-      ? { ...existing, hostnames: existing.hostnames.includes(req.hostname) ? existing.hostnames : [...existing.hostnames, req.hostname] }
+      ? { ...existing, hostnames: [...existing.hostnames, req.hostname] }
       : { name: req.tenant, hostnames: [req.hostname], service };
     const edited = { stack, tenants: existing ? shard.tenants.map((t) => (t === existing ? tenant : t)) : [...shard.tenants, tenant] };
     checkEdited(env, shards, edited);
@@ -178,6 +186,36 @@ export async function domainsAdd(o: Options, env: Environment, req: DomainsReque
   } catch (err) {
     return failure(base, err);
   }
+}
+
+/**
+ * `domains add` of a hostname the tenant's shard file already has: the file stays as it is, byte
+ * for byte. When the shard's outputs have the hostname, an update made it, and the answer is
+ * `unchanged` with its records, read from the stack with no engine command (`domains status`
+ * reads the status again from Cloudflare). When they lack it, the update that should have made it
+ * failed or never ran: the shard is updated from the file as it stands, so that running the same
+ * command again converges.
+ */
+async function alreadyThere(o: Options, base: Base, req: { tenant: string; hostname: string; stack: string }): Promise<OperationResult> {
+  const shardStack = await o.open({ project: "tenants", stack: req.stack });
+  const before = await tenantStatus(shardStack, req.tenant);
+  const records = (hostnames: DomainStatus[]) => ({ domains: { tenant: req.tenant, shard: req.stack, hostnames } });
+  if (before.some((h) => h.hostname === req.hostname))
+    return result(
+      base,
+      "unchanged",
+      `${req.tenant} (${req.stack}) already has ${req.hostname}; nothing changed (status as of the shard's last update); the customer adds these records\n${statusLines(before)}`,
+      records(before),
+    );
+  const up = await guardedUp(shardStack, o, base, { message: `enclii domains add ${req.tenant} ${req.hostname}` });
+  if (up.exitCode !== 0) return up;
+  const after = await tenantStatus(shardStack, req.tenant);
+  return result(
+    base,
+    "ok",
+    `${req.tenant} (${req.stack}): ${req.hostname} was in ${shardFile(req.stack)} but not in the stack; updated; the customer adds these records\n${statusLines(after)}`,
+    { changes: up.changes, ...records(after) },
+  );
 }
 
 /**

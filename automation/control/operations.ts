@@ -1,10 +1,12 @@
 /**
  * The operations every command is made of: a guarded preview and a guarded update (the reads are
- * in reads.ts), each retried while another update holds the stack and each ending in one
- * `OperationResult`. Nothing here prints: progress goes to `report`, the result to the caller.
+ * in reads.ts), each retried as a whole (preview, guard, update) while another update holds the
+ * stack, each stopped by a signal (signals.ts) and each ending in one `OperationResult`. Nothing
+ * here prints: progress goes to `report`, the result to the caller.
  */
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import { EXIT, type GuardViolation, type OperationResult } from "../../model/controlPlane";
+import { operationResult, type ResultBase } from "../../model/contract";
+import type { GuardViolation, OperationResult } from "../../model/controlPlane";
 import { ConfigError } from "../../stacks/config";
 import {
   changeCounts,
@@ -19,6 +21,7 @@ import {
   type Step,
 } from "./events";
 import { NoCliError, StackMissingError, UsageError } from "./errors";
+import { CancelledError, type EngineCommand, type Stop } from "./signals";
 import type { ControlStack, OpenStack } from "./workspace";
 
 /** Another update held the stack through every retry. */
@@ -35,6 +38,8 @@ export interface Options {
   /** Human progress, one line at a time. */
   report?: (line: string) => void;
   sleep?: (ms: number) => Promise<void>;
+  /** The command's signals: no engine command starts after the first, the one in flight is cancelled. */
+  stop?: Stop;
 }
 
 export class BusyError extends Error {
@@ -60,43 +65,55 @@ export class EngineError extends Error {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** Runs `fn`, again with doubling delays while Pulumi reports a concurrent update. */
-export async function retrying<T>(stack: string, o: Options, fn: () => Promise<T>): Promise<T> {
+/** Pulumi's "another update is in progress": Pulumi Cloud's 409, a self-managed backend's lock. */
+function isBusy(err: unknown): boolean {
+  // By name: the class may come from another copy of the SDK.
+  return err instanceof Error && err.name === "ConcurrentUpdateError";
+}
+
+/**
+ * Runs `attempt` (given its number), again with doubling delays while Pulumi reports a concurrent
+ * update. The caller retries a whole sequence, preview and guard included: after waiting out
+ * another writer, the stack is not what the last preview saw. A signal ends the wait.
+ */
+export async function retrying<T>(stack: string, o: Options, attempt: (n: number) => Promise<T>): Promise<T> {
   const sleep = o.sleep ?? defaultSleep;
-  for (let attempt = 1; ; attempt++) {
+  for (let n = 1; ; n++) {
     try {
-      return await fn();
+      return await attempt(n);
     } catch (err) {
-      // By name: the class may come from another copy of the SDK.
-      if (!(err instanceof Error) || err.name !== "ConcurrentUpdateError") throw err;
-      if (attempt === RETRY_ATTEMPTS) throw new BusyError(stack, attempt);
-      const delay = Math.min(FIRST_RETRY_DELAY_MS * 2 ** (attempt - 1), MAX_RETRY_DELAY_MS);
-      o.report?.(`${stack}: another update is running; retrying in ${delay / 1000} s (attempt ${attempt + 1} of ${RETRY_ATTEMPTS})`);
-      await sleep(delay);
+      if (!isBusy(err)) throw err;
+      if (n === RETRY_ATTEMPTS) throw new BusyError(stack, n);
+      const delay = Math.min(FIRST_RETRY_DELAY_MS * 2 ** (n - 1), MAX_RETRY_DELAY_MS);
+      o.report?.(`${stack}: another update is running; retrying in ${delay / 1000} s (attempt ${n + 1} of ${RETRY_ATTEMPTS})`);
+      await Promise.race([sleep(delay), ...(o.stop ? [o.stop.stopped] : [])]);
     }
   }
 }
 
 /**
- * One engine command (preview, up, refresh), retried while the stack is busy; its events, or an
- * EngineError with the engine's own words when it fails.
+ * One engine command (preview, up, refresh preview) and its events. Not started after a signal;
+ * cancelled by one (CancelledError); a ConcurrentUpdateError as thrown, for `retrying` around the
+ * sequence; any other failure an EngineError with the engine's own words.
  */
 export async function runEngine(
   stack: ControlStack,
   o: Options,
-  command: (onEvent: (e: EngineEvent) => void) => Promise<unknown>,
+  kind: EngineCommand,
+  command: (onEvent: (e: EngineEvent) => void, signal?: AbortSignal) => Promise<unknown>,
   watch?: (e: EngineEvent) => void,
 ): Promise<EngineEvent[]> {
   const events: EngineEvent[] = [];
+  const onEvent = (e: EngineEvent) => {
+    events.push(e);
+    watch?.(e);
+  };
+  o.stop?.check(stack.name);
   try {
-    await retrying(stack.name, o, () =>
-      command((e) => {
-        events.push(e);
-        watch?.(e);
-      }),
-    );
+    await (o.stop ? o.stop.during(kind, (signal) => command(onEvent, signal)) : command(onEvent));
   } catch (err) {
-    if (err instanceof BusyError) throw err;
+    if (o.stop?.requested) throw o.stop.cancelled(stack.name, kind, events);
+    if (isBusy(err)) throw err;
     throw engineFailure(events, err);
   }
   return events;
@@ -141,7 +158,10 @@ export async function inspect(stack: ControlStack, o: Options, opts: { refresh?:
   try {
     // A refresh runs with the program (Pulumi's --run-program): up front, from the state, it would
     // configure the providers with the last run's Kubernetes token, expired two hours after it.
-    events = await runEngine(stack, o, (onEvent) => stack.preview({ refresh: opts.refresh, runProgram: opts.refresh, onEvent }));
+    // A preview reads no history (stack.js `preview`), so it has no showSecrets to turn off.
+    events = await runEngine(stack, o, "preview", (onEvent, signal) =>
+      stack.preview({ refresh: opts.refresh, runProgram: opts.refresh, onEvent, signal }),
+    );
   } catch (err) {
     if (!(err instanceof EngineError)) throw err;
     ({ events } = failed = err);
@@ -183,26 +203,29 @@ function progress(total: number, report: ((line: string) => void) | undefined): 
   };
 }
 
-/** An update of the steps `inspection` found (all of them, or `target` only); EngineError when it fails. */
+/**
+ * An update of the steps `inspection` found (all of them, or `target` only); EngineError when it
+ * fails. `showSecrets: false`: after the update the SDK reads its summary from the history
+ * (stack.js `up` → `info` → `history`), which adds `--show-secrets`, decrypting the config, unless
+ * told false; the library never reads that summary.
+ */
 export async function update(
   stack: ControlStack,
   o: Options,
   opts: { total: number; target?: string[]; message: string; refresh?: boolean },
 ): Promise<Record<string, number>> {
+  const { target, message, refresh } = opts;
   const events = await runEngine(
     stack,
     o,
-    (onEvent) => stack.up({ target: opts.target, message: opts.message, refresh: opts.refresh, runProgram: opts.refresh, onEvent }),
+    "update",
+    (onEvent, signal) => stack.up({ target, message, refresh, runProgram: refresh, onEvent, signal, showSecrets: false }),
     progress(opts.total, o.report),
   );
   return changeCounts(events);
 }
 
-export interface Base {
-  operation: string;
-  environment: string;
-  stack: string;
-}
+export type Base = ResultBase;
 
 export function result(
   base: Base,
@@ -210,33 +233,17 @@ export function result(
   message: string,
   extra: Partial<OperationResult> = {},
 ): OperationResult {
-  const exitCode = {
-    ok: EXIT.ok,
-    deployed: EXIT.ok,
-    unchanged: EXIT.ok,
-    "no-drift": EXIT.ok,
-    drift: EXIT.drift,
-    refused: EXIT.refused,
-    "rolled-back": EXIT.rolledBack,
-    "rollback-failed": EXIT.rollbackFailed,
-    failed: EXIT.failed,
-    busy: EXIT.busy,
-    "no-cli": EXIT.noCli,
-    usage: EXIT.usage,
-    "no-stack": EXIT.noStack,
-    "nothing-to-roll-back": EXIT.nothingToRollBack,
-    cancelled: EXIT.cancelled,
-    interrupted: EXIT.interrupted,
-    "outside-window": EXIT.outsideWindow,
-    skipped: EXIT.ok,
-  }[status];
-  return { ...base, status, exitCode, message, ...extra };
+  return operationResult(base, status, message, extra);
 }
 
 /** Any thrown error as the result it stands for; with --json the control plane always gets a result. */
 export function failure(base: Base, err: unknown): OperationResult {
   if (err instanceof NoCliError) return result(base, "no-cli", err.message);
   if (err instanceof BusyError) return result(base, "busy", err.message);
+  if (err instanceof CancelledError) {
+    const said = engineErrors(err.events);
+    return result(base, err.status, err.message, said ? { engineMessage: said } : {});
+  }
   if (err instanceof UsageError || err instanceof ConfigError) return result(base, "usage", err.message);
   if (err instanceof EngineError)
     return result(base, "failed", `${base.stack}: ${base.operation} failed`, { engineMessage: err.engineMessage });
@@ -273,25 +280,31 @@ export function refusal(
   );
 }
 
-/** Preview, guard, then update: nothing runs when the guard refuses. */
+/**
+ * Preview, guard, then update: nothing runs when the guard refuses. While the stack is busy the
+ * whole sequence runs again, so each attempt's update follows its own preview and verdict.
+ */
 export async function guardedUp(
   stack: ControlStack,
   o: Options,
   base: Base,
   opts: { message: string; refresh?: boolean; expected?: (v: GuardViolation) => boolean },
 ): Promise<OperationResult> {
-  const found = await inspect(stack, o, opts);
-  const violations = found.violations.filter((v) => !opts.expected?.(v) || found.protectedUrns.includes(v.urn));
-  if (violations.length > 0) return refusal(base, violations, found);
-  proceed(found);
-  if (found.changing.length === 0 && !opts.refresh) return result(base, "unchanged", `${stack.name}: nothing to change`, { changes: {} });
-  o.report?.(`${stack.name}: ${found.changing.length} resource(s) to change`);
-  const changes = await update(stack, o, { total: found.changing.length, message: opts.message, refresh: opts.refresh });
-  return result(base, "ok", `${stack.name}: updated`, { changes });
+  return retrying(stack.name, o, async () => {
+    const found = await inspect(stack, o, opts);
+    const violations = found.violations.filter((v) => !opts.expected?.(v) || found.protectedUrns.includes(v.urn));
+    if (violations.length > 0) return refusal(base, violations, found);
+    proceed(found);
+    if (found.changing.length === 0 && !opts.refresh) return result(base, "unchanged", `${stack.name}: nothing to change`, { changes: {} });
+    o.report?.(`${stack.name}: ${found.changing.length} resource(s) to change`);
+    const changes = await update(stack, o, { total: found.changing.length, message: opts.message, refresh: opts.refresh });
+    return result(base, "ok", `${stack.name}: updated`, { changes });
+  });
 }
 
 export async function previewOp(stack: ControlStack, o: Options, base: Base): Promise<OperationResult> {
-  const found = await inspect(stack, o);
+  // A self-managed backend's preview takes no lock; Pulumi Cloud may still answer one with a 409.
+  const found = await retrying(stack.name, o, () => inspect(stack, o));
   if (found.violations.length > 0) return refusal(base, found.violations, found);
   proceed(found);
   const listed = found.changing.map((s) => `  ${s.ops.join("/")} ${s.urn}`).join("\n");

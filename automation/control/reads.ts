@@ -7,7 +7,7 @@ import type { HistoryEntry, OperationResult } from "../../model/controlPlane";
 import { SECRET_MARK } from "../../model/names";
 import { NAMESPACE } from "../../model/config/schema";
 import { refreshOutcomes } from "./events";
-import { result, runEngine, type Base, type Options } from "./operations";
+import { result, retrying, runEngine, type Base, type Options } from "./operations";
 import type { ControlStack } from "./workspace";
 
 const SERVICES_KEY = `${NAMESPACE}:services`;
@@ -16,7 +16,13 @@ const SERVICES_KEY = `${NAMESPACE}:services`;
 export async function driftOp(stack: ControlStack, o: Options, base: Base): Promise<OperationResult> {
   // With the program: a refresh alone configures providers from the state, whose Kubernetes
   // token expired hours after the run that stored it (docs/security.md#how-a-run-gets-its-credential).
-  const events = await runEngine(stack, o, (onEvent) => stack.previewRefresh({ onEvent, runProgram: true }));
+  // showSecrets: false, as every engine command here (operations.ts `update`), though a refresh
+  // preview reads no history (stack.js `previewRefresh`).
+  const events = await retrying(stack.name, o, () =>
+    runEngine(stack, o, "refresh preview", (onEvent, signal) =>
+      stack.previewRefresh({ onEvent, runProgram: true, signal, showSecrets: false }),
+    ),
+  );
   // The outcome of each refresh is on its outputs event, not its pre-event (events.ts refreshOutcomes).
   const drift = refreshOutcomes(events);
   if (drift.length === 0) return result(base, "no-drift", `${stack.name}: the world matches the state`, { drift });

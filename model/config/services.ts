@@ -6,6 +6,7 @@
 import { parseDocument } from "yaml";
 import { z } from "zod";
 import { imageProblem } from "../baseline";
+import { deployScheduleProblem } from "../deployRules";
 import { bindingEnvNames } from "./bindings";
 import { describeIssues, fieldPath } from "./issues";
 import { DATABASES, R2_APP_BUCKETS, UIDS } from "../names";
@@ -49,7 +50,13 @@ const serviceSpecSchema = z.strictObject({
           path: z.string().default("."),
           autoDeploy: z.boolean().default(false),
           deployFilter: z.strictObject({ paths: z.array(glob).default([]), excludePaths: z.array(glob).default([]) }).optional(),
-          deploySchedule: z.strictObject({ onlyAfter: utcTime, onlyBefore: utcTime }).optional(),
+          deploySchedule: z
+            .strictObject({ onlyAfter: utcTime, onlyBefore: utcTime })
+            .superRefine((schedule, ctx) => {
+              const problem = deployScheduleProblem(schedule);
+              if (problem) ctx.addIssue({ code: "custom", message: problem });
+            })
+            .optional(),
         }),
       }),
     }),

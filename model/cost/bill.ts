@@ -6,24 +6,9 @@
  */
 import { CLOUDFLARE_PRICES_AS_OF, CUSTOM_HOSTNAME_PRICES, PRICES_AS_OF, R2_PRICES, machineSize, type Prices } from "./catalog";
 import type { Environment } from "../config/schema";
+import type { CostLine, CostReport } from "../contract";
 
-export interface CostLine {
-  item: string;
-  count: number;
-  monthlyUsd: number;
-  /** Where the price comes from. */
-  source: string;
-  /** No price known for this item: set it in config (the source says where). */
-  unpriced?: boolean;
-}
-
-export interface CostReport {
-  lines: CostLine[];
-  monthlyUsd: number;
-  budgetUsd?: number;
-  overBudget: boolean;
-  capacity: { vcpu: number; memoryGi: number; diskGi: number };
-}
+export type { CostLine, CostReport };
 
 const round2 = (n: number) => Math.round(n * 100) / 100;
 const HETZNER = `Hetzner price list ${PRICES_AS_OF} (model/cost/catalog.ts), or enclii:prices`;

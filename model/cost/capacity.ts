@@ -8,6 +8,9 @@
 import { machineSize } from "./catalog";
 import { LONGHORN_USABLE_SHARE, longhornReplicas } from "../rules/environment";
 import type { NodeSpec } from "../config/schema";
+import type { CapacityReport } from "../contract";
+
+export type { CapacityReport };
 import { quantityValue } from "../config/services";
 
 export interface Resources {
@@ -71,21 +74,7 @@ export const SYSTEM_PODS: PodGroup[] = [
 /** Longhorn setting guaranteed-instance-manager-cpu (default 12): a share of each node's allocatable CPU. */
 export const LONGHORN_INSTANCE_MANAGER_CPU_SHARE = 0.12;
 
-export interface NodeFit {
-  node: string;
-  machine: string;
-  allocatable: Resources;
-  requested: Resources;
-  pods: number;
-}
-
-export interface CapacityReport {
-  nodes: NodeFit[];
-  /** The largest pod a rolling update adds, and whether some node has room for it. */
-  surge?: { workload: string; requests: Resources; fitsOn?: string };
-  disk: { neededGi: number; usableGi: number; replicas: number };
-  problems: string[];
-}
+type NodeFit = CapacityReport["nodes"][number];
 
 function allocatable(node: NodeSpec): Resources {
   const size = machineSize(node) ?? { vcpu: 0, memoryGi: 0 };

@@ -6,18 +6,26 @@
  * so every object says `pulumi.com/skipAwait` but a Deployment running `enclii:failingImage`,
  * whose rollout the provider waits for and which therefore fails as a real bad rollout does.
  *
- * Config (namespace `enclii`, as the platform's): `kubeconfig` (secret; without it only the
- * outputs are registered, for the tests that need no cluster), `services` (the platform's image
- * override shape, `{ <service>: { image, replicas } }`), `failingImage`, `redisStorageGi`,
- * `databaseCluster`, `database` (false removes the Cluster), `protect`, `holdUntil` (a file an update waits for, to hold the stack's
- * lock), `greeting` (kept in a Stash, the engine's own resource, so a change is an update even
- * without a cluster) and `token` (secret), returned as outputs.
+ * Config: the fixture's own knobs in namespace `fixture`, which the platform's config schema
+ * ignores (so a stack file holding them still passes `loadEnvironment`, testbed/cliFixture.ts):
+ * `kubeconfig` (secret; without it only the outputs are registered, for the tests that need no
+ * cluster), `failingImage`, `redisStorageGi`, `databaseCluster`, `database` (false removes the
+ * Cluster), `holdUntil` (a file an update's program waits for, to hold the stack's lock),
+ * `holdStepUntil` (a file a step waits for, ignoring cancellation: `HeldStep`), `greeting` (kept
+ * in a Stash, the engine's own resource, so a change is an update even without a cluster) and
+ * `token` (secret), returned as outputs. The platform's own keys where the fixture means the same:
+ * `enclii:services` (the image override shape, `{ <service>: { image, replicas } }`, which the
+ * library writes), `enclii:protect`, and `enclii:domain` (exported, with `customHostnames`, as a
+ * tenant shard reads them). With a kubeconfig it exports `kubeApi` (server and CA, as the
+ * platform's), which the tenants fixture (tenants/index.ts) reads through a stack reference.
  */
 import { existsSync } from "node:fs";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
 
-const config = new pulumi.Config("enclii");
+const platformConfig = new pulumi.Config("enclii");
+const config = new pulumi.Config("fixture");
 const NAMESPACE = "enclii-platform";
 const SERVICES = ["switchyard-api", "switchyard-ui"];
 /**
@@ -40,15 +48,45 @@ interface ServiceConfig {
   replicas?: number;
 }
 
+/** The API server and its CA from a kubeconfig, as the platform's `kubeApi` output has them (model/platformOutputs.ts). */
+function kubeApi(text: string): { server: string; certificateAuthorityData: string } {
+  const cluster = (parse(text) as { clusters: { cluster: { server: string; "certificate-authority-data": string } }[] }).clusters[0]
+    .cluster;
+  return { server: cluster.server, certificateAuthorityData: cluster["certificate-authority-data"] };
+}
+
 /** Resolves once `file` exists: the test creates it when a held update may go on. */
 async function until(file: string): Promise<void> {
   while (!existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
+/**
+ * A step that lasts until the test says: its create and update wait for the file `until` names.
+ * Like a provider that cannot stop an operation it started, it goes on when the engine cancels
+ * (a dynamic provider's Cancel does nothing: @pulumi/pulumi cmd/dynamic-provider `cancel`), so a
+ * signal arrives while a step is in flight and stays so. Its provider runs in the
+ * `pulumi-resource-pulumi-nodejs` plugin (testbed/engine.ts puts it on PATH).
+ */
+class HeldStep extends pulumi.dynamic.Resource {
+  constructor(name: string, props: { until: string; greeting: string }) {
+    const provider: pulumi.dynamic.ResourceProvider = {
+      async create(inputs) {
+        await until(inputs.until);
+        return { id: "held", outs: inputs };
+      },
+      async update(_id, _olds, news) {
+        await until(news.until);
+        return { outs: news };
+      },
+    };
+    super(provider, name, props);
+  }
+}
+
 function platform(provider: k8s.Provider): void {
-  const services = config.getObject<Record<string, ServiceConfig>>("services") ?? {};
+  const services = platformConfig.getObject<Record<string, ServiceConfig>>("services") ?? {};
   const failing = config.get("failingImage");
-  const protect = config.getBoolean("protect") ?? false;
+  const protect = platformConfig.getBoolean("protect") ?? false;
   const root = new Component("enclii:platform:Platform", "enclii");
   const namespace = new k8s.core.v1.Namespace("enclii-namespace", { metadata: { name: NAMESPACE } }, { parent: root, provider });
   const opts = { provider, dependsOn: [namespace] };
@@ -121,7 +159,16 @@ export = async () => {
   const greeting = config.get("greeting") ?? "hello";
   // The engine's own resource (no plugin): something to update where no cluster is needed.
   new pulumi.Stash("enclii-greeting", { input: greeting });
+  const holdStep = config.get("holdStepUntil");
+  if (holdStep) new HeldStep("enclii-held-step", { until: holdStep, greeting });
   const kubeconfig = config.getSecret("kubeconfig");
   if (kubeconfig) platform(new k8s.Provider("enclii-kubernetes", { kubeconfig }));
-  return { greeting, token: config.getSecret("token") };
+  const domain = platformConfig.get("domain");
+  return {
+    greeting,
+    token: config.getSecret("token"),
+    ...(kubeconfig && { kubeApi: kubeconfig.apply(kubeApi) }),
+    ...(domain && { domain }),
+    ...(domain && platformConfig.getBoolean("customHostnames") && { customHostnames: { fallbackOrigin: `proxy.${domain}` } }),
+  };
 };
