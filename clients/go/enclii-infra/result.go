@@ -1,0 +1,165 @@
+package encliiinfra
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// ContractVersion is the version of the result contract this client was written against
+// (model/contract.ts CONTRACT_VERSION). A result whose contractVersion has another major is
+// refused with a *ContractVersionError; a newer minor only adds fields, which decoding ignores.
+const ContractVersion = "1.0.0"
+
+// Status is a result's outcome in words; the exit status says the same in a number
+// (docs/control-plane.md#exit-status).
+type Status string
+
+// The statuses a result can have (model/contract.ts STATUS_EXIT).
+const (
+	StatusOK                Status = "ok"
+	StatusDeployed          Status = "deployed"
+	StatusUnchanged         Status = "unchanged"
+	StatusNoDrift           Status = "no-drift"
+	StatusSkipped           Status = "skipped"
+	StatusFailed            Status = "failed"
+	StatusUsage             Status = "usage"
+	StatusDrift             Status = "drift"
+	StatusRefused           Status = "refused"
+	StatusRolledBack        Status = "rolled-back"
+	StatusRollbackFailed    Status = "rollback-failed"
+	StatusNoCLI             Status = "no-cli"
+	StatusBusy              Status = "busy"
+	StatusNoStack           Status = "no-stack"
+	StatusNothingToRollBack Status = "nothing-to-roll-back"
+	StatusCancelled         Status = "cancelled"
+	StatusInterrupted       Status = "interrupted"
+	StatusOutsideWindow     Status = "outside-window"
+)
+
+// Result is one enclii-infra --json result (OperationResult in model/contract.ts; its JSON Schema
+// is schema/result.schema.json). Optional members are omitted when the operation has none.
+type Result struct {
+	ContractVersion string `json:"contractVersion"`
+	// Operation is the command: preview, up, deploy, rollback, outputs, history, drift, domains add, ….
+	Operation string `json:"operation"`
+	// Environment is the platform stack's name.
+	Environment string `json:"environment"`
+	// Stack is the Pulumi stack operated on: a shard stack for domains.
+	Stack    string `json:"stack"`
+	Status   Status `json:"status"`
+	ExitCode int    `json:"exitCode"`
+	// Message is one line a person can act on (several for a refusal or drift, one per resource).
+	Message string `json:"message"`
+	// EngineMessage is what the engine said when it failed, secrets already masked.
+	EngineMessage string `json:"engineMessage,omitempty"`
+	// Changes counts the engine's steps by operation (create, update, same, …).
+	Changes    map[string]int   `json:"changes,omitempty"`
+	Violations []GuardViolation `json:"violations,omitempty"`
+	// ChangedFiles are the stack files under the checkout the operation edited: commit them.
+	ChangedFiles []string       `json:"changedFiles,omitempty"`
+	Deploy       *DeployInfo    `json:"deploy,omitempty"`
+	Domains      *DomainsResult `json:"domains,omitempty"`
+	// Outputs are the stack's outputs, each as JSON; a secret one is the string "[secret]".
+	Outputs map[string]json.RawMessage `json:"outputs,omitempty"`
+	History []HistoryEntry             `json:"history,omitempty"`
+	Drift   []DriftEntry               `json:"drift,omitempty"`
+	// Plan is plan --json's report; this client runs no plan, but decodes one.
+	Plan *PlanReport `json:"plan,omitempty"`
+	// Schedule is, with StatusOutsideWindow, the service's deploySchedule and when a deploy may run next.
+	Schedule *Schedule `json:"schedule,omitempty"`
+
+	// raw is the object as the CLI printed it, for the tests that validate it against the schema.
+	raw []byte
+}
+
+// Schedule is a service's deploy window ("22:00 UTC" style; it may wrap midnight).
+type Schedule struct {
+	OnlyAfter         string    `json:"onlyAfter"`
+	OnlyBefore        string    `json:"onlyBefore"`
+	NextWindowOpensAt time.Time `json:"nextWindowOpensAt"`
+}
+
+// GuardViolation is a resource the guard stopped, and why.
+type GuardViolation struct {
+	URN  string `json:"urn"`
+	Type string `json:"type"`
+	// Op is the engine's step: replace, create-replacement, delete-replaced, delete, import-replacement.
+	Op string `json:"op"`
+	// Because names the properties that force the replacement, or why it is deleted.
+	Because []string `json:"because"`
+	// Holds says what the resource holds: what a replace or delete loses.
+	Holds string `json:"holds"`
+}
+
+// DeployInfo is what a deploy or rollback did to one service.
+type DeployInfo struct {
+	Service string `json:"service"`
+	Image   string `json:"image"`
+	// PreviousImage is the override before this deploy, when there was one.
+	PreviousImage string `json:"previousImage,omitempty"`
+	// Targets are the update's --target URNs: the service's changed resources.
+	Targets []string `json:"targets"`
+	// NotApplied are changes the preview showed outside the service, left for a full up.
+	NotApplied []string `json:"notApplied"`
+}
+
+// DomainsResult is what a domains command found or did.
+type DomainsResult struct {
+	Tenant string `json:"tenant,omitempty"`
+	// Shard is the shard stack holding the tenant.
+	Shard     string         `json:"shard,omitempty"`
+	Hostnames []DomainStatus `json:"hostnames"`
+	// Tenants is domains list's answer: every tenant of the environment and its shard.
+	Tenants []TenantEntry `json:"tenants,omitempty"`
+}
+
+// DomainStatus is one custom hostname and the records its customer must create.
+type DomainStatus struct {
+	Hostname string `json:"hostname"`
+	Tenant   string `json:"tenant"`
+	// Status is Cloudflare's custom hostname status (pending, active, …).
+	Status string `json:"status"`
+	// SSLStatus is Cloudflare's certificate status (pending_validation, active, …).
+	SSLStatus string           `json:"sslStatus"`
+	Records   []CustomerRecord `json:"records"`
+}
+
+// CustomerRecord is a DNS record the customer creates.
+type CustomerRecord struct {
+	// Type is CNAME or TXT.
+	Type  string `json:"type"`
+	Name  string `json:"name"`
+	Value string `json:"value"`
+	// Purpose is traffic, ownership or certificate.
+	Purpose string `json:"purpose"`
+}
+
+// TenantEntry is one tenant as domains list shows it.
+type TenantEntry struct {
+	Name      string   `json:"name"`
+	Shard     string   `json:"shard"`
+	Hostnames []string `json:"hostnames"`
+	// Service is name:port of the tenant's Service.
+	Service string `json:"service"`
+}
+
+// HistoryEntry is one operation in a stack's history.
+type HistoryEntry struct {
+	// Kind is update, preview, refresh, destroy, ….
+	Kind string `json:"kind"`
+	// Result is succeeded, failed or in-progress.
+	Result    string    `json:"result"`
+	StartTime time.Time `json:"startTime"`
+	Message   string    `json:"message"`
+	// Image is, per service, the image override the update ran with.
+	Image map[string]string `json:"image,omitempty"`
+}
+
+// DriftEntry is a resource that differs from the state.
+type DriftEntry struct {
+	URN string `json:"urn"`
+	// Op is the refresh's outcome: update or delete.
+	Op string `json:"op"`
+	// Properties are the property paths that differ (spec.replicas, …).
+	Properties []string `json:"properties"`
+}
