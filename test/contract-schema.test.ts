@@ -28,7 +28,9 @@ async function run(argv: string[], scenario = "contract.json", pulumi = true) {
     cpSync(join(ROOT, f), join(root, f), { recursive: true });
   const saved = { ...process.env };
   Object.assign(process.env, {
-    PATH: [...(pulumi ? [STANDIN] : []), dirname(process.execPath)].join(delimiter),
+    // The stand-in is a shell script that needs the system's tools (dirname) after it; without
+    // it, only node: no pulumi anywhere.
+    PATH: (pulumi ? [STANDIN, dirname(process.execPath), saved.PATH ?? ""] : [dirname(process.execPath)]).join(delimiter),
     ENCLII_STANDIN_SCENARIO: join(STANDIN, "scenarios", scenario),
     ENCLII_STANDIN_DIR: state,
     // The shards' Kubernetes token, brought rather than minted over SSH (workspace.ts localStacks).
