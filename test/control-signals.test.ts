@@ -164,15 +164,33 @@ describe("signals", () => {
     );
   });
 
-  it("a signal that comes while the SDK prepares the command reaches the CLI as soon as the SDK listens", async () => {
-    const stop = stopper();
-    const heard = await stop.during("update", async (signal) => {
-      stop.receive("SIGTERM");
+  it("a signal that comes before the engine's first event reaches the CLI only with that event, the SDK listening or not yet", async () => {
+    // Before its engine speaks the CLI may hold the stack's lock with no handler installed: a signal then would kill it, lock kept.
+    for (const listenFirst of [true, false]) {
+      const stop = stopper();
       const sent: string[] = [];
+      const listen = (signal: AbortSignal) => signal.addEventListener("abort", () => sent.push("SIGINT"));
+      await stop.during("update", async (signal) => {
+        if (listenFirst) listen(signal);
+        stop.receive("SIGTERM");
+        if (!listenFirst) listen(signal);
+        expect(sent, `listening ${listenFirst ? "before" : "after"} the signal`).toEqual([]);
+        stop.started();
+        stop.started();
+      });
+      expect(sent).toEqual(["SIGINT"]);
+    }
+  });
+
+  it("a signal after the engine's first event reaches the CLI at once", async () => {
+    const stop = stopper();
+    const sent: string[] = [];
+    await stop.during("update", async (signal) => {
       signal.addEventListener("abort", () => sent.push("SIGINT"));
-      return sent;
+      stop.started();
+      stop.receive("SIGTERM");
+      expect(sent).toEqual(["SIGINT"]);
     });
-    expect(heard).toEqual(["SIGINT"]);
   });
 
   it("in-flight steps are those begun and not ended, changes only", () => {

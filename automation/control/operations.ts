@@ -106,6 +106,7 @@ export async function runEngine(
   const events: EngineEvent[] = [];
   const onEvent = (e: EngineEvent) => {
     events.push(e);
+    o.stop?.started();
     watch?.(e);
   };
   o.stop?.check(stack.name);

@@ -85,6 +85,10 @@ function describe(
   const done = applied(events);
   const changed = done > 0 ? `${done} change(s) were made before it stopped` : "nothing was changed";
   if (!command) return `${stack}: stopped by ${signal} before the next engine command; nothing more was changed`;
+  if (command === "update" && events.length === 0)
+    return terminated
+      ? `${stack}: a second ${signal} terminated the CLI before its engine started the update: nothing was changed, but if it had taken the stack's lock the lock remains (pulumi cancel --stack ${stack} removes it on a self-managed backend)`
+      : `${stack}: stopped by ${signal} before the engine started the update; nothing was changed`;
   if (command !== "update")
     return terminated
       ? `${stack}: a second ${signal} terminated the engine's ${command}, which takes no lock and writes no checkpoint: nothing was changed`
@@ -168,8 +172,11 @@ function signalCli(signal: StopSignal): void {
 export class Stop {
   private first?: StopSignal;
   private terminated = false;
-  /** The engine command in flight, and what aborts it (one per command: the SDK never removes its listener). */
-  private running?: { command: EngineCommand; controller: AbortController };
+  /**
+   * The engine command in flight, and what aborts it (one per command: the SDK never removes its
+   * listener); `started` once its engine sent an event, `deferred` when a signal came before that.
+   */
+  private running?: { command: EngineCommand; controller: AbortController; started: boolean; deferred: boolean };
   private wake: () => void = () => undefined;
   /** Resolves at the first signal: a wait between attempts ends there. */
   readonly stopped = new Promise<void>((resolve) => (this.wake = resolve));
@@ -187,12 +194,18 @@ export class Stop {
   receive(signal: StopSignal): void {
     if (!this.first) {
       this.first = signal;
+      const running = this.running;
       this.report(
-        this.running
-          ? `${signal}: cancelling the engine's ${this.running.command} (the steps in flight end first); a second signal terminates it`
-          : `${signal}: stopping before the next engine command`,
+        !running
+          ? `${signal}: stopping before the next engine command`
+          : running.started
+            ? `${signal}: cancelling the engine's ${running.command} (the steps in flight end first); a second signal terminates it`
+            : `${signal}: the engine's ${running.command} has not started; it is cancelled as soon as it does (a second signal terminates it)`,
       );
-      if (!this.terminal(signal)) this.running?.controller.abort();
+      if (running && !this.terminal(signal)) {
+        if (running.started) running.controller.abort();
+        else running.deferred = true;
+      }
       this.wake();
       return;
     }
@@ -201,6 +214,20 @@ export class Stop {
     this.terminated = true;
     this.report(`${signal}: terminating the engine's ${this.running.command}`);
     if (!this.terminal(signal)) this.passOn(signal);
+  }
+
+  /**
+   * The engine of the command in flight sent an event: its CLI handles signals from here on. Before
+   * that a signal would kill it outright: a self-managed backend takes the stack's lock before the
+   * update's cancellation scope installs the CLI's handlers (pulumi/pulumi pkg/backend/diy/backend.go
+   * `Update` locks, then `apply` calls `NewScope`, pkg/backend/cancellation_scope.go), and the lock
+   * would stay. The engine's first event comes from inside that scope, so a signal waits for it.
+   */
+  started(): void {
+    const running = this.running;
+    if (!running || running.started) return;
+    running.started = true;
+    if (running.deferred) running.controller.abort();
   }
 
   /** Throws the cancellation once a signal has come: no engine command starts after it. */
@@ -226,7 +253,7 @@ export class Stop {
       if (typeof listener === "function") listener.call(signal, event);
       else listener.handleEvent(event);
     };
-    this.running = { command, controller };
+    this.running = { command, controller, started: false, deferred: false };
     try {
       return await run(controller.signal);
     } finally {
