@@ -27,7 +27,7 @@ import type { PlanResult } from "./plan";
 import { writePlanFiles } from "./planFiles";
 import { loadStackConfig } from "./stackFile";
 import { summarize } from "./summary";
-import { budgetProblem, estimateCost } from "../model/cost/bill";
+import { budgetProblem, estimateCost, serversBudgetProblem } from "../model/cost/bill";
 import { loadAgainst } from "./against";
 import { planCapacity } from "./capacity";
 import { UsageError } from "./control/errors";
@@ -113,6 +113,10 @@ async function plan(argv: string[], io: Io): Promise<number> {
   }
   const allShards = checkAllShards(files, env);
   const shards = allShards.filter((s) => !shardOnly || s.shard.stack === requested);
+  // No plan comes in under a budget the servers alone exceed: refused before Pulumi loads. A
+  // shard's own plan leaves the environment's bill to the environment's, as below.
+  const serversOver = shardOnly ? undefined : serversBudgetProblem(env);
+  if (serversOver) throw new ConfigError([serversOver]);
   const say = values.json ? () => undefined : io.stdout;
   const passOn = [...(values.config ? ["--config", values.config] : []), ...(values.tenants ? ["--tenants", values.tenants] : [])];
   const base = values.against ? loadAgainst(values.against, stack, passOn) : undefined;
@@ -204,7 +208,10 @@ async function planOrProblem(argv: string[], io: Io): Promise<number> {
       io.stderr(`${err.message}\n`);
       return EXIT.usage;
     }
-    io.stderr(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // Every bad input is a ConfigError or UsageError above; anything else is ours. One line, no
+    // JavaScript stack: the user can act on neither, and the file reproduces it for us.
+    const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    io.stderr(`plan failed: ${what.split("\n")[0]} (this is a bug: please report it with the stack files planned)\n`);
     return EXIT.failed;
   }
 }

@@ -137,6 +137,28 @@ describe("npm run plan", () => {
     });
   });
 
+  it("exits 2 for a budget the servers alone exceed, before loading Pulumi or writing anything", () => {
+    const file = join(tmp, "Pulumi.staging.yaml");
+    writeFileSync(file, readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8").replace("    monthlyUsd: 50\n", "    monthlyUsd: 5\n"));
+    const out = join(tmp, "over-budget");
+    const script = [
+      'const { planCommand } = require("./automation/planCommand");',
+      "let err = '';",
+      `planCommand(${JSON.stringify(["staging", "--config", file, "--out", out])}, { stdout: () => {}, stderr: (t) => (err += t) }).then((code) => {`,
+      "  const pulumi = Object.keys(require.cache).filter((m) => m.includes('/node_modules/@pulumi/'));",
+      "  process.stdout.write(JSON.stringify({ code, err, pulumi: pulumi.length }));",
+      "});",
+    ].join("\n");
+    const r = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), ["-e", script], { cwd: ROOT, encoding: "utf8" });
+    // Staging's one cx33 is €8.99, $9.78 a month at the seed's rate (docs/capacity-and-cost.md).
+    expect(JSON.parse(r.stdout)).toEqual({
+      code: 2,
+      err: "invalid stack config:\n  - enclii:budget.monthlyUsd: the servers alone cost $9.78 a month, over the budget of $5.00 by $4.78\n",
+      pulumi: 0,
+    });
+    expect(() => statSync(out)).toThrow();
+  });
+
   it("compares with the plan its --out held before, when --against names the same directory", async () => {
     const dir = join(tmp, "same-dir");
     const io = { stdout: () => undefined, stderr: () => undefined };

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { USAGE, planCommand } from "../automation/planCommand";
+import { shardFiles } from "../automation/shards";
 import { renderProblem } from "../model/problem";
 import type { Tenant } from "../model/routes";
 import { TENANTS_PER_SHARD, checkShards, parseShard, parseShardStack, placeTenant, shardStack, type Shard } from "../model/config/tenants";
@@ -71,7 +72,7 @@ describe("parseShard", () => {
     expect(shard).toBeUndefined();
     expect(problems.map(renderProblem)).toEqual([
       "staging: a tenant shard's stack name must be <environment>-NNN, such as production-000",
-      "enclii-tenants:tenant: unknown config key (known: enclii-tenants:tenants, enclii-tenants:platformStack)",
+      "enclii-tenants:tenant: unknown config key; did you mean enclii-tenants:tenants? (a shard reads only enclii-tenants:tenants and enclii-tenants:platformStack)",
       "enclii-tenants:tenants[0].name: must be a DNS label: lowercase letters, digits and '-', at most 52 characters",
       "enclii-tenants:tenants[0].hostnames: needs at least one hostname",
       "enclii-tenants:tenants[0].service.name: must be a Service name: a DNS-1035 label (a letter first)",
@@ -85,6 +86,29 @@ describe("parseShard", () => {
       "enclii-tenants:platformStack: must be a stack reference: <organization>/<project>/<stack>",
     ]);
     expect(parseShard("staging-000", { "enclii-tenants:platformStack": "acme/enclii-infra/staging" }).problems).toEqual([]);
+  });
+
+  it("takes only its own environment's enclii-infra stack as its platform, in any organization", () => {
+    expect(parseShard("staging-000", { "enclii-tenants:platformStack": "acme/infra/production" }).problems.map(renderProblem)).toEqual([
+      'enclii-tenants:platformStack: names the project "infra"; a shard reads its platform from the enclii-infra project',
+      `enclii-tenants:platformStack: names the stack "production", but this shard is staging's: a shard reads its own environment's platform stack (<organization>/enclii-infra/staging)`,
+    ]);
+  });
+
+  it("refuses every key it does not read, in any namespace, pointing a near miss at the key meant", () => {
+    const only = "(a shard reads only enclii-tenants:tenants and enclii-tenants:platformStack)";
+    const { problems } = parseShard("staging-000", {
+      "enclii-tenant:tenants": "[]",
+      "enclii:tenants": "[]",
+      "enclii-tenants:PlatformStack": "acme/enclii-infra/staging",
+      "kubernetes:context": "default",
+    });
+    expect(problems.map(renderProblem)).toEqual([
+      `enclii-tenant:tenants: unknown config key; did you mean enclii-tenants:tenants? ${only}`,
+      `enclii-tenants:PlatformStack: unknown config key; did you mean enclii-tenants:platformStack? ${only}`,
+      `enclii:tenants: unknown config key; did you mean enclii-tenants:tenants? ${only}`,
+      `kubernetes:context: unknown config key ${only}`,
+    ]);
   });
 
   it(`refuses more than ${TENANTS_PER_SHARD} tenants in one shard`, () => {
@@ -177,6 +201,52 @@ describe("the planner refuses bad shards before loading Pulumi", () => {
       expect(r.stderr).toBe(`--tenants: no directory ${join(tmp, "nosuch")}\n${USAGE}\n`);
     }
     expect(existsSync(join(tmp, "nosuch-plan"))).toBe(false);
+  });
+
+  it("when a stack file in the shards' directory is not a shard of an environment that exists", async () => {
+    const root = join(tmp, "names");
+    const dir = join(root, "tenants");
+    writeShardFiles(dir, [{ stack: "staging-000", tenants: [] }]);
+    writeFileSync(join(root, "Pulumi.staging.yaml"), readFileSync("Pulumi.staging.yaml", "utf8"));
+    // The project file is no stack file; another environment's shard is its own business.
+    writeFileSync(join(dir, "Pulumi.yaml"), "name: enclii-tenants\nruntime: nodejs\n");
+    writeFileSync(join(root, "Pulumi.production.yaml"), "config: {}\n");
+    writeShardFiles(dir, [{ stack: "production-000", tenants: [] }]);
+    expect(shardFiles(dir, "staging")).toEqual([join(dir, "Pulumi.staging-000.yaml")]);
+
+    for (const bad of ["stagign-001", "staging-1", "staging", "qa-000"]) writeShardFiles(dir, [{ stack: bad, tenants: [] }]);
+    writeFileSync(join(dir, "Pulumi.staging-002.yml"), "config: {}\n");
+    const form = "not a tenant shard's stack file: a shard's is named Pulumi.<environment>-NNN.yaml, such as Pulumi.production-000.yaml";
+    const r = await run("staging", "--config", join(root, "Pulumi.staging.yaml"), "--tenants", dir, "--out", join(tmp, "names-plan"));
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n").filter(Boolean)).toEqual([
+      "invalid stack config:",
+      `  - ${join(dir, "Pulumi.qa-000.yaml")}: no environment "qa" (no platform stack file Pulumi.qa.yaml) (environments: production, staging)`,
+      `  - ${join(dir, "Pulumi.stagign-001.yaml")}: no environment "stagign" (no platform stack file Pulumi.stagign.yaml); did you mean Pulumi.staging-001.yaml?`,
+      `  - ${join(dir, "Pulumi.staging-002.yml")}: ${form}`,
+      `  - ${join(dir, "Pulumi.staging-1.yaml")}: ${form}`,
+      `  - ${join(dir, "Pulumi.staging.yaml")}: ${form}`,
+    ]);
+    expect(existsSync(join(tmp, "names-plan"))).toBe(false);
+  });
+
+  it("when a shard file holds a secret in plain text: named by key, its value never shown", async () => {
+    const dir = join(tmp, "secret");
+    writeShardFiles(dir, [{ stack: "staging-000", tenants: [tenant("acme", "shop.acme.com")] }]);
+    const file = join(dir, "Pulumi.staging-000.yaml");
+    writeFileSync(
+      file,
+      `${readFileSync(file, "utf8")}  cloudflare:apiToken: cf-plain-9f8e7d\n  enclii-tenants:password:\n    secure: v1:c2VjcmV0\n`,
+    );
+    const r = await run("staging", "--tenants", dir, "--out", join(tmp, "secret-plan"));
+    expect(r.code).toBe(2);
+    expect(r.stderr.split("\n").filter(Boolean)).toEqual([
+      "invalid stack config:",
+      `  - ${file}: cloudflare:apiToken: looks like a secret and is in plain text; a shard holds no secrets (its Cloudflare token comes from the platform stack, its Kubernetes token from ENCLII_TENANTS_TOKEN): delete it from the file and rotate it`,
+      // Encrypted, it is only a key the shard does not read.
+      `  - ${file}: enclii-tenants:password: unknown config key (a shard reads only enclii-tenants:tenants and enclii-tenants:platformStack)`,
+    ]);
+    expect(r.stderr).not.toContain("cf-plain-9f8e7d");
   });
 
   it("naming every shard file's problems together, across shards too", async () => {

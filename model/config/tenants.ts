@@ -6,7 +6,7 @@
  * the control plane's `domains` commands share these rules.
  */
 import { z } from "zod";
-import { fieldPath, issueProblems } from "./issues";
+import { didYouMean, fieldPath, issueProblems } from "./issues";
 import { renderProblem, type Problem } from "../problem";
 import { validateRoutes, tenantRoutes, DNS_1035_LABEL, type RouteProblem, type Tenant } from "../routes";
 import { decode, dnsLabel, fqdn, port } from "./validators";
@@ -24,6 +24,12 @@ export const TENANTS_KEY = `${TENANTS_PROJECT}:tenants`;
  */
 export const SHARD_TOKEN_ENV = "ENCLII_TENANTS_TOKEN";
 export const PLATFORM_STACK_KEY = `${TENANTS_PROJECT}:platformStack`;
+/**
+ * Every key a shard's config may hold: the shard program reads these and nothing else, and its
+ * providers are explicit ones built from the platform's outputs, which read no `kubernetes:` or
+ * `cloudflare:` stack config (that configures only default providers).
+ */
+export const SHARD_KEYS = [TENANTS_KEY, PLATFORM_STACK_KEY];
 /**
  * A shard's size bound: one `pulumi up` of a shard stays a few hundred resources, and a 1000-tenant
  * environment is ten shards that plan and deploy independently.
@@ -119,16 +125,75 @@ export function parseShard(stack: string, raw: Record<string, string>): { shard?
       message: "a tenant shard's stack name must be <environment>-NNN, such as production-000",
     });
   for (const key of Object.keys(raw).sort())
-    if (key.startsWith(`${TENANTS_PROJECT}:`) && key !== TENANTS_KEY && key !== PLATFORM_STACK_KEY)
-      problems.push({ where: key, code: "unknown-key", message: `unknown config key (known: ${TENANTS_KEY}, ${PLATFORM_STACK_KEY})` });
+    if (!SHARD_KEYS.includes(key)) problems.push({ where: key, code: "unknown-key", message: unknownKeyMessage(key) });
   const platform = platformStackSchema.safeParse(raw[PLATFORM_STACK_KEY]);
   if (!platform.success) problems.push(...issueProblems(platformStackSchema, platform.error.issues, () => PLATFORM_STACK_KEY));
+  else if (platform.data !== undefined) problems.push(...platformStackProblems(platform.data, name?.environment));
   const text = raw[TENANTS_KEY];
   const parsed = shardTenants.safeParse(text === undefined ? [] : decode(text), { reportInput: true });
   if (!parsed.success)
     problems.push(...issueProblems(shardTenants, parsed.error.issues, (path) => `${TENANTS_PROJECT}:${fieldPath(["tenants", ...path])}`));
   if (problems.length > 0 || !name || !parsed.success) return { problems };
   return { shard: { stack, ...name, tenants: parsed.data }, problems: checkShards([{ stack, tenants: parsed.data }]) };
+}
+
+/** A typo in the name or in the namespace (`enclii:tenants`, `enclii-tenant:tenants`) is pointed at the key meant. */
+function unknownKeyMessage(key: string): string {
+  const name = key.slice(key.indexOf(":") + 1);
+  const near = didYouMean(
+    name,
+    SHARD_KEYS.map((k) => k.slice(TENANTS_PROJECT.length + 1)),
+  );
+  const hint = didYouMean(key, SHARD_KEYS) ?? (near && `${TENANTS_PROJECT}:${near}`);
+  return `unknown config key${hint ? `; did you mean ${hint}?` : ""} (a shard reads only ${SHARD_KEYS.join(" and ")})`;
+}
+
+/**
+ * A shard reads its own environment's platform stack: its tenants are checked against that
+ * environment's shards and zone, and planned with that platform's outputs, so another stack would
+ * deploy what was never checked. Only the organization may differ.
+ */
+function platformStackProblems(reference: string, environment: string | undefined): Problem[] {
+  const [, project, stack] = reference.split("/");
+  const problems: Problem[] = [];
+  if (project !== PLATFORM_PROJECT)
+    problems.push({
+      where: PLATFORM_STACK_KEY,
+      code: "platform-stack",
+      message: `names the project "${project}"; a shard reads its platform from the ${PLATFORM_PROJECT} project`,
+    });
+  if (environment !== undefined && stack !== environment)
+    problems.push({
+      where: PLATFORM_STACK_KEY,
+      code: "platform-stack",
+      message: `names the stack "${stack}", but this shard is ${environment}'s: a shard reads its own environment's platform stack (<organization>/${PLATFORM_PROJECT}/${environment})`,
+    });
+  return problems;
+}
+
+/** Key names that say they hold a secret (`cloudflare:apiToken`, `enclii-tenants:password`). */
+const SECRET_NAME = /token|password|passwd|secret|key|credential/i;
+
+/**
+ * A shard's key whose name says it is a secret, held in plain text: refused without its value, since
+ * a shard file is reviewed in pull requests and needs no secret (the Cloudflare token comes from the
+ * platform stack, the Kubernetes token from SHARD_TOKEN_ENV).
+ */
+export function plainSecretProblem(key: string): string | undefined {
+  if (!SECRET_NAME.test(key.slice(key.indexOf(":") + 1))) return undefined;
+  return `${key}: looks like a secret and is in plain text; a shard holds no secrets (its Cloudflare token comes from the platform stack, its Kubernetes token from ${SHARD_TOKEN_ENV}): delete it from the file and rotate it`;
+}
+
+/**
+ * What is wrong with the name of a stack file `Pulumi.<stack>.yaml` in the shards' directory, given
+ * the environments that have a platform stack file; undefined for a shard of one of them.
+ */
+export function shardFileNameProblem(fileName: string, environments: readonly string[]): string | undefined {
+  const name = parseShardStack(/^Pulumi\.(.+)\.yaml$/.exec(fileName)?.[1] ?? "");
+  if (!name) return `not a tenant shard's stack file: a shard's is named Pulumi.<environment>-NNN.yaml, such as Pulumi.production-000.yaml`;
+  if (environments.includes(name.environment)) return undefined;
+  const hint = didYouMean(name.environment, environments);
+  return `no environment "${name.environment}" (no platform stack file Pulumi.${name.environment}.yaml)${hint ? `; did you mean Pulumi.${shardStack(hint, name.index)}.yaml?` : ` (environments: ${[...environments].sort().join(", ")})`}`;
 }
 
 /** A problem across shards, at the shard stack: a tenant or hostname declared twice, or a tenant route's problem. */

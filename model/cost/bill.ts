@@ -29,21 +29,39 @@ export function r2MonthlyUsd(usage: Environment["usage"]): number {
   );
 }
 
-/** `customHostnames`: how many the environment's tenant shards hold (the planner counts them). */
-export function estimateCost(env: Environment, customHostnames = 0): CostReport {
+/** A line per server type or dedicated model, priced. */
+function serverLines(env: Environment): CostLine[] {
   const counts = new Map<string, number>();
-  let publicIps = 0;
-  const capacity = { vcpu: 0, memoryGi: 0, diskGi: 0 };
   for (const n of env.nodes) {
     const item = n.kind === "cloud" ? n.serverType : n.model;
     counts.set(item, (counts.get(item) ?? 0) + 1);
+  }
+  return [...counts].map(([item, count]) => priced(item, count, env.prices.monthlyEur[item], env.prices));
+}
+
+/**
+ * A budget the servers alone exceed, known from the config alone: the planner refuses it before
+ * loading Pulumi, since no plan could come in under it. Unpriced servers count as nothing here.
+ */
+export function serversBudgetProblem(env: Environment): string | undefined {
+  const budgetUsd = env.budget?.monthlyUsd;
+  const serversUsd = round2(serverLines(env).reduce((sum, l) => sum + l.monthlyUsd, 0));
+  if (budgetUsd === undefined || serversUsd <= budgetUsd) return undefined;
+  return `enclii:budget.monthlyUsd: the servers alone cost $${serversUsd.toFixed(2)} a month, over the budget of $${budgetUsd.toFixed(2)} by $${(serversUsd - budgetUsd).toFixed(2)}`;
+}
+
+/** `customHostnames`: how many the environment's tenant shards hold (the planner counts them). */
+export function estimateCost(env: Environment, customHostnames = 0): CostReport {
+  let publicIps = 0;
+  const capacity = { vcpu: 0, memoryGi: 0, diskGi: 0 };
+  for (const n of env.nodes) {
     const size = machineSize(n)!;
     capacity.vcpu += size.vcpu;
     capacity.memoryGi += size.memoryGi;
     capacity.diskGi += size.diskGi;
     if (n.kind === "cloud" && n.publicIpv4) publicIps++;
   }
-  const lines = [...counts].map(([item, count]) => priced(item, count, env.prices.monthlyEur[item], env.prices));
+  const lines = serverLines(env);
   if (publicIps > 0) lines.push(priced("primary IPv4", publicIps, env.prices.primaryIpv4Eur, env.prices));
   const u = env.usage;
   lines.push({
