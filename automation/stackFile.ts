@@ -1,6 +1,7 @@
 /**
  * Reads `Pulumi.<stack>.yaml` the way the offline plan needs it: YAML problems (a tab, an unclosed
- * map, a duplicated key) reported as `file:line:column`, unknown top-level keys refused, values
+ * map, a duplicated key) reported as `file:line:column`, and so are bytes and YAML that Pulumi reads
+ * differently (stackFileText.ts); unknown top-level keys refused, values
  * turned into Pulumi's config map; ciphertext and missing secrets become placeholders. Loads no
  * Pulumi SDK, so a refused file is answered at once.
  */
@@ -9,6 +10,7 @@ import { isMap, isScalar, parseDocument, type Pair } from "yaml";
 import { didYouMean } from "../model/config/issues";
 import { ConfigError } from "../stacks/config";
 import { requiredSecretKeys, secretPlaceholder } from "./placeholders";
+import { aliasProblems, characterProblems, decodeStackFile, locator, structureProblems } from "./stackFileText";
 
 /** The keys Pulumi's stack settings file may hold (pulumi/pulumi sdk/go/common/workspace/project.go). */
 const STACK_FILE_KEYS = ["config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"];
@@ -21,34 +23,42 @@ export interface StackConfig {
   placeholders: string[];
 }
 
-/** `file:line:column` of a node, for messages. */
-function at(file: string, text: string, offset: number | undefined): string {
-  if (offset === undefined) return file;
-  const before = text.slice(0, offset).split("\n");
-  return `${file}:${before.length}:${before[before.length - 1].length + 1}`;
-}
-
-/** `required`: the secrets a real `pulumi up` of this stack reads, given its plain config (the platform's by default). */
+/**
+ * `file` as read from disk (bytes, so text that is not UTF-8 is found) or already text.
+ * `required`: the secrets a real `pulumi up` of this stack reads, given its plain config (the platform's by default).
+ */
 export function parseStackFile(
   file: string,
-  text: string,
+  content: string | Uint8Array,
   required: (plain: Record<string, string>) => string[] = requiredSecretKeys,
 ): StackConfig {
+  const decoded =
+    typeof content === "string" ? { text: content, problems: characterProblems(file, content) } : decodeStackFile(file, content);
+  if (decoded.text === undefined) throw new ConfigError(decoded.problems);
+  const text = decoded.text;
+  const locate = locator(file, text);
+  /** `file:line:column` of a node, for messages. */
+  const at = (offset: number | undefined) => (offset === undefined ? file : locate(offset));
   const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  // A second document is refused in structureProblems' words, with the rest.
+  const errors = doc.errors.filter((e) => e.code !== "MULTIPLE_DOCS");
+  if (errors.length > 0) {
     // The first error only: the parser's later ones follow from it. Its message loses any quoted
     // token, which could be a secret's value pasted on that line.
-    const e = doc.errors[0];
+    const e = errors[0];
     const message = e.message
       .split("\n")[0]
       .replace(/ at line \d+, column \d+:?$/, "")
       .replace(/:\s*".*$/, "");
-    throw new ConfigError([`${file}:${e.linePos?.[0].line ?? 1}:${e.linePos?.[0].col ?? 1}: ${message}`]);
+    throw new ConfigError([...decoded.problems, `${file}:${e.linePos?.[0].line ?? 1}:${e.linePos?.[0].col ?? 1}: ${message}`]);
   }
-  const problems: string[] = [];
+  const problems: string[] = [...decoded.problems, ...structureProblems(file, text)];
+  // Aliases past the limit, or to nothing, are never expanded: values are read only from a file without them.
+  const aliases = aliasProblems(file, text, doc);
+  if (aliases.length > 0) throw new ConfigError([...problems, ...aliases]);
   const root = doc.contents;
   if (root !== null && !isMap(root))
-    throw new ConfigError([`${at(file, text, root.range?.[0])}: must be a map of stack settings (config: …)`]);
+    throw new ConfigError([...problems, `${at(root.range?.[0])}: must be a map of stack settings (config: …)`]);
   const plain: Record<string, string> = {};
   const secure: string[] = [];
   for (const pair of (root?.items ?? []) as Pair[]) {
@@ -56,20 +66,21 @@ export function parseStackFile(
     if (!STACK_FILE_KEYS.includes(name)) {
       const hint = didYouMean(name, STACK_FILE_KEYS);
       problems.push(
-        `${at(file, text, isScalar(pair.key) ? pair.key.range?.[0] : undefined)}: unknown stack setting "${name}"${hint ? `; did you mean "${hint}"?` : ""}`,
+        `${at(isScalar(pair.key) ? pair.key.range?.[0] : undefined)}: unknown stack setting "${name}"${hint ? `; did you mean "${hint}"?` : ""}`,
       );
       continue;
     }
     if (name !== "config" || pair.value === null) continue;
     if (!isMap(pair.value)) {
-      problems.push(`${at(file, text, (pair.value as { range?: number[] }).range?.[0])}: config must be a map of keys`);
+      problems.push(`${at((pair.value as { range?: number[] }).range?.[0])}: config must be a map of keys`);
       continue;
     }
-    const values = (doc.toJS() as { config: Record<string, unknown> }).config;
+    // structureProblems bounded the aliases; the package's own count (a ReferenceError) is not needed.
+    const values = (doc.toJS({ maxAliasCount: -1 }) as { config: Record<string, unknown> }).config;
     for (const item of pair.value.items as Pair[]) {
       const key = isScalar(item.key) ? String(item.key.value) : JSON.stringify(item.key);
       const value = values[key];
-      const where = at(file, text, isScalar(item.key) ? item.key.range?.[0] : undefined);
+      const where = at(isScalar(item.key) ? item.key.range?.[0] : undefined);
       if (!/^[^:\s]+:[^\s]+$/.test(key))
         problems.push(`${where}: ${key}: not a config key: keys are namespace:name, such as enclii:domain`);
       else if (value === null || value === undefined) problems.push(`${where}: ${key}: has no value`);
@@ -85,5 +96,13 @@ export function parseStackFile(
 }
 
 export function loadStackConfig(file: string, required?: (plain: Record<string, string>) => string[]): StackConfig {
-  return parseStackFile(file, readFileSync(file, "utf8"), required);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (err) {
+    // A directory in the file's place, a file without read permission: the user's to fix, not a crash.
+    const code = (err as NodeJS.ErrnoException).code ?? "unknown error";
+    throw new ConfigError([`${file}: cannot be read (${code === "EISDIR" ? "a directory, not a stack file" : code})`]);
+  }
+  return parseStackFile(file, bytes, required);
 }

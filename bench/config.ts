@@ -6,7 +6,9 @@
  *     Pulumi SDK loads;
  *  2. the property-based check of testbed/stackFuzz.ts with many more cases than the test runs,
  *     on a fresh seed: config checks for all, and the real plan (in this process) for up to
- *     MAX_PLANS of those that pass.
+ *     MAX_PLANS of those that pass;
+ *  3. the byte-level property of testbed/byteFuzz.ts (stack and shard files damaged byte by byte),
+ *     BYTE_CASES cases on the same fresh seed, through the check only.
  * Prints a table and writes `.bench/config.json`; returns 1 if the property broke.
  */
 import { spawnSync } from "node:child_process";
@@ -14,6 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
+import { ByteChecker, byteCaseArbitrary, byteViolation } from "../testbed/byteFuzz";
 import { caseArbitrary, check, planAccepted, render, violation } from "../testbed/stackFuzz";
 import { stats, type Stats } from "./stats";
 
@@ -22,6 +25,7 @@ const RESULTS = join(ROOT, ".bench", "config.json");
 const RUNS = 5;
 const FUZZ_CASES = 3000;
 const MAX_PLANS = 100;
+const BYTE_CASES = 5000;
 const STAGING = readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8");
 
 /** Staging's file with one edit, which must apply: a stale pattern would bench a file that is not broken. */
@@ -34,6 +38,7 @@ function broken(from: string | RegExp, to: string): string {
 /** One broken file per class the config check refuses. */
 const BROKEN: Record<string, string> = {
   "YAML: tab indentation": broken("  enclii:k3s:\n    version", "  enclii:k3s:\n\tversion"),
+  "bytes: a BOM, a NUL, a tag": `\ufeff${broken("enclii:protect: false", "enclii:protect: !!str fa\0lse")}`,
   "node count 1e9": broken("      role: server", "      role: server\n      count: 1000000000"),
   "namespace typo": broken("  enclii:budget:", "  encli:budget:"),
   "k3s v1.99.0+k3s1": broken(/version: v1\.\d+\.\d+\+k3s\d+/, "version: v1.99.0+k3s1"),
@@ -100,6 +105,30 @@ async function fuzz(seed: number): Promise<{ cases: number; planned: number; ref
   }
 }
 
+/** The byte-level property: counts, the check's time per case, and the first failure, if any. */
+function byteFuzz(seed: number): { cases: number; refused: number; checkMs: Stats; failure?: string } {
+  const checker = new ByteChecker();
+  const seen = { cases: 0, refused: 0 };
+  const checkMs: number[] = [];
+  try {
+    const result = fc.check(
+      fc.property(byteCaseArbitrary, (c) => {
+        const t0 = performance.now();
+        const outcome = checker.check(c);
+        checkMs.push(performance.now() - t0);
+        const broken = byteViolation(outcome);
+        if (broken) throw new Error(broken);
+        seen.cases++;
+        if (outcome.code === 2) seen.refused++;
+      }),
+      { seed, numRuns: BYTE_CASES },
+    );
+    return { ...seen, checkMs: stats(checkMs), failure: result.failed ? `seed ${seed}: ${fc.defaultReportMessage(result)}` : undefined };
+  } finally {
+    checker.close();
+  }
+}
+
 export async function benchConfig(log = (s: string) => process.stderr.write(`${s}\n`)): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), "enclii-bench-config-"));
   try {
@@ -108,6 +137,8 @@ export async function benchConfig(log = (s: string) => process.stderr.write(`${s
     const seed = Date.now() % 2 ** 31;
     log(`config: ${FUZZ_CASES} generated stack files (seed ${seed})`);
     const f = await fuzz(seed);
+    log(`config: ${BYTE_CASES} stack and shard files damaged byte by byte (seed ${seed})`);
+    const b = byteFuzz(seed);
     const range = (s: Stats) => `${s.median.toFixed(2)} (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
     process.stdout.write(
       [
@@ -119,6 +150,8 @@ export async function benchConfig(log = (s: string) => process.stderr.write(`${s
         "",
         `property: ${f.cases} cases, ${f.refused} refused, ${f.cases - f.refused} passed the check (${f.planned} of them planned), ` +
           `check median ${f.checkMs.median.toFixed(2)} ms; ${f.failure ?? "no violation"}`,
+        `bytes: ${b.cases} cases, ${b.refused} refused, check median ${b.checkMs.median.toFixed(2)} ms ` +
+          `(max ${b.checkMs.max.toFixed(1)}); ${b.failure ?? "no violation"}`,
         `${RUNS} runs per file, median (min-max), on ${cpus().length} CPUs.`,
         "",
       ].join("\n"),
@@ -126,10 +159,10 @@ export async function benchConfig(log = (s: string) => process.stderr.write(`${s
     mkdirSync(join(RESULTS, ".."), { recursive: true });
     writeFileSync(
       RESULTS,
-      `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, cpus: cpus().length, refusals: rows, fuzz: { seed, ...f } }, null, 2)}\n`,
+      `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, cpus: cpus().length, refusals: rows, fuzz: { seed, ...f }, bytes: { seed, ...b } }, null, 2)}\n`,
     );
     process.stdout.write(`Wrote ${RESULTS}\n`);
-    return f.failure ? 1 : 0;
+    return f.failure || b.failure ? 1 : 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
