@@ -14,6 +14,19 @@ function plan(...args: string[]) {
   return spawnSync(process.execPath, ["automation/launch.cjs", "plan", ...args], { cwd: ROOT, encoding: "utf8" });
 }
 
+/** `planCommand(argv)` in a fresh process: its exit status, what it said on stderr, and how many Pulumi SDK modules it loaded. */
+function planInChild(argv: string[]): { code: number; err: string; pulumi: number } {
+  const script = [
+    'const { planCommand } = require("./automation/planCommand");',
+    "let err = '';",
+    `planCommand(${JSON.stringify(argv)}, { stdout: () => {}, stderr: (t) => (err += t) }).then((code) => {`,
+    "  const pulumi = Object.keys(require.cache).filter((m) => m.includes('/node_modules/@pulumi/'));",
+    "  process.stdout.write(JSON.stringify({ code, err, pulumi: pulumi.length }));",
+    "});",
+  ].join("\n");
+  const r = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), ["-e", script], { cwd: ROOT, encoding: "utf8" });
+  return JSON.parse(r.stdout) as { code: number; err: string; pulumi: number };
+}
 describe("npm run plan", () => {
   it("writes resources.json, manifests and bootstrap scripts, byte-identical across runs", () => {
     const [a, b] = [join(tmp, "a"), join(tmp, "b")];
@@ -103,16 +116,7 @@ describe("npm run plan", () => {
     const file = join(tmp, "a-file");
     writeFileSync(file, "");
     const argv = ["staging", "--tenants", join(tmp, "no-tenants"), "--config", tmp, "--out", join(tmp, "no-parent", "out")];
-    const script = [
-      'const { planCommand } = require("./automation/planCommand");',
-      "let err = '';",
-      `planCommand(${JSON.stringify(argv)}, { stdout: () => {}, stderr: (t) => (err += t) }).then((code) => {`,
-      "  const pulumi = Object.keys(require.cache).filter((m) => m.includes('/node_modules/@pulumi/'));",
-      "  process.stdout.write(JSON.stringify({ code, err, pulumi: pulumi.length }));",
-      "});",
-    ].join("\n");
-    const r = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), ["-e", script], { cwd: ROOT, encoding: "utf8" });
-    expect(JSON.parse(r.stdout)).toEqual({
+    expect(planInChild(argv)).toEqual({
       code: 2,
       err: [
         `--config: ${tmp} is a directory, not a stack file`,
@@ -141,17 +145,8 @@ describe("npm run plan", () => {
     const file = join(tmp, "Pulumi.staging.yaml");
     writeFileSync(file, readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8").replace("    monthlyUsd: 50\n", "    monthlyUsd: 5\n"));
     const out = join(tmp, "over-budget");
-    const script = [
-      'const { planCommand } = require("./automation/planCommand");',
-      "let err = '';",
-      `planCommand(${JSON.stringify(["staging", "--config", file, "--out", out])}, { stdout: () => {}, stderr: (t) => (err += t) }).then((code) => {`,
-      "  const pulumi = Object.keys(require.cache).filter((m) => m.includes('/node_modules/@pulumi/'));",
-      "  process.stdout.write(JSON.stringify({ code, err, pulumi: pulumi.length }));",
-      "});",
-    ].join("\n");
-    const r = spawnSync(join(ROOT, "node_modules", ".bin", "tsx"), ["-e", script], { cwd: ROOT, encoding: "utf8" });
     // Staging's one cx33 is €8.99, $9.78 a month at the seed's rate (docs/capacity-and-cost.md).
-    expect(JSON.parse(r.stdout)).toEqual({
+    expect(planInChild(["staging", "--config", file, "--out", out])).toEqual({
       code: 2,
       err: "invalid stack config:\n  - enclii:budget.monthlyUsd: the servers alone cost $9.78 a month, over the budget of $5.00 by $4.78\n",
       pulumi: 0,
