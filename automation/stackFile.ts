@@ -1,7 +1,7 @@
 /**
  * Reads `Pulumi.<stack>.yaml` the way the offline plan needs it: YAML problems (a tab, an unclosed
  * map, a duplicated key) reported as `file:line:column`, and so are bytes and YAML that Pulumi reads
- * differently (stackFileText.ts); unknown top-level keys refused, values
+ * differently (stackFileText.ts, stackFileValues.ts); unknown top-level keys refused, values
  * turned into Pulumi's config map; ciphertext and missing secrets become placeholders. Loads no
  * Pulumi SDK, so a refused file is answered at once.
  */
@@ -11,6 +11,7 @@ import { didYouMean } from "../model/config/issues";
 import { ConfigError } from "../stacks/config";
 import { requiredSecretKeys, secretPlaceholder } from "./placeholders";
 import { aliasProblems, characterProblems, decodeStackFile, locator, structureProblems } from "./stackFileText";
+import { isMergeKey, isSecureMap, valueProblems } from "./stackFileValues";
 
 /** The keys Pulumi's stack settings file may hold (pulumi/pulumi sdk/go/common/workspace/project.go). */
 const STACK_FILE_KEYS = ["config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"];
@@ -39,9 +40,13 @@ export function parseStackFile(
   const locate = locator(file, text);
   /** `file:line:column` of a node, for messages. */
   const at = (offset: number | undefined) => (offset === undefined ? file : locate(offset));
-  const doc = parseDocument(text, { uniqueKeys: true });
+  // Merge keys (<<) as Pulumi's Go YAML reads them: the merged map's own keys win, then the first source.
+  const doc = parseDocument(text, { uniqueKeys: true, merge: true });
   // A second document is refused in structureProblems' words, with the rest.
   const errors = doc.errors.filter((e) => e.code !== "MULTIPLE_DOCS");
+  // A character refused above (a carriage return alone) also breaks the YAML after it: the parser's
+  // error then only repeats it, less clearly.
+  if (errors.length > 0 && decoded.problems.length > 0) throw new ConfigError(decoded.problems);
   if (errors.length > 0) {
     // The first error only: the parser's later ones follow from it. Its message loses any quoted
     // token, which could be a secret's value pasted on that line.
@@ -72,19 +77,27 @@ export function parseStackFile(
     }
     if (name !== "config" || pair.value === null) continue;
     if (!isMap(pair.value)) {
-      problems.push(`${at((pair.value as { range?: number[] }).range?.[0])}: config must be a map of keys`);
+      problems.push(
+        `${at((pair.value as { range?: number[] }).range?.[0])}: config must be a map of keys: write each key on its own line under it, indented (enclii:domain: …)`,
+      );
       continue;
     }
+    // Values are read only from a config both readers read alike (a merge of a scalar would throw);
+    // the keys are checked either way.
+    const readings = valueProblems(doc, pair.value, text, at);
+    problems.push(...readings);
     // structureProblems bounded the aliases; the package's own count (a ReferenceError) is not needed.
-    const values = (doc.toJS({ maxAliasCount: -1 }) as { config: Record<string, unknown> }).config;
+    const values = readings.length > 0 ? {} : (doc.toJS({ maxAliasCount: -1 }) as { config: Record<string, unknown> }).config;
     for (const item of pair.value.items as Pair[]) {
       const key = isScalar(item.key) ? String(item.key.value) : JSON.stringify(item.key);
       const value = values[key];
       const where = at(isScalar(item.key) ? item.key.range?.[0] : undefined);
-      if (!/^[^:\s]+:[^\s]+$/.test(key))
+      if (isMergeKey(item.key)) problems.push(`${where}: a merge key (<<) directly under config: write each key out`);
+      else if (!/^[^:\s]+:[^\s]+$/.test(key))
         problems.push(`${where}: ${key}: not a config key: keys are namespace:name, such as enclii:domain`);
-      else if (value === null || value === undefined) problems.push(`${where}: ${key}: has no value`);
-      else if (typeof value === "object" && !Array.isArray(value) && "secure" in value) secure.push(key);
+      else if (readings.length > 0) continue;
+      else if (value === null || value === undefined) problems.push(`${where}: ${key}: has no value: write one, or remove the key`);
+      else if (isSecureMap(value)) secure.push(key);
       else plain[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
   }

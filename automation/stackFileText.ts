@@ -77,10 +77,11 @@ function invalidUtf8(bytes: Uint8Array): number[] {
  * Characters Pulumi's Go YAML refuses ("control characters are not allowed", outside YAML's
  * printable set: go-yaml readerc.go yaml_parser_update_buffer), and the line breaks it alone sees
  * (YAML 1.1's NEL, LS and PS: go-yaml yamlprivateh.go is_break), which the `yaml` package reads as
- * part of a key or value.
+ * part of a key or value; and a carriage return without a newline after it, a line break to
+ * go-yaml and an error in the middle of a line to the `yaml` package.
  */
-const NOT_PRINTABLE = /[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
-const LINE_BREAKS = new Set([0x85, 0x2028, 0x2029]);
+const NOT_PRINTABLE = /\r(?!\n)|[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu;
+const LINE_BREAKS = new Set([0x0d, 0x85, 0x2028, 0x2029]);
 
 /**
  * The file's text, or the problems that keep it from being one: bytes that are not UTF-8 (the file

@@ -116,7 +116,122 @@ describe("YAML that does not parse: file, line and column", () => {
 
   it("refuses a key without a value", () => {
     expect(refusal(edit("  enclii:protect: false", "  enclii:protect:"))).toEqual([
-      "Pulumi.staging.yaml:18:3: enclii:protect: has no value",
+      "Pulumi.staging.yaml:18:3: enclii:protect: has no value: write one, or remove the key",
+    ]);
+  });
+});
+
+/** The problems parsing alone finds in a stack file of `config:` and these lines (no secrets required). */
+function readingRefusal(...lines: string[]): string[] {
+  try {
+    parseStackFile(FILE, ["config:", ...lines, ""].join("\n"), () => []);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+// Each form checked against the real CLI in test/stack-file-pulumi.real.test.ts; here, the words.
+describe("values Pulumi's YAML reads differently: refused with what to write instead, never quoted", () => {
+  const QUOTE = 'quote it ("…") if it is text';
+  it.each<[string, string[], string[]]>([
+    [
+      "a leading zero",
+      ["  enclii:x: 0123"],
+      [
+        `${FILE}:2:13: enclii:x: a number with a leading zero, which Pulumi's YAML reads as octal (0123 is 83) and this plan as decimal: write it without the leading zero, or ${QUOTE}`,
+      ],
+    ],
+    [
+      "binary, underscores, upper-case hex, a signed hex, nested",
+      ["  enclii:x: [0b101, 1_000, 0X1F, -0x10]"],
+      [14, 21, 28, 34].map(
+        (col, i) =>
+          `${FILE}:2:${col}: enclii:x[${i}]: a number in a form Pulumi's YAML reads as a number and this plan as text (0b…, 0X…, a signed 0x…, or digits with _): write the number in decimal, or ${QUOTE}`,
+      ),
+    ],
+    [
+      "a whole number past 2^53",
+      ["  enclii:x: { id: 12345678901234567890 }"],
+      [
+        `${FILE}:2:19: enclii:x.id: a whole number past 2^53 (9007199254740991), which loses digits on its way to the program: quote it ("…") if it is an id, or write a smaller number`,
+      ],
+    ],
+    [
+      "infinity",
+      ["  enclii:x: .inf"],
+      [
+        `${FILE}:2:13: enclii:x: infinity or not-a-number (.inf, .nan), which Pulumi cannot hand a program (JSON has neither): write a number, or ${QUOTE}`,
+      ],
+    ],
+    [
+      "past a float's range",
+      ["  enclii:x: 1e400"],
+      [
+        `${FILE}:2:13: enclii:x: a number past the largest a float holds (1.8e308), which Pulumi reads as text and this plan as infinity: write a smaller number, or ${QUOTE}`,
+      ],
+    ],
+    [
+      "a date",
+      ["  enclii:x: 2026-12-07"],
+      [
+        `${FILE}:2:13: enclii:x: a date, which Pulumi's YAML hands the program as "2001-12-14 00:00:00 +0000 UTC" text: quote it ("…") to keep it as written`,
+      ],
+    ],
+    [
+      "escapes Pulumi's YAML refuses",
+      ['  enclii:x: "a\\/b"', '  enclii:y: "\\ud83d\\ude00"'],
+      [
+        `${FILE}:2:13: enclii:x: the escape \\/, which Pulumi's YAML does not know: write / alone`,
+        `${FILE}:3:13: enclii:y: an escape (\\ud83d) for a surrogate or past U+10FFFF, which Pulumi's YAML refuses: write the character itself, or \\U and its code point's eight hex digits`,
+      ],
+    ],
+    [
+      "keys Pulumi reads as something else",
+      ['  enclii:x: { 011: a, ~: b, 2026-12-07: c, "<<": d }'],
+      [
+        ...[15, 23, 29].map(
+          (col) =>
+            `${FILE}:2:${col}: enclii:x: a key Pulumi's YAML reads differently (a date, empty, a fraction, or a number with a leading zero or in another base): quote the key ("…")`,
+        ),
+        `${FILE}:2:44: enclii:x: a quoted "<<" key, which Pulumi's YAML reads again as a merge key (<<): name the key otherwise`,
+      ],
+    ],
+    [
+      "merges Pulumi refuses, or that stand for keys",
+      ["  <<: { enclii:y: 1 }", "  enclii:x: { <<: { a: 1 }, <<: { b: 2 } }", "  enclii:z: { <<: 1 }"],
+      [
+        `${FILE}:3:29: enclii:x: a second merge key (<<) in one map, which Pulumi's YAML refuses: merge them in one list (<<: [*a, *b])`,
+        `${FILE}:4:15: enclii:z: a merge key (<<) needs a map, an alias to one, or a list of them`,
+        `${FILE}:2:3: a merge key (<<) directly under config: write each key out`,
+      ],
+    ],
+    [
+      "a secret inside a plain value",
+      ["  enclii:x:", "    a:", "      secure: v1:AAAAciphertext"],
+      [
+        `${FILE}:2:3: enclii:x: holds a secret inside its value, which Pulumi decrypts into the value while this plan sees ciphertext: set the whole key as a secret (pulumi config set --secret enclii:x …)`,
+      ],
+    ],
+  ])("%s", (_, lines, problems) => {
+    expect(readingRefusal(...lines)).toEqual(problems);
+  });
+
+  it("reads what both read alike: hex, 0o, floats, YAML 1.1's yes and on as text, merges, a secret", () => {
+    const { config, secretKeys } = parseStackFile(
+      FILE,
+      "config:\n  enclii:a: [0x1F, 0o17, 08, +12, 1e3, .5, -0.0, yes, on]\n  enclii:b: { <<: { p: 1, q: 2 }, q: 3 }\n  enclii:c:\n    secure: v1:AAAA\n",
+      () => [],
+    );
+    expect(config["enclii:a"]).toBe('[31,15,8,12,1000,0.5,0,"yes","on"]');
+    expect(JSON.parse(config["enclii:b"])).toEqual({ p: 1, q: 3 });
+    expect(secretKeys).toEqual(["enclii:c"]);
+  });
+
+  it("a carriage return alone is refused as a line break, before the YAML it confuses", () => {
+    expect(readingRefusal("  enclii:x: a\r  enclii:y: b")).toEqual([
+      `${FILE}:2:14: a line break (U+000D) that Pulumi's Go YAML sees and this check does not: use a plain newline`,
     ]);
   });
 });
