@@ -32,7 +32,7 @@ export async function program(parsed?: Environment): Promise<Exports> {
   const config = pulumi.runtime.allConfig();
   const env = parsed ?? parseEnvironment(pulumi.getStack(), config, secretConfigKeys(config), readSpecFiles(DOGFOODING_DIR));
   for (const warning of env.warnings) void pulumi.log.warn(warning);
-  const adopted = adoption(env.adopt);
+  const adopted = adoption(env.adopt, env);
   if (Object.keys(env.adopt).length > 0) pulumi.runtime.registerStackTransformation(adopted.transformation);
   const sshPrivateKey = pulumi.secret(config["enclii:sshPrivateKey"]);
   const hcloudProvider = env.nodes.some((n) => n.kind === "cloud")
