@@ -10,11 +10,19 @@ import { isMap, isScalar, parseDocument, type Pair } from "yaml";
 import { didYouMean } from "../model/config/issues";
 import { ConfigError } from "../stacks/config";
 import { requiredSecretKeys, secretPlaceholder } from "./placeholders";
-import { aliasProblems, characterProblems, decodeStackFile, locator, structureProblems } from "./stackFileText";
+import { aliasProblems, characterProblems, decodeStackFile, duplicateKeyProblems, locator, structureProblems } from "./stackFileText";
 import { isMergeKey, isSecureMap, valueProblems } from "./stackFileValues";
 
 /** The keys Pulumi's stack settings file may hold (pulumi/pulumi sdk/go/common/workspace/project.go). */
 const STACK_FILE_KEYS = ["config", "encryptionsalt", "secretsprovider", "encryptedkey", "environment"];
+
+/**
+ * The most a stack file may hold. The largest valid file is a full shard: 100 tenants of 20
+ * hostnames of 253 characters, about 0.55 MB as YAML (test/stack-file.test.ts builds it); the
+ * platform's files are a few KB. A larger file is refused before it is parsed, so a pasted log or
+ * a generated mistake costs a file-size check, not seconds of parsing.
+ */
+export const MAX_STACK_FILE_BYTES = 1024 * 1024;
 
 export interface StackConfig {
   /** Pulumi's config map: `enclii:domain` → text, objects as JSON text. */
@@ -33,6 +41,11 @@ export function parseStackFile(
   content: string | Uint8Array,
   required: (plain: Record<string, string>) => string[] = requiredSecretKeys,
 ): StackConfig {
+  const size = typeof content === "string" ? Buffer.byteLength(content) : content.length;
+  if (size > MAX_STACK_FILE_BYTES)
+    throw new ConfigError([
+      `${file}: ${size.toLocaleString("en")} bytes, past the ${MAX_STACK_FILE_BYTES.toLocaleString("en")} a stack file may hold (a full shard of 100 tenants is about 0.55 MB): remove what does not belong in it`,
+    ]);
   const decoded =
     typeof content === "string" ? { text: content, problems: characterProblems(file, content) } : decodeStackFile(file, content);
   if (decoded.text === undefined) throw new ConfigError(decoded.problems);
@@ -41,7 +54,7 @@ export function parseStackFile(
   /** `file:line:column` of a node, for messages. */
   const at = (offset: number | undefined) => (offset === undefined ? file : locate(offset));
   // Merge keys (<<) as Pulumi's Go YAML reads them: the merged map's own keys win, then the first source.
-  const doc = parseDocument(text, { uniqueKeys: true, merge: true });
+  const doc = parseDocument(text, { uniqueKeys: false, merge: true });
   // A second document is refused in structureProblems' words, with the rest.
   const errors = doc.errors.filter((e) => e.code !== "MULTIPLE_DOCS");
   // A character refused above (a carriage return alone) also breaks the YAML after it: the parser's
@@ -57,7 +70,7 @@ export function parseStackFile(
       .replace(/:\s*".*$/, "");
     throw new ConfigError([...decoded.problems, `${file}:${e.linePos?.[0].line ?? 1}:${e.linePos?.[0].col ?? 1}: ${message}`]);
   }
-  const problems: string[] = [...decoded.problems, ...structureProblems(file, text)];
+  const problems: string[] = [...decoded.problems, ...structureProblems(file, text), ...duplicateKeyProblems(file, text, doc)];
   // Aliases past the limit, or to nothing, are never expanded: values are read only from a file without them.
   const aliases = aliasProblems(file, text, doc);
   if (aliases.length > 0) throw new ConfigError([...problems, ...aliases]);

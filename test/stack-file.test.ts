@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseStackFile } from "../automation/stackFile";
+import { MAX_STACK_FILE_BYTES, parseStackFile } from "../automation/stackFile";
+import { HOSTNAMES_PER_TENANT, shardTenants, TENANTS_PER_SHARD } from "../model/config/tenants";
 import { ConfigError, parseEnvironment } from "../stacks/config";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
 import { ROOT } from "./harness";
@@ -233,6 +234,47 @@ describe("values Pulumi's YAML reads differently: refused with what to write ins
     expect(readingRefusal("  enclii:x: a\r  enclii:y: b")).toEqual([
       `${FILE}:2:14: a line break (U+000D) that Pulumi's Go YAML sees and this check does not: use a plain newline`,
     ]);
+  });
+});
+
+describe("the size of a stack file", () => {
+  /** A shard file as full as a valid one gets: every tenant with every hostname at DNS's 253 characters. */
+  const fullShard = () => {
+    const hostname = (t: number, h: number) => `${`t${t}h${h}-`.padEnd(63, "a")}.${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(57)}.com`;
+    const tenants = Array.from({ length: TENANTS_PER_SHARD }, (_, t) =>
+      [
+        `    - name: tenant-${t}`,
+        "      hostnames:",
+        ...Array.from({ length: HOSTNAMES_PER_TENANT }, (_, h) => `        - ${hostname(t, h)}`),
+        "      service: { name: web, port: 8080 }",
+      ].join("\n"),
+    );
+    return [
+      "config:",
+      "  enclii-tenants:platformStack: organization/enclii-infra/staging",
+      "  enclii-tenants:tenants:",
+      ...tenants,
+      "",
+    ].join("\n");
+  };
+
+  it("holds the fullest valid shard file", () => {
+    const text = fullShard();
+    expect(Buffer.byteLength(text)).toBeLessThan(MAX_STACK_FILE_BYTES);
+    const { config } = parseStackFile("tenants/Pulumi.staging-001.yaml", text, () => []);
+    const tenants = shardTenants.safeParse(JSON.parse(config["enclii-tenants:tenants"]));
+    expect(tenants.success).toBe(true);
+    expect(tenants.data?.flatMap((t) => t.hostnames).every((h) => h.length === 253)).toBe(true);
+  });
+
+  it("refuses a larger file before parsing it, even one that is not YAML", () => {
+    const text = `config:\n  enclii:note: "${"x".repeat(MAX_STACK_FILE_BYTES)}"\n`;
+    expect(() => parseStackFile(FILE, text)).toThrow(
+      new ConfigError([
+        `${FILE}: ${Buffer.byteLength(text).toLocaleString("en")} bytes, past the 1,048,576 a stack file may hold (a full shard of 100 tenants is about 0.55 MB): remove what does not belong in it`,
+      ]),
+    );
+    expect(() => parseStackFile(FILE, Buffer.alloc(MAX_STACK_FILE_BYTES + 1, 0xff))).toThrow(ConfigError);
   });
 });
 
