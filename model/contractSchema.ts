@@ -30,7 +30,7 @@ const writableConfig = z
   .partial()
   .describe("the stack config keys the control plane writes; nothing else is its to change");
 
-/** A pattern's leading length bound, `^(?=.{1,N}$)` (model/routes.ts DNS_NAME): a lookahead. */
+/** A pattern's leading length bound, `^(?=.{1,N}$)` (model/dnsName.ts DNS_NAME): a lookahead. */
 const LENGTH_LOOKAHEAD = /^\^\(\?=\.\{1,(\d+)\}\$\)/;
 
 /**

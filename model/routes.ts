@@ -2,6 +2,7 @@
  * Public routes as plain data: the apps layer and the tenants produce them, the edge consumes
  * them (tunnel ingress, DNS, NetworkPolicies). Pure, so the rules are tested without mocks.
  */
+import { dnsNameProblem } from "./dnsName";
 import { FALLBACK_ORIGIN_LABEL, tenantNamespace } from "./names";
 import type { Problem } from "./problem";
 
@@ -18,7 +19,6 @@ export interface Tenant {
 
 const MAX_PORT = 65535;
 
-export const DNS_NAME = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // Kubernetes validates Service names as DNS-1035 labels: unlike namespaces they must start with a letter.
 export const DNS_1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -72,7 +72,8 @@ export function validateRoutes(routes: Route[], zone: string, tenant: Route[] = 
       reported.add(h);
     }
     seen.add(h);
-    if (!DNS_NAME.test(h)) add("invalid-hostname", "hostname must be a lowercase fully qualified domain name");
+    const invalid = dnsNameProblem(h);
+    if (invalid) add("invalid-hostname", `hostname ${invalid}`);
     else if (ours && !inZone(h, zone)) add("outside-zone", `hostname must be ${zone} or under it`);
     else if (!ours && inZone(h, zone)) add("inside-zone", `tenant hostname must not be under our zone ${zone}`);
     else if (h === fallback) add("reserved-hostname", "hostname is reserved for the Cloudflare for SaaS fallback origin");

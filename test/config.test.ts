@@ -218,6 +218,46 @@ describe("parseEnvironment: valid configs", () => {
     });
   });
 
+  it("takes an internationalised domain in its ASCII form, its top-level domain too", () => {
+    const env = parse({ "enclii:domain": "xn--bcher-kva.xn--p1ai" });
+    expect(env.domain).toBe("xn--bcher-kva.xn--p1ai");
+    expect(env.services.find((s) => s.name === "switchyard-api")?.hostnames).toEqual(["api.xn--bcher-kva.xn--p1ai"]);
+  });
+
+  it("holds enclii:domain to DNS's limits: labels of at most 63 characters, 253 in all", () => {
+    const domainProblems = (domain: string) => {
+      try {
+        parse({ "enclii:domain": domain });
+        return [];
+      } catch (err) {
+        // A domain this long leaves no room for the services' hostnames under it: those are the routes' problems.
+        return (err as ConfigError).problems.filter((p) => p.startsWith("enclii:domain:"));
+      }
+    };
+    const label = (n: number) => "a".repeat(n);
+    expect(domainProblems(`${label(63)}.example`)).toEqual([]);
+    expect(domainProblems(`${label(64)}.example`)).toEqual(["enclii:domain: must be a lowercase fully qualified domain name"]);
+    expect(domainProblems([label(63), label(63), label(63), label(61)].join("."))).toEqual([]);
+    expect(domainProblems([label(63), label(63), label(63), label(62)].join("."))).toEqual([
+      "enclii:domain: must be a lowercase fully qualified domain name",
+    ]);
+  });
+
+  it("holds every name the config takes to the same rule: the mail server, the external database, Grafana's email domains", () => {
+    const problems = problemsOf({
+      "enclii:smtp": { host: "xn--zz.example", username: "janua", from: "auth@enclii.io" },
+      "enclii:smtpPassword": "password",
+      "enclii:postgres": { mode: "external", host: "ab--c.db.internal" },
+      "enclii:externalDatabaseUrls": "{}",
+      "enclii:observability": { grafana: { teamName: "enclii", allowedEmailDomains: ["enclii.io", "Bücher.example"] } },
+    }).filter((p) => /^enclii:(smtp|postgres|observability)\./.test(p));
+    expect(problems).toEqual([
+      'enclii:postgres.host: must not use a reserved label: "ab--c" has "--" in its third and fourth characters, which only IDNA\'s xn-- labels may (RFC 5891 §4.2.3.1)',
+      'enclii:smtp.host: must be a valid internationalised name: label "xn--zz" is not valid Punycode',
+      "enclii:observability.grafana.allowedEmailDomains[1]: must be a lowercase domain such as example.com: write it as xn--bcher-kva.example",
+    ]);
+  });
+
   it("ignores keys of other namespaces", () => {
     expect(() => parse({ "cloudflare:apiToken": "x", "aws:region": "eu-central-1" })).not.toThrow();
   });
@@ -343,7 +383,76 @@ const invalid: InvalidCase[] = [
   {
     name: "uppercase domain",
     overrides: { "enclii:domain": "Enclii.io" },
-    problems: ["enclii:domain: must be a lowercase fully qualified domain name"],
+    problems: ["enclii:domain: must be a lowercase fully qualified domain name: write it as enclii.io"],
+  },
+  {
+    name: "domain in Unicode, not its ASCII form",
+    overrides: { "enclii:domain": "bücher.example" },
+    problems: ["enclii:domain: must be a lowercase fully qualified domain name: write it as xn--bcher-kva.example"],
+  },
+  {
+    name: "domain with an xn-- label that is not Punycode",
+    overrides: { "enclii:domain": "xn--zz.example" },
+    problems: ['enclii:domain: must be a valid internationalised name: label "xn--zz" is not valid Punycode'],
+  },
+  {
+    name: "domain with an xn-- label that decodes to a control character",
+    overrides: { "enclii:domain": "xn--a.example" },
+    problems: [
+      'enclii:domain: must be a valid internationalised name: label "xn--a" decodes to "\\u{80}", and IDNA does not allow U+0080 there',
+    ],
+  },
+  {
+    // xn--wca is the Punycode of "Ü": IDNA maps it to "ü", whose one ASCII form is xn--tda.
+    name: "domain with an xn-- label that decodes to uppercase",
+    overrides: { "enclii:domain": "xn--wca.example" },
+    problems: ['enclii:domain: must be a valid internationalised name: label "xn--wca" decodes to "Ü", which IDNA writes as xn--tda'],
+  },
+  {
+    // xn--a-dcp is the Punycode of "⒈a": U+2488 DIGIT ONE FULL STOP is disallowed in IDNA 2008.
+    name: "domain with an xn-- label that decodes to a disallowed code point",
+    overrides: { "enclii:domain": "xn--a-dcp.example" },
+    problems: [
+      'enclii:domain: must be a valid internationalised name: label "xn--a-dcp" decodes to "⒈a", and IDNA does not allow U+2488 there',
+    ],
+  },
+  {
+    name: "domain with a reserved label (-- in the third and fourth characters)",
+    overrides: { "enclii:domain": "ab--c.example" },
+    problems: [
+      'enclii:domain: must not use a reserved label: "ab--c" has "--" in its third and fourth characters, which only IDNA\'s xn-- labels may (RFC 5891 §4.2.3.1)',
+    ],
+  },
+  {
+    name: "a left-to-right label beginning with a digit beside a right-to-left one (the Bidi rule)",
+    overrides: { "enclii:domain": "1a.xn--mgbh0fb" },
+    problems: [
+      'enclii:domain: must be a valid internationalised name: label "1a" breaks the Bidi rule that every label of a name with a right-to-left label keeps (RFC 5893)',
+    ],
+  },
+  {
+    name: "an admin CIDR listed twice",
+    overrides: { "enclii:adminCidrs": ["198.51.100.7/32", "203.0.113.0/24", "198.51.100.8/32", "198.51.100.7/32"] },
+    problems: ["enclii:adminCidrs[3]: 198.51.100.7/32 repeats enclii:adminCidrs[0]"],
+  },
+  {
+    name: "an admin CIDR listed twice beside an item of the wrong type: both said at once",
+    overrides: { "enclii:adminCidrs": ["198.51.100.7/32", 32, "198.51.100.7/32"] },
+    problems: [
+      "enclii:adminCidrs[1]: must be text, not a whole number",
+      "enclii:adminCidrs[2]: 198.51.100.7/32 repeats enclii:adminCidrs[0]",
+    ],
+  },
+  {
+    name: "a bill line listed twice, in another case and spacing",
+    overrides: {
+      "enclii:otherCosts": [
+        { item: "Cloudflare Pro", monthlyUsd: 25 },
+        { item: "domains", monthlyUsd: 3 },
+        { item: "cloudflare  pro", monthlyUsd: 25 },
+      ],
+    },
+    problems: ['enclii:otherCosts[2].item: "cloudflare  pro" repeats enclii:otherCosts[0].item: the bill would count it twice'],
   },
   {
     name: "domain without a TLD",
@@ -570,7 +679,7 @@ describe("parseEnvironment: invalid configs", () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = [
       "enclii:nodez: unknown config key; did you mean enclii:nodes?",
-      "enclii:domain: must be a lowercase fully qualified domain name",
+      "enclii:domain: must be a lowercase fully qualified domain name: write it as enclii.io",
       'enclii:k3s.version: must be a pinned k3s release such as "v1.33.4+k3s1"',
       "enclii:sshPrivateKey: is required (pulumi config set --secret enclii:sshPrivateKey …)",
       'enclii:nodes[0].serverType: unknown server type "cpx99"',

@@ -102,6 +102,20 @@ describe("routes", () => {
     ]);
   });
 
+  it("holds ours and tenants' hostnames to IDNA: valid xn-- labels (a top-level one too), no reserved label", () => {
+    const ours = [route("xn--bcher-kva.enclii.io", "web", "enclii", 80), route("xn--zz.enclii.io", "web", "enclii", 80)];
+    const tenant = [
+      route("shop.xn--p1ai", "web", "tenant-a", 80),
+      route("ab--c.example", "web", "tenant-a", 80),
+      route("xn--wca.example", "web", "tenant-a", 80),
+    ];
+    expect(validateRoutes(ours, "enclii.io", tenant).map(renderProblem)).toEqual([
+      'xn--zz.enclii.io: hostname must be a valid internationalised name: label "xn--zz" is not valid Punycode',
+      'ab--c.example: hostname must not use a reserved label: "ab--c" has "--" in its third and fourth characters, which only IDNA\'s xn-- labels may (RFC 5891 §4.2.3.1)',
+      'xn--wca.example: hostname must be a valid internationalised name: label "xn--wca" decodes to "Ü", which IDNA writes as xn--tda',
+    ]);
+  });
+
   it("maps tenants to routes in their own namespaces", () => {
     expect(tenantRoutes(tenants)[0]).toEqual(route("app.acme.com", "web", "tenant-acme", 8080));
   });

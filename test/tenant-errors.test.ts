@@ -126,6 +126,49 @@ describe("parseShard", () => {
   });
 });
 
+describe("tenant hostnames", () => {
+  const hostnameProblems = (...hostnames: string[]) =>
+    parseShard("staging-000", raw([tenant("acme", ...hostnames)])).problems.map(renderProblem);
+
+  it("are held to DNS's limits: labels of at most 63 characters, 253 in all", () => {
+    const label = (n: number) => "a".repeat(n);
+    expect(
+      hostnameProblems(
+        `${label(63)}.acme.com`,
+        `${label(64)}.acme.com`,
+        [label(63), label(63), label(63), label(61)].join("."),
+        [label(63), label(63), label(63), label(62)].join("."),
+      ),
+    ).toEqual([
+      "enclii-tenants:tenants[0].hostnames[1]: must be a lowercase fully qualified domain name",
+      "enclii-tenants:tenants[0].hostnames[3]: must be a lowercase fully qualified domain name",
+    ]);
+  });
+
+  it("take internationalised names in their one ASCII form, and refuse reserved labels", () => {
+    expect(hostnameProblems("shop.xn--p1ai", "xn--bcher-kva.example", "xn--zz.example", "ab--c.example", "Bücher.example")).toEqual([
+      'enclii-tenants:tenants[0].hostnames[2]: must be a valid internationalised name: label "xn--zz" is not valid Punycode',
+      'enclii-tenants:tenants[0].hostnames[3]: must not use a reserved label: "ab--c" has "--" in its third and fourth characters, which only IDNA\'s xn-- labels may (RFC 5891 §4.2.3.1)',
+      "enclii-tenants:tenants[0].hostnames[4]: must be a lowercase fully qualified domain name: write it as xn--bcher-kva.example",
+    ]);
+  });
+
+  it("listed twice by one tenant are named once per repeat, at both places", () => {
+    expect(hostnameProblems("a.acme.com", "b.acme.com", "a.acme.com")).toEqual([
+      "enclii-tenants:tenants[0].hostnames[2]: a.acme.com repeats enclii-tenants:tenants[0].hostnames[0]",
+    ]);
+    let problems: string[] = [];
+    try {
+      parseShardConfig("staging-000", raw([tenant("acme", "a.acme.com", "a.acme.com")]), "enclii.dev");
+    } catch (err) {
+      problems = (err as ConfigError).problems;
+    }
+    expect(problems).toEqual([
+      "tenants/Pulumi.staging-000.yaml: enclii-tenants:tenants[0].hostnames[1]: a.acme.com repeats enclii-tenants:tenants[0].hostnames[0]",
+    ]);
+  });
+});
+
 describe("checkShards", () => {
   it("refuses a tenant or hostname declared in two shards, naming both", () => {
     const shards = [

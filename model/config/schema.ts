@@ -11,7 +11,7 @@ import { isIpv4, parseCidr } from "../net";
 import { K3S_RELEASES, K3S_RELEASES_AS_OF, K3S_RELEASES_SOURCE } from "../pins";
 import { serviceOverrides, type AppService } from "./services";
 import { DEFAULT_ROTATION_DAYS } from "./signingKeys";
-import { dnsLabel, fqdn, port, whole } from "./validators";
+import { dnsLabel, domainName, fqdn, listRefinement, port, repeats, whole } from "./validators";
 
 export const NAMESPACE = "enclii";
 
@@ -39,13 +39,21 @@ export const LIMITS = {
 } as const;
 
 /** A host name (one label or more, lowercase) or an IPv4 address, as a server's address is written. */
-const host = z
-  .string()
-  .regex(
-    /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/,
-    "must be a lowercase host name or an IPv4 address",
-  );
+const host = domainName(
+  "must be a lowercase host name or an IPv4 address",
+  /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/,
+);
 const cidr = z.string().refine((s) => parseCidr(s) !== undefined, "must be an IPv4 CIDR such as 198.51.100.7/32");
+/** A CIDR by the addresses it names, so two spellings of one block are one; undefined for what is not a CIDR. */
+function canonicalCidr(value: unknown): string | undefined {
+  const c = typeof value === "string" ? parseCidr(value) : undefined;
+  return c && `${c.base}/${c.prefix}`;
+}
+/** A bill line by its name, whatever its case and spacing: "Cloudflare Pro" and "cloudflare  pro" are one line. */
+function billLine(line: unknown): string | undefined {
+  const item = (line as { item?: unknown } | null)?.item;
+  return typeof item === "string" ? item.trim().replace(/\s+/g, " ").toLowerCase() : undefined;
+}
 const ipv4 = z.string().refine(isIpv4, "must be an IPv4 address");
 const role = z
   .enum(["server", "agent"])
@@ -115,6 +123,11 @@ export const keySchemas = {
     .array(cidr)
     .min(1, "needs at least one CIDR")
     .max(LIMITS.adminCidrs)
+    // A CIDR listed twice would be written twice into the host firewall's set and Hetzner's rules: refused, naming where it was first.
+    .superRefine((cidrs, ctx) => {
+      for (const { index, first } of repeats(cidrs, canonicalCidr))
+        ctx.addIssue({ code: "custom", path: [index], message: `${cidrs[index]} repeats ${keyPath(["adminCidrs", first])}` });
+    }, listRefinement)
     .describe(
       `IPv4 CIDRs that may reach SSH (22) and the Kubernetes API (6443), at most ${LIMITS.adminAddresses.toLocaleString("en")} addresses together; must include where \`pulumi up\` runs`,
     ),
@@ -177,7 +190,9 @@ export const keySchemas = {
   adopt: z
     .record(z.string().regex(/^[a-z0-9][-a-z0-9.]{0,199}$/, "must be a resource name from the plan"), z.string().min(1).max(300))
     .default({})
-    .describe("`{ <resource name in the plan>: <provider import id> }`: existing objects the next update takes over instead of creating"),
+    .describe(
+      "`{ <resource name in the plan>: <provider import id> }`: existing objects the next update takes over instead of creating; a Cloudflare id must be under this stack's `cloudflare.zoneId` or `cloudflare.accountId`, and an R2 bucket's must carry `r2.jurisdiction` and the name the plan gives the bucket (docs/runbooks/adoption.md#what-is-checked)",
+    ),
   otherCosts: z
     .array(
       z.strictObject({
@@ -186,6 +201,14 @@ export const keySchemas = {
       }),
     )
     .max(50)
+    .superRefine((lines, ctx) => {
+      for (const { index, first } of repeats(lines, billLine))
+        ctx.addIssue({
+          code: "custom",
+          path: [index, "item"],
+          message: `${JSON.stringify(lines[index].item)} repeats ${keyPath(["otherCosts", first, "item"])}: the bill would count it twice`,
+        });
+    }, listRefinement)
     .default([])
     .describe("what the cost model does not price (the Cloudflare plan, domains, support), one bill line each"),
   prices: z

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { didYouMean, fieldPath, issueProblems } from "./issues";
 import { renderProblem, type Problem } from "../problem";
 import { validateRoutes, tenantRoutes, DNS_1035_LABEL, type RouteProblem, type Tenant } from "../routes";
-import { decode, dnsLabel, fqdn, port } from "./validators";
+import { decode, dnsLabel, fqdn, listRefinement, port, repeats } from "./validators";
 
 export const PLATFORM_PROJECT = "enclii-infra";
 export const TENANTS_PROJECT = "enclii-tenants";
@@ -58,13 +58,28 @@ export const tenantSchema = z.strictObject({
 export const shardTenants = z
   .array(tenantSchema)
   .max(TENANTS_PER_SHARD)
+  // A hostname one tenant lists twice is named here at both places; checkShards, which sees only
+  // the shard, would say once per extra copy that the shard declares it more than once.
+  .superRefine((tenants, ctx) => {
+    tenants.forEach((t, i) => {
+      const hostnames: unknown[] = Array.isArray(t?.hostnames) ? t.hostnames : [];
+      for (const { index, first } of repeats(hostnames, (h) => (fqdn.safeParse(h).success ? String(h) : undefined)))
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "hostnames", index],
+          message: `${String(hostnames[index])} repeats ${TENANTS_PROJECT}:${fieldPath(["tenants", i, "hostnames", first])}`,
+        });
+    });
+  }, listRefinement)
   .describe("the shard's tenants, placed by the shard rule (the lowest-numbered shard with room)");
 /** `enclii-tenants:platformStack`, documented beside the tenants' schema. */
 export const platformStackSchema = z
   .string()
   .regex(/^[\w.-]+\/[\w.-]+\/[\w.-]+$/, "must be a stack reference: <organization>/<project>/<stack>")
   .optional()
-  .describe("the platform stack to read, when it is not `<organization>/enclii-infra/<environment>`");
+  .describe(
+    "the platform stack the shard reads, `<organization>/enclii-infra/<environment>` with the shard's own environment; set it only when the platform stack is in another organization than the shard stack",
+  );
 
 export interface ShardName {
   environment: string;

@@ -3,7 +3,7 @@
  * files), declared once so a DNS label or a port means the same thing in each, with one wording.
  */
 import { z } from "zod";
-import { DNS_NAME } from "../routes";
+import { DNS_NAME, FQDN_RULE, asciiProblem, idnaProblem } from "../dnsName";
 
 /** A Deployment's replicas or an autoscaler's ceiling: more than this on our nodes is a typo. */
 export const MAX_REPLICAS = 50;
@@ -18,7 +18,46 @@ export const serviceLabel = z
   .string()
   .regex(/^[a-z]([-a-z0-9]{0,50}[a-z0-9])?$/, "must be a DNS label starting with a letter (lowercase letters, digits, '-')");
 
-export const fqdn = z.string().regex(DNS_NAME, "must be a lowercase fully qualified domain name");
+/**
+ * A domain name under the shared rule (model/dnsName.ts) that `pattern` writes out, `rule` saying
+ * what the pattern asks for. The pattern stays a regex check, so the contract's JSON Schema
+ * carries it; the IDNA checks follow only on a name it accepts, so a name gets one message.
+ */
+export function domainName(rule: string, pattern: RegExp = DNS_NAME) {
+  return z
+    .string()
+    .regex(pattern, { error: (issue) => asciiProblem(String(issue.input), rule, pattern) })
+    .superRefine((name, ctx) => {
+      const problem = pattern.test(name) ? idnaProblem(name) : undefined;
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    });
+}
+
+export const fqdn = domainName(FQDN_RULE);
+
+/**
+ * For a list's own refinement: run it while the value is a list, even when some of its items are
+ * of the wrong type (zod skips it then), so every problem is reported at once.
+ */
+export const listRefinement = { when: (payload: { value: unknown }) => Array.isArray(payload.value) };
+
+/**
+ * Each item of `items` that repeats an earlier one, with the index of the first: a list item
+ * counted twice. `identity` says what makes two items the same (a CIDR's address space, a bill
+ * line's name); undefined leaves an item out, such as one its own schema refuses.
+ */
+export function repeats<T>(items: readonly T[], identity: (item: T) => string | undefined): { index: number; first: number }[] {
+  const firstAt = new Map<string, number>();
+  const found: { index: number; first: number }[] = [];
+  items.forEach((item, index) => {
+    const id = identity(item);
+    if (id === undefined) return;
+    const first = firstAt.get(id);
+    if (first === undefined) firstAt.set(id, index);
+    else found.push({ index, first });
+  });
+  return found;
+}
 
 export const port = z.number().int().min(1).max(65535);
 

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { describeIssues, fieldPath } from "../config/issues";
 import { CHARTS } from "../pins";
-import { dnsLabel, whole } from "../config/validators";
+import { dnsLabel, domainName, whole } from "../config/validators";
 import { serviceUrl } from "../routes";
 
 export const OBSERVABILITY_KEY = "enclii:observability";
@@ -184,9 +184,7 @@ export const accessTeamDomain = (teamName: string) => `https://${teamName}.cloud
 
 const days = whole(1, 400);
 const gi = whole(1, 2048);
-const emailDomain = z
-  .string()
-  .regex(/^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lowercase domain such as example.com");
+const emailDomain = domainName("must be a lowercase domain such as example.com");
 
 /** A profile's defaults as the config reference states them: "metrics/logs/traces" days or GiB. */
 function profileTriple(what: "retentionDays" | "storageGi", profile: Profile = "full"): string {
