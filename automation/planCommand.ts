@@ -185,6 +185,14 @@ function write(dir: string, result: PlanResult, owned: string[]): { manifests: n
 }
 
 /** The plan; with --json, its answer as one result in the control plane's envelope (planResult.ts). */
+
+/**
+ * An error's message without the text it quotes: Node's JSON.parse quotes its input
+ * (`Unexpected token 'a', "hunter2" is not valid JSON`), and the input can be a secret.
+ */
+export function withoutQuotes(message: string): string {
+  return message.replace(/"(?:[^"\\]|\\.)*"/g, '"…"');
+}
 export async function planCommand(argv: string[], io: Io): Promise<number> {
   if (!argv.includes("--json")) return await planOrProblem(argv, io);
   let report: string | undefined;
@@ -211,7 +219,7 @@ async function planOrProblem(argv: string[], io: Io): Promise<number> {
     // Every bad input is a ConfigError or UsageError above; anything else is ours. One line, no
     // JavaScript stack: the user can act on neither, and the file reproduces it for us.
     const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    io.stderr(`plan failed: ${what.split("\n")[0]} (this is a bug: please report it with the stack files planned)\n`);
+    io.stderr(`plan failed: ${withoutQuotes(what.split("\n")[0])} (this is a bug: please report it with the stack files planned)\n`);
     return EXIT.failed;
   }
 }

@@ -12,6 +12,7 @@ import fc from "fast-check";
 import { stringify } from "yaml";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { checkAllShards } from "../automation/shards";
+import { withoutQuotes } from "../automation/planCommand";
 import { loadStackConfig, parseStackFile } from "../automation/stackFile";
 import { MAX_ALIAS_VALUES } from "../automation/stackFileText";
 import { TENANTS_KEY } from "../model/config/tenants";
@@ -226,6 +227,25 @@ describe("npm run plan prints no JavaScript stack", () => {
       vi.doUnmock("../automation/shards");
       vi.resetModules();
     }
+  });
+
+  it("never quotes the input a bug's error carries (JSON.parse quotes it from Node 21 on)", async () => {
+    vi.resetModules();
+    const secret = "hunter2-s3cret-value";
+    vi.doMock("../automation/shards", () => ({
+      shardFiles: () => [],
+      checkAllShards: () => JSON.parse(secret),
+    }));
+    try {
+      const { code, stderr } = await run(["staging", "--out", join(tmp, "out3")]);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(/^plan failed: SyntaxError: .* \(this is a bug: please report it with the stack files planned\)\n$/);
+      expect(stderr).not.toContain(secret);
+    } finally {
+      vi.doUnmock("../automation/shards");
+      vi.resetModules();
+    }
+    expect(withoutQuotes(`Unexpected token 'h', "${secret}" is not valid JSON`)).toBe(`Unexpected token 'h', "…" is not valid JSON`);
   });
 });
 
