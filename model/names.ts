@@ -41,6 +41,20 @@ export function selectorLabels(service: string): Record<string, string> {
   return { [NAME_LABEL]: service };
 }
 
+/**
+ * Which of a service's Deployments a pod belongs to (docs/services.md#canary): `stable` on the
+ * stable pods always, `canary` on a canary's. Only the canary's selector names it: the stable
+ * Deployment's selector is the name alone, as before there were tracks (a selector is immutable),
+ * and the Service's too, so it routes to both.
+ */
+export const TRACK_LABEL = "enclii.io/track";
+export const TRACKS = { stable: "stable", canary: "canary" } as const;
+/** The series label Prometheus copies a service pod's track into, so queries split by track. */
+export const TRACK_SERIES_LABEL = "track";
+/** A canary's Deployment is named after its service with this suffix. */
+export const CANARY_SUFFIX = `-${TRACKS.canary}`;
+export const canaryName = (service: string) => `${service}${CANARY_SUFFIX}`;
+
 // ---------------------------------------------------------------- ports
 
 export const PORTS = {

@@ -1,11 +1,14 @@
 /**
  * The apps layer under mocks: what each dogfooding/ spec registers, and the env, network and
- * disruption rules that come from its bindings. Janua's tokens are proven in janua.test.ts.
+ * disruption rules that come from its bindings; a canary beside the stable pods. Janua's tokens
+ * are proven in janua.test.ts; the canary's objects on a real API server in canary.real.test.ts.
  */
 import type * as k8sNs from "@pulumi/kubernetes";
 import type * as pulumiNs from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { secretPlaceholder } from "../automation/placeholders";
+import { kubernetesObject } from "../policy/policies";
+import { checkObjects } from "../policy/rules";
 import type { Apps as AppsClass } from "../components/apps/Apps";
 import { SIGNING_KEYS_KEY } from "../model/config/schema";
 import { resolveServices, type AppService } from "../model/config/services";
@@ -29,6 +32,9 @@ function services(overrides = {}): AppService[] {
   return r.services;
 }
 
+/** Images the canary instance runs beside the specs' (enclii:services.<name>.canary.image). */
+const CANARY_IMAGES = { "switchyard-api": "ghcr.io/madfam-io/switchyard-api:1.5.0", "docs-site": "ghcr.io/madfam-io/docs-site:1.5.0" };
+
 let all: Registered[];
 let apps: AppsClass;
 const spec = (name: string) => one(all, T.deployment, `apps-${name}-deployment`).inputs.spec;
@@ -46,21 +52,29 @@ beforeAll(async () => {
     secretAccessKey: pulumi.secret("r2-assets-secret"),
     endpoint: "https://acct.r2.cloudflarestorage.com",
   };
-  apps = new Apps("apps", {
-    services: services({ "docs-site": { replicas: 1 } }),
-    redisMode: "sentinel",
-    r2: { bucket: pulumi.output("enclii-production-assets"), credentials },
-    janua: {
-      signingKeys: pulumi.secret(secretPlaceholder(SIGNING_KEYS_KEY)),
-      rotationDays: 90,
-      localhostRedirects: false,
-      smtp: {
-        settings: { host: "smtp.sendgrid.net", port: 587, username: "apikey", from: "no-reply@enclii.io" },
-        password: pulumi.secret("SG.smtp-password"),
+  const appsNamed = (name: string, overrides: object) =>
+    new Apps(name, {
+      services: services(overrides),
+      redisMode: "sentinel",
+      r2: { bucket: pulumi.output("enclii-production-assets"), credentials },
+      janua: {
+        signingKeys: pulumi.secret(secretPlaceholder(SIGNING_KEYS_KEY)),
+        rotationDays: 90,
+        localhostRedirects: false,
+        smtp: {
+          settings: { host: "smtp.sendgrid.net", port: 587, username: "apikey", from: "no-reply@enclii.io" },
+          password: pulumi.secret("SG.smtp-password"),
+        },
       },
-    },
-    stack: "production",
-    provider,
+      stack: "production",
+      provider,
+    });
+  apps = appsNamed("apps", { "docs-site": { replicas: 1 } });
+  // The same platform while a deploy watches two canaries: switchyard-api's (autoscaled) of 2 with
+  // the spec's stable replicas, and docs-site's of 2 beside a single stable pod.
+  appsNamed("canary", {
+    "switchyard-api": { canary: { image: CANARY_IMAGES["switchyard-api"], replicas: 2 } },
+    "docs-site": { replicas: 1, canary: { image: CANARY_IMAGES["docs-site"], replicas: 2 } },
   });
   await settled();
 });
@@ -153,7 +167,7 @@ describe("replicas, disruption budgets and autoscaling", () => {
   });
 
   it("scales switchyard-api with an HPA from its replicas to its maximum, and leaves the count to the HPA", () => {
-    expect(find(all, T.hpa).map((h) => h.name)).toEqual(["apps-switchyard-api-hpa"]);
+    expect(find(all, T.hpa).map((h) => h.name)).toEqual(["apps-switchyard-api-hpa", "canary-switchyard-api-hpa"]);
     expect(one(all, T.hpa, "apps-switchyard-api-hpa").inputs.spec).toEqual({
       scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "switchyard-api" },
       minReplicas: 3,
@@ -337,5 +351,80 @@ describe("routes and Janua", () => {
     const secret = one(all, T.secret, "apps-janua-client-enclii-api").inputs.stringData.CLIENT_SECRET;
     expect(registry.clients[0].client_secret).toBe(secret);
     expect(registry.clients[1].client_secret).toBeUndefined();
+  });
+});
+
+describe("a canary beside the stable pods", () => {
+  const NAME = "app.kubernetes.io/name";
+  const deployment = (name: string) => one(all, T.deployment, name).inputs;
+  /** A selector's matchLabels select pods whose labels hold every one of them. */
+  const selects = (selector: Record<string, string>, labels: Record<string, string>) =>
+    Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+  it("registers <service>-canary with the canary's image and replicas, the stable pod spec otherwise", () => {
+    for (const svc of ["switchyard-api", "docs-site"] as const) {
+      const stable = deployment(`canary-${svc}-deployment`);
+      const canary = deployment(`canary-${svc}-canary`);
+      expect(canary.metadata).toMatchObject({ name: `${svc}-canary`, namespace: "enclii-platform" });
+      expect(canary.metadata.annotations).toEqual(stable.metadata.annotations);
+      expect(canary.spec.replicas, svc).toBe(2);
+      expect(canary.spec.template.spec.containers[0].image).toBe(CANARY_IMAGES[svc]);
+      // The stable pods keep the spec's image and count (switchyard-api's left to its HPA).
+      expect(stable.spec.template.spec.containers[0].image).toBe(container(svc).image);
+      expect(stable.spec.replicas).toBe(spec(svc).replicas);
+      // Everything else of the pod is the stable one's: env, probes, security, volumes; the spread counts the canary's own pods.
+      const expected = structuredClone(stable.spec.template.spec);
+      expected.containers[0].image = CANARY_IMAGES[svc];
+      expected.topologySpreadConstraints[0].labelSelector.matchLabels = { [NAME]: svc, "enclii.io/track": "canary" };
+      expect(canary.spec.template.spec).toEqual(expected);
+      expect(canary.spec.strategy).toEqual(stable.spec.strategy);
+    }
+    // The HPA keeps scaling the stable Deployment alone; the canary's count is fixed.
+    expect(deployment("canary-switchyard-api-deployment").spec.replicas).toBeUndefined();
+    expect(one(all, T.hpa, "canary-switchyard-api-hpa").inputs.spec.scaleTargetRef.name).toBe("switchyard-api");
+  });
+
+  it("labels each track's pods, adds the track to the canary's selector only, and keeps the stable selector as without a canary", () => {
+    for (const svc of ["switchyard-api", "docs-site"]) {
+      const stable = deployment(`canary-${svc}-deployment`).spec;
+      const canary = deployment(`canary-${svc}-canary`).spec;
+      const shared = { [NAME]: svc, "app.kubernetes.io/part-of": "enclii" };
+      expect(stable.template.metadata.labels).toEqual({ ...shared, "enclii.io/track": "stable" });
+      expect(canary.template.metadata.labels).toEqual({ ...shared, "enclii.io/track": "canary" });
+      expect(canary.selector).toEqual({ matchLabels: { [NAME]: svc, "enclii.io/track": "canary" } });
+      // A selector is immutable: the stable one is the name alone, with or without a canary, as it was before tracks.
+      expect(stable.selector).toEqual({ matchLabels: { [NAME]: svc } });
+      expect(stable.selector).toEqual(spec(svc).selector);
+      expect(spec(svc).template.metadata.labels).toEqual(stable.template.metadata.labels);
+      // The Service routes to both tracks; the canary's selector never claims a stable pod.
+      const service = one(all, T.service, `canary-${svc}-service`).inputs.spec.selector;
+      expect(service).toEqual(one(all, T.service, `apps-${svc}-service`).inputs.spec.selector);
+      expect(selects(service, stable.template.metadata.labels)).toBe(true);
+      expect(selects(service, canary.template.metadata.labels)).toBe(true);
+      expect(selects(canary.selector.matchLabels, stable.template.metadata.labels)).toBe(false);
+      expect(selects(canary.selector.matchLabels, canary.template.metadata.labels)).toBe(true);
+    }
+  });
+
+  it("registers no canary Deployment without the override", () => {
+    const canaries = (prefix: string) =>
+      find(all, T.deployment)
+        .filter((d) => d.name.startsWith(prefix) && d.inputs.metadata.name.endsWith("-canary"))
+        .map((d) => d.name);
+    expect(canaries("apps-")).toEqual([]);
+    expect(canaries("canary-").sort()).toEqual(["canary-docs-site-canary", "canary-switchyard-api-canary"]);
+  });
+
+  it("gives a canary of several pods a disruption budget even beside one stable pod, and passes the schema and the policy pack", async () => {
+    // Without the canary docs-site has one pod and no budget (above); with it, one budget covers both tracks.
+    expect(one(all, T.pdb, "canary-docs-site-pdb").inputs.spec).toEqual({
+      maxUnavailable: 1,
+      selector: { matchLabels: { [NAME]: "docs-site" } },
+    });
+    const objects = all.filter((r) => r.type.startsWith("kubernetes:") && r.name.startsWith("canary-"));
+    for (const r of objects.filter((x) => x.type === T.deployment)) {
+      await expect(validateObject({ ...r.inputs, apiVersion: "apps/v1", kind: "Deployment" }), r.name).resolves.toBeUndefined();
+    }
+    expect(checkObjects(objects.map((r) => kubernetesObject(r.type, r.inputs)!))).toEqual([]);
   });
 });

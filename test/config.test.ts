@@ -258,6 +258,14 @@ describe("parseEnvironment: valid configs", () => {
     ]);
   });
 
+  it("takes a canary override as the deploy path writes it: the image alone, its replicas from the spec", () => {
+    const image = "ghcr.io/madfam-io/switchyard-api:1.5.0";
+    const env = parse({ "enclii:services": { "switchyard-api": { canary: { image } } } });
+    const byName = Object.fromEntries(env.services.map((s) => [s.name, s]));
+    expect(byName["switchyard-api"].canary).toEqual({ image, replicas: 1 });
+    expect(byName.janua.canary).toBeUndefined();
+  });
+
   it("ignores keys of other namespaces", () => {
     expect(() => parse({ "cloudflare:apiToken": "x", "aws:region": "eu-central-1" })).not.toThrow();
   });
@@ -562,6 +570,24 @@ const invalid: InvalidCase[] = [
       'enclii:services.switchyard-api.image: "ghcr.io/madfam-io/switchyard-api:latest" uses "latest"; pin a version (name:1.2.3) or a digest (name@sha256:…)',
       'enclii:services.janua.image: "ghcr.io/madfam-io/janua" has no tag; pin a version (name:1.2.3) or a digest (name@sha256:…)',
       'enclii:services.janua: unknown field "tag"',
+    ],
+  },
+  {
+    name: "canary overrides: an unpinned image, replicas out of range, no image, an unknown field",
+    overrides: {
+      "enclii:services": {
+        "switchyard-api": { canary: { image: "ghcr.io/madfam-io/switchyard-api:latest", replicas: 6 } },
+        "switchyard-ui": { canary: { image: "ghcr.io/madfam-io/switchyard-ui", replicas: 0 } },
+        janua: { canary: { replicas: 2, tag: "0.9.4" } },
+      },
+    },
+    problems: [
+      'enclii:services.switchyard-api.canary.image: "ghcr.io/madfam-io/switchyard-api:latest" uses "latest"; pin a version (name:1.2.3) or a digest (name@sha256:…)',
+      "enclii:services.switchyard-api.canary.replicas: must be at most 5",
+      'enclii:services.switchyard-ui.canary.image: "ghcr.io/madfam-io/switchyard-ui" has no tag; pin a version (name:1.2.3) or a digest (name@sha256:…)',
+      "enclii:services.switchyard-ui.canary.replicas: must be at least 1",
+      "enclii:services.janua.canary.image: is required",
+      'enclii:services.janua.canary: unknown field "tag"',
     ],
   },
   {

@@ -178,8 +178,16 @@ describe("production's observability", () => {
         ...["docs-site", "janua", "landing-page", "status-page", "switchyard-api", "switchyard-ui"].map((s) => [s, "enclii-platform"]),
       ].sort(),
     );
+    // Every series carries its service, and its pod's track (stable or canary), so a canary's figures split from the stable pods'.
     expect(inputs(named(production, `${MONITORING}PodMonitor`, "switchyard-api")).spec.podMetricsEndpoints).toEqual([
-      { port: "metrics", path: "/metrics", relabelings: [{ action: "replace", targetLabel: "service", replacement: "switchyard-api" }] },
+      {
+        port: "metrics",
+        path: "/metrics",
+        relabelings: [
+          { action: "replace", targetLabel: "service", replacement: "switchyard-api" },
+          { action: "replace", sourceLabels: ["__meta_kubernetes_pod_label_enclii_io_track"], targetLabel: "track" },
+        ],
+      },
     ]);
     const container = inputs(named(production, "kubernetes:apps/v1:Deployment", "switchyard-api")).spec.template.spec.containers[0];
     expect(container.ports).toContainEqual({ name: "metrics", containerPort: 9464, protocol: "TCP" });

@@ -67,6 +67,38 @@ describe("the dogfooding/ specs", () => {
     ]);
     expect(byName.janua.image).toBe("ghcr.io/madfam-io/janua:0.9.3");
   });
+
+  it("gives every service spec.deploy's defaults: no canary by default, five minutes looked at every 30 s, the gate open", () => {
+    const { services } = resolveWith(SPECS);
+    for (const s of services) {
+      expect(s.deploy, s.name).toEqual({
+        canary: {
+          enabled: false,
+          periodMinutes: 5,
+          intervalSeconds: 30,
+          replicas: 1,
+          minRequests: 100,
+          fallback: "abort",
+          maxErrorRatioIncrease: 0.001,
+          maxP95IncreaseMs: 50,
+        },
+        errorBudget: { minRemainingPercent: 0 },
+      });
+      expect(s.canary, s.name).toBeUndefined();
+    }
+  });
+
+  it("runs a canary from the override: its image, the spec's canary replicas unless the override sets its own", () => {
+    const image = "ghcr.io/madfam-io/switchyard-api:1.5.0";
+    const files = edited("switchyard-api", (d) => (d.spec.deploy = { canary: { replicas: 2, fallback: "plain" } }));
+    const byName = (overrides: ServiceOverrides) => Object.fromEntries(resolveWith(files, overrides).services.map((s) => [s.name, s]));
+    const fromSpec = byName({ "switchyard-api": { canary: { image } } });
+    expect(fromSpec["switchyard-api"].canary).toEqual({ image, replicas: 2 });
+    expect(fromSpec["switchyard-api"].deploy.canary).toMatchObject({ replicas: 2, fallback: "plain", periodMinutes: 5 });
+    // The stable pods keep the spec's image: the canary is beside them, not instead.
+    expect(fromSpec["switchyard-api"].image).toBe("ghcr.io/madfam-io/switchyard-api:1.4.2");
+    expect(byName({ "switchyard-api": { canary: { image, replicas: 4 } } })["switchyard-api"].canary).toEqual({ image, replicas: 4 });
+  });
 });
 
 describe("spec errors name the file and the field", () => {
@@ -156,6 +188,61 @@ describe("spec errors name the file and the field", () => {
     expect(problemsOf(files)).toEqual([
       'dogfooding/switchyard-api.yaml: spec.bindings.postgres.database: must be one of "enclii", "janua"',
       'dogfooding/switchyard-api.yaml: spec.bindings.r2.bucket: must be "assets": backups are reachable by the data layer alone',
+    ]);
+  });
+
+  it("rejects spec.deploy values out of range, of the wrong type or unknown, every one at once", () => {
+    const files = edited(
+      "switchyard-api",
+      (d) =>
+        (d.spec.deploy = {
+          canary: {
+            enabled: "yes",
+            periodMinutes: 0,
+            intervalSeconds: 5,
+            replicas: 6,
+            minRequests: 0,
+            fallback: "rollback",
+            maxErrorRatioIncrease: 2,
+            maxP95IncreaseMs: -1,
+            replica: 2,
+          },
+          errorBudget: { minRemainingPercent: 101 },
+        }),
+    );
+    expect(problemsOf(files)).toEqual([
+      "dogfooding/switchyard-api.yaml: spec.deploy.canary.enabled: must be true or false, not text",
+      "dogfooding/switchyard-api.yaml: spec.deploy.canary.periodMinutes: must be at least 1",
+      "dogfooding/switchyard-api.yaml: spec.deploy.canary.intervalSeconds: must be at least 10",
+      "dogfooding/switchyard-api.yaml: spec.deploy.canary.replicas: must be at most 5",
+      "dogfooding/switchyard-api.yaml: spec.deploy.canary.minRequests: must be at least 1",
+      'dogfooding/switchyard-api.yaml: spec.deploy.canary.fallback: must be one of "abort", "plain"',
+      "dogfooding/switchyard-api.yaml: spec.deploy.canary.maxErrorRatioIncrease: must be at most 1",
+      "dogfooding/switchyard-api.yaml: spec.deploy.canary.maxP95IncreaseMs: must be at least 0",
+      'dogfooding/switchyard-api.yaml: spec.deploy.canary: unknown field "replica"; did you mean "replicas"?',
+      "dogfooding/switchyard-api.yaml: spec.deploy.errorBudget.minRemainingPercent: must be at most 100",
+    ]);
+  });
+
+  it("rejects a canary without metrics to judge it by, and an interval longer than the period", () => {
+    const files = edited("docs-site", (d) => {
+      delete d.spec.runtime.metrics;
+      d.spec.deploy = { canary: { enabled: true, periodMinutes: 1, intervalSeconds: 90 } };
+    });
+    expect(problemsOf(files)).toEqual([
+      "dogfooding/docs-site.yaml: spec.deploy.canary.enabled: a canary is judged by its metrics: set spec.runtime.metrics",
+      "dogfooding/docs-site.yaml: spec.deploy.canary.intervalSeconds: 90 s is longer than the period (periodMinutes 1): the canary would be judged before it is first looked at",
+    ]);
+  });
+
+  it("rejects a spec named like another's canary Deployment", () => {
+    const docs = SPECS.find((f) => f.file === "dogfooding/docs-site.yaml")!;
+    const doc = parse(docs.text);
+    doc.metadata.name = "docs-site-canary";
+    doc.spec.routes = [];
+    const files = [...SPECS, { file: "dogfooding/docs-site-canary.yaml", text: stringify(doc) }];
+    expect(problemsOf(files)).toEqual([
+      'dogfooding/docs-site-canary.yaml: metadata.name: "docs-site-canary" is the name of docs-site\'s canary Deployment; choose another',
     ]);
   });
 

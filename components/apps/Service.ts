@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { APPS_NAMESPACE, PART_OF, selectorLabels } from "../../model/names";
+import { APPS_NAMESPACE, PART_OF, TRACK_LABEL, TRACKS, canaryName, selectorLabels } from "../../model/names";
 import type { Route } from "../../model/routes";
 import type { AppService } from "../../model/config/services";
 import { oneAtATime } from "../baseline";
@@ -16,7 +16,10 @@ export interface ServiceArgs {
   provider: k8s.Provider;
 }
 
-/** One `dogfooding/` spec running in the apps namespace, with its routes handed to the edge. */
+/**
+ * One `dogfooding/` spec running in the apps namespace, with its routes handed to the edge; and,
+ * while a deploy watches one, its canary beside it behind the same Service (docs/services.md#canary).
+ */
 export class Service extends pulumi.ComponentResource {
   public readonly routes: Route[];
   public readonly replicas: number;
@@ -35,6 +38,22 @@ export class Service extends pulumi.ComponentResource {
       { metadata: { ...metadata, annotations: sourceAnnotations(svc) }, spec: deploymentSpec(svc, args.env, args.podAnnotations) },
       child,
     );
+    if (svc.canary) {
+      new k8s.apps.v1.Deployment(
+        `${name}-canary`,
+        {
+          metadata: {
+            name: canaryName(svc.name),
+            namespace: APPS_NAMESPACE,
+            labels: { ...labels, [TRACK_LABEL]: TRACKS.canary },
+            annotations: sourceAnnotations(svc),
+          },
+          spec: deploymentSpec(svc, args.env, args.podAnnotations, svc.canary),
+        },
+        child,
+      );
+    }
+    // The name alone: both tracks' pods carry it, so connections reach the canary in proportion to its replicas.
     // port = targetPort: NetworkPolicies (cloudflared's egress included) see the pod's port after DNAT.
     new k8s.core.v1.Service(
       `${name}-service`,
@@ -48,10 +67,11 @@ export class Service extends pulumi.ComponentResource {
       },
       child,
     );
+    // The budget selects both tracks' pods; a canary of several replicas needs one even beside a single stable pod.
     oneAtATime(name, {
       metadata,
       labels: selectorLabels(svc.name),
-      replicas: Math.max(svc.replicas, svc.autoscaling?.maxReplicas ?? 1),
+      replicas: Math.max(svc.replicas, svc.autoscaling?.maxReplicas ?? 1, svc.canary?.replicas ?? 0),
       provider: args.provider,
       parent: this,
     });

@@ -1,11 +1,12 @@
 /**
- * A service's Deployment as plain data: the workload baseline (components/workload.ts), three
- * probes, requests and a memory limit, writable paths on emptyDir volumes.
+ * A service's Deployments as plain data: the workload baseline (components/workload.ts), three
+ * probes, requests and a memory limit, writable paths on emptyDir volumes; the stable one, and a
+ * canary's with its own image and replicas (docs/services.md#canary).
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { workloadSpec } from "../workload";
-import { PART_OF, selectorLabels } from "../../model/names";
+import { PART_OF, TRACK_LABEL, TRACKS, selectorLabels } from "../../model/names";
 import type { AppService } from "../../model/config/services";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -32,19 +33,31 @@ function probe(path: string, periodSeconds: number, failureThreshold: number): k
   return { httpGet: { path, port: PORT_NAME }, periodSeconds, timeoutSeconds: PROBE_TIMEOUT_SECONDS, failureThreshold };
 }
 
-export function deploymentSpec(svc: AppService, env: EnvVar[], podAnnotations: Record<string, pulumi.Input<string>> = {}): DeploymentSpec {
+/**
+ * The stable Deployment's spec, or with `canary` the canary's. Both sets of pods carry the
+ * service's name (the Service and the NetworkPolicies select by it alone) and their track.
+ */
+export function deploymentSpec(
+  svc: AppService,
+  env: EnvVar[],
+  podAnnotations: Record<string, pulumi.Input<string>> = {},
+  canary?: AppService["canary"],
+): DeploymentSpec {
   const volumes = svc.writablePaths.map((mountPath, i) => ({ name: `writable-${i}`, mountPath }));
+  const track = { [TRACK_LABEL]: canary ? TRACKS.canary : TRACKS.stable };
   return workloadSpec({
-    labels: selectorLabels(svc.name),
-    podLabels: PART_OF,
+    // The stable selector stays the name alone (a selector is immutable: a new one would replace the
+    // Deployment); the canary's adds its track, so it never claims the stable pods.
+    labels: canary ? { ...selectorLabels(svc.name), ...track } : selectorLabels(svc.name),
+    podLabels: { ...PART_OF, ...track },
     podAnnotations,
-    // With autoscaling the HPA owns the count.
-    replicas: svc.autoscaling ? undefined : svc.replicas,
+    // With autoscaling the HPA owns the stable count; a canary's is its own.
+    replicas: canary ? canary.replicas : svc.autoscaling ? undefined : svc.replicas,
     uid: svc.runAsUser,
     serviceAccountName: svc.name,
     container: {
       name: svc.name,
-      image: svc.image,
+      image: canary ? canary.image : svc.image,
       ports: [
         { name: PORT_NAME, containerPort: svc.port, protocol: "TCP" },
         // The PodMonitor scrapes this port by name; on the app's own port there is nothing to add.

@@ -1,6 +1,14 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { APPS_NAMESPACE, CLOUDFLARED, CNPG_POOLER_LABEL, DATA_NAMESPACE, selectorLabels } from "../../model/names";
+import {
+  APPS_NAMESPACE,
+  CLOUDFLARED,
+  CNPG_POOLER_LABEL,
+  DATA_NAMESPACE,
+  TRACK_LABEL,
+  TRACK_SERIES_LABEL,
+  selectorLabels,
+} from "../../model/names";
 import {
   BLACKBOX_PROBER,
   MONITORING_API,
@@ -28,6 +36,9 @@ export interface ScrapesArgs {
 }
 
 type Endpoint = { port: string; path?: string; relabelings?: Record<string, unknown>[] };
+
+/** The label Prometheus's Kubernetes discovery gives a pod label: its name with every other character as `_`. */
+const podLabelMeta = (label: string) => `__meta_kubernetes_pod_label_${label.replace(/[^a-zA-Z0-9_]/g, "_")}`;
 
 /**
  * What Prometheus scrapes: each service with `runtime.metrics`, cloudflared, CloudNativePG and its
@@ -58,6 +69,8 @@ export class Scrapes extends pulumi.ComponentResource {
     const podMonitor = (target: string, namespace: string, selector: Record<string, unknown>, endpoint: Endpoint) =>
       monitor("PodMonitor", target, namespace, { selector, podMetricsEndpoints: [endpoint] });
     const serviceLabel = (service: string) => [{ action: "replace", targetLabel: "service", replacement: service }];
+    // `stable` or `canary` (docs/services.md#canary): a canary's figures are told from the stable pods' by it.
+    const trackLabel = [{ action: "replace", sourceLabels: [podLabelMeta(TRACK_LABEL)], targetLabel: TRACK_SERIES_LABEL }];
 
     for (const svc of args.services.filter((s) => s.metrics)) {
       podMonitor(
@@ -67,7 +80,7 @@ export class Scrapes extends pulumi.ComponentResource {
         {
           port: metricsPortName(svc),
           path: svc.metrics!.path,
-          relabelings: serviceLabel(svc.name),
+          relabelings: [...serviceLabel(svc.name), ...trackLabel],
         },
       );
     }

@@ -9,14 +9,36 @@ import { imageProblem } from "../baseline";
 import { deployScheduleProblem } from "../deployRules";
 import { bindingEnvNames } from "./bindings";
 import { describeIssues, fieldPath } from "./issues";
-import { DATABASES, R2_APP_BUCKETS, UIDS } from "../names";
-import { replicas, serviceLabel } from "./validators";
+import { CANARY_SUFFIX, DATABASES, R2_APP_BUCKETS, UIDS } from "../names";
+import { replicas, serviceLabel, whole } from "./validators";
 
 const SPEC_API_VERSION = "enclii.dev/v1";
 export const SPEC_DIR = "dogfooding";
 /** The apex of the environment's domain in `routes[].host`, as in DNS zone files. */
 const APEX = "@";
 const DEFAULT_STARTUP_TIMEOUT_SECONDS = 60;
+/** A latency threshold or allowance, in ms: more than a minute is a typo, not a latency. */
+const MAX_LATENCY_MS = 60_000;
+const SECONDS_PER_MINUTE = 60;
+
+/**
+ * A canary's defaults and bounds (docs/services.md#canary): the roadmap's five healthy minutes,
+ * looked at every 30 s; a small share of the pods (at most 5: more is a second stable, not a
+ * canary); judged once it has seen enough requests, against the errors SLO's whole budget
+ * (1 − 0.999) and 50 ms of p95 beyond the stable pods'.
+ */
+const CANARY = {
+  periodMinutes: { min: 1, max: 60, default: 5 },
+  intervalSeconds: { min: 10, max: 300, default: 30 },
+  replicas: { min: 1, max: 5, default: 1 },
+  minRequests: { min: 1, default: 100 },
+  maxErrorRatioIncrease: { min: 0, max: 1, default: 0.001 },
+  maxP95IncreaseMs: { min: 0, max: MAX_LATENCY_MS, default: 50 },
+} as const;
+const CANARY_FALLBACKS = ["abort", "plain"] as const;
+/** The error-budget gate's default: a deploy is refused only once the 30-day budget is spent. */
+const DEFAULT_MIN_REMAINING_PERCENT = 0;
+const canaryReplicas = whole(CANARY.replicas.min, CANARY.replicas.max);
 
 const quantity = z.string().regex(/^\d+(\.\d+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, 'must be a Kubernetes quantity such as "250m" or "256Mi"');
 const glob = z.string().min(1);
@@ -83,7 +105,7 @@ const serviceSpecSchema = z.strictObject({
         .strictObject({
           port: z.number().int().min(1024, "must be 1024 or above: containers run without privileges").max(65535),
           path: z.string().startsWith("/", "must start with /").default("/metrics"),
-          latencyP95Ms: z.number().int().min(1).max(60_000).optional(),
+          latencyP95Ms: z.number().int().min(1).max(MAX_LATENCY_MS).optional(),
         })
         .optional(),
       /** The root filesystem is read-only; these paths get an emptyDir each. */
@@ -115,10 +137,45 @@ const serviceSpecSchema = z.strictObject({
       )
       .default([]),
     autoscaling: z.strictObject({ maxReplicas: replicas, targetCpuPercent: z.number().int().min(10).max(95).default(70) }).optional(),
+    /** How `enclii-infra deploy` releases a new image: the canary's defaults and the error-budget gate. */
+    deploy: z
+      .strictObject({
+        canary: z
+          .strictObject({
+            /** Every deploy of this service goes through a canary, as with `deploy --canary`. */
+            enabled: z.boolean().default(false),
+            /** How long the canary is watched before it is judged. */
+            periodMinutes: whole(CANARY.periodMinutes.min, CANARY.periodMinutes.max).default(CANARY.periodMinutes.default),
+            /** How often its figures are read (and progress printed) while it is watched. */
+            intervalSeconds: whole(CANARY.intervalSeconds.min, CANARY.intervalSeconds.max).default(CANARY.intervalSeconds.default),
+            replicas: canaryReplicas.default(CANARY.replicas.default),
+            /** Fewer requests to the canary in the period and it is not judged: it aborts (no-traffic). */
+            minRequests: z.number().int().min(CANARY.minRequests.min).default(CANARY.minRequests.default),
+            /** When the canary cannot be judged (no metrics, query path unreachable, no traffic): abort, or deploy without one. */
+            fallback: z.enum(CANARY_FALLBACKS).default("abort"),
+            /** How far the canary's error ratio may exceed the stable pods'. */
+            maxErrorRatioIncrease: z
+              .number()
+              .min(CANARY.maxErrorRatioIncrease.min)
+              .max(CANARY.maxErrorRatioIncrease.max)
+              .default(CANARY.maxErrorRatioIncrease.default),
+            /** How far the canary's p95 latency may exceed the stable pods', in ms. */
+            maxP95IncreaseMs: whole(CANARY.maxP95IncreaseMs.min, CANARY.maxP95IncreaseMs.max).default(CANARY.maxP95IncreaseMs.default),
+          })
+          .prefault({}),
+        errorBudget: z
+          .strictObject({
+            /** A deploy is refused while less than this share of the 30-day error budget remains (or the fast burn fires). */
+            minRemainingPercent: z.number().min(0).max(100).default(DEFAULT_MIN_REMAINING_PERCENT),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
   }),
 });
 export type ServiceSpec = z.infer<typeof serviceSpecSchema>;
 export type Bindings = ServiceSpec["spec"]["bindings"];
+export type DeployRules = ServiceSpec["spec"]["deploy"];
 
 /** A spec resolved for one environment: overrides applied, hostnames under its domain. */
 export interface AppService {
@@ -139,6 +196,10 @@ export interface AppService {
   callers: string[];
   hostnames: string[];
   autoscaling?: { maxReplicas: number; targetCpuPercent: number };
+  /** `spec.deploy`: the canary's defaults and the error-budget gate, for `enclii-infra deploy`. */
+  deploy: DeployRules;
+  /** A canary running beside the stable pods (`enclii:services.<name>.canary`): its image and replicas. */
+  canary?: { image: string; replicas: number };
 }
 
 export interface SpecFile {
@@ -152,6 +213,15 @@ export const serviceOverrides = z.record(
   z.strictObject({
     image: pinnedImage.optional().describe("the image to run instead of the spec's, pinned by tag or digest"),
     replicas: replicas.optional().describe("replicas instead of the spec's, within its autoscaling ceiling"),
+    canary: z
+      .strictObject({
+        image: pinnedImage.describe("the canary's image, pinned by tag or digest"),
+        replicas: canaryReplicas.optional().describe("the canary's replicas (default the spec's `deploy.canary.replicas`, itself 1)"),
+      })
+      .optional()
+      .describe(
+        "a canary beside the stable pods while `enclii-infra deploy --canary` watches it: a Deployment `<service>-canary` behind the same Service, its share of connections its replicas over all the service's (docs/services.md#canary); the deploy sets and removes it",
+      ),
   }),
 );
 export type ServiceOverrides = z.infer<typeof serviceOverrides>;
@@ -210,6 +280,13 @@ function parseServiceSpec(f: SpecFile): { spec?: ServiceSpec; problems: string[]
   const oidc = spec.spec.bindings.oidc;
   if ((oidc?.role === "provider" || oidc?.role === "client") && hosts.length === 0)
     at("spec.bindings.oidc", `role "${oidc.role}" needs a route (its public URL)`);
+  const canary = spec.spec.deploy.canary;
+  if (canary.enabled && !metrics) at("spec.deploy.canary.enabled", "a canary is judged by its metrics: set spec.runtime.metrics");
+  if (canary.intervalSeconds > canary.periodMinutes * SECONDS_PER_MINUTE)
+    at(
+      "spec.deploy.canary.intervalSeconds",
+      `${canary.intervalSeconds} s is longer than the period (periodMinutes ${canary.periodMinutes}): the canary would be judged before it is first looked at`,
+    );
   return { spec, problems };
 }
 
@@ -241,6 +318,9 @@ export function resolveServices(files: SpecFile[], a: ResolveArgs): { services: 
       if (other && other !== file) at(`spec.routes[${i}].host`, `${h} is already routed by ${other}`);
       else routedBy.set(h, file);
     });
+    const name = spec.metadata.name;
+    const stable = name.endsWith(CANARY_SUFFIX) ? name.slice(0, -CANARY_SUFFIX.length) : undefined;
+    if (stable && byName.has(stable)) at("metadata.name", `"${name}" is the name of ${stable}'s canary Deployment; choose another`);
     spec.spec.callers.forEach((c, i) => {
       if (!byName.has(c) && complete) at(`spec.callers[${i}]`, `no service spec named "${c}" in ${SPEC_DIR}/`);
       else if (c === spec.metadata.name) at(`spec.callers[${i}]`, "a service does not need to list itself");
@@ -302,5 +382,9 @@ function resolve(file: string, spec: ServiceSpec, a: ResolveArgs): AppService {
     callers: spec.spec.callers,
     hostnames: spec.spec.routes.map((r) => hostname(r.host, a.domain)),
     autoscaling: spec.spec.autoscaling,
+    deploy: spec.spec.deploy,
+    ...(override.canary && {
+      canary: { image: override.canary.image, replicas: override.canary.replicas ?? spec.spec.deploy.canary.replicas },
+    }),
   };
 }
