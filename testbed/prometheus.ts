@@ -3,6 +3,7 @@
  * the proxy and dashboard tests. Prometheus runs with its lifecycle and admin APIs switched on, so
  * the proxy is what keeps them out of reach.
  */
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -31,9 +32,22 @@ async function ready(url: string, what: string): Promise<void> {
   await waitFor(what, async () => ((await fetch(url)).ok ? true : undefined));
 }
 
-/** Prometheus with these rule files loaded and no scrape targets; ready when it answers /-/ready. */
-export async function startPrometheus(servers: Servers, rules: Record<string, RuleGroup[]>): Promise<Running> {
+/**
+ * Prometheus with these rule files loaded and no scrape targets; ready when it answers /-/ready.
+ * `openMetrics`: series written into its data directory first (`promtool tsdb create-blocks-from
+ * openmetrics`), for queries over a past it never scraped. Rules can write after them only when
+ * the last sample is not in the future (the head refuses samples older than its newest block).
+ */
+export async function startPrometheus(servers: Servers, rules: Record<string, RuleGroup[]>, openMetrics?: string): Promise<Running> {
   const dir = servers.tempDir("prometheus");
+  if (openMetrics !== undefined) {
+    writeFileSync(join(dir, "series.om"), openMetrics);
+    const r = spawnSync("promtool", ["tsdb", "create-blocks-from", "openmetrics", "--quiet", "series.om", "data"], {
+      cwd: dir,
+      encoding: "utf8",
+    });
+    if (r.status !== 0) throw new Error(`promtool could not write the series: ${r.stdout}${r.stderr}`);
+  }
   const files = Object.keys(rules);
   for (const [name, groups] of Object.entries(rules)) writeFileSync(join(dir, name), stringify({ groups }));
   writeFileSync(join(dir, "prometheus.yml"), stringify({ global: { evaluation_interval: "15s" }, rule_files: files }));

@@ -23,7 +23,8 @@ export interface RuleGroup {
 export const AVAILABILITY_JOB = "availability";
 /** Every window a recording rule exists for: the alerts' long and short windows, and the SLO's own. */
 const WINDOWS = [...new Set(BURN_WINDOWS.flatMap((w) => [w.short, w.long]))];
-const SLO_WINDOW = `${SLO.availability.windowDays}d`;
+/** The window an error budget is spent over (30 days). */
+export const SLO_WINDOW = `${SLO.availability.windowDays}d`;
 /**
  * Ratios are recorded to a billionth: far below anything an SLO distinguishes, and enough that a
  * burn of exactly a threshold (0.72% = 14.4 × 0.05%) compares as equal instead of losing to
@@ -40,9 +41,16 @@ export interface SloTargets {
   scraped: { service: string; latencyP95Ms?: number }[];
 }
 
+/** Each SLI's short name in rule and alert names. */
+const SLI_NAMES = ["Availability", "Errors", "Latency"] as const;
+type SliName = (typeof SLI_NAMES)[number];
+/** A page is a fast burn, a ticket a slow one. */
+const burnAlertName = (sli: SliName, severity: Severity) => `SLO${sli}BudgetBurn${severity === "critical" ? "Fast" : "Slow"}`;
+/** The paging alerts, one per SLI, each labelled with the `service` it burns for: what the deploy gate refuses on. */
+export const FAST_BURN_ALERTS = SLI_NAMES.map((sli) => burnAlertName(sli, "critical"));
+
 interface Sli {
-  /** Short name in rule and alert names: Availability, Errors, Latency. */
-  name: "Availability" | "Errors" | "Latency";
+  name: SliName;
   objective: number;
   /** `service:slo_<what>:ratio_rate<window>` */
   record: (window: string) => string;
@@ -114,7 +122,7 @@ function alerts(sli: Sli, selector = ""): Rule[] {
   }
   const objective = `${decimal(sli.objective * 100)}%`;
   return [...bySeverity].map(([severity, conds]) => ({
-    alert: `SLO${sli.name}BudgetBurn${severity === "critical" ? "Fast" : "Slow"}`,
+    alert: burnAlertName(sli.name, severity),
     expr: conds.join(" or "),
     for: severity === "critical" ? "2m" : "15m",
     labels: { severity, slo: sli.name.toLowerCase() },
