@@ -9,6 +9,17 @@ import { EXIT, type OperationResult } from "../model/controlPlane";
 import type { ControlArgs, ControlDeps, Io } from "./control/commands";
 import { RUN_TOKEN_TTL_S } from "../components/k3s/credential";
 import { ACCOUNTS, type KubeTokenArgs } from "./control/kubeToken";
+import type { LoadtestArgs } from "./control/loadtest";
+import {
+  LOADTEST_DEFAULTS,
+  RULES,
+  STOP_RULE,
+  parseConnections,
+  parseDuration,
+  parseMaxErrorRatio,
+  parsePath,
+  parseRps,
+} from "../model/loadtest";
 import { allowArg, changedArg, environmentArg, stackFileArg, stackListArg } from "./cliArgs";
 import { planCommand } from "./planCommand";
 
@@ -27,6 +38,14 @@ function historyLimit(value: string): number {
   if (!/^\d+$/.test(value) || n < 1 || n > HISTORY_MAX) throw new InvalidArgumentError(`a whole number from 1 to ${HISTORY_MAX}`);
   return n;
 }
+/** An option value `parse` accepts, else a usage error saying what the value must be. */
+const checked =
+  <T>(parse: (text: string) => T | undefined, rule: string) =>
+  (value: string): T => {
+    const parsed = parse(value);
+    if (parsed === undefined) throw new InvalidArgumentError(rule);
+    return parsed;
+  };
 function minutes(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < TOKEN_MINUTES.min || n > TOKEN_MINUTES.max)
@@ -133,7 +152,9 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
       changedArg,
       [],
     )
-    .option("--force", "deploy whatever the service's deploySchedule and deployFilter say")
+    .option("--force", "deploy whatever the service's deploySchedule, deployFilter and error budget say (recorded in the history)")
+    .option("--canary", "run the image as a canary beside the stable pods, judged by the service's SLOs before it is promoted")
+    .option("--no-canary", "deploy plainly even where the spec's deploy.canary.enabled asks for a canary")
     .addOption(allow)
     .action(run("deploy"));
   control("rollback", "deploy the image of the previous successful deploy, found in the stack's history")
@@ -145,6 +166,48 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
     .option("--limit <n>", `how many (1 to ${HISTORY_MAX})`, historyLimit, 10)
     .action(run("history"));
   control("drift", "refresh in preview mode: exit 3 when the world differs from the state").action(run("drift"));
+  program
+    .command("loadtest")
+    .description(
+      "drive the environment's public hostnames at a fixed rate (autocannon); report latency, errors and the SLOs, and the burn rates Prometheus saw (exit 1 when an SLO is missed)",
+    )
+    .requiredOption("--env <environment>", "the environment: a platform stack with a Pulumi.<environment>.yaml", environmentArg(deps.root))
+    .addOption(
+      new Option("--rps <n>", "requests a second, over all the hostnames driven")
+        .argParser(checked(parseRps, RULES.rps))
+        .default(LOADTEST_DEFAULTS.rps),
+    )
+    .addOption(
+      new Option("--duration <time>", "how long: 30s, 5m")
+        .argParser(checked(parseDuration, RULES.duration))
+        .default(parseDuration(LOADTEST_DEFAULTS.duration), LOADTEST_DEFAULTS.duration),
+    )
+    .addOption(
+      new Option("--path <path>", "the path requested at each hostname")
+        .argParser(checked(parsePath, RULES.path))
+        .default(LOADTEST_DEFAULTS.path),
+    )
+    .option("--host <hostname>", "drive only this public hostname (default: all of them, sharing the rate)")
+    .addOption(
+      new Option("--connections <n>", "connections to open (default: one per 5 requests a second, at least 10)").argParser(
+        checked(parseConnections, RULES.connections),
+      ),
+    )
+    .addOption(
+      new Option(
+        "--max-error-ratio <ratio>",
+        `stop when more than this share of the last ${STOP_RULE.windowSeconds} s of requests failed (once there are ${STOP_RULE.minRequests})`,
+      )
+        .argParser(checked(parseMaxErrorRatio, RULES.maxErrorRatio))
+        .default(LOADTEST_DEFAULTS.maxErrorRatio),
+    )
+    .option("--allow-production", "run it against production, whose hostnames customers use")
+    .option("--json", "print the report as one JSON object")
+    .exitOverride()
+    .action(async (opts: LoadtestArgs) => {
+      const { loadtestCommand } = await import("./control/loadtest");
+      done(await loadtestCommand(opts, io, { root: deps.root, env: process.env }));
+    });
 
   const domains = program
     .command("domains")

@@ -5,13 +5,14 @@
  * `enclii-infra`, `plan --json` included, is one `OperationResult`.
  */
 import { z } from "zod";
+import { loadTestReportSchema } from "./loadtest";
 import { imageReferencePattern } from "./imageReference";
 
 /**
  * The contract's version, semver: the major changes when a field is removed or changes meaning,
  * or an exit status is reassigned; the minor when one is added. A client refuses another major.
  */
-export const CONTRACT_VERSION = "1.0.0";
+export const CONTRACT_VERSION = "1.1.0";
 
 /** Exit statuses, one per outcome the control plane must act on differently. */
 export const EXIT = {
@@ -45,6 +46,8 @@ export const EXIT = {
   interrupted: 12,
   /** `deploy`: outside the service's `deploySchedule` window (and no `--force`); the message says when the next one opens. */
   outsideWindow: 13,
+  /** `deploy --canary`: the canary was judged worse than its objectives (or could not be judged) and removed; the stack runs what it ran before. */
+  canaryAborted: 14,
 } as const;
 
 /** Each status a result can have, and the exit status it comes with: the table docs/control-plane.md#exit-status prints. */
@@ -67,6 +70,9 @@ export const STATUS_EXIT = {
   cancelled: "cancelled",
   interrupted: "interrupted",
   "outside-window": "outsideWindow",
+  "budget-exhausted": "refused",
+  "slo-missed": "failed",
+  "canary-aborted": "canaryAborted",
 } as const satisfies Record<string, keyof typeof EXIT>;
 
 export type Status = keyof typeof STATUS_EXIT;
@@ -122,12 +128,53 @@ export const historyEntrySchema = z.strictObject({
 
 const image = z.string().regex(imageReferencePattern()).describe("an OCI image reference (model/imageReference.ts)");
 
+const trackFiguresSchema = z.strictObject({
+  requests: z.number().min(0).describe("requests the track served in the window"),
+  errorRatio: z.number().min(0).max(1).optional().describe("the share answered 5xx (none without requests)"),
+  p95Ms: z.number().min(0).optional().describe("the 95th percentile latency, ms (none without requests)"),
+});
+
+export const canaryReportSchema = z
+  .strictObject({
+    decision: z
+      .enum(["promote", "abort", "fallback"])
+      .describe("promoted on its figures, aborted, or deployed plainly because it could not be judged (fallback: plain)"),
+    cause: z
+      .enum(["errors", "latency", "no-traffic", "no-metrics", "unreachable", "interrupted", "failed"])
+      .optional()
+      .describe("why it did not promote on its figures"),
+    reason: z.string().describe("the decision in words, with the figures it saw"),
+    replicas: z.number().int().min(1).describe("canary pods beside the stable ones"),
+    share: z.number().min(0).max(1).describe("the canary's expected share of requests: its pods over all the Service's pods"),
+    watchedSeconds: z.number().min(0).describe("how long it was watched"),
+    periodSeconds: z.number().min(0).describe("how long it was to be watched"),
+    canary: trackFiguresSchema.optional(),
+    stable: trackFiguresSchema.optional(),
+  })
+  .describe("`deploy --canary`: how the canary was judged");
+
+export const gateReportSchema = z
+  .strictObject({
+    checked: z.boolean().describe("false when the query path is not set and the environment does not require it"),
+    allowed: z.boolean(),
+    reason: z.string(),
+    fastBurnFiring: z.boolean().optional(),
+    budgetRemainingPercent: z.number().optional().describe("the 30-day error budget left, %"),
+  })
+  .describe("the error-budget gate a deploy passed (or not)");
+
 export const deployInfoSchema = z.strictObject({
   service: z.string(),
   image,
   previousImage: image.optional().describe("the override before this deploy, when there was one"),
   targets: z.array(urn).describe("the update's --target URNs: the service's changed resources"),
   notApplied: z.array(urn).describe("changes the preview showed outside the service, left for a full up"),
+  canary: canaryReportSchema.optional(),
+  gate: gateReportSchema.optional(),
+  forced: z
+    .array(z.string())
+    .optional()
+    .describe("what --force overrode (the deploy window, the deploy filter, the error budget), also in the update's message"),
 });
 
 const resources = z.strictObject({ cpuMilli: z.number(), memoryMi: z.number() });
@@ -222,6 +269,7 @@ export const operationResultSchema = z
       .optional()
       .describe("each resource that differs from the state, with the properties that differ"),
     plan: planReportSchema.optional(),
+    loadtest: loadTestReportSchema.optional().describe("`loadtest`: the figures, the SLO verdicts and the burn rates"),
     schedule: z
       .strictObject({
         onlyAfter: z.string(),
@@ -245,6 +293,9 @@ export type PlanDiff = z.infer<typeof planDiffSchema>;
 export type ResourceChange = PlanDiff["changes"][number];
 export type Replacement = ResourceChange["replacements"][number];
 export type OperationResult = z.infer<typeof operationResultSchema>;
+export type DeployInfo = z.infer<typeof deployInfoSchema>;
+export type CanaryReport = z.infer<typeof canaryReportSchema>;
+export type GateReport = z.infer<typeof gateReportSchema>;
 export type ResourceCounts = NonNullable<OperationResult["changes"]>;
 
 /** What every result names: the command and the environment and stack it concerns. */

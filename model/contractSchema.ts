@@ -22,9 +22,15 @@ const writableConfig = z
         // Other keys of a service (replicas, …) are the operator's, and a service may have no override.
         z.looseObject({
           image: z.string().regex(imageReferencePattern()).optional().describe("a pinned image: name:tag (not latest) or name@sha256:…"),
+          canary: z
+            .looseObject({ image: z.string().regex(imageReferencePattern()).describe("the canary's pinned image") })
+            .optional()
+            .describe("while `deploy --canary` watches it: the canary beside the stable pods"),
         }),
       )
-      .describe("per service, the image override `deploy` and `rollback` write (platform stack files)"),
+      .describe(
+        "per service, the image override `deploy` and `rollback` write, and the canary `deploy --canary` sets and removes (platform stack files)",
+      ),
     [TENANTS_KEY]: shardTenants,
   })
   .partial()

@@ -10,9 +10,12 @@ import type { PlatformOutputs } from "./platformOutputs";
 
 export { CONTRACT_VERSION, EXIT, STATUS_EXIT } from "./contract";
 export type {
+  CanaryReport,
   CustomerRecord,
+  DeployInfo,
   DomainStatus,
   DomainsResult,
+  GateReport,
   GuardViolation,
   HistoryEntry,
   OperationResult,
@@ -36,6 +39,12 @@ export const WRITABLE_CONFIG = [
     key: `${NAMESPACE}:services.<service>.image`,
     shape: "a pinned image reference: name:tag (not latest) or name@sha256:…",
     via: "deploy, rollback",
+  },
+  {
+    project: PLATFORM_PROJECT,
+    key: `${NAMESPACE}:services.<service>.canary`,
+    shape: "{ image: a pinned image reference }, set while deploy --canary watches the canary and removed when it ends",
+    via: "deploy --canary",
   },
   {
     project: TENANTS_PROJECT,
@@ -90,7 +99,21 @@ export const DESTRUCTIVE_OPS = ["replace", "create-replacement", "delete-replace
 /** The component that holds one service's resources (Janua's auth component holds keys and clients, not its Deployment); a deploy targets its descendants. */
 export const SERVICE_COMPONENT_TYPE = "enclii:apps:Service";
 
-/** The message a deploy leaves in the stack's history, and how rollback finds it again. */
-export function deployMessage(operation: "deploy" | "rollback", service: string, image: string): string {
-  return `enclii ${operation} ${service} ${image}`;
+/**
+ * The message a deploy leaves in the stack's history: what it deployed, how (`canary`), and what
+ * `--force` overrode, so the history says a deploy ran past its error budget.
+ */
+export function deployMessage(
+  operation: "deploy" | "rollback",
+  service: string,
+  image: string,
+  notes: { forced?: readonly string[]; canary?: string } = {},
+): string {
+  const forced = notes.forced?.length ? ` (forced past: ${notes.forced.join(", ")})` : "";
+  return `enclii ${operation} ${service} ${image}${notes.canary ? ` (canary: ${notes.canary})` : ""}${forced}`;
+}
+
+/** The stack config path of a service's canary (docs/control-plane.md#canary-deploys). */
+export function canaryConfigPath(service: string): string {
+  return `${NAMESPACE}:services["${service}"].canary`;
 }

@@ -1,7 +1,7 @@
 /**
  * The apps layer under mocks: what each dogfooding/ spec registers, and the env, network and
  * disruption rules that come from its bindings; a canary beside the stable pods. Janua's tokens
- * are proven in janua.test.ts; the canary's objects on a real API server in canary.real.test.ts.
+ * are proven in janua.test.ts; the canary's objects on a real API server in canary-objects.real.test.ts.
  */
 import type * as k8sNs from "@pulumi/kubernetes";
 import type * as pulumiNs from "@pulumi/pulumi";

@@ -71,7 +71,7 @@ describe("enclii-infra --help", () => {
     for (const command of ["plan", "preview", "up", "deploy", "rollback", "outputs", "history", "drift", "domains"])
       expect(top.stdout).toMatch(new RegExp(`^  ${command} `, "m"));
     expect(top.stdout).toContain(
-      "Exit status: 0 ok, 1 failed, 2 usage, 3 drift, 4 refused, 5 rolledBack, 6 rollbackFailed, 7 noCli, 8 busy, 9 noStack, 10 nothingToRollBack, 11 cancelled, 12 interrupted, 13 outsideWindow.",
+      "Exit status: 0 ok, 1 failed, 2 usage, 3 drift, 4 refused, 5 rolledBack, 6 rollbackFailed, 7 noCli, 8 busy, 9 noStack, 10 nothingToRollBack, 11 cancelled, 12 interrupted, 13 outsideWindow, 14 canaryAborted.",
     );
     for (const command of [["deploy"], ["rollback"], ["drift"], ["domains", "add"], ["domains", "status"], ["plan"]]) {
       const help = cli([...command, "--help"]);

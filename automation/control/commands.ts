@@ -4,8 +4,8 @@
  * object with --json) and its exit status returned (model/controlPlane.ts `EXIT`).
  */
 import { EXIT, type OperationResult } from "../../model/controlPlane";
-import { deploy, rollback } from "./deploy";
-import { deployGate } from "./deployRules";
+import { rollback } from "./deploy";
+import { release } from "./release";
 import { domainsAdd, domainsList, domainsRemove, domainsStatus } from "./domains";
 import { loadEnvironment } from "./environment";
 import { failure, guardedUp, previewOp, type Base, type Options } from "./operations";
@@ -31,8 +31,10 @@ export interface ControlArgs {
   limit?: number;
   /** `deploy`: the push's changed paths, judged by the service's deployFilter. */
   changed?: string[];
-  /** `deploy`: whatever the service's deploySchedule and deployFilter say. */
+  /** `deploy`: whatever the service's deploySchedule, deployFilter and error budget say. */
   force?: boolean;
+  /** `deploy`: true for --canary, false for --no-canary; the spec's deploy.canary.enabled otherwise. */
+  canary?: boolean;
 }
 
 export interface ControlDeps {
@@ -40,18 +42,19 @@ export interface ControlDeps {
   /** Opens stacks; the Pulumi CLI on PATH unless a test stands in. */
   open?: OpenStack;
   sleep?: (ms: number) => Promise<void>;
-  /** The clock a deploySchedule is judged by; the system's unless a test stands in. */
+  /** The clock a deploySchedule is judged by and a canary watched by; the system's unless a test stands in. */
   now?: () => Date;
+  /** Where ENCLII_PROMETHEUS_URL and ENCLII_PROMETHEUS_TOKEN are read; this process's environment unless a test stands in. */
+  env?: NodeJS.ProcessEnv;
 }
 
-async function operate(a: ControlArgs, o: Options, now: () => Date): Promise<OperationResult> {
+async function operate(a: ControlArgs, o: Options, now: () => Date, processEnv: NodeJS.ProcessEnv): Promise<OperationResult> {
   const base: Base = { operation: a.command, environment: a.env, stack: a.env };
   try {
     const env = loadEnvironment(o.root, a.env);
     const platform = () => o.open({ project: "platform", stack: a.env });
     const services = env.services.map((s) => s.name);
-    const spec = (name?: string) => env.services.find((s) => s.name === name);
-    const running = (name?: string) => spec(name)?.image;
+    const running = (name?: string) => env.services.find((s) => s.name === name)?.image;
     const tenantReq = { tenant: a.tenant ?? "", hostname: a.hostname, service: a.service };
     switch (a.command) {
       case "preview":
@@ -65,14 +68,13 @@ async function operate(a: ControlArgs, o: Options, now: () => Date): Promise<Ope
       case "history":
         return await historyOp(await platform(), base, a.limit ?? 10);
       case "deploy":
-        return await deploy(o, {
-          environment: a.env,
-          service: a.service!,
-          image: a.image!,
-          services,
-          running: running(a.service),
-          gate: deployGate(spec(a.service), a, now()),
-        });
+        return await release(
+          o,
+          env,
+          { env: a.env, service: a.service!, image: a.image!, changed: a.changed, force: a.force, canary: a.canary },
+          now(),
+          processEnv,
+        );
       case "rollback":
         return await rollback(o, { environment: a.env, service: a.service!, services, running: running(a.service) });
       case "domains add":
@@ -105,9 +107,10 @@ export async function runControl(a: ControlArgs, io: Io, deps: ControlDeps): Pro
     allow: new Set(a.allow ?? []),
     report,
     sleep: deps.sleep,
+    now: deps.now,
     stop,
   };
-  const res = await withSignals(stop, () => operate(a, o, deps.now ?? (() => new Date())));
+  const res = await withSignals(stop, () => operate(a, o, deps.now ?? (() => new Date()), deps.env ?? process.env));
   if (a.json) io.stdout(`${JSON.stringify(res)}\n`);
   else {
     const out = res.exitCode === EXIT.ok || res.exitCode === EXIT.drift ? io.stdout : io.stderr;

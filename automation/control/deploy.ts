@@ -6,7 +6,14 @@ import { imageProblem } from "../../model/baseline";
 import { imageReferenceProblem } from "../../model/imageReference";
 import { heldBack, type DeployGate } from "./deployRules";
 import { belongsTo, serviceComponent } from "./events";
-import { deployMessage, imageConfigPath, type GuardViolation, type OperationResult } from "../../model/controlPlane";
+import {
+  deployMessage,
+  imageConfigPath,
+  type DeployInfo,
+  type GateReport,
+  type GuardViolation,
+  type OperationResult,
+} from "../../model/controlPlane";
 import {
   EngineError,
   failure,
@@ -28,7 +35,7 @@ import type { ControlStack } from "./workspace";
 const ROLLBACK_HISTORY_DEPTH = 100;
 
 /** The image override in the stack's config; undefined when the service runs its spec's image. */
-async function currentImage(stack: ControlStack, key: string): Promise<string | undefined> {
+export async function currentImage(stack: ControlStack, key: string): Promise<string | undefined> {
   try {
     return (await stack.getConfig(key, true)).value;
   } catch (err) {
@@ -38,12 +45,12 @@ async function currentImage(stack: ControlStack, key: string): Promise<string | 
 }
 
 /** Puts the config back as it was: the earlier override, or none. */
-async function restoreImage(stack: ControlStack, key: string, previous: string | undefined): Promise<void> {
+export async function restoreImage(stack: ControlStack, key: string, previous: string | undefined): Promise<void> {
   if (previous === undefined) await stack.removeConfig(key, true);
   else await stack.setConfig(key, { value: previous, secret: false }, true);
 }
 
-function serviceProblem(req: { environment: string; service: string; services: readonly string[] }): string | undefined {
+export function serviceProblem(req: { environment: string; service: string; services: readonly string[] }): string | undefined {
   return req.services.includes(req.service)
     ? undefined
     : `--service: ${req.environment} runs no service "${req.service}" (it runs ${req.services.join(", ")})`;
@@ -60,6 +67,10 @@ export interface DeployRequest {
   operation?: "deploy" | "rollback";
   /** The spec's deploy rules and the push they judge (deployRules.ts); a rollback has none. */
   gate?: DeployGate;
+  /** The error-budget gate's verdict (gate.ts), reported with the deploy. */
+  budget?: GateReport;
+  /** What `--force` overrode, recorded in the update's message. */
+  forced?: string[];
 }
 
 export async function deploy(o: Options, req: DeployRequest): Promise<OperationResult> {
@@ -72,7 +83,14 @@ export async function deploy(o: Options, req: DeployRequest): Promise<OperationR
   const held = req.gate && heldBack(base, req.gate, req);
   if (held) return held;
   const key = imageConfigPath(req.service);
-  const info = { service: req.service, image: req.image, targets: [] as string[], notApplied: [] as string[] };
+  const info: DeployInfo = {
+    service: req.service,
+    image: req.image,
+    targets: [],
+    notApplied: [],
+    ...(req.budget && { gate: req.budget }),
+    ...(req.forced?.length && { forced: req.forced }),
+  };
   try {
     const stack = await o.open({ project: "platform", stack: req.environment });
     const previous = await currentImage(stack, key);
@@ -82,7 +100,7 @@ export async function deploy(o: Options, req: DeployRequest): Promise<OperationR
 
     await stack.setConfig(key, { value: req.image, secret: false }, true);
     const changedFiles = [`Pulumi.${req.environment}.yaml`];
-    const message = deployMessage(operation, req.service, req.image);
+    const message = deployMessage(operation, req.service, req.image, { forced: req.forced });
     let outcome: Attempt;
     try {
       // While the stack is busy the whole attempt runs again: a new preview, a new verdict, new targets.
@@ -122,7 +140,7 @@ export async function deploy(o: Options, req: DeployRequest): Promise<OperationR
 }
 
 /** What a deploy attempt did: refused, failed in the update, or updated its targets (none: nothing of the service changes). */
-interface Attempt {
+export interface Attempt {
   refused?: OperationResult;
   failed?: EngineError;
   changes?: Record<string, number>;
@@ -145,7 +163,7 @@ function serviceChanges(found: Inspection, service: string): { targets: string[]
  * it leaves), and an update targeted at them. A failed preview throws; a failed update is returned
  * (the caller restores the previous image); a busy stack throws for `retrying` to run it again.
  */
-async function attempt(
+export async function attempt(
   stack: ControlStack,
   o: Options,
   base: Base,
@@ -184,7 +202,7 @@ function restoredNote(req: DeployRequest, previous: string | undefined): string 
  * have changed the service), targeting the service's resources that preview changes. A signal
  * stops it before or during its update; the config stays restored.
  */
-async function restore(
+export async function restore(
   stack: ControlStack,
   o: Options,
   base: Base,

@@ -38,6 +38,8 @@ export interface Options {
   /** Human progress, one line at a time. */
   report?: (line: string) => void;
   sleep?: (ms: number) => Promise<void>;
+  /** The clock a canary's watch is timed by; the system's unless a test stands in. */
+  now?: () => Date;
   /** The command's signals: no engine command starts after the first, the one in flight is cancelled. */
   stop?: Stop;
 }

@@ -172,6 +172,7 @@ function signalCli(signal: StopSignal): void {
 export class Stop {
   private first?: StopSignal;
   private terminated = false;
+  private cleaning = false;
   /**
    * The engine command in flight, and what aborts it (one per command: the SDK never removes its
    * listener); `started` once its engine sent an event, `deferred` when a signal came before that.
@@ -230,9 +231,17 @@ export class Stop {
     if (running.deferred) running.controller.abort();
   }
 
-  /** Throws the cancellation once a signal has come: no engine command starts after it. */
+  /**
+   * After the first signal, lets engine commands run again for one purpose: removing what must not
+   * outlive the command (a canary). The next signal terminates them, as a second signal does.
+   */
+  cleanup(): void {
+    this.cleaning = true;
+  }
+
+  /** Throws the cancellation once a signal has come: no engine command starts after it, but a cleanup's. */
   check(stack: string): void {
-    if (this.first) throw new CancelledError(stack, this.first, undefined, false);
+    if (this.first && !this.cleaning) throw new CancelledError(stack, this.first, undefined, false);
   }
 
   /**

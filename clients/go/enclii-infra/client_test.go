@@ -26,7 +26,7 @@ func fake(t *testing.T, stdout string, code string) (*Client, string) {
 }
 
 func resultJSON(status Status, code int, extra string) string {
-	return fmt.Sprintf(`{"contractVersion":"1.0.0","operation":"deploy","environment":"staging","stack":"staging","status":%q,"exitCode":%d,"message":"what happened"%s}`+"\n", status, code, extra)
+	return fmt.Sprintf(`{"contractVersion":"1.1.0","operation":"deploy","environment":"staging","stack":"staging","status":%q,"exitCode":%d,"message":"what happened"%s}`+"\n", status, code, extra)
 }
 
 func read(t *testing.T, path string) string {
@@ -47,10 +47,10 @@ var exitStatuses = []struct {
 	sentinel error
 }{
 	{ExitOK, "ok", []Status{StatusOK, StatusDeployed, StatusUnchanged, StatusNoDrift, StatusSkipped}, nil},
-	{ExitFailed, "failed", []Status{StatusFailed}, ErrFailed},
+	{ExitFailed, "failed", []Status{StatusFailed, StatusSLOMissed}, ErrFailed},
 	{ExitUsage, "usage", []Status{StatusUsage}, ErrUsage},
 	{ExitDrift, "drift", []Status{StatusDrift}, nil},
-	{ExitRefused, "refused", []Status{StatusRefused}, ErrRefused},
+	{ExitRefused, "refused", []Status{StatusRefused, StatusBudgetExhausted}, ErrRefused},
 	{ExitRolledBack, "rolledBack", []Status{StatusRolledBack}, ErrRolledBack},
 	{ExitRollbackFailed, "rollbackFailed", []Status{StatusRollbackFailed}, ErrRollbackFailed},
 	{ExitNoCLI, "noCli", []Status{StatusNoCLI}, ErrNoCLI},
@@ -60,6 +60,7 @@ var exitStatuses = []struct {
 	{ExitCancelled, "cancelled", []Status{StatusCancelled}, ErrCancelled},
 	{ExitInterrupted, "interrupted", []Status{StatusInterrupted}, ErrInterrupted},
 	{ExitOutsideWindow, "outsideWindow", []Status{StatusOutsideWindow}, ErrOutsideWindow},
+	{ExitCanaryAborted, "canaryAborted", []Status{StatusCanaryAborted}, ErrCanaryAborted},
 }
 
 func TestEveryExitStatus(t *testing.T) {
@@ -100,15 +101,15 @@ func TestEveryExitStatus(t *testing.T) {
 }
 
 func TestAnExitStatusThisClientDoesNotKnowIsAnErrorMatchingNoSentinel(t *testing.T) {
-	c, _ := fake(t, resultJSON("paused", 14, ""), "14")
+	c, _ := fake(t, resultJSON("paused", 15, ""), "15")
 	_, err := c.Preview(context.Background(), "staging")
 	var exit *ExitError
-	if !errors.As(err, &exit) || exit.Code != 14 || exit.Status != "paused" {
+	if !errors.As(err, &exit) || exit.Code != 15 || exit.Status != "paused" {
 		t.Fatalf("got %#v", err)
 	}
 	for _, x := range exitStatuses {
 		if x.sentinel != nil && errors.Is(err, x.sentinel) {
-			t.Errorf("exit 14 matches the sentinel of %d", x.code)
+			t.Errorf("exit 15 matches the sentinel of %d", x.code)
 		}
 	}
 }
@@ -229,11 +230,11 @@ func TestOutputThatBreaksTheContract(t *testing.T) {
 
 func TestAnotherMajorContractVersionIsRefused(t *testing.T) {
 	for version, want := range map[string]string{
-		"2.0.0": "enclii-infra answered with contract version 2.0.0; this client reads major 1 (1.0.0)",
-		"0.9.1": "enclii-infra answered with contract version 0.9.1; this client reads major 1 (1.0.0)",
-		"":      "enclii-infra answered with contract version none; this client reads major 1 (1.0.0)",
+		"2.0.0": "enclii-infra answered with contract version 2.0.0; this client reads major 1 (1.1.0)",
+		"0.9.1": "enclii-infra answered with contract version 0.9.1; this client reads major 1 (1.1.0)",
+		"":      "enclii-infra answered with contract version none; this client reads major 1 (1.1.0)",
 	} {
-		stdout := strings.Replace(resultJSON(StatusOK, 0, ""), `"1.0.0"`, fmt.Sprintf("%q", version), 1)
+		stdout := strings.Replace(resultJSON(StatusOK, 0, ""), `"1.1.0"`, fmt.Sprintf("%q", version), 1)
 		c, _ := fake(t, stdout, "0")
 		res, err := c.Outputs(context.Background(), "staging")
 		var mismatch *ContractVersionError
@@ -242,7 +243,7 @@ func TestAnotherMajorContractVersionIsRefused(t *testing.T) {
 		}
 	}
 	// A newer minor only adds fields: read, and what this client does not know is ignored.
-	c, _ := fake(t, strings.Replace(resultJSON(StatusOK, 0, `,"newField":{"a":1}`), `"1.0.0"`, `"1.3.0"`, 1), "0")
+	c, _ := fake(t, strings.Replace(resultJSON(StatusOK, 0, `,"newField":{"a":1}`), `"1.1.0"`, `"1.3.0"`, 1), "0")
 	if res, err := c.Outputs(context.Background(), "staging"); err != nil || res.ContractVersion != "1.3.0" {
 		t.Errorf("a newer minor: %+v, %v", res, err)
 	}

@@ -30,8 +30,13 @@ type DeployOptions struct {
 	// deployFilter deploys only when one of them passes it (else StatusSkipped), and without them
 	// (or Force) the deploy is a usage error.
 	Changed []string
-	// Force deploys whatever the service's deployFilter and deploySchedule say.
+	// Force deploys whatever the service's deployFilter, deploySchedule and error budget say; the
+	// result's Deploy.Forced and the update's message record what it overrode.
 	Force bool
+	// Canary runs the image as a canary beside the stable pods, judged against the service's SLOs
+	// before it is promoted (ErrCanaryAborted when it is not); the spec's deploy.canary.enabled
+	// makes it the default.
+	Canary bool
 	// Allow names each resource URN the update may replace or delete.
 	Allow []string
 }
@@ -77,6 +82,9 @@ func (c *Client) Deploy(ctx context.Context, env, service, image string, opts De
 	}
 	if opts.Force {
 		args = append(args, "--force")
+	}
+	if opts.Canary {
+		args = append(args, "--canary")
 	}
 	return c.Run(ctx, append(args, allowFlags(opts.Allow)...)...)
 }

@@ -23,6 +23,7 @@ const (
 	ExitCancelled         = 11
 	ExitInterrupted       = 12
 	ExitOutsideWindow     = 13
+	ExitCanaryAborted     = 14
 )
 
 // One sentinel per exit status that is an error; a returned *ExitError matches exactly one of them
@@ -42,6 +43,7 @@ var (
 	ErrCancelled         = errors.New("the update was cancelled")
 	ErrInterrupted       = errors.New("the update was interrupted")
 	ErrOutsideWindow     = errors.New("outside the service's deploy window")
+	ErrCanaryAborted     = errors.New("the canary was aborted; the service runs what it ran before")
 )
 
 var exitErrors = map[int]error{
@@ -57,6 +59,7 @@ var exitErrors = map[int]error{
 	ExitCancelled:         ErrCancelled,
 	ExitInterrupted:       ErrInterrupted,
 	ExitOutsideWindow:     ErrOutsideWindow,
+	ExitCanaryAborted:     ErrCanaryAborted,
 }
 
 // ExitError is a well-formed result whose exit status is an error. errors.Is matches it against

@@ -8,7 +8,7 @@ import (
 // ContractVersion is the version of the result contract this client was written against
 // (model/contract.ts CONTRACT_VERSION). A result whose contractVersion has another major is
 // refused with a *ContractVersionError; a newer minor only adds fields, which decoding ignores.
-const ContractVersion = "1.0.0"
+const ContractVersion = "1.1.0"
 
 // Status is a result's outcome in words; the exit status says the same in a number
 // (docs/control-plane.md#exit-status).
@@ -34,6 +34,11 @@ const (
 	StatusCancelled         Status = "cancelled"
 	StatusInterrupted       Status = "interrupted"
 	StatusOutsideWindow     Status = "outside-window"
+	// StatusBudgetExhausted is a deploy the error-budget gate refused (exit 4, ErrRefused).
+	StatusBudgetExhausted Status = "budget-exhausted"
+	StatusCanaryAborted   Status = "canary-aborted"
+	// StatusSLOMissed is a load test that measured an SLO missed, or stopped early (exit 1, ErrFailed).
+	StatusSLOMissed Status = "slo-missed"
 )
 
 // Result is one enclii-infra --json result (OperationResult in model/contract.ts; its JSON Schema
@@ -67,6 +72,9 @@ type Result struct {
 	Plan *PlanReport `json:"plan,omitempty"`
 	// Schedule is, with StatusOutsideWindow, the service's deploySchedule and when a deploy may run next.
 	Schedule *Schedule `json:"schedule,omitempty"`
+	// Loadtest is loadtest --json's report (loadTestReportSchema in model/loadtest.ts); this client
+	// runs no load test, but decodes one.
+	Loadtest *LoadTestReport `json:"loadtest,omitempty"`
 
 	// raw is the object as the CLI printed it, for the tests that validate it against the schema.
 	raw []byte
@@ -101,6 +109,44 @@ type DeployInfo struct {
 	Targets []string `json:"targets"`
 	// NotApplied are changes the preview showed outside the service, left for a full up.
 	NotApplied []string `json:"notApplied"`
+	// Canary is, for deploy --canary, how the canary was judged.
+	Canary *CanaryReport `json:"canary,omitempty"`
+	// Gate is the error-budget gate the deploy passed, or was refused by.
+	Gate *GateReport `json:"gate,omitempty"`
+	// Forced names what --force overrode: the deploy window, the deploy filter, the error budget.
+	Forced []string `json:"forced,omitempty"`
+}
+
+// CanaryReport is how a canary was judged (docs/control-plane.md#canary-deploys).
+type CanaryReport struct {
+	// Decision is promote, abort, or fallback (deployed plainly: it could not be judged).
+	Decision string `json:"decision"`
+	// Cause is why it did not promote on its figures: errors, latency, no-traffic, no-metrics,
+	// unreachable, interrupted, failed.
+	Cause          string        `json:"cause,omitempty"`
+	Reason         string        `json:"reason"`
+	Replicas       int           `json:"replicas"`
+	Share          float64       `json:"share"`
+	WatchedSeconds float64       `json:"watchedSeconds"`
+	PeriodSeconds  float64       `json:"periodSeconds"`
+	Canary         *TrackFigures `json:"canary,omitempty"`
+	Stable         *TrackFigures `json:"stable,omitempty"`
+}
+
+// TrackFigures are one track's requests, error ratio and p95 latency over the watch.
+type TrackFigures struct {
+	Requests   float64  `json:"requests"`
+	ErrorRatio *float64 `json:"errorRatio,omitempty"`
+	P95Ms      *float64 `json:"p95Ms,omitempty"`
+}
+
+// GateReport is the error-budget gate's verdict (docs/control-plane.md#the-error-budget-gate).
+type GateReport struct {
+	Checked                bool     `json:"checked"`
+	Allowed                bool     `json:"allowed"`
+	Reason                 string   `json:"reason"`
+	FastBurnFiring         *bool    `json:"fastBurnFiring,omitempty"`
+	BudgetRemainingPercent *float64 `json:"budgetRemainingPercent,omitempty"`
 }
 
 // DomainsResult is what a domains command found or did.
@@ -162,4 +208,67 @@ type DriftEntry struct {
 	Op string `json:"op"`
 	// Properties are the property paths that differ (spec.replicas, …).
 	Properties []string `json:"properties"`
+}
+
+// LoadTestReport is what a load test measured, against the SLOs (docs/control-plane.md#load-test).
+type LoadTestReport struct {
+	Environment     string  `json:"environment"`
+	Path            string  `json:"path"`
+	RequestedRps    int     `json:"requestedRps"`
+	DurationSeconds int     `json:"durationSeconds"`
+	ElapsedSeconds  float64 `json:"elapsedSeconds"`
+	Connections     int     `json:"connections"`
+	MaxErrorRatio   float64 `json:"maxErrorRatio"`
+	// Total is every target together.
+	Total   LoadFigures  `json:"total"`
+	Targets []LoadTarget `json:"targets"`
+	// SLOMet is every target meeting both objectives, and the run not stopped early.
+	SLOMet       bool      `json:"sloMet"`
+	StoppedEarly bool      `json:"stoppedEarly"`
+	StopReason   string    `json:"stopReason,omitempty"`
+	BurnRates    BurnRates `json:"burnRates"`
+}
+
+// LoadFigures are requests, errors, the achieved rate and latency percentiles (ms).
+type LoadFigures struct {
+	Requests         int      `json:"requests"`
+	Errors           int      `json:"errors"`
+	ConnectionErrors int      `json:"connectionErrors"`
+	ErrorRatio       *float64 `json:"errorRatio,omitempty"`
+	AchievedRps      float64  `json:"achievedRps"`
+	LatencyMs        *struct {
+		P50 float64 `json:"p50"`
+		P95 float64 `json:"p95"`
+		P99 float64 `json:"p99"`
+	} `json:"latencyMs,omitempty"`
+}
+
+// LoadTarget is one hostname's figures and its service's SLO verdicts.
+type LoadTarget struct {
+	LoadFigures
+	URL      string `json:"url"`
+	Hostname string `json:"hostname"`
+	Service  string `json:"service"`
+	SLO      struct {
+		Latency struct {
+			ObjectiveP95Ms float64 `json:"objectiveP95Ms"`
+			Met            bool    `json:"met"`
+		} `json:"latency"`
+		Errors struct {
+			ObjectiveRatio float64 `json:"objectiveRatio"`
+			Met            bool    `json:"met"`
+		} `json:"errors"`
+	} `json:"slo"`
+}
+
+// BurnRates are the highest burn rates Prometheus recorded during the run, per service and SLI.
+type BurnRates struct {
+	Window string  `json:"window"`
+	PageAt float64 `json:"pageAt"`
+	Rates  []struct {
+		Service string  `json:"service"`
+		SLI     string  `json:"sli"`
+		Max     float64 `json:"max"`
+	} `json:"rates"`
+	Unavailable string `json:"unavailable,omitempty"`
 }

@@ -73,7 +73,8 @@ func jsonFields(typ reflect.Type) map[string]struct {
 		optional bool
 	}{}
 	for _, f := range reflect.VisibleFields(typ) {
-		if !f.IsExported() {
+		// An embedded struct's fields are the object's own to encoding/json; VisibleFields lists them too.
+		if !f.IsExported() || f.Anonymous {
 			continue
 		}
 		name, opts, _ := strings.Cut(f.Tag.Get("json"), ",")
