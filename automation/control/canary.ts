@@ -7,15 +7,8 @@
  * `fallback: plain` asks. It never outlives its deploy: a signal during the watch removes it.
  */
 import { judgeCanary, type CanaryPolicy, type CanaryVerdict, type TrackFigures } from "../../model/canary";
-import {
-  canaryConfigPath,
-  deployMessage,
-  imageConfigPath,
-  type CanaryReport,
-  type DeployInfo,
-  type OperationResult,
-} from "../../model/controlPlane";
-import { attempt, currentImage, deploy, restore, restoreImage, type Attempt, type DeployRequest } from "./deploy";
+import { canaryConfigPath, deployMessage, imageConfigPath, type CanaryReport, type OperationResult } from "../../model/controlPlane";
+import { attempt, currentImage, deploy, deployInfo, restore, restoreImage, type Attempt, type DeployRequest } from "./deploy";
 import { failure, result, retrying, type Base, type Options } from "./operations";
 import { QueryPathError, trackFigures, type QueryPath } from "./prometheus";
 import { CancelledError } from "./signals";
@@ -79,7 +72,7 @@ export async function canaryDeploy(o: Options, req: CanaryRequest): Promise<Oper
 
   const canaryKey = canaryConfigPath(req.service);
   const imageKey = imageConfigPath(req.service);
-  const info = baseInfo(req);
+  const info = deployInfo(req);
   let stack: ControlStack | undefined;
   let decided = false;
   try {
@@ -126,18 +119,6 @@ export async function canaryDeploy(o: Options, req: CanaryRequest): Promise<Oper
   }
 }
 
-/** What every result of the deploy says of it: the service, the image, the gate it passed and what --force overrode. */
-function baseInfo(req: CanaryRequest): DeployInfo {
-  return {
-    service: req.service,
-    image: req.image,
-    targets: [],
-    notApplied: [],
-    ...(req.budget && { gate: req.budget }),
-    ...(req.forced?.length && { forced: req.forced }),
-  };
-}
-
 /** undefined when the query path answers; otherwise why the canary cannot be judged. */
 async function reachable(path: QueryPath, service: string): Promise<{ cause: "unreachable"; reason: string } | undefined> {
   try {
@@ -157,7 +138,7 @@ async function unjudged(o: Options, req: CanaryRequest, base: Base, seen: Canary
     return { ...res, message: `${res.message} (no canary: ${fallback.reason})`, deploy: res.deploy && { ...res.deploy, canary: fallback } };
   }
   return result(base, "canary-aborted", `${req.service}: no canary of ${req.image}: ${seen.reason}; nothing was changed`, {
-    deploy: { ...baseInfo(req), canary: seen },
+    deploy: { ...deployInfo(req), canary: seen },
   });
 }
 
@@ -219,7 +200,7 @@ async function promote(
   previous: string | undefined,
 ): Promise<OperationResult> {
   const imageKey = imageConfigPath(req.service);
-  const info = { ...baseInfo(req), previousImage: previous, canary: seen };
+  const info = { ...deployInfo(req), previousImage: previous, canary: seen };
   const done = await change(stack, o, base, info, `promoted: ${seen.reason}`, async (s) => {
     await s.setConfig(imageKey, { value: req.image, secret: false }, true);
     await s.removeConfig(canaryConfigPath(req.service), true);
@@ -249,7 +230,7 @@ async function promote(
 
 /** The canary goes; the stable pods never changed. */
 async function removeCanary(stack: ControlStack, o: Options, base: Base, req: CanaryRequest, seen: CanaryReport): Promise<OperationResult> {
-  const info = { ...baseInfo(req), canary: seen };
+  const info = { ...deployInfo(req), canary: seen };
   o.report?.(`${req.service}: aborting the canary: ${seen.reason}`);
   const done = await change(stack, o, base, info, `aborted: ${seen.reason}`, (s) => s.removeConfig(canaryConfigPath(req.service), true));
   if (done.refused || done.failed)
@@ -285,7 +266,7 @@ async function interrupted(stack: ControlStack, o: Options, base: Base, req: Can
     cause: "interrupted",
     reason: `${err.signal} during the canary`,
   } as CanaryReport;
-  const info = { ...baseInfo(req), canary: seen };
+  const info = { ...deployInfo(req), canary: seen };
   try {
     await stack.removeConfig(canaryConfigPath(req.service), true);
     const done = await change(stack, o, base, info, "removed after a signal", async () => undefined);

@@ -83,14 +83,7 @@ export async function deploy(o: Options, req: DeployRequest): Promise<OperationR
   const held = req.gate && heldBack(base, req.gate, req);
   if (held) return held;
   const key = imageConfigPath(req.service);
-  const info: DeployInfo = {
-    service: req.service,
-    image: req.image,
-    targets: [],
-    notApplied: [],
-    ...(req.budget && { gate: req.budget }),
-    ...(req.forced?.length && { forced: req.forced }),
-  };
+  const info = deployInfo(req);
   try {
     const stack = await o.open({ project: "platform", stack: req.environment });
     const previous = await currentImage(stack, key);
@@ -137,6 +130,18 @@ export async function deploy(o: Options, req: DeployRequest): Promise<OperationR
   } catch (err) {
     return { ...failure(base, err), deploy: info };
   }
+}
+
+/** What every result of a deploy says of it: the service, the image, the gate it passed and what --force overrode. */
+export function deployInfo(req: DeployRequest): DeployInfo {
+  return {
+    service: req.service,
+    image: req.image,
+    targets: [],
+    notApplied: [],
+    ...(req.budget && { gate: req.budget }),
+    ...(req.forced?.length && { forced: req.forced }),
+  };
 }
 
 /** What a deploy attempt did: refused, failed in the update, or updated its targets (none: nothing of the service changes). */
