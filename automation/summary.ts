@@ -117,7 +117,7 @@ export function summarize(result: PlanResult, env: Environment, placeholders: st
     "Nodes:",
     ...env.nodes.map((n) =>
       n.kind === "cloud"
-        ? `  ${n.name.padEnd(12)} ${n.role.padEnd(7)} cloud ${n.serverType} in ${n.location}, private ${n.privateIp}${n.publicIpv4 ? ", public IPv4" : ", no public IPv4"}`
+        ? `  ${n.name.padEnd(12)} ${n.role.padEnd(7)} cloud ${n.serverType} created in ${n.location}${n.fallbacks.length > 0 ? ` (fallbacks ${n.fallbacks.join(", ")})` : ""}, private ${n.privateIp}${n.publicIpv4 ? ", public IPv4" : ", no public IPv4"}`
         : `  ${n.name.padEnd(12)} ${n.role.padEnd(7)} dedicated ${n.model} at ${n.host}`,
     ),
     `  k3s ${env.k3s.version}; Kubernetes objects: ${result.resources.filter(isKubernetesObject).length}`,

@@ -16,7 +16,7 @@ let pulumi: typeof pulumiNs;
 let platform: typeof import("../components/platform/Platform");
 let k3s: typeof import("../components/k3s/K3sCluster");
 
-const HA_NODES = [{ name: "node", kind: "cloud", serverType: "cpx32", location: "fsn1", count: 3, role: "server" }];
+const HA_NODES = [{ name: "node", kind: "cloud", serverType: "cpx32", locations: ["nbg1"], count: 3, role: "server" }];
 
 function environment(extra: Record<string, unknown>): Environment {
   const raw: Record<string, string> = {

@@ -35,7 +35,6 @@ const cloud = (fields: Record<string, unknown> = {}) => ({
   name: "cp",
   kind: "cloud",
   serverType: "cx33",
-  location: "fsn1",
   role: "server",
   ...fields,
 });
@@ -143,7 +142,7 @@ describe("parseEnvironment: valid configs", () => {
     });
   });
 
-  it("parses the staging layout (one cloud cx33 in fsn1)", () => {
+  it("parses the staging layout (one cloud cx33), created in nbg1 when the pool names no location", () => {
     const env = parse({ ...CLOUD_KEYS, "enclii:nodes": [cloud({ name: "staging" })], "enclii:protect": false });
     expect(env.nodes).toEqual([
       {
@@ -152,7 +151,8 @@ describe("parseEnvironment: valid configs", () => {
         pool: "staging",
         role: "server",
         serverType: "cx33",
-        location: "fsn1",
+        location: "nbg1",
+        fallbacks: [],
         image: "ubuntu-24.04",
         publicIpv4: true,
         privateIp: "10.0.1.10",
@@ -205,8 +205,18 @@ describe("parseEnvironment: valid configs", () => {
   });
 
   it("accepts a type retired in the EU where Hetzner still sells it", () => {
-    const env = parse({ ...CLOUD_KEYS, "enclii:nodes": [cloud({ serverType: "cpx31", location: "ash" })] });
+    const env = parse({ ...CLOUD_KEYS, "enclii:nodes": [cloud({ serverType: "cpx31", locations: ["ash"] })] });
     expect(env.network.zone).toBe("us-east");
+  });
+
+  it("creates a pool's servers in its first location and keeps the rest, in order, as fallbacks", () => {
+    const env = parse({ ...CLOUD_KEYS, "enclii:nodes": [cloud({ count: 3, locations: ["hel1", "nbg1", "fsn1"] })] });
+    expect(env.nodes.map((n) => n.kind === "cloud" && [n.name, n.location, n.fallbacks])).toEqual([
+      ["cp-1", "hel1", ["nbg1", "fsn1"]],
+      ["cp-2", "hel1", ["nbg1", "fsn1"]],
+      ["cp-3", "hel1", ["nbg1", "fsn1"]],
+    ]);
+    expect(env.network.zone).toBe("eu-central");
   });
 
   it("merges price overrides over the defaults instead of replacing them", () => {
@@ -286,13 +296,42 @@ const invalid: InvalidCase[] = [
   },
   {
     name: "server type retired in EU locations",
-    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud({ serverType: "cpx31", location: "fsn1" })] },
-    problems: ['enclii:nodes[0].serverType: "cpx31" is no longer sold in EU locations (fsn1); use cpx32'],
+    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud({ serverType: "cpx31", locations: ["nbg1", "hel1"] })] },
+    problems: ['enclii:nodes[0].serverType: "cpx31" is no longer sold in EU locations (nbg1, hel1); use cpx32'],
   },
   {
     name: "unknown location",
-    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud({ location: "fra1" })] },
-    problems: ['enclii:nodes[0].location: unknown location "fra1" (known: fsn1, nbg1, hel1, ash, hil, sin)'],
+    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud({ locations: ["nbg1", "fra1"] })] },
+    problems: ['enclii:nodes[0].locations[1]: unknown location "fra1" (known: fsn1, nbg1, hel1, ash, hil, sin)'],
+  },
+  {
+    name: "the single location key of before the preference list",
+    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud({ location: "fsn1" })] },
+    problems: [
+      "enclii:nodes[0].location: replaced by `locations`, a preference list: write `locations: [fsn1]` (servers that exist keep their location)",
+    ],
+  },
+  {
+    name: "a location listed twice in a pool",
+    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud({ locations: ["nbg1", "fsn1", "nbg1"] })] },
+    problems: ["enclii:nodes[0].locations[2]: nbg1 repeats enclii:nodes[0].locations[0]: a fallback to the same location is no fallback"],
+  },
+  {
+    name: "a fallback location outside the pool's network zone",
+    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud({ locations: ["nbg1", "ash"] })] },
+    problems: [
+      "enclii:nodes[0].locations[1]: ash is in network zone us-east, not eu-central like the pool's first location nbg1; one private network covers one zone",
+    ],
+  },
+  {
+    name: "more locations than a network zone has",
+    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud({ locations: ["nbg1", "fsn1", "hel1", "nbg1"] })] },
+    problems: ["enclii:nodes[0].locations: must have at most 3 items"],
+  },
+  {
+    name: "an empty list of locations",
+    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud({ locations: [] })] },
+    problems: ["enclii:nodes[0].locations: needs at least one location"],
   },
   {
     name: "unknown dedicated model",
@@ -329,7 +368,7 @@ const invalid: InvalidCase[] = [
   },
   {
     name: "locations in two network zones",
-    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud(), cloud({ name: "worker", role: "agent", location: "ash" })] },
+    overrides: { ...CLOUD_KEYS, "enclii:nodes": [cloud(), cloud({ name: "worker", role: "agent", locations: ["ash"] })] },
     problems: ["enclii:nodes: locations span network zones eu-central, us-east; one private network covers one zone"],
   },
   {
@@ -484,7 +523,7 @@ const invalid: InvalidCase[] = [
   },
   {
     name: "misspelt field inside a node",
-    overrides: { ...CLOUD_KEYS, "enclii:nodes": [{ name: "cp", kind: "cloud", serverTpye: "cx33", location: "fsn1", role: "server" }] },
+    overrides: { ...CLOUD_KEYS, "enclii:nodes": [{ name: "cp", kind: "cloud", serverTpye: "cx33", locations: ["fsn1"], role: "server" }] },
     problems: ["enclii:nodes[0].serverType: is required", 'enclii:nodes[0]: unknown field "serverTpye"; did you mean "serverType"?'],
   },
   {

@@ -15,7 +15,8 @@ const cloudNode = (name: string, i: number, publicIpv4: boolean): CloudNode => (
   pool: "node",
   role: "server",
   serverType: "cpx32",
-  location: "fsn1",
+  location: "nbg1",
+  fallbacks: ["fsn1"],
   image: "ubuntu-24.04",
   publicIpv4,
   privateIp: `10.0.1.${10 + i}`,
@@ -78,6 +79,8 @@ describe("CloudPool (HA: first server public, two private-only)", () => {
       ipRange: "10.0.1.0/24",
     });
     const gw = one(all, "hcloud:index/server:Server", "ha-gw");
+    // Created in the pool's first location; the fallbacks are for the operator, not the provider.
+    expect(servers.map((s) => s.inputs.location)).toEqual(["nbg1", "nbg1", "nbg1"]);
     expect(gw.inputs.publicNets).toEqual([{ ipv4Enabled: true, ipv6Enabled: true }]);
     expect(one(all, "hcloud:index/server:Server", "ha-node-1").inputs.publicNets).toEqual([{ ipv4Enabled: false, ipv6Enabled: false }]);
     // The firewall goes on the public server only: Hetzner's firewalls filter public interfaces.

@@ -65,7 +65,7 @@ describe("npm run plan", () => {
     const r = plan("staging", "--out", join(tmp, "staging"));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('Offline plan for stack "staging" (enclii.dev)');
-    expect(r.stdout).toContain("staging      server  cloud cx33 in fsn1, private 10.0.1.10, public IPv4");
+    expect(r.stdout).toContain("staging      server  cloud cx33 created in nbg1 (fallbacks fsn1, hel1), private 10.0.1.10, public IPv4");
     expect(r.stdout).toMatch(/\$11\.72 {2}total of \$50\.00 budget/);
     expect(r.stdout).toContain(
       "Secrets a real `pulumi up` still needs (placeholders here): cloudflare:apiToken, enclii:januaSigningKeys, enclii:smtpPassword, enclii:sshPrivateKey, hcloud:token",
@@ -93,7 +93,7 @@ describe("npm run plan", () => {
         "  enclii:domain: Enclii",
         "  enclii:adminCidrs: [0.0.0.0/0]",
         "  enclii:nodes:",
-        "    - { name: a, kind: cloud, serverType: cpx99, location: fsn1, role: server, count: 2 }",
+        "    - { name: a, kind: cloud, serverType: cpx99, locations: [nbg1], role: server, count: 2 }",
         "  enclii:k3s: { version: latest }",
         "  enclii:colour: blue",
         "",

@@ -108,6 +108,20 @@ describe("plan diff, as a reviewer sees two branches", () => {
     expect(diff.verdict).toBe("changes");
   });
 
+  it("a branch reordering a pool's locations after Hetzner refused one moves no server that exists", async () => {
+    const edit = (c: Record<string, string>) => {
+      const nodes = JSON.parse(c["enclii:nodes"]) as { locations: string[] }[];
+      nodes[0].locations = ["hel1", "nbg1", "fsn1"];
+      c["enclii:nodes"] = JSON.stringify(nodes);
+    };
+    const head = await stagingWith(edit);
+    // The new first location is what a server still to be created gets…
+    expect(head.resources.find((r) => r.type === "hcloud:index/server:Server")?.inputs.location).toBe("hel1");
+    // …and the engine ignores it for the one that exists: no change, no replacement.
+    expect(diffPlans(base, head).changes).toEqual([]);
+    expect(diffPlans(base, head).verdict).toBe("no-change");
+  });
+
   it("renaming the CloudNativePG cluster is flagged as losing the database", async () => {
     const head = await stagingWith((c) => editJson(c, "enclii:postgres", (p) => (p.clusterName = "enclii-pg2")));
     const diff = diffPlans(base, head);

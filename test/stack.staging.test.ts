@@ -4,15 +4,17 @@ import { stackSuite } from "./stack-suite";
 describe("staging stack (one Hetzner Cloud server)", () => {
   const plan = stackSuite("staging", "Pulumi.staging.yaml");
 
-  it("creates one public cx33 in fsn1 behind the admin-only firewall", () => {
+  it("creates one public cx33 in nbg1, its first location, behind the admin-only firewall", () => {
     const [server] = plan().ofType("hcloud:index/server:Server");
     expect(plan().ofType("hcloud:index/server:Server")).toHaveLength(1);
     expect(server.inputs).toMatchObject({
       name: "staging-staging",
       serverType: "cx33",
-      location: "fsn1",
+      location: "nbg1",
       publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
     });
+    // Created where the list says, then kept there: a reordered list never replaces it.
+    expect(server.ignoreChanges).toEqual(["userData", "location"]);
     const [fw] = plan().ofType("hcloud:index/firewall:Firewall");
     expect((fw.inputs.rules as { port: string }[]).map((r) => r.port)).toEqual(["22", "6443"]);
   });

@@ -104,6 +104,7 @@ export class CloudPool extends pulumi.ComponentResource {
           name: `${stack}-${n.name}`,
           serverType: n.serverType,
           image: n.image,
+          // Where a new server is created: the pool's first location.
           location: n.location,
           sshKeys: [sshKey.id],
           // Hetzner's firewalls filter public interfaces only, and refuse a server that has none.
@@ -117,7 +118,15 @@ export class CloudPool extends pulumi.ComponentResource {
         },
         // cloud-init writes the keys on the first boot only, and the hcloud provider replaces a server whose user
         // data changes: a server created before host keys keeps its own (docs/nodes-and-k3s.md#ssh-host-keys).
-        { ...child, ...keep, dependsOn: [subnet], ignoreChanges: ["userData"], additionalSecretOutputs: ["userData"] },
+        // The provider also replaces a server whose location changes: a server that exists stays where it was
+        // created when its pool's `locations` are reordered after Hetzner refused one (docs/nodes-and-k3s.md#locations-and-fallback).
+        {
+          ...child,
+          ...keep,
+          dependsOn: [subnet],
+          ignoreChanges: ["userData", "location"],
+          additionalSecretOutputs: ["userData"],
+        },
       );
       this.servers[n.name] = server;
       jumpHost ??= { server, hostKey };

@@ -3,7 +3,7 @@
  * `config.ts` parses with these; `rules.ts` checks what spans keys.
  */
 import { z } from "zod";
-import { DEFAULT_PRICES, R2_PRICES, type NetworkZone, type Prices } from "../cost/catalog";
+import { DEFAULT_LOCATION, DEFAULT_PRICES, MAX_POOL_LOCATIONS, R2_PRICES, type NetworkZone, type Prices } from "../cost/catalog";
 import { fieldPath } from "./issues";
 import { observabilitySchema, type Observability } from "../observability/config";
 import { MAX_NODES_PER_NETWORK } from "../names";
@@ -59,14 +59,32 @@ const role = z
   .enum(["server", "agent"])
   .describe("`server` runs the control plane and etcd (keep their number odd), `agent` only workloads");
 /** Catalog names (server types, locations, models, images): short identifiers; the rules say which are known. */
+const CATALOG_NAME = /^[A-Za-z0-9][-A-Za-z0-9._]{0,63}$/;
 const catalogName = (what: string) =>
-  z.string().regex(/^[A-Za-z0-9][-A-Za-z0-9._]{0,63}$/, `must be a ${what}: letters, digits, '-', '.' and '_', at most 64 characters`);
+  z.string().regex(CATALOG_NAME, `must be a ${what}: letters, digits, '-', '.' and '_', at most 64 characters`);
 
 const cloudPool = z.strictObject({
   name: dnsLabel.describe("the pool's name (a DNS label)"),
   kind: z.literal("cloud").describe("Hetzner Cloud servers on the private network"),
   serverType: catalogName("server type").describe("a Hetzner server type in the price table (`model/cost/catalog.ts`), such as `cx33`"),
-  location: catalogName("location").describe("a Hetzner location such as `fsn1`; all cloud nodes in one network zone"),
+  locations: z
+    .array(catalogName("location"))
+    .min(1, "needs at least one location")
+    .max(MAX_POOL_LOCATIONS)
+    .default([DEFAULT_LOCATION])
+    .describe(
+      `Hetzner locations in order of preference, such as \`[${DEFAULT_LOCATION}, fsn1]\`: new servers are created in the first; when Hetzner refuses it, put it last and run again, and servers that exist keep theirs (docs/nodes-and-k3s.md#locations-and-fallback); at most ${MAX_POOL_LOCATIONS}, no repeats, all cloud nodes in one network zone`,
+    ),
+  // The single location of before the preference list: refused rather than kept as a second spelling, so a pool
+  // has one key that says where its servers go and no rule for which wins when both are set.
+  location: z
+    .unknown()
+    .optional()
+    .refine((value) => value === undefined, {
+      error: (issue) =>
+        `replaced by \`locations\`, a preference list: write \`locations: [${typeof issue.input === "string" && CATALOG_NAME.test(issue.input) ? issue.input : "<location>"}]\` (servers that exist keep their location)`,
+    })
+    .describe("refused: replaced by `locations`; the message says what to write"),
   count: whole(1, LIMITS.nodes).default(1).describe("servers in the pool, named `<name>-1`…`<name>-N`"),
   role,
   image: catalogName("image").default("ubuntu-24.04").describe("Hetzner image"),
@@ -376,7 +394,10 @@ export interface CloudNode {
   pool: string;
   role: Role;
   serverType: string;
+  /** Where Pulumi creates the server: its pool's first location (one that exists keeps its own). */
   location: string;
+  /** The pool's other locations, in order: where the operator moves creation when Hetzner refuses `location`. */
+  fallbacks: string[];
   image: string;
   publicIpv4: boolean;
   privateIp: string;

@@ -15,6 +15,23 @@ export const LOCATIONS: Record<string, NetworkZone> = {
   sin: "ap-southeast",
 };
 
+/**
+ * Where a cloud pool's servers are created when its config names no location. Not fsn1: Hetzner
+ * has repeatedly closed fsn1 to new servers (`resource_unavailable`, "server location disabled"),
+ * and kube-hetzner and hcloud-k8s moved their defaults to nbg1 for that reason (issue 29).
+ */
+export const DEFAULT_LOCATION = "nbg1";
+
+/**
+ * The longest `locations` list a pool may give: the most locations one network zone has
+ * (eu-central's fsn1, nbg1, hel1). A longer list repeats a location or leaves the zone.
+ */
+export const MAX_POOL_LOCATIONS = Math.max(
+  ...Object.values(
+    Object.values(LOCATIONS).reduce<Record<string, number>>((count, zone) => ({ ...count, [zone]: (count[zone] ?? 0) + 1 }), {}),
+  ),
+);
+
 export interface ServerType {
   vcpu: number;
   memoryGi: number;
@@ -82,6 +99,7 @@ export interface Prices {
 
 /**
  * Sources (docs/capacity-and-cost.md#prices-and-their-sources): Hetzner's EU price list after the June 2026 change,
+ * one list for fsn1, nbg1 and hel1 (so a pool falling back between them costs the same),
  * seed roadmap January 2026 for the AX41-NVMe (≈ $50/mo, i.e. €46) and the EUR/USD rate it used
  * (€41.37 ≈ $45). A type without a figure here is reported as unpriced until priced in config.
  */

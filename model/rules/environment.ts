@@ -2,6 +2,7 @@
 import { DEDICATED_MODELS, LOCATIONS, SERVER_TYPES, machineSize } from "../cost/catalog";
 import { FIRST_NODE_HOST, K3S_CIDRS, MAX_NODES_PER_NETWORK } from "../names";
 import { cidrContains, cidrsOverlap, parseCidr } from "../net";
+import { repeats } from "../config/validators";
 import { observabilityVolumesGi, resolveObservability } from "../observability/config";
 import { K3S_MINOR_END_OF_LIFE, K3S_RELEASES_AS_OF } from "../pins";
 import {
@@ -83,9 +84,29 @@ export function checkStorage(parsed: Parsed, nodes: NodeSpec[]): string[] {
   ];
 }
 
+/**
+ * A pool's preference list: every location known, none twice, all in the first one's network zone, since a
+ * server that falls back to a later location joins the same private network (one network zone).
+ */
+function checkPoolLocations(locations: readonly string[], at: (index: number) => string): string[] {
+  const problems: string[] = [];
+  const zone = LOCATIONS[locations[0]];
+  locations.forEach((location, j) => {
+    const own = LOCATIONS[location];
+    if (!own) problems.push(`${at(j)}: unknown location "${location}" (known: ${Object.keys(LOCATIONS).join(", ")})`);
+    else if (zone && own !== zone)
+      problems.push(
+        `${at(j)}: ${location} is in network zone ${own}, not ${zone} like the pool's first location ${locations[0]}; one private network covers one zone`,
+      );
+  });
+  for (const { index, first } of repeats(locations, (l) => l))
+    problems.push(`${at(index)}: ${locations[index]} repeats ${at(first)}: a fallback to the same location is no fallback`);
+  return problems;
+}
+
 export function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: string, hasSshPublicKey: boolean): string[] {
   const problems: string[] = [];
-  const at = (i: number, field?: string) => keyPath(field ? ["nodes", i, field] : ["nodes", i]);
+  const at = (i: number, ...field: (string | number)[]) => keyPath(["nodes", i, ...field]);
   entries.forEach((e, i) => {
     if (e.kind === "dedicated") {
       if (!DEDICATED_MODELS[e.model])
@@ -93,11 +114,13 @@ export function checkNodes(entries: NodeEntry[], nodes: NodeSpec[], subnet: stri
       return;
     }
     const type = SERVER_TYPES[e.serverType];
-    const zone = LOCATIONS[e.location];
     if (!type) problems.push(`${at(i, "serverType")}: unknown server type "${e.serverType}"`);
-    if (!zone) problems.push(`${at(i, "location")}: unknown location "${e.location}" (known: ${Object.keys(LOCATIONS).join(", ")})`);
-    if (type && zone === "eu-central" && !type.soldInEu) {
-      problems.push(`${at(i, "serverType")}: "${e.serverType}" is no longer sold in EU locations (${e.location}); use ${type.successor}`);
+    problems.push(...checkPoolLocations(e.locations, (j) => at(i, "locations", j)));
+    const eu = e.locations.filter((l) => LOCATIONS[l] === "eu-central");
+    if (type && eu.length > 0 && !type.soldInEu) {
+      problems.push(
+        `${at(i, "serverType")}: "${e.serverType}" is no longer sold in EU locations (${eu.join(", ")}); use ${type.successor}`,
+      );
     }
   });
 
