@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FIREWALL_FILE, nftRules, renderBootstrapScript, type BootstrapOptions } from "../components/k3s/bootstrap";
+import { FIREWALL_FILE, NAT_SCRIPT, nftRules, renderBootstrapScript, type BootstrapOptions } from "../components/k3s/bootstrap";
 import { requirePods, requireTool } from "./harness";
 
 const ready = requirePods() && requireTool("nft", "nftables");
@@ -154,5 +154,83 @@ describe.runIf(ready)("the bootstrap's firewall section, run by bash", () => {
     const r = run("198.51.100.7 50000 22");
     expect(r.status, r.stderr).toBe(0);
     expect(readFileSync(live, "utf8")).toContain("table inet enclii_host {");
+  });
+});
+
+/**
+ * The NAT gateway's script (what its boot unit runs), taken from the rendered bootstrap and run in
+ * a gateway namespace between a private network and an upstream with no route back to it: a
+ * private host reaches the upstream only if forwarding is on and its traffic is masqueraded.
+ */
+describe.runIf(ready)("the NAT gateway's script in a network namespace", () => {
+  const NAT_NS = { gateway: "enclii-nat-gw", private: "enclii-nat-priv", upstream: "enclii-nat-up" };
+  const GATEWAY_PUBLIC = "203.0.113.21";
+  const UPSTREAM = "203.0.113.22";
+  const UPSTREAM_PORT = 8080;
+  const script = renderBootstrapScript({
+    nodeName: "gateway",
+    role: "server",
+    k3sVersion: "v1.33.4+k3s1",
+    nodeIp: "10.0.1.1",
+    clusterInit: true,
+    tlsSans: [],
+    privateNetwork: true,
+    encryptPodTraffic: false,
+    natFor: "10.0.0.0/16",
+  });
+  const body = script
+    .slice(script.indexOf(`cat > ${NAT_SCRIPT} <<'NAT'\n`), script.indexOf("\nNAT\n"))
+    .split("\n")
+    .slice(1)
+    .join("\n");
+  const file = join(mkdtempSync(join(tmpdir(), "enclii-nat-")), "enclii-nat");
+  const seen: string[] = [];
+  let server: ReturnType<typeof spawn> | undefined;
+
+  beforeAll(async () => {
+    writeFileSync(file, `${body}\n`);
+    for (const ns of Object.values(NAT_NS)) spawnSync("ip", ["netns", "del", ns]);
+    for (const ns of Object.values(NAT_NS)) sh(`ip netns add ${ns} && ip -n ${ns} link set lo up`);
+    sh(`ip link add nat-pub netns ${NAT_NS.gateway} type veth peer name nat-up netns ${NAT_NS.upstream}`);
+    sh(`ip -n ${NAT_NS.gateway} addr add ${GATEWAY_PUBLIC}/24 dev nat-pub && ip -n ${NAT_NS.gateway} link set nat-pub up`);
+    sh(`ip -n ${NAT_NS.gateway} route add default via ${UPSTREAM} dev nat-pub`);
+    sh(`ip -n ${NAT_NS.upstream} addr add ${UPSTREAM}/24 dev nat-up && ip -n ${NAT_NS.upstream} link set nat-up up`);
+    sh(`ip link add nat-priv netns ${NAT_NS.gateway} type veth peer name nat-host netns ${NAT_NS.private}`);
+    sh(`ip -n ${NAT_NS.gateway} addr add 10.0.1.1/24 dev nat-priv && ip -n ${NAT_NS.gateway} link set nat-priv up`);
+    sh(`ip -n ${NAT_NS.private} addr add 10.0.1.5/24 dev nat-host && ip -n ${NAT_NS.private} link set nat-host up`);
+    sh(`ip -n ${NAT_NS.private} route add default via 10.0.1.1`);
+    const listen = `require("net").createServer(s=>{console.log("from "+s.remoteAddress);s.end()}).listen(${UPSTREAM_PORT},"${UPSTREAM}",()=>console.log("listening"));`;
+    server = spawn("ip", ["netns", "exec", NAT_NS.upstream, process.execPath, "-e", listen], { stdio: ["ignore", "pipe", "inherit"] });
+    await new Promise<void>((resolve) => {
+      server!.stdout!.setEncoding("utf8").on("data", (d: string) => {
+        for (const line of d.split("\n").filter(Boolean)) {
+          if (line === "listening") resolve();
+          if (line.startsWith("from")) seen.push(line);
+        }
+      });
+    });
+  });
+
+  afterAll(() => {
+    server?.kill("SIGKILL");
+    for (const ns of Object.values(NAT_NS)) spawnSync("ip", ["netns", "del", ns]);
+  });
+
+  it("is what reaches the upstream: nothing before it runs, the gateway's address after", async () => {
+    sh(`ip netns exec ${NAT_NS.gateway} sysctl -q -w net.ipv4.ip_forward=0`);
+    expect(connect(NAT_NS.private, UPSTREAM, UPSTREAM_PORT)).toBe("no answer");
+    sh(`ip netns exec ${NAT_NS.gateway} sh ${file}`);
+    expect(connect(NAT_NS.private, UPSTREAM, UPSTREAM_PORT)).toBe("connected");
+    // The listener's line arrives on its own stdout, after the connection.
+    for (const start = Date.now(); seen.length === 0 && Date.now() - start < GIVE_UP_MS;) await new Promise((r) => setTimeout(r, 50));
+    expect(seen).toEqual([`from ${GATEWAY_PUBLIC}`]);
+  });
+
+  it("leaves one masquerade rule, on the default route's interface, however often it runs", () => {
+    sh(`ip netns exec ${NAT_NS.gateway} sh ${file}`);
+    sh(`ip netns exec ${NAT_NS.gateway} sh ${file}`);
+    const table = sh(`ip netns exec ${NAT_NS.gateway} nft list table ip enclii_nat`);
+    expect(table.match(/masquerade/g)).toHaveLength(1);
+    expect(table).toContain('ip saddr 10.0.0.0/16 oifname "nat-pub" masquerade');
   });
 });

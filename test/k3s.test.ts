@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +10,9 @@ import { MINT_TOKEN_SCRIPT, PULUMI_ACCOUNT, RUN_TOKEN_TTL_S, remoteTokenCommand,
 import {
   K3S_INSTALL_CHECK,
   K3S_VERSION_GUARD,
+  natRules,
+  PACKAGES,
+  RESOLVED_DROP_IN,
   renderAuditPolicy,
   renderBootstrapScript,
   renderK3sConfig,
@@ -176,9 +179,17 @@ describe("bootstrap script", () => {
 
   it("sets egress and NAT only where needed", () => {
     expect(renderBootstrapScript(variants["cloud private agent"])).toContain("ip route replace default via 10.0.0.1");
-    expect(renderBootstrapScript(variants["cloud gateway"])).toContain("-s 10.0.0.0/16");
-    expect(renderBootstrapScript(server)).not.toMatch(/MASQUERADE|route replace default/);
+    expect(renderBootstrapScript(variants["cloud gateway"])).toContain(natRules("10.0.0.0/16", "$iface").trimEnd());
+    expect(renderBootstrapScript(server)).not.toMatch(/masquerade|route replace default/);
     expect(renderBootstrapScript(variants["cloud gateway"])).not.toContain("enclii-firewall");
+  });
+
+  it("masquerades with nft, after the package install that brings nftables; never iptables", () => {
+    const s = renderBootstrapScript(variants["cloud gateway"]);
+    expect(s).not.toContain("iptables");
+    expect(s.indexOf("nft -f - <<RULES")).toBeGreaterThan(s.indexOf('apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"'));
+    expect(PACKAGES).toContain("nftables");
+    expect(s).toContain("sysctl -q -w net.ipv4.ip_forward=1");
   });
 
   it("writes a host firewall that admits only admin CIDRs to 22 and 6443, plus cluster peers", () => {
@@ -274,6 +285,41 @@ describe("k3s version guard (run by bash against a stand-in k3s)", () => {
     const down = run("v1.35.8+k3s1", "v1.34.11+k3s1");
     expect(down.status).toBe(1);
     expect(down.stdout).toBe("k3s v1.35.8+k3s1 -> v1.34.11+k3s1 is a downgrade, which k3s does not support\n");
+  });
+});
+
+describe("the egress nodes' resolver drop-in (run by bash against a stand-in systemctl)", () => {
+  const script = renderBootstrapScript(variants["cloud private agent"]);
+  const snippet = script.slice(
+    script.indexOf("mkdir -p /etc/systemd/resolved.conf.d"),
+    script.indexOf("cat > /etc/systemd/system/enclii-default-route.service"),
+  );
+  const dir = mkdtempSync(join(tmpdir(), "enclii-resolved-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, "bin"));
+  writeFileSync(join(dir, "bin/systemctl"), `#!/bin/sh\necho "$*" >> ${dir}/systemctl.log\n`, { mode: 0o755 });
+  const dropIn = `${dir}${RESOLVED_DROP_IN}`;
+  const run = () =>
+    spawnSync("bash", ["-c", `set -euo pipefail\n${snippet.replaceAll("/etc/systemd", `${dir}/etc/systemd`)}`], {
+      env: { PATH: `${dir}/bin:${process.env.PATH}` },
+      encoding: "utf8",
+    });
+  const restarts = () =>
+    (existsSync(`${dir}/systemctl.log`) ? readFileSync(`${dir}/systemctl.log`, "utf8") : "")
+      .split("\n")
+      .filter((l) => l === "restart systemd-resolved").length;
+
+  it("restarts systemd-resolved once for a new drop-in, not on a re-run, and again when it changed", () => {
+    expect(run().status).toBe(0);
+    expect(restarts()).toBe(1);
+    expect(readFileSync(dropIn, "utf8")).toBe("[Resolve]\nDNS=185.12.64.1 185.12.64.2\n");
+    expect(run().status).toBe(0);
+    expect(restarts()).toBe(1);
+    writeFileSync(dropIn, "[Resolve]\nDNS=192.0.2.53\n");
+    expect(run().status).toBe(0);
+    expect(restarts()).toBe(2);
+    expect(readFileSync(dropIn, "utf8")).toBe("[Resolve]\nDNS=185.12.64.1 185.12.64.2\n");
+    expect(existsSync(`${dropIn}.new`)).toBe(false);
   });
 });
 

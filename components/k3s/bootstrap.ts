@@ -55,7 +55,7 @@ const KUBELET_SYSCTLS: Record<string, string> = {
   "kernel.panic": "10",
   "kernel.panic_on_oops": "1",
 };
-const PACKAGES = ["curl", "open-iscsi", "nfs-common", "nftables"];
+export const PACKAGES = ["curl", "open-iscsi", "nfs-common", "nftables"];
 const TOKEN_FILE = "/etc/rancher/k3s/enclii-token";
 const STATE_DIR = "/var/lib/enclii";
 const K3S_INSTALL_URL = `https://raw.githubusercontent.com/k3s-io/k3s/${K3S_INSTALL_SCRIPT.commit}/install.sh`;
@@ -131,6 +131,11 @@ export const POD_INTERFACES = ["cni0", "flannel.1", "flannel-wg"];
  */
 const POD_TO_HOST_PORTS = [OBS_PORTS.etcdMetrics, PORTS.kubernetesApi, OBS_PORTS.nodeExporter, OBS_PORTS.kubelet];
 export const FIREWALL_FILE = "/etc/enclii/firewall.nft";
+/** Where the NAT gateway's script lives; its boot unit runs it. */
+export const NAT_SCRIPT = "/usr/local/sbin/enclii-nat";
+/** The egress nodes' resolver drop-in (systemd-resolved reads `*.conf` here, so a staged `.new` is ignored). */
+const RESOLVED_DROP_IN_DIR = "/etc/systemd/resolved.conf.d";
+export const RESOLVED_DROP_IN = `${RESOLVED_DROP_IN_DIR}/enclii.conf`;
 
 /**
  * The host's own table. Pod traffic is admitted by the interface it arrives on, never by its
@@ -157,6 +162,24 @@ table inet enclii_host {
     meta l4proto { icmp, ipv6-icmp } accept
     tcp dport { ${Object.values(ADMIN_PORTS).join(", ")} } ip saddr { ${fw.adminCidrs.join(", ")} } accept comment "admin CIDRs"
 ${peers}  }
+}
+`;
+}
+
+/**
+ * The NAT gateway's own table: the private network's traffic leaving by the public interface
+ * (`iface`) is masqueraded. nftables rather than iptables: the bootstrap installs nftables (a
+ * Debian cloud image does not ship iptables), and the host firewall is nftables too. Replacing
+ * the table whole makes a re-run (or a changed interface) leave one rule, never a second.
+ */
+export function natRules(natFor: string, iface: string): string {
+  return `table ip enclii_nat
+delete table ip enclii_nat
+table ip enclii_nat {
+  chain postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    ip saddr ${natFor} oifname "${iface}" masquerade
+  }
 }
 `;
 }
@@ -247,31 +270,20 @@ mkdir -p /etc/rancher/k3s ${STATE_DIR}
     parts.push(
       section(
         "egress through the NAT gateway (this node has no public IPv4)",
-        `mkdir -p /etc/systemd/resolved.conf.d
-printf '%s' ${q(resolved)} > /etc/systemd/resolved.conf.d/enclii.conf
-systemctl restart systemd-resolved
+        `mkdir -p ${RESOLVED_DROP_IN_DIR}
+# Restarted only when the drop-in changes: a restart drops resolved's cache and, for a moment,
+# every lookup on the node.
+printf '%s' ${q(resolved)} > ${RESOLVED_DROP_IN}.new
+if cmp -s ${RESOLVED_DROP_IN}.new ${RESOLVED_DROP_IN}; then
+  rm ${RESOLVED_DROP_IN}.new
+else
+  mv ${RESOLVED_DROP_IN}.new ${RESOLVED_DROP_IN}
+  systemctl restart systemd-resolved
+fi
 ${persistentUnit("enclii-default-route", "Default route through the Enclii NAT gateway", `/usr/sbin/ip route replace default via ${o.egressGateway}`)}`,
       ),
     );
   }
-  if (o.natFor) {
-    parts.push(
-      section(
-        `NAT gateway for ${o.natFor}`,
-        `cat > /usr/local/sbin/enclii-nat <<'NAT'
-#!/bin/sh
-set -eu
-sysctl -q -w net.ipv4.ip_forward=1
-iface=$(ip -o -4 route show to default | awk '{print $5; exit}')
-iptables -t nat -C POSTROUTING -s ${o.natFor} -o "$iface" -j MASQUERADE 2>/dev/null ||
-  iptables -t nat -A POSTROUTING -s ${o.natFor} -o "$iface" -j MASQUERADE
-NAT
-chmod 0755 /usr/local/sbin/enclii-nat
-${persistentUnit("enclii-nat", "Masquerade the Enclii private network", "/usr/local/sbin/enclii-nat")}`,
-      ),
-    );
-  }
-
   const sysctls = Object.entries(KUBELET_SYSCTLS)
     .map(([k, v]) => `${k}=${v}`)
     .join("\n");
@@ -313,6 +325,25 @@ SYSCTL
 sysctl -q -p /etc/sysctl.d/90-enclii-kubelet.conf`,
     ),
   );
+
+  if (o.natFor) {
+    parts.push(
+      section(
+        `NAT gateway for ${o.natFor} (after the packages: nft comes with nftables, installed above)`,
+        `cat > ${NAT_SCRIPT} <<'NAT'
+#!/bin/sh
+set -eu
+sysctl -q -w net.ipv4.ip_forward=1
+iface=$(ip -o -4 route show to default | awk '{print $5; exit}')
+nft -f - <<RULES
+${natRules(o.natFor, "$iface").trimEnd()}
+RULES
+NAT
+chmod 0755 ${NAT_SCRIPT}
+${persistentUnit("enclii-nat", "Masquerade the Enclii private network", NAT_SCRIPT)}`,
+      ),
+    );
+  }
 
   if (o.hostFirewall) {
     parts.push(
