@@ -159,7 +159,7 @@ describe.skipIf(!clusterBuilt)("a deploy stopped by a signal, on the real engine
     // The engine's own record: the deploy's update, failed, and no rollback after it.
     const history = JSON.parse(deploys.run(["history", "--env", env, "--limit", "2", "--json"]).stdout).history;
     expect(history.map((h: { message: string; result: string }) => `${h.message} ${h.result}`)).toEqual([
-      `enclii deploy switchyard-api ${image} failed`,
+      `enclii deploy switchyard-api ${image} (forced past: deployFilter, error budget) failed`,
       "enclii-infra up succeeded",
     ]);
   });
