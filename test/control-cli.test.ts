@@ -9,6 +9,7 @@ import Module from "node:module";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { runCli } from "../automation/commandLine";
 import { EXIT } from "../model/controlPlane";
 import { ROOT } from "./harness";
@@ -157,7 +158,9 @@ describe("deploy through the Automation API", () => {
         "switchyard-api: the update to ghcr.io/madfam-io/switchyard-api:1.4.3 failed; ghcr.io/madfam-io/switchyard-api:1.4.2 (its spec's image) is back",
     });
     expect(out.engineMessage).toContain("'switchyard-api' timed out waiting to be Ready");
-    expect(stackFile()).toBe(before);
+    // The same config: the stand-in re-renders the whole file with the yaml package (a flow list
+    // gains padding), where the real CLI edits it in place (sdk/go/common/util/yamlutil Edit).
+    expect(parse(stackFile())).toEqual(parse(before));
     expect(calls().filter((a) => a[0] === "up")).toHaveLength(2);
     expect(calls().some((a) => a[0] === "config" && a[1] === "rm")).toBe(true);
   });
