@@ -12,7 +12,8 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { PACKAGES, renderBootstrapScript, type BootstrapOptions } from "../components/k3s/bootstrap";
+import { PACKAGES, renderBootstrapScript } from "../components/k3s/bootstrap";
+import { variants } from "./bootstrapVariants";
 import { requireTool } from "./harness";
 import { commandsOf } from "./shellCommands";
 
@@ -123,38 +124,6 @@ function missingCommands(script: string, image: string, installed: string, built
     return [`line ${line}: ${command} is not in a Debian cloud image, and nothing before this line installs it`];
   });
 }
-
-const server: BootstrapOptions = {
-  nodeName: "node-1",
-  role: "server",
-  k3sVersion: "v1.33.4+k3s1",
-  nodeIp: "203.0.113.10",
-  clusterInit: true,
-  tlsSans: ["203.0.113.10"],
-  privateNetwork: false,
-  encryptPodTraffic: false,
-};
-const variants: Record<string, BootstrapOptions> = {
-  "dedicated with its host firewall": { ...server, hostFirewall: { adminCidrs: ["198.51.100.7/32"], peerIps: ["203.0.113.11"] } },
-  "cloud NAT gateway": { ...server, nodeIp: "10.0.1.10", privateNetwork: true, natFor: "10.0.0.0/16" },
-  "cloud private server": {
-    ...server,
-    nodeIp: "10.0.1.11",
-    clusterInit: false,
-    serverUrl: "https://10.0.1.10:6443",
-    privateNetwork: true,
-    egressGateway: "10.0.0.1",
-  },
-  "cloud private agent": {
-    ...server,
-    role: "agent",
-    nodeIp: "10.0.1.12",
-    clusterInit: false,
-    serverUrl: "https://10.0.1.10:6443",
-    privateNetwork: true,
-    egressGateway: "10.0.0.1",
-  },
-};
 
 describe.runIf(ready)("each rendered bootstrap against a minimal Debian root", () => {
   let image = "";
