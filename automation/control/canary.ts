@@ -109,7 +109,15 @@ export async function canaryDeploy(o: Options, req: CanaryRequest): Promise<Oper
         : { ...seen, decision: "fallback" as const, reason: `${seen.reason}; deploying plainly (fallback: plain)` };
     return await promote(stack, o, base, req, promoted, previous);
   } catch (err) {
-    if (stack && err instanceof CancelledError && !decided) return await interrupted(stack, o, base, req, err);
+    if (stack && err instanceof CancelledError && !decided)
+      return await interrupted(
+        stack,
+        o,
+        base,
+        req,
+        err,
+        report({ decision: "abort", cause: "interrupted", reason: `${err.signal} during the canary` }, 0),
+      );
     const res = failure(base, err);
     const finish =
       decided && err instanceof CancelledError
@@ -255,17 +263,15 @@ async function removeCanary(stack: ControlStack, o: Options, base: Base, req: Ca
 }
 
 /** A signal during the watch: the canary goes (a second signal stops that too), and the result says what was left. */
-async function interrupted(stack: ControlStack, o: Options, base: Base, req: CanaryRequest, err: CancelledError): Promise<OperationResult> {
+async function interrupted(
+  stack: ControlStack,
+  o: Options,
+  base: Base,
+  req: CanaryRequest,
+  err: CancelledError,
+  seen: CanaryReport,
+): Promise<OperationResult> {
   o.stop?.cleanup();
-  const seen = {
-    replicas: req.canary.replicas,
-    share: 0,
-    periodSeconds: req.canary.periodMinutes * 60,
-    watchedSeconds: 0,
-    decision: "abort",
-    cause: "interrupted",
-    reason: `${err.signal} during the canary`,
-  } as CanaryReport;
   const info = { ...deployInfo(req), canary: seen };
   try {
     await stack.removeConfig(canaryConfigPath(req.service), true);
