@@ -139,6 +139,7 @@ export function parseEnvironment(
     network: { ...c.network, zone: zones[0], gateway: hostAddress(c.network.ipRange, 1) },
     nodes,
     k3s: c.k3s,
+    maintenance: c.maintenance,
     protect: c.protect,
     budget: parsed.budget,
     prices: c.prices,

@@ -9,6 +9,7 @@ import { observabilitySchema, type Observability } from "../observability/config
 import { MAX_NODES_PER_NETWORK } from "../names";
 import { isIpv4, parseCidr } from "../net";
 import { K3S_RELEASES, K3S_RELEASES_AS_OF, K3S_RELEASES_SOURCE } from "../pins";
+import { maintenanceSchema } from "./maintenance";
 import { serviceOverrides, type AppService } from "./services";
 import { DEFAULT_ROTATION_DAYS } from "./signingKeys";
 import { dnsLabel, domainName, fqdn, listRefinement, port, repeats, whole } from "./validators";
@@ -177,6 +178,7 @@ export const keySchemas = {
         .describe("a k3s release listed in `K3S_RELEASES` (`model/pins.ts`), such as `v1.35.8+k3s1`; one minor at a time"),
     })
     .describe("the Kubernetes distribution's release, installed over SSH by the bootstrap"),
+  maintenance: maintenanceSchema,
   protect: z
     .boolean()
     .default(true)
@@ -429,6 +431,8 @@ export interface Environment {
   /** Expanded: one entry per machine, servers first in config order. */
   nodes: NodeSpec[];
   k3s: Key<"k3s">;
+  /** When a node may be taken down without a person (reboots, single-node upgrades). */
+  maintenance: Key<"maintenance">;
   /** Stateful resources get `protect`, `retainOnDelete` and Hetzner delete/rebuild protection. */
   protect: boolean;
   budget?: Key<"budget">;
