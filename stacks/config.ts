@@ -140,6 +140,7 @@ export function parseEnvironment(
     nodes,
     k3s: c.k3s,
     maintenance: c.maintenance,
+    rotations: c.rotations,
     protect: c.protect,
     budget: parsed.budget,
     prices: c.prices,

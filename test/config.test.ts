@@ -112,6 +112,7 @@ describe("parseEnvironment: valid configs", () => {
       ],
       k3s: { version: "v1.35.8+k3s1" },
       maintenance: { days: ["sun"], start: "03:00", end: "05:00", timeZone: "Europe/Berlin" },
+      rotations: {},
       protect: true,
       budget: { monthlyUsd: 100 },
       prices: { monthlyEur: { cx33: 8.99, cpx22: 19.99, cpx32: 35.99, "AX41-NVMe": 46 }, primaryIpv4Eur: 0.5, eurToUsd: 1.088 },

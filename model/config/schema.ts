@@ -10,6 +10,7 @@ import { MAX_NODES_PER_NETWORK } from "../names";
 import { isIpv4, parseCidr } from "../net";
 import { K3S_RELEASES, K3S_RELEASES_AS_OF, K3S_RELEASES_SOURCE } from "../pins";
 import { maintenanceSchema } from "./maintenance";
+import { rotationsSchema } from "../rotation";
 import { serviceOverrides, type AppService } from "./services";
 import { DEFAULT_ROTATION_DAYS } from "./signingKeys";
 import { dnsLabel, domainName, fqdn, listRefinement, port, repeats, whole } from "./validators";
@@ -179,6 +180,7 @@ export const keySchemas = {
     })
     .describe("the Kubernetes distribution's release, installed over SSH by the bootstrap"),
   maintenance: maintenanceSchema,
+  rotations: rotationsSchema,
   protect: z
     .boolean()
     .default(true)
@@ -433,6 +435,8 @@ export interface Environment {
   k3s: Key<"k3s">;
   /** When a node may be taken down without a person (reboots, single-node upgrades). */
   maintenance: Key<"maintenance">;
+  /** Where each owned secret's rotation stands (generations). */
+  rotations: Key<"rotations">;
   /** Stateful resources get `protect`, `retainOnDelete` and Hetzner delete/rebuild protection. */
   protect: boolean;
   budget?: Key<"budget">;
