@@ -6,6 +6,7 @@ import type * as pulumiNs from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { secretPlaceholder } from "../automation/placeholders";
 import type { PlatformArgs } from "../components/platform/Platform";
+import { maintenanceSchema } from "../model/config/maintenance";
 import { EXTERNAL_URLS_KEY, SIGNING_KEYS_KEY, type Environment } from "../model/config/schema";
 import { parseEnvironment } from "../stacks/config";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
@@ -113,6 +114,7 @@ describe("refusals register nothing", () => {
           version: "v1.33.4+k3s1",
           adminCidrs: [],
           etcdSnapshots,
+          maintenance: maintenanceSchema.parse(undefined),
         }),
     ).toThrow("nopublic: the first node must have a public address for the Kubernetes API");
     await settled();

@@ -100,10 +100,16 @@ export function stackSuite(stack: string, file: string): () => StackPlan {
   });
 
   it("bootstraps nodes one after another, so joins never race and upgrades roll one node at a time", () => {
-    const boots = get()
-      .ofType("command:remote:Command")
-      .filter((c) => c.name.endsWith("-bootstrap"));
-    const chained = boots.filter((b) => boots.some((prev) => prev !== b && b.dependencies.includes(prev.urn)));
+    const cmds = get().ofType("command:remote:Command");
+    const boots = cmds.filter((c) => c.name.endsWith("-bootstrap"));
+    const step = (boot: PlanResource, suffix: string) => get().byName("command:remote:Command", boot.name.replace(/-bootstrap$/, suffix));
+    // drain(i) -> bootstrap(i) -> uncordon(i) -> drain(i+1) (test/k3s-upgrade.test.ts runs the chain).
+    for (const b of boots) {
+      expect(b.dependencies, b.name).toContain(step(b, "-drain").urn);
+      expect(step(b, "-uncordon").dependencies, b.name).toContain(b.urn);
+    }
+    const uncordons = boots.map((b) => step(b, "-uncordon").urn);
+    const chained = boots.filter((b) => step(b, "-drain").dependencies.some((d) => uncordons.includes(d)));
     expect(chained.length).toBe(boots.length - 1);
     for (const b of boots) expect(String(b.inputs.create)).toContain("K3S_VERSION='v1.35.8+k3s1'");
   });
