@@ -98,6 +98,12 @@ export const CHARTS = {
   },
   /** In `monitoring` since it reads logs through the API server, not the host: PodSecurity restricted admits it. */
   alloy: { chart: "alloy", repo: "https://grafana.github.io/helm-charts", version: "1.11.1", namespace: "monitoring" },
+  /**
+   * kured, the reboot daemon (kubereboot/charts tag kured-6.1.0, 2026-06-30, the newest in the
+   * repository as read on 2026-08-10; appVersion 1.23.0). In kube-system, where its privileged
+   * DaemonSet is outside every baseline binding (components/k3s/Kured.ts).
+   */
+  kured: { chart: "kured", repo: "https://kubereboot.github.io/charts", version: "6.1.0", namespace: "kube-system" },
 } as const;
 export type Chart = (typeof CHARTS)[keyof typeof CHARTS];
 
@@ -129,4 +135,6 @@ export const IMAGES = {
   redisExporter: "oliver006/redis_exporter:v1.88.0",
   /** The read-only Prometheus proxy: nginx's stable line, unprivileged image (port 8080, uid 101). */
   nginx: "nginxinc/nginx-unprivileged:1.30.4-alpine",
+  /** kured 1.23.0 (kubereboot/kured, 2026-06-30): the chart's appVersion, so the flags the chart renders are the ones it reads. */
+  kured: "ghcr.io/kubereboot/kured:1.23.0",
 } as const;

@@ -8,11 +8,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PACKAGES, renderBootstrapScript } from "../components/k3s/bootstrap";
+import { APT_TIMERS, AUTO_UPGRADES_CONF, renderOsPatchesSection, SECURITY_ORIGINS } from "../components/k3s/osPatches";
 import { variants } from "./bootstrapVariants";
 import { requireTool } from "./harness";
 import { commandsOf } from "./shellCommands";
@@ -137,6 +138,125 @@ describe.runIf(ready)("each rendered bootstrap against a minimal Debian root", (
 
   it.each(Object.entries(variants))("%s: every command is in the image or installed before it runs", (_, o) => {
     expect(missingCommands(renderBootstrapScript(o), image, installed, builtins)).toEqual([]);
+  });
+
+  it("has the unit files of the timers the OS updates section enables (the apt package's, in the image itself)", () => {
+    for (const timer of APT_TIMERS) expect(existsSync(join(image, "lib/systemd/system", timer)), timer).toBe(true);
+  });
+
+  it("installs the kernel hook that leaves kured's sentinel, /var/run/reboot-required, after a kernel update", () => {
+    // unattended-upgrades' kernel/postinst.d/unattended-upgrades, run by each linux-image package's postinst.
+    const hook = "/etc/kernel/postinst.d/unattended-upgrades";
+    const run = spawnSync(
+      "chroot",
+      [installed, "env", "DPKG_MAINTSCRIPT_PACKAGE=linux-image-6.1.0-99-amd64", "DPKG_MAINTSCRIPT_NAME=postinst", hook],
+      {
+        encoding: "utf8",
+      },
+    );
+    try {
+      expect(run.status, run.stderr).toBe(0);
+      expect(readFileSync(join(installed, "run/reboot-required"), "utf8")).toBe("");
+      expect(readFileSync(join(installed, "run/reboot-required.pkgs"), "utf8")).toBe("linux-image-6.1.0-99-amd64\n");
+    } finally {
+      rmSync(join(installed, "run/reboot-required"), { force: true });
+      rmSync(join(installed, "run/reboot-required.pkgs"), { force: true });
+    }
+  });
+
+  describe("the apt config the OS updates section writes, read by the root's own apt-config and unattended-upgrade", () => {
+    /** Inside the root, so its apt and Python see it at `/${inRoot}`; the package's own apt.conf.d copied in. */
+    let dir = "";
+    let inRoot = "";
+    beforeAll(() => {
+      dir = mkdtempSync(join(installed, "tmp/enclii-apt-"));
+      inRoot = dir.slice(installed.length);
+      cpSync(join(installed, "etc/apt/apt.conf.d"), join(dir, "defaults"), { recursive: true });
+      cpSync(join(dir, "defaults"), join(dir, "apt.conf.d"), { recursive: true });
+      mkdirSync(join(dir, "state"));
+      mkdirSync(join(dir, "bin"));
+      writeFileSync(join(dir, "bin/systemctl"), "#!/bin/sh\n", { mode: 0o755 });
+      const section = renderOsPatchesSection()
+        .replaceAll("/etc/apt/apt.conf.d", `${dir}/apt.conf.d`)
+        .replaceAll("/var/lib/enclii", `${dir}/state`);
+      const r = spawnSync("bash", ["-c", `set -euo pipefail\nlog() { :; }\n${section}`], {
+        env: { PATH: `${dir}/bin:${process.env.PATH}` },
+        encoding: "utf8",
+      });
+      if (r.status !== 0) throw new Error(`the OS updates section: ${r.stderr}`);
+      for (const parts of ["apt.conf.d", "defaults"]) writeFileSync(join(dir, `${parts}.conf`), `Dir::Etc::Parts "${inRoot}/${parts}/";\n`);
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** `apt-config dump` inside the root, reading `parts` (the package's defaults, or those plus ours). */
+    const dump = (parts: "apt.conf.d" | "defaults") => {
+      const r = spawnSync("chroot", [installed, "env", `APT_CONFIG=${inRoot}/${parts}.conf`, "apt-config", "dump"], { encoding: "utf8" });
+      if (r.status !== 0) throw new Error(`apt-config dump: ${r.stderr}`);
+      return r.stdout
+        .split("\n")
+        .filter((l) => /^(Unattended-Upgrade::(Allowed-Origins|Origins-Pattern|Automatic-Reboot)|APT::Periodic::)/.test(l));
+    };
+
+    it("leaves the security suites and no automatic reboot, the package's own lists cleared; the periodic run on", () => {
+      expect(dump("apt.conf.d")).toEqual([
+        'APT::Periodic::Update-Package-Lists "1";',
+        'APT::Periodic::Unattended-Upgrade "1";',
+        'Unattended-Upgrade::Origins-Pattern "";',
+        ...SECURITY_ORIGINS.map((o) => `Unattended-Upgrade::Origins-Pattern:: "${o}";`),
+        'Unattended-Upgrade::Automatic-Reboot "false";',
+      ]);
+      // Without our file, the package's default also allows Debian's point releases.
+      expect(dump("defaults")).toContain('Unattended-Upgrade::Origins-Pattern:: "origin=Debian,codename=${distro_codename},label=Debian";');
+    });
+
+    it("writes 20auto-upgrades byte for byte as the package ships it, so ucf never asks about it", () => {
+      expect(readFileSync(join(dir, "apt.conf.d", AUTO_UPGRADES_CONF.split("/").pop()!), "utf8")).toBe(
+        readFileSync(join(installed, "usr/share/unattended-upgrades/20auto-upgrades"), "utf8"),
+      );
+    });
+
+    it("lets unattended-upgrade's own matcher take Debian's and Ubuntu's security suites, and not their other archives", () => {
+      /**
+       * Each archive's Release-file fields: deb.debian.org's dists/<codename>{,-updates}/InRelease and
+       * debian-security's dists/<codename>-security/InRelease; archive.ubuntu.com's dists/noble{,-updates,-security}/InRelease.
+       * The matcher is unattended-upgrade's match_whitelist_string over get_allowed_origins, as its run calls them.
+       */
+      const script = `
+import importlib.machinery, importlib.util, json, sys, types
+loader = importlib.machinery.SourceFileLoader("uu", "/usr/bin/unattended-upgrade")
+uu = importlib.util.module_from_spec(importlib.util.spec_from_loader("uu", loader))
+loader.exec_module(uu)
+def archive(origin, label, suite, codename):
+    return types.SimpleNamespace(origin=origin, label=label, archive=suite, codename=codename, component="main", site="")
+distros = {
+    "Debian": (uu.DISTRO_CODENAME, lambda c: {
+        "main": archive("Debian", "Debian", "stable", c),
+        "updates": archive("Debian", "Debian", "stable-updates", c + "-updates"),
+        "security": archive("Debian", "Debian-Security", "stable-security", c + "-security"),
+    }),
+    "Ubuntu": ("noble", lambda c: {
+        "release": archive("Ubuntu", "Ubuntu", c, c),
+        "updates": archive("Ubuntu", "Ubuntu", c + "-updates", c),
+        "security": archive("Ubuntu", "Ubuntu", c + "-security", c),
+    }),
+}
+allowed = {}
+for distro, (codename, archives) in distros.items():
+    uu.DISTRO_ID, uu.DISTRO_CODENAME = distro, codename
+    origins = uu.get_allowed_origins()
+    allowed[distro] = sorted(n for n, a in archives(codename).items() if any(uu.match_whitelist_string(o, a) for o in origins))
+print(json.dumps(allowed))
+`;
+      const allowed = (parts: "apt.conf.d" | "defaults") => {
+        const r = spawnSync("chroot", [installed, "env", `APT_CONFIG=${inRoot}/${parts}.conf`, "python3", "-c", script], {
+          encoding: "utf8",
+        });
+        if (r.status !== 0) throw new Error(`unattended-upgrade's matcher: ${r.stderr}`);
+        return JSON.parse(r.stdout);
+      };
+      expect(allowed("apt.conf.d")).toEqual({ Debian: ["security"], Ubuntu: ["release", "security"] });
+      expect(allowed("defaults").Debian).toEqual(["main", "security"]);
+    });
   });
 
   it("names a command the image lacks, and one run before the install that provides it", () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,6 +18,15 @@ import {
   renderK3sConfig,
 } from "../components/k3s/bootstrap";
 import { longhornValues } from "../components/k3s/Longhorn";
+import { renderDrainScript, renderUncordonScript } from "../components/k3s/upgrade";
+import {
+  AUTO_UPGRADES_CONF,
+  renderAutoUpgradesConf,
+  renderOsPatchesSection,
+  renderUnattendedUpgradesConf,
+  UNATTENDED_UPGRADES_CONF,
+} from "../components/k3s/osPatches";
+import { maintenanceSchema } from "../model/config/maintenance";
 import { CHARTS, K3S_INSTALL_SCRIPT } from "../model/pins";
 import { longhornReplicas } from "../model/rules/environment";
 import {
@@ -284,6 +293,56 @@ describe("the egress nodes' resolver drop-in (run by bash against a stand-in sys
   });
 });
 
+describe("OS security updates (run by bash against a stand-in systemctl)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "enclii-os-patches-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  for (const d of ["bin", "state", "etc/apt/apt.conf.d"]) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(join(dir, "bin/systemctl"), `#!/bin/sh\necho "$*" >> ${dir}/systemctl.log\n`, { mode: 0o755 });
+  const section = renderOsPatchesSection().replaceAll("/etc/apt", `${dir}/etc/apt`).replaceAll("/var/lib/enclii", `${dir}/state`);
+  const run = () =>
+    spawnSync("bash", ["-c", `set -euo pipefail\nlog() { echo "$*"; }\n${section}`], {
+      env: { PATH: `${dir}/bin:${process.env.PATH}` },
+      encoding: "utf8",
+    });
+  const live = (file: string) => `${dir}${file}`;
+
+  it("is what every bootstrap runs, after the apt-get install that brings unattended-upgrades", () => {
+    expect(PACKAGES).toContain("unattended-upgrades");
+    for (const o of Object.values(variants)) {
+      const s = renderBootstrapScript(o);
+      expect(s).toContain(renderOsPatchesSection());
+      expect(s.indexOf(renderOsPatchesSection())).toBeGreaterThan(
+        s.indexOf('apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}"'),
+      );
+    }
+  });
+
+  it("writes each file when it is new or changed, and nothing on a re-run; the apt timers are enabled every time", () => {
+    const first = run();
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stdout).toBe(`OS updates: wrote ${live(AUTO_UPGRADES_CONF)}\nOS updates: wrote ${live(UNATTENDED_UPGRADES_CONF)}\n`);
+    expect(readFileSync(live(AUTO_UPGRADES_CONF), "utf8")).toBe(renderAutoUpgradesConf());
+    expect(readFileSync(live(UNATTENDED_UPGRADES_CONF), "utf8")).toBe(renderUnattendedUpgradesConf());
+    const again = run();
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toBe("");
+    writeFileSync(live(AUTO_UPGRADES_CONF), 'APT::Periodic::Unattended-Upgrade "0";\n');
+    const changed = run();
+    expect(changed.stdout).toBe(`OS updates: wrote ${live(AUTO_UPGRADES_CONF)}\n`);
+    expect(readFileSync(live(AUTO_UPGRADES_CONF), "utf8")).toBe(renderAutoUpgradesConf());
+    expect(readdirSync(join(dir, "state"))).toEqual([]);
+    expect(readFileSync(join(dir, "systemctl.log"), "utf8")).toBe("enable --now apt-daily.timer apt-daily-upgrade.timer\n".repeat(3));
+  });
+
+  it("allows the security suites only and never reboots (the apt config's own reading: test/bootstrap-root.real.test.ts)", () => {
+    const conf = renderUnattendedUpgradesConf();
+    expect(conf).toContain("#clear Unattended-Upgrade::Allowed-Origins;\n#clear Unattended-Upgrade::Origins-Pattern;\n");
+    expect(conf).toContain('        "origin=Debian,codename=${distro_codename}-security,label=Debian-Security";\n');
+    expect(conf).toContain('Unattended-Upgrade::Automatic-Reboot "false";\n');
+    expect(renderAutoUpgradesConf()).toBe('APT::Periodic::Update-Package-Lists "1";\nAPT::Periodic::Unattended-Upgrade "1";\n');
+  });
+});
+
 describe("host firewall lockout guard (run by bash)", () => {
   const script = renderBootstrapScript(variants.dedicated);
   // The guard alone; test/firewall.real.test.ts runs the whole section, staging and move included.
@@ -350,6 +409,7 @@ describe("K3sCluster and Longhorn components", () => {
       version: "v1.33.4+k3s1",
       adminCidrs: ["198.51.100.7/32"],
       etcdSnapshots: { ...r2, bucket: "enclii-test-backups", folder: "etcd" },
+      maintenance: maintenanceSchema.parse(undefined),
     });
     new Longhorn("lh", {
       nodeCount: 3,
@@ -367,6 +427,23 @@ describe("K3sCluster and Longhorn components", () => {
     expect(cmds[0].inputs.create).toContain("cluster-init: true");
     expect(cmds[1].inputs.create).toContain("server: https://10.0.1.10:6443");
     expect(cmds[0].inputs.create).toContain("  - 203.0.113.5");
+  });
+
+  it("drains before and uncordons after each bootstrap, over the first server's connection, with no secret", () => {
+    const cmds = find(all, "command:remote:Command");
+    const steps = (suffix: string) => cmds.filter((c) => c.name.endsWith(suffix));
+    expect(steps("-drain").map((c) => c.name)).toEqual(["c-a-drain", "c-b-drain", "c-c-drain"]);
+    expect(steps("-uncordon").map((c) => c.name)).toEqual(["c-a-uncordon", "c-b-uncordon", "c-c-uncordon"]);
+    const maintenance = maintenanceSchema.parse(undefined);
+    for (const [i, node] of ["a", "b", "c"].entries()) {
+      const [drain, uncordon] = [steps("-drain")[i], steps("-uncordon")[i]];
+      expect(drain.inputs.create).toBe(renderDrainScript({ nodeName: node, k3sVersion: "v1.33.4+k3s1", maintenance }));
+      expect(uncordon.inputs.create).toBe(renderUncordonScript({ nodeName: node, k3sVersion: "v1.33.4+k3s1" }));
+      for (const step of [drain, uncordon]) {
+        expect(step.inputs.connection.host, step.name).toBe("203.0.113.5");
+        expect(step.inputs.stdin, step.name).toBeUndefined();
+      }
+    }
   });
 
   it("joins with a random 48-character token", () => {

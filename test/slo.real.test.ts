@@ -54,7 +54,7 @@ describe("rule files (promtool)", () => {
   it("every PrometheusRule of every environment passes promtool check rules", () => {
     if (!requireTool("promtool", "prometheus")) return;
     for (const [stack, files] of Object.entries(rules)) {
-      expect(Object.keys(files).sort(), stack).toEqual(["enclii-platform.yaml", "enclii-slo.yaml"]);
+      expect(Object.keys(files).sort(), stack).toEqual(["enclii-platform.yaml", "enclii-reboots.yaml", "enclii-slo.yaml"]);
       const r = promtool(files);
       expect(r.output, stack).toContain("SUCCESS");
       expect(r.ok, `${stack}: ${r.output}`).toBe(true);

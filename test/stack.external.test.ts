@@ -8,9 +8,12 @@ describe("external-PostgreSQL stack (managed database behind our PgBouncer)", ()
     const resources = plan().result.resources;
     expect(resources.filter((r) => r.type.includes("cnpg.io"))).toEqual([]);
     // No CloudNativePG operator, barman-cloud plugin or cert-manager; and this example runs without monitoring.
-    expect(resources.filter((r) => r.type === "kubernetes:helm.sh/v3:Release").map((r) => (r.inputs as { chart: string }).chart)).toEqual([
-      "longhorn",
-    ]);
+    expect(
+      resources
+        .filter((r) => r.type === "kubernetes:helm.sh/v3:Release")
+        .map((r) => (r.inputs as { chart: string }).chart)
+        .sort(),
+    ).toEqual(["kured", "longhorn"]);
     expect(
       (plan().byName("kubernetes:apps/v1:Deployment", "enclii-data-postgres-pgbouncer").inputs.spec as { replicas: number }).replicas,
     ).toBe(2);

@@ -7,6 +7,7 @@ import { stringify } from "yaml";
 import { ADMIN_PORTS, K3S_CIDRS, PORTS } from "../../model/names";
 import { OBS_PORTS } from "../../model/observability/config";
 import { K3S_INSTALL_SCRIPT } from "../../model/pins";
+import { renderOsPatchesSection } from "./osPatches";
 
 /** Hetzner's recursive resolvers; private-only servers get no DNS from DHCP. */
 const HETZNER_RESOLVERS = ["185.12.64.1", "185.12.64.2"] as const;
@@ -55,7 +56,8 @@ const KUBELET_SYSCTLS: Record<string, string> = {
   "kernel.panic": "10",
   "kernel.panic_on_oops": "1",
 };
-export const PACKAGES = ["curl", "open-iscsi", "nfs-common", "nftables"];
+/** Longhorn's (open-iscsi, nfs-common), the host firewall's and NAT's (nftables), and the OS security updates' (osPatches.ts). */
+export const PACKAGES = ["curl", "open-iscsi", "nfs-common", "nftables", "unattended-upgrades"];
 const TOKEN_FILE = "/etc/rancher/k3s/enclii-token";
 const STATE_DIR = "/var/lib/enclii";
 const K3S_INSTALL_URL = `https://raw.githubusercontent.com/k3s-io/k3s/${K3S_INSTALL_SCRIPT.commit}/install.sh`;
@@ -306,7 +308,7 @@ done`,
   );
   parts.push(
     section(
-      "prerequisites: packages for Longhorn, kernel settings for protect-kernel-defaults",
+      "prerequisites: packages, kernel settings for protect-kernel-defaults",
       `missing=()
 for pkg in ${PACKAGES.join(" ")}; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -323,6 +325,12 @@ cat > /etc/sysctl.d/90-enclii-kubelet.conf <<'SYSCTL'
 ${sysctls}
 SYSCTL
 sysctl -q -p /etc/sysctl.d/90-enclii-kubelet.conf`,
+    ),
+  );
+  parts.push(
+    section(
+      "OS security updates: the security suite daily, never a reboot (kured reboots, in the maintenance window)",
+      renderOsPatchesSection(),
     ),
   );
 
