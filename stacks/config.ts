@@ -21,6 +21,7 @@ import {
 } from "../model/rules/environment";
 import { adminCidrWarnings, checkAdminCidrs } from "../model/rules/adminCidrs";
 import { checkData } from "../model/rules/data";
+import { checkJoinVia } from "../model/rules/joinVia";
 import { checkKeyNames } from "../model/config/keyNames";
 import {
   EXTERNAL_URLS_KEY,
@@ -123,6 +124,7 @@ export function parseEnvironment(
     );
   }
   problems.push(...checkAdminCidrs(parsed));
+  problems.push(...checkJoinVia(parsed.k3s?.joinVia, nodes));
   if (problems.length > 0) throw new ConfigError(problems);
 
   // No problems: every required key parsed, and every optional one holds its value or its defaults.

@@ -143,11 +143,19 @@ export function guardViolations(steps: readonly Step[], allow: ReadonlySet<strin
 }
 
 const REPLACEMENT_REQUIRED = "the provider requires a replacement";
+/**
+ * A `--replace` target: the engine steps it with the one replace key `id` and no diff, whatever
+ * its inputs did (seen on the real engine: test/engine.real.test.ts, the forced replacement). No
+ * provider names `id`, which is no input, as a replace key of its own.
+ */
+const FORCED_KEY = "id";
+const REPLACEMENT_REQUESTED = "a requested replacement (--replace)";
 
 /** Whether a destructive step replaces or deletes, and what forces it. */
 function destruction(step: Step): Pick<GuardViolation, "op" | "because"> {
   const replaced = step.ops.some((o) => o !== "delete" && DESTRUCTIVE.has(o));
   if (!replaced) return { op: "delete", because: ["it is no longer in the program"] };
+  if (step.replaceKeys.length === 1 && step.replaceKeys[0] === FORCED_KEY) return { op: "replace", because: [REPLACEMENT_REQUESTED] };
   return { op: "replace", because: step.replaceKeys.length > 0 ? step.replaceKeys : [REPLACEMENT_REQUIRED] };
 }
 

@@ -155,7 +155,11 @@ export function proceed(found: Inspection): void {
  * (exit 4) rather than reported as an engine failure. `--allow` cannot let a protected resource
  * through, since the engine would refuse the update too; a failed preview never leads to an update.
  */
-export async function inspect(stack: ControlStack, o: Options, opts: { refresh?: boolean } = {}): Promise<Inspection> {
+export async function inspect(
+  stack: ControlStack,
+  o: Options,
+  opts: { refresh?: boolean; /** URNs the engine replaces whatever their diff (`--replace`). */ replace?: string[] } = {},
+): Promise<Inspection> {
   let events: readonly EngineEvent[];
   let failed: EngineError | undefined;
   try {
@@ -163,7 +167,7 @@ export async function inspect(stack: ControlStack, o: Options, opts: { refresh?:
     // configure the providers with the last run's Kubernetes token, expired two hours after it.
     // A preview reads no history (stack.js `preview`), so it has no showSecrets to turn off.
     events = await runEngine(stack, o, "preview", (onEvent, signal) =>
-      stack.preview({ refresh: opts.refresh, runProgram: opts.refresh, onEvent, signal }),
+      stack.preview({ refresh: opts.refresh, runProgram: opts.refresh, replace: opts.replace, onEvent, signal }),
     );
   } catch (err) {
     if (!(err instanceof EngineError)) throw err;
@@ -215,14 +219,14 @@ function progress(total: number, report: ((line: string) => void) | undefined): 
 export async function update(
   stack: ControlStack,
   o: Options,
-  opts: { total: number; target?: string[]; message: string; refresh?: boolean },
+  opts: { total: number; target?: string[]; message: string; refresh?: boolean; replace?: string[] },
 ): Promise<Record<string, number>> {
-  const { target, message, refresh } = opts;
+  const { target, message, refresh, replace } = opts;
   const events = await runEngine(
     stack,
     o,
     "update",
-    (onEvent, signal) => stack.up({ target, message, refresh, runProgram: refresh, onEvent, signal, showSecrets: false }),
+    (onEvent, signal) => stack.up({ target, message, refresh, replace, runProgram: refresh, onEvent, signal, showSecrets: false }),
     progress(opts.total, o.report),
   );
   return changeCounts(events);

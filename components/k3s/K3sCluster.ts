@@ -17,6 +17,9 @@ import * as random from "@pulumi/random";
 import { BOOTSTRAP_SUFFIX, ETCD_S3_CONFIG_SECRET, KUBE_SYSTEM_NAMESPACE, PORTS } from "../../model/names";
 import type { ClusterNode } from "../hetzner/node";
 import { renderBootstrapScript } from "./bootstrap";
+import { FORGET_SUFFIX, renderForgetScript } from "./rejoin";
+import { DRAIN_SUFFIX, UNCORDON_SUFFIX, renderDrainScript, renderUncordonScript } from "./upgrade";
+import type { MaintenanceWindow } from "../../model/config/maintenance";
 
 const TOKEN_LENGTH = 48;
 const SSH_PORT = 22;
@@ -37,12 +40,21 @@ export interface K3sClusterArgs {
   version: string;
   adminCidrs: string[];
   etcdSnapshots: EtcdSnapshotTarget;
+  /** When a single-node cluster may be upgraded (docs/runbooks/upgrades.md#the-maintenance-window). */
+  maintenance: MaintenanceWindow;
+  /**
+   * `enclii:k3s.joinVia`: the surviving server the first one joins through (docs/runbooks/lost-node.md#the-ha-layouts-gateway-is-lost),
+   * after the lost member is removed there; unset, the first server starts etcd with `cluster-init`.
+   */
+  joinVia?: string;
 }
 
 /**
  * k3s over SSH. Nodes are bootstrapped one after another (each command depends on the previous
  * node's), so joins never race and a version change rolls through the cluster one node at a
- * time: Pulumi updates a resource only after everything it depends on is updated.
+ * time: Pulumi updates a resource only after everything it depends on is updated. Around each
+ * bootstrap, a drain before and an uncordon after (components/k3s/upgrade.ts), run on the first
+ * server: drain(i) -> bootstrap(i) -> uncordon(i) -> drain(i+1).
  */
 export class K3sCluster extends pulumi.ComponentResource {
   /** The platform account's kubeconfig for this run (secret): its token expires RUN_TOKEN_TTL_S after the run began. */
@@ -66,17 +78,36 @@ export class K3sCluster extends pulumi.ComponentResource {
     const serverUrl = pulumi.interpolate`https://${first.nodeIp}:${PORTS.kubernetesApi}`;
     const peersOf = (node: ClusterNode) => pulumi.all(nodes.filter((n) => n !== node).map((n) => n.nodeIp));
     const multiNode = nodes.length > 1;
+    const via = args.joinVia === undefined ? undefined : nodes.find((n) => n.name === args.joinVia && n !== first && n.role === "server");
+    if (args.joinVia !== undefined && !via) throw new Error(`${name}: joinVia "${args.joinVia}" is not a server other than the first`);
+    const joinUrlOf = (node: ClusterNode) =>
+      node !== first ? serverUrl : via && pulumi.interpolate`https://${via.nodeIp}:${PORTS.kubernetesApi}`;
+    // On the survivor (through the new jump host), once the new first server exists; replaced, and so
+    // run again, whenever the first server is (a new server's id, a reinstalled host's key).
+    const forget =
+      via &&
+      new command.remote.Command(
+        `${name}-${first.name}${FORGET_SUFFIX}`,
+        {
+          connection: via.connection,
+          create: pulumi.output(first.nodeIp).apply((lostIp) => renderForgetScript({ lostNode: first.name, lostIp })),
+          triggers: [first.connection.hostKey, ...first.ready.filter(pulumi.CustomResource.isInstance).map((r) => r.id)],
+          logging: "stdoutAndStderr",
+        },
+        { parent: this, dependsOn: [...first.ready, ...via.ready] },
+      );
 
     this.bootstraps = [];
+    const uncordons: command.remote.Command[] = [];
     for (const node of nodes) {
-      const script = pulumi.all([node.nodeIp, serverUrl, publicIp, peersOf(node)]).apply(([nodeIp, url, apiIp, peerIps]) =>
+      const script = pulumi.all([node.nodeIp, joinUrlOf(node), publicIp, peersOf(node)]).apply(([nodeIp, url, apiIp, peerIps]) =>
         renderBootstrapScript({
           nodeName: node.name,
           role: node.role,
           k3sVersion: args.version,
           nodeIp,
-          clusterInit: node === first,
-          serverUrl: node === first ? undefined : url,
+          clusterInit: node === first && !via,
+          serverUrl: url,
           tlsSans: [apiIp],
           privateNetwork: node.network === "private",
           encryptPodTraffic: multiNode && node.network === "public",
@@ -86,12 +117,33 @@ export class K3sCluster extends pulumi.ComponentResource {
           etcdS3ConfigSecret: node.role === "server" ? ETCD_S3_CONFIG_SECRET : undefined,
         }),
       );
-      const previous = this.bootstraps.at(-1);
-      this.bootstraps.push(
+      // Their scripts hold only the node's name, the version and the window: they run again when
+      // the version changes (a changed input re-runs `create`), not when the bootstrap's config does.
+      const previous = uncordons.at(-1);
+      const drain = new command.remote.Command(
+        `${name}-${node.name}${DRAIN_SUFFIX}`,
+        {
+          connection: first.connection,
+          create: renderDrainScript({ nodeName: node.name, k3sVersion: args.version, maintenance: args.maintenance }),
+          logging: "stdoutAndStderr",
+        },
+        { parent: this, dependsOn: [...node.ready, ...(previous ? [previous] : [])] },
+      );
+      const bootstrap = new command.remote.Command(
+        `${name}-${node.name}${BOOTSTRAP_SUFFIX}`,
+        { connection: node.connection, create: script, stdin: pulumi.secret(token.result), logging: "stdoutAndStderr" },
+        { parent: this, dependsOn: [...node.ready, drain, ...(node === first && forget ? [forget] : [])] },
+      );
+      this.bootstraps.push(bootstrap);
+      uncordons.push(
         new command.remote.Command(
-          `${name}-${node.name}${BOOTSTRAP_SUFFIX}`,
-          { connection: node.connection, create: script, stdin: pulumi.secret(token.result), logging: "stdoutAndStderr" },
-          { parent: this, dependsOn: [...node.ready, ...(previous ? [previous] : [])] },
+          `${name}-${node.name}${UNCORDON_SUFFIX}`,
+          {
+            connection: first.connection,
+            create: renderUncordonScript({ nodeName: node.name, k3sVersion: args.version }),
+            logging: "stdoutAndStderr",
+          },
+          { parent: this, dependsOn: [bootstrap] },
         ),
       );
     }
@@ -103,7 +155,7 @@ export class K3sCluster extends pulumi.ComponentResource {
     const accounts = new command.remote.Command(
       `${name}-accounts`,
       { connection: first.connection, create: renderAccountScript(), logging: "stdoutAndStderr" },
-      { parent: this, dependsOn: this.bootstraps, aliases: [{ name: `${name}-kubeconfig` }] },
+      { parent: this, dependsOn: [...this.bootstraps, ...uncordons], aliases: [{ name: `${name}-kubeconfig` }] },
     );
     this.apiEndpoint = pulumi.output(publicIp).apply(apiServer);
     const c = first.connection;
@@ -131,7 +183,14 @@ export class K3sCluster extends pulumi.ComponentResource {
         .all([minted.stdout, this.apiEndpoint])
         .apply(([out, server]) => renderKubeconfig({ server, account: PULUMI_ACCOUNT, ...parseMinted(out) })),
     );
-    this.provider = new k8s.Provider(`${name}-kubernetes`, { kubeconfig: this.kubeconfig, enableServerSideApply: true }, { parent: this });
+    // The cluster is this one for the stack's life: without an identifier, pulumi-kubernetes replaces the
+    // provider, and so every object it manages, when the kubeconfig's server changes or is unknown in a
+    // preview (provider.go `DiffConfig`), as when the first server is rebuilt with a new address.
+    this.provider = new k8s.Provider(
+      `${name}-kubernetes`,
+      { kubeconfig: this.kubeconfig, enableServerSideApply: true, clusterIdentifier: name },
+      { parent: this },
+    );
     const snap = args.etcdSnapshots;
     new k8s.core.v1.Secret(
       `${name}-etcd-s3`,

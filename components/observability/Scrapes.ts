@@ -19,6 +19,7 @@ import {
 } from "../../model/observability/config";
 import { CHARTS } from "../../model/pins";
 import type { AppService } from "../../model/config/services";
+import { NAT_EGRESS_JOB } from "../../model/observability/natGateway";
 import { AVAILABILITY_JOB } from "../../model/observability/slo";
 import { metricsPortName } from "../apps/workload";
 import { SERVICES as REDIS_SERVICES } from "../data/redisPods";
@@ -30,6 +31,8 @@ export interface ScrapesArgs {
   services: AppService[];
   /** The CloudNativePG Cluster's name, with in-cluster PostgreSQL (its pods, its Pooler, cert-manager). */
   postgresCluster?: string;
+  /** With a NAT gateway: host:port the blackbox exporter's TLS handshake probes, the private nodes' egress (natGateway.ts). */
+  egressTarget?: string;
   provider: k8s.Provider;
   /** The monitoring CRDs: the kube-prometheus-stack release. */
   dependsOn: pulumi.Input<pulumi.Resource>[];
@@ -121,6 +124,15 @@ export class Scrapes extends pulumi.ComponentResource {
         },
       });
     }
+
+    if (args.egressTarget)
+      monitor("Probe", NAT_EGRESS_JOB, MONITORING_NAMESPACE, {
+        jobName: NAT_EGRESS_JOB,
+        interval: PROBE_INTERVAL,
+        module: PROBE_MODULES.tls,
+        prober: { url: BLACKBOX_PROBER },
+        targets: { staticConfig: { static: [args.egressTarget] } },
+      });
 
     this.registerOutputs({ targets: this.targets });
   }

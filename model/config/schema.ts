@@ -177,6 +177,11 @@ export const keySchemas = {
           }
         })
         .describe("a k3s release listed in `K3S_RELEASES` (`model/pins.ts`), such as `v1.35.8+k3s1`; one minor at a time"),
+      joinVia: dnsLabel
+        .optional()
+        .describe(
+          "a surviving server's name: the first server joins the cluster through it instead of starting etcd with `cluster-init`, after its lost member is removed there; set by `enclii-infra rebuild-first-server` and kept afterwards (docs/runbooks/lost-node.md#the-ha-layouts-gateway-is-lost)",
+        ),
     })
     .describe("the Kubernetes distribution's release, installed over SSH by the bootstrap"),
   maintenance: maintenanceSchema,

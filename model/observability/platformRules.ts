@@ -3,6 +3,7 @@
  * tunnel, certificates and custom hostnames, etcd snapshots, workloads, and the dead man's switch.
  * Each rule reads a metric one of our scrape targets exports (named beside it).
  */
+import { natGatewayRules, type NatGateway } from "./natGateway";
 import type { Rule, RuleGroup } from "./slo";
 
 /** Always firing: Alertmanager forwards it to the heartbeat, whose silence is the page. */
@@ -21,6 +22,8 @@ export interface PlatformRuleArgs {
   inClusterPostgres: boolean;
   redisMode: "standalone" | "sentinel";
   tunnelReplicas: number;
+  /** The HA layout's NAT gateway (natGateway.ts): its alerts exist only where there is one. */
+  natGateway?: NatGateway;
 }
 
 const rule = (
@@ -189,6 +192,7 @@ export function platformRuleGroups(a: PlatformRuleArgs): RuleGroup[] {
     { name: "platform-storage", rules: storage },
     { name: "platform-data", rules: data },
     { name: "platform-edge", rules: edge },
+    ...(a.natGateway ? [{ name: "platform-nat-gateway", rules: natGatewayRules(a.natGateway) }] : []),
     { name: "platform-meta", rules: meta },
   ];
 }
