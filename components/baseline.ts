@@ -23,6 +23,25 @@ export const RESTRICTED_CONTAINER: Core.SecurityContext = {
   seccompProfile: { type: "RuntimeDefault" },
 };
 
+/**
+ * A Job that runs one restricted container once and is done: a check Pulumi waits for (a failed
+ * one fails the update; no retry by the Job itself, the script retries within its deadline).
+ */
+export function oneShotJobSpec(uid: number, deadlineS: number, container: Core.Container): k8s.types.input.batch.v1.JobSpec {
+  return {
+    backoffLimit: 0,
+    activeDeadlineSeconds: deadlineS,
+    template: {
+      spec: {
+        restartPolicy: "Never",
+        automountServiceAccountToken: false,
+        securityContext: restrictedPod(uid),
+        containers: [{ ...container, securityContext: RESTRICTED_CONTAINER }],
+      },
+    },
+  };
+}
+
 /** Pods in the cluster DNS service, for NetworkPolicy egress rules. */
 export const DNS_EGRESS: Input.NetworkPolicyEgressRule = {
   to: [

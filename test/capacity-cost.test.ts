@@ -92,7 +92,7 @@ describe("capacity", () => {
     });
     expect(code).toBe(2);
     expect(stderr).toContain(
-      "capacity: node staging (cx33) is short by 0.10 GiB: its 32 pods request 3.32 vCPU and 5.93 GiB of the 3.34 vCPU and 5.83 GiB it can allocate",
+      "capacity: node staging (cx33) is short by 0.11 GiB: its 32 pods request 3.33 vCPU and 5.94 GiB of the 3.34 vCPU and 5.83 GiB it can allocate",
     );
   });
 
@@ -104,7 +104,7 @@ describe("capacity", () => {
     const { env, file } = environment("Pulumi.staging.yaml", "staging", text);
     const result = await runPlan("staging", loadStackConfig(file));
     expect(planCapacity(result.resources, env).problems).toEqual([
-      "capacity: no node has room for a rolling update of enclii-platform/switchyard-api (one more pod: 0.25 vCPU, 0.25 GiB); the most free is staging 0.22 vCPU, 0.40 GiB",
+      "capacity: no node has room for a rolling update of enclii-platform/switchyard-api (one more pod: 0.25 vCPU, 0.25 GiB); the most free is staging 0.22 vCPU, 0.39 GiB",
     ]);
   });
 

@@ -9,9 +9,11 @@ import {
   type ExternalServer,
 } from "../components/data/pgbouncer";
 import {
+  aclRules,
   DOWN_AFTER_MS,
   FAILOVER_TIMEOUT_MS,
   MASTER_NAME,
+  redisAuth,
   renderRedisConf,
   renderSentinelConf,
   SENTINEL_QUORUM,
@@ -146,10 +148,13 @@ describe("userlist.txt", () => {
 });
 
 const PASSWORD = 's3"cr\\et x';
+const AUTH = redisAuth(PASSWORD);
+/** SHA-256 of PASSWORD, as `printf %s … | sha256sum` prints it. */
+const PASSWORD_SHA256 = "fac85176b71ea6b5b014f8de5cecffa28b00ac6319b29e544d497508e4b8d31c";
 
 describe("redis.conf", () => {
   it("persists with AOF and RDB on the data dir, and sets the same password for clients and for its master", () => {
-    expect(lines(renderRedisConf({ password: PASSWORD, dataDir: "/data" }))).toEqual(
+    expect(lines(renderRedisConf({ auth: AUTH, dataDir: "/data" }))).toEqual(
       expect.arrayContaining([
         "bind 0.0.0.0",
         "port 6379",
@@ -157,20 +162,20 @@ describe("redis.conf", () => {
         "appendonly yes",
         "appendfsync everysec",
         "save 3600 1 300 100 60 10000",
-        'requirepass "s3\\"cr\\\\et x"',
+        `user default on #${PASSWORD_SHA256} ~* &* +@all`,
         'masterauth "s3\\"cr\\\\et x"',
       ]),
     );
-    expect(renderRedisConf({ password: PASSWORD, dataDir: "/data" })).not.toMatch(/replicaof|min-replicas|replica-announce/);
+    expect(renderRedisConf({ auth: AUTH, dataDir: "/data" })).not.toMatch(/replicaof|min-replicas|replica-announce|requirepass/);
   });
 
   it("escapes control characters the way Redis reads them back", () => {
-    expect(renderRedisConf({ password: "a\tb", dataDir: "/data" })).toContain('requirepass "a\\x09b"\n');
+    expect(renderRedisConf({ auth: redisAuth("a\tb"), dataDir: "/data" })).toContain('masterauth "a\\x09b"\n');
   });
 
   it("under Sentinel, writes only with a replica in sync and announces the pod's stable name", () => {
     const conf = lines(
-      renderRedisConf({ password: PASSWORD, dataDir: "/data", announceHostname: "redis-1.redis-headless.enclii-data.svc.cluster.local" }),
+      renderRedisConf({ auth: AUTH, dataDir: "/data", announceHostname: "redis-1.redis-headless.enclii-data.svc.cluster.local" }),
     );
     expect(conf).toEqual(
       expect.arrayContaining([
@@ -182,11 +187,17 @@ describe("redis.conf", () => {
   });
 
   it.each<[string, Parameters<typeof renderRedisConf>[0], string]>([
-    ["an empty password", { password: "", dataDir: "/data" }, "password must not be empty"],
-    ["a relative data dir", { password: PASSWORD, dataDir: "data" }, 'dataDir "data" must be an absolute path'],
+    ["an empty password", { auth: redisAuth(""), dataDir: "/data" }, "redis: password must not be empty"],
+    ["no accepted password", { auth: { accepted: [], internal: PASSWORD }, dataDir: "/data" }, "redis: password must not be empty"],
+    [
+      "an internal password the servers do not accept",
+      { auth: { accepted: [PASSWORD], internal: "other" }, dataDir: "/data" },
+      "redis: the internal password must be one of the accepted ones",
+    ],
+    ["a relative data dir", { auth: AUTH, dataDir: "data" }, 'dataDir "data" must be an absolute path'],
     [
       "an announced name with a space",
-      { password: PASSWORD, dataDir: "/data", announceHostname: "a b" },
+      { auth: AUTH, dataDir: "/data", announceHostname: "a b" },
       'announceHostname "a b" is not a host name or address',
     ],
   ])("refuses %s", (_, options, message) => {
@@ -195,7 +206,7 @@ describe("redis.conf", () => {
 });
 
 const sentinel = {
-  password: "s3cr\\et!",
+  auth: redisAuth("s3cr\\et!"),
   masterHost: "redis-0.redis-headless.enclii-data.svc.cluster.local",
   announceHostname: "redis-sentinel-0.x",
 };
@@ -212,18 +223,21 @@ describe("sentinel.conf", () => {
         "sentinel announce-hostnames yes",
         "sentinel monitor enclii redis-0.redis-headless.enclii-data.svc.cluster.local 6379 2",
         "sentinel auth-pass enclii s3cr\\et!",
-        "requirepass s3cr\\et!",
+        `user default ${aclRules(["s3cr\\et!"])}`,
+        "sentinel sentinel-pass s3cr\\et!",
         "sentinel down-after-milliseconds enclii 5000",
         "sentinel failover-timeout enclii 10000",
         "sentinel parallel-syncs enclii 1",
       ]),
     );
     expect(conf.indexOf("sentinel resolve-hostnames yes")).toBeLessThan(conf.findIndex((l) => l.startsWith("sentinel monitor")));
+    expect(conf.filter((l) => l.startsWith("requirepass"))).toEqual([]);
   });
 
   it.each<[string, Partial<typeof sentinel>, string]>([
-    ["a password Sentinel would rewrite unquoted", { password: "a b" }, "without spaces, quotes or control characters"],
-    ["a quoted password", { password: 'a"b' }, "without spaces, quotes or control characters"],
+    ["a password Sentinel would rewrite unquoted", { auth: redisAuth("a b") }, "without spaces, quotes or control characters"],
+    ["a quoted password", { auth: redisAuth('a"b') }, "without spaces, quotes or control characters"],
+    ["a quoted previous password", { auth: redisAuth("ab", 'a"b') }, "without spaces, quotes or control characters"],
     ["a master host with a space", { masterHost: "redis 0" }, 'masterHost "redis 0" is not a host name or address'],
   ])("refuses %s", (_, patch, message) => {
     expect(() => renderSentinelConf({ ...sentinel, ...patch })).toThrow(message);
@@ -232,9 +246,14 @@ describe("sentinel.conf", () => {
 
 describe("Redis pods", () => {
   it("hold the password and redis.conf standalone, plus sentinel.conf with Sentinel", () => {
-    expect(Object.keys(redisConfigFiles("standalone", "pw", REDIS_POD_PATHS)).sort()).toEqual(["password", "redis.conf"]);
-    const files = redisConfigFiles("sentinel", "pw", REDIS_POD_PATHS);
-    expect(Object.keys(files).sort()).toEqual(["password", "redis.conf", "sentinel.conf"]);
+    expect(Object.keys(redisConfigFiles("standalone", { current: "pw" }, REDIS_POD_PATHS)).sort()).toEqual([
+      "auth",
+      "client-password",
+      "password",
+      "redis.conf",
+    ]);
+    const files = redisConfigFiles("sentinel", { current: "pw" }, REDIS_POD_PATHS);
+    expect(Object.keys(files).sort()).toEqual(["auth", "client-password", "password", "redis.conf", "sentinel.conf"]);
     expect(files["sentinel.conf"]).toContain("sentinel monitor enclii redis-0.redis-headless.enclii-data.svc.cluster.local 6379 2");
   });
 

@@ -27,6 +27,7 @@ beforeAll(async () => {
   new DataLayer("in", {
     postgres: { mode: "in-cluster", instances: 3, storageGi: 80, backupRetentionDays: 7, clusterName: "enclii-pg", backup },
     redis: { mode: "sentinel", storageGi: 5 },
+    rotations: {},
     nodeCount: 3,
     nodeIps: ["10.0.1.10", "10.0.1.11", "10.0.1.12"],
     appsNamespace: "enclii-platform",
@@ -48,6 +49,7 @@ beforeAll(async () => {
       }),
     },
     redis: { mode: "standalone", storageGi: 5 },
+    rotations: {},
     nodeCount: 1,
     nodeIps: ["203.0.113.10"],
     appsNamespace: "enclii-platform",
@@ -70,6 +72,7 @@ beforeAll(async () => {
       }),
     },
     redis: { mode: "standalone", storageGi: 5 },
+    rotations: {},
     nodeCount: 1,
     nodeIps: ["10.0.1.10"],
     appsNamespace: "enclii-platform",

@@ -192,8 +192,8 @@ describe("production's observability", () => {
     const container = inputs(named(production, "kubernetes:apps/v1:Deployment", "switchyard-api")).spec.template.spec.containers[0];
     expect(container.ports).toContainEqual({ name: "metrics", containerPort: 9464, protocol: "TCP" });
     const redis = inputs(named(production, "kubernetes:apps/v1:StatefulSet", "redis")).spec.template.spec.containers;
-    expect(redis.map((c: { name: string }) => c.name)).toEqual(["redis", "exporter"]);
-    expect(redis[1].env[1]).toEqual({ name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: "redis-config", key: "password" } } });
+    expect(redis.map((c: { name: string }) => c.name)).toEqual(["redis", "auth-sync", "exporter"]);
+    expect(redis[2].env[1]).toEqual({ name: "REDIS_PASSWORD_FILE", value: "/config/exporter-passwords.json" });
     // The plan's summary lists them, and the chart's own monitors with etcd's address.
     const summary = describeObservability(production, environment("Pulumi.production.yaml", "production")).join("\n");
     expect(summary).toContain("  scrape targets (18):\n    PodMonitor cert-manager → cert-manager\n");
@@ -449,7 +449,7 @@ describe("staging: the lean set, and nothing when switched off", () => {
     expect(ofType(off, POLICY).filter((p) => inputs(p).metadata.name === "allow-scrape")).toEqual([]);
     expect(JSON.stringify(ofType(off, POLICY).map(inputs))).not.toContain('"prometheus"');
     const redis = inputs(named(off, "kubernetes:apps/v1:StatefulSet", "redis")).spec.template.spec.containers;
-    expect(redis.map((c: { name: string }) => c.name)).toEqual(["redis"]);
+    expect(redis.map((c: { name: string }) => c.name)).toEqual(["redis", "auth-sync"]);
     expect(off.outputs.grafanaAdminPassword).toBeUndefined();
     expect(describeObservability(off, environment("Pulumi.staging.yaml", "staging", OFF))).toEqual([
       "Observability: off (enclii:observability.enabled: false)",

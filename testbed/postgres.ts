@@ -75,7 +75,7 @@ export interface Postgres {
   admin(database?: string): Promise<Client>;
 }
 
-async function startPostgres(db: Pod): Promise<Postgres & { ca: string }> {
+export async function startPostgres(db: Pod): Promise<Postgres & { ca: string }> {
   const data = db.volume("data");
   const sockets = db.volume("sockets");
   const certs = certificates(db.volume("tls"));

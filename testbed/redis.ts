@@ -6,12 +6,12 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Redis } from "ioredis";
-import { MASTER_NAME } from "../components/data/redisConfig";
+import { MASTER_NAME, redisAuth } from "../components/data/redisConfig";
 import {
+  EXPORTER_PASSWORDS_KEY,
   redisCommand,
   redisConfigFiles,
   redisInitScript,
@@ -19,12 +19,20 @@ import {
   SERVICES,
   podFqdn,
   type RedisMode,
+  type RedisPasswords,
   type RedisPodPaths,
   type RedisRole,
 } from "../components/data/redisPods";
+import { redisAuthSyncScript } from "../components/data/redisRotation";
 import { PORTS } from "../model/names";
+import { OBS_PORTS } from "../model/observability/config";
+import { startExporterStandIn } from "./exporterStandIn";
 import { PodNetwork, type Pod } from "./pods";
-import { sleep, waitFor, type Proc, type Servers } from "./servers";
+import { projectSecret } from "./secretVolume";
+import { sleep, stopProc, waitFor, type Proc, type Servers } from "./servers";
+
+/** A random password, Sentinel-safe (no spaces or quotes) but exercising the configs' quoting with a backslash. */
+export const redisTestPassword = () => `s3nt!nel\\${randomBytes(9).toString("base64url")}`;
 
 /** One command on a fresh connection that never retries (a dead server must fail fast). */
 export async function redisCall(host: string, port: number, password: string | undefined, ...args: (string | number)[]): Promise<unknown> {
@@ -62,17 +70,33 @@ export interface RedisPod {
   pod: Pod;
   /** The stable name the others know it by. */
   fqdn: string;
+  /** Its volumes: the config Secret's (kept as the kubelet keeps it, secretVolume.ts), the working dir, the data. */
+  paths: RedisPodPaths;
   proc: Proc;
+  /** The auth-sync sidecar (components/data/redisRotation.ts), as the StatefulSets run it beside the server. */
+  sidecar: Proc;
   /**
    * The pod recreated on the same node: a fresh working dir (emptyDir), the same data volume, the
-   * init script run again, then the server.
+   * init script run again, then the server and its sidecar.
    */
   recreate(): Promise<void>;
+  /** The server's container restarted on its own: the same working dir, no init container. */
+  restart(): Promise<void>;
 }
 
 export interface RedisCluster {
   mode: RedisMode;
+  /** The password the cluster started with (generation 0). */
   password: string;
+  /** What the config Secret holds now: the current generation's password, and the previous one's in overlap. */
+  passwords: RedisPasswords;
+  /** The password the servers use among themselves now (redisAuth), which every server accepts. */
+  internal(): string;
+  /**
+   * The config Secret changed to `passwords`. The kubelet refreshes it in each pod at its own
+   * time: here in `pods` (every pod by default), the others when called again.
+   */
+  project(passwords: RedisPasswords, pods?: RedisPod[]): void;
   net: PodNetwork;
   redis: RedisPod[];
   sentinels: RedisPod[];
@@ -84,34 +108,55 @@ export interface RedisCluster {
   agreedMaster(): Promise<RedisPod | undefined>;
 }
 
-function paths(pod: Pod, fresh: boolean): RedisPodPaths {
-  return { config: pod.volume("config"), work: pod.volume("work", fresh), data: pod.volume("data") };
+/** What the config Secret holds, shared by every pod of a cluster, and whether the pods run an exporter. */
+interface SecretState {
+  passwords: RedisPasswords;
+  exporter: boolean;
 }
 
-async function startPod(net: PodNetwork, role: RedisRole, ordinal: number, mode: RedisMode, password: string): Promise<RedisPod> {
+const internalOf = (s: SecretState) => redisAuth(s.passwords.current, s.passwords.previous).internal;
+
+function project(mode: RedisMode, member: { paths: RedisPodPaths }, secret: SecretState): void {
+  projectSecret(member.paths.config, redisConfigFiles(mode, secret.passwords, member.paths, secret.exporter));
+}
+
+async function startPod(net: PodNetwork, role: RedisRole, ordinal: number, mode: RedisMode, secret: SecretState): Promise<RedisPod> {
   const service = SERVICES[role];
   const name = `${service}-${ordinal}`;
   const fqdn = podFqdn(name, service);
   const pod = net.addPod(name, [fqdn]);
   const port = role === "redis" ? PORTS.redis : PORTS.sentinel;
-  const start = async (fresh: boolean): Promise<Proc> => {
-    const p = paths(pod, fresh);
-    // What the config Secret holds, mounted read-only at `config`.
-    const files = redisConfigFiles(mode, password, p);
-    for (const [file, text] of Object.entries(files)) writeFileSync(join(p.config, file), text);
-    const init = pod.run(["sh", "-c", redisInitScript(role, mode, p)]);
-    if (init.status !== 0) throw new Error(`init of ${name} failed (${init.status}): ${init.output}`);
-    const proc = await pod.start(redisCommand(role, p), `${role}.log`);
-    await waitFor(`${name} to answer`, async () => ((await redisCall(pod.ip, port, password, "PING")) === "PONG" ? true : undefined));
+  const paths = { config: pod.volume("config"), work: pod.volume("work"), data: pod.volume("data") };
+  const server = async (): Promise<Proc> => {
+    const proc = await pod.start(redisCommand(role, paths), `${role}.log`);
+    await waitFor(`${name} to answer`, async () =>
+      (await redisCall(pod.ip, port, internalOf(secret), "PING")) === "PONG" ? true : undefined,
+    );
     return proc;
+  };
+  const start = async (): Promise<{ proc: Proc; sidecar: Proc }> => {
+    pod.volume("work", true);
+    // A new pod mounts the config Secret as it is now.
+    project(mode, { paths }, secret);
+    const init = pod.run(["sh", "-c", redisInitScript(role, mode, paths)]);
+    if (init.status !== 0) throw new Error(`init of ${name} failed (${init.status}): ${init.output}`);
+    const proc = await server();
+    const exporterPort = secret.exporter ? OBS_PORTS.redisExporter : undefined;
+    if (exporterPort !== undefined) await startExporterStandIn(pod, join(paths.config, EXPORTER_PASSWORDS_KEY), port);
+    return { proc, sidecar: await pod.start(["sh", "-c", redisAuthSyncScript(role, paths, exporterPort)], "auth-sync.log") };
   };
   const member: RedisPod = {
     role,
     pod,
     fqdn,
-    proc: await start(true),
+    paths,
+    ...(await start()),
     recreate: async () => {
-      member.proc = await start(true);
+      await stopProc(member.sidecar);
+      Object.assign(member, await start());
+    },
+    restart: async () => {
+      member.proc = await server();
     },
   };
   return member;
@@ -120,25 +165,27 @@ async function startPod(net: PodNetwork, role: RedisRole, ordinal: number, mode:
 /**
  * Standalone: one Redis. Sentinel: three Redis (the first starts as master, the others follow it
  * through the init script) and three Sentinels, returned once every Sentinel sees both replicas
- * and both other Sentinels, and the master counts both replicas as good.
+ * and both other Sentinels, and the master counts both replicas as good. With `exporter`, each
+ * pod runs the exporter's stand-in (exporterStandIn.ts) and its sidecar reloads it.
  */
-export async function startRedisCluster(servers: Servers, mode: RedisMode): Promise<RedisCluster> {
-  // Sentinel-safe (no spaces or quotes) but still exercising the config quoting with a backslash.
-  const password = `s3nt!nel\\${randomBytes(9).toString("base64url")}`;
+export async function startRedisCluster(servers: Servers, mode: RedisMode, o: { exporter?: boolean } = {}): Promise<RedisCluster> {
+  const password = redisTestPassword();
+  const secret: SecretState = { passwords: { current: password }, exporter: o.exporter ?? false };
+  const internal = () => internalOf(secret);
   const net = PodNetwork.create(servers);
   const replicas = mode === "sentinel" ? SENTINEL_REPLICAS : 1;
   const redis: RedisPod[] = [];
-  for (let i = 0; i < replicas; i++) redis.push(await startPod(net, "redis", i, mode, password));
+  for (let i = 0; i < replicas; i++) redis.push(await startPod(net, "redis", i, mode, secret));
   const sentinels: RedisPod[] = [];
-  if (mode === "sentinel") for (let i = 0; i < SENTINEL_REPLICAS; i++) sentinels.push(await startPod(net, "sentinel", i, mode, password));
+  if (mode === "sentinel") for (let i = 0; i < SENTINEL_REPLICAS; i++) sentinels.push(await startPod(net, "sentinel", i, mode, secret));
 
-  const call = (target: RedisPod, ...args: (string | number)[]) => redisCall(target.pod.ip, PORTS.redis, password, ...args);
+  const call = (target: RedisPod, ...args: (string | number)[]) => redisCall(target.pod.ip, PORTS.redis, internal(), ...args);
   const byFqdn = new Map(redis.map((r) => [r.fqdn, r]));
   const namedMasters = (asked = sentinels) =>
     Promise.all(
       asked.map(
         async (s) =>
-          ((await redisCall(s.pod.ip, PORTS.sentinel, password, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)) as string[])[0],
+          ((await redisCall(s.pod.ip, PORTS.sentinel, internal(), "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME)) as string[])[0],
       ),
     );
   const agreedMaster = async () => {
@@ -147,7 +194,7 @@ export async function startRedisCluster(servers: Servers, mode: RedisMode): Prom
   };
   for (const s of sentinels) {
     await waitFor(`${s.pod.name} to see 2 replicas and 2 sentinels`, async () => {
-      const info = sentinelMaster(await redisCall(s.pod.ip, PORTS.sentinel, password, "SENTINEL", "MASTER", MASTER_NAME));
+      const info = sentinelMaster(await redisCall(s.pod.ip, PORTS.sentinel, internal(), "SENTINEL", "MASTER", MASTER_NAME));
       return info["num-slaves"] === "2" && info["num-other-sentinels"] === "2" ? true : undefined;
     });
   }
@@ -157,7 +204,24 @@ export async function startRedisCluster(servers: Servers, mode: RedisMode): Prom
       String(await call(redis[0], "INFO", "replication")).includes("min_slaves_good_slaves:2") ? true : undefined,
     );
   }
-  return { mode, password, net, redis, sentinels, call, namedMasters, agreedMaster };
+  return {
+    mode,
+    password,
+    get passwords() {
+      return secret.passwords;
+    },
+    internal,
+    project: (passwords, pods = [...redis, ...sentinels]) => {
+      secret.passwords = passwords;
+      for (const pod of pods) project(mode, pod, secret);
+    },
+    net,
+    redis,
+    sentinels,
+    call,
+    namedMasters,
+    agreedMaster,
+  };
 }
 
 /** kill -9 the master's process; resolves with the new master once every Sentinel names it, and how long that took. */

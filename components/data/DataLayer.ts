@@ -8,6 +8,7 @@ import { CNPG_POOLER_LABEL, DATABASES, DATA_NAMESPACE, PORTS, R2_SECRET_NAME } f
 import { isIpv4 } from "../../model/net";
 import { OBS_PORTS } from "../../model/observability/config";
 import { CHARTS } from "../../model/pins";
+import { generationsOf, type Rotations } from "../../model/rotation";
 import type { Environment, PostgresConfig } from "../../model/config/schema";
 import { stateful } from "../stateful";
 import { ExternalPostgres } from "./ExternalPostgres";
@@ -38,6 +39,8 @@ export type DataLayerPostgres =
 export interface DataLayerArgs {
   postgres: DataLayerPostgres;
   redis: Environment["redis"];
+  /** `enclii:rotations`: where each secret's rotation stands (model/rotation.ts). */
+  rotations: Rotations;
   nodeCount: number;
   /** The nodes' addresses: the API server CloudNativePG's pods call is there (6443), nowhere else. */
   nodeIps: pulumi.Input<string>[];
@@ -141,6 +144,8 @@ export class DataLayer extends pulumi.ComponentResource {
           backup: { destinationPath: backup.destinationPath, endpoint: backup.credentials.endpoint, credentialsSecret: R2_SECRET_NAME },
           storageClass: args.storageClass,
           protect: args.protect,
+          // In-cluster only: an external database's owner rotates its passwords (enclii:externalDatabaseUrls).
+          generations: generationsOf(args.rotations, "postgres"),
           provider: args.provider,
           operators: [...operators.ready, credentials],
         },
@@ -170,6 +175,7 @@ export class DataLayer extends pulumi.ComponentResource {
         storageClass: args.storageClass,
         protect: args.protect,
         exporter: args.monitoring && { resources: args.monitoring.redisExporter },
+        generations: generationsOf(args.rotations, "redis"),
         provider: args.provider,
       },
       { parent: this },

@@ -4,12 +4,14 @@ import * as random from "@pulumi/random";
 import { NEEDS_TOKEN_ANNOTATION } from "../../model/baseline";
 import { IMAGES } from "../../model/pins";
 import type { PostgresConfig } from "../../model/config/schema";
+import { generationName, type Generations } from "../../model/rotation";
 import { CNPG_PGBOUNCER_CONTAINER, CNPG_POOLER_LABEL, DATABASES, POOLED_SERVICE, PORTS } from "../../model/names";
 import { stateful } from "../stateful";
 import { databaseUrlSecret } from "./databaseUrl";
 import { IN_CLUSTER_MAX_CONNECTIONS, type ConnectionBudget } from "../../model/rules/connectionBudget";
 import { LONGHORN_OPT_OUT_LABELS } from "../k3s/Longhorn";
 import { LISTEN_BACKLOG, MAX_CLIENT_CONN } from "./pgbouncer";
+import { loginCheckJobSpec, loginRole, managedRoles } from "./postgresRoles";
 
 export const OBJECT_STORE_NAME = "r2-backups";
 export const BARMAN_PLUGIN = "barman-cloud.cloudnative-pg.io";
@@ -50,6 +52,20 @@ export function recoverySpec(fromCluster: string, targetTime?: string): Record<s
   };
 }
 
+/** The Pooler's `spec.pgbouncer`: transaction pooling within the connection budget. */
+export function poolerPgbouncer(budget: ConnectionBudget): { poolMode: "transaction"; parameters: Record<string, string> } {
+  return {
+    poolMode: "transaction",
+    parameters: {
+      max_client_conn: String(MAX_CLIENT_CONN),
+      listen_backlog: String(LISTEN_BACKLOG),
+      default_pool_size: String(budget.perPool),
+      max_db_connections: String(budget.perPool),
+      reserve_pool_size: "0",
+    },
+  };
+}
+
 export interface PostgresBackupTarget {
   /** s3://bucket/prefix on R2. */
   destinationPath: pulumi.Input<string>;
@@ -70,6 +86,8 @@ export interface PostgresArgs {
   storageClass: pulumi.Input<string>;
   /** Production: the Cluster and its object store are protected and retained on delete. */
   protect: boolean;
+  /** Where the `postgres` rotation stands (model/rotation.ts): whose passwords exist and which login the apps get. */
+  generations: Generations;
   provider: k8s.Provider;
   /** The operators and plugin that define these custom resources. */
   operators: pulumi.Resource[];
@@ -95,18 +113,29 @@ export class Postgres extends pulumi.ComponentResource {
       new k8s.apiextensions.CustomResource(`${name}-${role}`, { apiVersion, kind, metadata: { name: role, namespace }, spec }, o);
     const recovery = restore ? recoverySpec(restore.fromCluster, restore.targetTime) : {};
 
+    // One password and role Secret per generation in use (docs/data.md#how-postgresql-passwords-rotate).
+    const { current, previous } = args.generations;
+    const live = previous === undefined ? [current] : [current, previous];
+    const roleSecretName = (db: string, g: number) => generationName(`pg-role-${db}`, g);
     const roles = DATABASES.map((db) => {
-      const password = new random.RandomPassword(`${name}-${db}-password`, { length: PASSWORD_LENGTH, special: false }, { parent: this });
-      const secret = new k8s.core.v1.Secret(
-        `${name}-${db}-role`,
-        {
-          metadata: { name: `pg-role-${db}`, namespace },
-          type: "kubernetes.io/basic-auth",
-          stringData: { username: db, password: pulumi.secret(password.result) },
-        },
-        child,
-      );
-      return { db, password, secret };
+      const logins = live.map((g) => {
+        const password = new random.RandomPassword(
+          generationName(`${name}-${db}-password`, g),
+          { length: PASSWORD_LENGTH, special: false },
+          { parent: this },
+        );
+        const secret = new k8s.core.v1.Secret(
+          generationName(`${name}-${db}-role`, g),
+          {
+            metadata: { name: roleSecretName(db, g), namespace },
+            type: "kubernetes.io/basic-auth",
+            stringData: { username: loginRole(db, g), password: pulumi.secret(password.result) },
+          },
+          child,
+        );
+        return { password, secret };
+      });
+      return { db, current: logins[0], secrets: logins.map((l) => l.secret) };
     });
 
     const store = cr(
@@ -146,18 +175,12 @@ export class Postgres extends pulumi.ComponentResource {
         postgresql: { parameters: { max_connections: String(IN_CLUSTER_MAX_CONNECTIONS) } },
         enableSuperuserAccess: false,
         managed: {
-          roles: roles.map((r) => ({
-            name: r.db,
-            ensure: "present",
-            login: true,
-            inherit: true,
-            passwordSecret: { name: r.secret.metadata.name },
-          })),
+          roles: roles.flatMap((r) => managedRoles(r.db, args.generations, (g) => roleSecretName(r.db, g))),
         },
         plugins: [{ name: BARMAN_PLUGIN, isWALArchiver: true, parameters: { barmanObjectName: OBJECT_STORE_NAME } }],
         ...recovery,
       },
-      { ...kept, dependsOn: [...args.operators, store, ...roles.map((r) => r.secret)] },
+      { ...kept, dependsOn: [...args.operators, store, ...roles.flatMap((r) => r.secrets)] },
     );
 
     for (const { db } of roles) {
@@ -193,16 +216,7 @@ export class Postgres extends pulumi.ComponentResource {
           cluster: { name: clusterName },
           instances: args.budget.poolerInstances,
           type: "rw",
-          pgbouncer: {
-            poolMode: "transaction",
-            parameters: {
-              max_client_conn: String(MAX_CLIENT_CONN),
-              listen_backlog: String(LISTEN_BACKLOG),
-              default_pool_size: String(args.budget.perPool),
-              max_db_connections: String(args.budget.perPool),
-              reserve_pool_size: "0",
-            },
-          },
+          pgbouncer: poolerPgbouncer(args.budget),
           // Merged by the operator into the pods it renders; it sets the security contexts itself.
           template: {
             metadata: { annotations: { [NEEDS_TOKEN_ANNOTATION]: POOLER_TOKEN_REASON } },
@@ -233,14 +247,42 @@ export class Postgres extends pulumi.ComponentResource {
       );
     }
 
-    this.databaseSecrets = roles.map(
-      (r) =>
-        databaseUrlSecret(
-          `${name}-${r.db}-url`,
-          { appsNamespace: args.appsNamespace, database: r.db, user: r.db, password: r.password.result, sslmode: "require" },
-          { ...child, dependsOn: [pooler] },
-        ).metadata.name,
-    );
+    // In the overlap the apps get the new login only once a Job has logged in with it through the
+    // Pooler: the operator applies roles asynchronously, after Pulumi has updated the Cluster.
+    const loginCheck = (r: (typeof roles)[number]) =>
+      new k8s.batch.v1.Job(
+        generationName(`${name}-${r.db}-login-check`, current),
+        {
+          // A check that failed is replaced by the next `up`, not waited on again.
+          metadata: {
+            name: generationName(`pg-login-check-${r.db}`, current),
+            namespace,
+            annotations: { "pulumi.com/replaceUnready": "true" },
+          },
+          spec: loginCheckJobSpec({
+            db: r.db,
+            roleSecret: roleSecretName(r.db, current),
+            directHost: `${clusterName}-rw`,
+            pooledHost: POOLED_SERVICE,
+            image: IMAGES.postgres,
+          }),
+        },
+        { ...child, dependsOn: [cluster, pooler, r.current.secret] },
+      );
+    this.databaseSecrets = roles.map((r) => {
+      const checked = previous === undefined ? [] : [loginCheck(r)];
+      return databaseUrlSecret(
+        `${name}-${r.db}-url`,
+        {
+          appsNamespace: args.appsNamespace,
+          database: r.db,
+          user: loginRole(r.db, current),
+          password: r.current.password.result,
+          sslmode: "require",
+        },
+        { ...child, dependsOn: [pooler, ...checked] },
+      ).metadata.name;
+    });
     this.pooledService = pooler.metadata.name;
     this.registerOutputs({ pooledService: this.pooledService, databaseSecrets: this.databaseSecrets });
   }

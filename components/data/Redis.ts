@@ -1,14 +1,18 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { RESTRICTED_CONTAINER, restrictedPod, spreadAcrossNodes } from "../baseline";
+import { RESTRICTED_CONTAINER, oneShotJobSpec, restrictedPod, spreadAcrossNodes } from "../baseline";
 import { DATA_NAMESPACE, PORTS, REDIS_SECRET, UIDS } from "../../model/names";
 import { OBS_PORTS } from "../../model/observability/config";
 import { IMAGES } from "../../model/pins";
+import { generationName, type Generations } from "../../model/rotation";
 import { stateful } from "../stateful";
 import { MASTER_NAME } from "./redisConfig";
 import {
+  CLIENT_PASSWORD_KEY,
+  EXPORTER_PASSWORDS_KEY,
   PASSWORD_KEY,
+  exporterAddress,
   REDIS_POD_PATHS,
   SENTINEL_REPLICAS,
   SERVICES,
@@ -20,6 +24,7 @@ import {
   type RedisMode,
   type RedisRole,
 } from "./redisPods";
+import { CHECK_DEADLINE_S, redisAuthSyncProbes, redisAuthSyncScript, redisPasswordCheckScript } from "./redisRotation";
 
 const PASSWORD_LENGTH = 32;
 
@@ -33,6 +38,8 @@ export interface RedisArgs {
   protect: boolean;
   /** With observability on: a redis_exporter sidecar in each pod, sized so, on the `metrics` port. */
   exporter?: { resources: k8s.types.input.core.v1.ResourceRequirements };
+  /** The password's generations (`enclii:rotations`): the current one, and the previous while they overlap. */
+  generations: Generations;
   provider: k8s.Provider;
 }
 
@@ -42,7 +49,8 @@ const EXPORTER_PORT = OBS_PORTS.redisExporter;
 /**
  * Redis on Longhorn, AOF + RDB. Standalone: one instance. Sentinel: three Redis (the first
  * starts as master, `min-replicas-to-write 1`) and three Sentinels (quorum 2) that find each
- * other by stable hostnames through headless Services. Apps get a `redis` Secret.
+ * other by stable hostnames through headless Services. Apps get a `redis` Secret. A rotation
+ * changes Secrets only, never a pod template: a sidecar applies the passwords at run time.
  */
 export class Redis extends pulumi.ComponentResource {
   public readonly appSecret: pulumi.Output<string>;
@@ -54,17 +62,30 @@ export class Redis extends pulumi.ComponentResource {
     const kept = { ...child, ...stateful(args.protect) };
     const sentinel = args.mode === "sentinel";
     const replicas = sentinel ? SENTINEL_REPLICAS : 1;
-    const password = new random.RandomPassword(`${name}-password`, { length: PASSWORD_LENGTH, special: false }, { parent: this });
+    const { current, previous } = args.generations;
+    // Generation 0 keeps the name the password had before rotations, so existing stacks keep theirs.
+    const passwordOf = (g: number) =>
+      new random.RandomPassword(generationName(`${name}-password`, g), { length: PASSWORD_LENGTH, special: false }, { parent: this })
+        .result;
+    const password = passwordOf(current);
+    const previousPassword = previous === undefined ? undefined : passwordOf(previous);
     const paths = REDIS_POD_PATHS;
 
     const config = new k8s.core.v1.Secret(
       `${name}-config`,
       {
         metadata: { name: "redis-config", namespace },
-        stringData: pulumi.secret(password.result.apply((p) => redisConfigFiles(args.mode, p, paths))),
+        stringData: pulumi.secret(
+          pulumi
+            .all([password, previousPassword])
+            .apply(([c, p]) => redisConfigFiles(args.mode, { current: c, previous: p }, paths, args.exporter !== undefined)),
+        ),
       },
       child,
     );
+    const configVolume = { name: "config", mountPath: paths.config, readOnly: true };
+    const workVolume = { name: "work", mountPath: paths.work };
+    const sync = redisAuthSyncProbes(paths);
 
     const workload = (role: RedisRole, port: number, count: number) => {
       const service = SERVICES[role];
@@ -104,10 +125,7 @@ export class Redis extends pulumi.ComponentResource {
                     command: ["sh", "-c", redisInitScript(role, args.mode, paths)],
                     securityContext: RESTRICTED_CONTAINER,
                     resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
-                    volumeMounts: [
-                      { name: "config", mountPath: paths.config, readOnly: true },
-                      { name: "work", mountPath: paths.work },
-                    ],
+                    volumeMounts: [configVolume, workVolume],
                   },
                 ],
                 containers: [
@@ -123,17 +141,30 @@ export class Redis extends pulumi.ComponentResource {
                       : { requests: { cpu: "20m", memory: "32Mi" }, limits: { memory: "64Mi" } },
                     readinessProbe: probe,
                     livenessProbe: { ...probe, failureThreshold: 6 },
-                    volumeMounts: [{ name: "work", mountPath: paths.work }, ...(data ? [{ name: "data", mountPath: paths.data }] : [])],
+                    volumeMounts: [workVolume, ...(data ? [{ name: "data", mountPath: paths.data }] : [])],
+                  },
+                  {
+                    // Applies the config Secret's passwords to the server when the kubelet refreshes it: no restart.
+                    name: "auth-sync",
+                    image: IMAGES.redis,
+                    command: ["sh", "-c", redisAuthSyncScript(role, paths, args.exporter ? EXPORTER_PORT : undefined)],
+                    securityContext: RESTRICTED_CONTAINER,
+                    resources: { requests: { cpu: "5m", memory: "8Mi" }, limits: { memory: "32Mi" } },
+                    readinessProbe: { exec: { command: sync.started }, periodSeconds: 10, timeoutSeconds: 3 },
+                    livenessProbe: { exec: { command: sync.alive }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 },
+                    volumeMounts: [configVolume, workVolume],
                   },
                   ...(args.exporter
                     ? [
                         {
                           name: "exporter",
                           image: IMAGES.redisExporter,
+                          // A password file, not REDIS_PASSWORD: env is read once, the file again on the sidecar's /-/reload.
                           env: [
-                            { name: "REDIS_ADDR", value: `redis://localhost:${port}` },
-                            { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: config.metadata.name, key: PASSWORD_KEY } } },
+                            { name: "REDIS_ADDR", value: exporterAddress(port) },
+                            { name: "REDIS_PASSWORD_FILE", value: `${paths.config}/${EXPORTER_PASSWORDS_KEY}` },
                           ],
+                          volumeMounts: [configVolume],
                           ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
                           readinessProbe: exporterProbe,
                           livenessProbe: { ...exporterProbe, failureThreshold: 6 },
@@ -175,7 +206,7 @@ export class Redis extends pulumi.ComponentResource {
       return set;
     };
 
-    workload("redis", PORTS.redis, replicas);
+    const sets = [workload("redis", PORTS.redis, replicas)];
     // With Sentinel, clients ask the Sentinels for the master; a Service over all three would hit replicas.
     if (!sentinel)
       new k8s.core.v1.Service(
@@ -187,22 +218,47 @@ export class Redis extends pulumi.ComponentResource {
       { length: SENTINEL_REPLICAS },
       (_, i) => `${podFqdn(`${SERVICES.sentinel}-${i}`, SERVICES.sentinel)}:${PORTS.sentinel}`,
     ).join(",");
-    if (sentinel) workload("sentinel", PORTS.sentinel, SENTINEL_REPLICAS);
+    if (sentinel) sets.push(workload("sentinel", PORTS.sentinel, SENTINEL_REPLICAS));
+
+    // While two generations overlap, clients get the new password only once every server accepts
+    // it: the kubelet refreshes the mounted Secret after a delay, and Pulumi waits for a Job.
+    const check =
+      previous === undefined
+        ? undefined
+        : new k8s.batch.v1.Job(
+            generationName(`${name}-password-check`, current),
+            {
+              metadata: {
+                name: generationName("redis-password-check", current),
+                namespace,
+                // A check that failed is run again by the next update, not awaited as it was (pulumi-kubernetes' Job await).
+                annotations: { "pulumi.com/replaceUnready": "true" },
+              },
+              spec: oneShotJobSpec(UIDS.redis, CHECK_DEADLINE_S, {
+                name: "check",
+                image: IMAGES.redis,
+                command: ["sh", "-c", redisPasswordCheckScript(args.mode)],
+                env: [{ name: "REDISCLI_AUTH", valueFrom: { secretKeyRef: { name: config.metadata.name, key: CLIENT_PASSWORD_KEY } } }],
+                resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { memory: "32Mi" } },
+              }),
+            },
+            { ...child, dependsOn: [config, ...sets] },
+          );
 
     const url = sentinel
-      ? pulumi.interpolate`redis+sentinel://:${password.result}@${sentinels}/${MASTER_NAME}/0`
-      : pulumi.interpolate`redis://:${password.result}@redis.${DATA_NAMESPACE}.svc.cluster.local:${PORTS.redis}/0`;
+      ? pulumi.interpolate`redis+sentinel://:${password}@${sentinels}/${MASTER_NAME}/0`
+      : pulumi.interpolate`redis://:${password}@redis.${DATA_NAMESPACE}.svc.cluster.local:${PORTS.redis}/0`;
     const secret = new k8s.core.v1.Secret(
       `${name}-app-secret`,
       {
         metadata: { name: REDIS_SECRET, namespace: args.appsNamespace },
         stringData: {
           REDIS_URL: pulumi.secret(url),
-          REDIS_PASSWORD: pulumi.secret(password.result),
+          REDIS_PASSWORD: pulumi.secret(password),
           ...(sentinel ? { REDIS_SENTINELS: sentinels, REDIS_MASTER_NAME: MASTER_NAME } : {}),
         },
       },
-      child,
+      { ...child, dependsOn: check ? [check] : [] },
     );
     this.appSecret = secret.metadata.name;
     this.registerOutputs({ appSecret: this.appSecret });

@@ -1,6 +1,6 @@
 /**
  * Renders redis.conf and sentinel.conf for the Redis layer (standalone, or 1 master + replicas
- * watched by Sentinels). Pure functions: the password arrives as a plain string and the caller
+ * watched by Sentinels). Pure functions: the passwords arrive as plain strings and the caller
  * wraps the result as a Pulumi secret. Invalid input throws.
  *
  * Both files must be copied to a writable volume before the server starts: Sentinel rewrites its
@@ -8,6 +8,7 @@
  * rewrite its `replicaof` line, which a read-only ConfigMap mount would silently lose on restart.
  * Which Redis starts as a replica is decided by the pod's init script (redisPods.ts), not here.
  */
+import { createHash } from "node:crypto";
 import { PORTS, REDIS_DOWN_AFTER_MS } from "../../model/names";
 
 export const SENTINEL_QUORUM = 2;
@@ -31,8 +32,30 @@ const BIND = "0.0.0.0";
 /** RDB snapshots beside the AOF (Redis 7's default points, explicit so no packaged default can drop them). */
 const SAVE_POINTS = "3600 1 300 100 60 10000";
 
+/**
+ * The passwords one rendering holds. A rotation (docs/data.md#how-the-redis-password-rotates) renders
+ * two generations while they overlap, and every pod picks the new rendering up at its own time
+ * (the kubelet refreshes a mounted Secret after a delay), so what the servers use among themselves
+ * must be accepted both by pods that have it and by pods that do not have it yet.
+ */
+export interface RedisAuth {
+  /** What clients may AUTH with: the current generation's password, and the previous one's while they overlap. */
+  accepted: string[];
+  /**
+   * What Redis and Sentinel authenticate to each other with (replication, monitoring, Sentinel to
+   * Sentinel): the previous generation's while they overlap (every server still accepts it), the
+   * current one's once settled (every server has accepted it since the overlap).
+   */
+  internal: string;
+}
+
+/** The passwords of the current generation and, while they overlap, of the previous one. */
+export function redisAuth(current: string, previous?: string): RedisAuth {
+  return previous === undefined ? { accepted: [current], internal: current } : { accepted: [current, previous], internal: previous };
+}
+
 export interface RedisConfOptions {
-  password: string;
+  auth: RedisAuth;
   /** The data volume's mount path: AOF and RDB files. */
   dataDir: string;
   /** Sentinel mode: the stable name this Redis gives Sentinel and its master (its headless-Service name). */
@@ -40,8 +63,8 @@ export interface RedisConfOptions {
 }
 
 export interface SentinelConfOptions {
-  /** The Redis password: Sentinel authenticates to Redis with it (`sentinel auth-pass`) and requires it of its own clients. */
-  password: string;
+  /** Sentinel requires the Redis passwords of its own clients too, and uses the internal one with Redis and the other Sentinels. */
+  auth: RedisAuth;
   /** The Redis that starts as master, by its stable host name. */
   masterHost: string;
   /** This Sentinel's stable name, announced to the others. */
@@ -67,15 +90,26 @@ function quote(s: string): string {
   return `"${body}"`;
 }
 
-function password(p: string): string {
-  // The message never includes the password itself.
-  check(p.length > 0, "password must not be empty");
-  return quote(p);
+function checkAuth(auth: RedisAuth): void {
+  // Messages never include a password itself.
+  check(auth.accepted.length > 0 && [...auth.accepted, auth.internal].every((p) => p.length > 0), "password must not be empty");
+  check(auth.accepted.includes(auth.internal), "the internal password must be one of the accepted ones");
+}
+
+/**
+ * The `default` user's ACL rules: on, every accepted password by its SHA-256 (the `#<hash>` rule
+ * of ACL SETUSER, https://redis.io/commands/acl-setuser; src/acl.c ACLSetUser), all
+ * keys, channels and commands. One user with several passwords is how Redis accepts two at once;
+ * `requirepass` holds one. The sidecar applies the same rules at run time (redisRotation.ts).
+ */
+export function aclRules(accepted: string[]): string {
+  const hashes = accepted.map((p) => `#${createHash("sha256").update(p).digest("hex")}`);
+  return ["on", ...hashes, "~*", "&*", "+@all"].join(" ");
 }
 
 export function renderRedisConf(o: RedisConfOptions): string {
   check(o.dataDir.startsWith("/"), `dataDir ${JSON.stringify(o.dataDir)} must be an absolute path`);
-  const pass = password(o.password);
+  checkAuth(o.auth);
   const lines = [
     "# Rendered by enclii-infra (components/data/redisConfig.ts).",
     `bind ${BIND}`,
@@ -84,9 +118,10 @@ export function renderRedisConf(o: RedisConfOptions): string {
     "appendonly yes",
     "appendfsync everysec",
     `save ${SAVE_POINTS}`,
-    `requirepass ${pass}`,
+    // In place of `requirepass`, which sets one password: the same `default` user, with each accepted one.
+    `user default ${aclRules(o.auth.accepted)}`,
     // Every node may be demoted to a replica by a failover, so every node can authenticate to a master.
-    `masterauth ${pass}`,
+    `masterauth ${quote(o.auth.internal)}`,
   ];
   if (o.announceHostname !== undefined) {
     lines.push(
@@ -99,16 +134,18 @@ export function renderRedisConf(o: RedisConfOptions): string {
 }
 
 /**
- * Sentinel (7.0) writes `auth-pass` back unquoted whenever it rewrites its file, and then cannot
+ * Sentinel (7.0) writes `auth-pass` and `sentinel-pass` back unquoted whenever it rewrites its file, and then cannot
  * parse it at the next start; passwords are therefore limited to what survives unquoted.
  */
 const SENTINEL_SAFE_PASSWORD = /^[^\s"'\x00-\x1f\x7f]+$/;
 
 export function renderSentinelConf(o: SentinelConfOptions): string {
+  // Each accepted password is the internal one in some phase of a rotation.
   check(
-    SENTINEL_SAFE_PASSWORD.test(o.password),
+    [o.auth.internal, ...o.auth.accepted].every((p) => SENTINEL_SAFE_PASSWORD.test(p)),
     "the Sentinel password must be non-empty without spaces, quotes or control characters (Sentinel rewrites it unquoted)",
   );
+  checkAuth(o.auth);
   const lines = [
     "# Rendered by enclii-infra (components/data/redisConfig.ts).",
     `bind ${BIND}`,
@@ -118,11 +155,13 @@ export function renderSentinelConf(o: SentinelConfOptions): string {
     `sentinel announce-ip ${host(o.announceHostname, "announceHostname")}`,
     "sentinel announce-hostnames yes",
     `sentinel monitor ${MASTER_NAME} ${host(o.masterHost, "masterHost")} ${PORTS.redis} ${SENTINEL_QUORUM}`,
-    `sentinel auth-pass ${MASTER_NAME} ${o.password}`,
-    // Sentinel itself takes the same password: without it anyone who reaches 26379 can run
-    // SENTINEL FAILOVER or SENTINEL REMOVE. Sentinels use it with each other too, so every
-    // Sentinel must have the same one; clients send it as their Sentinel password.
-    `requirepass ${o.password}`,
+    `sentinel auth-pass ${MASTER_NAME} ${o.auth.internal}`,
+    // Sentinel itself takes the same passwords: without them anyone who reaches 26379 can run
+    // SENTINEL FAILOVER or SENTINEL REMOVE. Clients send theirs as their Sentinel password.
+    `user default ${aclRules(o.auth.accepted)}`,
+    // What a Sentinel sends the others (src/sentinel.c sentinelSendAuthIfNeeded; without it, its
+    // `requirepass`, which the ACL rules above replace).
+    `sentinel sentinel-pass ${o.auth.internal}`,
     `sentinel down-after-milliseconds ${MASTER_NAME} ${DOWN_AFTER_MS}`,
     `sentinel failover-timeout ${MASTER_NAME} ${FAILOVER_TIMEOUT_MS}`,
     // One replica resyncs at a time, so the others keep serving reads during a failover.

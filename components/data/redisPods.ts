@@ -5,7 +5,7 @@
  * network namespace with its own hostname (testbed/redis.ts).
  */
 import { DATA_NAMESPACE, PORTS } from "../../model/names";
-import { MASTER_NAME, renderRedisConf, renderSentinelConf } from "./redisConfig";
+import { aclRules, MASTER_NAME, redisAuth, renderRedisConf, renderSentinelConf } from "./redisConfig";
 
 export type RedisMode = "standalone" | "sentinel";
 export type RedisRole = "redis" | "sentinel";
@@ -22,8 +22,21 @@ export const SENTINEL_REPLICAS = 3;
 /** StatefulSet and Service names; pods are `<service>-<ordinal>`. */
 export const SERVICES: Record<RedisRole, string> = { redis: "redis", sentinel: "redis-sentinel" };
 export const CONFIG_FILES: Record<RedisRole, string> = { redis: "redis.conf", sentinel: "sentinel.conf" };
-/** The Secret key with the password, for REDISCLI_AUTH in the probes. */
+/**
+ * The config Secret's keys beside the two configs. `password`: the internal password (RedisAuth),
+ * which every server accepts before and after the Secret changes: for the probes, the init
+ * scripts' questions to the Sentinels and the sidecar's own commands. `client-password`: the
+ * current generation's, what clients get; the overlap's check Job authenticates with it. `auth`:
+ * what the sidecar applies at run time, the internal password on its first line and the ACL
+ * rules on its second, in one file so a read never mixes two versions of the Secret.
+ * `exporter-passwords.json`: redis_exporter's password file (the internal password by address).
+ */
 export const PASSWORD_KEY = "password";
+export const CLIENT_PASSWORD_KEY = "client-password";
+export const AUTH_KEY = "auth";
+export const EXPORTER_PASSWORDS_KEY = "exporter-passwords.json";
+/** What redis_exporter scrapes in a pod; also the key of its password file, which it looks the address up by. */
+export const exporterAddress = (port: number) => `redis://localhost:${port}`;
 /**
  * Replaced per pod by the init script: each Redis and Sentinel announces its stable DNS name.
  * A valid host name under the reserved `.invalid` TLD, so the renderers accept it.
@@ -36,16 +49,34 @@ export const podFqdn = (pod: string, service: string) => `${pod}.${headless(serv
 /** The Redis that starts as master: the first pod. */
 export const FIRST_REDIS = `${SERVICES.redis}-0`;
 
-/** The config Secret's content: the password, redis.conf, and with Sentinel, sentinel.conf. */
-export function redisConfigFiles(mode: RedisMode, password: string, paths: RedisPodPaths): Record<string, string> {
+/** The current generation's password and, while two generations overlap, the previous one's. */
+export interface RedisPasswords {
+  current: string;
+  previous?: string;
+}
+
+/** The config Secret's content: the keys above, redis.conf, and with Sentinel, sentinel.conf. */
+export function redisConfigFiles(
+  mode: RedisMode,
+  passwords: RedisPasswords,
+  paths: RedisPodPaths,
+  exporter = false,
+): Record<string, string> {
   const sentinel = mode === "sentinel";
+  const auth = redisAuth(passwords.current, passwords.previous);
+  const ports = sentinel ? [PORTS.redis, PORTS.sentinel] : [PORTS.redis];
   return {
-    [PASSWORD_KEY]: password,
-    [CONFIG_FILES.redis]: renderRedisConf({ password, dataDir: paths.data, ...(sentinel ? { announceHostname: POD_FQDN } : {}) }),
+    [PASSWORD_KEY]: auth.internal,
+    [CLIENT_PASSWORD_KEY]: passwords.current,
+    [AUTH_KEY]: `${auth.internal}\n${aclRules(auth.accepted)}\n`,
+    ...(exporter
+      ? { [EXPORTER_PASSWORDS_KEY]: JSON.stringify(Object.fromEntries(ports.map((p) => [exporterAddress(p), auth.internal]))) }
+      : {}),
+    [CONFIG_FILES.redis]: renderRedisConf({ auth, dataDir: paths.data, ...(sentinel ? { announceHostname: POD_FQDN } : {}) }),
     ...(sentinel
       ? {
           [CONFIG_FILES.sentinel]: renderSentinelConf({
-            password,
+            auth,
             masterHost: podFqdn(FIRST_REDIS, SERVICES.redis),
             announceHostname: POD_FQDN,
           }),
