@@ -22,6 +22,8 @@ import {
 } from "../model/loadtest";
 import { allowArg, changedArg, environmentArg, stackFileArg, stackListArg } from "./cliArgs";
 import { planCommand } from "./planCommand";
+import { DEFAULT_ROTATION_PERIOD_DAYS, ROTATABLE_SECRETS, type RotatableSecret } from "../model/rotation";
+import type { RotateArgs } from "./control/rotate";
 
 const EXIT_HELP = `
 Exit status: ${Object.entries(EXIT)
@@ -138,6 +140,32 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
       const open = deps.open ?? localStacks(deps.root);
       done(await kubeTokenCommand(opts, io, (stack) => open({ project: "platform", stack })));
     });
+  // Rotation (docs/runbooks/rotations.md): each step's config written before its guarded update, so a rerun resumes.
+  const MAX_ROTATION_PERIOD_DAYS = 3650;
+  const rotationPeriod = (value: string) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < 1 || n > MAX_ROTATION_PERIOD_DAYS)
+      throw new InvalidArgumentError(`a whole number of days from 1 to ${MAX_ROTATION_PERIOD_DAYS}`);
+    return n;
+  };
+  program
+    .command("rotate")
+    .description("move a secret to its next generation, one guarded update per step; running it again resumes a rotation that stopped")
+    .argument("[secret]", `the secret: ${ROTATABLE_SECRETS.join(", ")}`, (value: string) => {
+      if (!(ROTATABLE_SECRETS as string[]).includes(value)) throw new InvalidArgumentError(`one of ${ROTATABLE_SECRETS.join(", ")}`);
+      return value as RotatableSecret;
+    })
+    .requiredOption("--env <environment>", "the environment: a platform stack with a Pulumi.<environment>.yaml", environmentArg(deps.root))
+    .option("--due", "every secret older than its period (or left mid-rotation), one result per secret")
+    .option("--older-than-days <n>", `with --due: the period, in days (default ${DEFAULT_ROTATION_PERIOD_DAYS})`, rotationPeriod)
+    .option("--dry-run", "with --due: say what is due, rotate nothing")
+    .addOption(allow)
+    .option("--json", "print one JSON result on stdout")
+    .exitOverride()
+    .action(async (secret: RotatableSecret | undefined, opts: Omit<RotateArgs, "secret">) => {
+      const { rotateCommand } = await import("./control/rotate");
+      done(await rotateCommand({ ...opts, secret }, io, { root: deps.root, sleep: deps.sleep, now: deps.now }));
+    });
   control("preview", "what an update would change, with the guard's verdict (exit 4 when it would refuse)").action(run("preview"));
   control("up", "preview, guard, then update the platform stack")
     .addOption(allow)
@@ -166,6 +194,12 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
     .option("--limit <n>", `how many (1 to ${HISTORY_MAX})`, historyLimit, 10)
     .action(run("history"));
   control("drift", "refresh in preview mode: exit 3 when the world differs from the state").action(run("drift"));
+  control(
+    "rebuild-first-server",
+    "the lost first server of a multi-server cluster: set enclii:k3s.joinVia, then update replacing the first server and its bootstrap, which joins the survivors",
+  )
+    .option("--via <server>", "the surviving server it joins through (default: the second server)")
+    .action(run("rebuild-first-server"));
   program
     .command("loadtest")
     .description(

@@ -7,12 +7,13 @@
 import { z } from "zod";
 import { loadTestReportSchema } from "./loadtest";
 import { imageReferencePattern } from "./imageReference";
+import { ROTATABLE_SECRETS, ROTATION_PHASES, type RotatableSecret } from "./rotation";
 
 /**
  * The contract's version, semver: the major changes when a field is removed or changes meaning,
  * or an exit status is reassigned; the minor when one is added. A client refuses another major.
  */
-export const CONTRACT_VERSION = "1.1.0";
+export const CONTRACT_VERSION = "1.2.0";
 
 /** Exit statuses, one per outcome the control plane must act on differently. */
 export const EXIT = {
@@ -239,6 +240,24 @@ export const planReportSchema = z
   })
   .describe("`plan --json`: the bill, the capacity check and the diff");
 
+export const rotationReportSchema = z
+  .strictObject({
+    secret: z.enum(ROTATABLE_SECRETS as [RotatableSecret, ...RotatableSecret[]]).describe("the secret (model/rotation.ts ROTATABLE)"),
+    status: z.enum(STATUSES),
+    exitCode: z.number().int().min(0).describe("the exit status this secret alone would have given"),
+    message: z.string(),
+    generation: z.number().int().min(0).describe("the generation the stack config holds for it after the run; 0 before its first rotation"),
+    phase: z.enum(ROTATION_PHASES).describe("`overlap` while the previous generation still works"),
+    due: z.boolean().optional().describe("`--due`: whether it was due (older than the period, or a rotation left unfinished)"),
+    failedStep: z
+      .strictObject({ step: z.number().int().min(1), of: z.number().int().min(1), does: z.string() })
+      .optional()
+      .describe("the step that did not finish"),
+    resume: z.string().optional().describe("the command that resumes it"),
+    engineMessage: z.string().optional().describe("what the engine said when the step's update failed"),
+  })
+  .describe("`rotate`: what became of one secret");
+
 export const operationResultSchema = z
   .strictObject({
     contractVersion: z
@@ -278,6 +297,7 @@ export const operationResultSchema = z
       })
       .optional()
       .describe("`outside-window`: the service's deploySchedule and when a deploy may run next"),
+    rotations: z.array(rotationReportSchema).optional().describe("`rotate`: one entry per secret, rotated or not"),
   })
   .describe("every enclii-infra --json result");
 
@@ -296,6 +316,7 @@ export type OperationResult = z.infer<typeof operationResultSchema>;
 export type DeployInfo = z.infer<typeof deployInfoSchema>;
 export type CanaryReport = z.infer<typeof canaryReportSchema>;
 export type GateReport = z.infer<typeof gateReportSchema>;
+export type RotationReport = z.infer<typeof rotationReportSchema>;
 export type ResourceCounts = NonNullable<OperationResult["changes"]>;
 
 /** What every result names: the command and the environment and stack it concerns. */

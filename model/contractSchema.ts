@@ -10,6 +10,7 @@ import { CONTRACT_VERSION, operationResultSchema } from "./contract";
 import { imageReferencePattern } from "./imageReference";
 import { NAMESPACE } from "./config/schema";
 import { TENANTS_KEY, shardTenants } from "./config/tenants";
+import { rotationsSchema } from "./rotation";
 
 export const SCHEMA_DIR = "clients/go/enclii-infra/schema";
 
@@ -31,6 +32,7 @@ const writableConfig = z
       .describe(
         "per service, the image override `deploy` and `rollback` write, and the canary `deploy --canary` sets and removes (platform stack files)",
       ),
+    [`${NAMESPACE}:rotations`]: rotationsSchema,
     [TENANTS_KEY]: shardTenants,
   })
   .partial()

@@ -20,6 +20,7 @@ export type {
   HistoryEntry,
   OperationResult,
   ResourceCounts,
+  RotationReport,
   Status,
 } from "./contract";
 
@@ -45,6 +46,12 @@ export const WRITABLE_CONFIG = [
     key: `${NAMESPACE}:services.<service>.canary`,
     shape: "{ image: a pinned image reference }, set while deploy --canary watches the canary and removed when it ends",
     via: "deploy --canary",
+  },
+  {
+    project: PLATFORM_PROJECT,
+    key: `${NAMESPACE}:rotations.<secret>`,
+    shape: "{ generation, since, phase: overlap | settled }: where the secret's rotation stands, written before each step's update",
+    via: "rotate",
   },
   {
     project: TENANTS_PROJECT,

@@ -4,7 +4,7 @@
  * (testbed/pulumi), which records its arguments and replays engine event logs.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -12,7 +12,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { runCli } from "../automation/commandLine";
 import { EXIT } from "../model/controlPlane";
-import { ROOT } from "./harness";
+import { ROOT, copyRepo } from "./harness";
 
 const STANDIN = join(ROOT, "testbed", "pulumi");
 const SCENARIOS = join(STANDIN, "scenarios");
@@ -41,9 +41,7 @@ let n = 0;
 beforeEach(() => {
   root = join(tmp, `repo-${n}`);
   state = join(tmp, `standin-${n++}`);
-  mkdirSync(join(root, "tenants"), { recursive: true });
-  for (const f of ["Pulumi.yaml", "Pulumi.staging.yaml", "dogfooding", join("tenants", "Pulumi.yaml")])
-    cpSync(join(ROOT, f), join(root, f), { recursive: true });
+  copyRepo(root);
 });
 
 function cli(args: string[], opts: { scenario?: string; path?: string[]; env?: NodeJS.ProcessEnv } = {}) {

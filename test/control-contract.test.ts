@@ -68,7 +68,7 @@ describe("the control plane's contract", () => {
     const commands = program.commands.flatMap((c) =>
       c.commands.length > 0 ? c.commands.map((s) => `${c.name()} ${s.name()}`) : [c.name()],
     );
-    expect(commands.length).toBe(16);
+    expect(commands.length).toBe(18);
     for (const command of commands) expect(contract, command).toContain(`enclii-infra ${command}`);
     for (const { key } of WRITABLE_CONFIG) expect(contract, key).toContain(`\`${key}\``);
     for (const key of Object.keys(READ_OUTPUTS)) expect(contract, key).toContain(`\`${key}\``);

@@ -1,6 +1,6 @@
 /** Shared test plumbing: recording mocks, output resolution, schema validation, Debian tools. */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import Ajv, { type CodeOptions } from "ajv";
@@ -26,6 +26,13 @@ export function tree(dir: string): Record<string, string> {
 }
 /** Upstream schemas vendored into the repository (schemas/README.md). */
 export const SCHEMAS = join(ROOT, "schemas");
+
+/** A scratch copy of what the command line reads (the project, staging's stack file, the specs), plus `extra` files. */
+export function copyRepo(root: string, extra: string[] = []): void {
+  mkdirSync(join(root, "tenants"), { recursive: true });
+  for (const f of ["Pulumi.yaml", "Pulumi.staging.yaml", "dogfooding", join("tenants", "Pulumi.yaml"), ...extra])
+    cpSync(join(ROOT, f), join(root, f), { recursive: true });
+}
 
 export interface Registered {
   type: string;

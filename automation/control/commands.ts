@@ -10,6 +10,7 @@ import { domainsAdd, domainsList, domainsRemove, domainsStatus } from "./domains
 import { loadEnvironment } from "./environment";
 import { failure, guardedUp, previewOp, type Base, type Options } from "./operations";
 import { driftOp, historyOp, outputsOp } from "./reads";
+import { REBUILD_COMMAND, rebuildFirstServer } from "./rebuild";
 import { Stop, withSignals } from "./signals";
 import { localStacks, type OpenStack } from "./workspace";
 
@@ -35,6 +36,8 @@ export interface ControlArgs {
   force?: boolean;
   /** `deploy`: true for --canary, false for --no-canary; the spec's deploy.canary.enabled otherwise. */
   canary?: boolean;
+  /** `rebuild-first-server`: the surviving server the first one joins through (default: the second server). */
+  via?: string;
 }
 
 export interface ControlDeps {
@@ -85,6 +88,8 @@ async function operate(a: ControlArgs, o: Options, now: () => Date, processEnv: 
         return domainsList(o, env, a.tenant);
       case "domains status":
         return await domainsStatus(o, env, tenantReq);
+      case REBUILD_COMMAND:
+        return await rebuildFirstServer(platform, o, base, env, a.via);
       default:
         throw new Error(`unknown operation ${a.command}`);
     }

@@ -8,8 +8,10 @@ import type { Route } from "../../model/routes";
 import type { AppService } from "../../model/config/services";
 import type { Jwks } from "../../model/config/signingKeys";
 import type { ServiceSummary } from "../../model/platformOutputs";
+import type { Rotations } from "../../model/rotation";
 import { serviceEnv, type BindingContext } from "./env";
 import { servicePolicy } from "./network";
+import { rotationPodAnnotations } from "./rotation";
 import { Service } from "./Service";
 
 export interface AppsArgs {
@@ -27,6 +29,8 @@ export interface AppsArgs {
   stack: string;
   /** The environment's observability (absent: off): scrape, trace and availability wiring follow it. */
   observability?: { traces: boolean };
+  /** `enclii:rotations` (absent: every secret at generation 0): Janua's secrets and the pods that read rotated secrets. */
+  rotations?: Rotations;
   provider: k8s.Provider;
 }
 
@@ -64,10 +68,11 @@ export class Apps extends pulumi.ComponentResource {
     const kube = { parent: this, provider: args.provider };
     denyAllButDns(name, { namespace: APPS_NAMESPACE, provider: args.provider, parent: this });
 
+    let r2Secret: k8s.core.v1.Secret | undefined;
     if (args.services.some((s) => s.bindings.r2)) {
       const { credentials, bucket } = args.r2;
       const r2 = SECRET_KEYS.r2;
-      new k8s.core.v1.Secret(
+      r2Secret = new k8s.core.v1.Secret(
         `${name}-r2-assets`,
         {
           metadata: { name: R2_APP_SECRET, namespace: APPS_NAMESPACE },
@@ -83,10 +88,11 @@ export class Apps extends pulumi.ComponentResource {
       );
     }
 
+    const rotations = args.rotations ?? {};
     const janua = providerSpec
       ? new Janua(
           `${name}-janua`,
-          { provider: providerSpec, services: args.services, ...args.janua, k8sProvider: args.provider },
+          { provider: providerSpec, services: args.services, ...args.janua, rotations, k8sProvider: args.provider },
           { parent: this },
         )
       : undefined;
@@ -98,10 +104,15 @@ export class Apps extends pulumi.ComponentResource {
             service: svc,
             env,
             networkPolicy,
-            podAnnotations: svc === providerSpec && janua ? { [SIGNING_KIDS_ANNOTATION]: janua.signingKeyIds } : undefined,
+            podAnnotations: {
+              ...(svc === providerSpec && janua && { [SIGNING_KIDS_ANNOTATION]: janua.signingKeyIds }),
+              ...rotationPodAnnotations(svc.bindings, rotations),
+            },
             provider: args.provider,
           },
-          { parent: this, dependsOn: janua ? [janua] : [] },
+          // Pods start (and read their env) only after the Secrets they read are written: a rotated
+          // secret's new pods must never start on the old value (../rotation.ts).
+          { parent: this, dependsOn: [...(janua ? [janua] : []), ...(svc.bindings.r2 && r2Secret ? [r2Secret] : [])] },
         ),
     );
 

@@ -5,6 +5,7 @@ import { APPS_NAMESPACE, JANUA_SECRETS, JWKS_PATH, SECRET_KEYS, issuerUrl, oidcC
 import type { SmtpSettings } from "../../model/config/schema";
 import type { AppService } from "../../model/config/services";
 import { parseSigningKeys, publicJwks, rotationDue, type Jwks } from "../../model/config/signingKeys";
+import { generationName, generationsOf, type Rotations } from "../../model/rotation";
 import { oidcClients, type OidcClient } from "./clients";
 
 /** RFC 7518 §3.2: an HS256 key must be at least 256 bits; 48 bytes leaves margin. */
@@ -30,6 +31,8 @@ export interface JanuaArgs {
   /** Outside production the web client may also redirect to a local dev server. */
   localhostRedirects: boolean;
   smtp?: JanuaSmtp;
+  /** `enclii:rotations`: the HS256 and session secrets are named by their current generations. */
+  rotations: Rotations;
   k8sProvider: k8s.Provider;
 }
 
@@ -74,9 +77,24 @@ export class Janua extends pulumi.ComponentResource {
     this.signingKeyIds = pulumi.unsecret(keySet.apply((set) => set.keys.map((k) => k.kid).join(",")));
     secret("signing-keys", JANUA_SECRETS.signingKeys, { [SECRET_KEYS.signingKeys]: pulumi.secret(args.signingKeys) });
 
-    const hs256 = new random.RandomBytes(`${name}-hs256`, { length: HS256_SECRET_BYTES }, { parent: this });
+    // Janua signs and verifies with one HS256 secret and one session secret, no previous one
+    // beside it, so a new generation replaces the value outright: tokens and sessions signed
+    // with the old one stop working once the pods that read it have rolled (docs/services.md#rotating-januas-secrets).
+    // Only the random values get new resource names: a renamed Kubernetes Secret with the same
+    // metadata.name would be created over and then deleted by the old name's delete
+    // (pulumi/pulumi-kubernetes#2948), so the Secrets are updated in place.
+    const generation = (rotated: "janua-hs256" | "janua-session") => generationsOf(args.rotations, rotated).current;
+    const hs256 = new random.RandomBytes(
+      generationName(`${name}-hs256`, generation("janua-hs256")),
+      { length: HS256_SECRET_BYTES },
+      { parent: this },
+    );
     secret("internal", JANUA_SECRETS.internal, { [SECRET_KEYS.hs256]: pulumi.secret(hs256.base64) });
-    const session = new random.RandomPassword(`${name}-session`, { length: SESSION_SECRET_LENGTH, special: false }, { parent: this });
+    const session = new random.RandomPassword(
+      generationName(`${name}-session`, generation("janua-session")),
+      { length: SESSION_SECRET_LENGTH, special: false },
+      { parent: this },
+    );
     secret("session", JANUA_SECRETS.session, {
       [SECRET_KEYS.session]: pulumi.secret(session.result),
       ...(args.smtp ? { [SECRET_KEYS.smtpPassword]: pulumi.secret(args.smtp.password) } : {}),

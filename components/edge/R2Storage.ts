@@ -3,6 +3,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BACKUP_PREFIXES, R2_SECRET_NAME } from "../../model/names";
+import { generationName, generationsOf, type Rotations } from "../../model/rotation";
 import { stateful } from "../stateful";
 
 export type R2Jurisdiction = "default" | "eu" | "fedramp";
@@ -49,6 +50,8 @@ export interface R2StorageArgs {
   backupLockDays: number;
   /** Production: both buckets are `stateful`: protected, and retained if removed from the program. */
   protect: boolean;
+  /** `enclii:rotations` (absent: generation 0): the tokens are named by `r2-tokens`' current generation. */
+  rotations?: Rotations;
   provider: cloudflare.Provider;
 }
 
@@ -151,12 +154,16 @@ export class R2Storage extends pulumi.ComponentResource {
     this.jurisdiction = jurisdiction;
     // Account-owned rather than user-owned: it keeps working when the person who ran `pulumi up` leaves.
     // Object read and write only: changing lock or lifecycle rules takes "Workers R2 Storage Write" on the account.
+    // A new generation is a new resource name, never a replacement: Pulumi creates the new token,
+    // updates every Secret made from it, and deletes the old token only once the program has
+    // registered everything, so no consumer is left on a revoked token (docs/edge.md#rotating-the-r2-tokens).
+    const generation = generationsOf(args.rotations ?? {}, "r2-tokens").current;
     const scopedCredentials = (role: string, bucketName: pulumi.Output<string>): S3Credentials => {
       const token = new cloudflare.AccountToken(
-        `${name}-${role}-token`,
+        generationName(`${name}-${role}-token`, generation),
         {
           accountId,
-          name: `enclii-${args.stack}-r2-${role}`,
+          name: generationName(`enclii-${args.stack}-r2-${role}`, generation),
           policies: [
             {
               effect: "allow",

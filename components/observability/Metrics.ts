@@ -6,6 +6,8 @@ import { alertmanagerConfig } from "../../model/observability/alertmanager";
 import { MONITORING_NAMESPACE, parsePaging, type Observability } from "../../model/observability/config";
 import { GRAFANA_ACCOUNT } from "../../model/observability/accounts";
 import { CHARTS } from "../../model/pins";
+import { generationName, generationsOf, type Rotations } from "../../model/rotation";
+import { generationAnnotations } from "../rotation";
 import { chartAccount } from "./account";
 import { metricsValues } from "./metricsValues";
 import { pinnedRelease } from "./release";
@@ -28,6 +30,8 @@ export interface MetricsArgs {
   accessAudience?: pulumi.Input<string>;
   /** The servers' node addresses, where embedded etcd serves its metrics. */
   etcdEndpoints: pulumi.Input<string>[];
+  /** `enclii:rotations`: Grafana's admin password is named by `grafana-admin`'s current generation. */
+  rotations: Rotations;
   provider: k8s.Provider;
   dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -44,8 +48,11 @@ export class Metrics extends pulumi.ComponentResource {
   constructor(name: string, args: MetricsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("enclii:observability:Metrics", name, {}, opts);
     const child = { parent: this, provider: args.provider, dependsOn: args.dependsOn };
+    // Grafana sets the admin password only when it creates its database, and the chart rolls no pod
+    // for a change of our Secret: a new generation is a new password and a pod annotation, and the
+    // new pod, its database on an empty volume, creates the admin with it (grafanaValues.ts).
     const password = new random.RandomPassword(
-      `${name}-grafana-password`,
+      generationName(`${name}-grafana-password`, generationsOf(args.rotations, "grafana-admin").current),
       { length: ADMIN_PASSWORD_LENGTH, special: false },
       { parent: this },
     );
@@ -80,6 +87,7 @@ export class Metrics extends pulumi.ComponentResource {
             storageClass,
             alertmanagerSecret: ALERTMANAGER_SECRET,
             grafanaSecret: GRAFANA_SECRET,
+            grafanaPodAnnotations: generationAnnotations(args.rotations, ["grafana-admin"]),
             grafanaUrl: args.grafanaUrl,
             accessAudience,
             etcdEndpoints,

@@ -9,9 +9,11 @@ import {
   SIZES,
   type Observability as ObservabilitySettings,
 } from "../../model/observability/config";
+import type { NatGateway } from "../../model/observability/natGateway";
 import { APPS_NAMESPACE } from "../../model/names";
 import type { Route } from "../../model/routes";
 import type { AppService } from "../../model/config/services";
+import type { Rotations } from "../../model/rotation";
 import { denyAllButDns } from "../baseline";
 import type { AccessGuard } from "../edge/Tunnel";
 import { Dashboards } from "./Dashboards";
@@ -47,6 +49,10 @@ export interface ObservabilityArgs {
   nodeAddresses: pulumi.Input<string>[];
   /** `enclii:paging` (secret JSON). */
   paging?: pulumi.Output<string>;
+  /** The HA layout's NAT gateway, and the host:port its private nodes' egress is probed at (R2's endpoint). */
+  natGateway?: NatGateway & { egressTarget: string };
+  /** `enclii:rotations`: Grafana's admin password follows `grafana-admin`'s generation. */
+  rotations: Rotations;
   cloudflareProvider: cloudflare.Provider;
   k8sProvider: k8s.Provider;
   /** Longhorn: every volume here is on it. */
@@ -142,6 +148,7 @@ export class Observability extends pulumi.ComponentResource {
         grafanaUrl: this.grafanaUrl,
         accessAudience: this.access?.audience,
         etcdEndpoints: args.etcdEndpoints,
+        rotations: args.rotations,
         provider: args.k8sProvider,
         dependsOn: ready,
       },
@@ -162,7 +169,14 @@ export class Observability extends pulumi.ComponentResource {
       );
     const scrapes = new Scrapes(
       `${name}-scrapes`,
-      { observability: o, services: args.services, postgresCluster: args.postgresCluster, provider: args.k8sProvider, dependsOn: crds },
+      {
+        observability: o,
+        services: args.services,
+        postgresCluster: args.postgresCluster,
+        egressTarget: args.natGateway?.egressTarget,
+        provider: args.k8sProvider,
+        dependsOn: crds,
+      },
       { parent: this },
     );
     new Rules(
@@ -172,7 +186,12 @@ export class Observability extends pulumi.ComponentResource {
           probed: args.services.filter((s) => s.hostnames.length > 0).map((s) => s.name),
           scraped: args.services.flatMap((s) => (s.metrics ? [{ service: s.name, latencyP95Ms: s.metrics.latencyP95Ms }] : [])),
         },
-        platform: { inClusterPostgres: args.postgresCluster !== undefined, redisMode: args.redisMode, tunnelReplicas: args.tunnelReplicas },
+        platform: {
+          inClusterPostgres: args.postgresCluster !== undefined,
+          redisMode: args.redisMode,
+          tunnelReplicas: args.tunnelReplicas,
+          natGateway: args.natGateway,
+        },
         provider: args.k8sProvider,
         dependsOn: crds,
       },

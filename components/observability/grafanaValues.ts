@@ -29,6 +29,8 @@ export interface GrafanaValuesArgs {
   o: Observability;
   /** The Secret with Grafana's admin user and password. */
   grafanaSecret: string;
+  /** On Grafana's pod template: a new admin password's generation rolls the pod (Metrics.ts). */
+  podAnnotations?: Record<string, string>;
   /** `https://grafana.<domain>` when exposed. */
   grafanaUrl?: string;
   /** With Grafana exposed (`o.grafana`): the Access application's audience tag (its `aud` output), the only audience Grafana accepts. */
@@ -40,6 +42,10 @@ export function grafanaValues(a: GrafanaValuesArgs): Values {
   return {
     enabled: true,
     admin: { existingSecret: a.grafanaSecret, userKey: "admin-user", passwordKey: "admin-password" },
+    // With `admin.existingSecret` the chart leaves out its `checksum/secret` annotation
+    // (templates/deployment.yaml), so a changed admin Secret alone rolls nothing: the rotation's
+    // generation does. Absent until the first rotation, so older stacks keep their pod.
+    ...(a.podAnnotations && Object.keys(a.podAnnotations).length > 0 ? { podAnnotations: a.podAnnotations } : {}),
     // Our account and Role (model/observability/accounts.ts) instead of the chart's: its Role and
     // ClusterRole grant Secrets beside ConfigMaps whenever a sidecar is on (templates/role.yaml,
     // templates/clusterrole.yaml). `serviceAccount.create: false` makes the pod run as `name`.
@@ -48,6 +54,10 @@ export function grafanaValues(a: GrafanaValuesArgs): Values {
     // The pod's token (`automountServiceAccountToken`, templates/_pod.tpl): the dashboards sidecar needs it.
     automountServiceAccountToken: true,
     // Dashboards come from ConfigMaps (ours), so nothing in Grafana needs to survive a restart.
+    // It also makes a rotated admin password take effect: without persistence the database is an
+    // emptyDir (templates/_pod.tpl, volume `storage`), so every new pod creates it afresh and
+    // Grafana creates the admin from GF_SECURITY_ADMIN_PASSWORD, which it does only into an empty
+    // user table (grafana/grafana pkg/services/sqlstore/sqlstore.go ensureMainOrgAndAdminUser).
     persistence: { enabled: false },
     initChownData: { enabled: false },
     resources: size.grafana,

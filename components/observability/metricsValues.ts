@@ -24,6 +24,8 @@ export interface MetricsValuesArgs {
   alertmanagerSecret: string;
   /** The Secret with Grafana's admin user and password. */
   grafanaSecret: string;
+  /** Annotations on Grafana's pod: a rotation of the admin password rolls it. */
+  grafanaPodAnnotations: Record<string, string>;
   /** `https://grafana.<domain>` when exposed. */
   grafanaUrl?: string;
   /** With Grafana exposed: the Access application's audience tag. */
@@ -81,7 +83,13 @@ export function metricsValues(a: MetricsValuesArgs): Values {
         securityContext: restrictedPod(UID.nobody),
       },
     },
-    grafana: grafanaValues({ o: a.o, grafanaSecret: a.grafanaSecret, grafanaUrl: a.grafanaUrl, accessAudience: a.accessAudience }),
+    grafana: grafanaValues({
+      o: a.o,
+      grafanaSecret: a.grafanaSecret,
+      podAnnotations: a.grafanaPodAnnotations,
+      grafanaUrl: a.grafanaUrl,
+      accessAudience: a.accessAudience,
+    }),
     "kube-state-metrics": {
       resources: size.kubeStateMetrics,
       securityContext: restrictedPod(UID.nobody),

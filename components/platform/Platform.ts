@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { RESTRICTED_NAMESPACE_LABELS } from "../../model/baseline";
 import { APPS_NAMESPACE, BACKUP_PREFIXES, TENANT_ROUTER } from "../../model/names";
 import { BLACKBOX_PROBER, SIZES } from "../../model/observability/config";
+import { natGatewayWatch } from "../../model/observability/natGateway";
 import type { CloudNode, DedicatedNode as DedicatedNodeSpec, Environment } from "../../model/config/schema";
 import type { Jwks } from "../../model/config/signingKeys";
 import type { CustomHostnamesOutput, ServiceSummary, TokenMintTarget } from "../../model/platformOutputs";
@@ -19,6 +20,7 @@ import type { ClusterNode } from "../hetzner/node";
 import { Admission } from "../k3s/Admission";
 import { K3sCluster } from "../k3s/K3sCluster";
 import { Observability } from "../observability/Observability";
+import { Kured } from "../k3s/Kured";
 import { Longhorn } from "../k3s/Longhorn";
 
 export interface PlatformArgs {
@@ -123,6 +125,7 @@ export class Platform extends pulumi.ComponentResource {
         // Unset, the lock lasts exactly the retention (docs/storage.md#backups-a-compromised-cluster-cannot-delete).
         backupLockDays: env.r2.backupLockDays ?? env.postgres.backupRetentionDays,
         protect: env.protect,
+        rotations: env.rotations,
         provider: cf,
       },
       { parent: this },
@@ -135,6 +138,8 @@ export class Platform extends pulumi.ComponentResource {
         version: env.k3s.version,
         adminCidrs: env.adminCidrs,
         etcdSnapshots: { bucket: r2.backupsBucket, folder: BACKUP_PREFIXES.etcd.replace(/\/$/, ""), ...r2.backupCredentials.etcd },
+        maintenance: env.maintenance,
+        joinVia: env.k3s.joinVia,
       },
       { parent: this },
     );
@@ -173,6 +178,7 @@ export class Platform extends pulumi.ComponentResource {
               }
             : { ...env.postgres, databaseUrls: args.externalDatabaseUrls! },
         redis: env.redis,
+        rotations: env.rotations,
         nodeCount: nodes.length,
         nodeIps: nodes.map((n) => n.nodeIp),
         appsNamespace: appsNamespace.metadata.name,
@@ -198,6 +204,7 @@ export class Platform extends pulumi.ComponentResource {
         },
         stack: env.stack,
         observability: env.observability && { traces: env.observability.traces },
+        rotations: env.rotations,
         provider: k8sProvider,
       },
       { parent: this, dependsOn: [appsNamespace, data] },
@@ -219,12 +226,26 @@ export class Platform extends pulumi.ComponentResource {
           etcdEndpoints: nodes.filter((n) => n.role === "server").map((n) => n.nodeIp),
           nodeAddresses: nodes.map((n) => n.nodeIp),
           paging: args.paging,
+          natGateway: natGatewayWatch(env.nodes, r2.endpoint),
+          rotations: env.rotations,
           cloudflareProvider: cf,
           k8sProvider,
           dependsOn: [longhorn],
         },
         { parent: this },
       );
+    // Reboots after OS security updates, in the maintenance window (docs/runbooks/os-patches.md).
+    new Kured(
+      `${name}-kured`,
+      {
+        window: env.maintenance,
+        nodeCount: nodes.length,
+        monitoring: observability !== undefined,
+        provider: k8sProvider,
+        dependsOn: [longhorn, ...(observability ? [observability] : [])],
+      },
+      { parent: this },
+    );
 
     const tunnel = new Tunnel(
       `${name}-tunnel`,

@@ -1,7 +1,7 @@
 /**
  * A stand-in for the Pulumi CLI, so the Automation API's own code (LocalWorkspace, Stack, its
  * event stream) runs here, where no Pulumi CLI can be installed. It answers what the library asks:
- * `version`, `stack select|init|output|history`, `config get|set|rm` (editing the stack file in
+ * `version`, `stack select|init|output|history|export`, `config get|set|set-all|rm` (editing the stack file in
  * the working directory, as the real CLI does), and `preview`, `up`, `refresh` by replaying event
  * logs (testbed/pulumi/events/*.jsonl) over the engine's gRPC event stream (CLI > 3.205) or into
  * the --event-log file.
@@ -21,7 +21,7 @@
 const { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } = require("node:fs");
 const { tmpdir } = require("node:os");
 const { dirname, join, resolve } = require("node:path");
-const { parseDocument } = require("yaml");
+const { parse, parseDocument } = require("yaml");
 
 const CONFLICT = "error: [409] Conflict: Another update is currently in progress.";
 // Absolute: the Automation API runs the CLI in the project's directory (tenants/ for a shard).
@@ -169,6 +169,10 @@ async function main() {
     );
     return process.stdout.write(JSON.stringify(shown));
   }
+  if (first === "stack" && second === "export") {
+    // The scenario's `exports[stack]` (resources with their `created` times), else an empty deployment.
+    return process.stdout.write(JSON.stringify((scenario.exports ?? {})[stack] ?? { version: 3, deployment: { resources: [] } }));
+  }
   if (first === "stack" && second === "history") {
     const size = Number(flag("--page-size") ?? 1e9);
     return process.stdout.write(
@@ -185,6 +189,26 @@ async function main() {
     const key = args.find((a, i) => i > 1 && !a.startsWith("--") && args[i - 1] !== "--stack");
     const doc = loadDoc();
     doc.setIn(configPath(key, has("--path")), args[args.indexOf("--") + 1]);
+    return writeFileSync(stackFile(), doc.toString({ lineWidth: 0 }));
+  }
+  if (first === "config" && second === "set-all") {
+    // One write for every pair; with --path, "true"/"false" become booleans and whole numbers without
+    // a leading 0 numbers (sdk/go/common/resource/config/map.go `adjustObjectValue`).
+    const path = has("--path");
+    const typed = (v) => (v === "true" || v === "false" ? v === "true" : /^(0|-?[1-9]\d*)$/.test(v) ? Number(v) : v);
+    const doc = loadDoc();
+    // A string YAML 1.1 would read as something else (a timestamp, "01") is written quoted, as go-yaml does.
+    const node = (v) => {
+      const n = doc.createNode(v);
+      if (typeof v === "string" && parse(v, { version: "1.1" }) !== v) n.type = "QUOTE_DOUBLE";
+      return n;
+    };
+    args.forEach((a, i) => {
+      if (a !== "--plaintext" && a !== "--secret") return;
+      const pair = args[i + 1];
+      const eq = pair.indexOf("=");
+      doc.setIn(configPath(pair.slice(0, eq), path), node(path ? typed(pair.slice(eq + 1)) : pair.slice(eq + 1)));
+    });
     return writeFileSync(stackFile(), doc.toString({ lineWidth: 0 }));
   }
   if (first === "config" && second === "rm") {

@@ -8,7 +8,7 @@ import (
 // ContractVersion is the version of the result contract this client was written against
 // (model/contract.ts CONTRACT_VERSION). A result whose contractVersion has another major is
 // refused with a *ContractVersionError; a newer minor only adds fields, which decoding ignores.
-const ContractVersion = "1.1.0"
+const ContractVersion = "1.2.0"
 
 // Status is a result's outcome in words; the exit status says the same in a number
 // (docs/control-plane.md#exit-status).
@@ -75,9 +75,36 @@ type Result struct {
 	// Loadtest is loadtest --json's report (loadTestReportSchema in model/loadtest.ts); this client
 	// runs no load test, but decodes one.
 	Loadtest *LoadTestReport `json:"loadtest,omitempty"`
+	// Rotations is, for rotate, one entry per secret: rotated, skipped, or stopped at a step; this
+	// client runs no rotation, but decodes one.
+	Rotations []RotationReport `json:"rotations,omitempty"`
 
 	// raw is the object as the CLI printed it, for the tests that validate it against the schema.
 	raw []byte
+}
+
+// RotationReport is what became of one secret in a rotate run (docs/runbooks/rotations.md).
+type RotationReport struct {
+	Secret   string `json:"secret"`
+	Status   Status `json:"status"`
+	ExitCode int    `json:"exitCode"`
+	Message  string `json:"message"`
+	// Generation and Phase are what the stack config holds for the secret after the run.
+	Generation int    `json:"generation"`
+	Phase      string `json:"phase"`
+	// Due is, for rotate --due, whether it was due.
+	Due        bool        `json:"due,omitempty"`
+	FailedStep *FailedStep `json:"failedStep,omitempty"`
+	// Resume is the command that resumes a rotation that stopped.
+	Resume        string `json:"resume,omitempty"`
+	EngineMessage string `json:"engineMessage,omitempty"`
+}
+
+// FailedStep is the step of a rotation that did not finish.
+type FailedStep struct {
+	Step int    `json:"step"`
+	Of   int    `json:"of"`
+	Does string `json:"does"`
 }
 
 // Schedule is a service's deploy window ("22:00 UTC" style; it may wrap midnight).

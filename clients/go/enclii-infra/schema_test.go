@@ -210,7 +210,7 @@ func TestTheConfigSchemaDescribesTheKeysTheControlPlaneWrites(t *testing.T) {
 		keys = append(keys, key)
 	}
 	sort.Strings(keys)
-	if want := []string{"enclii-tenants:tenants", "enclii:services"}; !slices.Equal(keys, want) || config["additionalProperties"] != false {
+	if want := []string{"enclii-tenants:tenants", "enclii:rotations", "enclii:services"}; !slices.Equal(keys, want) || config["additionalProperties"] != false {
 		t.Errorf("config.schema.json describes %v (additionalProperties %v), want %v and nothing else", keys, config["additionalProperties"], want)
 	}
 }
