@@ -51,7 +51,9 @@ export async function tenantsProgram(
   const kubeconfig = platform
     .require("kubeApi")
     .apply((api) => renderKubeconfig({ server: api.server, caData: api.certificateAuthorityData, account: TENANTS_ACCOUNT, token }));
-  const k8sProvider = new k8s.Provider("k8s", { kubeconfig: pulumi.secret(kubeconfig) });
+  // The platform stack names the cluster: a new API address (a rebuilt first server) updates the
+  // provider instead of replacing it and every object it made (pulumi-kubernetes provider.go DiffConfig).
+  const k8sProvider = new k8s.Provider("k8s", { kubeconfig: pulumi.secret(kubeconfig), clusterIdentifier: platformName });
   const cloudflareProvider = new cloudflare.Provider("cloudflare", { apiToken: platform.require("tenantApiToken") });
   const shardResource = new TenantShard("tenants", {
     tenants,

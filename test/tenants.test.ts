@@ -351,6 +351,8 @@ describe("the shard program as Pulumi runs it (tenants/index.ts)", () => {
     const provider = plan.resources.find((r) => r.type === "pulumi:providers:kubernetes")!;
     // A secret: the token is in it.
     expect(provider.inputs.kubeconfig).toBe("[secret]");
+    // Named by the platform stack, so a new API address (a rebuilt first server) does not replace the shard's objects.
+    expect(provider.inputs.clusterIdentifier).toBe("organization/enclii-infra/staging");
   });
 
   it("parses its own config, reads the platform by stack reference and plans its tenants", async () => {
