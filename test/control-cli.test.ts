@@ -189,8 +189,20 @@ describe("deploy through the Automation API", () => {
       { type: "TXT", name: "_acme-challenge.shop.acme.example", value: "ca3-574923932a82475cb8592200f1a2a23d", purpose: "certificate" },
     ]);
     expect(calls().map((a) => a.slice(0, 2).join(" "))).toEqual(
-      expect.arrayContaining(["stack select", "stack init", "preview --exec-kind", "up --yes"]),
+      expect.arrayContaining(["stack select", "stack init", "preview --target", "up --yes"]),
     );
+    // The shard has outputs (an update made it before): the preview and the update target acme's resources alike.
+    const scoped = (a: string[]) => [a.filter((_, i) => a[i - 1] === "--target"), a.includes("--target-dependents")];
+    const [preview, up] = ["preview", "up"].map((c) => scoped(calls().find((a) => a[0] === c)!));
+    expect(preview).toEqual(up);
+    expect(up).toEqual([
+      [
+        ...["namespace", "quota", "limits", "policy", "route-service", "ingress"].map((o) => `tenants-acme-${o}`),
+        "tenants-shop.acme.example",
+        "tenants-probe",
+      ].map((name) => `urn:pulumi:staging-000::enclii-tenants::**::${name}`),
+      true,
+    ]);
     expect(readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8")).toContain("- shop.acme.example");
   });
 });

@@ -50,6 +50,23 @@ function options(stacks: FakeStack[], allow: string[] = []): Options & { opened:
 const NAMESPACE_URN =
   "urn:pulumi:staging-000::enclii-tenants::enclii:tenants:TenantShard$kubernetes:core/v1:Namespace::tenants-acme-namespace";
 
+/** The engine targets of a change to `tenant` in staging-000, written out: its six objects, the hostnames, the shard's Probe. */
+const targetsOf = (tenant: string, hostnames: string[]) =>
+  [
+    ...["namespace", "quota", "limits", "policy", "route-service", "ingress"].map((o) => `tenants-${tenant}-${o}`),
+    ...hostnames.map((h) => `tenants-${h}`),
+    "tenants-probe",
+  ].map((name) => `urn:pulumi:staging-000::enclii-tenants::**::${name}`);
+
+/** What each preview and update of `stack` was scoped to. */
+const scopes = (stack: FakeStack) =>
+  ["preview", "up"].flatMap((m) =>
+    stack.callsOf(m).map((c) => {
+      const { target, targetDependents } = c.args[0] as { target?: string[]; targetDependents?: boolean };
+      return { method: m, target, targetDependents };
+    }),
+  );
+
 describe("domains add", () => {
   it("adds a new tenant to the first shard, updates only that shard and returns the customer's records", async () => {
     const shard = new FakeStack("staging-000", {
@@ -69,6 +86,12 @@ describe("domains add", () => {
       service: "storefront:8080",
     });
     expect(res).toMatchObject({ status: "ok", exitCode: EXIT.ok, stack: "staging-000", changedFiles: ["tenants/Pulumi.staging-000.yaml"] });
+    // The stack has been updated before (it has `hostnames`): only the tenant's resources are.
+    const scoped = { target: targetsOf("acme", ["shop.acme.example"]), targetDependents: true };
+    expect(scopes(shard)).toEqual([
+      { method: "preview", ...scoped },
+      { method: "up", ...scoped },
+    ]);
     // One shard, opened once (and created if new): its update and its records come from that stack.
     expect(o.opened).toEqual([{ project: "tenants", stack: "staging-000", create: true }]);
     expect(tenantsOf("staging-000")).toEqual([
@@ -105,6 +128,11 @@ describe("domains add", () => {
     });
     expect(res.stack).toBe("staging-001");
     expect(tenantsOf("staging-001")).toHaveLength(1);
+    // A shard never updated (no `hostnames` output) is updated whole: its component is not in the state yet.
+    expect(scopes(next)).toEqual([
+      { method: "preview", target: undefined, targetDependents: undefined },
+      { method: "up", target: undefined, targetDependents: undefined },
+    ]);
     expect(readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8")).toBe(before);
   });
 
@@ -115,6 +143,35 @@ describe("domains add", () => {
     expect(res.exitCode).toBe(EXIT.ok);
     expect(tenantsOf("staging-000")[0].hostnames).toEqual(["shop.acme.example", "www.acme.example"]);
     expect(readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8")).toMatch(/^# staging-000, kept by hand/);
+  });
+
+  it("scopes the preview and the update alike to the tenant's resources: the hostnames it had and has, never another tenant's", async () => {
+    writeShard("staging-000", [
+      { name: "acme", hostnames: ["shop.acme.example"], service: { name: "storefront", port: 8080 } },
+      { name: "acme-eu", hostnames: ["eu.acme.example"], service: { name: "storefront", port: 8080 } },
+    ]);
+    const shard = new FakeStack("staging-000", {
+      preview: [{ events: "shard-add.preview.jsonl" }],
+      up: [{ events: "shard-add.up.jsonl" }],
+    });
+    // The stack also holds a hostname the file no longer has (a removal whose update failed): it is the tenant's too.
+    shard.outputMap = {
+      hostnames: {
+        value: {
+          "shop.acme.example": status("acme", "shop.acme.example"),
+          "old.acme.example": status("acme", "old.acme.example"),
+          "eu.acme.example": status("acme-eu", "eu.acme.example"),
+        },
+        secret: false,
+      },
+    };
+    const res = await domainsAdd(options([shard]), loadEnvironment(root, "staging"), { tenant: "acme", hostname: "www.acme.example" });
+    expect(res.exitCode, res.message).toBe(EXIT.ok);
+    const scoped = { target: targetsOf("acme", ["old.acme.example", "shop.acme.example", "www.acme.example"]), targetDependents: true };
+    expect(scopes(shard)).toEqual([
+      { method: "preview", ...scoped },
+      { method: "up", ...scoped },
+    ]);
   });
 
   it("of a hostname the tenant already has: unchanged, its records from the stack, the file byte for byte, no engine command", async () => {
@@ -153,8 +210,14 @@ describe("domains add", () => {
       preview: [{ events: "shard-add.preview.jsonl" }],
       up: [{ events: "shard-add.up.jsonl" }],
     });
+    // The shard has been updated (another tenant's hostname is there), but not with this one.
+    shard.outputMap = { hostnames: { value: { "x.other.example": status("other", "x.other.example") }, secret: false } };
     const res = await domainsAdd(options([shard]), loadEnvironment(root, "staging"), { tenant: "acme", hostname: "shop.acme.example" });
     expect(res).toMatchObject({ status: "ok", exitCode: EXIT.ok });
+    expect(scopes(shard).map((s) => s.target)).toEqual([
+      targetsOf("acme", ["shop.acme.example"]),
+      targetsOf("acme", ["shop.acme.example"]),
+    ]);
     expect(res.message).toMatch(
       /^acme \(staging-000\): shop\.acme\.example was in tenants\/Pulumi\.staging-000\.yaml but not in the stack; updated;/,
     );
@@ -235,11 +298,21 @@ describe("domains remove, list and status", () => {
     ]),
   );
 
-  it("removing a tenant's last hostname is refused for its namespace, and the file is put back", async () => {
+  /** The shard as its last update left it: both tenants' hostnames. */
+  const updated = (shard: FakeStack) => {
+    const hostnames = { "shop.acme.example": "acme", "beta.example.org": "beta", "www.beta.example.org": "beta" };
+    shard.outputMap = {
+      hostnames: { value: Object.fromEntries(Object.entries(hostnames).map(([h, t]) => [h, status(t, h)])), secret: false },
+    };
+    return shard;
+  };
+
+  it("removing a tenant's last hostname is refused for its namespace, from the tenant's own preview, and the file is put back", async () => {
     const before = readFileSync(join(root, "tenants", "Pulumi.staging-000.yaml"), "utf8");
-    const shard = new FakeStack("staging-000", { preview: [{ events: "shard-remove-last.preview.jsonl" }], up: [{}] });
+    const shard = updated(new FakeStack("staging-000", { preview: [{ events: "shard-remove-last.preview.jsonl" }], up: [{}] }));
     const res = await domainsRemove(options([shard]), loadEnvironment(root, "staging"), { tenant: "acme", hostname: "shop.acme.example" });
     expect(res.exitCode).toBe(EXIT.refused);
+    expect(scopes(shard)).toEqual([{ method: "preview", target: targetsOf("acme", ["shop.acme.example"]), targetDependents: true }]);
     // The hostname being removed is what the request asks for; the namespace is not.
     expect(res.violations?.map((v) => v.urn)).toEqual([NAMESPACE_URN]);
     expect(shard.callsOf("up")).toEqual([]);
@@ -268,7 +341,7 @@ describe("domains remove, list and status", () => {
     expect(existsSync(join(root, "tenants", "Pulumi.staging-001.yaml"))).toBe(false);
   });
 
-  it("status refreshes the shard and reports each of the tenant's hostnames", async () => {
+  it("status refreshes the tenant's resources and reports each of its hostnames", async () => {
     const shard = new FakeStack("staging-000", { preview: [{ events: "no-change.preview.jsonl" }], up: [{}] });
     shard.outputMap = {
       hostnames: {
@@ -279,6 +352,11 @@ describe("domains remove, list and status", () => {
     const res = await domainsStatus(options([shard]), loadEnvironment(root, "staging"), { tenant: "beta" });
     expect(shard.callsOf("preview")[0].args[0]).toMatchObject({ refresh: true });
     expect(shard.callsOf("up")[0].args[0]).toMatchObject({ refresh: true });
+    const scoped = { target: targetsOf("beta", ["beta.example.org", "www.beta.example.org"]), targetDependents: true };
+    expect(scopes(shard)).toEqual([
+      { method: "preview", ...scoped },
+      { method: "up", ...scoped },
+    ]);
     expect(res.domains?.hostnames.map((h) => [h.hostname, h.status, h.sslStatus, h.records.length])).toEqual([
       ["beta.example.org", "active", "active", 2],
     ]);

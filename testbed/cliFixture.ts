@@ -37,6 +37,9 @@
  * `spawn` starts the CLI for signals (test/engine-signals.real.test.ts): `fixture:holdStepUntil`
  * holds an update mid-step until a file exists.
  *
+ * `engineLog`: every preview and update the CLI runs logs verbosely, and `engineRuns()` says what
+ * each touched (testbed/engineLog.ts), for the tests and the bench that count it.
+ *
  * One root per environment name and per API server: the fixture's objects live in the namespace
  * `enclii-platform`, and the stacks in the engine's backend (testbed/engine.ts's other tests use
  * `dev` and `staging`).
@@ -45,6 +48,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { FIXTURE, fixtureCluster, type Engine } from "./engine";
+import { engineRuns, installEngineLog, type EngineRun } from "./engineLog";
 import type { Kube } from "./kube";
 
 const REPO = join(__dirname, "..");
@@ -77,6 +81,8 @@ export interface CliFixture {
   setConfig(key: string, value: string, opts?: { secret?: boolean }): void;
   /** `pulumi config rm` on the platform stack. */
   removeConfig(key: string): void;
+  /** With `engineLog`: each preview and update the CLI ran so far, in order, and what it touched. */
+  engineRuns(): EngineRun[];
 }
 
 /** The admin's bearer token in a testbed/kube.ts kubeconfig. */
@@ -87,7 +93,11 @@ function kubeToken(kube: Kube): string {
 }
 
 /** A CLI fixture root in `engine`'s directory, its stack `environment` created; see the file's header. */
-export async function cliFixtureRoot(engine: Engine, environment: string, opts: { kube?: Kube } = {}): Promise<CliFixture> {
+export async function cliFixtureRoot(
+  engine: Engine,
+  environment: string,
+  opts: { kube?: Kube; engineLog?: boolean } = {},
+): Promise<CliFixture> {
   const root = join(dirname(engine.root), `cli-${environment}`);
   mkdirSync(root);
   cpSync(FIXTURE, root, { recursive: true });
@@ -106,6 +116,8 @@ export async function cliFixtureRoot(engine: Engine, environment: string, opts: 
     pulumi(["config", "set", "--secret", "fixture:kubeconfig"], opts.kube.kubeconfigText);
     vars.ENCLII_TENANTS_TOKEN = kubeToken(opts.kube);
   }
+  const logDir = join(dirname(engine.root), `cli-${environment}-log`);
+  if (opts.engineLog) vars.PATH = installEngineLog(logDir, vars.PATH);
 
   const command = [process.execPath, LAUNCH];
   const env = () => ({ ...process.env, ...vars });
@@ -133,6 +145,10 @@ export async function cliFixtureRoot(engine: Engine, environment: string, opts: 
     },
     removeConfig(key) {
       pulumi(["config", "rm", key]);
+    },
+    engineRuns() {
+      if (!opts.engineLog) throw new Error("engineRuns: the fixture was made without engineLog");
+      return engineRuns(logDir);
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
  * `domains add|remove|list|status`: a tenant's custom hostnames. The tenant's shard stack file is
  * edited (a tenant stays in its shard; a new one goes where `placeTenant` says), only that shard is
- * updated, and the answer is what the customer must do: the CNAME to the fallback origin and the
- * TXT records for ownership and the certificate, with each hostname's status.
+ * updated, and of it only the tenant's own resources (`tenantScope`), and the answer is what the
+ * customer must do: the CNAME to the fallback origin and the TXT records for ownership and the
+ * certificate, with each hostname's status.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -11,12 +12,13 @@ import type { CustomerRecord, DomainStatus, GuardViolation, OperationResult } fr
 import { DNS_1035_LABEL, type Tenant } from "../../model/routes";
 import type { Environment } from "../../model/config/schema";
 import { placeTenant, shardFile, TENANTS_DIR, TENANTS_KEY, type Shard } from "../../model/config/tenants";
+import { hostnameResourceName, SHARD_RESOURCE, tenantTargets } from "../../model/tenantResources";
 import { checkShardSources } from "../../stacks/shardConfig";
 import type { HostnameStatus } from "../../components/tenants/TenantShard";
 import { checkAllShards, shardFiles } from "../shards";
 import { urnName } from "./events";
 import { UsageError } from "./errors";
-import { failure, guardedUp, result, type Base, type Options } from "./operations";
+import { failure, guardedUp, result, type Base, type EngineScope, type Options } from "./operations";
 import type { ControlStack } from "./workspace";
 
 const CUSTOM_HOSTNAME_TYPE = "cloudflare:index/customHostname:CustomHostname";
@@ -64,17 +66,38 @@ function writeShard(root: string, stack: string, tenants: Tenant[]): () => void 
   return () => (before === undefined ? rmSync(file) : writeFileSync(file, before));
 }
 
+/** Every hostname's status as the shard's last completed update left it; undefined before its first. */
+type Stacked = Record<string, HostnameStatus> | undefined;
+type Scope = Pick<EngineScope, "target" | "targetDependents">;
+
+async function stackedHostnames(shardStack: ControlStack): Promise<Stacked> {
+  return (await shardStack.outputs()).hostnames?.value as Stacked;
+}
+
 /**
- * The shard's file rewritten with `tenants` and only that shard updated, guarded. The caller has
- * opened the stack (so the CLI is found, and a new shard created) before the file changes; a
- * refusal puts the file back.
+ * What a change to `tenant` updates, preview and update alike: its own resources (`tenantTargets`:
+ * its objects, every hostname it had or has in the file or the stack, the shard's Probe) and their
+ * dependents, whatever the shard's size (docs/tenants.md#what-a-domains-command-updates). A shard
+ * with no completed update (no `hostnames` output) is updated whole: the engine refuses a targeted
+ * update creating children of its new, untargeted TenantShard (step_generator.go `validateSteps`).
+ */
+function tenantScope(stack: string, stacked: Stacked, tenant: string, hostnames: readonly string[]): Scope {
+  if (!stacked) return {};
+  const had = Object.keys(stacked).filter((h) => stacked[h].tenant === tenant);
+  return { target: tenantTargets(stack, { tenant, hostnames: [...had, ...hostnames] }), targetDependents: true };
+}
+
+/**
+ * The shard's file rewritten with `tenants` and that shard updated within the tenant's scope,
+ * guarded. The caller has opened the stack (so the CLI is found, and a new shard created) before
+ * the file changes; a refusal puts the file back.
  */
 async function updateShard(
   shardStack: ControlStack,
   o: Options,
   base: Base,
   tenants: Tenant[],
-  opts: { message: string; expected?: (v: GuardViolation) => boolean },
+  opts: Scope & { message: string; expected?: (v: GuardViolation) => boolean },
 ): Promise<OperationResult> {
   const restore = writeShard(o.root, shardStack.name, tenants);
   const changedFiles = [shardFile(shardStack.name)];
@@ -123,8 +146,11 @@ function holderOf(shards: readonly Shard[], env: Environment, tenant: string): {
 
 /** The shard's `hostnames` output for one tenant, as what the customer must do. */
 async function tenantStatus(shardStack: ControlStack, tenant: string): Promise<DomainStatus[]> {
-  const outputs = await shardStack.outputs();
-  const all = (outputs.hostnames?.value ?? {}) as Record<string, HostnameStatus>;
+  return tenantHostnames(await stackedHostnames(shardStack), tenant);
+}
+
+function tenantHostnames(stacked: Stacked, tenant: string): DomainStatus[] {
+  const all = stacked ?? {};
   return Object.keys(all)
     .sort()
     .filter((h) => all[h].tenant === tenant)
@@ -168,14 +194,17 @@ export async function domainsAdd(o: Options, env: Environment, req: DomainsReque
         `--service: ${req.tenant} routes to ${existing.service.name}:${existing.service.port}; domains add does not change a tenant's Service`,
       );
     if (existing?.hostnames.includes(req.hostname))
-      return await alreadyThere(o, base, { tenant: req.tenant, hostname: req.hostname, stack });
+      return await alreadyThere(o, base, { tenant: req.tenant, hostname: req.hostname, stack, hostnames: existing.hostnames });
     const tenant: Tenant = existing
       ? { ...existing, hostnames: [...existing.hostnames, req.hostname] }
       : { name: req.tenant, hostnames: [req.hostname], service };
     const edited = { stack, tenants: existing ? shard.tenants.map((t) => (t === existing ? tenant : t)) : [...shard.tenants, tenant] };
     checkEdited(env, shards, edited);
     const shardStack = await o.open({ project: "tenants", stack, create: true });
-    const up = await updateShard(shardStack, o, base, edited.tenants, { message: `enclii domains add ${req.tenant} ${req.hostname}` });
+    const up = await updateShard(shardStack, o, base, edited.tenants, {
+      message: `enclii domains add ${req.tenant} ${req.hostname}`,
+      ...tenantScope(stack, await stackedHostnames(shardStack), req.tenant, tenant.hostnames),
+    });
     if (up.exitCode !== 0) return up;
     const hostnames = await tenantStatus(shardStack, req.tenant);
     return result(base, "ok", `${req.tenant} (${stack}): the customer adds these records\n${statusLines(hostnames)}`, {
@@ -193,12 +222,17 @@ export async function domainsAdd(o: Options, env: Environment, req: DomainsReque
  * for byte. When the shard's outputs have the hostname, an update made it, and the answer is
  * `unchanged` with its records, read from the stack with no engine command (`domains status`
  * reads the status again from Cloudflare). When they lack it, the update that should have made it
- * failed or never ran: the shard is updated from the file as it stands, so that running the same
- * command again converges.
+ * failed or never ran: the tenant's resources are updated from the file as it stands (`hostnames`,
+ * the tenant's there), so that running the same command again converges.
  */
-async function alreadyThere(o: Options, base: Base, req: { tenant: string; hostname: string; stack: string }): Promise<OperationResult> {
+async function alreadyThere(
+  o: Options,
+  base: Base,
+  req: { tenant: string; hostname: string; stack: string; hostnames: readonly string[] },
+): Promise<OperationResult> {
   const shardStack = await o.open({ project: "tenants", stack: req.stack });
-  const before = await tenantStatus(shardStack, req.tenant);
+  const stacked = await stackedHostnames(shardStack);
+  const before = tenantHostnames(stacked, req.tenant);
   const records = (hostnames: DomainStatus[]) => ({ domains: { tenant: req.tenant, shard: req.stack, hostnames } });
   if (before.some((h) => h.hostname === req.hostname))
     return result(
@@ -207,7 +241,10 @@ async function alreadyThere(o: Options, base: Base, req: { tenant: string; hostn
       `${req.tenant} (${req.stack}) already has ${req.hostname}; nothing changed (status as of the shard's last update); the customer adds these records\n${statusLines(before)}`,
       records(before),
     );
-  const up = await guardedUp(shardStack, o, base, { message: `enclii domains add ${req.tenant} ${req.hostname}` });
+  const up = await guardedUp(shardStack, o, base, {
+    message: `enclii domains add ${req.tenant} ${req.hostname}`,
+    ...tenantScope(req.stack, stacked, req.tenant, req.hostnames),
+  });
   if (up.exitCode !== 0) return up;
   const after = await tenantStatus(shardStack, req.tenant);
   return result(
@@ -235,9 +272,12 @@ export async function domainsRemove(o: Options, env: Environment, req: DomainsRe
       hostnames.length > 0
         ? shard.tenants.map((t) => (t === existing ? { ...t, hostnames } : t))
         : shard.tenants.filter((t) => t !== existing);
-    const up = await updateShard(await o.open({ project: "tenants", stack: shard.stack }), o, base, tenants, {
+    const shardStack = await o.open({ project: "tenants", stack: shard.stack });
+    const up = await updateShard(shardStack, o, base, tenants, {
       message: `enclii domains remove ${req.tenant} ${req.hostname}`,
-      expected: (v) => v.type === CUSTOM_HOSTNAME_TYPE && v.op === "delete" && urnName(v.urn).endsWith(`-${req.hostname}`),
+      expected: (v) =>
+        v.type === CUSTOM_HOSTNAME_TYPE && v.op === "delete" && urnName(v.urn) === hostnameResourceName(SHARD_RESOURCE, req.hostname!),
+      ...tenantScope(shard.stack, await stackedHostnames(shardStack), req.tenant, existing.hostnames),
     });
     return up.status === "refused" ? up : { ...up, domains: { tenant: req.tenant, shard: shard.stack, hostnames: [] } };
   } catch (err) {
@@ -245,14 +285,22 @@ export async function domainsRemove(o: Options, env: Environment, req: DomainsRe
   }
 }
 
-/** Re-reads every hostname's status from Cloudflare (an update with refresh, guarded like any other). */
+/**
+ * Re-reads the tenant's hostnames' status from Cloudflare: an update with refresh, guarded like any
+ * other and scoped like the others to the tenant's resources, which are all the engine refreshes
+ * (step_generator.go `generateResourceSteps` refreshes only what `isIncludedInOperation`).
+ */
 export async function domainsStatus(o: Options, env: Environment, req: DomainsRequest): Promise<OperationResult> {
   const base: Base = { operation: "domains status", environment: env.stack, stack: env.stack };
   try {
-    const { shard } = holderOf(loadShards(o, env), env, req.tenant);
+    const { shard, existing } = holderOf(loadShards(o, env), env, req.tenant);
     base.stack = shard.stack;
     const shardStack = await o.open({ project: "tenants", stack: shard.stack });
-    const up = await guardedUp(shardStack, o, base, { message: `enclii domains status ${req.tenant}`, refresh: true });
+    const up = await guardedUp(shardStack, o, base, {
+      message: `enclii domains status ${req.tenant}`,
+      refresh: true,
+      ...tenantScope(shard.stack, await stackedHostnames(shardStack), req.tenant, existing.hostnames),
+    });
     if (up.exitCode !== 0) return up;
     const hostnames = await tenantStatus(shardStack, req.tenant);
     return result(base, "ok", `${req.tenant} (${shard.stack})\n${statusLines(hostnames)}`, {

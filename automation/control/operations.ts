@@ -146,6 +146,22 @@ export function proceed(found: Inspection): void {
   if (found.failed) throw found.failed;
 }
 
+/** What an engine command covers: the whole stack unless `target` narrows it. */
+export interface EngineScope {
+  refresh?: boolean;
+  /** URNs the engine replaces whatever their diff (`--replace`). */
+  replace?: string[];
+  /** URNs or globs (`--target`); the engine stubs out every other resource's Check and Diff and calls it the same. */
+  target?: string[];
+  /** With `target`: the targets' dependents too (`--target-dependents`). */
+  targetDependents?: boolean;
+}
+
+/** The Automation API's targeting options for `scope`; none for an untargeted command. */
+function targeting(scope: EngineScope): { target?: string[]; targetDependents?: boolean } {
+  return scope.target ? { target: scope.target, targetDependents: scope.targetDependents } : {};
+}
+
 /**
  * A preview, its steps, and what the guard says of them. The engine fails a preview that would
  * replace or delete a protected resource (events.ts `protectedRefusals`), and pulumi-kubernetes
@@ -155,11 +171,7 @@ export function proceed(found: Inspection): void {
  * (exit 4) rather than reported as an engine failure. `--allow` cannot let a protected resource
  * through, since the engine would refuse the update too; a failed preview never leads to an update.
  */
-export async function inspect(
-  stack: ControlStack,
-  o: Options,
-  opts: { refresh?: boolean; /** URNs the engine replaces whatever their diff (`--replace`). */ replace?: string[] } = {},
-): Promise<Inspection> {
+export async function inspect(stack: ControlStack, o: Options, opts: EngineScope = {}): Promise<Inspection> {
   let events: readonly EngineEvent[];
   let failed: EngineError | undefined;
   try {
@@ -167,7 +179,7 @@ export async function inspect(
     // configure the providers with the last run's Kubernetes token, expired two hours after it.
     // A preview reads no history (stack.js `preview`), so it has no showSecrets to turn off.
     events = await runEngine(stack, o, "preview", (onEvent, signal) =>
-      stack.preview({ refresh: opts.refresh, runProgram: opts.refresh, replace: opts.replace, onEvent, signal }),
+      stack.preview({ refresh: opts.refresh, runProgram: opts.refresh, replace: opts.replace, ...targeting(opts), onEvent, signal }),
     );
   } catch (err) {
     if (!(err instanceof EngineError)) throw err;
@@ -219,14 +231,15 @@ function progress(total: number, report: ((line: string) => void) | undefined): 
 export async function update(
   stack: ControlStack,
   o: Options,
-  opts: { total: number; target?: string[]; message: string; refresh?: boolean; replace?: string[] },
+  opts: EngineScope & { total: number; message: string },
 ): Promise<Record<string, number>> {
-  const { target, message, refresh, replace } = opts;
+  const { message, refresh, replace } = opts;
   const events = await runEngine(
     stack,
     o,
     "update",
-    (onEvent, signal) => stack.up({ target, message, refresh, replace, runProgram: refresh, onEvent, signal, showSecrets: false }),
+    (onEvent, signal) =>
+      stack.up({ ...targeting(opts), message, refresh, replace, runProgram: refresh, onEvent, signal, showSecrets: false }),
     progress(opts.total, o.report),
   );
   return changeCounts(events);
@@ -289,13 +302,15 @@ export function refusal(
 
 /**
  * Preview, guard, then update: nothing runs when the guard refuses. While the stack is busy the
- * whole sequence runs again, so each attempt's update follows its own preview and verdict.
+ * whole sequence runs again, so each attempt's update follows its own preview and verdict. A
+ * `target` scopes the preview and the update alike, so the steps the guard judges are the steps
+ * the update takes.
  */
 export async function guardedUp(
   stack: ControlStack,
   o: Options,
   base: Base,
-  opts: { message: string; refresh?: boolean; expected?: (v: GuardViolation) => boolean },
+  opts: Omit<EngineScope, "replace"> & { message: string; expected?: (v: GuardViolation) => boolean },
 ): Promise<OperationResult> {
   return retrying(stack.name, o, async () => {
     const found = await inspect(stack, o, opts);
@@ -304,7 +319,8 @@ export async function guardedUp(
     proceed(found);
     if (found.changing.length === 0 && !opts.refresh) return result(base, "unchanged", `${stack.name}: nothing to change`, { changes: {} });
     o.report?.(`${stack.name}: ${found.changing.length} resource(s) to change`);
-    const changes = await update(stack, o, { total: found.changing.length, message: opts.message, refresh: opts.refresh });
+    const { message, refresh, target, targetDependents } = opts;
+    const changes = await update(stack, o, { total: found.changing.length, message, refresh, target, targetDependents });
     return result(base, "ok", `${stack.name}: updated`, { changes });
   });
 }

@@ -5,6 +5,7 @@ import { TENANT_ROUTER } from "../../model/names";
 import { MONITORING_API, MONITORING_NAMESPACE } from "../../model/observability/config";
 import type { Tenant } from "../../model/routes";
 import { TENANTS_PER_SHARD } from "../../model/config/tenants";
+import { hostnameResourceName, probeResourceName, tenantObjectName, type TenantObject } from "../../model/tenantResources";
 import {
   CONTAINER_DEFAULTS,
   DEFAULT_TENANT_QUOTA,
@@ -67,7 +68,8 @@ export function validateTenantShardArgs(args: TenantShardArgs): string[] {
  * default limits, one NetworkPolicy), a route in the tenant router's namespace (an Ingress and
  * an ExternalName Service into the tenant's namespace), and a Cloudflare custom hostname (DV
  * certificate by TXT) per hostname. Six objects plus the hostnames per tenant, registered straight
- * under the shard: a component per tenant would add a resource each.
+ * under the shard: a component per tenant would add a resource each. Every name comes from
+ * model/tenantResources.ts, from which `domains` targets one tenant's resources.
  */
 export class TenantShard extends pulumi.ComponentResource {
   /** Per hostname, sorted: status and the DNS records the customer must add. */
@@ -82,28 +84,20 @@ export class TenantShard extends pulumi.ComponentResource {
     const tenants = [...args.tenants].sort((a, b) => (a.name < b.name ? -1 : 1));
 
     for (const tenant of tenants) {
-      const id = `${name}-${tenant.name}`;
-      const ns = new k8s.core.v1.Namespace(`${id}-namespace`, tenantNamespaceSpec(tenant), kube);
+      const id = (object: TenantObject) => tenantObjectName(name, tenant.name, object);
+      const ns = new k8s.core.v1.Namespace(id("namespace"), tenantNamespaceSpec(tenant), kube);
       const namespace = ns.metadata.name;
       const meta = { name: TENANT_OBJECT, namespace };
-      new k8s.core.v1.ResourceQuota(`${id}-quota`, { metadata: meta, spec: { hard: DEFAULT_TENANT_QUOTA } }, kube);
-      new k8s.core.v1.LimitRange(
-        `${id}-limits`,
-        { metadata: meta, spec: { limits: [{ type: "Container", ...CONTAINER_DEFAULTS }] } },
-        kube,
-      );
-      new k8s.networking.v1.NetworkPolicy(`${id}-policy`, { metadata: meta, spec: tenantPolicySpec(tenant, FROM_ROUTER) }, kube);
+      new k8s.core.v1.ResourceQuota(id("quota"), { metadata: meta, spec: { hard: DEFAULT_TENANT_QUOTA } }, kube);
+      new k8s.core.v1.LimitRange(id("limits"), { metadata: meta, spec: { limits: [{ type: "Container", ...CONTAINER_DEFAULTS }] } }, kube);
+      new k8s.networking.v1.NetworkPolicy(id("policy"), { metadata: meta, spec: tenantPolicySpec(tenant, FROM_ROUTER) }, kube);
       const route = tenantRouteMetadata(tenant);
-      const target = new k8s.core.v1.Service(`${id}-route-service`, { metadata: route, spec: tenantRouteServiceSpec(tenant) }, kube);
-      new k8s.networking.v1.Ingress(
-        `${id}-ingress`,
-        { metadata: route, spec: tenantIngressSpec(tenant) },
-        { ...kube, dependsOn: [target] },
-      );
+      const target = new k8s.core.v1.Service(id("route-service"), { metadata: route, spec: tenantRouteServiceSpec(tenant) }, kube);
+      new k8s.networking.v1.Ingress(id("ingress"), { metadata: route, spec: tenantIngressSpec(tenant) }, { ...kube, dependsOn: [target] });
     }
     if (args.prober && tenants.length > 0)
       new k8s.apiextensions.CustomResource(
-        `${name}-probe`,
+        probeResourceName(name),
         {
           apiVersion: MONITORING_API,
           kind: "Probe",
@@ -119,7 +113,7 @@ export class TenantShard extends pulumi.ComponentResource {
     const created = entries.map(
       ({ hostname }) =>
         new cloudflare.CustomHostname(
-          `${name}-${hostname}`,
+          hostnameResourceName(name, hostname),
           {
             zoneId: args.zoneId,
             hostname,

@@ -3,9 +3,16 @@
  * `enclii-infra domains` drives it, without Cloudflare. Like the real program (stacks/tenants.ts)
  * it reads its tenants from `enclii-tenants:tenants`, the API server from its environment's
  * platform stack (the engine fixture's `kubeApi` output, through a stack reference) and its token
- * from ENCLII_TENANTS_TOKEN; per tenant it creates the namespace (`tenant-<name>`, guarded like
- * the real one) and a ConfigMap naming the hostnames and the Service. It exports `hostnames` in
- * the real shape (components/tenants/TenantShard.ts `HostnameStatus`), every hostname pending,
+ * from ENCLII_TENANTS_TOKEN. Its resources carry the real program's names
+ * (model/tenantResources.ts, which this copied program cannot import), so `domains` targets mean
+ * here what they mean there: per tenant the namespace `tenant-<name>` (`tenants-<name>-namespace`)
+ * and five ConfigMaps standing in for its other objects (`tenants-<name>-quota`, `-limits`,
+ * `-policy` in the namespace; `-route-service` and `-ingress`, which lists the hostnames and the
+ * Service, outside it as the route is), per hostname a ConfigMap standing in for its custom hostname
+ * (`tenants-<hostname>`) and one shard-wide ConfigMap listing every hostname, standing in for the
+ * Probe (`tenants-probe`). What stands outside the tenant's namespace is in `default`. It exports
+ * `hostnames` in the real shape (components/tenants/TenantShard.ts `HostnameStatus`) from the
+ * hostnames' ConfigMaps, as the real one is read from the custom hostnames: every hostname pending,
  * with records derived from the hostname where Cloudflare would issue them.
  */
 import { createHash } from "node:crypto";
@@ -23,6 +30,10 @@ interface Tenant {
 const NO_CONTROLLERS = { "pulumi.com/skipAwait": "true", "pulumi.com/deletionPropagationPolicy": "background" };
 /** The file backend has one organization, and this is its name. */
 const ORGANIZATION = "organization";
+/** The shard program's TenantShard, which starts every name (model/tenantResources.ts SHARD_RESOURCE). */
+const SHARD = "tenants";
+/** Where what the real shard keeps outside the tenant's namespace stands: the route, the custom hostnames, the Probe. */
+const OUTSIDE = "default";
 
 class TenantShard extends pulumi.ComponentResource {
   constructor(name: string) {
@@ -52,39 +63,62 @@ export = async () => {
     }),
   );
   const provider = new k8s.Provider("k8s", { kubeconfig: pulumi.secret(kubeconfig) });
-  const shard = new TenantShard("tenants");
-  for (const tenant of tenants) {
-    const id = `tenants-${tenant.name}`;
-    const namespace = new k8s.core.v1.Namespace(
+  const shard = new TenantShard(SHARD);
+  const kube = { parent: shard, provider };
+  const configMap = (
+    name: string,
+    metadata: { name: string; namespace: pulumi.Input<string> },
+    data: pulumi.Input<Record<string, string>>,
+    dependsOn: pulumi.Resource[] = [],
+  ) => new k8s.core.v1.ConfigMap(name, { metadata: { ...metadata, annotations: NO_CONTROLLERS }, data }, { ...kube, dependsOn });
+  const sorted = [...tenants].sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const tenant of sorted) {
+    const id = `${SHARD}-${tenant.name}`;
+    const ns = new k8s.core.v1.Namespace(
       `${id}-namespace`,
       { metadata: { name: `tenant-${tenant.name}`, annotations: NO_CONTROLLERS } },
-      { parent: shard, provider },
+      kube,
     );
-    new k8s.core.v1.ConfigMap(
-      `${id}-hostnames`,
-      {
-        metadata: { name: "tenant", namespace: namespace.metadata.name, annotations: NO_CONTROLLERS },
-        data: { hostnames: tenant.hostnames.join(","), service: `${tenant.service.name}:${tenant.service.port}` },
-      },
-      { parent: shard, provider },
+    for (const object of ["quota", "limits", "policy"])
+      configMap(`${id}-${object}`, { name: object, namespace: ns.metadata.name }, { standsFor: object });
+    const route = configMap(
+      `${id}-route-service`,
+      { name: `tenant-${tenant.name}-service`, namespace: OUTSIDE },
+      { standsFor: "route-service" },
+    );
+    configMap(
+      `${id}-ingress`,
+      { name: `tenant-${tenant.name}-ingress`, namespace: OUTSIDE },
+      { hostnames: tenant.hostnames.join(","), service: `${tenant.service.name}:${tenant.service.port}` },
+      [route],
     );
   }
+  const entries = sorted
+    .flatMap((t) => t.hostnames.map((hostname) => ({ tenant: t.name, hostname })))
+    .sort((a, b) => (a.hostname < b.hostname ? -1 : 1));
+  if (entries.length > 0)
+    configMap(
+      `${SHARD}-probe`,
+      { name: `custom-hostnames-${pulumi.getStack()}`, namespace: OUTSIDE },
+      { hostnames: entries.map((e) => e.hostname).join(",") },
+    );
+  const created = entries.map(({ tenant, hostname }) =>
+    configMap(`${SHARD}-${hostname}`, { name: `custom-hostname-${hostname}`, namespace: OUTSIDE }, { tenant, hostname, status: "pending" }),
+  );
   const fallbackOrigin = platform.getOutput("customHostnames").apply((c?: { fallbackOrigin: string }) => c?.fallbackOrigin ?? "");
-  const hostnames = fallbackOrigin.apply((cnameTarget) =>
+  const hostnames = pulumi.all([fallbackOrigin, pulumi.all(created.map((c) => c.data))]).apply(([cnameTarget, states]) =>
     Object.fromEntries(
-      tenants.flatMap((t) =>
-        t.hostnames.map((h) => [
-          h,
-          {
-            tenant: t.name,
-            status: "pending",
-            sslStatus: "pending_validation",
-            cnameTarget,
-            ownershipVerification: { name: `_cf-custom-hostname.${h}`, value: digest(`ownership ${h}`) },
-            sslValidation: [{ name: `_acme-challenge.${h}`, value: digest(`certificate ${h}`) }],
-          },
-        ]),
-      ),
+      states.map(({ tenant, hostname: h, status }) => [
+        h,
+        {
+          tenant,
+          status,
+          sslStatus: "pending_validation",
+          cnameTarget,
+          ownershipVerification: { name: `_cf-custom-hostname.${h}`, value: digest(`ownership ${h}`) },
+          sslValidation: [{ name: `_acme-challenge.${h}`, value: digest(`certificate ${h}`) }],
+        },
+      ]),
     ),
   );
   shard.done({ hostnames });
