@@ -89,6 +89,7 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
       "--against <dir|ref>",
       "compare with another plan: a plan directory or a git ref (exit 3 changes, 4 replaces something holding data)",
     )
+    .option("--jobs <n>", "worker processes planning the tenant shards (default: one per core; 1 plans them in this process)")
     .option("--json", "print cost, capacity and the diff as one JSON object")
     .exitOverride()
     .action(async (stack: string, opts: Record<string, string | boolean>) => {

@@ -5,6 +5,11 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
+import { planFiles } from "./files";
+import type { PlanResult } from "./plan";
+
+/** What a plan owns inside its directory; anything else there is left alone. */
+export const PLAN_OUTPUTS = ["resources.json", "manifests", "bootstrap"];
 
 /** Every file at or under `path`; none when it does not exist. */
 function listFiles(path: string): string[] {
@@ -41,4 +46,12 @@ export function writePlanFiles(dir: string, files: ReadonlyMap<string, string>, 
     made.add(parent);
     writeFileSync(path, text);
   }
+}
+
+/** A stack's plan written into `dir` (the platform's and each shard's alike); what it wrote, counted. */
+export function writePlan(dir: string, result: PlanResult): { manifests: number; bootstrap: number } {
+  const files = planFiles(result);
+  writePlanFiles(dir, files, PLAN_OUTPUTS);
+  const count = (prefix: string) => [...files.keys()].filter((p) => p.startsWith(prefix)).length;
+  return { manifests: count("manifests/"), bootstrap: count("bootstrap/") };
 }

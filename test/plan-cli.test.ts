@@ -122,7 +122,7 @@ describe("npm run plan", () => {
         `--config: ${tmp} is a directory, not a stack file`,
         `--tenants: no directory ${join(tmp, "no-tenants")}`,
         `--out: no directory ${join(tmp, "no-parent")} to write ${join(tmp, "no-parent", "out")} in`,
-        "usage: npm run plan -- <stack> [--out DIR] [--config FILE] [--tenants DIR] [--against DIR|REF] [--json]",
+        "usage: npm run plan -- <stack> [--out DIR] [--config FILE] [--tenants DIR] [--against DIR|REF] [--jobs N] [--json]",
         "",
       ].join("\n"),
       pulumi: 0,
