@@ -94,8 +94,9 @@ async function build() {
     format: "cjs",
     logLevel: "error",
     // The control-plane commands load the real Automation API from node_modules when they run;
-    // the bundled SDK's copy stays a stub, so a plan still cannot reach it.
-    external: ["@pulumi/pulumi/automation"],
+    // the bundled SDK's copy stays a stub, so a plan still cannot reach it. esbuild, which lists
+    // the sources a shard's plan is built from (shardInputs.ts), drives its own native binary.
+    external: ["@pulumi/pulumi/automation", "esbuild"],
     plugins: [stubPlugin],
   });
   // Written aside and renamed into place: a plan starting meanwhile reads the old bundle or the new, never half of one.

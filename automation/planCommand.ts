@@ -1,44 +1,43 @@
 /**
- * `plan <stack> [--out DIR] [--config FILE] [--tenants DIR] [--against DIR|REF] [--json]`: the
- * offline plan, as a function the CLI and the tests call alike. A platform stack is planned with
+ * `plan <stack> [--out DIR] [--config FILE] [--tenants DIR] [--against DIR|REF] [--jobs N] [--json]`:
+ * the offline plan, as a function the CLI and the tests call alike. A platform stack is planned with
  * every tenant shard of its environment (tenants/Pulumi.<stack>-NNN.yaml); a shard stack
- * (`<environment>-NNN`) with its platform, which it reads through a stack reference. Every stack
+ * (`<environment>-NNN`) with its platform, which it reads through a stack reference. The shards
+ * are planned by N worker processes (shardPlans.ts; by default one per core). Every stack
  * file and config is checked first, loading no Pulumi SDK; only configs that pass load the
  * programs and their providers. The plan then judges the whole bill against `enclii:budget` and
  * the pods and volumes against the machines, and with --against compares itself with another plan
- * (read, or planned at its git ref, before this plan writes anything: `--against plan/<stack>` is
- * the previous run's plan, not this one). Exit status (model/controlPlane.ts `EXIT`): 0 ok (no
+ * (a directory read before this plan writes anything: `--against plan/<stack>` is the previous
+ * run's plan, not this one; or planned at its git ref): the platform, and only the shards whose
+ * digests differ (shardChoice.ts; a ref's planner gets this plan's digests as `--skip-same FILE`
+ * and skips the shards they share). Exit status (model/controlPlane.ts `EXIT`): 0 ok (no
  * change), 2 bad arguments (a path option that leads nowhere among them), an invalid stack
  * file or config, or a plan that does not fit its machines or budget (every problem named),
- * 3 changes against the other plan, 4 changes that replace or delete something holding data,
- * 1 anything else.
+ * 3 changes against the other plan (platform or shards), 4 changes that replace or delete
+ * something holding data, 1 anything else.
  */
-import { existsSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { EXIT } from "../model/controlPlane";
-import { TENANTS_DIR, TENANTS_PROJECT, parseShardStack, platformStackName } from "../model/config/tenants";
+import { TENANTS_DIR, parseShardStack } from "../model/config/tenants";
 import { ConfigError, parseEnvironment } from "../stacks/config";
 import { checkAllShards, shardFiles } from "./shards";
 import { DOGFOODING_DIR, readSpecFiles } from "../stacks/specs";
-import { planFiles } from "./files";
-import type { PlanResult } from "./plan";
-import { writePlanFiles } from "./planFiles";
+import { writePlan } from "./planFiles";
+import { planEnvironmentShards, renderShards, shardDigests, shardsVerdict, type ShardOutcome } from "./shardChoice";
+import { readShardInputs, type ShardInputsFile } from "./shardInputs";
 import { loadStackConfig } from "./stackFile";
 import { summarize } from "./summary";
 import { budgetProblem, estimateCost, serversBudgetProblem } from "../model/cost/bill";
-import { loadAgainst } from "./against";
+import { againstDir, againstKind, againstRef, SKIP_SAME } from "./against";
 import { planCapacity } from "./capacity";
 import { UsageError } from "./control/errors";
 import { planResult } from "./planResult";
 import { diffPlans, renderDiff } from "./planDiff";
 
-export const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--config FILE] [--tenants DIR] [--against DIR|REF] [--json]";
-/** What a plan owns inside its directory; anything else there is left alone. */
-const PLAN_OUTPUTS = ["resources.json", "manifests", "bootstrap"];
-/** Where shard plans go inside the platform plan's directory. */
-const SHARD_PLANS = "tenants";
+export const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--config FILE] [--tenants DIR] [--against DIR|REF] [--jobs N] [--json]";
 
 export interface Io {
   stdout(text: string): void;
@@ -65,6 +64,13 @@ function pathProblems(values: { out?: string; config?: string; tenants?: string 
   return problems;
 }
 
+/** `--jobs`: how many worker processes plan the shards, a whole number from 1 (1: in this process). */
+function jobsProblems(jobs: string | undefined): string[] {
+  return jobs === undefined || /^[1-9]\d*$/.test(jobs)
+    ? []
+    : [`--jobs: ${JSON.stringify(jobs)} is not a number of workers: give a whole number from 1`];
+}
+
 function parse(argv: string[]) {
   return parseArgs({
     args: argv,
@@ -74,7 +80,9 @@ function parse(argv: string[]) {
       config: { type: "string" },
       tenants: { type: "string" },
       against: { type: "string" },
+      jobs: { type: "string" },
       json: { type: "boolean" },
+      "skip-same": { type: "string" },
     },
   });
 }
@@ -90,7 +98,7 @@ async function plan(argv: string[], io: Io): Promise<number> {
   }
   const { values, positionals } = parsed;
   const [requested] = positionals;
-  const wrongPaths = pathProblems(values);
+  const wrongPaths = [...pathProblems(values), ...jobsProblems(values.jobs)];
   if (!requested || positionals.length > 1 || wrongPaths.length > 0) {
     io.stderr(`${[...wrongPaths, USAGE].join("\n")}\n`);
     return EXIT.usage;
@@ -119,19 +127,20 @@ async function plan(argv: string[], io: Io): Promise<number> {
   if (serversOver) throw new ConfigError([serversOver]);
   const say = values.json ? () => undefined : io.stdout;
   const passOn = [...(values.config ? ["--config", values.config] : []), ...(values.tenants ? ["--tenants", values.tenants] : [])];
-  const base = values.against ? loadAgainst(values.against, stack, passOn) : undefined;
+  const againstWhat = values.against === undefined ? undefined : againstKind(values.against);
+  const same = values["skip-same"] === undefined ? undefined : readSkipSame(values["skip-same"]);
+  const out = values.out ?? join("plan", stack);
+  // Read before this plan writes anything: `--against plan/<stack>` is the previous run's plan, not this one.
+  const before = readShardInputs(out);
+  let base = values.against !== undefined && againstWhat === "dir" ? againstDir(values.against) : undefined;
 
   // The Pulumi SDK and the providers load only here, once every config is known to be good, so a
   // refusal costs no SDK start-up (the bundle evaluates these modules on first import).
-  const { runPlan, PLAN_ORGANIZATION } = await import("./plan");
-  // The shards' token, as a run gets it minted (the mocks answer every API call).
-  const { FAKE_RUN_TOKEN } = await import("./mocks");
+  const { runPlan } = await import("./plan");
   const { program } = await import("../stacks/program");
-  const { tenantsProgram } = await import("../stacks/tenants");
-  const out = values.out ?? join("plan", stack);
-  let started = performance.now();
+  const started = performance.now();
   const platform = await runPlan(stack, cfg, () => program(env));
-  const written = write(out, platform, PLAN_OUTPUTS);
+  const written = writePlan(out, platform);
   const hostnames = allShards.reduce((n, s) => n + s.shard.tenants.reduce((m, t) => m + t.hostnames.length, 0), 0);
   const verdicts = { cost: estimateCost(env, hostnames), capacity: planCapacity(platform.resources, env) };
   if (!shardOnly) say(summarize(platform, env, cfg.placeholders, verdicts));
@@ -139,49 +148,63 @@ async function plan(argv: string[], io: Io): Promise<number> {
     `\nWrote ${join(out, "resources.json")}, ${written.manifests} manifests, ${written.bootstrap} bootstrap scripts (planned in ${elapsedMs(started)} ms)\n`,
   );
 
-  for (const { shard, cfg: shardCfg } of shards) {
-    started = performance.now();
-    const reference = platformStackName(shardCfg.config, stack, PLAN_ORGANIZATION);
-    const result = await runPlan(shard.stack, shardCfg, () => tenantsProgram(shard, FAKE_RUN_TOKEN), {
-      project: TENANTS_PROJECT,
-      stackOutputs: { [reference]: platform.outputs },
+  let outcomes: ShardOutcome[];
+  try {
+    const digests = await shardDigests(shards, platform.outputs);
+    // A git ref's planner is given this plan's digests, to skip the shards they share.
+    if (values.against !== undefined && againstWhat === "ref")
+      base = againstRef(
+        values.against,
+        stack,
+        passOn,
+        Object.fromEntries([...digests].map(([s, inputs]) => [s, { inputs, planned: true }])),
+      );
+    const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+    outcomes = await planEnvironmentShards({
+      environment: stack,
+      shards,
+      digests,
+      shardOnly: !!shardOnly,
+      platform,
+      out,
+      before,
+      against: base,
+      same,
+      jobs,
+      say,
     });
-    const dir = join(out, SHARD_PLANS, shard.stack);
-    const w = write(dir, result, PLAN_OUTPUTS);
-    say(
-      `${shard.stack}: ${shard.tenants.length} tenants, ${result.resources.length} resources (planned in ${elapsedMs(started)} ms); wrote ${dir} (${w.manifests} manifests)\n`,
-    );
+  } finally {
+    base?.done();
   }
-  // A shard whose stack file is gone leaves no plan behind.
-  if (!shardOnly) removeStalePlans(join(out, SHARD_PLANS), new Set(shards.map((s) => s.shard.stack)));
 
   const diff = base && diffPlans(base.plan, platform);
-  if (diff && base) say(`\n${renderDiff(diff, base.label)}`);
+  if (diff && base) say(`\n${renderDiff(diff, base.label)}${renderShards(outcomes, base)}`);
   // The environment is judged when it is planned whole; a shard's own plan leaves that to it.
   const problems = shardOnly
     ? []
     : [...verdicts.capacity.problems, budgetProblem(verdicts.cost)].filter((p): p is string => p !== undefined);
-  if (values.json) io.stdout(`${JSON.stringify({ stack, cost: verdicts.cost, capacity: verdicts.capacity, problems, diff })}\n`);
+  if (values.json)
+    io.stdout(`${JSON.stringify({ stack, cost: verdicts.cost, capacity: verdicts.capacity, problems, diff, shards: outcomes })}\n`);
   if (problems.length > 0) {
     io.stderr(`The plan does not fit (docs/capacity-and-cost.md):\n${problems.map((p) => `  - ${p}`).join("\n")}\n`);
     return EXIT.usage;
   }
   if (!diff) return EXIT.ok;
-  return { "no-change": EXIT.ok, changes: EXIT.drift, "replaces-stateful": EXIT.refused }[diff.verdict];
+  const worst = [diff.verdict, shardsVerdict(outcomes)];
+  return worst.includes("replaces-stateful") ? EXIT.refused : worst.includes("changes") ? EXIT.drift : EXIT.ok;
 }
 
 const elapsedMs = (since: number) => Math.round(performance.now() - since);
 
-function removeStalePlans(dir: string, current: ReadonlySet<string>): void {
-  if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir)) if (parseShardStack(entry) && !current.has(entry)) rmSync(join(dir, entry), { recursive: true });
-}
-
-function write(dir: string, result: PlanResult, owned: string[]): { manifests: number; bootstrap: number } {
-  const files = planFiles(result);
-  writePlanFiles(dir, files, owned);
-  const count = (prefix: string) => [...files.keys()].filter((p) => p.startsWith(prefix)).length;
-  return { manifests: count("manifests/"), bootstrap: count("bootstrap/") };
+/** `--skip-same FILE`: a later plan's digests (tenants/inputs.json's shape), as `against.ts` hands them to a base's planner. */
+function readSkipSame(file: string): ShardInputsFile {
+  try {
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as unknown;
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("not an object of shard digests");
+    return parsed as ShardInputsFile;
+  } catch (err) {
+    throw new UsageError(`${SKIP_SAME}: ${file}: ${withoutQuotes(err instanceof Error ? err.message : String(err))}`);
+  }
 }
 
 /** The plan; with --json, its answer as one result in the control plane's envelope (planResult.ts). */

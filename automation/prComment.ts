@@ -1,8 +1,9 @@
 /**
  * `pr-comment --base <ref>`: the body of the pull request's sticky comment, as the PR workflow
  * posts it and as anyone can produce it locally: per stack, the offline plan of this checkout
- * against the base ref's (what changes, what it replaces), the bill against the budget, and
- * whether the pods still fit the machines. No credentials: everything comes from offline plans.
+ * against the base ref's (what changes, what it replaces; of the tenant shards, only those that
+ * differ are planned and shown), the bill against the budget, and whether the pods still fit the
+ * machines. No credentials: everything comes from offline plans.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +13,7 @@ import type { CapacityReport } from "../model/cost/capacity";
 import type { CostReport } from "../model/cost/bill";
 import { describeCost, flagLines, type PlanDiff } from "./planDiff";
 import { planCommand } from "./planCommand";
+import type { ShardOutcome } from "./shardChoice";
 
 /** Marks the comment, so the workflow edits its own comment instead of adding one per push. */
 export const COMMENT_MARKER = "<!-- enclii-offline-plan -->";
@@ -23,6 +25,7 @@ interface StackOutcome {
   capacity?: CapacityReport;
   problems: string[];
   diff?: PlanDiff;
+  shards?: ShardOutcome[];
   error?: string;
 }
 
@@ -48,22 +51,48 @@ async function planStack(stack: string, base: string, out: string): Promise<Stac
   return { stack, exitCode, ...plan };
 }
 
+/** The changes as a table, or nothing when there are none. */
+function changeTable(diff: PlanDiff | undefined): string[] {
+  const changes = diff?.changes ?? [];
+  if (changes.length === 0) return [];
+  const lines = ["| | resource | changed inputs |", "|---|---|---|"];
+  for (const c of changes) {
+    const flags = flagLines(c).map((f) => `<br>:warning: ${f}`);
+    lines.push(
+      `| ${{ added: "+", removed: "−", changed: "~" }[c.kind]} | ${code(c.type)} ${code(c.name)} | ${c.paths.map(code).join(", ")}${flags.join("")} |`,
+    );
+  }
+  return [...lines, ""];
+}
+
+const SHARD_VERDICT = {
+  "no-change": "no change",
+  changes: "changes",
+  "replaces-stateful": "**replaces or deletes something that holds data**",
+};
+
+/** The tenant shards: each one planned or removed with its changes, then how many were not planned and why. */
+function shardLines(shards: readonly ShardOutcome[]): string[] {
+  const lines: string[] = [];
+  for (const s of shards.filter((x) => x.status !== "unchanged")) {
+    const verdict = s.diff ? SHARD_VERDICT[s.diff.verdict] : "planned (the other plan has no plan of it to compare with)";
+    lines.push(`#### ${s.stack}${s.status === "removed" ? " (removed)" : ""}: ${verdict}`, "", ...changeTable(s.diff));
+  }
+  const unchanged = shards.filter((x) => x.status === "unchanged").length;
+  if (unchanged > 0)
+    lines.push(
+      `**Tenant shards:** ${unchanged} unchanged, not planned: the same stack file, platform outputs and code as the base (docs/plan.md#which-shards-are-planned-again)`,
+      "",
+    );
+  return lines;
+}
+
 function section(o: StackOutcome): string[] {
   const lines = [`### ${o.stack}: ${VERDICT[o.exitCode] ?? `exit ${o.exitCode}`}`, ""];
   if (o.error) return [...lines, "```", o.error, "```", ""];
   for (const p of o.problems) lines.push(`- :x: ${p}`);
   if (o.problems.length > 0) lines.push("");
-  const changes = o.diff?.changes ?? [];
-  if (changes.length > 0) {
-    lines.push("| | resource | changed inputs |", "|---|---|---|");
-    for (const c of changes) {
-      const flags = flagLines(c).map((f) => `<br>:warning: ${f}`);
-      lines.push(
-        `| ${{ added: "+", removed: "−", changed: "~" }[c.kind]} | ${code(c.type)} ${code(c.name)} | ${c.paths.map(code).join(", ")}${flags.join("")} |`,
-      );
-    }
-    lines.push("");
-  }
+  lines.push(...changeTable(o.diff), ...shardLines(o.shards ?? []));
   if (o.diff) lines.push(`**Cost:** ${describeCost(o.diff.costUsd).replace("cost per month: ", "")} a month (platform stack)`);
   if (o.cost)
     lines.push(

@@ -10,6 +10,8 @@ import { loadStackConfig, type StackConfig } from "./stackFile";
 export interface ShardPlan {
   shard: Shard & ShardName;
   cfg: StackConfig;
+  /** Its stack file. */
+  file: string;
 }
 
 /** The environments with a platform stack file `Pulumi.<environment>.yaml` in `root` (`Pulumi.yaml` is the project's file). */
@@ -65,5 +67,5 @@ export function checkAllShards(files: string[], env: Environment): ShardPlan[] {
   if (sources.length > 0 && !env.customHostnames)
     problems.push(`enclii:customHostnames: ${env.stack} has tenant shards (${sources.map((s) => s.stack).join(", ")}); set it to true`);
   if (problems.length > 0) throw new ConfigError(problems);
-  return shards.map((shard, i) => ({ shard, cfg: sources[i].cfg }));
+  return shards.map((shard, i) => ({ shard, cfg: sources[i].cfg, file: sources[i].file }));
 }

@@ -13,7 +13,7 @@ import { ROTATABLE_SECRETS, ROTATION_PHASES, type RotatableSecret } from "./rota
  * The contract's version, semver: the major changes when a field is removed or changes meaning,
  * or an exit status is reassigned; the minor when one is added. A client refuses another major.
  */
-export const CONTRACT_VERSION = "1.2.0";
+export const CONTRACT_VERSION = "1.3.0";
 
 /** Exit statuses, one per outcome the control plane must act on differently. */
 export const EXIT = {
@@ -236,9 +236,21 @@ export const planReportSchema = z
     cost: costReportSchema,
     capacity: capacityReportSchema,
     problems: z.array(z.string()).describe("why the plan does not fit its machines or budget (exit 2)"),
-    diff: planDiffSchema.optional().describe("with --against: the changes against the other plan"),
+    diff: planDiffSchema.optional().describe("with --against: the platform stack's changes against the other plan"),
+    shards: z
+      .array(
+        z.strictObject({
+          stack: z.string(),
+          tenants: z.number().int().optional().describe("none for a removed shard"),
+          status: z
+            .enum(["planned", "unchanged", "removed"])
+            .describe("planned now; unchanged: the other plan's digest, so not planned; removed: only the other plan has it"),
+          diff: planDiffSchema.optional().describe("with --against, for a planned or removed shard the other plan has a plan of"),
+        }),
+      )
+      .describe("the environment's tenant shards planned or compared (docs/plan.md#which-shards-are-planned-again)"),
   })
-  .describe("`plan --json`: the bill, the capacity check and the diff");
+  .describe("`plan --json`: the bill, the capacity check, the diff and the tenant shards");
 
 export const rotationReportSchema = z
   .strictObject({

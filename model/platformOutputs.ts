@@ -74,3 +74,17 @@ export interface PlatformOutputs {
   grafanaAdminPassword?: string;
   monthlyCostUsd: number;
 }
+
+/**
+ * The outputs a tenant shard reads through its stack reference (stacks/tenants.ts can read no
+ * other): a shard's plan depends on the platform through these alone, so a platform change that
+ * leaves them as they were plans no shard again (automation/shardInputs.ts).
+ */
+export const SHARD_READS = [
+  "domain",
+  "customHostnames",
+  "kubeApi",
+  "tenantApiToken",
+  "zoneId",
+] as const satisfies readonly (keyof PlatformOutputs)[];
+export type ShardRead = (typeof SHARD_READS)[number];

@@ -5,17 +5,20 @@ import { TenantShard } from "../components/tenants/TenantShard";
 import { renderKubeconfig, TENANTS_ACCOUNT } from "../components/k3s/credential";
 import { SHARD_TOKEN_ENV, platformStackName, shardStack, type Shard, type ShardName } from "../model/config/tenants";
 import { KUBE_SYSTEM_NAMESPACE } from "../model/names";
-import type { PlatformOutputs } from "../model/platformOutputs";
+import type { PlatformOutputs, ShardRead } from "../model/platformOutputs";
 import { ConfigError } from "./config";
 import { parseShardConfig, zoneProblems } from "./shardConfig";
 
-/** The platform stack's outputs through its stack reference, typed as stacks/program.ts exports them. */
+/**
+ * The platform stack's outputs through its stack reference, typed as stacks/program.ts exports them;
+ * only those in SHARD_READS, which decide when a platform change plans the shards again.
+ */
 function platformOutputs(platform: pulumi.StackReference) {
   return {
     /** Resolved now; undefined when the platform stack does not export it. */
-    value: async <K extends keyof PlatformOutputs>(key: K) => (await platform.getOutputValue(key)) as PlatformOutputs[K] | undefined,
+    value: async <K extends ShardRead>(key: K) => (await platform.getOutputValue(key)) as PlatformOutputs[K] | undefined,
     /** As an Output (secret when the output is); the update fails when the platform stack does not export it. */
-    require: <K extends keyof PlatformOutputs>(key: K) => platform.requireOutput(key) as pulumi.Output<NonNullable<PlatformOutputs[K]>>,
+    require: <K extends ShardRead>(key: K) => platform.requireOutput(key) as pulumi.Output<NonNullable<PlatformOutputs[K]>>,
   };
 }
 

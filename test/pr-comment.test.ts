@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMMENT_MARKER } from "../automation/prComment";
+import { makeTenants, writeShardFiles } from "../testbed/tenantShards";
 import { ROOT } from "./harness";
 
 const tmp = mkdtempSync(join(tmpdir(), "enclii-pr-"));
@@ -82,5 +83,33 @@ describe("enclii-infra pr-comment", () => {
     expect(res.stdout).toContain(
       "| − | `kubernetes:postgresql.cnpg.io/v1:Cluster` `enclii-data-postgres-enclii-pg` | <br>:warning: DELETES (holds data): it is no longer in the program |",
     );
+  });
+});
+
+describe("enclii-infra pr-comment with tenant shards", () => {
+  const commitShards = (name: string, from: string, shards: { stack: string; tenants: ReturnType<typeof makeTenants> }[]) => {
+    git("checkout", "--quiet", "-B", name, from);
+    writeShardFiles(join(repo, "tenants"), shards);
+    git("-c", "user.email=ci@enclii.dev", "-c", "user.name=ci", "add", "-A");
+    git("-c", "user.email=ci@enclii.dev", "-c", "user.name=ci", "commit", "--quiet", "-m", name);
+  };
+
+  it("a branch adding one tenant: its shard's changes, the other shard unchanged and not planned", () => {
+    const [a, b, c] = makeTenants(3);
+    commitShards("with-tenants", "main", [
+      { stack: "staging-000", tenants: [a, b] },
+      { stack: "staging-001", tenants: [c] },
+    ]);
+    commitShards("one-more-tenant", "with-tenants", [{ stack: "staging-001", tenants: [c, ...makeTenants(1, "new")] }]);
+    const res = spawnSync(process.execPath, ["automation/launch.cjs", "pr-comment", "--base", "with-tenants", "--stacks", "staging"], {
+      cwd: repo,
+      encoding: "utf8",
+    });
+    expect(res.status, res.stderr).toBe(3);
+    expect(res.stdout).toContain("### staging: changes\n\n#### staging-001: changes\n\n| | resource | changed inputs |\n|---|---|---|\n");
+    expect(res.stdout).toContain("| + | `kubernetes:core/v1:Namespace` `tenants-new0000-namespace` |  |\n");
+    expect(res.stdout).toContain("| + | `cloudflare:index/customHostname:CustomHostname` `tenants-app.new0000.example.com` |  |\n");
+    expect(res.stdout).toContain("**Tenant shards:** 1 unchanged, not planned");
+    expect(res.stdout).not.toContain("staging-000");
   });
 });

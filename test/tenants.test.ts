@@ -15,6 +15,14 @@ import { DNS_EGRESS, FROM_CLOUDFLARED } from "../components/baseline";
 import { tenantPolicySpec } from "../components/tenants/tenantObjects";
 import type { Tenant } from "../model/routes";
 import { SHARD_TOKEN_ENV, TENANTS_PER_SHARD } from "../model/config/tenants";
+import {
+  hostnameResourceName,
+  probeResourceName,
+  SHARD_RESOURCE,
+  TENANT_OBJECTS,
+  tenantObjectName,
+  tenantTargets,
+} from "../model/tenantResources";
 import { makeTenants, placeAll, stagingForTenants, writeShardFiles } from "../testbed/tenantShards";
 import { find, one, recordResources, resolve, settled, validateObject, type Registered } from "./harness";
 
@@ -315,9 +323,23 @@ describe("one NetworkPolicy per tenant is the old default-deny plus allow pair",
   });
 });
 
+/**
+ * An engine target as the engine reads it: `**` any text, `*` any but `:`, the rest literal
+ * (pulumi/pkg resource/deploy/deployment.go `UrnTargets.getMatcher`).
+ */
+function engineTarget(glob: string): RegExp {
+  const quote = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(
+    `^${glob
+      .split("**")
+      .map((segment) => segment.split("*").map(quote).join("[^:]*"))
+      .join(".*")}$`,
+  );
+}
+
 describe("the shard program as Pulumi runs it (tenants/index.ts)", () => {
-  const raw = { "enclii-tenants:tenants": JSON.stringify(tenants) };
-  const shardPlan = async (platformStack: string, file: string) => {
+  const shardPlan = async (platformStack: string, file: string, shardTenants: Tenant[] = tenants) => {
+    const raw = { "enclii-tenants:tenants": JSON.stringify(shardTenants) };
     const { runPlan } = await import("../automation/plan");
     const { loadStackConfig } = await import("../automation/stackFile");
     const entry = (await import("../tenants/index")).default as unknown as () => Promise<Record<string, unknown>>;
@@ -365,6 +387,26 @@ describe("the shard program as Pulumi runs it (tenants/index.ts)", () => {
     // The zone id is the platform's, read through the reference.
     const hostname = plan.resources.find((r) => r.type === "cloudflare:index/customHostname:CustomHostname")!;
     expect(hostname.inputs.zoneId).toBe("00112233445566778899aabbccddeeff");
+  });
+
+  it("names every resource as model/tenantResources.ts says, so a tenant's targets are exactly its own", async () => {
+    // `acme` is a prefix of `acme-eu`: neither's targets may reach the other's resources.
+    const eu: Tenant = { name: "acme-eu", hostnames: ["eu.acme.com"], service: { name: "web", port: 8080 } };
+    const all = [...tenants, eu];
+    const plan = await shardPlan("staging", "Pulumi.staging.yaml", all);
+    const own = (t: Tenant) => [
+      ...TENANT_OBJECTS.map((o) => tenantObjectName(SHARD_RESOURCE, t.name, o)),
+      ...t.hostnames.map((h) => hostnameResourceName(SHARD_RESOURCE, h)),
+    ];
+    const shardWide = ["pulumi:pulumi:Stack", "enclii:tenants:TenantShard", "pulumi:providers:kubernetes", "pulumi:providers:cloudflare"];
+    const named = plan.resources.filter((r) => !shardWide.includes(r.type));
+    // Staging runs observability, so the shard has its Probe.
+    expect(named.map((r) => r.name).sort()).toEqual([...all.flatMap(own), probeResourceName(SHARD_RESOURCE)].sort());
+    for (const t of all) {
+      const targets = tenantTargets("staging-000", { tenant: t.name, hostnames: t.hostnames }).map(engineTarget);
+      const matched = plan.resources.filter((r) => targets.some((re) => re.test(r.urn))).map((r) => r.name);
+      expect(matched.sort(), t.name).toEqual([...own(t), probeResourceName(SHARD_RESOURCE)].sort());
+    }
   });
 
   it("refuses to plan against a platform without custom hostnames, saying what to change", async () => {
@@ -426,8 +468,9 @@ describe("the planner with 1000 tenants on staging", () => {
   });
 
   it("writes ten shard plans of 100 tenants, seven resources per one-hostname tenant", () => {
-    const shards = readdirSync(join(tmp, "many", "tenants")).sort();
-    expect(shards).toEqual(Array.from({ length: 10 }, (_, i) => `staging-00${i}`));
+    // Beside the shards' plans, the digests that say which are current (docs/plan.md#which-shards-are-planned-again).
+    const [inputs, ...shards] = readdirSync(join(tmp, "many", "tenants")).sort();
+    expect([inputs, ...shards]).toEqual(["inputs.json", ...Array.from({ length: 10 }, (_, i) => `staging-00${i}`)]);
     for (const s of shards) {
       const plan = JSON.parse(readFileSync(join(tmp, "many", "tenants", s, "resources.json"), "utf8"));
       // Stack, shard component, two providers, the shard's one Probe (staging runs observability);
@@ -451,7 +494,7 @@ describe("the planner with 1000 tenants on staging", () => {
     const io = { stdout: (t: string) => (stdout += t), stderr: (t: string) => (stderr += t) };
     const out = join(tmp, "one");
     expect(await planCommand(["staging-002", "--tenants", tenantsDir, "--out", out], io), stderr).toBe(0);
-    expect(readdirSync(join(out, "tenants"))).toEqual(["staging-002"]);
+    expect(readdirSync(join(out, "tenants")).sort()).toEqual(["inputs.json", "staging-002"]);
     expect(stdout).not.toContain("Offline plan for stack");
     expect(await planCommand(["staging-042", "--tenants", tenantsDir, "--out", out], io)).toBe(2);
     expect(stderr).toContain(`no stack file ${join(tenantsDir, "Pulumi.staging-042.yaml")}`);
@@ -467,6 +510,7 @@ describe("the planner with 1000 tenants on staging", () => {
     const after = tree(join(tmp, "many"));
     const changed = [...after].filter(([k, v]) => before.get(k)?.digest !== v.digest).map(([k]) => k);
     expect(changed.sort()).toEqual([
+      "tenants/inputs.json",
       "tenants/staging-003/manifests/enclii-tenant-router/ingress-tenant-t0342.yaml",
       "tenants/staging-003/manifests/monitoring/probe-custom-hostnames-staging-003.yaml",
       "tenants/staging-003/resources.json",

@@ -26,7 +26,7 @@ func fake(t *testing.T, stdout string, code string) (*Client, string) {
 }
 
 func resultJSON(status Status, code int, extra string) string {
-	return fmt.Sprintf(`{"contractVersion":"1.2.0","operation":"deploy","environment":"staging","stack":"staging","status":%q,"exitCode":%d,"message":"what happened"%s}`+"\n", status, code, extra)
+	return fmt.Sprintf(`{"contractVersion":"1.3.0","operation":"deploy","environment":"staging","stack":"staging","status":%q,"exitCode":%d,"message":"what happened"%s}`+"\n", status, code, extra)
 }
 
 func read(t *testing.T, path string) string {
@@ -230,11 +230,11 @@ func TestOutputThatBreaksTheContract(t *testing.T) {
 
 func TestAnotherMajorContractVersionIsRefused(t *testing.T) {
 	for version, want := range map[string]string{
-		"2.0.0": "enclii-infra answered with contract version 2.0.0; this client reads major 1 (1.2.0)",
-		"0.9.1": "enclii-infra answered with contract version 0.9.1; this client reads major 1 (1.2.0)",
-		"":      "enclii-infra answered with contract version none; this client reads major 1 (1.2.0)",
+		"2.0.0": "enclii-infra answered with contract version 2.0.0; this client reads major 1 (1.3.0)",
+		"0.9.1": "enclii-infra answered with contract version 0.9.1; this client reads major 1 (1.3.0)",
+		"":      "enclii-infra answered with contract version none; this client reads major 1 (1.3.0)",
 	} {
-		stdout := strings.Replace(resultJSON(StatusOK, 0, ""), `"1.2.0"`, fmt.Sprintf("%q", version), 1)
+		stdout := strings.Replace(resultJSON(StatusOK, 0, ""), `"1.3.0"`, fmt.Sprintf("%q", version), 1)
 		c, _ := fake(t, stdout, "0")
 		res, err := c.Outputs(context.Background(), "staging")
 		var mismatch *ContractVersionError
@@ -243,8 +243,8 @@ func TestAnotherMajorContractVersionIsRefused(t *testing.T) {
 		}
 	}
 	// A newer minor only adds fields: read, and what this client does not know is ignored.
-	c, _ := fake(t, strings.Replace(resultJSON(StatusOK, 0, `,"newField":{"a":1}`), `"1.2.0"`, `"1.3.0"`, 1), "0")
-	if res, err := c.Outputs(context.Background(), "staging"); err != nil || res.ContractVersion != "1.3.0" {
+	c, _ := fake(t, strings.Replace(resultJSON(StatusOK, 0, `,"newField":{"a":1}`), `"1.3.0"`, `"1.4.0"`, 1), "0")
+	if res, err := c.Outputs(context.Background(), "staging"); err != nil || res.ContractVersion != "1.4.0" {
 		t.Errorf("a newer minor: %+v, %v", res, err)
 	}
 }

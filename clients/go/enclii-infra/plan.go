@@ -1,6 +1,7 @@
 package encliiinfra
 
-// PlanReport is plan --json's report: the bill, the capacity check and, with --against, the diff.
+// PlanReport is plan --json's report: the bill, the capacity check, the tenant shards and, with
+// --against, the diffs.
 type PlanReport struct {
 	Cost     CostReport     `json:"cost"`
 	Capacity CapacityReport `json:"capacity"`
@@ -8,6 +9,19 @@ type PlanReport struct {
 	Problems []string `json:"problems"`
 	// Diff is the changes against the other plan, with --against.
 	Diff *PlanDiff `json:"diff,omitempty"`
+	// Shards are the environment's tenant shards, planned or, against another plan with the same
+	// digest, left unplanned; with --against each planned or removed one's diff.
+	Shards []ShardOutcome `json:"shards"`
+}
+
+// ShardOutcome is one tenant shard in a plan.
+type ShardOutcome struct {
+	Stack string `json:"stack"`
+	// Tenants is nil for a removed shard.
+	Tenants *int `json:"tenants,omitempty"`
+	// Status is planned, unchanged (same digest as the other plan: not planned) or removed.
+	Status string    `json:"status"`
+	Diff   *PlanDiff `json:"diff,omitempty"`
 }
 
 // CostReport is the plan's monthly bill.

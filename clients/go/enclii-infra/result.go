@@ -8,7 +8,7 @@ import (
 // ContractVersion is the version of the result contract this client was written against
 // (model/contract.ts CONTRACT_VERSION). A result whose contractVersion has another major is
 // refused with a *ContractVersionError; a newer minor only adds fields, which decoding ignores.
-const ContractVersion = "1.2.0"
+const ContractVersion = "1.3.0"
 
 // Status is a result's outcome in words; the exit status says the same in a number
 // (docs/control-plane.md#exit-status).
