@@ -90,10 +90,13 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
       "compare with another plan: a plan directory or a git ref (exit 3 changes, 4 replaces something holding data)",
     )
     .option("--jobs <n>", "worker processes planning the tenant shards (default: one per core; 1 plans them in this process)")
+    .option("--skip-same <file>", "leave out the shards whose digests FILE has (what a plan --against a git ref gives the ref's planner)")
     .option("--json", "print cost, capacity and the diff as one JSON object")
     .exitOverride()
     .action(async (stack: string, opts: Record<string, string | boolean>) => {
-      const argv = [stack, ...Object.entries(opts).flatMap(([k, v]) => (v === true ? [`--${k}`] : [`--${k}`, String(v)]))];
+      // commander names options in camelCase; the plan parses them as typed.
+      const flag = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      const argv = [stack, ...Object.entries(opts).flatMap(([k, v]) => (v === true ? [flag(k)] : [flag(k), String(v)]))];
       done(await planCommand(argv, io));
     });
   program

@@ -44,7 +44,8 @@ function scratchRepo(dir: string, tenants: number): { shards: number } {
   const grown = placeAll("staging", makeTenants(1, "new"), shards);
   writeShardFiles(join(dir, "tenants"), grown);
   git("checkout", "--quiet", "-b", "one-more");
-  git("commit", "--quiet", "-am", "one tenant more");
+  git("add", "-A");
+  git("commit", "--quiet", "-m", "one tenant more");
   return { shards: grown.length };
 }
 
@@ -62,9 +63,10 @@ export async function benchIncremental(work: string, log: (s: string) => void): 
     const opts = { cwd: repo, work };
     const git = (...args: string[]) => execFileSync("git", args, { cwd: repo });
     git("checkout", "--quiet", "main");
-    const fullPlan = await runChild([LAUNCH, "plan", "staging", "--out", "plan/staging"], opts);
+    // Where `npm run plan -- staging` writes, and so where the previous plan is.
+    const fullPlan = await runChild([LAUNCH, "plan", "staging"], opts);
     git("checkout", "--quiet", "one-more");
-    const againstPrevious = await runChild([LAUNCH, "plan", "staging", "--out", "plan/staging", "--against", "plan/staging"], opts);
+    const againstPrevious = await runChild([LAUNCH, "plan", "staging", "--against", "plan/staging"], opts);
     expectOneShardPlanned("plan --against", againstPrevious.stdout, shards);
     const prComment = await runChild([LAUNCH, "pr-comment", "--base", "main", "--stacks", "staging"], opts);
     expectOneShardPlanned("pr-comment", prComment.stdout, shards);

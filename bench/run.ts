@@ -6,24 +6,28 @@
  *     automation/launch.cjs plan …), wall time and peak RSS per child process; against it, the
  *     bare SDK re-registering the same resource graph (bench/bare.cjs), interleaved run by run.
  *     Ratios: whole process (wall ÷ wall) and in-process (the CLI's "planned in" ÷ bare's eval).
- *  2. Staging with 0, 1000, 2000 and 5000 tenants in shard stacks: wall, peak RSS, and the
- *     platform stack's resource count and digest at each count (they must not change).
+ *  2. Staging with 0, 1000, 2000, 5000 and 10000 tenants in shard stacks: wall, peak RSS (the
+ *     CLI's own, its shard workers', and the bound on the whole process tree's), the machine's load,
+ *     and the platform stack's resource count and digest at each count (they must not change).
  *  3. Each shard of the 1000-tenant run: resources, plan time, and the same ratio against the
  *     bare SDK re-registering that shard's graph, in the same run.
  *
  * Prints tables, writes `.bench/results.json`; exits 1 if a plan fails or the platform stack's
- * plan changes with tenants. Peak memory: a module preloaded through NODE_OPTIONS records
- * `process.resourceUsage().maxRSS` at exit; the figure is the largest of the run's processes.
+ * plan changes with tenants. Peak memory: a module preloaded through NODE_OPTIONS, which forked
+ * workers inherit, records each process's `process.resourceUsage().maxRSS` at exit.
  */
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { parseShardStack } from "../model/config/tenants";
 import { makeTenants, placeAll, stagingForTenants, writeShardFiles } from "../testbed/tenantShards";
+import { runChild, type Child } from "./child";
 import { benchConfig } from "./config";
+import { benchDomains, domainsTable } from "./domains";
+import { benchIncremental, INCREMENTAL_COUNTS } from "./incremental";
 import { benchData } from "./data";
 import { stats, type Stats } from "./stats";
 
@@ -32,63 +36,40 @@ const RESULTS = join(ROOT, ".bench", "results.json");
 /** What `npm run plan` runs. */
 const PLAN = ["automation/launch.cjs", "plan"];
 const BARE = "bench/bare.cjs";
-/** A 5000-tenant plan takes about 40 s here, more under load; a hung child still ends. */
-const CHILD_TIMEOUT_MS = 300_000;
 const RESULT_PREFIX = "BENCH ";
 const STACKS = [
   { stack: "production", args: [] as string[] },
   { stack: "staging", args: [] as string[] },
   { stack: "ha", args: ["--config", "examples/Pulumi.ha.yaml"] },
 ];
-const TENANT_COUNTS = [0, 1000, 2000, 5000];
+const TENANT_COUNTS = [0, 1000, 2000, 5000, 10_000];
 /** Runs per tenant count: the large ones take tens of seconds each. */
 const TENANT_RUNS = (n: number) => (n <= 1000 ? 3 : 1);
 const SHARD_DETAIL_TENANTS = 1000;
+/** Shard workers a plan runs at once: the CLI's default, one per core (automation/shardPlans.ts). */
+const PLANNERS = availableParallelism();
 
-const RSS_HOOK =
-  'const{appendFileSync}=require("node:fs");process.on("exit",()=>{const f=process.env.BENCH_RSS_FILE;' +
-  'if(f)appendFileSync(f,JSON.stringify({maxRSS:process.resourceUsage().maxRSS})+"\\n")});';
-
-interface Child {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  maxRssMiB: number;
+/**
+ * The most the process tree can have held at once: the CLI's own peak and its PLANNERS largest
+ * workers' (it runs no more at a time). An upper bound: the CLI peaks planning the platform, before
+ * any worker starts, and a worker's peak need not meet another's.
+ */
+function treeBoundMiB([own, ...workers]: number[]): number {
+  return (
+    own +
+    [...workers]
+      .sort((a, b) => b - a)
+      .slice(0, PLANNERS)
+      .reduce((sum, w) => sum + w, 0)
+  );
 }
 
 let work = "";
-let runCount = 0;
+/** `--only <section>`: that section alone, without the config and data benches. */
+let only = false;
 
-function run(args: string[]): Promise<Child> {
-  const rssFile = join(work, `rss-${runCount++}.jsonl`);
-  const hook = join(work, "rss-hook.cjs");
-  if (!existsSync(hook)) writeFileSync(hook, RSS_HOOK);
-  const env = { ...process.env, BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --require=${hook}`.trim() };
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), CHILD_TIMEOUT_MS);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      const ms = performance.now() - t0;
-      const rss = existsSync(rssFile)
-        ? readFileSync(rssFile, "utf8")
-            .trim()
-            .split("\n")
-            .map((l) => (JSON.parse(l) as { maxRSS: number }).maxRSS / 1024)
-        : [0];
-      if (code !== 0)
-        reject(new Error(`node ${args.join(" ")} failed (exit ${code}):\n${(stderr || stdout).trim().split("\n").slice(-10).join("\n")}`));
-      else resolve({ code, stdout, stderr, ms, maxRssMiB: Math.max(...rss) });
-    });
-  });
-}
+/** A child in the repository, measured (bench/child.ts). */
+const run = (args: string[]): Promise<Child> => runChild(args, { cwd: ROOT, work });
 
 /** "(planned in N ms)" of the platform line, and per shard. */
 function plannedMs(stdout: string): { platform: number; shards: Map<string, number> } {
@@ -162,16 +143,30 @@ async function benchTenants(runs: number, log: (s: string) => void) {
     writeShardFiles(tenantsDir, placeAll("staging", makeTenants(count)));
     const out = join(work, `plan-tenants-${count}`);
     const wall: number[] = [];
-    const rss: number[] = [];
+    const own: number[] = [];
+    const worker: number[] = [];
+    const tree: number[] = [];
+    const load: number[] = [];
     let last: Child | undefined;
     for (let i = 0; i < Math.min(runs, TENANT_RUNS(count)); i++) {
+      load.push(loadavg()[0]);
       last = await run([...PLAN, "staging", "--config", stagingForTenants(work), "--tenants", tenantsDir, "--out", out]);
+      const [cli, ...workers] = last.rssMiB;
       wall.push(last.ms);
-      rss.push(last.maxRssMiB);
-      log(`  ${count} tenants ${i + 1}: ${last.ms.toFixed(0)} ms, ${last.maxRssMiB.toFixed(0)} MiB`);
+      own.push(cli);
+      worker.push(Math.max(0, ...workers));
+      tree.push(treeBoundMiB(last.rssMiB));
+      log(
+        `  ${count} tenants ${i + 1}: ${last.ms.toFixed(0)} ms, tree ≤ ${tree[i].toFixed(0)} MiB (CLI ${cli.toFixed(0)}, ${workers.length} workers, the largest ${worker[i].toFixed(0)}), load ${load[i].toFixed(2)}`,
+      );
     }
     const shardsDir = join(out, "tenants");
-    const shards = existsSync(shardsDir) ? readdirSync(shardsDir).sort() : [];
+    // Shard plans only: the directory holds their digests too (tenants/inputs.json).
+    const shards = existsSync(shardsDir)
+      ? readdirSync(shardsDir)
+          .filter((s) => parseShardStack(s))
+          .sort()
+      : [];
     rows.push({
       tenants: count,
       shards: shards.length,
@@ -179,7 +174,10 @@ async function benchTenants(runs: number, log: (s: string) => void) {
       platformDigest: digest(join(out, "resources.json")),
       shardResources: shards.reduce((n, s) => n + resourcesIn(join(shardsDir, s, "resources.json")), 0),
       wallMs: stats(wall),
-      peakRssMiB: stats(rss),
+      cliPeakRssMiB: stats(own),
+      workerPeakRssMiB: stats(worker),
+      treePeakRssMiB: stats(tree),
+      load1m: stats(load),
     });
     if (count === SHARD_DETAIL_TENANTS && last) {
       const planned = plannedMs(last.stdout).shards;
@@ -200,10 +198,60 @@ async function benchTenants(runs: number, log: (s: string) => void) {
   return { rows, shardDetail };
 }
 
+/** Work proportional to the change (bench/incremental.ts): one tenant added at 1,000 and 10,000 tenants. */
+async function incremental(log: (s: string) => void): Promise<number> {
+  log(`one tenant added at ${INCREMENTAL_COUNTS.join(" / ")} tenants:`);
+  const load = loadavg()[0];
+  const rows = await benchIncremental(work, log);
+  const cell = (c: Child) =>
+    `${(c.ms / 1000).toFixed(1)} s, ${c.rssMiB[0].toFixed(0)} MiB (largest other ${Math.max(0, ...c.rssMiB.slice(1)).toFixed(0)})`;
+  process.stdout.write(
+    `\n${table([
+      ["tenants", "shards", "full plan", "one added, --against the previous plan", "pr-comment --base main"],
+      ...rows.map((r) => [String(r.tenants), String(r.shards), cell(r.fullPlan), cell(r.againstPrevious), cell(r.prComment)]),
+    ])}\nwall time, the command's own peak RSS and the largest of the processes it started (workers, the base's planner); load 1 min at start ${load.toFixed(2)}.\n`,
+  );
+  writeSection("incremental", {
+    load1m: load,
+    rows: rows.map((r) => ({
+      ...r,
+      ...Object.fromEntries(["fullPlan", "againstPrevious", "prComment"].map((k) => [k, figures(r[k as "fullPlan"])])),
+    })),
+  });
+  return 0;
+}
+
+/** `domains add` and `status` in shards of 1 and 100 tenants on the real engine (bench/domains.ts). */
+async function domains(log: (s: string) => void): Promise<number> {
+  const load = loadavg()[0];
+  const { rows } = await benchDomains(log);
+  if (rows.length > 0) process.stdout.write(`\n${table(domainsTable(rows))}\nload 1 min at start ${load.toFixed(2)}.\n`);
+  writeSection("domains", { load1m: load, rows });
+  return 0;
+}
+
+const SECTIONS = { incremental, domains };
+
+const figures = (c: Child) => ({ ms: c.ms, rssMiB: c.rssMiB });
+
+/** One section's figures in `.bench/<name>.json`. */
+function writeSection(name: string, data: unknown): void {
+  mkdirSync(join(ROOT, ".bench"), { recursive: true });
+  writeFileSync(
+    join(ROOT, ".bench", `${name}.json`),
+    `${JSON.stringify({ generatedAt: new Date().toISOString(), ...(data as object) }, null, 2)}\n`,
+  );
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { runs: { type: "string", default: "5" } } });
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { runs: { type: "string", default: "5" }, only: { type: "string" } },
+  });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer, got ${values.runs}`);
+  if (values.only !== undefined && !(values.only in SECTIONS))
+    throw new Error(`--only must be one of ${Object.keys(SECTIONS).join(", ")}, got ${values.only}`);
   work = mkdtempSync(join(tmpdir(), "enclii-bench-"));
   const cleanup = () => rmSync(work, { recursive: true, force: true });
   process.once("SIGINT", () => (cleanup(), process.exit(130)));
@@ -212,6 +260,8 @@ async function main(): Promise<number> {
   const started = performance.now();
   const loadBefore = loadavg();
   try {
+    only = values.only !== undefined;
+    if (values.only) return await SECTIONS[values.only as keyof typeof SECTIONS](log);
     log("warm-up plan (untimed: builds the bundle and its code cache if needed)");
     await run([...PLAN, "production", "--out", join(work, "warm-up")]);
     log("stacks:");
@@ -238,14 +288,27 @@ async function main(): Promise<number> {
     );
     process.stdout.write(
       `${table([
-        ["tenants", "shards", "platform resources", "shard resources", "plan wall ms", "peak RSS MiB"],
+        [
+          "tenants",
+          "shards",
+          "platform resources",
+          "shard resources",
+          "plan wall ms",
+          "tree peak ≤ MiB",
+          "CLI MiB",
+          "worker MiB",
+          "load 1 min",
+        ],
         ...tenants.rows.map((r) => [
           String(r.tenants),
           String(r.shards),
           String(r.platformResources),
           String(r.shardResources),
           range(r.wallMs),
-          range(r.peakRssMiB),
+          range(r.treePeakRssMiB),
+          range(r.cliPeakRssMiB),
+          range(r.workerPeakRssMiB),
+          range(r.load1m, 2),
         ]),
       ])}\n`,
     );
@@ -264,6 +327,8 @@ async function main(): Promise<number> {
       [
         `${runs} runs per stack (tenant counts: ${TENANT_COUNTS.map((n) => `${n}: ${Math.min(runs, TENANT_RUNS(n))}`).join(", ")}), median (min-max).`,
         "plan wall / peak RSS: the CLI child (node automation/launch.cjs plan …, what npm run plan runs), spawn to exit.",
+        `tree peak ≤: the CLI's peak RSS plus its ${PLANNERS} largest shard workers' (it runs ${PLANNERS} at a time), an upper bound on the`,
+        "  whole process tree's; worker MiB: the largest worker's; load 1 min: os.loadavg() as the run started.",
         "bare: node bench/bare.cjs re-registering the plan's resources.json (same types, names, parents, providers, inputs)",
         "  with plain resources and @pulumi/pulumi as shipped; bare wall = its whole process, bare eval = its registrations.",
         "wall ratio = plan wall / bare wall; eval ratio = the CLI's own 'planned in' / bare eval (both exclude start-up).",
@@ -277,14 +342,14 @@ async function main(): Promise<number> {
       `${JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, cpus: cpus().length, loadBefore, loadAfter, runs, totalSeconds: totalS, stacks, tenants: { ...tenants, platformIdentical: identical } }, null, 2)}\n`,
     );
     process.stdout.write(`Wrote ${RESULTS}\n`);
-    return identical ? 0 : 1;
+    return Math.max(identical ? 0 : 1, await incremental(log), await domains(log));
   } finally {
     cleanup();
   }
 }
 
 main().then(
-  async (code) => process.exit(Math.max(code, await benchConfig(), await benchData())),
+  async (code) => process.exit(only ? code : Math.max(code, await benchConfig(), await benchData())),
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

@@ -7,7 +7,9 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writ
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { againstRef } from "../automation/against";
 import { COMMENT_MARKER } from "../automation/prComment";
+import { readShardInputs } from "../automation/shardInputs";
 import { makeTenants, writeShardFiles } from "../testbed/tenantShards";
 import { ROOT } from "./harness";
 
@@ -111,5 +113,23 @@ describe("enclii-infra pr-comment with tenant shards", () => {
     expect(res.stdout).toContain("| + | `cloudflare:index/customHostname:CustomHostname` `tenants-app.new0000.example.com` |  |\n");
     expect(res.stdout).toContain("**Tenant shards:** 1 unchanged, not planned");
     expect(res.stdout).not.toContain("staging-000");
+  });
+
+  it("the base's own planner, through its CLI, skips the shards whose digests this checkout shares", () => {
+    const head = join(tmp, "head-plan");
+    const planned = spawnSync(process.execPath, ["automation/launch.cjs", "plan", "staging", "--out", head], {
+      cwd: repo,
+      encoding: "utf8",
+    });
+    expect(planned.status, planned.stderr).toBe(0);
+    const digests = readShardInputs(head)!;
+    const base = againstRef("with-tenants", "staging", [], digests, repo);
+    try {
+      expect(base.shards?.["staging-000"]).toEqual({ inputs: digests["staging-000"].inputs, planned: false });
+      expect(base.shards?.["staging-001"]?.planned).toBe(true);
+      expect(base.shards?.["staging-001"]?.inputs).not.toBe(digests["staging-001"].inputs);
+    } finally {
+      base.done();
+    }
   });
 });
