@@ -18,6 +18,9 @@ export interface PlanFile {
 
 export type { PlanDiff, Replacement, ResourceChange };
 
+/** A stack with nothing in it: what a new stack is compared with, and a removed one compared to. */
+export const emptyPlan = (stack: string): PlanFile => ({ stack, resources: [], outputs: {} });
+
 type Json = unknown;
 const STACK_TYPE = "pulumi:pulumi:Stack";
 

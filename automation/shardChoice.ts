@@ -10,7 +10,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseShardStack } from "../model/config/tenants";
 import type { Against } from "./against";
-import { diffPlans, renderDiff, type PlanDiff, type PlanFile } from "./planDiff";
+import { diffPlans, emptyPlan, renderDiff, type PlanDiff, type PlanFile } from "./planDiff";
 import { codeDigest, forgetShardInputs, shardDigest, writeShardInputs, type ShardInputsFile } from "./shardInputs";
 import { planShards, type ShardJob } from "./shardPlans";
 import type { ShardPlan } from "./shards";
@@ -81,8 +81,6 @@ export function chooseShards(args: {
   return choice;
 }
 
-const EMPTY = (stack: string): PlanFile => ({ stack, resources: [], outputs: {} });
-
 /** The other plan's shards of `environment` that this plan no longer has, each as everything it deletes. */
 export function removedShards(against: Against, environment: string, current: ReadonlySet<string>): ShardOutcome[] {
   const listed = against.shards ? Object.keys(against.shards) : listDirs(join(against.dir, SHARD_PLANS));
@@ -93,7 +91,7 @@ export function removedShards(against: Against, environment: string, current: Re
       const file = planOf(join(against.dir, SHARD_PLANS, stack));
       if (!existsSync(file)) return { stack, status: "removed" };
       const plan = JSON.parse(readFileSync(file, "utf8")) as PlanFile;
-      return { stack, status: "removed", diff: diffPlans(plan, EMPTY(stack)) };
+      return { stack, status: "removed", diff: diffPlans(plan, emptyPlan(stack)) };
     });
 }
 

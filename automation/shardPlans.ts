@@ -16,7 +16,7 @@ import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { TENANTS_PROJECT, platformStackName, type Shard, type ShardName } from "../model/config/tenants";
 import { ConfigError } from "../stacks/config";
-import { diffPlans, type PlanDiff, type PlanFile } from "./planDiff";
+import { diffPlans, emptyPlan, type PlanDiff, type PlanFile } from "./planDiff";
 import { writePlan } from "./planFiles";
 import type { StackConfig } from "./stackFile";
 
@@ -34,7 +34,7 @@ export interface ShardPlanned {
   resources: number;
   manifests: number;
   ms: number;
-  /** With `against`: diffPlans(other, this) (automation/planDiff.ts); a new shard against an empty plan `{ stack, resources: [], outputs: {} }`. */
+  /** With `against`: diffPlans(other, this) (automation/planDiff.ts); a new shard against an empty plan (`emptyPlan`). */
   diff?: PlanDiff;
 }
 /** What a shard reads of its platform: the platform stack's name (its environment) and its outputs. */
@@ -97,7 +97,7 @@ export async function planShard({ shard, cfg, dir, against }: ShardJob, platform
       ? undefined
       : existsSync(against)
         ? (JSON.parse(readFileSync(against, "utf8")) as PlanFile)
-        : { stack: shard.stack, resources: [], outputs: {} };
+        : emptyPlan(shard.stack);
   const written = writePlan(dir, result);
   return {
     stack: shard.stack,
