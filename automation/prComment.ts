@@ -75,7 +75,7 @@ const SHARD_VERDICT = {
 function shardLines(shards: readonly ShardOutcome[]): string[] {
   const lines: string[] = [];
   for (const s of shards.filter((x) => x.status !== "unchanged")) {
-    const verdict = s.diff ? SHARD_VERDICT[s.diff.verdict] : "planned (the other plan has no plan of it to compare with)";
+    const verdict = s.diff ? SHARD_VERDICT[s.diff.verdict] : `${s.status} (the base has no plan of it to compare with)`;
     lines.push(`#### ${s.stack}${s.status === "removed" ? " (removed)" : ""}: ${verdict}`, "", ...changeTable(s.diff));
   }
   const unchanged = shards.filter((x) => x.status === "unchanged").length;

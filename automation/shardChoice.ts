@@ -166,8 +166,8 @@ export function renderShards(outcomes: readonly ShardOutcome[], against: Against
   const lines = outcomes.flatMap((o) =>
     o.diff && o.diff.verdict !== "no-change"
       ? [`\n${renderDiff(o.diff, against.label)}`]
-      : o.status === "planned" && !o.diff
-        ? [`\n${o.stack}: planned; ${against.label} has no plan of it to compare with\n`]
+      : o.status !== "unchanged" && !o.diff
+        ? [`\n${o.stack}: ${o.status}; ${against.label} has no plan of it to compare with\n`]
         : [],
   );
   const count = (status: ShardOutcome["status"]) => outcomes.filter((o) => o.status === status).length;
@@ -178,8 +178,11 @@ export function renderShards(outcomes: readonly ShardOutcome[], against: Against
   return lines.join("");
 }
 
-/** The verdict of the shards against the other plan: a planned shard it has no plan of counts as a change. */
+/** What a shard the other plan has no plan of does: a planned one changes; a removed one deletes its tenants' namespaces. */
+const UNCOMPARED = { planned: "changes", removed: "replaces-stateful", unchanged: "no-change" } as const;
+
+/** The verdict of the shards against the other plan. */
 export function shardsVerdict(outcomes: readonly ShardOutcome[]): PlanDiff["verdict"] {
-  const verdicts = outcomes.flatMap((o) => (o.diff ? [o.diff.verdict] : o.status === "planned" ? ["changes" as const] : []));
+  const verdicts = outcomes.map((o) => (o.diff ? o.diff.verdict : UNCOMPARED[o.status]));
   return verdicts.includes("replaces-stateful") ? "replaces-stateful" : verdicts.includes("changes") ? "changes" : "no-change";
 }

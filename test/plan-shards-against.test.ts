@@ -124,6 +124,19 @@ describe("plan --against: only the shards that differ", () => {
     expect(Object.keys(readShardInputs(out)!)).toEqual(["staging-000", "staging-001"]);
   });
 
+  it("a removed shard the other plan left out: still deletes its tenants' namespaces (exit 4), though nothing lists them", async () => {
+    const out = join(tmp, "left-out");
+    const tenants = tenantsDir("left-out-tenants");
+    expect((await plan(tenants, join(tmp, "left-out-head"))).code).toBe(0);
+    const same = join(tmp, "left-out-same.json");
+    writeFileSync(same, JSON.stringify({ "staging-002": readShardInputs(join(tmp, "left-out-head"))!["staging-002"] }));
+    expect((await plan(tenants, out, "--skip-same", same)).code).toBe(0);
+    expect(readShardInputs(out)!["staging-002"].planned).toBe(false);
+    const r = await plan(tenantsDir("left-out-two", SHARDS.slice(0, 2)), out, "--against", out);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.plan.shards.find((s) => s.stack === "staging-002")).toEqual({ stack: "staging-002", status: "removed" });
+  });
+
   it("--skip-same (what a base ref's planner is given): the shards with those digests are not planned, and say so", async () => {
     const out = join(tmp, "head");
     const tenants = tenantsDir("skip");
