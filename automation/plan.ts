@@ -9,7 +9,7 @@ import * as settings from "@pulumi/pulumi/runtime/settings";
 import { PLATFORM_PROJECT } from "../model/config/tenants";
 import { SECRET_MARK as SECRET } from "../model/names";
 import { planMocks, type StackOutputs } from "./mocks";
-import { withoutDiagnostics } from "./sdkInternals";
+import { withoutDiagnostics, withoutProtobuf } from "./sdkInternals";
 import type { StackConfig } from "./stackFile";
 
 /** What `pulumi.getOrganization()` answers on a self-managed backend, and so in plans. */
@@ -114,7 +114,8 @@ export interface PlanOptions {
 /**
  * Plans the stack program, or `program` (the benchmark's bare baseline uses the same harness).
  * The SDK's diagnostics bookkeeping is off while it runs (sdkInternals.ts): stack traces per
- * resource and per promise, which a plan never shows.
+ * resource and per promise, which a plan never shows; and so is its protobuf encoding of
+ * properties, which no wire carries under mocks.
  */
 export function runPlan(
   stack: string,
@@ -122,7 +123,7 @@ export function runPlan(
   program?: Program,
   options: PlanOptions = {},
 ): Promise<PlanResult> {
-  return withoutDiagnostics(() => plan(stack, cfg, program, options));
+  return withoutDiagnostics(() => withoutProtobuf(() => plan(stack, cfg, program, options)));
 }
 
 async function plan(stack: string, cfg: Pick<StackConfig, "config" | "secretKeys">, program: Program | undefined, options: PlanOptions) {

