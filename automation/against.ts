@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { UsageError } from "./control/errors";
+import { NODE_FLAGS } from "./nodeFlags";
 import type { PlanFile } from "./planDiff";
 import { readShardInputs, type ShardInputsFile } from "./shardInputs";
 
@@ -75,7 +76,7 @@ export function againstRef(ref: string, stack: string, args: string[], same: Sha
     const sameFile = join(dir, "same.json");
     writeFileSync(sameFile, JSON.stringify(same));
     const plan = (extra: string[]) =>
-      spawnSync(process.execPath, ["automation/launch.cjs", "plan", stack, "--out", out, ...args, ...extra], {
+      spawnSync(process.execPath, [...NODE_FLAGS, "automation/launch.cjs", "plan", stack, "--out", out, ...args, ...extra], {
         cwd: tree,
         encoding: "utf8",
       });

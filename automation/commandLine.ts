@@ -89,7 +89,10 @@ export function buildCli(io: Io, deps: ControlDeps, done: (code: number) => void
       "--against <dir|ref>",
       "compare with another plan: a plan directory or a git ref (exit 3 changes, 4 replaces something holding data)",
     )
-    .option("--jobs <n>", "worker processes planning the tenant shards (default: one per core; 1 plans them in this process)")
+    .option(
+      "--jobs <n>",
+      "worker processes planning the tenant shards (default: one fewer than the cores, at least 1; 1 plans them in this process)",
+    )
     .option("--skip-same <file>", "leave out the shards whose digests FILE has (what a plan --against a git ref gives the ref's planner)")
     .option("--json", "print cost, capacity and the diff as one JSON object")
     .exitOverride()

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
 /**
  * `enclii-infra`'s entry (package.json `bin`, and `npm run plan`): runs the bundled CLI (dist/cli.js), building it first when it is
  * missing or older than its sources, so an edit is never planned with a stale bundle.

@@ -51,13 +51,13 @@ export const SHARD_WORKER_ARG = "--shard-planner-worker";
  * 230 MB after one, 310 after two, 383 after three, 400 to 450 from five to fifty. Its heap after
  * a full GC held 50 MB shard after shard: what grows is garbage, which V8 lets pile up to several
  * times the live heap before collecting it. So a worker's V8 grows its heap by half at most: 240 to
- * 250 MB after ten shards and after fifty. The cost, 10,000 tenants on two cores: 72 s of CPU and
- * 38 s against 63 s and 34 s (by twice: 371 MB, 67 s of CPU; by a whole: 289 MB, no cheaper than
+ * 250 MB after ten shards and after fifty (by twice: 371 MB; by a whole: 289 MB, no cheaper than
  * by half). Collecting after every shard (gc()) held 246 MB but doubled the time, and a hard cap
- * would not do: a full shard (100 tenants of 20 hostnames) dies of a 192 MB heap; it peaks at 474
- * MB so, 627 MB without.
+ * would not do: a full shard (100 tenants of 20 hostnames) dies of a 192 MB heap. Its young
+ * generation is doubled (32 MB semi-spaces; the CLI's, nodeFlags.ts, is quadrupled): two workers
+ * planned 10,000 tenants in 24 to 27 s instead of 32 s, at 250 to 265 MB each.
  */
-const WORKER_V8_FLAGS = ["--heap-growing-percent=50"];
+const WORKER_V8_FLAGS = ["--heap-growing-percent=50", "--max-semi-space-size=32"];
 /**
  * Shards a worker plans before a fresh one replaces it: no more than were measured above (the peak
  * the same after fifty as after ten), a backstop should an SDK start keeping state from plan to
@@ -65,6 +65,16 @@ const WORKER_V8_FLAGS = ["--heap-growing-percent=50"];
  * compiled); at 10,000 tenants on two cores each worker plans about fifty.
  */
 export const SHARDS_PER_WORKER = 50;
+
+/**
+ * `--jobs` by default: one planner fewer than the cores, at least one (this process). A planner
+ * keeps more than a core busy, V8 collecting its garbage on helper threads beside it: on two
+ * cores, 10,000 tenants planned by one process took 23.7 s and peaked at 457 MB, by two workers
+ * 24 s and 708 MB for the whole tree.
+ */
+export function defaultJobs(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
 
 /** One shard, parent to worker. */
 export interface ShardRequest {
@@ -129,7 +139,7 @@ export async function planShards(
 ): Promise<ShardPlanned[]> {
   // Only the platform's name and outputs reach a worker, whatever else `platform` holds (a whole PlanResult).
   const ref = { stack: platform.stack, outputs: platform.outputs };
-  const workers = Math.min(opts.jobs ?? availableParallelism(), jobs.length);
+  const workers = Math.min(opts.jobs ?? defaultJobs(), jobs.length);
   if (workers > 1) return await new ShardPool(jobs, ref, opts.onPlanned).run(workers);
   const planned: ShardPlanned[] = [];
   for (const job of jobs) {

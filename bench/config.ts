@@ -16,6 +16,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
+import { NODE_FLAGS } from "../automation/nodeFlags";
 import { ByteChecker, byteCaseArbitrary, byteViolation } from "../testbed/byteFuzz";
 import { caseArbitrary, check, planAccepted, render, violation } from "../testbed/stackFuzz";
 import { stats, type Stats } from "./stats";
@@ -68,7 +69,9 @@ function refusals(dir: string): RefusalRow[] {
     const file = join(dir, `Pulumi.${name.replace(/\W+/g, "-")}.yaml`);
     writeFileSync(file, text);
     const npm = Array.from({ length: RUNS }, () => cpuSeconds(`npm run -s plan -- broken --config ${file} --out ${dir}/out`));
-    const cli = Array.from({ length: RUNS }, () => cpuSeconds(`node automation/launch.cjs plan broken --config ${file} --out ${dir}/out`));
+    const cli = Array.from({ length: RUNS }, () =>
+      cpuSeconds(`node ${NODE_FLAGS.join(" ")} automation/launch.cjs plan broken --config ${file} --out ${dir}/out`),
+    );
     return { file: name, exit: npm[0].exit, npmCpuS: stats(npm.map((r) => r.cpuS)), cliCpuS: stats(cli.map((r) => r.cpuS)) };
   });
 }

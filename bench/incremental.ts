@@ -10,10 +10,12 @@ import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { makeTenants, placeAll, stagingForTenants, writeShardFiles } from "../testbed/tenantShards";
+import { NODE_FLAGS } from "../automation/nodeFlags";
 import { runChild, type Child } from "./child";
 
 const ROOT = join(__dirname, "..");
-const LAUNCH = "automation/launch.cjs";
+/** The CLI as `npm run plan` starts it. */
+const LAUNCH = [...NODE_FLAGS, "automation/launch.cjs"];
 export const INCREMENTAL_COUNTS = [1000, 10_000];
 
 export interface IncrementalRow {
@@ -64,13 +66,13 @@ export async function benchIncremental(work: string, log: (s: string) => void): 
     const git = (...args: string[]) => execFileSync("git", args, { cwd: repo });
     git("checkout", "--quiet", "main");
     // Untimed: the scratch checkout's first run builds its bundle and code cache.
-    await runChild([LAUNCH, "plan", "production", "--out", join(work, `warm-up-${tenants}`)], opts);
+    await runChild([...LAUNCH, "plan", "production", "--out", join(work, `warm-up-${tenants}`)], opts);
     // Where `npm run plan -- staging` writes, and so where the previous plan is.
-    const fullPlan = await runChild([LAUNCH, "plan", "staging"], opts);
+    const fullPlan = await runChild([...LAUNCH, "plan", "staging"], opts);
     git("checkout", "--quiet", "one-more");
-    const againstPrevious = await runChild([LAUNCH, "plan", "staging", "--against", "plan/staging"], opts);
+    const againstPrevious = await runChild([...LAUNCH, "plan", "staging", "--against", "plan/staging"], opts);
     expectOneShardPlanned("plan --against", againstPrevious.stdout, shards);
-    const prComment = await runChild([LAUNCH, "pr-comment", "--base", "main", "--stacks", "staging"], opts);
+    const prComment = await runChild([...LAUNCH, "pr-comment", "--base", "main", "--stacks", "staging"], opts);
     expectOneShardPlanned("pr-comment", prComment.stdout, shards);
     log(
       `  ${tenants} tenants (${shards} shards): full plan ${fullPlan.ms.toFixed(0)} ms, against the previous ${againstPrevious.ms.toFixed(0)} ms, pr-comment ${prComment.ms.toFixed(0)} ms`,

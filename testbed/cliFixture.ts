@@ -47,6 +47,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { NODE_FLAGS } from "../automation/nodeFlags";
 import { FIXTURE, fixtureCluster, type Engine } from "./engine";
 import { engineRuns, installEngineLog, type EngineRun } from "./engineLog";
 import type { Kube } from "./kube";
@@ -119,7 +120,7 @@ export async function cliFixtureRoot(
   const logDir = join(dirname(engine.root), `cli-${environment}-log`);
   if (opts.engineLog) vars.PATH = installEngineLog(logDir, vars.PATH);
 
-  const command = [process.execPath, LAUNCH];
+  const command = [process.execPath, ...NODE_FLAGS, LAUNCH];
   const env = () => ({ ...process.env, ...vars });
   return {
     root,

@@ -32,8 +32,9 @@ type Client struct {
 	// Dir is the checkout: the repository with npm ci run. The CLI runs there, since it works on
 	// the stack files of its current directory.
 	Dir string
-	// Command runs the CLI; default: node <Dir>/automation/launch.cjs (package.json's bin). The
-	// first element is looked up on this process's PATH.
+	// Command runs the CLI; default: node, with the flags of launch.cjs' #! line, and
+	// <Dir>/automation/launch.cjs (package.json's bin). The first element is looked up on this
+	// process's PATH.
 	Command []string
 	// Env is added to this process's environment for the CLI (later entries win): the backend's
 	// PULUMI_BACKEND_URL or PULUMI_HOME, PULUMI_CONFIG_PASSPHRASE, PATH with the Pulumi CLI, ….
@@ -56,7 +57,7 @@ func (c *Client) command() []string {
 	if len(c.Command) > 0 {
 		return c.Command
 	}
-	return []string{"node", filepath.Join(c.Dir, "automation", "launch.cjs")}
+	return []string{"node", "--max-semi-space-size=64", filepath.Join(c.Dir, "automation", "launch.cjs")}
 }
 
 func orDefault(d, def time.Duration) time.Duration {
