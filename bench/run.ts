@@ -7,7 +7,7 @@
  *     bare SDK re-registering the same resource graph (bench/bare.cjs), interleaved run by run.
  *     Ratios: whole process (wall ÷ wall) and in-process (the CLI's "planned in" ÷ bare's eval).
  *  2. Staging with 0, 1000, 2000, 5000 and 10000 tenants in shard stacks: wall, peak RSS (the
- *     CLI's own, its shard workers', and the bound on the whole process tree's), the machine's load,
+ *     CLI's own, its shard workers', and the whole process tree's, sampled), the machine's load,
  *     and the platform stack's resource count and digest at each count (they must not change).
  *  3. Each shard of the 1000-tenant run: resources, plan time, and the same ratio against the
  *     bare SDK re-registering that shard's graph, in the same run.
@@ -18,10 +18,11 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { NODE_FLAGS } from "../automation/nodeFlags";
 import { parseShardStack } from "../model/config/tenants";
 import { makeTenants, placeAll, stagingForTenants, writeShardFiles } from "../testbed/tenantShards";
 import { runChild, type Child } from "./child";
@@ -34,7 +35,7 @@ import { stats, type Stats } from "./stats";
 const ROOT = join(__dirname, "..");
 const RESULTS = join(ROOT, ".bench", "results.json");
 /** What `npm run plan` runs. */
-const PLAN = ["automation/launch.cjs", "plan"];
+const PLAN = [...NODE_FLAGS, "automation/launch.cjs", "plan"];
 const BARE = "bench/bare.cjs";
 const RESULT_PREFIX = "BENCH ";
 const STACKS = [
@@ -46,23 +47,6 @@ const TENANT_COUNTS = [0, 1000, 2000, 5000, 10_000];
 /** Runs per tenant count: the large ones take tens of seconds each. */
 const TENANT_RUNS = (n: number) => (n <= 1000 ? 3 : 1);
 const SHARD_DETAIL_TENANTS = 1000;
-/** Shard workers a plan runs at once: the CLI's default, one per core (automation/shardPlans.ts). */
-const PLANNERS = availableParallelism();
-
-/**
- * The most the process tree can have held at once: the CLI's own peak and its PLANNERS largest
- * workers' (it runs no more at a time). An upper bound: the CLI peaks planning the platform, before
- * any worker starts, and a worker's peak need not meet another's.
- */
-function treeBoundMiB([own, ...workers]: number[]): number {
-  return (
-    own +
-    [...workers]
-      .sort((a, b) => b - a)
-      .slice(0, PLANNERS)
-      .reduce((sum, w) => sum + w, 0)
-  );
-}
 
 let work = "";
 /** `--only <section>`: that section alone, without the config and data benches. */
@@ -155,9 +139,9 @@ async function benchTenants(runs: number, log: (s: string) => void) {
       wall.push(last.ms);
       own.push(cli);
       worker.push(Math.max(0, ...workers));
-      tree.push(treeBoundMiB(last.rssMiB));
+      tree.push(last.treeMiB);
       log(
-        `  ${count} tenants ${i + 1}: ${last.ms.toFixed(0)} ms, tree ≤ ${tree[i].toFixed(0)} MiB (CLI ${cli.toFixed(0)}, ${workers.length} workers, the largest ${worker[i].toFixed(0)}), load ${load[i].toFixed(2)}`,
+        `  ${count} tenants ${i + 1}: ${last.ms.toFixed(0)} ms, tree ${tree[i].toFixed(0)} MiB (CLI ${cli.toFixed(0)}, ${workers.length} workers, the largest ${worker[i].toFixed(0)}), load ${load[i].toFixed(2)}`,
       );
     }
     const shardsDir = join(out, "tenants");
@@ -204,12 +188,12 @@ async function incremental(log: (s: string) => void): Promise<number> {
   const load = loadavg()[0];
   const rows = await benchIncremental(work, log);
   const cell = (c: Child) =>
-    `${(c.ms / 1000).toFixed(1)} s, ${c.rssMiB[0].toFixed(0)} MiB (largest other ${Math.max(0, ...c.rssMiB.slice(1)).toFixed(0)})`;
+    `${(c.ms / 1000).toFixed(1)} s, tree ${c.treeMiB.toFixed(0)} MiB (its own ${c.rssMiB[0].toFixed(0)}, largest other ${Math.max(0, ...c.rssMiB.slice(1)).toFixed(0)})`;
   process.stdout.write(
     `\n${table([
       ["tenants", "shards", "full plan", "one added, --against the previous plan", "pr-comment --base main"],
       ...rows.map((r) => [String(r.tenants), String(r.shards), cell(r.fullPlan), cell(r.againstPrevious), cell(r.prComment)]),
-    ])}\nwall time, the command's own peak RSS and the largest of the processes it started (workers, the base's planner); load 1 min at start ${load.toFixed(2)}.\n`,
+    ])}\nwall time, the peak of the process tree's summed RSS (sampled), the command's own peak RSS and the largest of the processes it started (workers, the base's planner); load 1 min at start ${load.toFixed(2)}.\n`,
   );
   writeSection("incremental", {
     load1m: load,
@@ -232,7 +216,7 @@ async function domains(log: (s: string) => void): Promise<number> {
 
 const SECTIONS = { incremental, domains };
 
-const figures = (c: Child) => ({ ms: c.ms, rssMiB: c.rssMiB });
+const figures = (c: Child) => ({ ms: c.ms, rssMiB: c.rssMiB, treeMiB: c.treeMiB });
 
 /** One section's figures in `.bench/<name>.json`. */
 function writeSection(name: string, data: unknown): void {
@@ -294,7 +278,7 @@ async function main(): Promise<number> {
           "platform resources",
           "shard resources",
           "plan wall ms",
-          "tree peak ≤ MiB",
+          "tree peak MiB",
           "CLI MiB",
           "worker MiB",
           "load 1 min",
@@ -327,8 +311,8 @@ async function main(): Promise<number> {
       [
         `${runs} runs per stack (tenant counts: ${TENANT_COUNTS.map((n) => `${n}: ${Math.min(runs, TENANT_RUNS(n))}`).join(", ")}), median (min-max).`,
         "plan wall / peak RSS: the CLI child (node automation/launch.cjs plan …, what npm run plan runs), spawn to exit.",
-        `tree peak ≤: the CLI's peak RSS plus its ${PLANNERS} largest shard workers' (it runs ${PLANNERS} at a time), an upper bound on the`,
-        "  whole process tree's; worker MiB: the largest worker's; load 1 min: os.loadavg() as the run started.",
+        `tree peak: the largest sum of RSS over the CLI and every process under it, sampled (bench/child.ts); CLI / worker MiB:`,
+        "  the CLI's peak RSS and the largest shard worker's (none: shards planned in the CLI); load 1 min: os.loadavg() as the run started.",
         "bare: node bench/bare.cjs re-registering the plan's resources.json (same types, names, parents, providers, inputs)",
         "  with plain resources and @pulumi/pulumi as shipped; bare wall = its whole process, bare eval = its registrations.",
         "wall ratio = plan wall / bare wall; eval ratio = the CLI's own 'planned in' / bare eval (both exclude start-up).",
