@@ -55,7 +55,8 @@ export const SHARD_WORKER_ARG = "--shard-planner-worker";
  * by half). Collecting after every shard (gc()) held 246 MB but doubled the time, and a hard cap
  * would not do: a full shard (100 tenants of 20 hostnames) dies of a 192 MB heap. Its young
  * generation is doubled (32 MB semi-spaces; the CLI's, nodeFlags.ts, is quadrupled): two workers
- * planned 10,000 tenants in 24 to 27 s instead of 32 s, at 250 to 265 MB each.
+ * planned 10,000 tenants in 24.5 to 26.3 s instead of 30 to 32 s, the tree at 820 to 850 MB
+ * instead of 790 (2 cores, in three runs each, one outlier of 37.6 s left out).
  */
 const WORKER_V8_FLAGS = ["--heap-growing-percent=50", "--max-semi-space-size=32"];
 /**
@@ -69,8 +70,8 @@ export const SHARDS_PER_WORKER = 50;
 /**
  * `--jobs` by default: one planner fewer than the cores, at least one (this process). A planner
  * keeps more than a core busy, V8 collecting its garbage on helper threads beside it: on two
- * cores, 10,000 tenants planned by one process took 23.7 s and peaked at 457 MB, by two workers
- * 24 s and 708 MB for the whole tree.
+ * cores, 10,000 tenants planned by one process took 23.6 to 24.7 s, the whole tree peaking at
+ * 451 to 462 MB; by two workers 24.5 to 26.3 s and 820 to 850 MB.
  */
 export function defaultJobs(): number {
   return Math.max(1, availableParallelism() - 1);
