@@ -53,11 +53,15 @@ type Client struct {
 	KillDelay time.Duration
 }
 
+// nodeFlags are the flags launch.cjs' #! line gives node (automation/nodeFlags.ts, which says why):
+// V8 reads them as it starts, so the default command passes them too.
+var nodeFlags = []string{"--max-semi-space-size=64"}
+
 func (c *Client) command() []string {
 	if len(c.Command) > 0 {
 		return c.Command
 	}
-	return []string{"node", "--max-semi-space-size=64", filepath.Join(c.Dir, "automation", "launch.cjs")}
+	return append(append([]string{"node"}, nodeFlags...), filepath.Join(c.Dir, "automation", "launch.cjs"))
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -187,7 +187,7 @@ func TestTheDefaultCommandIsNodeOnTheCheckoutsLauncher(t *testing.T) {
 	if _, err := c.Outputs(context.Background(), "staging"); err != nil {
 		t.Fatal(err)
 	}
-	want := filepath.Join(dir, "automation", "launch.cjs") + "\noutputs\n--env=staging\n--json\n"
+	want := strings.Join(append(append([]string{}, nodeFlags...), filepath.Join(dir, "automation", "launch.cjs")), "\n") + "\noutputs\n--env=staging\n--json\n"
 	if got := read(t, filepath.Join(dir, "argv")); got != want {
 		t.Errorf("node ran with %q, want %q", got, want)
 	}
