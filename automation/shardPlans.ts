@@ -5,8 +5,8 @@
  * first argument to serve shards instead (shardWorker.ts). Shards are handed out one at a time,
  * the next free worker taking the next; a worker writes its shard's files itself and answers with
  * the few figures of `ShardPlanned`, never the plan. A worker plans at most SHARDS_PER_WORKER
- * shards, then a fresh one takes over. With one worker (one shard, one core, `--jobs 1`) the shards
- * are planned in this process, sparing the fork. Loads no Pulumi SDK until a shard is planned.
+ * shards, then a fresh one takes over. With one job (one shard, `--jobs 1`, or the default on two
+ * cores: defaultJobs) the shards are planned in this process, sparing the fork. Loads no Pulumi SDK until a shard is planned.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -73,7 +73,7 @@ export const SHARDS_PER_WORKER = 50;
  * cores, 10,000 tenants planned by one process took 23.6 to 24.7 s, the whole tree peaking at
  * 451 to 462 MB; by two workers 24.5 to 26.3 s and 820 to 850 MB.
  */
-export function defaultJobs(): number {
+function defaultJobs(): number {
   return Math.max(1, availableParallelism() - 1);
 }
 

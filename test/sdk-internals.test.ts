@@ -70,8 +70,8 @@ describe("withoutDiagnostics", () => {
 describe("withoutProtobuf", () => {
   // What the SDK wraps in a Struct: its own serialisation of a resource's properties, with a
   // secret, an unknown, nested lists and members left undefined.
-  const wire = async () => {
-    return rpc.serializeProperties("test", {
+  const wire = () =>
+    rpc.serializeProperties("test", {
       name: "tenant-t0001",
       replicas: 2,
       ratio: 0.25,
@@ -82,7 +82,6 @@ describe("withoutProtobuf", () => {
       later: pulumi.output(pulumi.unknown),
       rules: [{ hosts: ["a.example.com", "b.example.com"], ports: [80, 443] }, [], {}],
     });
-  };
 
   it("replaces a round trip through google-protobuf that gives back what it was given", async () => {
     pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "p", "s", true);
