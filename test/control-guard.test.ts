@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import {
-  belongsTo,
   changeCounts,
   changingSteps,
   engineErrors,
@@ -8,6 +7,7 @@ import {
   protectedRefusals,
   protectedViolations,
   refreshOutcomes,
+  descendantsOf,
   serviceComponent,
   stepsOf,
   urnName,
@@ -115,12 +115,42 @@ describe("steps and services", () => {
     expect(urnName(api.urn)).toBe("enclii-apps-switchyard-api");
     // "api" would be a suffix of switchyard-api: not the same service.
     expect(serviceComponent(steps, "api")).toBeUndefined();
+    const owned = descendantsOf(steps, api.urn);
     expect(
       changingSteps(steps)
-        .filter((s) => belongsTo(s.urn, api.urn))
+        .filter((s) => owned.has(s.urn))
         .map((s) => s.urn),
     ).toEqual([API_DEPLOYMENT]);
-    expect(belongsTo(API_DEPLOYMENT.replace("switchyard-api-deployment", "switchyard-ui-deployment"), api.urn)).toBe(false);
+  });
+
+  it("gives a deploy only its own service's resources, even beside a service whose name extends it", () => {
+    const steps = stepsOf(events("image-with-pending.preview.jsonl"));
+    const api = serviceComponent(steps, "switchyard-api")!;
+    // switchyard-api-worker: the same types and a name sharing the prefix, a sibling under Apps.
+    const worker = { ...api, urn: api.urn.replace(/switchyard-api$/, "switchyard-api-worker") };
+    const workerDeployment = {
+      ...steps.find((s) => s.urn === API_DEPLOYMENT)!,
+      urn: API_DEPLOYMENT.replace("switchyard-api-deployment", "switchyard-api-worker-deployment"),
+      parent: worker.urn,
+    };
+    // Deeper than one level: a resource under a child component of the service is still its own.
+    const nested = { ...workerDeployment, urn: `${API_DEPLOYMENT}-pdb`, parent: API_DEPLOYMENT };
+    const all = [...steps, worker, workerDeployment, nested];
+    expect(serviceComponent(all, "switchyard-api")?.urn).toBe(api.urn);
+    const owned = descendantsOf(all, api.urn);
+    expect(
+      changingSteps(all)
+        .filter((s) => owned.has(s.urn))
+        .map((s) => s.urn),
+    ).toEqual([API_DEPLOYMENT, nested.urn]);
+    expect(
+      changingSteps(all)
+        .filter((s) => descendantsOf(all, worker.urn).has(s.urn))
+        .map((s) => s.urn),
+    ).toEqual([workerDeployment.urn]);
+    // A parent chain that loops (a malformed event log) ends instead of hanging.
+    const loop = [{ ...nested, parent: `${API_DEPLOYMENT}-pdb` }];
+    expect([...descendantsOf(loop, api.urn)]).toEqual([api.urn]);
   });
 
   it("keeps the engine's error diagnostics, colours removed", () => {

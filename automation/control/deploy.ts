@@ -5,7 +5,7 @@
 import { imageProblem } from "../../model/baseline";
 import { imageReferenceProblem } from "../../model/imageReference";
 import { heldBack, type DeployGate } from "./deployRules";
-import { belongsTo, serviceComponent } from "./events";
+import { descendantsOf, serviceComponent } from "./events";
 import {
   deployMessage,
   imageConfigPath,
@@ -154,7 +154,8 @@ export interface Attempt {
 /** The service's resources among a preview's changes, and what the guard says of them alone. */
 function serviceChanges(found: Inspection, service: string): { targets: string[]; notApplied: string[]; violations: GuardViolation[] } {
   const component = serviceComponent(found.steps, service);
-  const targets = component ? found.changing.filter((s) => belongsTo(s.urn, component.urn)).map((s) => s.urn) : [];
+  const owned = component ? descendantsOf(found.steps, component.urn) : new Set<string>();
+  const targets = found.changing.filter((s) => owned.has(s.urn)).map((s) => s.urn);
   const notApplied = found.changing.filter((s) => !targets.includes(s.urn)).map((s) => s.urn);
   // Only what the deploy would apply is judged: changes elsewhere are left for a full `up`. But a
   // protected resource the engine refused fails the whole preview, wherever it is, and a deploy

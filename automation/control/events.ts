@@ -201,15 +201,17 @@ export function serviceComponent(steps: readonly Step[], service: string): Step 
 }
 
 /**
- * The resources of one service: the descendants of its component, recognised by the component's type in their URN and its name as their prefix (house
- * style: children are named `${parent}-<role>`).
+ * The resources of one service: its component and every step whose parent chain reaches it. The
+ * chain, not the name: a sibling service named `${service}-worker` has the same types and a name
+ * with the same prefix, yet none of its resources is this service's.
  */
-export function belongsTo(urn: string, componentUrn: string): boolean {
-  const component = urnTypes(componentUrn);
-  const types = urnTypes(urn);
-  const prefix = `${urnName(componentUrn)}-`;
-  return (
-    urn === componentUrn ||
-    (types.length > component.length && component.every((t, i) => types[i] === t) && urnName(urn).startsWith(prefix))
-  );
+export function descendantsOf(steps: readonly Step[], componentUrn: string): Set<string> {
+  const parentOf = new Map(steps.map((s) => [s.urn, s.parent]));
+  const under = (urn: string): boolean => {
+    // At most one hop per step: a chain can be no longer, whatever a malformed event claims.
+    for (let p = parentOf.get(urn), hops = 0; p !== undefined && hops < steps.length; p = parentOf.get(p), hops++)
+      if (p === componentUrn) return true;
+    return false;
+  };
+  return new Set([componentUrn, ...steps.filter((s) => under(s.urn)).map((s) => s.urn)]);
 }
