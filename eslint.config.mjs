@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "plan/", ".bench/", "schemas/", "dist/"] },
+  { ignores: ["node_modules/", "plan/", ".bench/", "schemas/", "dist/", ".mutation/", ".stryker-tmp/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
