@@ -8,7 +8,7 @@
  *
  * Reports land in `.mutation/` (HTML and JSON per module); the summary table is printed last.
  */
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import ts from "typescript";
 
@@ -16,9 +16,10 @@ const ROOT = resolve(__dirname, "..");
 const REPORTS = ".mutation";
 const TEST_DIR = "test";
 const SOURCE_DIRS = ["model", "components", "stacks", "automation", "policy", "tenants", "testbed", TEST_DIR];
-/** What Stryker's sandbox need not copy: build outputs and tools, none of which unit tests read. */
-const SANDBOX_IGNORE = [".toolchain", ".bench", "plan", "dist", REPORTS, "clients", "toolchain"];
+/** What Stryker's sandbox need not copy: build outputs and tools no unit test reads, and other runs' sandboxes. */
+const SANDBOX_IGNORE = [".toolchain", ".bench", "plan", "dist", REPORTS, "clients", "toolchain", ".stryker-tmp"];
 const DEFAULT_CONCURRENCY = 2;
+const MUTANT_TIMEOUT_MS = 60_000;
 
 interface Args {
   modules: string[];
@@ -108,6 +109,8 @@ interface Score {
   tests: string[];
   steps: number;
   killed: number;
+  /** Of the killed, those that outlasted MUTANT_TIMEOUT_MS. */
+  timedOut: number;
   survived: string[];
   score: number;
 }
@@ -115,7 +118,7 @@ interface Score {
 async function mutate(module: string, tests: string[], steps: number, concurrency: number): Promise<Score> {
   const { Stryker } = (await import(STRYKER_CORE)) as StrykerCore;
   const slug = module.replace(/[/.]/g, "_");
-  process.env.MUTATION_TESTS = JSON.stringify(tests);
+  process.env.MUTATION_TESTS = JSON.stringify([...tests].sort((a, b) => statSync(join(ROOT, a)).size - statSync(join(ROOT, b)).size));
   const results = await new Stryker({
     mutate: [module],
     testRunner: "vitest",
@@ -132,13 +135,17 @@ async function mutate(module: string, tests: string[], steps: number, concurrenc
     htmlReporter: { fileName: `${REPORTS}/${slug}.html` },
     clearTextReporter: { reportTests: false, reportMutants: true, logTests: false },
     thresholds: { high: 90, low: 85, break: null },
+    // A mutant that outlasts this counts as killed (an endless loop is noticed). Stryker's 5 s on top of
+    // the tests' own time is too little on a busy 2-core machine: there slow mutants "time out" too.
+    timeoutMS: MUTANT_TIMEOUT_MS,
   }).runMutationTest();
   const valid = results.filter((r) => r.status !== "CompileError" && r.status !== "RuntimeError" && r.status !== "Ignored");
   const killed = valid.filter((r) => r.status === "Killed" || r.status === "Timeout").length;
   const survived = valid
     .filter((r) => r.status === "Survived" || r.status === "NoCoverage")
     .map((r) => `${r.fileName}:${r.location.start.line} ${r.mutatorName} ${JSON.stringify(r.replacement)}${r.static ? " (static)" : ""}`);
-  return { module, tests, steps, killed, survived, score: valid.length === 0 ? 0 : (100 * killed) / valid.length };
+  const timedOut = valid.filter((r) => r.status === "Timeout").length;
+  return { module, tests, steps, killed, timedOut, survived, score: valid.length === 0 ? 0 : (100 * killed) / valid.length };
 }
 
 async function main(): Promise<number> {
@@ -165,7 +172,7 @@ async function main(): Promise<number> {
   for (const s of scores) {
     const via = s.steps === 1 ? "importing it" : `reaching it in ${s.steps} imports`;
     console.warn(
-      `\n${s.module}: ${s.score.toFixed(2)}% (${s.killed} killed, ${s.survived.length} survived; ${s.tests.length} test files ${via})`,
+      `\n${s.module}: ${s.score.toFixed(2)}% (${s.killed} killed, ${s.timedOut} of them by timeout, ${s.survived.length} survived; ${s.tests.length} test files ${via})`,
     );
     for (const m of s.survived) console.warn(`  survived ${m}`);
   }
