@@ -35,4 +35,11 @@ describe("the connection budget", () => {
       "max_connections 100 = 84 for the poolers (2 instance(s) × 2 databases × 21) + 10 direct + 3 superuser + 3 unused",
     );
   });
+
+  it("names no unused connections when the poolers and the reserves take every one", () => {
+    // 113 less 13 reserved is 100: 25 for each of 2 instances × 2 databases, nothing left over.
+    expect(describeBudget(budgetFor({ mode: "external", maxConnections: 113 }, 1, 2))).toBe(
+      "max_connections 113 = 100 for the poolers (2 instance(s) × 2 databases × 25) + 10 direct + 3 superuser",
+    );
+  });
 });
