@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { requiredSecretKeys, secretPlaceholder } from "../automation/placeholders";
 import { cidrContains, cidrsOverlap, hostAddress, isIpv4, parseCidr } from "../model/net";
+import { coveredAddresses } from "../model/rules/adminCidrs";
 import { k3sSupportWarnings } from "../model/rules/environment";
 import { SIGNING_KEYS_KEY, type Environment } from "../model/config/schema";
 import { ConfigError, parseEnvironment } from "../stacks/config";
@@ -768,6 +769,57 @@ describe("parseEnvironment: invalid configs", () => {
       "enclii:nodes": [cloud({ name: "worker", role: "agent" }), cloud({ count: 7 })],
     };
     expect(problemsOf(overrides)).toEqual(["enclii:network.subnet: 10.0.1.0/28 has no room for 8 nodes (addresses start at .10)"]);
+  });
+});
+
+describe("admin CIDRs: judged by the addresses they admit, however they are written", () => {
+  const PROBLEM_PREFIX = "enclii:adminCidrs: together they admit";
+  const permutations = <T>(xs: T[]): T[][] =>
+    xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest]));
+
+  it("counts the same addresses in any order: nested, overlapping and adjacent ranges once each", () => {
+    // A /16 holding a /24; two adjacent /25s making one /24 with a /32 inside: 65,536 + 256.
+    const cidrs = ["198.51.100.0/24", "198.51.0.0/16", "203.0.113.0/25", "203.0.113.128/25", "203.0.113.7/32"];
+    const counts = new Set(permutations(cidrs).map(coveredAddresses));
+    expect([...counts]).toEqual([65_536 + 256]);
+    // Ranges that overlap without one holding the other: 10.0.0.0–10.0.1.255 and 10.0.1.0–10.0.2.255.
+    expect(coveredAddresses(["10.0.0.0/23", "10.0.1.0/24", "10.0.2.0/24"])).toBe(768);
+    // The very first address counts, and text that is no CIDR (refused elsewhere, with its index) counts nothing.
+    expect(coveredAddresses(["0.0.0.0/32"])).toBe(1);
+    expect(coveredAddresses(["0.0.0.0/32", "198.51.100.7", "not a cidr"])).toBe(1);
+  });
+
+  it("refuses the two halves of the internet listed high first, as surely as 0.0.0.0/0", () => {
+    expect(problemsOf({ "enclii:adminCidrs": ["128.0.0.0/1", "0.0.0.0/1"] })).toEqual([
+      `${PROBLEM_PREFIX} every IPv4 address: SSH and the Kubernetes API would be open to the whole internet`,
+    ]);
+  });
+
+  it("admits one /16 in all, however it is split, and refuses one address more, counting overlaps once", () => {
+    expect(() => parse({ "enclii:adminCidrs": ["198.51.100.7/32", "198.51.0.0/16", "198.51.128.0/17"] })).not.toThrow();
+    expect(problemsOf({ "enclii:adminCidrs": ["198.51.100.0/24", "203.0.113.7/32", "198.51.0.0/16"] })).toEqual([
+      `${PROBLEM_PREFIX} 65537 addresses; at most 65536 (one /16) may reach SSH and the Kubernetes API`,
+    ]);
+  });
+
+  it("warns, by index, of every address an administrator's public address cannot be in", () => {
+    const ranges: [string, string][] = [
+      ["10.1.2.3/32", "a private range (RFC 1918)"],
+      ["172.31.0.0/24", "a private range (RFC 1918)"],
+      ["192.168.1.0/24", "a private range (RFC 1918)"],
+      ["100.127.0.1/32", "the carrier-grade NAT range (RFC 6598)"],
+      ["127.0.0.1/32", "the loopback range"],
+      ["169.254.10.0/24", "the link-local range"],
+      ["192.0.2.1/32", "a documentation range (RFC 5737)"],
+      ["198.51.100.7/32", "a documentation range (RFC 5737)"],
+      ["203.0.113.9/32", "a documentation range (RFC 5737)"],
+      ["198.19.255.0/24", "the benchmarking range (RFC 2544)"],
+    ];
+    const warning = (i: number, cidr: string, what: string) =>
+      `enclii:adminCidrs[${i}]: ${cidr} is in ${what}: only a VPN or a NAT inside it can reach SSH and the API from there; use the public address pulumi up runs from`;
+    // A public address first: no warning of its own, and every index after it still counted.
+    const env = parse({ "enclii:adminCidrs": ["5.9.10.11/32", ...ranges.map(([cidr]) => cidr)] });
+    expect(env.warnings).toEqual(ranges.map(([cidr, what], i) => warning(i + 1, cidr, what)));
   });
 });
 
