@@ -111,6 +111,55 @@ describe("parseShard", () => {
     ]);
   });
 
+  it("gives no shard to plan when its only problem is a misspelt key, or its stack name", () => {
+    // Valid tenants either way: the one problem must still stop the shard, or a typo would go unplanned.
+    const tenants = raw([tenant("acme", "shop.acme.com")]);
+    expect(parseShard("staging-000", { ...tenants, "enclii-tenants:platformStak": "acme/enclii-infra/staging" })).toEqual({
+      problems: [
+        {
+          where: "enclii-tenants:platformStak",
+          code: "unknown-key",
+          message:
+            "unknown config key; did you mean enclii-tenants:platformStack? (a shard reads only enclii-tenants:tenants and enclii-tenants:platformStack)",
+        },
+      ],
+    });
+    expect(parseShard("staging-0", tenants)).toEqual({
+      problems: [
+        {
+          where: "staging-0",
+          code: "shard-name",
+          message: "a tenant shard's stack name must be <environment>-NNN, such as production-000",
+        },
+      ],
+    });
+    // A platform stack named in another organization is no problem: the shard is planned.
+    expect(parseShard("staging-001", { ...tenants, "enclii-tenants:platformStack": "acme/enclii-infra/staging" }).shard).toEqual({
+      stack: "staging-001",
+      environment: "staging",
+      index: 1,
+      tenants: [tenant("acme", "shop.acme.com")],
+    });
+  });
+
+  it("judges a platform stack's project and stack apart: the right project in the wrong stack, or the reverse", () => {
+    expect(
+      parseShard("staging-000", { "enclii-tenants:platformStack": "acme/enclii-infra/production" }).problems.map(renderProblem),
+    ).toEqual([
+      "enclii-tenants:platformStack: names the stack \"production\", but this shard is staging's: a shard reads its own environment's platform stack (<organization>/enclii-infra/staging)",
+    ]);
+    expect(
+      parseShard("staging-000", { "enclii-tenants:platformStack": "acme.io/enclii-tenants/staging" }).problems.map(renderProblem),
+    ).toEqual([
+      'enclii-tenants:platformStack: names the project "enclii-tenants"; a shard reads its platform from the enclii-infra project',
+    ]);
+    // With no valid stack name there is no environment to hold it to, and the project is still judged.
+    expect(parseShard("staging", { "enclii-tenants:platformStack": "acme/infra/production" }).problems.map(renderProblem)).toEqual([
+      "staging: a tenant shard's stack name must be <environment>-NNN, such as production-000",
+      'enclii-tenants:platformStack: names the project "infra"; a shard reads its platform from the enclii-infra project',
+    ]);
+  });
+
   it(`refuses more than ${TENANTS_PER_SHARD} tenants in one shard`, () => {
     expect(parseShard("staging-000", raw(makeTenants(TENANTS_PER_SHARD + 1))).problems.map(renderProblem)).toEqual([
       `enclii-tenants:tenants: must have at most ${TENANTS_PER_SHARD} items`,
