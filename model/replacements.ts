@@ -7,7 +7,7 @@
 export interface ReplaceRule {
   /** A resource type token, or a prefix ending in `*` (`kubernetes:*`). */
   type: string;
-  /** Input paths (dotted, `[]` for any list element); a change at or below one triggers the rule. `*` is any input. */
+  /** Input paths (dotted); a change at or below one (`spec.accessModes[0]` under `spec.accessModes`) triggers the rule. `*` is any input. */
   paths: string[];
   effect: "replace" | "disrupt";
   source: string;
@@ -44,7 +44,9 @@ export const REPLACE_RULES: ReplaceRule[] = [
     effect: "replace",
     source: K8S_DIFF,
   },
-  { type: "kubernetes:core/v1:Secret", paths: ["type"], effect: "replace", source: K8S_DIFF },
+  // Secrets are immutable unless the provider sets `enableSecretMutable` (beta, off by default; ours don't):
+  // diff.go's IsSecret branch makes `.type`, `.stringData` and `.data` force a new Secret.
+  { type: "kubernetes:core/v1:Secret", paths: ["type", "stringData", "data"], effect: "replace", source: K8S_DIFF },
   { type: "kubernetes:core/v1:ResourceQuota", paths: ["spec.scopes"], effect: "replace", source: K8S_DIFF },
   { type: "kubernetes:storage.k8s.io/v1:StorageClass", paths: ["parameters", "provisioner"], effect: "replace", source: K8S_DIFF },
   { type: "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", paths: ["roleRef"], effect: "replace", source: K8S_DIFF },
@@ -115,14 +117,8 @@ function typeMatches(pattern: string, type: string): boolean {
   return pattern.endsWith("*") ? type.startsWith(pattern.slice(0, -1)) : pattern === type;
 }
 
-/** `spec.template.spec.containers[0].image` → `spec.template.spec.containers[].image`, for matching. */
-function generic(path: string): string {
-  return path.replace(/\[\d+\]/g, "[]");
-}
-
 function under(path: string, prefix: string): boolean {
-  const p = generic(path);
-  return prefix === "*" || p === prefix || p.startsWith(`${prefix}.`) || p.startsWith(`${prefix}[`);
+  return prefix === "*" || path === prefix || path.startsWith(`${prefix}.`) || path.startsWith(`${prefix}[`);
 }
 
 export interface Triggered {
