@@ -17,7 +17,14 @@ const REPORTS = ".mutation";
 const TEST_DIR = "test";
 const SOURCE_DIRS = ["model", "components", "stacks", "automation", "policy", "tenants", "testbed", TEST_DIR];
 /** What Stryker's sandbox need not copy: build outputs and tools no unit test reads, and other runs' sandboxes. */
-const SANDBOX_IGNORE = [".toolchain", ".bench", "plan", "dist", REPORTS, "clients", "toolchain", ".stryker-tmp"];
+const SANDBOX_IGNORE = [".toolchain", ".bench", "plan", REPORTS, "clients", "toolchain", ".stryker-tmp"];
+/**
+ * Test files Stryker cannot host, with why: its vitest runner forces the `threads` pool, and these
+ * fail there as they stand (`npx vitest run <file> --pool threads` shows it), though not in `npm test`.
+ */
+const UNHOSTED: Record<string, string> = {
+  "test/shard-plans.test.ts": "its plans forked from a worker thread come back empty (planShards runs only in a main thread)",
+};
 const DEFAULT_CONCURRENCY = 2;
 const MUTANT_TIMEOUT_MS = 60_000;
 
@@ -69,7 +76,9 @@ export function importGraph(files: string[]): Map<string, string[]> {
 
 /** The unit test files that reach `module` at the fewest import steps, and that number. */
 export function nearestTests(graph: Map<string, string[]>, module: string): { tests: string[]; steps: number } {
-  const tests = [...graph.keys()].filter((f) => f.startsWith(`${TEST_DIR}/`) && f.endsWith(".test.ts") && !f.endsWith(".real.test.ts"));
+  const tests = [...graph.keys()].filter(
+    (f) => f.startsWith(`${TEST_DIR}/`) && f.endsWith(".test.ts") && !f.endsWith(".real.test.ts") && !(f in UNHOSTED),
+  );
   const stepsFrom = (test: string): number => {
     const seen = new Set([test]);
     let frontier = [test];
@@ -168,7 +177,12 @@ async function main(): Promise<number> {
   }
   const concurrency = "errors" in args ? DEFAULT_CONCURRENCY : args.concurrency;
   const scores: Score[] = [];
-  for (const plan of plans) if (plan) scores.push(await mutate(plan.module, plan.tests, plan.steps, concurrency));
+  for (const plan of plans) {
+    if (!plan) continue;
+    for (const [file, why] of Object.entries(UNHOSTED))
+      if (graph.get(file)?.includes(plan.module)) console.warn(`mutation: ${plan.module}: leaving out ${file}: ${why}`);
+    scores.push(await mutate(plan.module, plan.tests, plan.steps, concurrency));
+  }
   for (const s of scores) {
     const via = s.steps === 1 ? "importing it" : `reaching it in ${s.steps} imports`;
     console.warn(
