@@ -7,7 +7,18 @@ import { USAGE, planCommand } from "../automation/planCommand";
 import { shardFiles } from "../automation/shards";
 import { renderProblem } from "../model/problem";
 import type { Tenant } from "../model/routes";
-import { TENANTS_PER_SHARD, checkShards, parseShard, parseShardStack, placeTenant, shardStack, type Shard } from "../model/config/tenants";
+import {
+  MAX_SHARDS,
+  TENANTS_PER_SHARD,
+  checkShards,
+  parseShard,
+  parseShardStack,
+  placeTenant,
+  plainSecretProblem,
+  shardFileNameProblem,
+  shardStack,
+  type Shard,
+} from "../model/config/tenants";
 import { ConfigError } from "../stacks/config";
 import { parseShardConfig } from "../stacks/shardConfig";
 import { makeTenants, placeAll, writeShardFiles } from "../testbed/tenantShards";
@@ -20,6 +31,8 @@ describe("shard stack names", () => {
     expect(shardStack("production", 3)).toBe("production-003");
     expect(parseShardStack("production-003")).toEqual({ environment: "production", index: 3 });
     expect(parseShardStack("eu-staging-120")).toEqual({ environment: "eu-staging", index: 120 });
+    // An environment of one character is a name too.
+    expect(parseShardStack("a-001")).toEqual({ environment: "a", index: 1 });
     for (const bad of ["production", "production-3", "production-0003", "-001", "Production-001"])
       expect(parseShardStack(bad), bad).toBeUndefined();
   });
@@ -41,6 +54,18 @@ describe("placeTenant", () => {
     expect(placeTenant("new", "staging", [full("staging-000", "a"), full("staging-001", "b")])).toBe("staging-002");
     // Other environments' shards are not candidates.
     expect(placeTenant("new", "staging", [{ stack: "production-000", tenants: [] }])).toBe("staging-000");
+  });
+
+  it("takes the lowest-numbered shard with room whatever order the shards are listed in, ignoring files that are no shard", () => {
+    const open = (stack: string): Shard => ({ stack, tenants: [] });
+    expect(placeTenant("new", "staging", [open("staging-002"), full("staging-000", "a"), open("staging-001")])).toBe("staging-001");
+    expect(placeTenant("new", "staging", [open("staging-001"), open("staging-002")])).toBe("staging-001");
+    expect(placeTenant("new", "staging", [open("staging"), full("staging-000", "a")])).toBe("staging-001");
+  });
+
+  it(`refuses a new tenant once all ${MAX_SHARDS} shards are full, and takes the last one while it has room`, () => {
+    expect(placeTenant("new", "staging", [full("staging-998", "a")])).toBe("staging-999");
+    expect(() => placeTenant("new", "staging", [full("staging-999", "a")])).toThrow(`staging: all ${MAX_SHARDS} tenant shards are full`);
   });
 
   it("fills shards in order: 250 tenants make two full shards and one of 50", () => {
@@ -160,6 +185,32 @@ describe("parseShard", () => {
     ]);
   });
 
+  it("names a value of the wrong type by what it is, and a tenant that is not an object", () => {
+    expect(
+      parseShard("staging-000", raw([{ name: 5, hostnames: "x", service: { name: "web", port: "80" } }])).problems.map(renderProblem),
+    ).toEqual([
+      "enclii-tenants:tenants[0].name: must be text, not a whole number",
+      "enclii-tenants:tenants[0].hostnames: must be a list, not text",
+      "enclii-tenants:tenants[0].service.port: must be a number, not text",
+    ]);
+    expect(parseShard("staging-000", raw([null])).problems.map(renderProblem)).toEqual([
+      "enclii-tenants:tenants[0]: must be an object (fields), not null",
+    ]);
+  });
+
+  it("points a key of another namespace at the key its name is near", () => {
+    expect(parseShard("staging-000", { "cloudflare:tenant": "[]" }).problems.map(renderProblem)).toEqual([
+      "cloudflare:tenant: unknown config key; did you mean enclii-tenants:tenants? (a shard reads only enclii-tenants:tenants and enclii-tenants:platformStack)",
+    ]);
+  });
+
+  it("takes a platform stack reference of exactly three parts, nothing before or after", () => {
+    for (const reference of ["acme/enclii-infra/staging/extra", "my org/enclii-infra/staging"])
+      expect(parseShard("staging-000", { "enclii-tenants:platformStack": reference }).problems.map(renderProblem), reference).toEqual([
+        "enclii-tenants:platformStack: must be a stack reference: <organization>/<project>/<stack>",
+      ]);
+  });
+
   it(`refuses more than ${TENANTS_PER_SHARD} tenants in one shard`, () => {
     expect(parseShard("staging-000", raw(makeTenants(TENANTS_PER_SHARD + 1))).problems.map(renderProblem)).toEqual([
       `enclii-tenants:tenants: must have at most ${TENANTS_PER_SHARD} items`,
@@ -236,6 +287,17 @@ describe("checkShards", () => {
     ).toEqual([
       { where: "staging-000", code: "inside-zone", message: "app.enclii.dev: tenant hostname must not be under our zone enclii.dev" },
       { where: "staging-000", code: "inside-zone", message: "proxy.enclii.dev: tenant hostname must not be under our zone enclii.dev" },
+    ]);
+  });
+
+  it("says what kind of duplicate each problem is, and a hostname in two shards once even with the domain's checks", () => {
+    const shards = [
+      { stack: "staging-000", tenants: [tenant("acme", "shop.acme.com")] },
+      { stack: "staging-001", tenants: [tenant("acme", "www.acme.com"), tenant("b", "shop.acme.com")] },
+    ];
+    expect(checkShards(shards, "enclii.dev")).toEqual([
+      { where: "staging-001", code: "duplicate-tenant", message: 'tenant "acme" is also declared in staging-000' },
+      { where: "staging-001", code: "duplicate-hostname", message: "hostname shop.acme.com is also declared in staging-000" },
     ]);
   });
 
@@ -357,5 +419,23 @@ describe("the planner refuses bad shards before loading Pulumi", () => {
       `  - ${join(dir, "Pulumi.staging-001.yaml")}: tenant "acme" is also declared in staging-000`,
       `  - ${join(dir, "Pulumi.staging-001.yaml")}: app.enclii.dev: tenant hostname must not be under our zone enclii.dev`,
     ]);
+  });
+});
+
+describe("the shards' stack files", () => {
+  it("are named Pulumi.<environment>-NNN.yaml, the whole name", () => {
+    const form = "not a tenant shard's stack file: a shard's is named Pulumi.<environment>-NNN.yaml, such as Pulumi.production-000.yaml";
+    expect(shardFileNameProblem("Pulumi.staging-000.yaml", ["staging"])).toBeUndefined();
+    for (const name of ["old-Pulumi.staging-000.yaml", "Pulumi.staging-000.yaml.bak", "Pulumi..yaml"])
+      expect(shardFileNameProblem(name, ["staging"]), name).toBe(form);
+  });
+
+  it("refuse a key whose name says it is a secret, judged by the name and not the namespace", () => {
+    expect(plainSecretProblem("enclii-tenants:apiToken")).toBe(
+      "enclii-tenants:apiToken: looks like a secret and is in plain text; a shard holds no secrets (its Cloudflare token comes from the platform stack, its Kubernetes token from ENCLII_TENANTS_TOKEN): delete it from the file and rotate it",
+    );
+    // "key" is in the namespace only: the name says nothing secret.
+    expect(plainSecretProblem("keycloak:url")).toBeUndefined();
+    expect(plainSecretProblem("enclii-tenants:tenants")).toBeUndefined();
   });
 });
