@@ -31,10 +31,11 @@ const MUTANT_TIMEOUT_MS = 60_000;
 interface Args {
   modules: string[];
   concurrency: number;
+  /** Every problem with the options, all at once; the modules are judged after, with theirs. */
+  errors: string[];
 }
 
-/** Every problem with the arguments at once, or the arguments. */
-export function parseArgs(argv: string[]): Args | { errors: string[] } {
+export function parseArgs(argv: string[]): Args {
   const errors: string[] = [];
   const modules: string[] = [];
   let concurrency = DEFAULT_CONCURRENCY;
@@ -49,7 +50,7 @@ export function parseArgs(argv: string[]): Args | { errors: string[] } {
     else modules.push(arg);
   }
   if (modules.length === 0) errors.push("no module named: npm run mutation -- <module.ts>…");
-  return errors.length > 0 ? { errors } : { modules, concurrency };
+  return { modules, concurrency, errors };
 }
 
 const listTs = (dir: string): string[] =>
@@ -160,8 +161,8 @@ async function mutate(module: string, tests: string[], steps: number, concurrenc
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const graph = importGraph(SOURCE_DIRS.flatMap(listTs));
-  const errors = "errors" in args ? [...args.errors] : [];
-  const plans = ("errors" in args ? [] : args.modules).map((arg) => {
+  const errors = [...args.errors];
+  const plans = args.modules.map((arg) => {
     const module = relative(ROOT, resolve(arg));
     if (!graph.has(module)) errors.push(`${arg}: not a TypeScript module of this project (under ${SOURCE_DIRS.join(", ")})`);
     else {
@@ -175,13 +176,12 @@ async function main(): Promise<number> {
     console.error(errors.map((e) => `mutation: ${e}`).join("\n"));
     return 2;
   }
-  const concurrency = "errors" in args ? DEFAULT_CONCURRENCY : args.concurrency;
   const scores: Score[] = [];
   for (const plan of plans) {
     if (!plan) continue;
     for (const [file, why] of Object.entries(UNHOSTED))
       if (graph.get(file)?.includes(plan.module)) console.warn(`mutation: ${plan.module}: leaving out ${file}: ${why}`);
-    scores.push(await mutate(plan.module, plan.tests, plan.steps, concurrency));
+    scores.push(await mutate(plan.module, plan.tests, plan.steps, args.concurrency));
   }
   for (const s of scores) {
     const via = s.steps === 1 ? "importing it" : `reaching it in ${s.steps} imports`;
