@@ -25,6 +25,8 @@ const OLD = "ghcr.io/madfam-io/switchyard-api:1.4.2";
 const SERVICE = "urn:pulumi:staging::enclii-infra::enclii:platform:Platform$enclii:apps:Apps$enclii:apps:Service";
 const API = `${SERVICE}$kubernetes:apps/v1:Deployment::enclii-apps-switchyard-api-deployment`;
 const SECRET = `${SERVICE}$kubernetes:core/v1:Secret::enclii-apps-switchyard-api-secret`;
+/** The service's component: its resources are those whose parent chain reaches it. */
+const COMPONENT = `${SERVICE}::enclii-apps-switchyard-api`;
 const ROLLOUT_TIMEOUT = { events: "image-rollout-timeout.up.jsonl", error: { stderr: "error: update failed" } };
 const CONFLICT = { error: { name: "ConcurrentUpdateError", stderr: "[409] Conflict: Another update is currently in progress." } };
 const req = { environment: "staging", service: "switchyard-api", image: NEW, services: ["switchyard-api", "switchyard-ui"] };
@@ -37,7 +39,7 @@ const withSecretReplaced: EngineEvent[] = [
     sequence: 0,
     timestamp: 0,
     resourcePreEvent: {
-      metadata: { op: "replace", urn: SECRET, type: "kubernetes:core/v1:Secret", provider: "", keys: ["type"], new: { parent: SERVICE } },
+      metadata: { op: "replace", urn: SECRET, type: "kubernetes:core/v1:Secret", provider: "", keys: ["type"], new: { parent: COMPONENT } },
     },
   } as unknown as EngineEvent,
 ];
