@@ -168,15 +168,21 @@ describe("parseShard", () => {
   });
 
   it("judges a platform stack's project and stack apart: the right project in the wrong stack, or the reverse", () => {
-    expect(
-      parseShard("staging-000", { "enclii-tenants:platformStack": "acme/enclii-infra/production" }).problems.map(renderProblem),
-    ).toEqual([
-      "enclii-tenants:platformStack: names the stack \"production\", but this shard is staging's: a shard reads its own environment's platform stack (<organization>/enclii-infra/staging)",
+    const where = "enclii-tenants:platformStack";
+    expect(parseShard("staging-000", { [where]: "acme/enclii-infra/production" }).problems).toEqual([
+      {
+        where,
+        code: "platform-stack",
+        message:
+          "names the stack \"production\", but this shard is staging's: a shard reads its own environment's platform stack (<organization>/enclii-infra/staging)",
+      },
     ]);
-    expect(
-      parseShard("staging-000", { "enclii-tenants:platformStack": "acme.io/enclii-tenants/staging" }).problems.map(renderProblem),
-    ).toEqual([
-      'enclii-tenants:platformStack: names the project "enclii-tenants"; a shard reads its platform from the enclii-infra project',
+    expect(parseShard("staging-000", { [where]: "acme.io/enclii-tenants/staging" }).problems).toEqual([
+      {
+        where,
+        code: "platform-stack",
+        message: 'names the project "enclii-tenants"; a shard reads its platform from the enclii-infra project',
+      },
     ]);
     // With no valid stack name there is no environment to hold it to, and the project is still judged.
     expect(parseShard("staging", { "enclii-tenants:platformStack": "acme/infra/production" }).problems.map(renderProblem)).toEqual([
@@ -298,6 +304,16 @@ describe("checkShards", () => {
     expect(checkShards(shards, "enclii.dev")).toEqual([
       { where: "staging-001", code: "duplicate-tenant", message: 'tenant "acme" is also declared in staging-000' },
       { where: "staging-001", code: "duplicate-hostname", message: "hostname shop.acme.com is also declared in staging-000" },
+    ]);
+  });
+
+  it("without the platform's domain checks only that tenants and hostnames are unique", () => {
+    expect(checkShards([{ stack: "staging-000", tenants: [tenant("a", "app.enclii.dev", "not a hostname")] }])).toEqual([]);
+  });
+
+  it("names a hostname two tenants of one shard declare once, with the domain's checks too", () => {
+    expect(checkShards([{ stack: "staging-000", tenants: [tenant("a", "x.acme.com"), tenant("b", "x.acme.com")] }], "enclii.dev")).toEqual([
+      { where: "staging-000", code: "duplicate-hostname", message: "hostname x.acme.com is declared more than once" },
     ]);
   });
 
@@ -436,6 +452,9 @@ describe("the shards' stack files", () => {
     );
     // "key" is in the namespace only: the name says nothing secret.
     expect(plainSecretProblem("keycloak:url")).toBeUndefined();
+    expect(plainSecretProblem("turnkey:url")).toBeUndefined();
+    // A key with no namespace is judged whole.
+    expect(plainSecretProblem("apiToken")).toMatch(/^apiToken: looks like a secret and is in plain text;/);
     expect(plainSecretProblem("enclii-tenants:tenants")).toBeUndefined();
   });
 });
